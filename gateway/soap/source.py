@@ -1,0 +1,122 @@
+"""Find the exact bytes an element occupied in the message it was parsed from.
+
+A doctor's XML signature covers the certificate as it was written, so the
+gateway keeps the payload element exactly as received instead of a
+re-serialisation. lxml does not report byte offsets, so the span is found in
+the raw bytes: a regex when the element's start and end tags are unambiguous
+(the normal case, a few microseconds), otherwise an expat pass that counts
+elements in document order.
+"""
+from __future__ import annotations
+
+import json
+import re
+import xml.parsers.expat
+from xml.sax.saxutils import quoteattr
+from dataclasses import dataclass
+
+from lxml import etree
+
+
+@dataclass(frozen=True)
+class ElementSource:
+    """An element's original text plus the namespace declarations it inherits."""
+
+    xml: bytes  # UTF-8; byte-identical to the request when the request was UTF-8
+    inherited_namespaces: dict[str, str]  # prefix ('' = default) -> URI, from ancestors
+
+    def namespaces_json(self) -> str:
+        return json.dumps(self.inherited_namespaces, sort_keys=True, separators=(",", ":"))
+
+
+def _raw_qname(el: etree._Element) -> bytes:
+    local = etree.QName(el).localname
+    return (f"{el.prefix}:{local}" if el.prefix else local).encode("ascii", "strict")
+
+
+def _span_by_regex(data: bytes, qname: bytes) -> tuple[int, int] | None:
+    q = re.escape(qname)
+    starts = [m.start() for m in re.finditer(rb"<" + q + rb"(?=[\s/>])", data)]
+    ends = [m.end() for m in re.finditer(rb"</" + q + rb"\s*>", data)]
+    if len(starts) == 1 and len(ends) == 1 and starts[0] < ends[0]:
+        return starts[0], ends[0]
+    return None
+
+
+def _span_by_expat(data: bytes, qname: bytes, ordinal: int) -> tuple[int, int]:
+    target = qname.decode("ascii")
+    parser = xml.parsers.expat.ParserCreate()
+    state = {"seen": -1, "depth": 0, "start": None, "end": None}
+
+    class _Done(Exception):
+        pass
+
+    def start(name, _attrs):
+        if state["start"] is not None:
+            state["depth"] += 1
+            return
+        if name == target:
+            state["seen"] += 1
+            if state["seen"] == ordinal:
+                state["start"] = parser.CurrentByteIndex
+                state["depth"] = 1
+
+    def end(name):
+        if state["start"] is None:
+            return
+        state["depth"] -= 1
+        if state["depth"] == 0:
+            at = parser.CurrentByteIndex
+            if data.startswith(b"</", at):
+                state["end"] = data.index(b">", at) + 1
+            else:  # an empty-element tag: the span is the tag itself
+                state["end"] = data.index(b">", state["start"]) + 1
+            raise _Done
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(data, True)
+    except _Done:
+        pass
+    if state["start"] is None or state["end"] is None:
+        raise ValueError(f"element {target} not found in the source bytes")
+    return state["start"], state["end"]
+
+
+def element_source(data: bytes, el: etree._Element) -> ElementSource:
+    """The original bytes of ``el`` inside ``data`` (the bytes it was parsed from)."""
+    qname = _raw_qname(el)
+    span = _span_by_regex(data, qname)
+    if span is None:
+        ordinal = 0
+        for other in el.getroottree().iter(el.tag):
+            if other is el:
+                break
+            if other.prefix == el.prefix:
+                ordinal += 1
+        span = _span_by_expat(data, qname, ordinal)
+    raw = data[span[0]:span[1]]
+    encoding = (el.getroottree().docinfo.encoding or "UTF-8").upper()
+    if encoding not in ("UTF-8", "UTF8", "US-ASCII", "ASCII"):
+        # Character-exact rather than byte-exact: signatures are computed over
+        # canonical UTF-8, so transcoding keeps them verifiable.
+        raw = raw.decode(encoding).encode("utf-8")
+    parent = el.getparent()
+    inherited = {}
+    if parent is not None:
+        inherited = {(k or ""): v for k, v in parent.nsmap.items()}
+    return ElementSource(raw, inherited)
+
+
+def standalone_document(source_xml: bytes, inherited_namespaces: dict[str, str]) -> bytes:
+    """Wrap stored element bytes so they parse on their own.
+
+    The wrapper only re-declares what the element inherited; the element's own
+    bytes are not touched.
+    """
+    decls = "".join(
+        f" xmlns={quoteattr(uri)}" if not prefix else f" xmlns:{prefix}={quoteattr(uri)}"
+        for prefix, uri in sorted(inherited_namespaces.items())
+    )
+    return f"<stored{decls}>".encode() + source_xml + b"</stored>"
