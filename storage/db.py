@@ -1,0 +1,61 @@
+"""Engines for the two supported stores.
+
+SQLite is the embedded default: WAL so readers never wait for the writer,
+``synchronous=FULL`` so that a commit the gateway answered OK survives a power
+cut, and ``BEGIN IMMEDIATE`` for writing transactions so two processes never
+deadlock upgrading a read lock. PostgreSQL needs nothing special.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+
+DEFAULT_SQLITE_FILE = "intygsgw.db"
+WRITE_OPTION = "intygsgw_write"
+
+
+def default_url(cwd: str | os.PathLike | None = None) -> str:
+    path = Path(cwd or os.getcwd()) / DEFAULT_SQLITE_FILE
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 5) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=10,
+        )
+        _configure_sqlite(engine, sqlite_synchronous)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA", "OFF"):
+        raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy's begin event decide how a transaction starts.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

@@ -1,0 +1,87 @@
+"""Tables of the gateway's store.
+
+A certificate is split in two: a narrow ``certificate`` row indexed for the
+list contracts, and the payload exactly as received in ``certificate_document``
+so that list queries never drag ten-kilobyte blobs through the page cache.
+States are append-only history; nothing updates or deletes them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CertificateRow(Base):
+    __tablename__ = "certificate"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))  # internal id, e.g. lisjp
+    type_version: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[str] = mapped_column(String(12))  # yyyyMMddnnnn
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    care_unit_id: Mapped[str] = mapped_column(String(64))
+    care_unit_name: Mapped[str] = mapped_column(String(255))
+    care_giver_id: Mapped[str] = mapped_column(String(64))
+    doctor_id: Mapped[str] = mapped_column(String(64))
+    doctor_name: Mapped[str] = mapped_column(String(255))
+    test_certificate: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_by_care_giver: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_certificate_person_type_signed", "person_id", "type", "signed_at"),
+        Index("ix_certificate_unit_signed", "care_unit_id", "signed_at"),
+        Index("ix_certificate_giver", "care_giver_id"),
+    )
+
+
+class CertificateDocumentRow(Base):
+    __tablename__ = "certificate_document"
+
+    certificate_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("certificate.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The RegisterCertificate element exactly as received (UTF-8).
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    # Namespace declarations the element inherited from the envelope, as JSON,
+    # so the bytes can be parsed (and their signature checked) on their own.
+    namespaces: Mapped[str] = mapped_column(Text)
+
+
+class CertificateStateRow(Base):
+    __tablename__ = "certificate_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    certificate_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("certificate.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(32))
+    timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class RelationRow(Base):
+    __tablename__ = "relation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # No foreign key on purpose: a relation may point at a certificate this
+    # gateway never stored (it was registered elsewhere before the cut-over).
+    from_id: Mapped[str] = mapped_column(String(128), index=True)
+    to_id: Mapped[str] = mapped_column(String(128), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -1,0 +1,194 @@
+"""The certificate repository: the only place that knows the tables.
+
+The service layer asks in domain terms (a certificate id, a person, units) and
+gets plain records back. Statements are SQLAlchemy Core through the unit of
+work's session: the hot path writes three small rows and a blob, and the ORM's
+identity map would only cost time there.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.states import State, StateEntry
+
+from .models import CertificateDocumentRow, CertificateRow, CertificateStateRow, RelationRow
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    id: str
+    type: str
+    type_version: str
+    person_id: str
+    signed_at: dt.datetime | None
+    care_unit_id: str
+    care_unit_name: str
+    care_giver_id: str
+    doctor_id: str
+    doctor_name: str
+    test_certificate: bool = False
+    deleted_by_care_giver: bool = False
+    received_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    document: bytes
+    namespaces: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RelationRecord:
+    from_id: str
+    to_id: str
+    code: str
+    created_at: dt.datetime
+
+
+_CERT_COLUMNS = [
+    CertificateRow.id, CertificateRow.type, CertificateRow.type_version, CertificateRow.person_id,
+    CertificateRow.signed_at, CertificateRow.care_unit_id, CertificateRow.care_unit_name,
+    CertificateRow.care_giver_id, CertificateRow.doctor_id, CertificateRow.doctor_name,
+    CertificateRow.test_certificate, CertificateRow.deleted_by_care_giver, CertificateRow.received_at,
+]
+
+
+def _record(row) -> CertificateRecord:
+    return CertificateRecord(*row)
+
+
+class CertificateRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    # -- writing -------------------------------------------------------------
+    def add(self, cert: CertificateRecord, document: bytes, namespaces: dict[str, str]) -> None:
+        values = {c.key: getattr(cert, c.key) for c in _CERT_COLUMNS}
+        self.session.execute(insert(CertificateRow), [values])
+        self.session.execute(
+            insert(CertificateDocumentRow),
+            [{"certificate_id": cert.id, "document": document,
+              "namespaces": json.dumps(namespaces, sort_keys=True, separators=(",", ":"))}],
+        )
+
+    def add_state(self, certificate_id: str, state: State, target: str, timestamp: dt.datetime) -> None:
+        self.session.execute(
+            insert(CertificateStateRow),
+            [{"certificate_id": certificate_id, "state": state.value, "target": target,
+              "timestamp": timestamp}],
+        )
+
+    def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None:
+        self.session.execute(
+            insert(RelationRow),
+            [{"from_id": from_id, "to_id": to_id, "code": code, "created_at": created_at}],
+        )
+
+    # -- reading -------------------------------------------------------------
+    def get(self, certificate_id: str) -> CertificateRecord | None:
+        row = self.session.execute(
+            select(*_CERT_COLUMNS).where(CertificateRow.id == certificate_id)
+        ).first()
+        return _record(row) if row else None
+
+    def document(self, certificate_id: str) -> StoredDocument | None:
+        row = self.session.execute(
+            select(CertificateDocumentRow.document, CertificateDocumentRow.namespaces)
+            .where(CertificateDocumentRow.certificate_id == certificate_id)
+        ).first()
+        if row is None:
+            return None
+        return StoredDocument(bytes(row[0]), json.loads(row[1]))
+
+    def states(self, certificate_id: str) -> list[StateEntry]:
+        return self.states_for([certificate_id]).get(certificate_id, [])
+
+    def states_for(self, ids: Sequence[str]) -> dict[str, list[StateEntry]]:
+        """State history per certificate, newest first (ties: latest written first)."""
+        result: dict[str, list[StateEntry]] = {i: [] for i in ids}
+        for chunk in _chunks(list(ids), 500):
+            rows = self.session.execute(
+                select(CertificateStateRow.certificate_id, CertificateStateRow.state,
+                       CertificateStateRow.target, CertificateStateRow.timestamp)
+                .where(CertificateStateRow.certificate_id.in_(chunk))
+                .order_by(CertificateStateRow.timestamp.desc(), CertificateStateRow.id.desc())
+            )
+            for cid, state, target, ts in rows:
+                result[cid].append(StateEntry(State(state), target, ts))
+        return result
+
+    def find_for_care(self, person_id: str, unit_ids: Sequence[str]) -> list[CertificateRecord]:
+        stmt = select(*_CERT_COLUMNS).where(
+            CertificateRow.person_id == person_id,
+            CertificateRow.deleted_by_care_giver.is_(False),
+        )
+        if unit_ids:
+            stmt = stmt.where(CertificateRow.care_unit_id.in_(list(unit_ids)))
+        stmt = stmt.order_by(CertificateRow.signed_at.asc(), CertificateRow.id.asc())
+        return [_record(r) for r in self.session.execute(stmt)]
+
+    def find_for_citizen(
+        self,
+        person_id: str,
+        types: Iterable[str],
+        signed_from: dt.datetime | None,
+        signed_before: dt.datetime | None,
+    ) -> list[CertificateRecord]:
+        stmt = select(*_CERT_COLUMNS).where(CertificateRow.person_id == person_id)
+        types = [t.lower() for t in types]
+        if types:
+            stmt = stmt.where(CertificateRow.type.in_(types))
+        if signed_from is not None:
+            stmt = stmt.where(CertificateRow.signed_at >= signed_from)
+        if signed_before is not None:
+            stmt = stmt.where(CertificateRow.signed_at < signed_before)
+        stmt = stmt.order_by(CertificateRow.signed_at.asc(), CertificateRow.id.asc())
+        return [_record(r) for r in self.session.execute(stmt)]
+
+    def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]:
+        """Relations pointing at any of ``ids`` (their newer certificates)."""
+        return self._relations(RelationRow.to_id, ids)
+
+    def relations_from(self, ids: Iterable[str]) -> list[RelationRecord]:
+        """Relations leaving any of ``ids`` (towards older certificates)."""
+        return self._relations(RelationRow.from_id, ids)
+
+    def _relations(self, column, ids: Iterable[str]) -> list[RelationRecord]:
+        out: list[RelationRecord] = []
+        for chunk in _chunks(list(set(ids)), 500):
+            rows = self.session.execute(
+                select(RelationRow.from_id, RelationRow.to_id, RelationRow.code, RelationRow.created_at)
+                .where(column.in_(chunk))
+                .order_by(RelationRow.created_at, RelationRow.id)
+            )
+            out.extend(RelationRecord(*r) for r in rows)
+        return out
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        ids = list(set(ids))
+        found: set[str] = set()
+        for chunk in _chunks(ids, 500):
+            found.update(
+                r[0] for r in self.session.execute(select(CertificateRow.id).where(CertificateRow.id.in_(chunk)))
+            )
+        return found
+
+    # -- maintenance -----------------------------------------------------------
+    def delete(self, certificate_id: str) -> None:
+        for table, column in (
+            (CertificateStateRow, CertificateStateRow.certificate_id),
+            (CertificateDocumentRow, CertificateDocumentRow.certificate_id),
+            (CertificateRow, CertificateRow.id),
+        ):
+            self.session.execute(delete(table).where(column == certificate_id))
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
