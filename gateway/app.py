@@ -1,0 +1,44 @@
+"""Assembling the gateway from its settings."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from storage.db import default_url, make_engine
+from storage.migrate import upgrade
+from storage.uow import Store
+
+from .certificate_types import DEFAULT_DIR as TYPES_DIR, load_catalog
+from .config import Settings
+from .dispatch import Dispatcher
+from .recipients import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
+from .registry import Registry
+from .service.services import Services
+from .wsgi import GatewayApp
+
+
+def database_url(settings: Settings) -> str:
+    return settings.db or default_url()
+
+
+def build_services(settings: Settings, *, migrate: bool = False) -> Services:
+    engine = make_engine(database_url(settings), sqlite_synchronous=settings.sqlite_synchronous,
+                         pool_size=max(5, settings.threads))
+    if migrate:
+        upgrade(engine)
+    return Services(
+        store=Store(engine),
+        catalog=load_catalog(Path(settings.certificate_types_dir) if settings.certificate_types_dir else TYPES_DIR),
+        recipients=load_recipients(Path(settings.recipients_file) if settings.recipients_file else RECIPIENTS_FILE),
+    )
+
+
+def build_app(settings: Settings, *, migrate: bool = False) -> GatewayApp:
+    return GatewayApp(Dispatcher(Registry(), build_services(settings, migrate=migrate)), settings)
+
+
+def wsgi_app() -> GatewayApp:
+    """Factory for the serving processes; the parent has already migrated."""
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return build_app(settings)

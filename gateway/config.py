@@ -1,0 +1,66 @@
+"""Settings: defaults, then a TOML config file, then INTYGSGW_* variables, then flags.
+
+The serving processes are separate from the one that parsed the command line,
+so the final settings travel to them as JSON in INTYGSGW_SETTINGS.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+SETTINGS_ENV = "INTYGSGW_SETTINGS"
+
+
+@dataclass
+class Settings:
+    db: str = ""  # empty: intygsgw.db in the working directory
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 8  # request threads per worker
+    max_body_bytes: int = 15 * 1024 * 1024  # the national platform's default cap
+    sqlite_synchronous: str = "FULL"  # durable: an OK answer survives a power cut
+    recipients_file: str = ""  # empty: the shipped default
+    certificate_types_dir: str = ""  # empty: the shipped definitions
+    accept_any_path: bool = False  # also take SOAP posted to unknown paths
+    log_level: str = "INFO"
+
+    def to_env(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        raw = os.environ.get(SETTINGS_ENV)
+        return cls(**json.loads(raw)) if raw else cls()
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, value):
+    kind = type(getattr(Settings(), name))
+    if kind is bool and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return kind(value)
+
+
+def load_settings(config_file: str | None = None, overrides: dict | None = None) -> Settings:
+    values: dict = {}
+    if config_file:
+        data = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+        unknown = set(data) - set(_FIELDS)
+        if unknown:
+            raise ValueError(f"{config_file}: unknown setting(s): {', '.join(sorted(unknown))}")
+        values.update({k: _coerce(k, v) for k, v in data.items()})
+    for name in _FIELDS:
+        env = os.environ.get(f"INTYGSGW_{name.upper()}")
+        if env is not None:
+            values[name] = _coerce(name, env)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _coerce(name, value)
+    return Settings(**values)

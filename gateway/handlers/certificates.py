@@ -1,0 +1,81 @@
+"""Handlers of the lifecycle contracts: read the request, call the service, answer.
+
+RegisterCertificate 3, GetCertificate 2, RevokeCertificate 2, SetCertificateStatus 2.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from ..service import certificates as service
+from ..soap.source import element_source
+from .context import Request
+from .documents import intyg_with_statuses
+from .responses import C, T, add_result, parse_timestamp, response_root, text
+
+
+def _ns(req: Request, tag: str) -> str:
+    return f"{{{req.contract.namespace}}}{tag}"
+
+
+def register_certificate(req: Request) -> etree._Element:
+    intyg = req.body.find(_ns(req, "intyg"))
+    skapad_av = intyg.find(C("skapadAv"))
+    enhet = skapad_av.find(C("enhet"))
+    relation = intyg.find(C("relation"))
+    source = element_source(req.raw, req.body)
+    cmd = service.RegisterCertificate(
+        certificate_id=text(intyg, f"{C('intygs-id')}/{T('extension')}"),
+        type_code=text(intyg, f"{C('typ')}/{T('code')}"),
+        version=text(intyg, C("version")),
+        person_id=text(intyg, f"{C('patient')}/{C('person-id')}/{T('extension')}"),
+        signed_at=parse_timestamp(intyg.findtext(C("signeringstidpunkt"))),
+        care_unit_id=text(enhet, f"{C('enhets-id')}/{T('extension')}"),
+        care_unit_name=text(enhet, C("enhetsnamn")),
+        care_giver_id=text(enhet, f"{C('vardgivare')}/{C('vardgivare-id')}/{T('extension')}"),
+        doctor_id=text(skapad_av, f"{C('personal-id')}/{T('extension')}"),
+        doctor_name=text(skapad_av, C("fullstandigtNamn")),
+        relation=(
+            (text(relation, f"{C('typ')}/{T('code')}"), text(relation, f"{C('intygs-id')}/{T('extension')}"))
+            if relation is not None else None
+        ),
+        document=source.xml,
+        namespaces=source.inherited_namespaces,
+        parsed=intyg,
+    )
+    result = service.register_certificate(req.services, cmd)
+    root = response_root(req.contract.namespace, "RegisterCertificateResponse")
+    add_result(root, _ns(req, "result"), result)
+    return root
+
+
+def get_certificate(req: Request) -> etree._Element:
+    certificate_id = text(req.body, f"{_ns(req, 'intygs-id')}/{T('extension')}")
+    part = text(req.body, f"{_ns(req, 'part')}/{T('code')}")
+    view = service.get_certificate(req.services, certificate_id, part)
+    root = response_root(req.contract.namespace, "GetCertificateResponse")
+    root.append(intyg_with_statuses(view, _ns(req, "intyg")))
+    return root
+
+
+def revoke_certificate(req: Request) -> etree._Element:
+    result = service.revoke_certificate(
+        req.services,
+        text(req.body, f"{_ns(req, 'intygs-id')}/{T('extension')}"),
+        text(req.body, f"{_ns(req, 'patientPerson-id')}/{T('extension')}"),
+    )
+    root = response_root(req.contract.namespace, "RevokeCertificateResponse")
+    add_result(root, _ns(req, "result"), result)
+    return root
+
+
+def set_certificate_status(req: Request) -> etree._Element:
+    result = service.set_certificate_status(
+        req.services,
+        text(req.body, f"{_ns(req, 'intygs-id')}/{T('extension')}"),
+        text(req.body, f"{_ns(req, 'part')}/{T('code')}"),
+        text(req.body, f"{_ns(req, 'status')}/{T('code')}"),
+        parse_timestamp(req.body.findtext(_ns(req, "tidpunkt"))),
+    )
+    root = response_root(req.contract.namespace, "SetCertificateStatusResponse")
+    add_result(root, _ns(req, "result"), result)
+    return root

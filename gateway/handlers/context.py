@@ -1,0 +1,22 @@
+"""What a handler gets: the parsed request and the gateway's services."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping
+
+from lxml import etree
+
+from ..service.services import Services
+
+if TYPE_CHECKING:
+    from ..registry import Contract
+
+
+@dataclass
+class Request:
+    contract: "Contract"
+    body: etree._Element  # the request element (Body's only child)
+    raw: bytes  # the HTTP body exactly as received
+    logical_address: str
+    services: Services
+    headers: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,97 @@
+"""Building blocks shared by the handlers: namespaces, reading, writing."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from lxml import etree
+
+from ..domain.results import Result
+from ..domain.states import PART_CODE_SYSTEM, STATUS_CODE_SYSTEM, StateEntry
+
+CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
+TYPES = "urn:riv:clinicalprocess:healthcond:certificate:types:3"
+HSA_ROOT = "1.2.752.129.2.1.4.1"
+RELATION_CODE_SYSTEM = "c2362fcd-eda0-4f9a-bd13-b3bbaf7f2146"
+
+
+def C(tag: str) -> str:
+    return f"{{{CORE}}}{tag}"
+
+
+def T(tag: str) -> str:
+    return f"{{{TYPES}}}{tag}"
+
+
+def text(el: etree._Element, path: str, default: str = "") -> str:
+    value = el.findtext(path)
+    return value.strip() if value is not None else default
+
+
+def parse_timestamp(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    return dt.datetime.fromisoformat(value.strip())
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    return value.replace(microsecond=0).isoformat(timespec="seconds")
+
+
+def response_root(ns: str, name: str) -> etree._Element:
+    return etree.Element(f"{{{ns}}}{name}", nsmap={"ns": ns, "core": CORE, "types": TYPES})
+
+
+def sub(parent: etree._Element, tag: str, value: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, tag)
+    if value is not None:
+        el.text = value
+    return el
+
+
+def add_result(parent: etree._Element, tag: str, result: Result) -> etree._Element:
+    el = sub(parent, tag)
+    sub(el, C("resultCode"), result.code)
+    if result.text is not None:
+        sub(el, C("resultText"), result.text)
+    if result.error_id is not None:
+        sub(el, C("errorId"), result.error_id.value)
+    return el
+
+
+def add_cv(parent: etree._Element, tag: str, code: str, code_system: str, display: str | None = None):
+    el = sub(parent, tag)
+    sub(el, T("code"), code)
+    sub(el, T("codeSystem"), code_system)
+    if display is not None:
+        sub(el, T("displayName"), display)
+    return el
+
+
+def add_ii(parent: etree._Element, tag: str, root: str, extension: str):
+    el = sub(parent, tag)
+    sub(el, T("root"), root)
+    sub(el, T("extension"), extension)
+    return el
+
+
+# An ErrorResponse builds a contract's normal response carrying an ERROR result,
+# for contracts that answer failures that way instead of with a fault.
+ErrorResponse = Callable[["object", Result], etree._Element]
+
+
+def result_only(contract, result: Result) -> etree._Element:
+    root = response_root(contract.namespace, f"{contract.name}Response")
+    add_result(root, f"{{{contract.namespace}}}result", result)
+    return root
+
+
+def status_elements(statuses: list[StateEntry]) -> list[etree._Element]:
+    out = []
+    for entry in statuses:
+        el = etree.Element(C("status"))
+        add_cv(el, C("part"), entry.target, PART_CODE_SYSTEM)
+        add_cv(el, C("status"), entry.state.status_code, STATUS_CODE_SYSTEM, entry.state.value)
+        sub(el, C("tidpunkt"), format_timestamp(entry.timestamp))
+        out.append(el)
+    return out

@@ -1,0 +1,110 @@
+"""The recipient registry: who may receive certificates, and at which address.
+
+Read from a JSON file with the reference hub's own field names (id, name,
+recipientType, logicalAddress, certificateTypes, active, trusted), so an
+operator's existing recipient file works unchanged. A file with an error is
+rejected whole, naming the entry and field, and the registry in force stays.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+DEFAULT_FILE = Path(str(resources.files("contracts"))) / "recipients.json"
+RECIPIENT_TYPES = ("HUVUDMOTTAGARE", "MOTTAGARE", "DIREKTMOTTAGARE")
+REQUIRED_IDS = ("FKASSA", "HSVARD", "INVANA", "TRANSP")
+# Care and the citizen are parts of the lifecycle, never destinations of a send.
+NOT_SEND_TARGETS = ("HSVARD", "INVANA")
+
+
+class RecipientFileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str
+    name: str
+    recipient_type: str
+    logical_address: str
+    certificate_types: tuple[str, ...]
+    active: bool
+    trusted: bool
+
+    def accepts(self, type_id: str) -> bool:
+        return type_id in self.certificate_types
+
+
+class RecipientRegistry:
+    def __init__(self, recipients: list[Recipient]):
+        self._by_id = {r.id: r for r in recipients}
+
+    def get(self, recipient_id: str) -> Recipient | None:
+        return self._by_id.get(recipient_id)
+
+    def all(self) -> list[Recipient]:
+        return list(self._by_id.values())
+
+    def send_targets_for(self, type_id: str) -> list[Recipient]:
+        return [r for r in self._by_id.values() if r.id not in NOT_SEND_TARGETS and r.accepts(type_id)]
+
+    def by_logical_address(self, address: str) -> Recipient | None:
+        address = address.lower()
+        return next((r for r in self._by_id.values() if r.logical_address.lower() == address), None)
+
+
+def _field(entry: dict, index: int, name: str, kind, required: bool = True):
+    label = f"recipient #{index + 1}" + (f" ({entry['id']})" if isinstance(entry.get("id"), str) else "")
+    if name not in entry:
+        if required:
+            raise RecipientFileError(f"{label}: field '{name}' is missing")
+        return None
+    value = entry[name]
+    if not isinstance(value, kind):
+        raise RecipientFileError(f"{label}: field '{name}' must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def parse_recipients(text: str, source: str = "recipients") -> list[Recipient]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecipientFileError(f"{source}: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    if not isinstance(data, list) or not data:
+        raise RecipientFileError(f"{source}: expected a non-empty JSON array of recipients")
+    out: list[Recipient] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict):
+            raise RecipientFileError(f"{source}: recipient #{i + 1} is not an object")
+        rid = _field(entry, i, "id", str)
+        if not rid:
+            raise RecipientFileError(f"{source}: recipient #{i + 1}: field 'id' is empty")
+        if rid in seen:
+            raise RecipientFileError(f"{source}: recipient #{i + 1}: id {rid!r} appears twice")
+        rtype = _field(entry, i, "recipientType", str)
+        if rtype not in RECIPIENT_TYPES:
+            raise RecipientFileError(
+                f"{source}: recipient #{i + 1} ({rid}): field 'recipientType' must be one of "
+                f"{', '.join(RECIPIENT_TYPES)}, got {rtype!r}")
+        types = _field(entry, i, "certificateTypes", list)
+        if not all(isinstance(t, str) for t in types):
+            raise RecipientFileError(f"{source}: recipient #{i + 1} ({rid}): 'certificateTypes' must list strings")
+        active = _field(entry, i, "active", bool, required=False)
+        trusted = _field(entry, i, "trusted", bool, required=False)
+        out.append(Recipient(
+            id=rid, name=_field(entry, i, "name", str), recipient_type=rtype,
+            logical_address=_field(entry, i, "logicalAddress", str), certificate_types=tuple(types),
+            active=True if active is None else active, trusted=False if trusted is None else trusted,
+        ))
+        seen.add(rid)
+    missing = [r for r in REQUIRED_IDS if r not in seen]
+    if missing:
+        raise RecipientFileError(f"{source}: required recipient(s) missing: {', '.join(missing)}")
+    return out
+
+
+def load_recipients(path: Path = DEFAULT_FILE) -> RecipientRegistry:
+    return RecipientRegistry(parse_recipients(Path(path).read_text(encoding="utf-8"), str(path)))

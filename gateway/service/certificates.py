@@ -1,0 +1,256 @@
+"""The certificate lifecycle: register, read, revoke, change status, list.
+
+Every function takes plain values and returns a Result (or records), with the
+reference hub's result codes and texts (hub-behaviour §1.3–1.8). Nothing here
+knows about SOAP or XML beyond carrying the received document through.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from storage.repository import CertificateRecord, RelationRecord, StoredDocument
+
+from ..domain import states as st
+from ..domain.personnummer import InvalidPersonId, PersonId, parse_person_id, try_parse_person_id
+from ..domain.results import OK, ErrorId, Result, ServiceError, error, info
+from ..domain.states import HSVARD, INVANA, State, StateEntry
+from .services import Services
+
+log = logging.getLogger(__name__)
+
+RELATION_CODES = {"ERSATT": "Ersätter", "KOMPLT": "Kompletterar", "FRLANG": "Förlänger", "KOPIA": "Kopierat"}
+# Death certificates are not the citizen's to browse (hub-behaviour §1.8).
+NOT_LISTED_FOR_CITIZEN = ("db", "doi")
+
+
+@dataclass(frozen=True)
+class RegisterCertificate:
+    certificate_id: str
+    type_code: str
+    version: str
+    person_id: str
+    signed_at: dt.datetime | None
+    care_unit_id: str
+    care_unit_name: str
+    care_giver_id: str
+    doctor_id: str
+    doctor_name: str
+    relation: tuple[str, str] | None  # (code, target certificate id) of the first relation
+    document: bytes  # the RegisterCertificate element as received
+    namespaces: dict[str, str]
+    parsed: Any = None  # the parsed intyg, handed to the type rules
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    record: CertificateRecord
+    document: StoredDocument
+    statuses: list[StateEntry]  # already filtered for the asking part
+
+
+def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
+    ctype = svc.catalog.by_code(cmd.type_code)
+    if ctype is None or not ctype.supports(cmd.version):
+        return error(ErrorId.VALIDATION_ERROR,
+                     f"Certificate with type: {cmd.type_code} does not support version: {cmd.version}")
+    try:
+        person = parse_person_id(cmd.person_id)
+    except InvalidPersonId:
+        return error(ErrorId.VALIDATION_ERROR, "Social security number is not of correct format.")
+    failures = svc.type_rules(ctype.id, cmd.version, cmd.parsed)
+    if failures:
+        return error(ErrorId.VALIDATION_ERROR, ";".join(failures))
+    if cmd.relation and cmd.relation[0] not in RELATION_CODES:
+        return error(ErrorId.APPLICATION_ERROR, f"Unknown relation code: {cmd.relation[0]}")
+
+    now = svc.clock()
+    with svc.store.writing() as uow:
+        existing = uow.certificates.get(cmd.certificate_id)
+        if existing is not None:
+            return _already_exists(existing, person)
+        record = CertificateRecord(
+            id=cmd.certificate_id, type=ctype.id, type_version=cmd.version, person_id=person.digits,
+            signed_at=cmd.signed_at, care_unit_id=cmd.care_unit_id, care_unit_name=cmd.care_unit_name,
+            care_giver_id=cmd.care_giver_id, doctor_id=cmd.doctor_id, doctor_name=cmd.doctor_name,
+            test_certificate=False, deleted_by_care_giver=False, received_at=now,
+        )
+        try:
+            uow.certificates.add(record, cmd.document, cmd.namespaces)
+            uow.certificates.add_state(cmd.certificate_id, State.RECEIVED, HSVARD, now)
+            if cmd.relation:
+                uow.certificates.add_relation(cmd.certificate_id, cmd.relation[1], cmd.relation[0], now)
+            uow.commit()
+        except IntegrityError:
+            # Another request stored the same id between our check and commit.
+            uow.rollback()
+            existing = uow.certificates.get(cmd.certificate_id)
+            if existing is None:
+                raise
+            return _already_exists(existing, person)
+    return OK
+
+
+def _already_exists(existing: CertificateRecord, person: PersonId) -> Result:
+    # Senders compare this text literally to stop retrying: never reword it.
+    if existing.person_id == person.digits:
+        return info("Certificate already exists")
+    log.info("Certificate ID already exists for another person.")
+    return error(ErrorId.VALIDATION_ERROR, "Certificate already exists")
+
+
+def get_certificate(svc: Services, certificate_id: str, part: str) -> CertificateView:
+    with svc.store.reading() as uow:
+        record = uow.certificates.get(certificate_id)
+        if record is None:
+            raise ServiceError(f"Certificate with id {certificate_id} is invalid or does not exist")
+        if record.test_certificate and part.upper() != HSVARD:
+            raise ServiceError(
+                f"Failed to retrieve certificate: {certificate_id} because it is flagged as test "
+                f"certificate and part is set as: {part}")
+        if record.deleted_by_care_giver:
+            raise ServiceError(f"Certificate with id {certificate_id} is deleted from intygstjansten")
+        document = uow.certificates.document(certificate_id)
+        statuses = uow.certificates.states(certificate_id)
+    return CertificateView(record, document, st.visible_to(statuses, part))
+
+
+def revoke_certificate(svc: Services, certificate_id: str, person_id: str) -> Result:
+    person = try_parse_person_id(person_id)
+    with svc.store.writing() as uow:
+        record = uow.certificates.get(certificate_id)
+        if record is None or person is None or record.person_id != person.digits:
+            # APPLICATION_ERROR on purpose: a revocation can overtake its
+            # registration, and this answer makes the sender try again.
+            return error(ErrorId.APPLICATION_ERROR, f"Certificate {certificate_id} does not exist for patient.")
+        if st.is_revoked(uow.certificates.states(certificate_id)):
+            return info(f"Certificate {certificate_id} is already revoked.")
+        uow.certificates.add_state(certificate_id, State.CANCELLED, HSVARD, svc.clock())
+        uow.commit()
+    return OK
+
+
+def set_certificate_status(svc: Services, certificate_id: str, part: str, status_code: str,
+                           timestamp: dt.datetime) -> Result:
+    if svc.recipients.get(part) is None:
+        return error(ErrorId.VALIDATION_ERROR, f"No recipient found for recipient id: {part}")
+    try:
+        state = State.from_status_code(status_code)
+    except ValueError as exc:
+        return error(ErrorId.VALIDATION_ERROR, str(exc))
+    with svc.store.writing() as uow:
+        record = uow.certificates.get(certificate_id)
+        if record is None:
+            return error(ErrorId.VALIDATION_ERROR, f"Unknown certificate ID: {certificate_id}")
+        if state is State.SENT and record.test_certificate:
+            return error(ErrorId.VALIDATION_ERROR,
+                         "Cannot set the certificate to SENT as it is flagged as a test certificate")
+        uow.certificates.add_state(certificate_id, state, part, timestamp)
+        uow.commit()
+    return OK
+
+
+def _views(uow, records: list[CertificateRecord], part: str) -> list[CertificateView]:
+    histories = uow.certificates.states_for([r.id for r in records])
+    views = []
+    for r in records:
+        doc = uow.certificates.document(r.id)
+        if doc is None:
+            log.warning("certificate %s has no stored document; left out of the list", r.id)
+            continue
+        views.append(CertificateView(r, doc, st.visible_to(histories[r.id], part)))
+    return views
+
+
+def list_for_care(svc: Services, person_id: str, unit_ids: list[str]) -> list[CertificateView]:
+    person = try_parse_person_id(person_id)
+    if person is None:
+        return []
+    with svc.store.reading() as uow:
+        records = uow.certificates.find_for_care(person.digits, unit_ids)
+        return _views(uow, records, HSVARD)
+
+
+@dataclass(frozen=True)
+class CitizenList:
+    certificates: list[CertificateView]
+    result: Result
+
+
+def list_for_citizen(svc: Services, person_id: str, type_codes: list[str], archived: bool,
+                     part: str, from_date: dt.date | None, to_date: dt.date | None) -> CitizenList:
+    person = try_parse_person_id(person_id)
+    if person is None:
+        raise ServiceError("Social security number is not of correct format.")
+    type_ids = []
+    for code in type_codes:
+        ctype = svc.catalog.resolve(code)
+        type_ids.append(ctype.id if ctype else code.lower())
+    signed_from = dt.datetime.combine(from_date, dt.time()) if from_date else None
+    signed_before = dt.datetime.combine(to_date + dt.timedelta(days=1), dt.time()) if to_date else None
+    with svc.store.reading() as uow:
+        records = [
+            r for r in uow.certificates.find_for_citizen(person.digits, type_ids, signed_from, signed_before)
+            if r.type not in NOT_LISTED_FOR_CITIZEN
+        ]
+        histories = uow.certificates.states_for([r.id for r in records])
+        records = [r for r in records if st.is_archived(histories[r.id]) == archived]
+        if any(r.test_certificate for r in records) and part.upper() not in (HSVARD, INVANA):
+            return CitizenList([], error(
+                ErrorId.VALIDATION_ERROR,
+                f"Failed to retrieve certificates because it is flagged as test certificate and part is set as: {part}"))
+        return CitizenList(_views(uow, records, part), OK)
+
+
+@dataclass(frozen=True)
+class RelationView:
+    code: str
+    from_id: str
+    to_id: str
+    created_at: dt.datetime
+    from_revoked: bool
+
+
+def list_relations(svc: Services, certificate_ids: list[str]) -> dict[str, list[RelationView]]:
+    """For each id, every relation in its graph: descendants and ancestors."""
+    out: dict[str, list[RelationView]] = {}
+    with svc.store.reading() as uow:
+        for cid in certificate_ids:
+            graph: dict[tuple[str, str, str], RelationRecord] = {}
+            # Newer certificates point at older ones: walk down through
+            # "to" for descendants and up through "from" for ancestors.
+            for fetch, next_end in ((uow.certificates.relations_to, "from_id"),
+                                    (uow.certificates.relations_from, "to_id")):
+                frontier, seen = {cid}, set()
+                while frontier:
+                    seen |= frontier
+                    found = fetch(frontier)
+                    for rel in found:
+                        graph[(rel.from_id, rel.to_id, rel.code)] = rel
+                    frontier = {getattr(rel, next_end) for rel in found} - seen
+            relations = sorted(graph.values(), key=lambda r: r.created_at)
+            from_ids = {r.from_id for r in relations}
+            histories = uow.certificates.states_for(list(from_ids))
+            missing = from_ids - uow.certificates.existing_ids(from_ids)
+            if missing:
+                raise ServiceError(f"Certificate with id {sorted(missing)[0]} is invalid or does not exist")
+            out[cid] = [
+                RelationView(r.code, r.from_id, r.to_id, r.created_at, st.is_revoked(histories[r.from_id]))
+                for r in relations
+            ]
+    return out
+
+
+def certificate_type_info(svc: Services, certificate_id: str) -> tuple[str, str]:
+    if not certificate_id or not certificate_id.strip():
+        raise ServiceError("Request to GetCertificateType is missing required parameter 'intygs-id'")
+    with svc.store.reading() as uow:
+        record = uow.certificates.get(certificate_id)
+    if record is None:
+        raise ServiceError(
+            f"Failed to get certificate's type. Certificate with id {certificate_id} is invalid or does not exist")
+    return record.type, record.type_version
