@@ -7,37 +7,42 @@ of failing on a lock upgrade.
 """
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.engine import Connection, Engine
 
 from .db import WRITE_OPTION
 from .repository import CertificateRepository
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker, write: bool):
-        self._factory = session_factory
+    """Runs on a Core connection: the ORM session's bookkeeping cost more than
+    the whole durable SQLite commit on the register path (measured ~1 ms vs
+    ~0.25 ms)."""
+
+    def __init__(self, engine: Engine, write: bool):
+        self._engine = engine
         self._write = write
-        self.session: Session | None = None
+        self.connection: Connection | None = None
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = self._factory()
+        conn = self._engine.connect()
         if self._write:
-            self.session.connection(execution_options={WRITE_OPTION: True})
-        self.certificates = CertificateRepository(self.session)
+            conn = conn.execution_options(**{WRITE_OPTION: True})
+        self.connection = conn
+        self.certificates = CertificateRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:
         try:
-            self.session.rollback()
+            if self.connection.in_transaction():
+                self.connection.rollback()
         finally:
-            self.session.close()
+            self.connection.close()
 
     def commit(self) -> None:
-        self.session.commit()
+        self.connection.commit()
 
     def rollback(self) -> None:
-        self.session.rollback()
+        self.connection.rollback()
 
 
 class Store:
@@ -45,10 +50,9 @@ class Store:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
     def writing(self) -> UnitOfWork:
-        return UnitOfWork(self._factory, write=True)
+        return UnitOfWork(self.engine, write=True)
 
     def reading(self) -> UnitOfWork:
-        return UnitOfWork(self._factory, write=False)
+        return UnitOfWork(self.engine, write=False)

@@ -1,0 +1,47 @@
+"""The payload element's bytes are kept exactly as they arrived."""
+from lxml import etree
+
+from gateway.soap.parser import parse_untrusted
+from gateway.soap.source import element_source, standalone_document
+
+ENV = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="urn:a">'
+    b'<s:Body>\n  <a:Register   x="1" >\n\t<a:intyg>  text &amp; more <!-- a:Register --></a:intyg>\n  </a:Register >\n'
+    b'</s:Body></s:Envelope>'
+)
+
+
+def _body_child(root):
+    return next(c for c in root[0] if isinstance(c.tag, str))
+
+
+def test_regex_path_returns_exact_bytes_and_inherited_namespaces():
+    root = parse_untrusted(ENV)
+    src = element_source(ENV, _body_child(root))
+    assert src.xml == b'<a:Register   x="1" >\n\t<a:intyg>  text &amp; more <!-- a:Register --></a:intyg>\n  </a:Register >'
+    assert src.inherited_namespaces == {"s": "http://schemas.xmlsoap.org/soap/envelope/", "a": "urn:a"}
+
+
+def test_ambiguous_text_falls_back_to_an_exact_scan():
+    # The start-tag text also appears inside a comment before the element, so the
+    # fast path must not be trusted; the expat pass finds the real element.
+    env = ENV.replace(b"<s:Body>", b"<s:Body><!-- <a:Register x='0'></a:Register> -->")
+    root = parse_untrusted(env)
+    src = element_source(env, _body_child(root))
+    assert src.xml.startswith(b'<a:Register   x="1" >') and src.xml.endswith(b"</a:Register >")
+
+
+def test_latin1_request_is_stored_as_utf8_with_the_same_characters():
+    env = ENV.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(b"more", "mör".encode("latin-1"))
+    root = parse_untrusted(env)
+    src = element_source(env, _body_child(root))
+    assert "mör".encode("utf-8") in src.xml
+
+
+def test_standalone_document_reparses_to_the_same_tree():
+    root = parse_untrusted(ENV)
+    el = _body_child(root)
+    src = element_source(ENV, el)
+    again = etree.fromstring(standalone_document(src.xml, src.inherited_namespaces))[0]
+    assert etree.tostring(again, method="c14n") == etree.tostring(el, method="c14n")
