@@ -85,3 +85,37 @@ class RelationRow(Base):
     to_id: Mapped[str] = mapped_column(String(128), index=True)
     code: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class OutboxRow(Base):
+    """Outgoing work, written in the same transaction as the change that causes it.
+
+    ``destination`` is the queue: one per (contract, logical address), so one
+    receiver that is down holds back only its own deliveries.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    destination: Mapped[str] = mapped_column(String(300))
+    contract: Mapped[str] = mapped_column(String(200))  # request namespace
+    logical_address: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))  # e.g. revoke, message, notification
+    reference: Mapped[str] = mapped_column(String(128))  # certificate or message id
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the request element to send
+    state: Mapped[str] = mapped_column(String(16), default="PENDING")  # PENDING|DONE|DEAD|DISCARDED
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    correlation_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_destination_due", "destination", "state", "next_attempt_at"),
+        Index("ix_outbox_reference", "reference"),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection, Engine
 
 from .db import WRITE_OPTION
+from .outbox import OutboxRepository
 from .repository import CertificateRepository
 
 
@@ -29,6 +30,7 @@ class UnitOfWork:
             conn = conn.execution_options(**{WRITE_OPTION: True})
         self.connection = conn
         self.certificates = CertificateRepository(conn)
+        self.outbox = OutboxRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,0 +1,1 @@
+"""Durable delivery of outgoing work: schedule, circuit breaker, delivery loop."""

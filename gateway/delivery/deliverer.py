@@ -1,0 +1,180 @@
+"""The delivery loop: drain each destination's queue on its own.
+
+Every destination (contract + logical address) is drained by its own task in a
+thread pool. A destination whose receiver fails opens its circuit until the
+failed item's next attempt; its other items wait with it instead of each
+burning a timeout, and no other destination waits at all. This is the fix for
+the failure mode where one care system that could not receive blocked every
+delivery behind it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from storage.outbox import OutboxItem
+from storage.uow import Store
+
+from ..clock import Clock
+from ..outbound import Outbound
+from ..routing import short_name
+from ..transport import Outcome
+from .schedule import RetrySchedule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    poll_interval: float = 0.1
+    batch_size: int = 50
+    lease_seconds: float = 120.0
+    max_threads: int = 32
+    per_destination: int = 4  # parallel drains of one destination's queue
+    schedule: RetrySchedule = RetrySchedule()
+
+
+class Deliverer:
+    def __init__(self, store: Store, outbound: Outbound, clock: Clock, config: DeliveryConfig = DeliveryConfig()):
+        self.store = store
+        self.outbound = outbound
+        self.clock = clock
+        self.config = config
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}  # destination -> drains in progress
+        self._open_until: dict[str, dt.datetime] = {}  # circuit breaker per destination
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self) -> "Deliverer":
+        self._pool = ThreadPoolExecutor(self.config.max_threads, thread_name_prefix="deliver")
+        self._thread = threading.Thread(target=self._loop, name="deliverer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+        if self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._schedule_due()
+            except Exception:
+                log.exception("delivery loop: could not read the outbox; trying again")
+            self._stop.wait(self.config.poll_interval)
+
+    # -- scheduling ---------------------------------------------------------------
+    def _blocked(self, now: dt.datetime) -> set[str]:
+        with self._lock:
+            full = {d for d, n in self._running.items() if n >= self.config.per_destination}
+            opened = {d for d, until in self._open_until.items() if until > now}
+        return full | opened
+
+    def _schedule_due(self) -> None:
+        now = self.clock.utc()
+        with self.store.reading() as uow:
+            due = uow.outbox.due_destinations(now, exclude=self._blocked(now))
+        for destination in due:
+            with self._lock:
+                running = self._running.get(destination, 0)
+                if running >= self.config.per_destination:
+                    continue
+                # Start one more drain per tick; a long queue ramps up to the limit.
+                self._running[destination] = running + 1
+            self._pool.submit(self._drain_guarded, destination)
+
+    def _drain_guarded(self, destination: str) -> None:
+        try:
+            self.drain(destination)
+        except Exception:
+            log.exception("delivery to %s failed unexpectedly; its items stay queued", destination)
+        finally:
+            with self._lock:
+                self._running[destination] -= 1
+
+    def run_until_idle(self, max_rounds: int = 10_000) -> None:
+        """Deliver everything due now, in the calling thread (tools and tests)."""
+        for _ in range(max_rounds):
+            now = self.clock.utc()
+            with self.store.reading() as uow:
+                due = uow.outbox.due_destinations(now, exclude=self._blocked(now))
+            if not due:
+                return
+            for destination in due:
+                self.drain(destination)
+
+    # -- delivering ---------------------------------------------------------------
+    def drain(self, destination: str) -> None:
+        lease = dt.timedelta(seconds=self.config.lease_seconds)
+        while not self._stop.is_set():
+            now = self.clock.utc()
+            with self._lock:
+                if self._open_until.get(destination, now) > now:
+                    return
+            with self.store.writing() as uow:
+                items = uow.outbox.claim(destination, now, lease, self.worker_id, self.config.batch_size)
+                uow.commit()
+            if not items:
+                return
+            if not self._deliver_batch(destination, items):
+                return
+
+    def _deliver_batch(self, destination: str, items: list[OutboxItem]) -> bool:
+        done: list[int] = []
+        retries: list[tuple[int, dt.datetime, str]] = []
+        dead: list[tuple[int, str]] = []
+        untouched: list[int] = []
+        healthy = True
+        for index, item in enumerate(items):
+            if self._stop.is_set():
+                untouched = [i.id for i in items[index:]]
+                break
+            outcome = self._deliver(item)
+            now = self.clock.utc()
+            if outcome.succeeded:
+                done.append(item.id)
+            elif outcome.retryable:
+                when = self.config.schedule.next_attempt(now, item.attempts + 1)
+                retries.append((item.id, when, outcome.describe()))
+                with self._lock:
+                    self._open_until[destination] = when
+                log.warning("delivery %s to %s failed (%s); next attempt %s", item.id,
+                            _label(item), outcome.describe(), when.isoformat(timespec="seconds"))
+                healthy = False
+                untouched = [i.id for i in items[index + 1:]]
+                break
+            else:
+                dead.append((item.id, outcome.describe()))
+                log.error("delivery %s to %s refused for good: %s", item.id, _label(item), outcome.describe())
+        if healthy:
+            with self._lock:
+                self._open_until.pop(destination, None)
+        now = self.clock.utc()
+        with self.store.writing() as uow:
+            uow.outbox.mark_done(done, now)
+            for item_id, when, reason in retries:
+                uow.outbox.schedule_retry(item_id, when, reason, now)
+            for item_id, reason in dead:
+                uow.outbox.mark_dead(item_id, reason, now)
+            uow.outbox.release(untouched)
+            uow.commit()
+        return healthy
+
+    def _deliver(self, item: OutboxItem) -> Outcome:
+        return self.outbound.send(item.contract, item.logical_address, item.payload, item.correlation_id)
+
+
+def _label(item: OutboxItem) -> str:
+    return f"{short_name(item.contract)} @ {item.logical_address}"

@@ -1,0 +1,49 @@
+"""The outbound port: send a request element to a logical address, now.
+
+Combines the routing table (which URL, which timeouts and TLS) with the SOAP
+transport. Synchronous sends (SendCertificateToRecipient) and the delivery
+loop both go through here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from .routing import CERT_NS, RoutingError, RoutingTable, short_name
+from .transport import Outcome, SoapTransport
+
+# The contracts the gateway calls, by request namespace.
+REGISTER_CERTIFICATE_3 = f"{CERT_NS}:RegisterCertificateResponder:3"
+REVOKE_CERTIFICATE_2 = f"{CERT_NS}:RevokeCertificateResponder:2"
+SEND_MESSAGE_TO_CARE_2 = f"{CERT_NS}:SendMessageToCareResponder:2"
+SEND_MESSAGE_TO_RECIPIENT_2 = f"{CERT_NS}:SendMessageToRecipientResponder:2"
+STATUS_UPDATE_FOR_CARE_3 = f"{CERT_NS}:CertificateStatusUpdateForCareResponder:3"
+
+
+def soap_action_for(contract_ns: str) -> str:
+    # urn:…:RevokeCertificateResponder:2 → urn:…:RevokeCertificateResponder:2:RevokeCertificate
+    name = contract_ns.split(":")[-2].removesuffix("Responder")
+    return f"{contract_ns}:{name}"
+
+
+class Outbound:
+    def __init__(self, routes: Callable[[], RoutingTable], transport: SoapTransport | None = None,
+                 today: Callable[[], dt.date] = dt.date.today):
+        self.routes = routes
+        self.transport = transport or SoapTransport()
+        self.today = today
+
+    def send(self, contract_ns: str, logical_address: str, payload: bytes,
+             correlation_id: str | None = None) -> Outcome:
+        try:
+            route = self.routes().resolve(contract_ns, logical_address, self.today())
+        except RoutingError as exc:
+            # A missing route is a configuration gap an operator can close, so
+            # it is retryable like an unreachable receiver.
+            return Outcome("connect", text=str(exc))
+        return self.transport.call(route, logical_address, payload, soap_action_for(contract_ns),
+                                   correlation_id=correlation_id)
+
+
+def describe_destination(contract_ns: str, logical_address: str) -> str:
+    return f"{short_name(contract_ns)} @ {logical_address}"

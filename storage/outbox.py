@@ -1,0 +1,151 @@
+"""The outbox table: enqueue in the caller's transaction, claim, settle.
+
+Claims are leases (``claimed_until``), so work held by a process that died is
+picked up again once the lease runs out. On PostgreSQL several gateway
+processes claim side by side with ``FOR UPDATE SKIP LOCKED``; on SQLite the
+single writer lock already makes a claim atomic.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from .models import OutboxRow
+
+PENDING, DONE, DEAD, DISCARDED = "PENDING", "DONE", "DEAD", "DISCARDED"
+STATES = (PENDING, DONE, DEAD, DISCARDED)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    destination: str
+    contract: str
+    logical_address: str
+    kind: str
+    reference: str
+    payload: bytes
+    state: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    correlation_id: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    delivered_at: dt.datetime | None
+
+
+_COLUMNS = [OutboxRow.id, OutboxRow.destination, OutboxRow.contract, OutboxRow.logical_address,
+            OutboxRow.kind, OutboxRow.reference, OutboxRow.payload, OutboxRow.state, OutboxRow.attempts,
+            OutboxRow.next_attempt_at, OutboxRow.last_error, OutboxRow.correlation_id,
+            OutboxRow.created_at, OutboxRow.updated_at, OutboxRow.delivered_at]
+
+
+def destination_key(contract_namespace: str, logical_address: str) -> str:
+    return f"{contract_namespace}|{logical_address.strip().lower()}"
+
+
+def _item(row) -> OutboxItem:
+    values = list(row)
+    values[6] = bytes(values[6])
+    return OutboxItem(*values)
+
+
+class OutboxRepository:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def enqueue(self, *, contract: str, logical_address: str, kind: str, reference: str, payload: bytes,
+                correlation_id: str, now: dt.datetime) -> None:
+        self.connection.execute(insert(OutboxRow), {
+            "destination": destination_key(contract, logical_address), "contract": contract,
+            "logical_address": logical_address, "kind": kind, "reference": reference, "payload": payload,
+            "state": PENDING, "attempts": 0, "next_attempt_at": now, "correlation_id": correlation_id,
+            "created_at": now, "updated_at": now,
+        })
+
+    def _claimable(self, now: dt.datetime):
+        return and_(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now,
+                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now))
+
+    def due_destinations(self, now: dt.datetime, exclude: Iterable[str] = ()) -> list[str]:
+        stmt = select(OutboxRow.destination).where(self._claimable(now)).group_by(OutboxRow.destination)
+        exclude = set(exclude)
+        return [d for (d,) in self.connection.execute(stmt) if d not in exclude]
+
+    def claim(self, destination: str, now: dt.datetime, lease: dt.timedelta, worker: str,
+              limit: int) -> list[OutboxItem]:
+        pick = (select(OutboxRow.id).where(OutboxRow.destination == destination, self._claimable(now))
+                .order_by(OutboxRow.id).limit(limit))
+        if self.connection.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        ids = [i for (i,) in self.connection.execute(pick)]
+        if not ids:
+            return []
+        self.connection.execute(
+            update(OutboxRow).where(OutboxRow.id.in_(ids))
+            .values(claimed_until=now + lease, claimed_by=worker))
+        rows = self.connection.execute(select(*_COLUMNS).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id))
+        return [_item(r) for r in rows]
+
+    def mark_done(self, ids: list[int], now: dt.datetime) -> None:
+        if ids:
+            self.connection.execute(
+                update(OutboxRow).where(OutboxRow.id.in_(ids))
+                .values(state=DONE, delivered_at=now, updated_at=now, claimed_until=None,
+                        attempts=OutboxRow.attempts + 1, last_error=None))
+
+    def schedule_retry(self, item_id: int, next_attempt_at: dt.datetime, error: str, now: dt.datetime) -> None:
+        self.connection.execute(
+            update(OutboxRow).where(OutboxRow.id == item_id)
+            .values(attempts=OutboxRow.attempts + 1, next_attempt_at=next_attempt_at, last_error=error,
+                    updated_at=now, claimed_until=None))
+
+    def mark_dead(self, item_id: int, error: str, now: dt.datetime) -> None:
+        self.connection.execute(
+            update(OutboxRow).where(OutboxRow.id == item_id)
+            .values(state=DEAD, attempts=OutboxRow.attempts + 1, last_error=error, updated_at=now,
+                    claimed_until=None))
+
+    def release(self, ids: list[int]) -> None:
+        if ids:
+            self.connection.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(claimed_until=None))
+
+    # -- operators ------------------------------------------------------------
+    def find(self, *, destination: str | None = None, state: str | None = None, reference: str | None = None,
+             limit: int = 100) -> list[OutboxItem]:
+        stmt = select(*_COLUMNS).order_by(OutboxRow.id.desc()).limit(limit)
+        if destination:
+            stmt = stmt.where(OutboxRow.destination.contains(destination.lower())
+                              | OutboxRow.logical_address.ilike(destination))
+        if state:
+            stmt = stmt.where(OutboxRow.state == state.upper())
+        if reference:
+            stmt = stmt.where(OutboxRow.reference == reference)
+        return [_item(r) for r in self.connection.execute(stmt)]
+
+    def get(self, item_id: int) -> OutboxItem | None:
+        row = self.connection.execute(select(*_COLUMNS).where(OutboxRow.id == item_id)).first()
+        return _item(row) if row else None
+
+    def retry_now(self, ids: list[int], now: dt.datetime) -> int:
+        """Put DEAD or waiting items back at the head of their queue."""
+        res = self.connection.execute(
+            update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.state.in_((PENDING, DEAD)))
+            .values(state=PENDING, next_attempt_at=now, claimed_until=None, updated_at=now))
+        return res.rowcount
+
+    def discard(self, ids: list[int], now: dt.datetime) -> int:
+        res = self.connection.execute(
+            update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.state.in_((PENDING, DEAD)))
+            .values(state=DISCARDED, claimed_until=None, updated_at=now))
+        return res.rowcount
+
+    def counts(self) -> list[tuple[str, str, int]]:
+        stmt = (select(OutboxRow.destination, OutboxRow.state, func.count())
+                .group_by(OutboxRow.destination, OutboxRow.state).order_by(OutboxRow.destination))
+        return [tuple(r) for r in self.connection.execute(stmt)]
