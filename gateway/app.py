@@ -9,10 +9,16 @@ from storage.migrate import upgrade
 from storage.uow import Store
 
 from .certificate_types import DEFAULT_DIR as TYPES_DIR, load_catalog
+from .clock import Clock
 from .config import Settings
+from .delivery.deliverer import DeliveryConfig, Deliverer
+from .delivery.schedule import RetrySchedule, parse_delays
 from .dispatch import Dispatcher
+from .outbound import Outbound
 from .recipients import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
 from .registry import Registry
+from .reloadable import Reloadable
+from .routing import RoutingTable, load_routes
 from .service.services import Services
 from .wsgi import GatewayApp
 
@@ -26,11 +32,21 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
                          pool_size=max(5, settings.threads))
     if migrate:
         upgrade(engine)
+    clock = Clock(settings.clock_offset_file or None)
+    routes = Reloadable(settings.routes_file or None, load_routes, RoutingTable())
     return Services(
         store=Store(engine),
         catalog=load_catalog(Path(settings.certificate_types_dir) if settings.certificate_types_dir else TYPES_DIR),
-        recipients=load_recipients(Path(settings.recipients_file) if settings.recipients_file else RECIPIENTS_FILE),
+        recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
+        outbound=Outbound(routes.current, today=lambda: clock.local().date()),
+        clock=clock,
     )
+
+
+def build_deliverer(settings: Settings, services: Services) -> Deliverer:
+    config = DeliveryConfig(max_threads=settings.delivery_threads,
+                            schedule=RetrySchedule(parse_delays(settings.retry_delays)))
+    return Deliverer(services.store, services.outbound, services.clock, config)
 
 
 def build_app(settings: Settings, *, migrate: bool = False) -> GatewayApp:

@@ -26,6 +26,11 @@ class Settings:
     sqlite_synchronous: str = "FULL"  # durable: an OK answer survives a power cut
     recipients_file: str = ""  # empty: the shipped default
     certificate_types_dir: str = ""  # empty: the shipped definitions
+    routes_file: str = ""  # TOML routing table for outbound calls; empty: no routes
+    retry_delays: str = "1m,5m,30m,1h"  # outbox retry ladder; the last step repeats
+    delivery_threads: int = 32
+    delivery: bool = True  # run the outbox delivery loop in the serving parent process
+    clock_offset_file: str = ""  # tests only: seconds to add to the wall clock
     accept_any_path: bool = False  # also take SOAP posted to unknown paths
     log_level: str = "INFO"
 

@@ -84,6 +84,8 @@ CONTRACTS: tuple[Contract, ...] = (
              certificates.get_certificate, errors=FAULT),
     Contract("RevokeCertificate", 2, _riv("RevokeCertificate", 2), _schema("RevokeCertificate", 2),
              certificates.revoke_certificate),
+    Contract("SendCertificateToRecipient", 2, _riv("SendCertificateToRecipient", 2),
+             _schema("SendCertificateToRecipient", 2), certificates.send_certificate_to_recipient),
     Contract("SetCertificateStatus", 2, _riv("SetCertificateStatus", 2), _schema("SetCertificateStatus", 2),
              certificates.set_certificate_status),
     Contract("ListCertificatesForCare", 3, _riv("ListCertificatesForCare", 3),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from lxml import etree
 
 from ..service import certificates as service
-from ..soap.source import element_source
+from ..soap.source import element_source, self_contained
 from .context import Request
 from .documents import intyg_with_statuses
 from .responses import C, T, add_result, parse_timestamp, response_root, text
@@ -58,12 +58,26 @@ def get_certificate(req: Request) -> etree._Element:
 
 
 def revoke_certificate(req: Request) -> etree._Element:
+    source = element_source(req.raw, req.body)
     result = service.revoke_certificate(
         req.services,
         text(req.body, f"{_ns(req, 'intygs-id')}/{T('extension')}"),
         text(req.body, f"{_ns(req, 'patientPerson-id')}/{T('extension')}"),
+        forward=self_contained(source.xml, source.inherited_namespaces),
     )
     root = response_root(req.contract.namespace, "RevokeCertificateResponse")
+    add_result(root, _ns(req, "result"), result)
+    return root
+
+
+def send_certificate_to_recipient(req: Request) -> etree._Element:
+    result = service.send_certificate(
+        req.services,
+        text(req.body, f"{_ns(req, 'intygs-id')}/{T('extension')}"),
+        text(req.body, f"{_ns(req, 'patientPerson-id')}/{T('extension')}"),
+        text(req.body, f"{_ns(req, 'mottagare')}/{T('code')}"),
+    )
+    root = response_root(req.contract.namespace, "SendCertificateToRecipientResponse")
     add_result(root, _ns(req, "result"), result)
     return root
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,9 @@ from ..domain import states as st
 from ..domain.personnummer import InvalidPersonId, PersonId, parse_person_id, try_parse_person_id
 from ..domain.results import OK, ErrorId, Result, ServiceError, error, info
 from ..domain.states import HSVARD, INVANA, State, StateEntry
+from ..outbound import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
+from ..recipients import NOT_SEND_TARGETS
+from ..soap.source import self_contained
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -119,7 +123,13 @@ def get_certificate(svc: Services, certificate_id: str, part: str) -> Certificat
     return CertificateView(record, document, st.visible_to(statuses, part))
 
 
-def revoke_certificate(svc: Services, certificate_id: str, person_id: str) -> Result:
+def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forward: bytes | None = None) -> Result:
+    """Revoke, and queue the same request to every recipient it was sent to.
+
+    ``forward`` is the revocation request as received; it goes out unchanged
+    through the outbox, written in the same transaction as the CANCELLED state,
+    and is retried until each recipient confirms it.
+    """
     person = try_parse_person_id(person_id)
     with svc.store.writing() as uow:
         record = uow.certificates.get(certificate_id)
@@ -127,9 +137,60 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str) -> Re
             # APPLICATION_ERROR on purpose: a revocation can overtake its
             # registration, and this answer makes the sender try again.
             return error(ErrorId.APPLICATION_ERROR, f"Certificate {certificate_id} does not exist for patient.")
-        if st.is_revoked(uow.certificates.states(certificate_id)):
+        history = uow.certificates.states(certificate_id)
+        if st.is_revoked(history):
             return info(f"Certificate {certificate_id} is already revoked.")
         uow.certificates.add_state(certificate_id, State.CANCELLED, HSVARD, svc.clock())
+        if forward is not None and not record.test_certificate:
+            sent_to = sorted({e.target for e in history if e.state is State.SENT})
+            for target in sent_to:
+                recipient = svc.recipients.get(target)
+                if recipient is None:
+                    log.warning("revocation of %s not forwarded: recipient %s is not in the registry",
+                                certificate_id, target)
+                    continue
+                uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=recipient.logical_address,
+                                   kind="revoke", reference=certificate_id, payload=forward,
+                                   correlation_id=str(uuid.uuid4()), now=svc.clock.utc())
+        uow.commit()
+    return OK
+
+
+def send_certificate(svc: Services, certificate_id: str, person_id: str, recipient_id: str) -> Result:
+    """Forward the stored certificate to a recipient, synchronously (hub-behaviour §1.5, §3.2)."""
+    person = try_parse_person_id(person_id)
+    with svc.store.reading() as uow:
+        record = uow.certificates.get(certificate_id)
+        if record is None or person is None or record.person_id != person.digits:
+            return error(ErrorId.APPLICATION_ERROR, f"Unknown certificate ID: {certificate_id}")
+        history = uow.certificates.states(certificate_id)
+        if st.is_revoked(history):
+            return info(f"Certificate '{certificate_id}' has been revoked.")
+        if st.sent_to(history, recipient_id):
+            return info(f"Certificate '{certificate_id}' already sent to '{recipient_id}'.")
+        if record.test_certificate:
+            return error(ErrorId.VALIDATION_ERROR,
+                         f"Certificate '{certificate_id}' couldn't be sent to recipient because it is a test certificate")
+        document = uow.certificates.document(certificate_id)
+    failed = error(ErrorId.TECHNICAL_ERROR, f"Certificate '{certificate_id}' couldn't be sent to recipient")
+    recipient = svc.recipients.get(recipient_id)
+    if (recipient is None or recipient.id in NOT_SEND_TARGETS or not recipient.active
+            or not recipient.accepts(record.type)):
+        log.warning("Recipient %s is not available for certificate type %s", recipient_id, record.type)
+        return failed
+    if svc.outbound is None:
+        log.error("no outbound routing configured; cannot send %s", certificate_id)
+        return failed
+    # The registered element goes out as received: its bytes, the doctor's
+    # signature among them, are untouched.
+    payload = self_contained(document.document, document.namespaces)
+    outcome = svc.outbound.send(REGISTER_CERTIFICATE_3, recipient.logical_address, payload,
+                                correlation_id=str(uuid.uuid4()))
+    if not outcome.succeeded:
+        log.warning("sending %s to %s failed: %s", certificate_id, recipient_id, outcome.describe())
+        return failed
+    with svc.store.writing() as uow:
+        uow.certificates.add_state(certificate_id, State.SENT, recipient_id, svc.clock())
         uow.commit()
     return OK
 

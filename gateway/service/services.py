@@ -1,22 +1,16 @@
 """What the service layer needs from the outside world, in one object."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
-from zoneinfo import ZoneInfo
+from typing import Protocol
 
 from storage.uow import Store
 
 from ..certificate_types import TypeCatalog
+from ..clock import Clock
+from ..outbound import Outbound
 from ..recipients import RecipientRegistry
-
-SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
-
-
-def swedish_now() -> dt.datetime:
-    """Wall-clock time in Sweden without zone, as RIV-TA timestamps are written."""
-    return dt.datetime.now(SWEDISH_TIME).replace(tzinfo=None, microsecond=0)
+from ..reloadable import Reloadable
 
 
 class TypeRules(Protocol):
@@ -36,6 +30,11 @@ def no_type_rules(type_id: str, version: str, document) -> list[str]:
 class Services:
     store: Store
     catalog: TypeCatalog
-    recipients: RecipientRegistry
-    clock: Callable[[], dt.datetime] = swedish_now
+    recipients_source: Reloadable[RecipientRegistry]
+    outbound: Outbound | None = None
+    clock: Clock = field(default_factory=Clock)
     type_rules: TypeRules = field(default=no_type_rules)
+
+    @property
+    def recipients(self) -> RecipientRegistry:
+        return self.recipients_source.current()

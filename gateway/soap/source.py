@@ -120,3 +120,40 @@ def standalone_document(source_xml: bytes, inherited_namespaces: dict[str, str])
         for prefix, uri in sorted(inherited_namespaces.items())
     )
     return f"<stored{decls}>".encode() + source_xml + b"</stored>"
+
+
+_START_NAME = re.compile(rb"<[^\s/>]+")
+_OWN_DECL = re.compile(rb"""\sxmlns(?::([^\s=]+))?\s*=\s*(?:"[^"]*"|'[^']*')""")
+
+
+def _start_tag_end(xml: bytes) -> int:
+    quote = None
+    for i in range(1, len(xml)):
+        c = xml[i:i + 1]
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in (b'"', b"'"):
+            quote = c
+        elif c == b">":
+            return i
+    raise ValueError("unterminated start tag")
+
+
+def self_contained(source_xml: bytes, inherited_namespaces: dict[str, str]) -> bytes:
+    """The element with its inherited declarations moved onto its start tag.
+
+    Used when a stored or received element is sent on inside another
+    envelope. Only the start tag gains attributes; every byte of the content,
+    a signed ``intyg`` included, is unchanged.
+    """
+    name = _START_NAME.match(source_xml)
+    if not name:
+        raise ValueError("not an element")
+    start_tag = source_xml[: _start_tag_end(source_xml) + 1]
+    own = {(m.group(1) or b"").decode() for m in _OWN_DECL.finditer(start_tag)}
+    decls = "".join(
+        (f" xmlns={quoteattr(uri)}" if not prefix else f" xmlns:{prefix}={quoteattr(uri)}")
+        for prefix, uri in sorted(inherited_namespaces.items()) if prefix not in own
+    ).encode()
+    return source_xml[: name.end()] + decls + source_xml[name.end():]

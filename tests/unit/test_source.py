@@ -45,3 +45,25 @@ def test_standalone_document_reparses_to_the_same_tree():
     src = element_source(ENV, el)
     again = etree.fromstring(standalone_document(src.xml, src.inherited_namespaces))[0]
     assert etree.tostring(again, method="c14n") == etree.tostring(el, method="c14n")
+
+
+def test_self_contained_element_parses_alone_with_content_unchanged():
+    from gateway.soap.source import self_contained
+
+    root = parse_untrusted(ENV)
+    el = _body_child(root)
+    src = element_source(ENV, el)
+    alone = self_contained(src.xml, src.inherited_namespaces)
+    again = etree.fromstring(alone)
+    assert etree.tostring(again, method="c14n") == etree.tostring(el, method="c14n")
+    # everything after the element name is the original text
+    assert alone.endswith(src.xml[len(b"<a:Register"):])
+
+
+def test_self_contained_keeps_the_elements_own_declarations():
+    from gateway.soap.source import self_contained
+
+    xml = b'<a:x xmlns:a="urn:own" b="1"><a:y/></a:x>'
+    out = self_contained(xml, {"a": "urn:inherited", "c": "urn:c"})
+    assert etree.fromstring(out).tag == "{urn:own}x"
+    assert b'xmlns:c="urn:c"' in out and b"urn:inherited" not in out
