@@ -53,6 +53,18 @@ def _contracts(_args) -> int:
     return 0
 
 
+def _stub_recipient(args) -> int:
+    from .stub.rules import RuleError
+    from .stub.server import StubOptions, serve
+
+    try:
+        return serve(StubOptions(port=args.port, host=args.host, name=args.name, rules_file=args.rules,
+                                 store_file=args.store, keep=args.keep, threads=args.threads))
+    except (RuleError, OSError) as exc:
+        print(f"stub-recipient: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="intygsgw", description="RIV-TA certificate gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +89,16 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("contracts", help="list the served contracts and their paths")
     p.set_defaults(func=_contracts)
+
+    p = sub.add_parser("stub-recipient", help="run a stand-in recipient that records what it gets (dev and tests)")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--rules", help="JSON file of behaviour rules (one object or a list)")
+    p.add_argument("--name", default="stub-recipient", help="shown in logs and /_stub/health")
+    p.add_argument("--store", help="also append every received message to this JSONL file")
+    p.add_argument("--keep", type=int, default=100_000, help="messages kept in memory (oldest dropped)")
+    p.add_argument("--threads", type=int, default=8, help="request threads (a delayed answer holds one)")
+    p.set_defaults(func=_stub_recipient)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
