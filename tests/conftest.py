@@ -1,0 +1,42 @@
+# --- PostgreSQL server for database tests (see tests/support/postgres.py) ---
+import os
+
+import pytest
+
+from tests.support import postgres as _pg
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """URL of a real PostgreSQL server private to this test session.
+
+    Session-scoped and only started when a test asks for it, so a run that
+    selects no database test pays nothing for it.
+    """
+    try:
+        server = _pg.PostgresServer().start()
+    except _pg.PostgresUnavailable as exc:
+        # Never skip: a skipped database test reads as a pass in a summary
+        # nobody inspects, and proves nothing about PostgreSQL support.
+        where = "CI is set, so database tests must run here. " if os.environ.get("CI") else ""
+        hint = "" if "apt-get install postgresql" in str(exc) else "\nInstall the server with: apt-get install postgresql"
+        pytest.fail(f"{where}{exc}{hint}", pytrace=False)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres_database(postgres_server, request):
+    """URL of an empty database of the session server that only this module uses."""
+    return _pg.create_database(postgres_server, _pg.database_name_for(request.module.__name__))
+
+
+def pytest_collection_modifyitems(config, items):
+    # Marking by fixture use means `-m postgres` / `-m "not postgres"` cannot
+    # drift from what a test really needs.
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+# --- end PostgreSQL ---
