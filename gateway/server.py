@@ -1,39 +1,110 @@
-"""Running the WSGI application under granian.
+"""Running the WSGI application: granian for plain HTTP, gunicorn for mutual TLS.
 
 granian was chosen by measurement (see benchmarks/): on the 2-core machine its
 WSGI mode serves parse-and-validate requests faster than gunicorn's sync
-workers and uvicorn. Migration runs once here, in the parent, before any
-worker starts, so workers never race on the schema. The outbox delivery loop
-runs in this parent process too, so on SQLite exactly one process claims; the
-workers are spawned, not forked, because a fork would copy the loop's threads
-and locks mid-flight. On SIGTERM granian stops accepting, lets in-flight
-requests finish, and then the delivery loop finishes its current calls.
+workers and uvicorn. It cannot tell the application which client certificate
+a TLS peer presented, so with TLS on the gateway runs under gunicorn instead
+(gateway/trust/tls_server.py says why). Migration runs once here, in the
+parent, before any worker starts, so workers never race on the schema.
+
+The outbox delivery loop and the validation-person purge run outside the
+request workers: in the parent under granian, whose workers are spawned, not
+forked (a fork would copy the loop's threads and locks mid-flight); in a
+spawned helper process under gunicorn, which forks its workers. On SIGTERM
+the server stops accepting, lets in-flight requests finish, and then the
+background work finishes its current calls.
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import os
+import signal
 
 from .config import SETTINGS_ENV, Settings
 
 log = logging.getLogger(__name__)
 
 
+def _strip_header_lookalikes() -> None:
+    # WSGI servers copy the process environment into every request's environ,
+    # where an HTTP_* variable is indistinguishable from a request header.
+    for name in [n for n in os.environ if n.startswith("HTTP_")]:
+        log.warning("ignoring environment variable %s: it would look like a request header", name)
+        del os.environ[name]
+
+
+class _Background:
+    """The delivery loop and the periodic purge of validation persons."""
+
+    def __init__(self, settings: Settings, services):
+        from .app import build_deliverer
+        from .validation import PeriodicPurge
+
+        self.deliverer = build_deliverer(settings, services) if settings.delivery else None
+        self.purge = None
+        if services.validation_persons and settings.validation_purge_every > 0:
+            self.purge = PeriodicPurge(services, settings.validation_retention_days, settings.validation_purge_every)
+
+    def start(self) -> None:
+        if self.deliverer:
+            self.deliverer.start()
+        if self.purge:
+            self.purge.start()
+
+    def stop(self) -> None:
+        if self.purge:
+            self.purge.stop()
+        if self.deliverer:
+            self.deliverer.stop()
+
+
+def _background_process(settings_json: str) -> None:
+    import json
+    import threading
+
+    from .app import build_services
+
+    settings = Settings(**json.loads(settings_json))
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    background = _Background(settings, build_services(settings))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    background.start()
+    stop.wait()
+    background.stop()
+
+
 def serve(settings: Settings) -> int:
+    from .app import build_services, database_url
+
+    _strip_header_lookalikes()
+    # Fail fast in the parent: a bad database URL, recipient file, route file,
+    # authorization file or type definition stops the start instead of
+    # crash-looping workers.
+    services = build_services(settings, migrate=True)
+    if settings.authorization_required:
+        from .app import build_gate
+
+        build_gate(settings, services)
+        if not settings.authorization_file:
+            log.warning("authorization is on and no authorization file is set: every call will be refused")
+    os.environ[SETTINGS_ENV] = settings.to_env()
+    multiprocessing.set_start_method("spawn", force=True)
+    scheme = "https (mutual TLS)" if settings.tls else "http"
+    log.info("serving on %s://%s:%d with %d worker(s), database %s, authorization %s, access log %s",
+             scheme, settings.host, settings.port, settings.workers, _redacted(database_url(settings)),
+             "on" if settings.authorization_required else "off", "on" if settings.access_log else "off")
+    if settings.tls:
+        return _serve_tls(settings)
+    return _serve_plain(settings, services)
+
+
+def _serve_plain(settings: Settings, services) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
-    from .app import build_deliverer, build_services, database_url
-
-    # Fail fast in the parent: a bad database URL, recipient file, route file
-    # or type definition stops the start instead of crash-looping workers.
-    services = build_services(settings, migrate=True)
-    deliverer = build_deliverer(settings, services) if settings.delivery else None
-    os.environ[SETTINGS_ENV] = settings.to_env()
-    multiprocessing.set_start_method("spawn", force=True)
-    log.info("serving on http://%s:%d with %d worker(s), database %s", settings.host, settings.port,
-             settings.workers, _redacted(database_url(settings)))
     server = Granian(
         "gateway.app:wsgi_app",
         address=settings.host,
@@ -45,13 +116,29 @@ def serve(settings: Settings) -> int:
         log_access=False,
         workers_kill_timeout=30,
     )
-    if deliverer:
-        deliverer.start()
+    background = _Background(settings, services)
+    background.start()
     try:
         server.serve()
     finally:
-        if deliverer:
-            deliverer.stop()
+        background.stop()
+    return 0
+
+
+def _serve_tls(settings: Settings) -> int:
+    from .trust.tls_server import serve_tls
+
+    helper = multiprocessing.get_context("spawn").Process(
+        target=_background_process, args=(settings.to_env(),), name="intygsgw-background", daemon=False)
+    helper.start()
+    try:
+        serve_tls(settings)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        if helper.is_alive():
+            helper.terminate()
+        helper.join(40)
     return 0
 
 
