@@ -1,18 +1,11 @@
-"""Writing one access-log entry per patient touched by a call."""
+"""Writing a call's access-log entries in a transaction of their own."""
 from __future__ import annotations
 
 import datetime as dt
 
-from storage.access_log import AccessEntry
 from storage.uow import Store
 
-from ..domain.personnummer import try_parse_person_id
 from . import Access
-
-
-def _person(value: str) -> str:
-    pid = try_parse_person_id(value)
-    return pid.digits if pid else value.strip()[:64]
 
 
 class AccessLogWriter:
@@ -22,14 +15,10 @@ class AccessLogWriter:
 
     def write(self, access: Access, outcome: str) -> None:
         """Durably appended when this returns; raises if it could not be."""
-        at = self._now()
-        persons = [_person(p) for p in access.person_ids] or [""]
-        entries = [
-            AccessEntry(at, access.caller[:128], access.original_consumer[:128], access.acting_on_behalf[:128],
-                        access.contract, access.logical_address[:128], person, tuple(access.certificate_ids),
-                        outcome[:64])
-            for person in dict.fromkeys(persons)
-        ]
+        if access.written:
+            return
+        entries = access.entries(outcome, self._now())
         # Group-committed with the other writes of this process: one flush
         # for many entries, and the head row keeps them in one chain.
         self.store.write(lambda uow: uow.access_log.append(entries))
+        access.written = True

@@ -82,11 +82,14 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         test_certificate=False, deleted_by_care_giver=False, received_at=now,
     )
 
+    access = audit.current()  # the job may run on another request's thread
+
     def store_new(uow) -> None:
         uow.certificates.add(record, cmd.document, cmd.namespaces)
         uow.certificates.add_state(cmd.certificate_id, State.RECEIVED, HSVARD, now)
         if cmd.relation:
             uow.certificates.add_relation(cmd.certificate_id, cmd.relation[1], cmd.relation[0], now)
+        audit.in_transaction(access, uow)
 
     # No look-up first: a new id is the common case, and the primary key turns
     # a duplicate, sequential or racing, into the IntegrityError below.
@@ -98,6 +101,8 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         if existing is None:
             raise
         return _already_exists(existing, person)
+    if access is not None:
+        access.written = True
     return OK
 
 
@@ -158,7 +163,11 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
                 uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=recipient.logical_address,
                                    kind="revoke", reference=certificate_id, payload=forward,
                                    correlation_id=str(uuid.uuid4()), now=svc.clock.utc())
+        access = audit.current()
+        audit.in_transaction(access, uow)
         uow.commit()
+    if access is not None:
+        access.written = True
     return OK
 
 
@@ -224,7 +233,11 @@ def set_certificate_status(svc: Services, certificate_id: str, part: str, status
             return error(ErrorId.VALIDATION_ERROR,
                          "Cannot set the certificate to SENT as it is flagged as a test certificate")
         uow.certificates.add_state(certificate_id, state, part, timestamp)
+        access = audit.current()
+        audit.in_transaction(access, uow)
         uow.commit()
+    if access is not None:
+        access.written = True
     return OK
 
 
