@@ -23,6 +23,7 @@ import argparse
 import http.client
 import multiprocessing as mp
 import ssl
+import statistics
 import sys
 import tempfile
 import time
@@ -66,7 +67,8 @@ def _client(port: int, tls: dict | None, bodies: list[bytes], deadline: float, o
     out.put((latencies, errors))
 
 
-def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, access_log: bool) -> float:
+def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, access_log: bool,
+        round_no: int = 0) -> float:
     from tests.support.server import GatewayProcess
 
     env = {"INTYGSGW_DELIVERY": "false", "INTYGSGW_ACCESS_LOG": "true" if access_log else "false"}
@@ -79,7 +81,7 @@ def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, acc
         https = {"cert": pki["client"].pair, "verify": str(pki["ca"].cert_path)}
         client_tls = {"ca": str(pki["ca"].cert_path), "cert": str(pki["client"].cert_path),
                       "key": str(pki["client"].key_path)}
-    gw = GatewayProcess(work / name, workers=args.workers, extra_env=env, extra_args=extra, https=https).start()
+    gw = GatewayProcess(work / f"{name}-{round_no}", workers=args.workers, extra_env=env, extra_args=extra, https=https).start()
     total = args.clients * args.per_client
     try:
         warm = _connect(gw.port, client_tls)
@@ -103,7 +105,7 @@ def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, acc
     errors = sum(e for _, e in results)
     n = len(latencies)
     rate = n / elapsed
-    print(f"{name:8s} {rate:8,.0f} req/s   p50 {latencies[n // 2] * 1000:6.2f} ms   "
+    print(f"{name:8s} round {round_no + 1}  {rate:8,.0f} req/s   p50 {latencies[n // 2] * 1000:6.2f} ms   "
           f"p99 {latencies[int(n * 0.99)] * 1000:6.2f} ms   requests {n}   errors {errors}", flush=True)
     return rate
 
@@ -115,6 +117,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--per-client", type=int, default=4000, help="certificates prepared per client")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="configurations run interleaved this many times; the median counts (shared machines are noisy)")
     args = ap.parse_args()
 
     from tests.support.pki import TestCA
@@ -126,12 +130,15 @@ def main() -> None:
     print(f"preparing {total} distinct certificates ...", flush=True)
     envelopes = make_envelopes(total + 200, args.seed)
     print(f"{args.clients} clients, {args.workers} workers, {args.seconds:.0f} s per configuration")
-    rates = {}
-    for name, tls, log in (("off", False, False), ("log", False, True), ("tls", True, False), ("tls+log", True, True)):
-        rates[name] = run(name, work, envelopes, args, pki, tls, log)
-    base = rates["off"]
-    for name, rate in rates.items():
-        print(f"ratio {name} / off: {rate / base:.2f}")
+    configs = (("off", False, False), ("log", False, True), ("tls", True, False), ("tls+log", True, True))
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in configs}
+    for r in range(args.rounds):
+        for name, tls, log in configs:
+            rates[name].append(run(name, work, envelopes, args, pki, tls, log, r))
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    base = median["off"]
+    for name, rate in median.items():
+        print(f"median {name:8s} {rate:8,.0f} req/s   ratio {name} / off: {rate / base:.2f}")
 
 
 if __name__ == "__main__":
