@@ -90,8 +90,9 @@ class Dispatcher:
             self.access_log.write(access, _outcome(answer))
         except Exception:
             # Fail closed: data whose reading could not be logged is not handed
-            # out. (A change has committed already; the error makes the sender
-            # retry, and the contracts' retries are idempotent.)
+            # out. Register, revoke and set-status log inside their own
+            # transaction, so a change that could not be logged did not happen
+            # either; the entries written here are reads and failed calls.
             ref = uuid.uuid4()
             log.exception("access log write failed for %s (reference %s)", contract.name, ref)
             return self._failure(contract, ErrorId.TECHNICAL_ERROR,
