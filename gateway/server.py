@@ -128,17 +128,20 @@ def _serve_plain(settings: Settings, services) -> int:
 def _serve_tls(settings: Settings) -> int:
     from .trust.tls_server import serve_tls
 
-    helper = multiprocessing.get_context("spawn").Process(
-        target=_background_process, args=(settings.to_env(),), name="intygsgw-background", daemon=False)
-    helper.start()
+    helper = None
+    if settings.delivery or (settings.validation_persons.strip() and settings.validation_purge_every > 0):
+        helper = multiprocessing.get_context("spawn").Process(
+            target=_background_process, args=(settings.to_env(),), name="intygsgw-background", daemon=False)
+        helper.start()
     try:
         serve_tls(settings)
     except SystemExit as exc:
         return int(exc.code or 0)
     finally:
-        if helper.is_alive():
-            helper.terminate()
-        helper.join(40)
+        if helper is not None:
+            if helper.is_alive():
+                helper.terminate()
+            helper.join(40)
     return 0
 
 

@@ -89,6 +89,8 @@ class TlsGateway(BaseApplication):
             "accesslog": None,
             "loglevel": s.log_level.lower(),
             "proc_name": "intygsgw",
+            # HTTP/1.1 only: the peer-certificate hook sits on the HTTP/1 path.
+            "http_protocols": "h1",
             # One shared control socket in $HOME would make two gateways on a host collide.
             "control_socket_disable": True,
         }.items():

@@ -11,7 +11,7 @@ from gateway.samples import CertificateSpec, get_certificate, register_certifica
 from gateway.samples.certificates import PATIENT
 from tests.support.server import GatewayProcess
 
-from .conftest import AUTHORIZED, READER, STRANGER, exported, write_authorizations
+from .conftest import AUTHORIZED, READER, STRANGER, cli, exported, write_authorizations
 
 REGISTER = "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21"
 GET = "/clinicalprocess/healthcond/certificate/GetCertificate/2/rivtabp21"
@@ -118,6 +118,23 @@ def test_access_log_after_real_calls(tls_gateway, pki):
     assert len(missing) == 1 and missing[0]["outcome"] == "FAULT" and missing[0]["person_id"] == ""
     # The application log never carries the person id in clear.
     assert PATIENT not in (tls_gateway.workdir / "gateway.log").read_text(errors="replace")
+
+
+def test_concurrent_calls_on_two_workers_keep_one_chain(tls_gateway, pki):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [register_certificate(CertificateSpec(certificate_id=f"tls-chain-{i}")) for i in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda b: post(tls_gateway, REGISTER, b, pki.authorized), bodies))
+        reads = list(pool.map(lambda i: post(tls_gateway, GET, get_certificate(f"tls-chain-{i}"), pki.reader),
+                              range(40)))
+    assert all(a.status_code == 200 and "<core:resultCode>OK<" in a.text for a in answers)
+    assert all(r.status_code == 200 for r in reads)
+    done = cli(tls_gateway.workdir, "audit", "verify")
+    assert done.returncode == 0 and "access log intact" in done.stdout, done.stdout
+    logged = [e for e in exported(tls_gateway.workdir, "--person", PATIENT)
+              if e["certificate_ids"][0].startswith("tls-chain-")]
+    assert len(logged) == 80
 
 
 def test_authorization_file_is_reloaded(tls_gateway, pki):
