@@ -11,6 +11,7 @@ from storage.uow import Store
 from .certificate_types import DEFAULT_DIR as TYPES_DIR, load_catalog
 from .clock import Clock
 from .config import Settings
+from .logsafety import install as install_log_redaction
 from .delivery.deliverer import DeliveryConfig, Deliverer
 from .delivery.schedule import RetrySchedule, parse_delays
 from .audit.writer import AccessLogWriter
@@ -79,4 +80,5 @@ def wsgi_app() -> GatewayApp:
     """Factory for the serving processes; the parent has already migrated."""
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     return build_app(settings)

@@ -6,6 +6,7 @@ import logging
 import sys
 
 from .config import load_settings
+from .logsafety import install as install_log_redaction
 
 
 def _serve(args) -> int:
@@ -205,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     return args.func(args) or 0
 
 

@@ -22,6 +22,7 @@ import os
 import signal
 
 from .config import SETTINGS_ENV, Settings
+from .logsafety import install as install_log_redaction
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def _background_process(settings_json: str) -> None:
 
     settings = Settings(**json.loads(settings_json))
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     background = _Background(settings, build_services(settings))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
