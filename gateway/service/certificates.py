@@ -209,9 +209,13 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
     if not outcome.succeeded:
         log.warning("sending %s to %s failed: %s", certificate_id, recipient_id, outcome.describe())
         return failed
+    access = audit.current()
     with svc.store.writing() as uow:
         uow.certificates.add_state(certificate_id, State.SENT, recipient_id, svc.clock())
+        audit.in_transaction(access, uow)
         uow.commit()
+    if access is not None:
+        access.written = True
     return OK
 
 
