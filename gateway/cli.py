@@ -17,6 +17,14 @@ def _serve(args) -> int:
         "tls_cert": args.tls_cert, "tls_key": args.tls_key, "client_ca": args.client_ca,
         "authorization_file": args.authorizations,
     })
+    if settings.tls and not settings.client_ca:
+        print("serve: --tls-cert needs --client-ca (the gateway only serves mutual TLS)", file=sys.stderr)
+        return 2
+    try:
+        settings.authorization_required
+    except ValueError as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return 2
     return serve(settings)
 
 
