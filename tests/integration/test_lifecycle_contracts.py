@@ -297,3 +297,14 @@ def test_register_element_is_stored_byte_for_byte(client, gateway):
     finally:
         engine.dispose()
     assert bytes(stored) == envelope[start:end]
+
+
+def test_foreign_extension_content_is_accepted_and_kept(client):
+    cid = new_id()
+    envelope = samples.register_certificate(CertificateSpec(certificate_id=cid)).replace(
+        b"</c:vardgivare></c:enhet>",
+        b'</c:vardgivare><x:regionalTag xmlns:x="urn:example:region">Norr</x:regionalTag></c:enhet>', 1)
+    assert b"urn:example:region" in envelope
+    result, _ = client.call_raw("RegisterCertificate", 3, envelope)
+    assert result.result.resultCode == "OK"
+    assert get(client, cid).find(".//{urn:example:region}regionalTag").text == "Norr"
