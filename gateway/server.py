@@ -1,11 +1,13 @@
 """Running the WSGI application: granian for plain HTTP, gunicorn for mutual TLS.
 
-granian was chosen by measurement (see benchmarks/): on the 2-core machine its
-WSGI mode serves parse-and-validate requests faster than gunicorn's sync
-workers and uvicorn. It cannot tell the application which client certificate
-a TLS peer presented, so with TLS on the gateway runs under gunicorn instead
-(gateway/trust/tls_server.py says why). Migration runs once here, in the
-parent, before any worker starts, so workers never race on the schema.
+granian was chosen by measurement (benchmarks/wsgi_servers.py runs this app
+under granian and gunicorn's gthread workers with the same load): on the
+2-core machine granian served ~1.17x the RegisterCertificate rate with a
+third of gunicorn's p99. It cannot tell the application which client
+certificate a TLS peer presented, though, so with TLS on the gateway runs
+under gunicorn's gthread workers instead (gateway/trust/tls_server.py says
+why). Migration runs once here, in the parent, before any worker starts, so
+workers never race on the schema.
 
 The outbox delivery loop and the validation-person purge run outside the
 request workers: in the parent under granian, whose workers are spawned, not
@@ -25,14 +27,6 @@ from .config import SETTINGS_ENV, Settings
 from .logsafety import install as install_log_redaction
 
 log = logging.getLogger(__name__)
-
-
-def _strip_header_lookalikes() -> None:
-    # WSGI servers copy the process environment into every request's environ,
-    # where an HTTP_* variable is indistinguishable from a request header.
-    for name in [n for n in os.environ if n.startswith("HTTP_")]:
-        log.warning("ignoring environment variable %s: it would look like a request header", name)
-        del os.environ[name]
 
 
 class _Background:
@@ -81,7 +75,6 @@ def _background_process(settings_json: str) -> None:
 def serve(settings: Settings) -> int:
     from .app import build_services, database_url
 
-    _strip_header_lookalikes()
     # Fail fast in the parent: a bad database URL, recipient file, route file,
     # authorization file or type definition stops the start instead of
     # crash-looping workers.

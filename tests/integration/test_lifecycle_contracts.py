@@ -270,3 +270,41 @@ def test_relations_and_type_info(client):
     info, _ = client.call("GetCertificateTypeInfo", 1, **{"intygs-id": replacement})
     # The reference answers with its internal type id, not the external code.
     assert (info.typ.code, info.typVersion) == ("lisjp", "1.3")
+
+
+def test_register_element_is_stored_byte_for_byte(client, gateway):
+    """The stored RegisterCertificate element is the very bytes the caller sent."""
+    from sqlalchemy import create_engine, text
+
+    cid = new_id()
+    envelope = samples.register_certificate(CertificateSpec(certificate_id=cid))
+    # Odd but legal formatting a re-serialiser would normalise away.
+    envelope = envelope.replace(b"<c:version>", b"<c:version   >").replace(b"</c:postort>", b"</c:postort\n>")
+    # Straight over HTTP: zeep would re-serialise the envelope before sending.
+    import requests
+    response = requests.post(gateway.base_url + "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/"
+                             "rivtabp21", data=envelope, headers={"Content-Type": "text/xml; charset=UTF-8"},
+                             timeout=30)
+    assert b"<core:resultCode>OK</core:resultCode>" in response.content, response.text[:500]
+    start = envelope.index(b"<r:RegisterCertificate")
+    end = envelope.index(b"</r:RegisterCertificate>") + len(b"</r:RegisterCertificate>")
+    url = gateway.db or f"sqlite:///{gateway.workdir / 'intygsgw.db'}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT document FROM certificate_document WHERE certificate_id = :id"),
+                                  {"id": cid}).scalar_one()
+    finally:
+        engine.dispose()
+    assert bytes(stored) == envelope[start:end]
+
+
+def test_foreign_extension_content_is_accepted_and_kept(client):
+    cid = new_id()
+    envelope = samples.register_certificate(CertificateSpec(certificate_id=cid)).replace(
+        b"</c:vardgivare></c:enhet>",
+        b'</c:vardgivare><x:regionalTag xmlns:x="urn:example:region">Norr</x:regionalTag></c:enhet>', 1)
+    assert b"urn:example:region" in envelope
+    result, _ = client.call_raw("RegisterCertificate", 3, envelope)
+    assert result.result.resultCode == "OK"
+    assert get(client, cid).find(".//{urn:example:region}regionalTag").text == "Norr"
