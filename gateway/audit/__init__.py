@@ -32,29 +32,27 @@ class Access:
     acting_on_behalf: str
     contract: str
     logical_address: str
-    person_ids: list[str] = field(default_factory=list)
-    certificate_ids: list[str] = field(default_factory=list)
+    # person ("" when unknown) -> the certificates of that person the call touched
+    touched: dict[str, list[str]] = field(default_factory=dict)
     # Set once the entries are committed together with the change they
     # describe (see in_transaction), so the dispatcher does not write them again.
     written: bool = False
 
     def add(self, person_id: str | None, certificate_ids) -> None:
-        if person_id and person_id not in self.person_ids:
-            self.person_ids.append(person_id)
+        ids = self.touched.setdefault(_person(person_id) if person_id else "", [])
         for cid in certificate_ids:
-            if cid and cid not in self.certificate_ids:
-                self.certificate_ids.append(cid)
-
+            if cid and cid not in ids:
+                ids.append(cid)
 
     def entries(self, outcome: str, at: dt.datetime | None = None) -> list[AccessEntry]:
-        """One entry per person touched (one with no person when none is known)."""
+        """One entry per person touched, with that person's certificates; certificates
+        of no known person, or a call that named nobody, get an entry without a person."""
         at = at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        persons = dict.fromkeys(_person(p) for p in self.person_ids) or {"": None}
+        touched = {p: ids for p, ids in self.touched.items() if p or ids or len(self.touched) == 1}
         return [
             AccessEntry(at, self.caller[:128], self.original_consumer[:128], self.acting_on_behalf[:128],
-                        self.contract, self.logical_address[:128], person, tuple(self.certificate_ids),
-                        outcome[:64])
-            for person in persons
+                        self.contract, self.logical_address[:128], person, tuple(ids), outcome[:64])
+            for person, ids in (touched or {"": []}).items()
         ]
 
 

@@ -313,9 +313,11 @@ class RelationView:
 def list_relations(svc: Services, certificate_ids: list[str]) -> dict[str, list[RelationView]]:
     """For each id, every relation in its graph: descendants and ancestors."""
     out: dict[str, list[RelationView]] = {}
-    audit.note(None, certificate_ids)
     with svc.store.reading() as uow:
         for cid in certificate_ids:
+            # The access log names whose certificate was asked about.
+            record = uow.certificates.get(cid)
+            audit.note(record.person_id if record else None, [cid])
             graph: dict[tuple[str, str, str], RelationRecord] = {}
             # Newer certificates point at older ones: walk down through
             # "to" for descendants and up through "from" for ancestors.

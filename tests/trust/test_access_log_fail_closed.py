@@ -51,3 +51,15 @@ def test_type_info_is_not_patient_data(app):
     with sqlite3.connect(db) as conn:
         contracts = [r[0] for r in conn.execute("SELECT contract FROM access_log ORDER BY seq")]
     assert len(contracts) == 1 and contracts[0].endswith("RegisterCertificateResponder:3")
+
+
+def test_relations_are_logged_under_the_patient(app):
+    gw, db = app
+    from gateway.samples import list_relations_for_certificate
+
+    gw.dispatcher.handle(register_certificate(CertificateSpec(certificate_id="fc-4")))
+    assert gw.dispatcher.handle(list_relations_for_certificate(("fc-4", "fc-unknown"))).status == 200
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT person_id, certificate_ids FROM access_log WHERE contract LIKE "
+                            "'%ListRelationsForCertificate%' ORDER BY seq").fetchall()
+    assert rows == [("191212121212", '["fc-4"]'), ("", '["fc-unknown"]')]
