@@ -11,8 +11,10 @@ from storage.uow import Store
 from .certificate_types import DEFAULT_DIR as TYPES_DIR, load_catalog
 from .clock import Clock
 from .config import Settings
+from .logsafety import install as install_log_redaction
 from .delivery.deliverer import DeliveryConfig, Deliverer
 from .delivery.schedule import RetrySchedule, parse_delays
+from .audit.writer import AccessLogWriter
 from .dispatch import Dispatcher
 from .outbound import Outbound
 from .recipients import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
@@ -20,6 +22,9 @@ from .registry import Registry
 from .reloadable import Reloadable
 from .routing import RoutingTable, load_routes
 from .service.services import Services
+from .trust.authorization import CallGate, load_authorizations, AuthorizationTable
+from .trust.identity import CallerResolver, ProxyTrust
+from .validation import parse_validation_persons
 from .wsgi import GatewayApp
 
 
@@ -40,6 +45,7 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
         outbound=Outbound(routes.current, today=lambda: clock.local().date()),
         clock=clock,
+        validation_persons=parse_validation_persons(settings.validation_persons),
     )
 
 
@@ -49,12 +55,30 @@ def build_deliverer(settings: Settings, services: Services) -> Deliverer:
     return Deliverer(services.store, services.outbound, services.clock, config)
 
 
+def build_gate(settings: Settings, services: Services) -> CallGate | None:
+    if not settings.authorization_required:
+        return None
+    table = Reloadable(settings.authorization_file or None, load_authorizations, AuthorizationTable())
+    return CallGate(table.current, lambda: services.clock.local().date())
+
+
+def build_caller_resolver(settings: Settings) -> CallerResolver:
+    proxy = None
+    if settings.trusted_proxies.strip():
+        proxy = ProxyTrust(settings.trusted_proxies, settings.client_cert_header, settings.client_ca)
+    return CallerResolver(proxy)
+
+
 def build_app(settings: Settings, *, migrate: bool = False) -> GatewayApp:
-    return GatewayApp(Dispatcher(Registry(), build_services(settings, migrate=migrate)), settings)
+    services = build_services(settings, migrate=migrate)
+    access_log = AccessLogWriter(services.store) if settings.access_log else None
+    dispatcher = Dispatcher(Registry(), services, gate=build_gate(settings, services), access_log=access_log)
+    return GatewayApp(dispatcher, settings, build_caller_resolver(settings))
 
 
 def wsgi_app() -> GatewayApp:
     """Factory for the serving processes; the parent has already migrated."""
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     return build_app(settings)

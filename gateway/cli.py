@@ -6,6 +6,7 @@ import logging
 import sys
 
 from .config import load_settings
+from .logsafety import install as install_log_redaction
 
 
 def _serve(args) -> int:
@@ -13,7 +14,17 @@ def _serve(args) -> int:
 
     settings = load_settings(args.config, {
         "host": args.host, "port": args.port, "db": args.db, "workers": args.workers,
+        "tls_cert": args.tls_cert, "tls_key": args.tls_key, "client_ca": args.client_ca,
+        "authorization_file": args.authorizations,
     })
+    if settings.tls and not settings.client_ca:
+        print("serve: --tls-cert needs --client-ca (the gateway only serves mutual TLS)", file=sys.stderr)
+        return 2
+    try:
+        settings.authorization_required
+    except ValueError as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return 2
     return serve(settings)
 
 
@@ -65,6 +76,83 @@ def _stub_recipient(args) -> int:
         return 2
 
 
+def _store(args):
+    from storage.db import make_engine
+    from storage.uow import Store
+
+    from .app import database_url
+
+    settings = load_settings(args.config, {"db": args.db})
+    return settings, Store(make_engine(database_url(settings)))
+
+
+def _audit_verify(args) -> int:
+    from storage.access_log import verify_chain
+
+    _, store = _store(args)
+    with store.reading() as uow:
+        report = verify_chain(uow.access_log)
+    for problem in report.problems:
+        print(f"BROKEN: {problem}")
+    state = "intact" if report.ok else "BROKEN"
+    print(f"access log {state}: {report.entries} entries, head entry {report.head_seq} hash {report.head_hash}")
+    return 0 if report.ok else 1
+
+
+def _when(value: str | None, end: bool = False):
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            return dt.datetime.combine(day + dt.timedelta(days=1) if end else day, dt.time())
+        return dt.datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        raise SystemExit(f"not a date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC): {value!r}") from None
+
+
+def _audit_export(args) -> int:
+    import json
+
+    from .domain.personnummer import try_parse_person_id
+
+    if not (args.person or args.since or args.until):
+        print("audit export: give --person and/or --from/--to", file=sys.stderr)
+        return 2
+    person = None
+    if args.person:
+        pid = try_parse_person_id(args.person)
+        person = pid.digits if pid else args.person.strip()
+    _, store = _store(args)
+    out = sys.stdout
+    count = 0
+    with store.reading() as uow:
+        for stored in uow.access_log.entries(person_id=person, since=_when(args.since),
+                                             until=_when(args.until, end=True)):
+            out.write(json.dumps(stored.as_json(), ensure_ascii=False) + "\n")
+            count += 1
+    print(f"{count} entries", file=sys.stderr)
+    return 0
+
+
+def _purge_validation_persons(args) -> int:
+    from .app import build_services
+    from .service.certificates import purge_validation_persons
+    from .validation import purge_cutoff
+
+    settings = load_settings(args.config, {"db": args.db})
+    services = build_services(settings)
+    if not services.validation_persons:
+        print("no validation persons are configured (setting validation_persons)", file=sys.stderr)
+        return 2
+    days = args.older_than if args.older_than is not None else settings.validation_retention_days
+    n = purge_validation_persons(services, purge_cutoff(services.clock(), days))
+    print(f"purged {n} certificate(s) of validation persons received more than {days} day(s) ago")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="intygsgw", description="RIV-TA certificate gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,7 +163,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", help="SQLAlchemy URL; default: SQLite file intygsgw.db here")
     p.add_argument("--workers", type=int)
     p.add_argument("--config", help="TOML settings file")
+    p.add_argument("--tls-cert", help="PEM server certificate: serve HTTPS with mutual TLS")
+    p.add_argument("--tls-key", help="PEM key of the server certificate")
+    p.add_argument("--client-ca", help="PEM bundle of the CAs that issue accepted client certificates")
+    p.add_argument("--authorizations", help="TOML call authorization table (reloaded when it changes)")
     p.set_defaults(func=_serve)
+
+    p = sub.add_parser("audit", help="check or export the patient-data access log")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True)
+    a = audit_sub.add_parser("verify", help="check the hash chain; exit 1 if any entry was edited or removed")
+    a.add_argument("--db")
+    a.add_argument("--config")
+    a.set_defaults(func=_audit_verify)
+    a = audit_sub.add_parser("export", help="print entries as JSON lines")
+    a.add_argument("--person", help="only this person id")
+    a.add_argument("--from", dest="since", help="from this UTC date/time (inclusive)")
+    a.add_argument("--to", dest="until", help="to this UTC date (inclusive) or time (exclusive)")
+    a.add_argument("--db")
+    a.add_argument("--config")
+    a.set_defaults(func=_audit_export)
+
+    p = sub.add_parser("purge-validation-persons", help="delete old certificates of the validation persons")
+    p.add_argument("--older-than", type=int, help="days; default: setting validation_retention_days")
+    p.add_argument("--db")
+    p.add_argument("--config")
+    p.set_defaults(func=_purge_validation_persons)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
     p.add_argument("--db")
@@ -102,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     return args.func(args) or 0
 
 

@@ -33,6 +33,31 @@ class Settings:
     clock_offset_file: str = ""  # tests only: seconds to add to the wall clock
     accept_any_path: bool = False  # also take SOAP posted to unknown paths
     log_level: str = "INFO"
+    # -- trust (issue 6) --
+    tls_cert: str = ""  # PEM server certificate; with tls_key and client_ca: mutual TLS
+    tls_key: str = ""
+    client_ca: str = ""  # PEM bundle of the CAs whose client certificates are accepted
+    trusted_proxies: str = ""  # comma-separated addresses/networks of TLS-terminating proxies
+    client_cert_header: str = "x-vp-auth-cert"  # where such a proxy forwards the client certificate
+    authorization: str = "auto"  # on | off | auto (on with TLS or a trusted proxy)
+    authorization_file: str = ""  # TOML call authorizations; empty: nobody is authorized
+    access_log: bool = True  # the tamper-evident patient-data access log
+    validation_persons: str = ""  # comma-separated person ids whose certificates are never sent
+    validation_retention_days: int = 30  # validation persons' certificates are purged after this
+    validation_purge_every: int = 3600  # seconds between purges in the serving parent; 0: never
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert)
+
+    @property
+    def authorization_required(self) -> bool:
+        mode = self.authorization.strip().lower()
+        if mode not in ("on", "off", "auto"):
+            raise ValueError(f"authorization must be on, off or auto, not {self.authorization!r}")
+        if mode == "auto":
+            return self.tls or bool(self.trusted_proxies.strip())
+        return mode == "on"
 
     def to_env(self) -> str:
         return json.dumps(dataclasses.asdict(self))

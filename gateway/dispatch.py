@@ -16,6 +16,8 @@ from typing import Mapping
 from lxml import etree
 from sqlalchemy.exc import DBAPIError
 
+from . import audit
+from .audit.writer import AccessLogWriter
 from .domain.results import ErrorId, Result, ServiceError, error
 from .handlers.context import Request
 from .registry import Contract, Registry
@@ -32,16 +34,25 @@ log = logging.getLogger(__name__)
 class Answer:
     status: int
     body: bytes
+    element: etree._Element | None = None  # the response element, for the access log
 
 
 class Dispatcher:
-    def __init__(self, registry: Registry, services: Services):
+    """``gate`` (a trust.authorization.CallGate) refuses unauthorized calls
+    before validation, so a refused call reads and writes nothing;
+    ``access_log`` records every patient-data call before its answer leaves."""
+
+    def __init__(self, registry: Registry, services: Services, gate=None,
+                 access_log: AccessLogWriter | None = None):
         self.registry = registry
         self.services = services
+        self.gate = gate
+        self.access_log = access_log
         # Compile every schema before the first request, not during it.
         self._schemas = {c: registry.schema_for(c) for c in registry.contracts}
 
-    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> Answer:
+    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None, caller: str | None = None) -> Answer:
+        """``caller`` is the HSA id of the nearest caller (trust.identity), None when unknown."""
         try:
             root = parse_untrusted(raw)
             envelope = read_envelope(root)
@@ -54,8 +65,39 @@ class Dispatcher:
                     "The LogicalAddress header (urn:riv:itintegration:registry:1) is missing or empty")
         except SoapFault as fault:
             return Answer(fault.status, fault_envelope(fault))
-        request = Request(contract, envelope.body_element, raw, address, self.services, headers or {})
-        return self._answer(contract, request)
+        if self.gate is not None:
+            refusal = self.gate.refusal(caller, contract.namespace, address)
+            if refusal is not None:
+                log.warning("refused %s:%d for caller %s at logical address %s: %s", contract.name,
+                            contract.major, caller or "(none)", address, refusal.string.split(" ", 1)[0])
+                return Answer(refusal.status, fault_envelope(refusal))
+        headers = headers or {}
+        request = Request(contract, envelope.body_element, raw, address, self.services, headers)
+        if self.access_log is None or not contract.patient_data:
+            return self._answer(contract, request)
+        return self._answer_logged(contract, request, caller or "", headers)
+
+    def _answer_logged(self, contract: Contract, request: Request, caller: str, headers) -> Answer:
+        access = audit.Access(caller, headers.get(audit.ORIGINAL_CONSUMER_HEADER, ""),
+                              headers.get(audit.ACTING_ON_BEHALF_HEADER, ""), contract.namespace,
+                              request.logical_address)
+        token = audit.begin(access)
+        try:
+            answer = self._answer(contract, request)
+        finally:
+            audit.end(token)
+        try:
+            self.access_log.write(access, _outcome(answer))
+        except Exception:
+            # Fail closed: data whose reading could not be logged is not handed
+            # out. Register, revoke and set-status log inside their own
+            # transaction, so a change that could not be logged did not happen
+            # either; the entries written here are reads and failed calls.
+            ref = uuid.uuid4()
+            log.exception("access log write failed for %s (reference %s)", contract.name, ref)
+            return self._failure(contract, ErrorId.TECHNICAL_ERROR,
+                                 f"Temporary error, try again (reference {ref})", "Server")
+        return answer
 
     def _answer(self, contract: Contract, request: Request) -> Answer:
         schema = self._schemas[contract]
@@ -98,7 +140,27 @@ class Dispatcher:
             log.error("response of %s failed its schema (reference %s): %s", contract.name, ref, exc)
             fault = server_fault(f"Internal error: the response failed validation (reference {ref})")
             return Answer(500, fault_envelope(fault))
-        return Answer(200, response_envelope(response))
+        return Answer(200, response_envelope(response), response)
+
+
+_RESULT_CODE = etree.XPath("(*[local-name()='result']/*[local-name()='resultCode'])[1]/text()")
+_ERROR_ID = etree.XPath("(*[local-name()='result']/*[local-name()='errorId'])[1]/text()")
+
+
+def _outcome(answer: Answer) -> str:
+    """OK, INFO, ERROR:<errorId> or FAULT, read from the answer that leaves."""
+    if answer.status != 200:
+        return "FAULT"
+    root = answer.element
+    if root is None:
+        return "OK"
+    code = _RESULT_CODE(root)
+    if not code:
+        return "OK"  # the read contracts answer data, not a result
+    if code[0] == "ERROR":
+        error_id = _ERROR_ID(root)
+        return f"ERROR:{error_id[0] if error_id else '?'}"
+    return code[0]
 
 
 class _Unmarshalling(Exception):

@@ -37,6 +37,8 @@ class Contract:
     # The Inera-internal contracts name their WSDL namespace after the
     # responder rather than the interaction.
     internal: bool = False
+    # Calls that read or change a patient's certificates go to the access log.
+    patient_data: bool = True
 
     @property
     def request_tag(self) -> str:
@@ -101,7 +103,7 @@ CONTRACTS: tuple[Contract, ...] = (
              errors=FAULT, internal=True),
     Contract("GetCertificateTypeInfo", 1, _internal("GetCertificateTypeInfo", 1),
              _schema("GetCertificateTypeInfo", 1), relations.get_certificate_type_info,
-             errors=FAULT, internal=True),
+             errors=FAULT, internal=True, patient_data=False),
 )
 
 

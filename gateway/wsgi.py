@@ -28,10 +28,11 @@ XML = "text/xml; charset=UTF-8"
 
 
 class GatewayApp:
-    def __init__(self, dispatcher: Dispatcher, settings: Settings):
+    def __init__(self, dispatcher: Dispatcher, settings: Settings, resolve_caller=None):
         self.dispatcher = dispatcher
         self.registry: Registry = dispatcher.registry
         self.settings = settings
+        self.resolve_caller = resolve_caller  # environ -> trust.identity.Caller | None
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -62,7 +63,8 @@ class GatewayApp:
             body = _read_body(environ, self.settings.max_body_bytes)
         except SoapFault as fault:
             return _reply(start_response, fault.status, fault_envelope(fault), XML)
-        answer = self.dispatcher.handle(body, request_headers(environ))
+        caller = self.resolve_caller(environ) if self.resolve_caller else None
+        answer = self.dispatcher.handle(body, request_headers(environ), caller.hsa_id if caller else None)
         return _reply(start_response, answer.status, answer.body, XML)
 
     def _wsdl(self, environ, contract, start_response):

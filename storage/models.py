@@ -119,3 +119,42 @@ class OutboxRow(Base):
         Index("ix_outbox_destination_due", "destination", "state", "next_attempt_at"),
         Index("ix_outbox_reference", "reference"),
     )
+
+
+class AccessLogRow(Base):
+    """The patient-data access log: append-only, each entry chained to the one before.
+
+    ``hash`` is SHA-256 over the previous entry's hash and this entry's
+    fields (storage.access_log), so an edited, removed or reordered entry
+    breaks the chain where it happened.
+    """
+
+    __tablename__ = "access_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    caller: Mapped[str] = mapped_column(String(128))  # HSA id of the nearest caller; "" without TLS
+    original_consumer: Mapped[str] = mapped_column(String(128))
+    acting_on_behalf: Mapped[str] = mapped_column(String(128))
+    contract: Mapped[str] = mapped_column(String(200))  # request namespace
+    logical_address: Mapped[str] = mapped_column(String(128))
+    person_id: Mapped[str] = mapped_column(String(64))  # normalised when it parses; "" when unknown
+    certificate_ids: Mapped[str] = mapped_column(Text)  # JSON list
+    outcome: Mapped[str] = mapped_column(String(64))  # OK | INFO | ERROR:<id> | FAULT | REFUSED
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_access_log_person_at", "person_id", "at"),
+        Index("ix_access_log_at", "at"),
+    )
+
+
+class AccessLogHeadRow(Base):
+    """The chain's head: one row, locked by every writer, so entries are chained one at a time."""
+
+    __tablename__ = "access_log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

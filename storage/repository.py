@@ -184,7 +184,17 @@ class CertificateRepository:
         return found
 
     # -- maintenance -----------------------------------------------------------
+    def ids_for_persons(self, person_ids: Sequence[str], received_before: dt.datetime) -> list[str]:
+        found: list[str] = []
+        for chunk in _chunks(list(person_ids), 500):
+            found.extend(r[0] for r in self.connection.execute(
+                select(CertificateRow.id).where(CertificateRow.person_id.in_(chunk),
+                                                CertificateRow.received_at < received_before)
+                .order_by(CertificateRow.id)))
+        return found
+
     def delete(self, certificate_id: str) -> None:
+        self.connection.execute(delete(RelationRow).where(RelationRow.from_id == certificate_id))
         for table, column in (
             (CertificateStateRow, CertificateStateRow.certificate_id),
             (CertificateDocumentRow, CertificateDocumentRow.certificate_id),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection, Engine
 
+from .access_log import AccessLogRepository
 from .batching import CommitBatcher
 from .db import WRITE_OPTION
 from .outbox import OutboxRepository
@@ -44,6 +45,7 @@ class UnitOfWork:
         self.connection = conn
         self.certificates = CertificateRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.access_log = AccessLogRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.repository import CertificateRecord, RelationRecord, StoredDocument
 
+from .. import audit
 from ..domain import states as st
 from ..domain.personnummer import InvalidPersonId, PersonId, parse_person_id, try_parse_person_id
 from ..domain.results import OK, ErrorId, Result, ServiceError, error, info
@@ -58,6 +59,7 @@ class CertificateView:
 
 
 def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
+    audit.note(cmd.person_id, [cmd.certificate_id])
     ctype = svc.catalog.by_code(cmd.type_code)
     if ctype is None or not ctype.supports(cmd.version):
         return error(ErrorId.VALIDATION_ERROR,
@@ -80,11 +82,14 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         test_certificate=False, deleted_by_care_giver=False, received_at=now,
     )
 
+    access = audit.current()  # the job may run on another request's thread
+
     def store_new(uow) -> None:
         uow.certificates.add(record, cmd.document, cmd.namespaces)
         uow.certificates.add_state(cmd.certificate_id, State.RECEIVED, HSVARD, now)
         if cmd.relation:
             uow.certificates.add_relation(cmd.certificate_id, cmd.relation[1], cmd.relation[0], now)
+        audit.in_transaction(access, uow)
 
     # No look-up first: a new id is the common case, and the primary key turns
     # a duplicate, sequential or racing, into the IntegrityError below.
@@ -96,6 +101,8 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         if existing is None:
             raise
         return _already_exists(existing, person)
+    if access is not None:
+        access.written = True
     return OK
 
 
@@ -110,6 +117,7 @@ def _already_exists(existing: CertificateRecord, person: PersonId) -> Result:
 def get_certificate(svc: Services, certificate_id: str, part: str) -> CertificateView:
     with svc.store.reading() as uow:
         record = uow.certificates.get(certificate_id)
+        audit.note(record.person_id if record else None, [certificate_id])
         if record is None:
             raise ServiceError(f"Certificate with id {certificate_id} is invalid or does not exist")
         if record.test_certificate and part.upper() != HSVARD:
@@ -130,6 +138,7 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
     through the outbox, written in the same transaction as the CANCELLED state,
     and is retried until each recipient confirms it.
     """
+    audit.note(person_id, [certificate_id])
     person = try_parse_person_id(person_id)
     with svc.store.writing() as uow:
         record = uow.certificates.get(certificate_id)
@@ -141,7 +150,9 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
         if st.is_revoked(history):
             return info(f"Certificate {certificate_id} is already revoked.")
         uow.certificates.add_state(certificate_id, State.CANCELLED, HSVARD, svc.clock())
-        if forward is not None and not record.test_certificate:
+        if record.person_id in svc.validation_persons:
+            log.info("revocation of %s not forwarded: the patient is a validation person", certificate_id)
+        elif forward is not None and not record.test_certificate:
             sent_to = sorted({e.target for e in history if e.state is State.SENT})
             for target in sent_to:
                 recipient = svc.recipients.get(target)
@@ -152,12 +163,17 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
                 uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=recipient.logical_address,
                                    kind="revoke", reference=certificate_id, payload=forward,
                                    correlation_id=str(uuid.uuid4()), now=svc.clock.utc())
+        access = audit.current()
+        audit.in_transaction(access, uow)
         uow.commit()
+    if access is not None:
+        access.written = True
     return OK
 
 
 def send_certificate(svc: Services, certificate_id: str, person_id: str, recipient_id: str) -> Result:
     """Forward the stored certificate to a recipient, synchronously (hub-behaviour §1.5, §3.2)."""
+    audit.note(person_id, [certificate_id])
     person = try_parse_person_id(person_id)
     with svc.store.reading() as uow:
         record = uow.certificates.get(certificate_id)
@@ -171,6 +187,10 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
         if record.test_certificate:
             return error(ErrorId.VALIDATION_ERROR,
                          f"Certificate '{certificate_id}' couldn't be sent to recipient because it is a test certificate")
+        if record.person_id in svc.validation_persons:
+            return error(ErrorId.VALIDATION_ERROR,
+                         f"Certificate '{certificate_id}' couldn't be sent to recipient because the patient is a "
+                         "validation person")
         document = uow.certificates.document(certificate_id)
     failed = error(ErrorId.TECHNICAL_ERROR, f"Certificate '{certificate_id}' couldn't be sent to recipient")
     recipient = svc.recipients.get(recipient_id)
@@ -189,15 +209,20 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
     if not outcome.succeeded:
         log.warning("sending %s to %s failed: %s", certificate_id, recipient_id, outcome.describe())
         return failed
+    access = audit.current()
     with svc.store.writing() as uow:
         uow.certificates.add_state(certificate_id, State.SENT, recipient_id, svc.clock())
+        audit.in_transaction(access, uow)
         uow.commit()
+    if access is not None:
+        access.written = True
     return OK
 
 
 def set_certificate_status(svc: Services, certificate_id: str, part: str, status_code: str,
                            timestamp: dt.datetime) -> Result:
     if svc.recipients.get(part) is None:
+        audit.note(None, [certificate_id])
         return error(ErrorId.VALIDATION_ERROR, f"No recipient found for recipient id: {part}")
     try:
         state = State.from_status_code(status_code)
@@ -205,13 +230,18 @@ def set_certificate_status(svc: Services, certificate_id: str, part: str, status
         return error(ErrorId.VALIDATION_ERROR, str(exc))
     with svc.store.writing() as uow:
         record = uow.certificates.get(certificate_id)
+        audit.note(record.person_id if record else None, [certificate_id])
         if record is None:
             return error(ErrorId.VALIDATION_ERROR, f"Unknown certificate ID: {certificate_id}")
         if state is State.SENT and record.test_certificate:
             return error(ErrorId.VALIDATION_ERROR,
                          "Cannot set the certificate to SENT as it is flagged as a test certificate")
         uow.certificates.add_state(certificate_id, state, part, timestamp)
+        access = audit.current()
+        audit.in_transaction(access, uow)
         uow.commit()
+    if access is not None:
+        access.written = True
     return OK
 
 
@@ -230,9 +260,11 @@ def _views(uow, records: list[CertificateRecord], part: str) -> list[Certificate
 def list_for_care(svc: Services, person_id: str, unit_ids: list[str]) -> list[CertificateView]:
     person = try_parse_person_id(person_id)
     if person is None:
+        audit.note(person_id)
         return []
     with svc.store.reading() as uow:
         records = uow.certificates.find_for_care(person.digits, unit_ids)
+        audit.note(person.digits, [r.id for r in records])
         return _views(uow, records, HSVARD)
 
 
@@ -244,6 +276,7 @@ class CitizenList:
 
 def list_for_citizen(svc: Services, person_id: str, type_codes: list[str], archived: bool,
                      part: str, from_date: dt.date | None, to_date: dt.date | None) -> CitizenList:
+    audit.note(person_id)
     person = try_parse_person_id(person_id)
     if person is None:
         raise ServiceError("Social security number is not of correct format.")
@@ -260,6 +293,7 @@ def list_for_citizen(svc: Services, person_id: str, type_codes: list[str], archi
         ]
         histories = uow.certificates.states_for([r.id for r in records])
         records = [r for r in records if st.is_archived(histories[r.id]) == archived]
+        audit.note(person.digits, [r.id for r in records])
         if any(r.test_certificate for r in records) and part.upper() not in (HSVARD, INVANA):
             return CitizenList([], error(
                 ErrorId.VALIDATION_ERROR,
@@ -281,6 +315,9 @@ def list_relations(svc: Services, certificate_ids: list[str]) -> dict[str, list[
     out: dict[str, list[RelationView]] = {}
     with svc.store.reading() as uow:
         for cid in certificate_ids:
+            # The access log names whose certificate was asked about.
+            record = uow.certificates.get(cid)
+            audit.note(record.person_id if record else None, [cid])
             graph: dict[tuple[str, str, str], RelationRecord] = {}
             # Newer certificates point at older ones: walk down through
             # "to" for descendants and up through "from" for ancestors.
@@ -315,3 +352,17 @@ def certificate_type_info(svc: Services, certificate_id: str) -> tuple[str, str]
         raise ServiceError(
             f"Failed to get certificate's type. Certificate with id {certificate_id} is invalid or does not exist")
     return record.type, record.type_version
+
+
+def purge_validation_persons(svc: Services, received_before: dt.datetime) -> int:
+    """Delete the validation persons' certificates received before the cut-off; returns how many."""
+    if not svc.validation_persons:
+        return 0
+    with svc.store.writing() as uow:
+        ids = uow.certificates.ids_for_persons(sorted(svc.validation_persons), received_before)
+        for cid in ids:
+            uow.certificates.delete(cid)
+        uow.commit()
+    if ids:
+        log.info("purged %d certificate(s) of validation persons received before %s", len(ids), received_before)
+    return len(ids)

@@ -34,6 +34,9 @@ class Services:
     outbound: Outbound | None = None
     clock: Clock = field(default_factory=Clock)
     type_rules: TypeRules = field(default=no_type_rules)
+    # Normalised ids of validation persons: their certificates are stored and
+    # read like any other, but never leave the gateway (gateway.validation).
+    validation_persons: frozenset[str] = frozenset()
 
     @property
     def recipients(self) -> RecipientRegistry:

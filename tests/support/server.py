@@ -27,10 +27,12 @@ def free_port() -> int:
 
 class GatewayProcess:
     def __init__(self, workdir: Path, db: str | None = None, workers: int = 1, extra_env: dict | None = None,
-                 extra_args: list[str] | None = None):
+                 extra_args: list[str] | None = None, https: dict | None = None):
+        """``https``: requests options (cert=, verify=) for a gateway serving mutual TLS."""
         self.workdir = Path(workdir)
         self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.https = https
+        self.base_url = f"{'https' if https else 'http'}://127.0.0.1:{self.port}"
         self.db = db
         self.workers = workers
         self.extra_env = extra_env or {}
@@ -53,7 +55,7 @@ class GatewayProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gateway exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.base_url + "/healthz", timeout=1, **(self.https or {})).status_code == 200:
                     return self
             except requests.RequestException:
                 pass

@@ -1,0 +1,145 @@
+"""What trust costs: RegisterCertificate with mutual TLS + authorization + access log vs all off.
+
+    python benchmarks/trust_overhead.py [--seconds 10] [--clients 8] [--workers 2]
+
+Starts, one after the other in the same run, gateways with the default
+durable SQLite store:
+
+  off        plain HTTP (granian), no authorization, no access log  — the baseline
+  log        plain HTTP (granian), access log on
+  tls        mutual TLS (gunicorn gthread), authorization on, no access log
+  tls+log    mutual TLS, authorization on, access log on            — everything on
+
+and sends distinct ~10 KB LISJP certificates from several client processes on
+keep-alive connections (TLS sessions are set up once per client, as a journal
+system's connection pool does). Prints requests/s, p50/p99 latency and each
+configuration's ratio to the baseline. Keys and certificates are made on the
+spot (tests/support/pki.py). Nothing here asserts: the figures are read.
+(XML-signature verification is measured separately by the signing benchmark.)
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+PATH = "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21"
+CALLER = "SE2321000016-BENCH"
+
+
+def make_envelopes(n: int, seed: int) -> list[bytes]:
+    from gateway.samples.certificates import CertificateSpec, unique_certificate_ids
+    from gateway.samples.requests import register_certificate
+
+    return [register_certificate(CertificateSpec(certificate_id=cid)) for cid in unique_certificate_ids(n, seed)]
+
+
+def _connect(port: int, tls: dict | None):
+    if not tls:
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    ctx = ssl.create_default_context(cafile=tls["ca"])
+    ctx.load_cert_chain(tls["cert"], tls["key"])
+    return http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=ctx)
+
+
+def _client(port: int, tls: dict | None, bodies: list[bytes], deadline: float, out: mp.Queue) -> None:
+    conn = _connect(port, tls)
+    latencies, errors, i = [], 0, 0
+    headers = {"Content-Type": "text/xml; charset=UTF-8"}
+    while time.time() < deadline and i < len(bodies):
+        t = time.perf_counter()
+        conn.request("POST", PATH, bodies[i], headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        latencies.append(time.perf_counter() - t)
+        if resp.status != 200 or b"<core:resultCode>OK<" not in data:
+            errors += 1
+        i += 1
+    out.put((latencies, errors))
+
+
+def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, access_log: bool,
+        round_no: int = 0) -> float:
+    from tests.support.server import GatewayProcess
+
+    env = {"INTYGSGW_DELIVERY": "false", "INTYGSGW_ACCESS_LOG": "true" if access_log else "false"}
+    extra, https, client_tls = [], None, None
+    if tls:
+        auth = work / f"{name}-authorizations.toml"
+        auth.write_text(f'[[authorization]]\nconsumer = "{CALLER}"\ncontract = "*"\nlogical_address = "*"\n')
+        extra = ["--tls-cert", str(pki["server"].cert_path), "--tls-key", str(pki["server"].key_path),
+                 "--client-ca", str(pki["ca"].cert_path), "--authorizations", str(auth)]
+        https = {"cert": pki["client"].pair, "verify": str(pki["ca"].cert_path)}
+        client_tls = {"ca": str(pki["ca"].cert_path), "cert": str(pki["client"].cert_path),
+                      "key": str(pki["client"].key_path)}
+    gw = GatewayProcess(work / f"{name}-{round_no}", workers=args.workers, extra_env=env, extra_args=extra, https=https).start()
+    total = args.clients * args.per_client
+    try:
+        warm = _connect(gw.port, client_tls)
+        for body in envelopes[total:total + 200]:
+            warm.request("POST", PATH, body, {"Content-Type": "text/xml"})
+            warm.getresponse().read()
+        queue: mp.Queue = mp.Queue()
+        deadline = time.time() + args.seconds
+        chunks = [envelopes[i * args.per_client:(i + 1) * args.per_client] for i in range(args.clients)]
+        procs = [mp.Process(target=_client, args=(gw.port, client_tls, c, deadline, queue)) for c in chunks]
+        start = time.perf_counter()
+        for p in procs:
+            p.start()
+        results = [queue.get() for _ in procs]
+        elapsed = time.perf_counter() - start
+        for p in procs:
+            p.join()
+    finally:
+        gw.stop()
+    latencies = sorted(x for lat, _ in results for x in lat)
+    errors = sum(e for _, e in results)
+    n = len(latencies)
+    rate = n / elapsed
+    print(f"{name:8s} round {round_no + 1}  {rate:8,.0f} req/s   p50 {latencies[n // 2] * 1000:6.2f} ms   "
+          f"p99 {latencies[int(n * 0.99)] * 1000:6.2f} ms   requests {n}   errors {errors}", flush=True)
+    return rate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--per-client", type=int, default=4000, help="certificates prepared per client")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="configurations run interleaved this many times; the median counts (shared machines are noisy)")
+    args = ap.parse_args()
+
+    from tests.support.pki import TestCA
+
+    work = Path(tempfile.mkdtemp(prefix="intygsgw-trust-bench-"))
+    ca = TestCA(work / "pki")
+    pki = {"ca": ca, "server": ca.server(), "client": ca.client(CALLER)}
+    total = args.clients * args.per_client
+    print(f"preparing {total} distinct certificates ...", flush=True)
+    envelopes = make_envelopes(total + 200, args.seed)
+    print(f"{args.clients} clients, {args.workers} workers, {args.seconds:.0f} s per configuration")
+    configs = (("off", False, False), ("log", False, True), ("tls", True, False), ("tls+log", True, True))
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in configs}
+    for r in range(args.rounds):
+        for name, tls, log in configs:
+            rates[name].append(run(name, work, envelopes, args, pki, tls, log, r))
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    base = median["off"]
+    for name, rate in median.items():
+        print(f"median {name:8s} {rate:8,.0f} req/s   ratio {name} / off: {rate / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Appending to, checking and exporting the patient-data access log.
+
+Each entry's hash is SHA-256 over the previous entry's hash and the entry's
+own fields in a fixed text form, so changing any field, removing an entry or
+swapping two breaks the chain at that point. Appending reads and updates the
+one head row inside the writing transaction: on PostgreSQL the row is locked
+(``FOR UPDATE``), on SQLite the transaction already holds the database's only
+write lock, so writers in any number of processes chain one after another and
+a rolled-back transaction leaves no gap.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Iterator
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+
+from .models import AccessLogHeadRow, AccessLogRow
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    at: dt.datetime  # naive UTC
+    caller: str
+    original_consumer: str
+    acting_on_behalf: str
+    contract: str
+    logical_address: str
+    person_id: str
+    certificate_ids: tuple[str, ...]
+    outcome: str
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    seq: int
+    entry: AccessEntry
+    prev_hash: str
+    hash: str
+
+    def as_json(self) -> dict:
+        e = self.entry
+        return {"seq": self.seq, "at": _timestamp(e.at), "caller": e.caller,
+                "original_consumer": e.original_consumer, "acting_on_behalf": e.acting_on_behalf,
+                "contract": e.contract, "logical_address": e.logical_address, "person_id": e.person_id,
+                "certificate_ids": list(e.certificate_ids), "outcome": e.outcome,
+                "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+def _timestamp(at: dt.datetime) -> str:
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def entry_hash(prev_hash: str, seq: int, e: AccessEntry) -> str:
+    fields = [seq, _timestamp(e.at), e.caller, e.original_consumer, e.acting_on_behalf, e.contract,
+              e.logical_address, e.person_id, list(e.certificate_ids), e.outcome]
+    text = prev_hash + "\n" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_LOCK_HEAD = (select(AccessLogHeadRow.seq, AccessLogHeadRow.hash)
+              .where(AccessLogHeadRow.id == HEAD_ID).with_for_update())
+_INSERT = insert(AccessLogRow)
+_MOVE_HEAD = (update(AccessLogHeadRow).where(AccessLogHeadRow.id == HEAD_ID)
+              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+_COLUMNS = [AccessLogRow.seq, AccessLogRow.at, AccessLogRow.caller, AccessLogRow.original_consumer,
+            AccessLogRow.acting_on_behalf, AccessLogRow.contract, AccessLogRow.logical_address,
+            AccessLogRow.person_id, AccessLogRow.certificate_ids, AccessLogRow.outcome,
+            AccessLogRow.prev_hash, AccessLogRow.hash]
+
+
+def _stored(row) -> StoredEntry:
+    seq, at, caller, orig, behalf, contract, address, person, cids, outcome, prev, h = row
+    entry = AccessEntry(at, caller, orig, behalf, contract, address, person, tuple(json.loads(cids)), outcome)
+    return StoredEntry(seq, entry, prev, h)
+
+
+class AccessLogRepository:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def append(self, entries: list[AccessEntry]) -> int:
+        """Chain ``entries`` after the head; the caller's transaction commits them. Returns the last seq."""
+        head = self.connection.execute(_LOCK_HEAD).one()
+        seq, prev = head[0], head[1]
+        for e in entries:
+            seq += 1
+            h = entry_hash(prev, seq, e)
+            self.connection.execute(_INSERT, {
+                "seq": seq, "at": e.at, "caller": e.caller, "original_consumer": e.original_consumer,
+                "acting_on_behalf": e.acting_on_behalf, "contract": e.contract,
+                "logical_address": e.logical_address, "person_id": e.person_id,
+                "certificate_ids": json.dumps(list(e.certificate_ids), ensure_ascii=False),
+                "outcome": e.outcome, "prev_hash": prev, "hash": h,
+            })
+            prev = h
+        self.connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+        return seq
+
+    def head(self) -> tuple[int, str]:
+        row = self.connection.execute(
+            select(AccessLogHeadRow.seq, AccessLogHeadRow.hash).where(AccessLogHeadRow.id == HEAD_ID)).one()
+        return row[0], row[1]
+
+    def entries(self, person_id: str | None = None, since: dt.datetime | None = None,
+                until: dt.datetime | None = None, batch: int = 5000) -> Iterator[StoredEntry]:
+        """In chain order, in batches so a large log streams instead of loading whole."""
+        after = 0
+        while True:
+            stmt = select(*_COLUMNS).where(AccessLogRow.seq > after)
+            if person_id is not None:
+                stmt = stmt.where(AccessLogRow.person_id == person_id)
+            if since is not None:
+                stmt = stmt.where(AccessLogRow.at >= since)
+            if until is not None:
+                stmt = stmt.where(AccessLogRow.at < until)
+            rows = self.connection.execute(stmt.order_by(AccessLogRow.seq).limit(batch)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _stored(row)
+            after = rows[-1][0]
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    entries: int
+    head_seq: int
+    head_hash: str
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_chain(repo: AccessLogRepository, max_problems: int = 50) -> VerifyReport:
+    """Walk the whole chain; every break is reported with the seq where it shows."""
+    problems: list[str] = []
+    expected_seq, prev, count = 1, GENESIS, 0
+    for stored in repo.entries():
+        count += 1
+        if stored.seq != expected_seq:
+            problems.append(f"entry {stored.seq}: expected entry {expected_seq} here "
+                            f"({'missing' if stored.seq > expected_seq else 'out of order'})")
+        if stored.prev_hash != prev:
+            problems.append(f"entry {stored.seq}: does not follow the entry before it (prev_hash mismatch)")
+        if entry_hash(stored.prev_hash, stored.seq, stored.entry) != stored.hash:
+            problems.append(f"entry {stored.seq}: its content does not match its hash (edited)")
+        prev, expected_seq = stored.hash, stored.seq + 1
+        if len(problems) >= max_problems:
+            break
+    head_seq, head_hash = repo.head()
+    if len(problems) < max_problems and (head_seq != expected_seq - 1 or head_hash != prev):
+        problems.append(f"the chain ends at entry {expected_seq - 1} but its head says entry {head_seq}: "
+                        "entries at the end were removed or the head was changed")
+    return VerifyReport(count, head_seq, head_hash, problems)

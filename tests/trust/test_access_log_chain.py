@@ -1,0 +1,170 @@
+"""The access log's hash chain: intact under concurrent writers, broken by any edit, removal or reordering."""
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from gateway.audit import Access
+from gateway.audit.writer import AccessLogWriter
+from storage.access_log import verify_chain
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.uow import Store
+
+from .conftest import cli
+
+WRITERS, THREADS, PER_THREAD = 2, 4, 15
+
+
+def _access(i: int, person: str = "191212121212") -> Access:
+    a = Access(f"SE-CALLER-{i % 3}", "SE-ORIG", "", "urn:riv:x:GetCertificateResponder:2", "5565594230")
+    a.add(person, [f"cert-{i}"])
+    return a
+
+
+def _write_many(url: str, writer_no: int) -> None:
+    store = Store(make_engine(url))
+    writer = AccessLogWriter(store)
+
+    def run(t: int):
+        for i in range(PER_THREAD):
+            writer.write(_access(writer_no * 1000 + t * 100 + i), "OK")
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        u = f"sqlite:///{tmp_path / 'audit.db'}"
+    else:
+        from tests.support import postgres as pg
+
+        server = request.getfixturevalue("postgres_server")
+        u = pg.create_database(server, pg.database_name_for(f"audit_{request.node.name}"))
+    upgrade(make_engine(u))
+    return u
+
+
+def _report(url):
+    with Store(make_engine(url)).reading() as uow:
+        return verify_chain(uow.access_log)
+
+
+def _drop_append_only_triggers(conn, dialect: str) -> None:
+    # What someone with DDL rights would do first; the chain must still tell.
+    if dialect == "sqlite":
+        conn.execute(text("DROP TRIGGER access_log_no_update"))
+        conn.execute(text("DROP TRIGGER access_log_no_delete"))
+    else:
+        conn.execute(text("DROP TRIGGER access_log_no_change ON access_log"))
+
+
+def test_concurrent_writers_in_several_processes_keep_one_chain(url):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(url, w)) for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    report = _report(url)
+    assert report.ok, report.problems
+    assert report.entries == report.head_seq == WRITERS * THREADS * PER_THREAD
+
+
+def test_database_refuses_update_and_delete(url):
+    AccessLogWriter(Store(make_engine(url))).write(_access(1), "OK")
+    engine = make_engine(url)
+    for statement in ("UPDATE access_log SET outcome = 'X'", "DELETE FROM access_log"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text(statement))
+
+
+@pytest.fixture
+def written(url):
+    writer = AccessLogWriter(Store(make_engine(url)))
+    for i in range(1, 7):
+        writer.write(_access(i), "OK")
+    assert _report(url).ok
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        _drop_append_only_triggers(conn, engine.dialect.name)
+    return url, engine
+
+
+COLUMNS = ("at, caller, original_consumer, acting_on_behalf, contract, logical_address, person_id, "
+           "certificate_ids, outcome, prev_hash, hash")
+
+
+@pytest.mark.parametrize("tamper, where", [
+    ("UPDATE access_log SET person_id = '197705232382' WHERE seq = 3", "entry 3"),
+    ("UPDATE access_log SET outcome = 'ERROR:X' WHERE seq = 1", "entry 1"),
+    ("UPDATE access_log SET at = '2020-01-01 00:00:00' WHERE seq = 5", "entry 5"),
+    ("DELETE FROM access_log WHERE seq = 4", "entry 5"),
+    ("DELETE FROM access_log WHERE seq = 6", "ends at entry 5"),
+    ("DELETE FROM access_log WHERE seq = 1", "entry 2"),
+])
+def test_edited_or_removed_entry_is_found(written, tamper, where):
+    url, engine = written
+    with engine.begin() as conn:
+        conn.execute(text(tamper))
+    report = _report(url)
+    assert not report.ok
+    assert any(where in p for p in report.problems), report.problems
+
+
+def test_reordered_entries_are_found(written):
+    # Swap the contents of entries 2 and 3 (hashes included) through a spare row.
+    url, engine = written
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO access_log (seq, {COLUMNS}) SELECT 1000, {COLUMNS} FROM access_log WHERE seq = 2"))
+        for target, source in ((2, 3), (3, 1000)):
+            conn.execute(text(
+                f"UPDATE access_log SET ({COLUMNS}) = (SELECT {COLUMNS} FROM access_log WHERE seq = {source}) "
+                f"WHERE seq = {target}"))
+        conn.execute(text("DELETE FROM access_log WHERE seq = 1000"))
+    report = _report(url)
+    assert any("entry 2" in p for p in report.problems) and any("entry 3" in p for p in report.problems)
+
+
+def test_cli_verify_exit_code(written, tmp_path):
+    url, engine = written
+    ok = cli(tmp_path, "audit", "verify", "--db", url)
+    assert ok.returncode == 0 and "intact: 6 entries" in ok.stdout
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE access_log SET caller = 'SE-SOMEONE-ELSE' WHERE seq = 2"))
+    broken = cli(tmp_path, "audit", "verify", "--db", url)
+    assert broken.returncode == 1
+    assert "BROKEN: entry 2: its content does not match its hash (edited)" in broken.stdout
+
+
+def test_cli_export_by_person_and_period(url, tmp_path):
+    writer = AccessLogWriter(Store(make_engine(url)), utc_now=lambda: dt.datetime(2026, 11, 20, 12, 0))
+    writer.write(_access(1), "OK")
+    writer = AccessLogWriter(Store(make_engine(url)), utc_now=lambda: dt.datetime(2026, 11, 22, 8, 30))
+    writer.write(_access(2, person="19770523-2382"), "INFO")
+    writer.write(_access(3), "ERROR:VALIDATION_ERROR")
+    import json
+
+    def export(*args):
+        done = cli(tmp_path, "audit", "export", "--db", url, *args)
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
+    assert [e["certificate_ids"] for e in export("--person", "197705232382")] == [["cert-2"]]
+    assert [e["seq"] for e in export("--person", "191212121212")] == [1, 3]
+    assert [e["seq"] for e in export("--from", "2026-11-21", "--to", "2026-11-22")] == [2, 3]
+    assert [e["seq"] for e in export("--to", "2026-11-20")] == [1]
+    assert cli(tmp_path, "audit", "export", "--db", url).returncode == 2

@@ -1,0 +1,33 @@
+"""Person ids never reach the application log in clear."""
+from __future__ import annotations
+
+import logging
+
+from gateway.domain.personnummer import hash_for_log
+from gateway.logsafety import RedactingFormatter, redact
+
+
+def test_person_ids_are_replaced_by_their_hash():
+    line = redact("revoke 191212121212 / 19770523-2382 / 770523-2382 for cert 9f02dd2f-1212")
+    assert "191212121212" not in line and "770523-2382" not in line
+    assert f"pid:{hash_for_log('191212121212')[:16]}" in line
+    # the same person, written two ways, gets the same token
+    assert redact("19770523-2382") == redact("197705232382")
+    assert "9f02dd2f-1212" in line
+
+
+def test_longer_digit_runs_and_ids_are_left_alone():
+    assert redact("order 12345678901234567 id SE2321000016-1003") == "order 12345678901234567 id SE2321000016-1003"
+
+
+def test_exception_text_is_redacted_too():
+    formatter = RedactingFormatter("%(message)s")
+    try:
+        raise ValueError("not a person id: '191212121212'")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed for %s", ("20121212-1212",),
+                                   sys.exc_info())
+    text = formatter.format(record)
+    assert "191212121212" not in text and "20121212-1212" not in text and "ValueError" in text
