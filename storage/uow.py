@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection, Engine
 
 from .db import WRITE_OPTION
+from .messages import MessageRepository
 from .outbox import OutboxRepository
 from .repository import CertificateRepository
 
@@ -31,6 +32,7 @@ class UnitOfWork:
         self.connection = conn
         self.certificates = CertificateRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.messages = MessageRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:
