@@ -12,7 +12,7 @@ from typing import Callable
 
 from lxml import etree
 
-from .handlers import certificates, listing, relations
+from .handlers import certificates, listing, messages, relations
 from .handlers.responses import ErrorResponse, result_only
 
 CERTIFICATE_DOMAIN = "clinicalprocess:healthcond:certificate"
@@ -102,6 +102,11 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract("GetCertificateTypeInfo", 1, _internal("GetCertificateTypeInfo", 1),
              _schema("GetCertificateTypeInfo", 1), relations.get_certificate_type_info,
              errors=FAULT, internal=True),
+    # Messages (ärenden) between care and recipients, issue 4.
+    Contract("SendMessageToCare", 2, _riv("SendMessageToCare", 2), _schema("SendMessageToCare", 2),
+             messages.send_message_to_care),
+    Contract("SendMessageToRecipient", 2, _riv("SendMessageToRecipient", 2),
+             _schema("SendMessageToRecipient", 2), messages.send_message_to_recipient),
 )
 
 
