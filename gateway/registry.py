@@ -107,6 +107,9 @@ CONTRACTS: tuple[Contract, ...] = (
              messages.send_message_to_care),
     Contract("SendMessageToRecipient", 2, _riv("SendMessageToRecipient", 2),
              _schema("SendMessageToRecipient", 2), messages.send_message_to_recipient),
+    Contract("ListCertificatesForCareWithQA", 3, _riv("ListCertificatesForCareWithQA", 3),
+             _schema("ListCertificatesForCareWithQA", 3), messages.list_certificates_for_care_with_qa,
+             errors=FAULT),
 )
 
 

@@ -5,12 +5,17 @@ what the receiver gets is what the sender wrote.
 """
 from __future__ import annotations
 
+import logging
+
 from lxml import etree
 
 from ..service import messages as service
 from ..soap.source import element_source, self_contained
 from .context import Request
-from .responses import C, T, add_result, parse_timestamp, response_root, text
+from .documents import intyg_with_statuses
+from .responses import C, T, add_cv, add_result, parse_timestamp, response_root, sub, text
+
+log = logging.getLogger(__name__)
 
 
 def _incoming(req: Request, sender: str) -> service.IncomingMessage:
@@ -56,3 +61,55 @@ def send_message_to_recipient(req: Request) -> etree._Element:
     sender = text(req.body, f"{{{ns}}}skickatAv/{C('enhet')}/{C('enhets-id')}/{T('extension')}")
     result = service.send_message_to_recipient(req.services, _incoming(req, sender))
     return _answer(req, "SendMessageToRecipient", result)
+
+
+HANDELSE_CODE_SYSTEM = "dfd7bbad-dbe5-4a2f-ba25-f7b9b2cc6b14"
+AMNE_CODE_SYSTEM = "ffa59d8f-8d7e-46ae-ac9e-31804e8e8499"
+
+
+def _millis(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+
+
+def _counts(parent: etree._Element, tag: str, counts: service.QuestionCounts) -> None:
+    el = sub(parent, tag)
+    for name, value in (("totalt", counts.total), ("ejBesvarade", counts.unanswered),
+                        ("besvarade", counts.answered), ("hanterade", counts.handled)):
+        sub(el, C(name), str(value))
+
+
+def list_certificates_for_care_with_qa(req: Request) -> etree._Element:
+    ns = req.contract.namespace
+
+    def n(tag: str) -> str:
+        return f"{{{ns}}}{tag}"
+
+    body = req.body
+    items = service.list_for_care_with_qa(
+        req.services,
+        text(body, f"{n('person-id')}/{T('extension')}"),
+        [text(el, T("extension")) for el in body.findall(n("enhets-id"))],
+        text(body, f"{n('vardgivar-id')}/{T('extension')}") or None,
+        parse_timestamp(body.findtext(n("fromTidpunkt"))),
+        parse_timestamp(body.findtext(n("tomTidpunkt"))),
+    )
+    root = response_root(ns, "ListCertificatesForCareWithQAResponse")
+    lista = sub(root, n("list"))
+    for entry in items:
+        try:
+            intyg = intyg_with_statuses(entry.view, n("intyg"))
+        except Exception:  # one unreadable document must not hide the others
+            log.exception("certificate %s could not be rendered; left out of the list", entry.view.record.id)
+            continue
+        item = sub(lista, n("item"))
+        item.append(intyg)
+        handelser = sub(item, n("handelser"))
+        for event in entry.events:
+            handelse = sub(handelser, n("handelse"))
+            add_cv(handelse, C("handelsekod"), event.code, HANDELSE_CODE_SYSTEM)
+            sub(handelse, C("tidpunkt"), _millis(event.timestamp))
+            if event.subject:
+                add_cv(handelse, C("amne"), event.subject, AMNE_CODE_SYSTEM)
+        _counts(item, n("skickadeFragor"), entry.sent_questions)
+        _counts(item, n("mottagnaFragor"), entry.received_questions)
+    return root

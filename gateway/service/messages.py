@@ -215,3 +215,57 @@ def question_counts(messages: list[MessageRecord], direction: str) -> QuestionCo
     answered = sum(1 for q in questions if q.message_id in answered_ids and not q.handled)
     return QuestionCounts(total=len(questions), handled=handled, answered=answered,
                           unanswered=len(questions) - handled - answered)
+
+
+# Handelsekoder of the events a care system sees for a certificate.
+SENT_EVENT = "SKICKA"
+REVOKED_EVENT = "MAKULE"
+QUESTION_FROM_RECIPIENT = "NYFRFM"
+ANSWER_FROM_RECIPIENT = "NYSVFM"
+QUESTION_FROM_CARE = "NYFRFV"
+ANSWER_TO_RECIPIENT = "HANFRFM"  # care answering a recipient's question handles it
+
+
+@dataclass(frozen=True)
+class Event:
+    code: str
+    timestamp: dt.datetime
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class CertificateWithQA:
+    view: object  # service.certificates.CertificateView
+    events: list[Event]
+    sent_questions: QuestionCounts  # asked by care
+    received_questions: QuestionCounts  # asked by the recipient
+
+
+def message_event(message: MessageRecord) -> Event:
+    if message.direction == TO_CARE:
+        code = ANSWER_FROM_RECIPIENT if message.reply_to else QUESTION_FROM_RECIPIENT
+    else:
+        code = ANSWER_TO_RECIPIENT if message.reply_to else QUESTION_FROM_CARE
+    return Event(code, message.sent_at or message.received_at, message.subject)
+
+
+def list_for_care_with_qa(svc: Services, person_id: str, unit_ids: list[str], care_giver_id: str | None,
+                          signed_from: dt.datetime | None, signed_to: dt.datetime | None) -> list[CertificateWithQA]:
+    from .certificates import list_for_care  # the same selection and status visibility as ListCertificatesForCare
+
+    views = [v for v in list_for_care(svc, person_id, unit_ids)
+             if (not care_giver_id or v.record.care_giver_id == care_giver_id)
+             and (signed_from is None or (v.record.signed_at and v.record.signed_at >= signed_from))
+             and (signed_to is None or (v.record.signed_at and v.record.signed_at <= signed_to))]
+    with svc.store.reading() as uow:
+        stored = uow.messages.stored_for([v.record.id for v in views])
+    out = []
+    for view in views:
+        messages = stored[view.record.id]
+        events = [Event(SENT_EVENT, s.timestamp) for s in view.statuses if s.state == State.SENT]
+        events += [Event(REVOKED_EVENT, s.timestamp) for s in view.statuses if s.state == State.CANCELLED]
+        events += [message_event(m) for m in messages]
+        events.sort(key=lambda e: e.timestamp)
+        out.append(CertificateWithQA(view, events, question_counts(messages, TO_RECIPIENT),
+                                     question_counts(messages, TO_CARE)))
+    return out

@@ -153,3 +153,60 @@ def test_concurrent_duplicates_are_relayed_exactly_once(gateway, stub):
     stub.clear_rules()
     assert sorted(codes) == ["ERROR"] * 5 + ["OK"]
     assert len(stub.messages()) == 1
+
+
+QA = "urn:riv:clinicalprocess:healthcond:certificate:ListCertificatesForCareWithQAResponder:3"
+
+
+def list_with_qa(gw, units=(CARE_UNIT,)) -> etree._Element:
+    ids = "".join(f"<q:enhets-id><t:root>1.2.752.129.2.1.4.1</t:root><t:extension>{u}</t:extension></q:enhets-id>"
+                  for u in units)
+    body = envelope(f'<q:ListCertificatesForCareWithQA xmlns:q="{QA}"><q:person-id><t:root>1.2.752.129.2.1.3.1'
+                    f'</t:root><t:extension>{PATIENT}</t:extension></q:person-id>{ids}'
+                    f'</q:ListCertificatesForCareWithQA>')
+    resp = requests.post(gw.base_url + "/clinicalprocess/healthcond/certificate/ListCertificatesForCareWithQA/3/rivtabp21",
+                         data=body, headers=XML, timeout=30)
+    assert resp.status_code == 200, resp.text
+    return etree.fromstring(resp.content).find(f".//{{{QA}}}ListCertificatesForCareWithQAResponse")
+
+
+def item_for(response: etree._Element, cid: str) -> etree._Element:
+    for item in response.iter(f"{{{QA}}}item"):
+        if item.findtext(f"{{{QA}}}intyg/{{{CORE}}}intygs-id/{{{TYPES}}}extension") == cid:
+            return item
+    raise AssertionError(f"{cid} not listed")
+
+
+def counts(item, tag) -> tuple:
+    el = item.find(f"{{{QA}}}{tag}")
+    return tuple(int(el.findtext(f"{{{CORE}}}{t}")) for t in ("totalt", "ejBesvarade", "besvarade", "hanterade"))
+
+
+def events(item) -> list[tuple]:
+    return [(h.findtext(f"{{{CORE}}}handelsekod/{{{TYPES}}}code"), h.findtext(f"{{{CORE}}}amne/{{{TYPES}}}code"))
+            for h in item.iter(f"{{{QA}}}handelse")]
+
+
+def test_stored_messages_are_counted_and_listed_as_events(gateway, stub):
+    from tests.support.published import assert_valid_against_published
+
+    register(gateway, "qa-cert-1")
+    sent = requests.post(gateway.base_url + "/clinicalprocess/healthcond/certificate/SendCertificateToRecipient/2/rivtabp21",
+                         data=send_certificate_to_recipient("qa-cert-1"), headers=XML, timeout=30)
+    assert b">OK<" in sent.content, sent.text
+    for mid, amne in (("qa-q1", "KOMPLT"), ("qa-q2", "AVSTMN")):
+        assert result(post(gateway, "SendMessageToCare", to_care(mid, "qa-cert-1", amne)))[0] == "OK"
+    assert result(post(gateway, "SendMessageToRecipient", to_recipient("qa-a1", "qa-cert-1", "KOMPLT", "qa-q1")))[0] == "OK"
+    assert result(post(gateway, "SendMessageToRecipient", to_recipient("qa-f1", "qa-cert-1", "KONTKT")))[0] == "OK"
+    stub.add_rule(result_code="ERROR", times=1)
+    assert result(post(gateway, "SendMessageToCare", to_care("qa-refused", "qa-cert-1", "OVRIGT")))[0] == "ERROR"
+
+    response = list_with_qa(gateway)
+    assert_valid_against_published("ListCertificatesForCareWithQA", 3, response)
+    item = item_for(response, "qa-cert-1")
+    assert counts(item, "mottagnaFragor") == (2, 1, 1, 0)  # questions from FK: one answered by care
+    assert counts(item, "skickadeFragor") == (1, 1, 0, 0)  # the care unit's own question
+    assert sorted(events(item), key=str) == sorted([("SKICKA", None), ("NYFRFM", "KOMPLT"), ("NYFRFM", "AVSTMN"),
+                                                    ("HANFRFM", "KOMPLT"), ("NYFRFV", "KONTKT")], key=str)
+    # Another unit sees none of it.
+    assert list_with_qa(gateway, ("SE2321000016-OTHER",)).findall(f".//{{{QA}}}item") == []
