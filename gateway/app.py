@@ -14,6 +14,7 @@ from .config import Settings
 from .delivery.deliverer import DeliveryConfig, Deliverer
 from .delivery.schedule import RetrySchedule, parse_delays
 from .dispatch import Dispatcher
+from .handlers.notifications import render_status_update
 from .outbound import Outbound
 from .recipients import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
 from .registry import Registry
@@ -40,6 +41,7 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
         outbound=Outbound(routes.current, today=lambda: clock.local().date()),
         clock=clock,
+        render_status_update=render_status_update,
     )
 
 

@@ -13,7 +13,8 @@ from ..service import messages as service
 from ..soap.source import element_source, self_contained
 from .context import Request
 from .documents import intyg_with_statuses
-from .responses import C, T, add_cv, add_result, parse_timestamp, response_root, sub, text
+from .notifications import add_counts, add_handelse
+from .responses import C, T, add_result, parse_timestamp, response_root, sub, text
 
 log = logging.getLogger(__name__)
 
@@ -63,21 +64,6 @@ def send_message_to_recipient(req: Request) -> etree._Element:
     return _answer(req, "SendMessageToRecipient", result)
 
 
-HANDELSE_CODE_SYSTEM = "dfd7bbad-dbe5-4a2f-ba25-f7b9b2cc6b14"
-AMNE_CODE_SYSTEM = "ffa59d8f-8d7e-46ae-ac9e-31804e8e8499"
-
-
-def _millis(value) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
-
-
-def _counts(parent: etree._Element, tag: str, counts: service.QuestionCounts) -> None:
-    el = sub(parent, tag)
-    for name, value in (("totalt", counts.total), ("ejBesvarade", counts.unanswered),
-                        ("besvarade", counts.answered), ("hanterade", counts.handled)):
-        sub(el, C(name), str(value))
-
-
 def list_certificates_for_care_with_qa(req: Request) -> etree._Element:
     ns = req.contract.namespace
 
@@ -105,11 +91,7 @@ def list_certificates_for_care_with_qa(req: Request) -> etree._Element:
         item.append(intyg)
         handelser = sub(item, n("handelser"))
         for event in entry.events:
-            handelse = sub(handelser, n("handelse"))
-            add_cv(handelse, C("handelsekod"), event.code, HANDELSE_CODE_SYSTEM)
-            sub(handelse, C("tidpunkt"), _millis(event.timestamp))
-            if event.subject:
-                add_cv(handelse, C("amne"), event.subject, AMNE_CODE_SYSTEM)
-        _counts(item, n("skickadeFragor"), entry.sent_questions)
-        _counts(item, n("mottagnaFragor"), entry.received_questions)
+            add_handelse(handelser, n("handelse"), event)
+        add_counts(item, n("skickadeFragor"), entry.sent_questions)
+        add_counts(item, n("mottagnaFragor"), entry.received_questions)
     return root

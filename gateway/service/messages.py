@@ -14,17 +14,19 @@ from dataclasses import dataclass
 
 from storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
 
-from ..domain import states as st
 from ..domain.personnummer import try_parse_person_id
 from ..domain.results import ErrorId, Result, error
 from ..domain.states import State
 from ..outbound import SEND_MESSAGE_TO_CARE_2, SEND_MESSAGE_TO_RECIPIENT_2
+from .notifications import (
+    ANSWER_FROM_RECIPIENT, ANSWER_TO_RECIPIENT, QUESTION_FROM_CARE, QUESTION_FROM_RECIPIENT, REMINDER,
+    REVOKED_EVENT, SENT_EVENT, Event, QuestionCounts, enqueue_status_update, question_counts,
+)
 from .services import Services
 
 log = logging.getLogger(__name__)
 
 SUBJECTS = ("KOMPLT", "AVSTMN", "KONTKT", "OVRIGT", "PAMINN")
-REMINDER = "PAMINN"
 
 
 @dataclass(frozen=True)
@@ -149,9 +151,15 @@ def claim_message(svc: Services, msg: IncomingMessage, direction: str) -> bool:
 
 
 def settle_message(svc: Services, message_id: str, stored: bool) -> None:
+    """Confirm or release a claim; a stored question or answer to care notifies the care system."""
     with svc.store.writing() as uow:
         if stored:
             uow.messages.confirm(message_id)
+            message = uow.messages.get(message_id)
+            if message is not None and message.direction == TO_CARE:
+                code = ANSWER_FROM_RECIPIENT if message.reply_to else QUESTION_FROM_RECIPIENT
+                enqueue_status_update(svc, uow, message.certificate_id,
+                                      Event(code, svc.clock(), message.subject))
         else:
             uow.messages.release(message_id)
         uow.commit()
@@ -197,40 +205,6 @@ def send_message_to_care(svc: Services, msg: IncomingMessage) -> Result:
         ErrorId.VALIDATION_ERROR,
         f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
         f"and certificate id {msg.certificate_id}. [MEDDELANDE_ID_NOT_UNIQUE_ERROR, Meddelande-id is not a GUID]"))
-
-
-@dataclass(frozen=True)
-class QuestionCounts:
-    total: int = 0
-    unanswered: int = 0
-    answered: int = 0
-    handled: int = 0
-
-
-def question_counts(messages: list[MessageRecord], direction: str) -> QuestionCounts:
-    """Counts of the questions sent in ``direction`` (answers are not questions)."""
-    answered_ids = {m.reply_to for m in messages if m.reply_to}
-    questions = [m for m in messages if m.direction == direction and not m.reply_to and m.subject != REMINDER]
-    handled = sum(1 for q in questions if q.handled)
-    answered = sum(1 for q in questions if q.message_id in answered_ids and not q.handled)
-    return QuestionCounts(total=len(questions), handled=handled, answered=answered,
-                          unanswered=len(questions) - handled - answered)
-
-
-# Handelsekoder of the events a care system sees for a certificate.
-SENT_EVENT = "SKICKA"
-REVOKED_EVENT = "MAKULE"
-QUESTION_FROM_RECIPIENT = "NYFRFM"
-ANSWER_FROM_RECIPIENT = "NYSVFM"
-QUESTION_FROM_CARE = "NYFRFV"
-ANSWER_TO_RECIPIENT = "HANFRFM"  # care answering a recipient's question handles it
-
-
-@dataclass(frozen=True)
-class Event:
-    code: str
-    timestamp: dt.datetime
-    subject: str | None = None
 
 
 @dataclass(frozen=True)

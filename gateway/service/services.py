@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from storage.uow import Store
 
@@ -34,6 +34,9 @@ class Services:
     outbound: Outbound | None = None
     clock: Clock = field(default_factory=Clock)
     type_rules: TypeRules = field(default=no_type_rules)
+    # Renders a CertificateStatusUpdateForCare request (view, event, sent, received counts) -> bytes;
+    # None: notifications to care are off.
+    render_status_update: Callable | None = None
 
     @property
     def recipients(self) -> RecipientRegistry:
