@@ -57,9 +57,11 @@ def register(gw, cid: str) -> None:
 
 
 def to_care(mid: str, cid: str, amne: str = "KOMPLT", svar_pa: str | None = None, part: str = "FKASSA",
-            person: str = PATIENT) -> bytes:
+            person: str = PATIENT, paminnelse: str | None = None, tail: str = "") -> bytes:
+    """``tail``: elements after skickatAv (komplettering, sistaDatumForSvar)."""
     ns = RESP.format("SendMessageToCare")
-    svar = f"<m:svarPa><c:meddelande-id>{escape(svar_pa)}</c:meddelande-id></m:svarPa>" if svar_pa else ""
+    svar = ((f"<m:paminnelseMeddelande-id>{escape(paminnelse)}</m:paminnelseMeddelande-id>" if paminnelse else "")
+            + (f"<m:svarPa><c:meddelande-id>{escape(svar_pa)}</c:meddelande-id></m:svarPa>" if svar_pa else ""))
     return envelope(
         f'<m:SendMessageToCare xmlns:m="{ns}"><m:meddelande-id>{escape(mid)}</m:meddelande-id>'
         f'<m:skickatTidpunkt>2026-11-23T09:00:00</m:skickatTidpunkt>'
@@ -69,21 +71,23 @@ def to_care(mid: str, cid: str, amne: str = "KOMPLT", svar_pa: str | None = None
         f'<m:amne><t:code>{amne}</t:code><t:codeSystem>ffa59d8f-8d7e-46ae-ac9e-31804e8e8499</t:codeSystem></m:amne>'
         f'<m:meddelande>Fråga om intyget</m:meddelande>{svar}'
         f'<m:skickatAv><m:part><t:code>{part}</t:code><t:codeSystem>769bb12b-bd9f-4203-a5cd-fd14f2eb3b80</t:codeSystem>'
-        f'</m:part></m:skickatAv></m:SendMessageToCare>')
+        f'</m:part></m:skickatAv>{tail}</m:SendMessageToCare>')
 
 
-def to_recipient(mid: str, cid: str, amne: str = "KOMPLT", svar_pa: str | None = None) -> bytes:
+def to_recipient(mid: str, cid: str, amne: str = "KOMPLT", svar_pa: str | None = None,
+                 paminnelse: str | None = None, person: str = PATIENT, tail: str = "") -> bytes:
     ns = RESP.format("SendMessageToRecipient")
-    svar = f"<m:svarPa><c:meddelande-id>{escape(svar_pa)}</c:meddelande-id></m:svarPa>" if svar_pa else ""
+    svar = ((f"<m:paminnelseMeddelande-id>{escape(paminnelse)}</m:paminnelseMeddelande-id>" if paminnelse else "")
+            + (f"<m:svarPa><c:meddelande-id>{escape(svar_pa)}</c:meddelande-id></m:svarPa>" if svar_pa else ""))
     return envelope(
         f'<m:SendMessageToRecipient xmlns:m="{ns}"><m:meddelande-id>{escape(mid)}</m:meddelande-id>'
         f'<m:skickatTidpunkt>2026-11-23T10:00:00</m:skickatTidpunkt>'
         f'<m:intygs-id><t:root>{CARE_UNIT}</t:root><t:extension>{escape(cid)}</t:extension></m:intygs-id>'
-        f'<m:patientPerson-id><t:root>1.2.752.129.2.1.3.1</t:root><t:extension>{PATIENT}</t:extension></m:patientPerson-id>'
+        f'<m:patientPerson-id><t:root>1.2.752.129.2.1.3.1</t:root><t:extension>{person}</t:extension></m:patientPerson-id>'
         f'<m:logiskAdressMottagare>FKASSA</m:logiskAdressMottagare>'
         f'<m:amne><t:code>{amne}</t:code><t:codeSystem>ffa59d8f-8d7e-46ae-ac9e-31804e8e8499</t:codeSystem></m:amne>'
         f'<m:meddelande>Svar</m:meddelande>{svar}'
-        f'{_hos_personal("m:skickatAv")}'
+        f'{_hos_personal("m:skickatAv")}{tail}'
         f'</m:SendMessageToRecipient>')
 
 
