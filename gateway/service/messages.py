@@ -169,7 +169,11 @@ def _relay(svc: Services, msg: IncomingMessage, direction: str, contract: str,
            duplicate: Result) -> Result:
     if not claim_message(svc, msg, direction):
         return duplicate
-    answer = _downstream(svc, contract, msg)
+    try:
+        answer = _downstream(svc, contract, msg)
+    except BaseException:
+        settle_message(svc, msg.message_id, stored=False)  # a claim must not outlive a failed relay
+        raise
     settle_message(svc, msg.message_id, stored=answer.code != "ERROR")
     return answer
 
