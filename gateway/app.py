@@ -16,6 +16,7 @@ from .delivery.deliverer import DeliveryConfig, Deliverer
 from .delivery.schedule import RetrySchedule, parse_delays
 from .audit.writer import AccessLogWriter
 from .dispatch import Dispatcher
+from .handlers.notifications import render_status_update
 from .outbound import Outbound
 from .recipients import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
 from .registry import Registry
@@ -46,6 +47,7 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         outbound=Outbound(routes.current, today=lambda: clock.local().date()),
         clock=clock,
         validation_persons=parse_validation_persons(settings.validation_persons),
+        render_status_update=render_status_update,
     )
 
 

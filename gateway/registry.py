@@ -12,7 +12,7 @@ from typing import Callable
 
 from lxml import etree
 
-from .handlers import certificates, listing, relations
+from .handlers import certificates, listing, messages, relations
 from .handlers.responses import ErrorResponse, result_only
 
 CERTIFICATE_DOMAIN = "clinicalprocess:healthcond:certificate"
@@ -104,6 +104,14 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract("GetCertificateTypeInfo", 1, _internal("GetCertificateTypeInfo", 1),
              _schema("GetCertificateTypeInfo", 1), relations.get_certificate_type_info,
              errors=FAULT, internal=True, patient_data=False),
+    # Messages (ärenden) between care and recipients, issue 4.
+    Contract("SendMessageToCare", 2, _riv("SendMessageToCare", 2), _schema("SendMessageToCare", 2),
+             messages.send_message_to_care),
+    Contract("SendMessageToRecipient", 2, _riv("SendMessageToRecipient", 2),
+             _schema("SendMessageToRecipient", 2), messages.send_message_to_recipient),
+    Contract("ListCertificatesForCareWithQA", 3, _riv("ListCertificatesForCareWithQA", 3),
+             _schema("ListCertificatesForCareWithQA", 3), messages.list_certificates_for_care_with_qa,
+             errors=FAULT),
 )
 
 

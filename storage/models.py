@@ -158,3 +158,39 @@ class AccessLogHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class MessageRow(Base):
+    """An ärende (question, answer or reminder) relayed between care and a recipient.
+
+    ``state`` is PENDING while the relay is in flight: the row is inserted and
+    committed before the downstream call so that a concurrent duplicate of the
+    same meddelande-id fails on the unique index instead of being relayed twice.
+    It becomes STORED when the downstream answer was not ERROR; on ERROR the
+    row is deleted so the id can be retried.
+    """
+
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(128), unique=True)  # meddelande-id
+    certificate_id: Mapped[str] = mapped_column(String(128))  # no FK: the id is validated, not owned
+    subject: Mapped[str] = mapped_column(String(16))  # amne code
+    reply_to: Mapped[str | None] = mapped_column(String(128), nullable=True)  # svarPa meddelande-id
+    reminder_of: Mapped[str | None] = mapped_column(String(128), nullable=True)  # paminnelseMeddelande-id
+    reference_id: Mapped[str | None] = mapped_column(String(128), nullable=True)  # referens-id
+    sender: Mapped[str] = mapped_column(String(128))  # skickatAv part code or care unit
+    recipient_address: Mapped[str] = mapped_column(String(128))  # logiskAdressMottagare
+    direction: Mapped[str] = mapped_column(String(16))  # TO_CARE | TO_RECIPIENT
+    has_deadline: Mapped[bool] = mapped_column(Boolean, default=False)  # sistaDatumForSvar given
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # skickatTidpunkt
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC, hub clock
+    state: Mapped[str] = mapped_column(String(16), default="PENDING")  # PENDING|STORED
+    handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    document: Mapped[bytes] = mapped_column(LargeBinary)  # the request element as received
+
+    __table_args__ = (
+        Index("ix_message_certificate", "certificate_id", "state"),
+        Index("ix_message_reply_to", "reply_to"),
+    )

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from .access_log import AccessLogRepository
 from .batching import CommitBatcher
 from .db import WRITE_OPTION
+from .messages import MessageRepository
 from .outbox import OutboxRepository
 from .repository import CertificateRepository
 from .writegate import WriteGate, gate_for
@@ -46,6 +47,7 @@ class UnitOfWork:
         self.certificates = CertificateRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.access_log = AccessLogRepository(conn)
+        self.messages = MessageRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:

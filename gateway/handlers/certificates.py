@@ -76,6 +76,7 @@ def send_certificate_to_recipient(req: Request) -> etree._Element:
         text(req.body, f"{_ns(req, 'intygs-id')}/{T('extension')}"),
         text(req.body, f"{_ns(req, 'patientPerson-id')}/{T('extension')}"),
         text(req.body, f"{_ns(req, 'mottagare')}/{T('code')}"),
+        by_citizen=req.body.find(f"{_ns(req, 'skickatAv')}/{_ns(req, 'person-id')}") is not None,
     )
     root = response_root(req.contract.namespace, "SendCertificateToRecipientResponse")
     add_result(root, _ns(req, "result"), result)

@@ -24,6 +24,7 @@ from ..domain.states import HSVARD, INVANA, State, StateEntry
 from ..outbound import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
 from ..recipients import NOT_SEND_TARGETS
 from ..soap.source import self_contained
+from .notifications import SENT_EVENT, Event, enqueue_status_update
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,8 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
     return OK
 
 
-def send_certificate(svc: Services, certificate_id: str, person_id: str, recipient_id: str) -> Result:
+def send_certificate(svc: Services, certificate_id: str, person_id: str, recipient_id: str,
+                     by_citizen: bool = False) -> Result:
     """Forward the stored certificate to a recipient, synchronously (hub-behaviour §1.5, §3.2)."""
     audit.note(person_id, [certificate_id])
     person = try_parse_person_id(person_id)
@@ -211,7 +213,10 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
         return failed
     access = audit.current()
     with svc.store.writing() as uow:
-        uow.certificates.add_state(certificate_id, State.SENT, recipient_id, svc.clock())
+        now = svc.clock()
+        uow.certificates.add_state(certificate_id, State.SENT, recipient_id, now)
+        if by_citizen:  # care sent it itself and needs no telling (hub-behaviour §3.6)
+            enqueue_status_update(svc, uow, certificate_id, Event(SENT_EVENT, now))
         audit.in_transaction(access, uow)
         uow.commit()
     if access is not None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 from storage.uow import Store
 
@@ -37,6 +37,9 @@ class Services:
     # Normalised ids of validation persons: their certificates are stored and
     # read like any other, but never leave the gateway (gateway.validation).
     validation_persons: frozenset[str] = frozenset()
+    # Renders a CertificateStatusUpdateForCare request (view, event, sent, received counts) -> bytes;
+    # None: notifications to care are off.
+    render_status_update: Callable | None = None
 
     @property
     def recipients(self) -> RecipientRegistry:

@@ -1,7 +1,7 @@
 """patient-data access log
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0004
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,84 @@
+"""CertificateStatusUpdateForCare 3 notifications to the care unit, through the outbox.
+
+The reference hub leaves these to Webcert; here they are queued in the same
+transaction as the change that causes them, one queue per care system, so a
+care system that is down holds back only its own notifications.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
+
+from ..domain import states as st
+from ..domain.states import HSVARD
+from ..outbound import STATUS_UPDATE_FOR_CARE_3
+from ..routing import RoutingError
+from .services import Services
+
+log = logging.getLogger(__name__)
+
+REMINDER = "PAMINN"
+HANDELSE_CODE_SYSTEM = "dfd7bbad-dbe5-4a2f-ba25-f7b9b2cc6b14"
+AMNE_CODE_SYSTEM = "ffa59d8f-8d7e-46ae-ac9e-31804e8e8499"
+# Handelsekoder of the events a care system sees for a certificate.
+SENT_EVENT = "SKICKA"
+REVOKED_EVENT = "MAKULE"
+QUESTION_FROM_RECIPIENT = "NYFRFM"
+ANSWER_FROM_RECIPIENT = "NYSVFM"
+QUESTION_FROM_CARE = "NYFRFV"
+ANSWER_TO_RECIPIENT = "HANFRFM"  # care answering a recipient's question handles it
+
+
+@dataclass(frozen=True)
+class Event:
+    code: str
+    timestamp: dt.datetime
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class QuestionCounts:
+    total: int = 0
+    unanswered: int = 0
+    answered: int = 0
+    handled: int = 0
+
+
+def question_counts(messages: list[MessageRecord], direction: str) -> QuestionCounts:
+    """Counts of the questions sent in ``direction`` (answers are not questions)."""
+    answered_ids = {m.reply_to for m in messages if m.reply_to}
+    questions = [m for m in messages if m.direction == direction and not m.reply_to and m.subject != REMINDER]
+    handled = sum(1 for q in questions if q.handled)
+    answered = sum(1 for q in questions if q.message_id in answered_ids and not q.handled)
+    return QuestionCounts(total=len(questions), handled=handled, answered=answered,
+                          unanswered=len(questions) - handled - answered)
+
+
+
+def enqueue_status_update(svc: Services, uow, certificate_id: str, event: Event) -> bool:
+    """Queue a notification on ``uow`` (not committed here); False when there is nowhere to send it."""
+    from .certificates import CertificateView  # certificates imports this module
+
+    if svc.outbound is None or svc.render_status_update is None:
+        return False
+    record = uow.certificates.get(certificate_id)
+    if record is None or record.test_certificate:
+        return False
+    address = record.care_unit_id
+    try:
+        svc.outbound.routes().resolve(STATUS_UPDATE_FOR_CARE_3, address, svc.clock.local().date())
+    except RoutingError:
+        return False  # a care unit without an integrated system gets no notifications
+    document = uow.certificates.document(certificate_id)
+    view = CertificateView(record, document, st.visible_to(uow.certificates.states(certificate_id), HSVARD))
+    messages = uow.messages.stored_for([certificate_id])[certificate_id]
+    payload = svc.render_status_update(view, event, question_counts(messages, TO_RECIPIENT),
+                                       question_counts(messages, TO_CARE))
+    uow.outbox.enqueue(contract=STATUS_UPDATE_FOR_CARE_3, logical_address=address, kind="notification",
+                       reference=certificate_id, payload=payload, correlation_id=str(uuid.uuid4()),
+                       now=svc.clock.utc())
+    return True

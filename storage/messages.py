@@ -1,0 +1,108 @@
+"""The message (ärende) repository.
+
+A message id is claimed (inserted PENDING) before it is relayed and confirmed
+(STORED) or released (deleted) after the downstream answer, so the unique index
+on meddelande-id decides which of two concurrent duplicates is relayed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from typing import Iterable
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from .models import MessageRow
+
+TO_CARE = "TO_CARE"
+TO_RECIPIENT = "TO_RECIPIENT"
+PENDING = "PENDING"
+STORED = "STORED"
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    message_id: str
+    certificate_id: str
+    subject: str
+    reply_to: str | None
+    reminder_of: str | None
+    reference_id: str | None
+    sender: str
+    recipient_address: str
+    direction: str
+    has_deadline: bool
+    sent_at: dt.datetime | None
+    received_at: dt.datetime
+    document: bytes
+    state: str = PENDING
+    handled: bool = False
+    handled_at: dt.datetime | None = None
+
+
+_COLUMNS = [getattr(MessageRow, f.name) for f in fields(MessageRecord)]
+
+
+def _record(row) -> MessageRecord:
+    values = dict(zip((f.name for f in fields(MessageRecord)), row))
+    values["document"] = bytes(values["document"])
+    return MessageRecord(**values)
+
+
+class MessageRepository:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def claim(self, message: MessageRecord) -> bool:
+        """Insert the message as PENDING; False when the meddelande-id is taken."""
+        values = {f.name: getattr(message, f.name) for f in fields(MessageRecord)}
+        values["state"] = PENDING
+        savepoint = self.connection.begin_nested()
+        try:
+            self.connection.execute(MessageRow.__table__.insert(), values)
+        except IntegrityError:
+            savepoint.rollback()
+            return False
+        savepoint.commit()
+        return True
+
+    def confirm(self, message_id: str) -> None:
+        self.connection.execute(
+            update(MessageRow).where(MessageRow.message_id == message_id).values(state=STORED))
+
+    def release(self, message_id: str) -> None:
+        self.connection.execute(
+            delete(MessageRow).where(MessageRow.message_id == message_id, MessageRow.state == PENDING))
+
+    def mark_handled(self, message_id: str, at: dt.datetime) -> bool:
+        done = self.connection.execute(
+            update(MessageRow).where(MessageRow.message_id == message_id, MessageRow.state == STORED)
+            .values(handled=True, handled_at=at))
+        return done.rowcount == 1
+
+    def get(self, message_id: str) -> MessageRecord | None:
+        """Any message holding the id, pending or stored (ids are unique across both)."""
+        row = self.connection.execute(
+            select(*_COLUMNS).where(MessageRow.message_id == message_id)).first()
+        return _record(row) if row else None
+
+    def id_taken(self, message_id: str) -> bool:
+        return self.connection.execute(
+            select(func.count()).select_from(MessageRow).where(MessageRow.message_id == message_id)
+        ).scalar_one() > 0
+
+    def stored_for(self, certificate_ids: Iterable[str]) -> dict[str, list[MessageRecord]]:
+        """Stored messages per certificate, oldest first."""
+        ids = list(set(certificate_ids))
+        out: dict[str, list[MessageRecord]] = {i: [] for i in ids}
+        for i in range(0, len(ids), 500):
+            rows = self.connection.execute(
+                select(*_COLUMNS)
+                .where(MessageRow.certificate_id.in_(ids[i:i + 500]), MessageRow.state == STORED)
+                .order_by(MessageRow.received_at, MessageRow.id))
+            for row in rows:
+                rec = _record(row)
+                out[rec.certificate_id].append(rec)
+        return out
