@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
 
+from .. import audit
 from ..domain.personnummer import try_parse_person_id
 from ..domain.results import ErrorId, Result, error
 from ..domain.states import State
@@ -191,6 +192,7 @@ def _downstream(svc: Services, contract: str, msg: IncomingMessage) -> Result:
 
 
 def send_message_to_recipient(svc: Services, msg: IncomingMessage) -> Result:
+    audit.note(msg.person_id, [msg.certificate_id])
     failed = validate_to_recipient(svc, msg)
     if failed is not None:
         return failed
@@ -202,6 +204,7 @@ def send_message_to_recipient(svc: Services, msg: IncomingMessage) -> Result:
 
 
 def send_message_to_care(svc: Services, msg: IncomingMessage) -> Result:
+    audit.note(msg.person_id, [msg.certificate_id])
     failed = validate_to_care(svc, msg)
     if failed is not None:
         return failed

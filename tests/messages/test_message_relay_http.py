@@ -214,3 +214,15 @@ def test_stored_messages_are_counted_and_listed_as_events(gateway, stub):
                                                     ("HANFRFM", "KOMPLT"), ("NYFRFV", "KONTKT")], key=str)
     # Another unit sees none of it.
     assert list_with_qa(gateway, ("SE2321000016-OTHER",)).findall(f".//{{{QA}}}item") == []
+
+
+def test_relayed_messages_are_in_the_patient_access_log(gateway, stub):
+    from tests.trust.conftest import exported
+
+    register(gateway, "msg-cert-audit")
+    assert result(post(gateway, "SendMessageToCare", to_care("q-audit", "msg-cert-audit"))) == ("OK", None, None)
+    entries = [e for e in exported(gateway.workdir, "--person", PATIENT)
+               if "msg-cert-audit" in e["certificate_ids"]]
+    contracts = [e["contract"] for e in entries]
+    assert any("SendMessageToCare" in c for c in contracts), contracts
+    assert any("RegisterCertificate" in c for c in contracts), contracts
