@@ -106,26 +106,91 @@ def xpath_number(text: str) -> float:
 
 # ---------------------------------------------------------- the answer index
 
-class Answers:
-    """The answers of one intyg, indexed once."""
+class View:
+    """One ``svar`` with its children sorted out once."""
 
-    __slots__ = ("intyg", "svar", "delsvar", "order")
+    __slots__ = ("el", "id", "instans", "ds", "all_ds")
+
+    def __init__(self, el, sid):
+        self.el, self.id = el, sid
+        self.instans: list = []
+        self.ds: dict[str, list] = {}
+        self.all_ds: list = []
+
+
+class Answers:
+    """The answers of one intyg, indexed in a single pass over its children."""
+
+    __slots__ = ("intyg", "svar", "delsvar", "order", "cvs")
 
     def __init__(self, intyg):
         self.intyg = intyg
-        self.svar: dict[str, list] = {}
+        self.cvs: dict[int, CvInfo] = {}
+        self.svar: dict[str, list[View]] = {}
         self.delsvar: dict[str, list] = {}
-        self.order: list = []
+        self.order: list[View] = []
         for child in intyg.iterchildren(SVAR):
             sid = child.get("id")
-            self.order.append(child)
-            self.svar.setdefault(sid, []).append(child)
-            for d in child.iterchildren(DELSVAR):
-                self.delsvar.setdefault(d.get("id"), []).append(d)
+            view = View(child, sid)
+            self.order.append(view)
+            self.svar.setdefault(sid, []).append(view)
+            for sub in child:
+                tag = sub.tag
+                if tag == DELSVAR:
+                    did = sub.get("id")
+                    view.all_ds.append(sub)
+                    view.ds.setdefault(did, []).append(sub)
+                    self.delsvar.setdefault(did, []).append(sub)
+                elif tag == INSTANS:
+                    view.instans.append(sub)
 
 
-def local_delsvar(svar, delsvar_id: str) -> list:
-    return [d for d in svar.iterchildren(DELSVAR) if d.get("id") == delsvar_id]
+class CvInfo:
+    """What the rules read from the ``tp:cv`` of one delsvar, read in one pass."""
+
+    __slots__ = ("ok", "codes", "raw_codes", "systems")
+
+    def __init__(self, delsvar):
+        cvs = [c for c in delsvar if c.tag == CV]
+        self.codes: list[str] = []
+        self.raw_codes: list[str] = []
+        self.systems: list[str] = []
+        ok = len(cvs) == 1
+        displays = 0
+        for cv in cvs:
+            for c in cv:
+                tag = c.tag
+                if tag == CODE:
+                    raw = string_value(c) if len(c) else (c.text or "")
+                    self.raw_codes.append(raw)
+                    self.codes.append(normalize(raw))
+                    ok = ok and not has_child_element(c)
+                elif tag == CODE_SYSTEM:
+                    self.systems.append(string_value(c) if len(c) else (c.text or ""))
+                    ok = ok and not has_child_element(c)
+                elif tag == DISPLAY_NAME:
+                    displays += 1
+        self.ok = ok and len(self.codes) == 1 and len(self.systems) == 1 and displays <= 1
+
+    def one_code(self) -> str:
+        """``normalize-space(tp:cv/tp:code)``; two nodes are an XPath error, here a non-value."""
+        return "\x00" if len(self.codes) > 1 else (self.codes[0] if self.codes else "")
+
+    def one_system(self) -> str | None:
+        if len(self.systems) > 1:
+            return None
+        return normalize(self.systems[0]) if self.systems else ""
+
+
+def cv_info(a: "Answers", delsvar) -> CvInfo:
+    info = a.cvs.get(id(delsvar))
+    if info is None:
+        info = a.cvs[id(delsvar)] = CvInfo(delsvar)
+    return info
+
+
+def local_delsvar(view: View, delsvar_id: str) -> list:
+    return view.ds.get(delsvar_id, ())
 
 
 def cv_code(delsvar) -> str | None:
@@ -280,25 +345,30 @@ class _Compiler:
 
             def instans(a: Answers, out: list) -> None:
                 for el in a.svar.get(sid, ()):
-                    if sum(1 for _ in el.iterchildren(INSTANS)) != 1:
+                    if len(el.instans) != 1:
                         out.append(RuleFailure(f"{sid}.instans", msg))
             self.checks.append(instans)
         delsvar = s.get("delsvar", [])
+        counts = []
         for ds in delsvar:
             did, lo = ds["id"], int(ds.get("min", 0))
             if lo > 1:
                 raise self.fail(f"delsvar {did}", "min can be 0 or 1")
             msg_lo = ds.get("min_message") or f"'{name}' måste ha ett '{ds.get('name', did)}'."
             msg_hi = ds.get("max_message") or f"'{name}' får ha högst ett '{ds.get('name', did)}'."
+            counts.append((did, lo, RuleFailure(f"{did}.count", msg_lo), RuleFailure(f"{did}.count", msg_hi)))
+        counts_t = tuple(counts)
 
-            def dcount(a: Answers, out: list, did=did, lo=lo, msg_lo=msg_lo, msg_hi=msg_hi) -> None:
-                for el in a.svar.get(sid, ()):
-                    n = sum(1 for d in el.iterchildren(DELSVAR) if d.get("id") == did)
+        def dcount(a: Answers, out: list) -> None:
+            for el in a.svar.get(sid, ()):
+                ds = el.ds
+                for did, lo, too_few, too_many in counts_t:
+                    n = len(ds.get(did, ()))
                     if n > 1:
-                        out.append(RuleFailure(f"{did}.count", msg_hi))
+                        out.append(too_many)
                     elif n < lo:
-                        out.append(RuleFailure(f"{did}.count", msg_lo))
-            self.checks.append(dcount)
+                        out.append(too_few)
+        self.checks.append(dcount)
         pattern = s.get("delsvar_ids")
         if pattern:
             rx = self.regex(f"svar {sid}: delsvar_ids", pattern)
@@ -312,8 +382,7 @@ class _Compiler:
 
         def delsvar_ids(a: Answers, out: list) -> None:
             for el in a.svar.get(sid, ()):
-                for d in el.iterchildren(DELSVAR):
-                    did = d.get("id")
+                for did in el.ds:
                     if did is None or not allowed(did):
                         out.append(RuleFailure(f"{sid}.delsvar-ids", msg))
                         break
@@ -328,7 +397,7 @@ class _Compiler:
             def unique_code(a: Answers, out: list) -> None:
                 seen: set[str] = set()
                 for el in a.svar.get(sid, ()):
-                    mine = {c for d in local_delsvar(el, unique) for c in _codes(d)}
+                    mine = {c for d in local_delsvar(el, unique) for c in cv_info(a, d).codes}
                     if mine & seen:
                         out.append(RuleFailure(f"{sid}.unique", umsg))
                     seen |= mine
@@ -347,42 +416,42 @@ class _Compiler:
             if "code_system" in ds:
                 system = ds["code_system"]
                 m = ds.get("code_system_message") or f"'codeSystem' måste vara '{system}'."
-                extra.append(lambda d, system=system, m=m: None if any(
-                    string_value(c) == system for c in _cv_children(d, CODE_SYSTEM)) else m)
+                extra.append(lambda a, d, system=system, m=m: None if system in cv_info(a, d).systems else m)
             elif "code_system_pattern" in ds:
                 rx = self.regex(f"{where}: code_system_pattern", ds["code_system_pattern"])
                 m = ds.get("code_system_message") or f"'codeSystem' måste matcha '{rx.pattern}'."
-                extra.append(lambda d, rx=rx, m=m: None if rx.search(_one_norm(d, CODE_SYSTEM)) else m)
+                extra.append(lambda a, d, rx=rx, m=m: None if rx.search(cv_info(a, d).one_system() or "\x00") else m)
             if "codes" in ds:
                 codes = frozenset(ds["codes"])
                 m = ds.get("code_message") or \
                     f"'{ds.get('name', did)}' kan ha ett av värdena {', '.join(ds['codes'])}."
-                extra.append(lambda d, codes=codes, m=m: None if _one_norm(d, CODE) in codes else m)
+                extra.append(lambda a, d, codes=codes, m=m: None if cv_info(a, d).one_code() in codes else m)
             elif "code_pattern" in ds:
                 rx = self.regex(f"{where}: code_pattern", ds["code_pattern"])
                 m = ds.get("code_message") or f"Koden måste matcha '{rx.pattern}'."
-                extra.append(lambda d, rx=rx, m=m: None if rx.search(_one_norm(d, CODE)) else m)
+                extra.append(lambda a, d, rx=rx, m=m: None if rx.search(cv_info(a, d).one_code()) else m)
             if "max_length" in ds:
                 n = int(ds["max_length"])
                 m = ds.get("max_length_message") or f"Koden får inte vara längre än {n} tecken."
-                extra.append(lambda d, n=n, m=m: None if len(_one_norm(d, CODE)) <= n else m)
+                extra.append(lambda a, d, n=n, m=m: None if len(cv_info(a, d).one_code()) <= n else m)
         elif kind == "text" and "max_length" in ds:
             n = int(ds["max_length"])
             m = ds.get("max_length_message") or f"Texten får inte vara längre än {n} tecken."
-            extra.append(lambda d, n=n, m=m: None if len(normalize(string_value(d))) <= n else m)
+            extra.append(lambda a, d, n=n, m=m: None if len(normalize(string_value(d))) <= n else m)
         elif kind == "quantity" and "unit" in ds:
             unit = ds["unit"]
-            extra.append(lambda d, unit=unit: None if any(
+            extra.append(lambda a, d, unit=unit: None if any(
                 string_value(u) == unit for p in d.iterchildren(PQ) for u in p.iterchildren(PQ_UNIT))
                 else f"Enheten måste vara '{unit}'.")
         extra_t = tuple(extra)
+        is_cv = kind == "cv"
 
         def check(a: Answers, out: list) -> None:
             for d in a.delsvar.get(did, ()):
-                if not value_check(d):
+                if not (cv_info(a, d).ok if is_cv else value_check(d)):
                     out.append(RuleFailure(rid, tmsg))
                 for e in extra_t:
-                    m = e(d)
+                    m = e(a, d)
                     if m is not None:
                         out.append(RuleFailure(f"{did}.value", m))
         self.checks.append(check)
@@ -450,9 +519,9 @@ class _Compiler:
 
             def same_system(a: Answers, out: list) -> None:
                 for el in a.svar.get(sid, ()):
-                    base = _joined_norm(local_delsvar(el, first))
+                    base = _joined_norm(a, local_delsvar(el, first))
                     for other in others:
-                        pattern = _joined_norm(local_delsvar(el, other))
+                        pattern = _joined_norm(a, local_delsvar(el, other))
                         try:
                             ok = base is not None and pattern is not None and re.search(pattern, base)
                         except re.error:
@@ -469,8 +538,7 @@ class _Compiler:
             def exclusive(a: Answers, out: list) -> None:
                 has_it = has_other = False
                 for el in a.svar.get(sid, ()):
-                    raw = [string_value(c) for d in local_delsvar(el, did)
-                           for cv in d.iterchildren(CV) for c in cv.iterchildren(CODE)]
+                    raw = [c for d in local_delsvar(el, did) for c in cv_info(a, d).raw_codes]
                     mine_it = any(r == code for r in raw)
                     mine_other = any(r != code for r in raw)
                     if (has_other and mine_it) or (has_it and mine_other):
@@ -537,8 +605,8 @@ class _Compiler:
         if pred in ("codes", "not_codes"):
             codes = frozenset(cond[pred])
             if pred == "codes":
-                return lambda a, el: any(c in codes for d in in_scope(a, el) for c in _codes(d))
-            return lambda a, el: any(c not in codes for d in in_scope(a, el) for c in _codes(d))
+                return lambda a, el: any(c in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
+            return lambda a, el: any(c not in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
         rx = self.regex(where, cond[pred])
         if pred == "matches":
             return lambda a, el: any(rx.search(normalize(string_value(d))) for d in in_scope(a, el))
@@ -548,16 +616,20 @@ class _Compiler:
 
     def extra_questions(self, first: int) -> None:
         text_ok = _VALUE_CHECKS["text"]
+        declared = frozenset(sid for sid in self.svar_specs if not xpath_number(sid) >= first)
 
         def extra(a: Answers, out: list) -> None:
             seen: set[str] = set()
             for el in a.order:
-                n = xpath_number(el.get("id") or "")
-                if not n >= first:
-                    seen.add(el.get("id"))
+                if el.id in declared:
+                    seen.add(el.id)
                     continue
-                sid = el.get("id")
-                ds = list(el.iterchildren(DELSVAR))
+                n = xpath_number(el.id or "")
+                if not n >= first:
+                    seen.add(el.id)
+                    continue
+                sid = el.id
+                ds = el.all_ds
                 if len(ds) != 1:
                     out.append(RuleFailure(f"{sid}.extra", "En tilläggsfråga måste ha ett delsvar med delfråge-id "
                                                          "som består av frågans id plus '.1'."))
@@ -572,8 +644,13 @@ class _Compiler:
 
 def _instans_positive(a: Answers, out: list) -> None:
     for el in a.order:
-        for i in el.iterchildren(INSTANS):
-            if not xpath_number(string_value(i)) >= 1:
+        for i in el.instans:
+            text = i.text
+            if text and len(i) == 0 and text.isdigit() and text.isascii():
+                ok = int(text) >= 1
+            else:
+                ok = xpath_number(string_value(i)) >= 1
+            if not ok:
                 out.append(RuleFailure("instans", "'Instans' måste vara större än 0."))
 
 
@@ -593,11 +670,11 @@ def _one_norm(delsvar, tag: str) -> str:
     return normalize(string_value(nodes[0])) if nodes else ""
 
 
-def _joined_norm(delsvar: list) -> str | None:
-    nodes = [c for d in delsvar for c in _cv_children(d, CODE_SYSTEM)]
-    if len(nodes) > 1:
+def _joined_norm(a: Answers, delsvar: list) -> str | None:
+    systems = [x for d in delsvar for x in cv_info(a, d).systems]
+    if len(systems) > 1:
         return None
-    return normalize(string_value(nodes[0])) if nodes else ""
+    return normalize(systems[0]) if systems else ""
 
 
 # ------------------------------------------------------------- datatypes
