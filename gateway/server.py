@@ -1,8 +1,9 @@
 """Running the WSGI application under granian.
 
-granian was chosen by measurement (see benchmarks/): on the 2-core machine its
-WSGI mode serves parse-and-validate requests faster than gunicorn's sync
-workers and uvicorn. Migration runs once here, in the parent, before any
+granian was chosen by measurement (benchmarks/wsgi_servers.py runs this app
+under granian and gunicorn's gthread workers with the same load): on the
+2-core machine granian served ~1.17x the RegisterCertificate rate with a
+third of gunicorn's p99. Migration runs once here, in the parent, before any
 worker starts, so workers never race on the schema. The outbox delivery loop
 runs in this parent process too, so on SQLite exactly one process claims; the
 workers are spawned, not forked, because a fork would copy the loop's threads

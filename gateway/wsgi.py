@@ -9,6 +9,7 @@ SOAPAction still reaches the right contract.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Callable, Iterable
 
 from sqlalchemy import text as sql
@@ -61,8 +62,7 @@ class GatewayApp:
             body = _read_body(environ, self.settings.max_body_bytes)
         except SoapFault as fault:
             return _reply(start_response, fault.status, fault_envelope(fault), XML)
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        answer = self.dispatcher.handle(body, headers)
+        answer = self.dispatcher.handle(body, request_headers(environ))
         return _reply(start_response, answer.status, answer.body, XML)
 
     def _wsdl(self, environ, contract, start_response):
@@ -99,6 +99,22 @@ def _reply(start_response, status: int, body: bytes, content_type: str):
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
             413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+# granian starts each WSGI environ from a copy of the process environment, so
+# a variable such as HTTP_PROXY, or one named like a RIV-TA header, would read
+# as if the caller had sent it.
+_PROCESS_HTTP_VARIABLES = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
+
+
+def request_headers(environ: dict, process_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The HTTP headers the caller sent, lower-case and dash-separated."""
+    inherited = _PROCESS_HTTP_VARIABLES if process_env is None else process_env
+    return {
+        k[5:].replace("_", "-").lower(): v
+        for k, v in environ.items()
+        if k.startswith("HTTP_") and inherited.get(k) != v
+    }
 
 
 def _read_body(environ: dict, limit: int) -> bytes:

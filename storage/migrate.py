@@ -1,6 +1,8 @@
 """Bring a database to the current schema (Alembic), from code or the CLI."""
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +23,8 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    # Alembic announces each of its plugins at INFO on every start.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn

@@ -73,29 +73,29 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         return error(ErrorId.APPLICATION_ERROR, f"Unknown relation code: {cmd.relation[0]}")
 
     now = svc.clock()
-    with svc.store.writing() as uow:
-        existing = uow.certificates.get(cmd.certificate_id)
-        if existing is not None:
-            return _already_exists(existing, person)
-        record = CertificateRecord(
-            id=cmd.certificate_id, type=ctype.id, type_version=cmd.version, person_id=person.digits,
-            signed_at=cmd.signed_at, care_unit_id=cmd.care_unit_id, care_unit_name=cmd.care_unit_name,
-            care_giver_id=cmd.care_giver_id, doctor_id=cmd.doctor_id, doctor_name=cmd.doctor_name,
-            test_certificate=False, deleted_by_care_giver=False, received_at=now,
-        )
-        try:
-            uow.certificates.add(record, cmd.document, cmd.namespaces)
-            uow.certificates.add_state(cmd.certificate_id, State.RECEIVED, HSVARD, now)
-            if cmd.relation:
-                uow.certificates.add_relation(cmd.certificate_id, cmd.relation[1], cmd.relation[0], now)
-            uow.commit()
-        except IntegrityError:
-            # Another request stored the same id between our check and commit.
-            uow.rollback()
+    record = CertificateRecord(
+        id=cmd.certificate_id, type=ctype.id, type_version=cmd.version, person_id=person.digits,
+        signed_at=cmd.signed_at, care_unit_id=cmd.care_unit_id, care_unit_name=cmd.care_unit_name,
+        care_giver_id=cmd.care_giver_id, doctor_id=cmd.doctor_id, doctor_name=cmd.doctor_name,
+        test_certificate=False, deleted_by_care_giver=False, received_at=now,
+    )
+
+    def store_new(uow) -> None:
+        uow.certificates.add(record, cmd.document, cmd.namespaces)
+        uow.certificates.add_state(cmd.certificate_id, State.RECEIVED, HSVARD, now)
+        if cmd.relation:
+            uow.certificates.add_relation(cmd.certificate_id, cmd.relation[1], cmd.relation[0], now)
+
+    # No look-up first: a new id is the common case, and the primary key turns
+    # a duplicate, sequential or racing, into the IntegrityError below.
+    try:
+        svc.store.write(store_new)
+    except IntegrityError:
+        with svc.store.reading() as uow:
             existing = uow.certificates.get(cmd.certificate_id)
-            if existing is None:
-                raise
-            return _already_exists(existing, person)
+        if existing is None:
+            raise
+        return _already_exists(existing, person)
     return OK
 
 

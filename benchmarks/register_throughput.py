@@ -1,0 +1,224 @@
+"""RegisterCertificate over HTTP against the gateway, next to an in-process floor.
+
+    python benchmarks/register_throughput.py [--seconds 20] [--clients 32] [--workers 2] [--load wrk|python]
+
+Starts the gateway as an operator would (`intygsgw serve`, default SQLite store
+with durable commits) in a temporary directory, sends distinct ~10 KB LISJP
+certificates on keep-alive connections (wrk from Debian's ``wrk`` package when
+installed, else Python client processes, which take a larger share of the same
+two cores), and prints requests/s, p50/p99 latency and each process's peak RSS.
+
+In the same run it measures a floor: one plain loop of lxml parse + schema
+validation + one SQLite insert (WAL, synchronous=FULL, a commit per message),
+and prints the ratio gateway/floor. Nothing here asserts: the machines are
+shared, so the figures are read, compared and reported.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import os
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from lxml import etree  # noqa: E402
+
+PATH = "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21"
+
+
+def make_envelopes(n: int, seed: int) -> list[bytes]:
+    from gateway.samples.requests import register_certificate
+    from gateway.samples.certificates import CertificateSpec, unique_certificate_ids
+
+    ids = unique_certificate_ids(n, seed)
+    return [register_certificate(CertificateSpec(certificate_id=cid)) for cid in ids]
+
+
+def floor(envelopes: list[bytes], workdir: Path) -> float:
+    from gateway.schemas import compiled
+
+    schema = compiled("interactions/RegisterCertificateResponder-3.xsd")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    db = sqlite3.connect(workdir / "floor.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE cert (id TEXT PRIMARY KEY, doc BLOB)")
+    start = time.perf_counter()
+    for i, env in enumerate(envelopes):
+        root = etree.fromstring(env, parser)
+        body = root[-1][0]
+        if not schema.validate(body):
+            raise SystemExit(f"floor: sample {i} is not schema-valid: {schema.error_log.last_error}")
+        db.execute("BEGIN")
+        db.execute("INSERT INTO cert VALUES (?, ?)", (str(i), env))
+        db.execute("COMMIT")
+    return len(envelopes) / (time.perf_counter() - start)
+
+
+def _client(port: int, bodies: list[bytes], deadline: float, out: mp.Queue) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies, errors, i = [], 0, 0
+    headers = {"Content-Type": "text/xml; charset=UTF-8",
+               "SOAPAction": "urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3:RegisterCertificate"}
+    while time.time() < deadline and i < len(bodies):
+        t = time.perf_counter()
+        conn.request("POST", PATH, bodies[i], headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        latencies.append(time.perf_counter() - t)
+        if resp.status != 200 or b"<core:resultCode>OK<" not in data:
+            errors += 1
+        i += 1
+    out.put((latencies, errors))
+
+# wrk (Debian package ``wrk``) costs the shared CPU far less than Python
+# clients, so more of the two cores measure the gateway. Each request gets a
+# fresh certificate id from the Lua script; the body is the same sample.
+WRK_SCRIPT = r"""
+local template = io.open(os.getenv("BENCH_TEMPLATE")):read("*a")
+local run = os.getenv("BENCH_RUN")
+local counter, threads, created = 0, {}, 0
+-- tid is a global: setup() runs in the main Lua state and thread:set() writes
+-- each thread's own global.
+function setup(thread)
+  created = created + 1
+  thread:set("tid", created)
+  table.insert(threads, thread)
+end
+function init(args)
+  failures = 0
+end
+function request()
+  counter = counter + 1
+  local id = string.format("%s-0000-4000-a%03d-%012d", run, tid, counter)
+  local body = template:gsub("@@CERTIFICATE_ID@@", id)
+  return wrk.format("POST", nil, {["Content-Type"] = "text/xml; charset=UTF-8"}, body)
+end
+function response(status, headers, body)
+  if status ~= 200 or not body:find(">OK<", 1, true) then failures = failures + 1 end
+end
+function done(summary, latency, requests)
+  local failed = 0
+  for _, t in ipairs(threads) do failed = failed + t:get("failures") end
+  io.write(string.format("WRK requests=%d seconds=%.3f p50_us=%d p99_us=%d failures=%d errors=%d\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), failed,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status
+    + summary.errors.timeout))
+end
+"""
+
+
+def load_with_wrk(port: int, seconds: float, connections: int, workdir: Path) -> dict:
+    from gateway.samples.requests import register_certificate
+    from gateway.samples.certificates import CertificateSpec
+
+    template = workdir / "register-template.xml"
+    template.write_bytes(register_certificate(CertificateSpec(certificate_id="@@CERTIFICATE_ID@@")))
+    script = workdir / "register.lua"
+    script.write_text(WRK_SCRIPT)
+    env = {**os.environ, "BENCH_TEMPLATE": str(template), "BENCH_RUN": os.urandom(4).hex()}
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "30s", "-s", str(script),
+         f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, env=env, check=True).stdout
+    line = next(l for l in out.splitlines() if l.startswith("WRK "))
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
+
+
+def _peak_rss_of_children(pid: int) -> list[int]:
+    """VmHWM (peak resident set) in KiB of each process below ``pid``."""
+    out = []
+    for child in Path("/proc").iterdir():
+        if not child.name.isdigit():
+            continue
+        try:
+            status = (child / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(pid) and "VmHWM" in fields:
+            out.append(int(fields["VmHWM"].split()[0]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--clients", type=int, default=32, help="concurrent connections (EHR systems)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None, help="threads per worker (default: the gateway's)")
+    ap.add_argument("--per-client", type=int, default=6000, help="certificates prepared per client")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--load", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
+                    help="load generator (default: wrk when installed)")
+    args = ap.parse_args()
+
+    sys.path.insert(0, str(REPO / "tests" / ".."))
+    from tests.support.server import GatewayProcess
+
+    work = Path(tempfile.mkdtemp(prefix="intygsgw-bench-"))
+    total = args.clients * args.per_client if args.load == "python" else 0
+    print(f"preparing {total} distinct certificates ...", flush=True)
+    envelopes = make_envelopes(total + 2000, args.seed)
+    size = statistics.mean(len(e) for e in envelopes[:100])
+    print(f"certificate envelope size: {size / 1024:.1f} KiB")
+
+    floor_rate = floor(envelopes[total:total + 2000], work)
+    print(f"floor (parse + validate + 1 durable SQLite insert, one loop): {floor_rate:,.0f} msg/s")
+
+    env = {"INTYGSGW_DELIVERY": "false"}
+    if args.threads:
+        env["INTYGSGW_THREADS"] = str(args.threads)
+    gw = GatewayProcess(work / "gateway", workers=args.workers, extra_env=env).start()
+    try:
+        # warm up: schemas, connection pools, page cache
+        warm = http.client.HTTPConnection("127.0.0.1", gw.port)
+        for env in envelopes[total:total + 200]:
+            warm.request("POST", PATH, env, {"Content-Type": "text/xml"})
+            warm.getresponse().read()
+        if args.load == "wrk":
+            figures = load_with_wrk(gw.port, args.seconds, args.clients, work)
+            n, elapsed = int(figures["requests"]), figures["seconds"]
+            errors = int(figures["failures"] + figures["errors"])
+            p50, p99 = figures["p50_us"] / 1000, figures["p99_us"] / 1000
+        else:
+            queue: mp.Queue = mp.Queue()
+            deadline = time.time() + args.seconds
+            chunks = [envelopes[i * args.per_client:(i + 1) * args.per_client] for i in range(args.clients)]
+            procs = [mp.Process(target=_client, args=(gw.port, c, deadline, queue)) for c in chunks]
+            start = time.perf_counter()
+            for p in procs:
+                p.start()
+            results = [queue.get() for _ in procs]
+            elapsed = time.perf_counter() - start
+            for p in procs:
+                p.join()
+            latencies = sorted(x for lat, _ in results for x in lat)
+            errors = sum(e for _, e in results)
+            n = len(latencies)
+            p50, p99 = latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
+        rss = _peak_rss_of_children(gw.proc.pid)
+    finally:
+        gw.stop()
+
+    rate = n / elapsed
+    print(f"gateway ({args.load} load): {n} requests in {elapsed:.1f} s with {args.clients} connections, "
+          f"{args.workers} workers")
+    print(f"  throughput {rate:,.0f} req/s   errors {errors}")
+    print(f"  latency p50 {p50:.2f} ms   p99 {p99:.2f} ms")
+    print(f"  peak RSS per process (KiB): {sorted(rss)}")
+    print(f"ratio gateway / floor: {rate / floor_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Races between identical registrations, and a SIGTERM in the middle of traffic."""
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from gateway import samples
+from gateway.samples import CertificateSpec
+from tests.support.server import GatewayProcess
+from tests.support.soapclient import endpoint_path
+
+REGISTER_PATH = endpoint_path("RegisterCertificate", 3)
+GET_PATH = endpoint_path("GetCertificate", 2)
+
+
+def result_of(content: bytes) -> tuple[str, str | None]:
+    from lxml import etree
+
+    root = etree.fromstring(content)
+    code = root.findtext(".//{*}resultCode")
+    return code, root.findtext(".//{*}resultText")
+
+
+def race_identical_registrations(gateway, contenders: int = 16) -> list[tuple[str, str | None]]:
+    body = samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4())))
+    start = threading.Barrier(contenders)
+
+    def one(_):
+        with requests.Session() as s:
+            start.wait()
+            r = s.post(gateway.base_url + REGISTER_PATH, data=body, timeout=60,
+                       headers={"Content-Type": "text/xml; charset=UTF-8"})
+            assert r.status_code == 200, r.text[:500]
+            return result_of(r.content)
+
+    with ThreadPoolExecutor(contenders) as pool:
+        return list(pool.map(one, range(contenders)))
+
+
+def test_identical_registrations_store_one_certificate(gateway):
+    for _ in range(3):
+        results = race_identical_registrations(gateway)
+        assert results.count(("OK", None)) == 1, results
+        assert results.count(("INFO", "Certificate already exists")) == len(results) - 1, results
+
+
+def test_sigterm_finishes_in_flight_requests_and_loses_nothing(tmp_path):
+    workdir = tmp_path / "gw"
+    gw = GatewayProcess(workdir, workers=2, extra_env={"INTYGSGW_DELIVERY": "false"}).start()
+    ids = [str(uuid.uuid4()) for _ in range(400)]
+    answered: dict[str, str] = {}
+    failures: list[str] = []
+    first_answers = threading.Event()
+
+    def sender(chunk: list[str]):
+        with requests.Session() as s:
+            for cid in chunk:
+                try:
+                    r = s.post(gw.base_url + REGISTER_PATH, timeout=60,
+                               data=samples.register_certificate(CertificateSpec(certificate_id=cid)),
+                               headers={"Content-Type": "text/xml; charset=UTF-8"})
+                except requests.ConnectionError:
+                    return  # the listener is closed: later requests are refused, not lost
+                if r.status_code != 200:
+                    failures.append(f"{cid}: HTTP {r.status_code} {r.text[:200]}")
+                    continue
+                answered[cid] = result_of(r.content)[0]
+                first_answers.set()
+
+    threads = [threading.Thread(target=sender, args=(ids[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    assert first_answers.wait(60)
+    gw.terminate()
+    for t in threads:
+        t.join(120)
+    assert gw.proc.wait(60) == 0, gw.log()
+    assert not failures, failures[:5]
+    assert answered and set(answered.values()) == {"OK"}
+
+    # Everything answered OK is there after a restart on the same database.
+    again = GatewayProcess(workdir, workers=1, extra_env={"INTYGSGW_DELIVERY": "false"}).start()
+    try:
+        with requests.Session() as s:
+            for cid in answered:
+                r = s.post(again.base_url + GET_PATH, data=samples.get_certificate(cid), timeout=60,
+                           headers={"Content-Type": "text/xml; charset=UTF-8"})
+                assert r.status_code == 200 and cid.encode() in r.content, cid
+    finally:
+        again.stop()

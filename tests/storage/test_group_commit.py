@@ -1,0 +1,78 @@
+"""Group commit on a real database file: isolation of failing jobs, durability, races."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import make_engine
+from storage.uow import Store
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'batch.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS batch_item"))
+        conn.execute(text("CREATE TABLE batch_item (id VARCHAR(40) PRIMARY KEY, note VARCHAR(40))"))
+    yield Store(engine)
+    engine.dispose()
+
+
+def insert(item_id: str, note: str = ""):
+    def job(uow):
+        uow.connection.execute(text("INSERT INTO batch_item (id, note) VALUES (:id, :note)"),
+                               {"id": item_id, "note": note})
+        return item_id
+    return job
+
+
+def ids(store: Store) -> list[str]:
+    with store.reading() as uow:
+        return sorted(r[0] for r in uow.connection.execute(text("SELECT id FROM batch_item")))
+
+
+def test_a_job_returns_its_result_after_commit(store):
+    assert store.write(insert("a")) == "a"
+    assert ids(store) == ["a"]
+
+
+def test_many_threads_each_get_their_own_outcome(store):
+    # Thirty-two writers, every fourth one a duplicate of an id already stored:
+    # the duplicates fail alone and everything else is stored.
+    store.write(insert("dup"))
+    outcomes: dict[int, object] = {}
+    start = threading.Barrier(32)
+
+    def writer(n: int):
+        start.wait()
+        try:
+            outcomes[n] = store.write(insert("dup" if n % 4 == 0 else f"w{n}", note=str(n)))
+        except IntegrityError as exc:
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(isinstance(outcomes[n], IntegrityError) for n in range(0, 32, 4))
+    assert all(outcomes[n] == f"w{n}" for n in range(32) if n % 4)
+    assert ids(store) == sorted(["dup"] + [f"w{n}" for n in range(32) if n % 4])
+
+
+def test_an_exception_of_a_job_reaches_its_caller_and_undoes_only_its_work(store):
+    def half_then_fail(uow):
+        insert("half")(uow)
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        store.write(half_then_fail)
+    store.write(insert("after"))
+    assert ids(store) == ["after"]
