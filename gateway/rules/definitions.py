@@ -41,11 +41,14 @@ class SchematronRules:
         return [f"TEST: {f.test}, MSG: {f.raw_message}" for f in failures]
 
     def compile(self) -> None:
+        from .schematron import SchematronError, SchematronValidator
         try:
-            from .schematron import SchematronValidator
             SchematronValidator.from_file(self.source)
-        except ImportError as exc:  # saxonche missing
-            raise SchematronUnavailable(f"{self.source}: Schematron mode needs saxonche ({exc})") from None
+        except SchematronError as exc:
+            if "saxonche" in str(exc):
+                raise SchematronUnavailable(f"{self.source}: Schematron mode needs saxonche: "
+                                            "install intygsgw[schematron]") from None
+            raise DefinitionError(f"{self.source}: {exc}") from None
         except Exception as exc:
             raise DefinitionError(f"{self.source}: {exc}") from None
 
