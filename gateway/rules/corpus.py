@@ -193,7 +193,7 @@ class CorpusBuilder:
             scope = rule.get("scope", "intyg")
             targets = [None] if scope == "intyg" else self.instances(model, scope[5:])
             for el in targets:
-                if round_no % 3 == 2:
+                if round_no % 3 == 2 and "when" in rule:
                     self.make(model, rule["when"], el, False)
                 else:
                     self.make(model, rule["then"], el, True)
@@ -242,6 +242,30 @@ class CorpusBuilder:
                     self.make(model, p, el, truth)
             else:
                 self.make(model, self.rng.choice(parts), el, truth)
+            return
+        if any(k in cond for k in ("count", "min", "max")):
+            lo = int(cond.get("count", cond.get("min", 0)))
+            hi = int(cond.get("count", cond.get("max", lo + 2)))
+            n = self.rng.randint(lo, min(hi, lo + 1)) if truth else (0 if lo > 0 else hi + 1)
+            if "svar" in cond:
+                found = self.instances(model, cond["svar"])
+                for extra in found[n:]:
+                    model.remove(extra)
+                for _ in range(n - len(found)):
+                    model.append(self.new_svar(cond["svar"]))
+                self.renumber(model)
+            else:
+                did = cond["delsvar"]
+                sid, _ = self.delsvar_specs[did]
+                holders = [el] if el is not None else self.instances(model, sid)
+                for h in holders:
+                    h["delsvar"] = [d for d in h["delsvar"] if d["id"] != did]
+                if n and not holders:
+                    holders = [self.new_svar(sid)]
+                    holders[0]["delsvar"] = [d for d in holders[0]["delsvar"] if d["id"] != did]
+                    model.append(holders[0])
+                for _ in range(n):
+                    holders[0]["delsvar"].append(self.new_delsvar(did))
             return
         if "svar" in cond:
             present = not cond.get("absent")
@@ -422,7 +446,7 @@ class CorpusBuilder:
         return f"overlap:{b['id']}"
 
     def m_flip(self, m):
-        rules = [r for r in self.rules if r.get("kind", "implies") == "implies"]
+        rules = [r for r in self.rules if r.get("kind", "implies") == "implies" and "when" in r]
         if not rules:
             return "noop"
         rule = self.rng.choice(rules)

@@ -14,6 +14,7 @@ their XPath details: code systems compared as written, codes after
 from __future__ import annotations
 
 import calendar
+import datetime
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -33,6 +34,10 @@ _XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12
                       r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?")
 _DATE_PREFIX = re.compile(r"\d{4}-\d\d-\d\d")
 _XS_DOUBLE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|INF|-INF|\+INF|NaN")
+
+
+def date_today() -> datetime.date:
+    return datetime.date.today()
 
 
 class DefinitionError(ValueError):
@@ -281,7 +286,7 @@ class _Compiler:
         where = f"svar {sid}"
         if sid in self.svar_specs:
             raise self.fail(where, "defined twice")
-        unknown = set(s) - {"id", "name", "min", "max", "instans", "unique_code", "delsvar_ids", "delsvar",
+        unknown = set(s) - {"id", "name", "min", "max", "instans", "unique_code", "delsvar_ids", "delsvar", "check_delsvar_ids",
                             "min_message", "max_message", "instans_message", "unique_message",
                             "delsvar_ids_message"}
         if unknown:
@@ -370,7 +375,9 @@ class _Compiler:
                         out.append(too_few)
         self.checks.append(dcount)
         pattern = s.get("delsvar_ids")
-        if pattern:
+        if s.get("check_delsvar_ids", True) is False:
+            allowed = None
+        elif pattern:
             rx = self.regex(f"svar {sid}: delsvar_ids", pattern)
             allowed = rx.search
         else:
@@ -381,6 +388,8 @@ class _Compiler:
             f'Oväntat delsvars-id i delsvar till svar "{sid}". Delsvars-id:n måste matcha "{pattern}".'
 
         def delsvar_ids(a: Answers, out: list) -> None:
+            if allowed is None:
+                return
             for el in a.svar.get(sid, ()):
                 for did in el.ds:
                     if did is None or not allowed(did):
@@ -467,9 +476,9 @@ class _Compiler:
         message = rule.get("message") or f"Regel {rid} är inte uppfylld."
         if kind == "implies":
             scope = rule.get("scope", "intyg")
-            if "when" not in rule or "then" not in rule:
-                raise self.fail(where, "an 'implies' rule needs 'when' and 'then'")
-            when = self.condition(where + ": when", rule["when"])
+            if "then" not in rule:
+                raise self.fail(where, "an 'implies' rule needs 'then' (and 'when' unless it always applies)")
+            when = self.condition(where + ": when", rule["when"]) if "when" in rule else (lambda a, el: True)
             then = self.condition(where + ": then", rule["then"])
             if scope == "intyg":
                 def implies(a: Answers, out: list) -> None:
@@ -546,6 +555,20 @@ class _Compiler:
                     has_it |= mine_it
                     has_other |= mine_other
             self.checks.append(exclusive)
+        elif kind == "not_after_today":
+            did = self.known_delsvar(where, rule.get("delsvar"))
+
+            def not_after_today(a: Answers, out: list) -> None:
+                today = date_today().isoformat()
+                for d in a.delsvar.get(did, ()):
+                    value = string_value(d).strip(XML_SPACE)
+                    if not is_xs_date(value):
+                        out.append(RuleFailure(rid, message))  # xs:date() would raise
+                    elif value.startswith("-"):
+                        continue  # a year before our era is never after today
+                    elif len(value.split("-", 1)[0]) > 4 or value[:10] > today:
+                        out.append(RuleFailure(rid, message))
+            self.checks.append(not_after_today)
         elif kind == "not_after_signing":
             did = self.known_delsvar(where, rule.get("delsvar"))
 
@@ -585,6 +608,18 @@ class _Compiler:
         if len(predicates) > 1:
             raise self.fail(where, f"use one predicate, got {', '.join(predicates)}")
         pred = predicates[0] if predicates else None
+        if any(k in cond for k in ("count", "min", "max")):
+            if pred is not None:
+                raise self.fail(where, f"count/min/max cannot be combined with {pred!r}")
+            lo = int(cond.get("count", cond.get("min", 0)))
+            hi = int(cond.get("count", cond.get("max", 1 << 30)))
+            if "svar" in cond:
+                sid = cond["svar"]
+                if sid not in self.svar_specs:
+                    raise self.fail(where, f"names unknown svar {sid!r}")
+                return lambda a, el: lo <= len(a.svar.get(sid, ())) <= hi
+            did = self.known_delsvar(where, cond.get("delsvar"))
+            return lambda a, el: lo <= len(a.delsvar.get(did, ()) if el is None else local_delsvar(el, did)) <= hi
         if "svar" in cond:
             sid = cond["svar"]
             if sid not in self.svar_specs:
