@@ -555,6 +555,32 @@ class _Compiler:
                     has_it |= mine_it
                     has_other |= mine_other
             self.checks.append(exclusive)
+        elif kind == "not_later":
+            ids = rule.get("delsvar")
+            if not isinstance(ids, list) or len(ids) != 2:
+                raise self.fail(where, "'delsvar' must list two ids: [earlier, later]")
+            first, second = (self.known_delsvar(where, x) for x in ids)
+            scope = rule.get("scope", "intyg")
+            sid = scope[5:] if scope.startswith("svar:") else None
+            if scope != "intyg" and sid not in self.svar_specs:
+                raise self.fail(where, f"scope must be 'intyg' or 'svar:<known id>', got {scope!r}")
+            when = self.condition(where + ": when", rule["when"]) if "when" in rule else (lambda a, el: True)
+            local = {x for x in (first, second) if sid is not None and self.svar_of(x) == sid}
+
+            def value(a: Answers, el, did):
+                found = local_delsvar(el, did) if did in local else a.delsvar.get(did, ())
+                if len(found) > 1:
+                    return None  # normalize-space() of two nodes: an XPath error
+                return normalize(string_value(found[0])) if found else ""
+
+            def not_later(a: Answers, out: list) -> None:
+                for el in (a.svar.get(sid, ()) if sid else (None,)):
+                    if not when(a, el):
+                        continue
+                    x, y = value(a, el, first), value(a, el, second)
+                    if x is None or y is None or x > y:
+                        out.append(RuleFailure(rid, message))
+            self.checks.append(not_later)
         elif kind == "not_after_today":
             did = self.known_delsvar(where, rule.get("delsvar"))
 
