@@ -76,9 +76,13 @@ class CorpusBuilder:
             if rng.random() < 0.3:
                 ds["display"] = [ds["code"].lower()]
         elif kind == "quantity":
-            ds["value"] = str(rng.randint(0, 100))
-            if "unit" in spec:
-                ds["unit"] = spec["unit"]
+            n = rng.randint(0, 100)
+            candidates = [f"{n}.0", str(n), f"{n / 10:.1f}"]
+            if "value_pattern" in spec:
+                rx = re.compile(spec["value_pattern"])
+                candidates = [c for c in candidates if rx.search(c)] or candidates
+            ds["value"] = candidates[0]
+            ds["unit"] = spec.get("unit", "procent")
         return ds
 
     def valid_code(self, spec: dict) -> str:
@@ -403,7 +407,13 @@ class CorpusBuilder:
             else:
                 d["no_cv"] = True
         elif kind == "quantity":
-            d["value"] = rng.choice(["abc", "", "1,5"])
+            choice = rng.randrange(3)
+            if choice == 0:
+                d["value"] = rng.choice(["abc", "", "1,5", "101.0", "50", " 50.0"])
+            elif choice == 1:
+                d["unit"] = None
+            else:
+                d["no_pq"] = True
         return f"bad-value:{d['id']}"
 
     def m_wrong_code(self, m):
@@ -556,6 +566,9 @@ def _render_delsvar(el, d: dict) -> None:
         for name in d.get("display", ()):
             _el(cv, TP, "displayName", name)
     elif kind == "quantity":
+        if d.get("no_pq"):
+            el.text = d.get("value")
+            return
         pq = _el(el, TP, "pq")
         _el(pq, TP, "value", d.get("value"))
         if d.get("unit") is not None:

@@ -273,7 +273,8 @@ class _Compiler:
             self.rule(rule, i)
         if d.get("extra_questions"):
             self.extra_questions(int(d["extra_questions"]))
-        self.checks.append(_instans_positive)
+        if d.get("instans_positive", True):
+            self.checks.append(_instans_positive)
         return CompiledDefinition(str(d["type"]), str(d["major"]), self.source, tuple(self.checks),
                                   tuple(self.svar_specs), d)
 
@@ -299,7 +300,7 @@ class _Compiler:
             dwhere = f"delsvar {did}"
             if did in self.delsvar_specs:
                 raise self.fail(dwhere, "defined twice")
-            unknown = set(ds) - {"id", "name", "type", "min", "code_system", "code_system_pattern", "codes",
+            unknown = set(ds) - {"id", "name", "type", "min", "max", "value_pattern", "value_message", "code_system", "code_system_pattern", "codes",
                                  "code_pattern", "max_length", "unit", "min_message", "max_message",
                                  "code_system_message", "code_message", "max_length_message", "type_message"}
             if unknown:
@@ -361,15 +362,16 @@ class _Compiler:
                 raise self.fail(f"delsvar {did}", "min can be 0 or 1")
             msg_lo = ds.get("min_message") or f"'{name}' måste ha ett '{ds.get('name', did)}'."
             msg_hi = ds.get("max_message") or f"'{name}' får ha högst ett '{ds.get('name', did)}'."
-            counts.append((did, lo, RuleFailure(f"{did}.count", msg_lo), RuleFailure(f"{did}.count", msg_hi)))
+            hi = int(ds.get("max", 1))
+            counts.append((did, lo, hi, RuleFailure(f"{did}.count", msg_lo), RuleFailure(f"{did}.count", msg_hi)))
         counts_t = tuple(counts)
 
         def dcount(a: Answers, out: list) -> None:
             for el in a.svar.get(sid, ()):
                 ds = el.ds
-                for did, lo, too_few, too_many in counts_t:
+                for did, lo, hi, too_few, too_many in counts_t:
                     n = len(ds.get(did, ()))
-                    if n > 1:
+                    if n > hi:
                         out.append(too_many)
                     elif n < lo:
                         out.append(too_few)
@@ -447,11 +449,20 @@ class _Compiler:
             n = int(ds["max_length"])
             m = ds.get("max_length_message") or f"Texten får inte vara längre än {n} tecken."
             extra.append(lambda a, d, n=n, m=m: None if len(normalize(string_value(d))) <= n else m)
-        elif kind == "quantity" and "unit" in ds:
-            unit = ds["unit"]
-            extra.append(lambda a, d, unit=unit: None if any(
-                string_value(u) == unit for p in d.iterchildren(PQ) for u in p.iterchildren(PQ_UNIT))
-                else f"Enheten måste vara '{unit}'.")
+        elif kind == "quantity":
+            if "unit" in ds:
+                unit = ds["unit"]
+                extra.append(lambda a, d, unit=unit: None if any(
+                    string_value(u) == unit for p in d.iterchildren(PQ) for u in p.iterchildren(PQ_UNIT))
+                    else f"Enheten måste vara '{unit}'.")
+            if "value_pattern" in ds:
+                rx = self.regex(f"{where}: value_pattern", ds["value_pattern"])
+                m = ds.get("value_message") or f"Värdet måste matcha '{rx.pattern}'."
+
+                def value_ok(a, d, rx=rx, m=m):
+                    values = [string_value(v) for p in d.iterchildren(PQ) for v in p.iterchildren(PQ_VALUE)]
+                    return None if len(values) <= 1 and rx.search(values[0] if values else "") else m
+                extra.append(value_ok)
         extra_t = tuple(extra)
         is_cv = kind == "cv"
 
@@ -786,11 +797,14 @@ def _period_ok(d) -> bool:
 
 
 def _quantity_ok(d) -> bool:
+    """The published ``pq`` rule: one pq with one value and one unit, neither with child elements."""
     pqs = list(d.iterchildren(PQ))
     if len(pqs) != 1:
         return False
     values = list(pqs[0].iterchildren(PQ_VALUE))
-    return len(values) == 1 and xpath_number(string_value(values[0])) == xpath_number(string_value(values[0]))
+    units = list(pqs[0].iterchildren(PQ_UNIT))
+    return len(values) == 1 and len(units) == 1 and not has_child_element(values[0]) \
+        and not has_child_element(units[0])
 
 
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -803,5 +817,5 @@ _TYPE_MESSAGES = {
     "date": "Datumet måste uttryckas som YYYY-MM-DD.",
     "period": "'from' måste vara mindre än eller lika med 'to'",
     "cv": "Ett värde av typen CV måste ha ett cv-element med ett codeSystem och en code",
-    "quantity": "Ett värde av typen PQ måste ha ett numeriskt värde",
+    "quantity": "Ett värde av typen PQ måste ha ett pq-element med ett value och en unit",
 }
