@@ -32,6 +32,7 @@ WORDS = ("patienten", "har", "ont", "i", "ryggen", "sedan", "länge", "arbete", 
 ICD_SAMPLES = ("J20", "M54", "S834", "F321", "Z730", "A09", "M751", "R52", "G43", "K35")
 OID_SAMPLES = ("1.2.752.116.1.1.1.1.3", "1.2.752.116.1.3.1.4.1")
 BOOLEANS = ("true", "false", "1", "0")
+PERSON_ID = "191212121212"
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,10 @@ class CorpusBuilder:
             ds["text"] = self.text()
         elif kind == "boolean":
             ds["text"] = rng.choice(BOOLEANS)
-        elif kind == "date":
+        elif kind == "date" or kind == "any":
             ds["text"] = (dt.date(2019, 1, 1) + dt.timedelta(days=rng.randint(0, 900))).isoformat()
+        elif kind == "partial_date":
+            ds["text"] = rng.choice(["2020-00-00", "2020-05-00", "2020-05-17"])
         elif kind == "period":
             start = self._period_cursor + dt.timedelta(days=rng.randint(0, 3))
             end = start + dt.timedelta(days=rng.randint(0, 40))
@@ -383,7 +386,7 @@ class CorpusBuilder:
                 d["child"] = True
         elif kind == "boolean":
             d["text"] = rng.choice(["ja", "TRUE", "", "yes", "2", " true "])
-        elif kind == "date":
+        elif kind in ("date", "any", "partial_date"):
             d["text"] = rng.choice(["2020-13-01", "2021-02-29", "20200101", " 2020-01-01", "2020-1-1",
                                     "2020-01-01Z", "2020-01-01T10:00:00", "", "2020-06-31", "2024-02-29"])
         elif kind == "period":
@@ -526,6 +529,10 @@ def render(model: list[dict], type_code: str = "X") -> etree._Element:
     _el(iid, TP, "extension", "corpus-1")
     _el(intyg, GN, "version", "1.0")
     _el(intyg, GN, "signeringstidpunkt", "2021-06-01T10:00:00")
+    patient = _el(intyg, GN, "patient")
+    pid = _el(patient, GN, "person-id")
+    _el(pid, TP, "root", "1.2.752.129.2.1.3.1")
+    _el(pid, TP, "extension", PERSON_ID)
     for s in model:
         svar = _el(intyg, GN, "svar")
         svar.set("id", s["id"])
@@ -541,7 +548,7 @@ def render(model: list[dict], type_code: str = "X") -> etree._Element:
 def _render_delsvar(el, d: dict) -> None:
     el.set("id", d["id"])
     kind = d["type"]
-    if kind in ("text", "boolean", "date"):
+    if kind in ("text", "boolean", "date", "partial_date", "any"):
         el.text = d.get("text")
         if d.get("child"):
             _el(el, TP, "extra", "x")

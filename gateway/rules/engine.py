@@ -27,7 +27,7 @@ CV, CODE, CODE_SYSTEM, DISPLAY_NAME = TP + "cv", TP + "code", TP + "codeSystem",
 DATE_PERIOD, START, END = TP + "datePeriod", TP + "start", TP + "end"
 PQ, PQ_VALUE, PQ_UNIT = TP + "pq", TP + "value", TP + "unit"
 
-DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity")
+DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any")
 XML_SPACE = " \t\r\n"
 _SPACE_RUN = re.compile(r"[ \t\r\n]+")
 _XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -592,6 +592,88 @@ class _Compiler:
                     if x is None or y is None or x > y:
                         out.append(RuleFailure(rid, message))
             self.checks.append(not_later)
+        elif kind == "value_type":
+            did = self.known_delsvar(where, rule.get("delsvar"))
+            vtype = rule.get("type")
+            if vtype not in _VALUE_CHECKS:
+                raise self.fail(where, f"type must be one of {', '.join(DATATYPES)}, got {vtype!r}")
+            ok = _VALUE_CHECKS[vtype]
+            scope_of, when = self.scoped(where, rule)
+
+            def value_type(a: Answers, out: list) -> None:
+                for el in scope_of(a):
+                    if when(a, el):
+                        for d in (local_delsvar(el, did) if el is not None else a.delsvar.get(did, ())):
+                            if not ok(d):
+                                out.append(RuleFailure(rid, message))
+            self.checks.append(value_type)
+        elif kind in ("date_after", "date_not_after"):
+            ids = rule.get("delsvar")
+            if not isinstance(ids, list) or len(ids) != 2:
+                raise self.fail(where, "'delsvar' must list two ids")
+            first, second = (self.known_delsvar(where, x) for x in ids)
+            scope_of, when = self.scoped(where, rule)
+            strict_after = kind == "date_after"
+
+            def dates(a: Answers, out: list) -> None:
+                for el in scope_of(a):
+                    if not when(a, el):
+                        continue
+                    subjects = local_delsvar(el, first) if el is not None and self.svar_of(first) == el.id \
+                        else a.delsvar.get(first, ())
+                    refs = a.delsvar.get(second, ())
+                    if strict_after:
+                        # [earlier, later]: a later value that is a date must follow the earlier one
+                        # (as dates when the earlier is one, else as strings); an empty earlier is no check.
+                        if len(subjects) > 1 or len(refs) > 1:
+                            out.append(RuleFailure(rid, message))
+                            continue
+                        if not refs or not subjects:
+                            continue
+                        later, earlier = string_value(refs[0]), string_value(subjects[0])
+                        if not is_xs_date(later) or not earlier:
+                            continue
+                        if is_xs_date(earlier):
+                            bad = not _date_key(later) > _date_key(earlier)
+                        else:
+                            bad = not later > earlier
+                        if bad:
+                            out.append(RuleFailure(rid, message))
+                    else:
+                        # [date, reference]: the date may not be after the reference when that is a date.
+                        ref = string_value(refs[0]) if len(refs) == 1 else ""
+                        if not is_xs_date(ref):
+                            continue
+                        for d in subjects:
+                            v = string_value(d)
+                            if not is_xs_date(v) or _date_key(v) > _date_key(ref):
+                                out.append(RuleFailure(rid, message))
+            self.checks.append(dates)
+        elif kind == "newborn":
+            date_id = self.known_delsvar(where, rule.get("date"))
+            flag_id = self.known_delsvar(where, rule.get("flag"))
+            days = int(rule.get("days", 28))
+            scope_of, when = self.scoped(where, rule)
+
+            def newborn(a: Answers, out: list) -> None:
+                for el in scope_of(a):
+                    if not when(a, el):
+                        continue
+                    local = local_delsvar(el, date_id) if el is not None else a.delsvar.get(date_id, ())
+                    if len(local) != 1 or not is_xs_date(string_value(local[0])):
+                        continue
+                    death = _date_key(string_value(a.delsvar[date_id][0])) if len(a.delsvar[date_id]) == 1 else None
+                    birth = _birth_date(a.intyg)
+                    flags = a.delsvar.get(flag_id, ())
+                    flag = normalize(string_value(flags[0])) if len(flags) == 1 else ("\x00" if flags else "")
+                    if death is None or birth is None or flag == "\x00":
+                        out.append(RuleFailure(rid, message))
+                        continue
+                    young = death <= birth + datetime.timedelta(days=days)
+                    yes, no = re.search("1|true", flag), re.search("0|false", flag)
+                    if not ((no or young) and (yes or not young)):
+                        out.append(RuleFailure(rid, message))
+            self.checks.append(newborn)
         elif kind == "not_after_today":
             did = self.known_delsvar(where, rule.get("delsvar"))
 
@@ -621,6 +703,18 @@ class _Compiler:
         else:
             raise self.fail(where, f"unknown kind {kind!r}")
 
+    def scoped(self, where: str, rule: dict):
+        scope = rule.get("scope", "intyg")
+        if scope == "intyg":
+            scope_of = lambda a: (None,)  # noqa: E731
+        elif scope.startswith("svar:") and scope[5:] in self.svar_specs:
+            sid = scope[5:]
+            scope_of = lambda a: a.svar.get(sid, ())  # noqa: E731
+        else:
+            raise self.fail(where, f"scope must be 'intyg' or 'svar:<known id>', got {scope!r}")
+        when = self.condition(where + ": when", rule["when"]) if "when" in rule else (lambda a, el: True)
+        return scope_of, when
+
     def known_delsvar(self, where: str, did: Any) -> str:
         if did not in self.delsvar_specs:
             raise self.fail(where, f"names unknown delsvar {did!r}")
@@ -641,7 +735,8 @@ class _Compiler:
             if key == "any":
                 return lambda a, el: any(p(a, el) for p in parts)
             return lambda a, el: all(p(a, el) for p in parts)
-        predicates = [k for k in ("absent", "codes", "not_codes", "matches", "not_matches") if k in cond]
+        predicates = [k for k in ("absent", "codes", "not_codes", "matches", "not_matches", "code_matches",
+                                  "code_not_matches") if k in cond]
         if len(predicates) > 1:
             raise self.fail(where, f"use one predicate, got {', '.join(predicates)}")
         pred = predicates[0] if predicates else None
@@ -680,6 +775,10 @@ class _Compiler:
                 return lambda a, el: any(c in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
             return lambda a, el: any(c not in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
         rx = self.regex(where, cond[pred])
+        if pred == "code_matches":
+            return lambda a, el: any(rx.search(cv_info(a, d).one_code()) for d in in_scope(a, el))
+        if pred == "code_not_matches":
+            return lambda a, el: any(not rx.search(cv_info(a, d).one_code()) for d in in_scope(a, el))
         if pred == "matches":
             return lambda a, el: any(rx.search(normalize(string_value(d))) for d in in_scope(a, el))
         return lambda a, el: any(not rx.search(normalize(string_value(d))) for d in in_scope(a, el))
@@ -712,6 +811,31 @@ class _Compiler:
                     if not text_ok(d):
                         out.append(RuleFailure(f"{sid}.extra", "Sträng kan inte vara tom."))
         self.checks.append(extra)
+
+
+def _date_key(value: str) -> datetime.date | None:
+    """The calendar date of an ``xs:date`` (time zones ignored: the published rules' data has none)."""
+    value = value.strip(XML_SPACE)
+    m = _XS_DATE.fullmatch(value)
+    if not m or value.startswith("-") or len(m.group(1)) > 4 or m.group(1) == "0000":
+        return None
+    return datetime.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+PERSON_ID = GN + "patient/" + GN + "person-id/" + TP + "extension"
+
+
+def _birth_date(intyg) -> datetime.date | None:
+    """Birth date from the personnummer (samordningsnummer: day + 60), as the DB rules compute it."""
+    node = intyg.find(PERSON_ID)
+    pid = string_value(node) if node is not None else ""
+    day = pid[6:8]
+    try:
+        if day >= "60":
+            day = str(int(day) - 60)
+        return datetime.date(int(pid[0:4]), int(pid[4:6]), int(day))
+    except ValueError:
+        return None
 
 
 def _instans_positive(a: Answers, out: list) -> None:
@@ -807,9 +931,15 @@ def _quantity_ok(d) -> bool:
         and not has_child_element(units[0])
 
 
+def _partial_date_ok(d) -> bool:
+    return not has_child_element(d) and _PARTIAL_DATE.fullmatch(string_value(d)) is not None
+
+
+_PARTIAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "text": _text_ok, "boolean": _boolean_ok, "date": is_date_value, "period": _period_ok,
-    "cv": _cv_ok, "quantity": _quantity_ok,
+    "cv": _cv_ok, "quantity": _quantity_ok, "partial_date": _partial_date_ok, "any": lambda d: True,
 }
 _TYPE_MESSAGES = {
     "text": "Sträng kan inte vara tom.",
@@ -818,4 +948,6 @@ _TYPE_MESSAGES = {
     "period": "'from' måste vara mindre än eller lika med 'to'",
     "cv": "Ett värde av typen CV måste ha ett cv-element med ett codeSystem och en code",
     "quantity": "Ett värde av typen PQ måste ha ett pq-element med ett value och en unit",
+    "partial_date": "Partiellt datum måste uttryckas som YYYY-MM-DD (enbart 0:or är acceptabelt.",
+    "any": "",
 }
