@@ -73,7 +73,11 @@ class CorpusBuilder:
             end = start + dt.timedelta(days=rng.randint(0, 40))
             self._period_cursor = end + dt.timedelta(days=1)
             ds["start"], ds["end"] = start.isoformat(), end.isoformat()
-        elif kind == "cv":
+        elif kind == "boolean_or_cv" and rng.random() < 0.6:
+            ds["type"] = "boolean"
+            ds["text"] = rng.choice(BOOLEANS)
+        elif kind in ("cv", "boolean_or_cv"):
+            ds["type"] = "cv"
             ds["code"] = self.valid_code(spec)
             ds["system"] = self.valid_system(spec)
             if rng.random() < 0.3:
@@ -103,7 +107,8 @@ class CorpusBuilder:
             return spec["code_system"]
         if "code_system_pattern" in spec:
             rx = re.compile(spec["code_system_pattern"])
-            fits = [s for s in OID_SAMPLES if rx.search(s)]
+            spelled = re.sub(r"[\^$()\\]", "", spec["code_system_pattern"]).split("|")
+            fits = [s for s in (*OID_SAMPLES, *spelled) if rx.search(s)]
             if fits:
                 return fits[0]
         return "KV_OKAND"
@@ -218,6 +223,24 @@ class CorpusBuilder:
                 for d in s["delsvar"]:
                     if d["id"] in others and base is not None:
                         d["system"] = base
+        elif kind in ("date_not_after", "date_after", "date_sequence", "not_later"):
+            # Move the dates of the answers this rule compares onto one day, which satisfies them all.
+            ids = rule.get("delsvar")
+            ids = ids if isinstance(ids, list) else [ids]
+            if rule.get("not_after"):
+                ids = ids + [rule["not_after"]]
+            day = (dt.date(2019, 6, 1) + dt.timedelta(days=self.rng.randint(0, 300))).isoformat()
+            for s in model:
+                for d in s["delsvar"]:
+                    if d["id"] in ids and d.get("type") in ("date", "any"):
+                        d["text"] = day
+            if kind == "date_after":
+                for s in model:
+                    for d in s["delsvar"]:
+                        if d["id"] == ids[1]:
+                            d["text"] = (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+        elif kind == "sequential_instans":
+            self.renumber(model)
         elif kind == "exclusive_code":
             sid, _ = self.delsvar_specs[rule["delsvar"]]
             for s in self.instances(model, sid):
@@ -317,7 +340,7 @@ class CorpusBuilder:
         ops = [self.m_drop_svar, self.m_repeat_svar, self.m_unexpected_svar, self.m_drop_delsvar,
                self.m_repeat_delsvar, self.m_unexpected_delsvar, self.m_bad_value, self.m_bad_value,
                self.m_wrong_code, self.m_wrong_system, self.m_bad_instans, self.m_overlap,
-               self.m_flip, self.m_flip, self.m_add_optional, self.m_whitespace]
+               self.m_flip, self.m_flip, self.m_add_optional, self.m_whitespace, self.m_shift_date]
         labels = []
         for _ in range(1 if rng.random() < 0.75 else 2):
             labels.append(rng.choice(ops)(m))
@@ -472,6 +495,18 @@ class CorpusBuilder:
         self.make(m, rule["when"], el, True)
         self.renumber(m)
         return f"flip:{rule['id']}"
+
+    def m_shift_date(self, m):
+        """Another valid date, possibly in the future: exercises the rules that order dates."""
+        s, d = self.pick_delsvar(m, ("date", "any", "period"))
+        if d is None:
+            return "noop"
+        day = dt.date(2018, 1, 1) + dt.timedelta(days=self.rng.randint(0, 3650))
+        if d["type"] == "period":
+            d["end"] = day.isoformat()
+        else:
+            d["text"] = day.isoformat()
+        return f"shift-date:{d['id']}"
 
     def m_whitespace(self, m):
         s, d = self.pick_delsvar(m, ("cv", "boolean"))

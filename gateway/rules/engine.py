@@ -27,7 +27,7 @@ CV, CODE, CODE_SYSTEM, DISPLAY_NAME = TP + "cv", TP + "code", TP + "codeSystem",
 DATE_PERIOD, START, END = TP + "datePeriod", TP + "start", TP + "end"
 PQ, PQ_VALUE, PQ_UNIT = TP + "pq", TP + "value", TP + "unit"
 
-DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any")
+DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv")
 XML_SPACE = " \t\r\n"
 _SPACE_RUN = re.compile(r"[ \t\r\n]+")
 _XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -423,7 +423,7 @@ class _Compiler:
         tmsg = ds.get("type_message") or _TYPE_MESSAGES[kind]
         value_check = _VALUE_CHECKS[kind]
         extra: list[Callable[[Any], str | None]] = []
-        if kind == "cv":
+        if kind in ("cv", "boolean_or_cv"):
             if "code_system" in ds:
                 system = ds["code_system"]
                 m = ds.get("code_system_message") or f"'codeSystem' måste vara '{system}'."
@@ -465,10 +465,15 @@ class _Compiler:
                 extra.append(value_ok)
         extra_t = tuple(extra)
         is_cv = kind == "cv"
+        either = kind == "boolean_or_cv"
 
         def check(a: Answers, out: list) -> None:
             for d in a.delsvar.get(did, ()):
-                if not (cv_info(a, d).ok if is_cv else value_check(d)):
+                if either and _is_boolean_text(d):
+                    if has_child_element(d):
+                        out.append(RuleFailure(rid, tmsg))
+                    continue  # a boolean answer: the code checks are for the CV form
+                if not (cv_info(a, d).ok if is_cv or either else value_check(d)):
                     out.append(RuleFailure(rid, tmsg))
                 for e in extra_t:
                     m = e(a, d)
@@ -674,6 +679,44 @@ class _Compiler:
                     if not ((no or young) and (yes or not young)):
                         out.append(RuleFailure(rid, message))
             self.checks.append(newborn)
+        elif kind == "date_sequence":
+            did = self.known_delsvar(where, rule.get("delsvar"))
+            limit = self.known_delsvar(where, rule["not_after"]) if "not_after" in rule else None
+            sid = self.svar_of(did)
+
+            def sequence(a: Answers, out: list) -> None:
+                items = []  # (instance number, date key or None, raw) per delsvar, in document order
+                for el in a.svar.get(sid, ()):
+                    n = xpath_number(string_value(el.instans[0])) if len(el.instans) == 1 else float("nan")
+                    for d in el.ds.get(did, ()):
+                        items.append((n, _date_key(string_value(d)) if is_xs_date(string_value(d)) else None))
+                refs = a.delsvar.get(limit, ()) if limit else ()
+                ref = _date_key(string_value(refs[0])) if len(refs) == 1 and is_xs_date(string_value(refs[0])) else None
+                for n, day in items:
+                    if ref is not None and (day is None or day > ref):
+                        out.append(RuleFailure(rid, message))
+                        continue
+                    same = [d for m, d in items if m == n]
+                    earlier = [d for m, d in items if m < n]
+                    if not earlier:
+                        continue
+                    if len(same) != 1 or same[0] is None or any(d is None for d in earlier):
+                        out.append(RuleFailure(rid, message))  # xs:date() of several or of a non-date
+                    elif any(d < same[0] for d in earlier):
+                        out.append(RuleFailure(rid, message))
+            self.checks.append(sequence)
+        elif kind == "sequential_instans":
+            sid = rule.get("svar")
+            if sid not in self.svar_specs:
+                raise self.fail(where, f"names unknown svar {sid!r}")
+
+            def sequential(a: Answers, out: list) -> None:
+                numbers = [xpath_number(string_value(el.instans[0])) if len(el.instans) == 1 else float("nan")
+                           for el in a.svar.get(sid, ())]
+                for n in numbers:
+                    if n >= 2 and sum(1 for m in numbers if m == n - 1) != 1:
+                        out.append(RuleFailure(rid, message))
+            self.checks.append(sequential)
         elif kind == "not_after_today":
             did = self.known_delsvar(where, rule.get("delsvar"))
 
@@ -889,6 +932,10 @@ def _text_ok(d) -> bool:
     return any(c.tail and c.tail.strip(XML_SPACE) for c in d)
 
 
+def _is_boolean_text(d) -> bool:
+    return string_value(d).strip(XML_SPACE) in ("true", "false", "1", "0")
+
+
 def _boolean_ok(d) -> bool:
     return not has_child_element(d) and string_value(d).strip(XML_SPACE) in ("true", "false", "1", "0")
 
@@ -940,6 +987,7 @@ _PARTIAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "text": _text_ok, "boolean": _boolean_ok, "date": is_date_value, "period": _period_ok,
     "cv": _cv_ok, "quantity": _quantity_ok, "partial_date": _partial_date_ok, "any": lambda d: True,
+    "boolean_or_cv": lambda d: True,  # handled in the delsvar check itself
 }
 _TYPE_MESSAGES = {
     "text": "Sträng kan inte vara tom.",
@@ -950,4 +998,5 @@ _TYPE_MESSAGES = {
     "quantity": "Ett värde av typen PQ måste ha ett pq-element med ett value och en unit",
     "partial_date": "Partiellt datum måste uttryckas som YYYY-MM-DD (enbart 0:or är acceptabelt.",
     "any": "",
+    "boolean_or_cv": "Värdet måste vara ett booleskt värde eller ett CV",
 }
