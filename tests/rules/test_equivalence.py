@@ -83,4 +83,4 @@ def test_corpus_gets_the_schematron_verdict(path):
             disagreements.append((label, [str(f) for f in mine][:3], [f.message for f in theirs][:3]))
     assert not disagreements, disagreements[:5]
     # A corpus that is all valid or all invalid would prove little.
-    assert outcome["valid"] >= CORPUS_PER_TYPE // 10 and outcome["invalid"] >= CORPUS_PER_TYPE // 2, outcome
+    assert outcome["valid"] >= CORPUS_PER_TYPE // 10 and outcome["invalid"] >= CORPUS_PER_TYPE // 3, outcome
