@@ -35,9 +35,13 @@ class SchematronRules:
     source: str
 
     def validate(self, intyg) -> list[str]:
-        from .schematron import SchematronValidator
+        from .schematron import SchematronEvaluationError, SchematronValidator
         root = intyg.getparent() if intyg.getparent() is not None else intyg
-        failures = SchematronValidator.from_file(self.source).validate(root)
+        try:
+            failures = SchematronValidator.from_file(self.source).validate(root)
+        except SchematronEvaluationError as exc:
+            # A rule that cannot be evaluated on this document rejects it, as the reference hub does.
+            return [f"Schematron rules could not be evaluated: {exc}"]
         return [f"TEST: {f.test}, MSG: {f.raw_message}" for f in failures]
 
     def compile(self) -> None:
