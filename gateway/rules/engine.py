@@ -241,6 +241,13 @@ class _Compiler:
         self.subject = data.get("subject", "intyg")
         self.delsvar_specs: dict[str, dict] = {}
         self.svar_specs: dict[str, dict] = {}
+        self.by_svar: dict[str, list[Check]] = {}
+        self.by_delsvar: dict[str, list[Check]] = {}
+
+    def add(self, check: Check, *, svar: str | None = None, delsvar: str | None = None) -> None:
+        """A check that can only fail when that svar/delsvar is present runs only then."""
+        table, key = (self.by_svar, svar) if svar is not None else (self.by_delsvar, delsvar)
+        table.setdefault(key, []).append(check)
 
     def fail(self, where: str, problem: str) -> DefinitionError:
         return DefinitionError(f"{self.source}: {where}: {problem}")
@@ -275,6 +282,17 @@ class _Compiler:
             self.extra_questions(int(d["extra_questions"]))
         if d.get("instans_positive", True):
             self.checks.append(_instans_positive)
+        by_svar = {k: tuple(v) for k, v in self.by_svar.items()}
+        by_delsvar = {k: tuple(v) for k, v in self.by_delsvar.items()}
+
+        def present_answers(a: Answers, out: list) -> None:
+            for sid in a.svar:
+                for check in by_svar.get(sid, ()):
+                    check(a, out)
+            for did in a.delsvar:
+                for check in by_delsvar.get(did, ()):
+                    check(a, out)
+        self.checks.insert(0, present_answers)
         return CompiledDefinition(str(d["type"]), str(d["major"]), self.source, tuple(self.checks),
                                   tuple(self.svar_specs), d)
 
@@ -317,18 +335,23 @@ class _Compiler:
 
     def intyg_checks(self, svars: list[dict]) -> None:
         subject = self.subject
+        bounds = []
         for s in svars:
             sid, lo, hi = s["id"], int(s.get("min", 0)), int(s.get("max", 1))
             msg_hi = s.get("max_message") or f"Ett '{subject}' får ha högst {hi} '{self.name(sid)}'"
             msg_lo = s.get("min_message") or f"Ett '{subject}' måste ha minst {lo} '{self.name(sid)}'"
+            bounds.append((sid, lo, hi, RuleFailure(f"{sid}.count", msg_lo), RuleFailure(f"{sid}.count", msg_hi)))
+        bounds_t = tuple(bounds)
 
-            def count(a: Answers, out: list, sid=sid, lo=lo, hi=hi, msg_hi=msg_hi, msg_lo=msg_lo) -> None:
-                n = len(a.svar.get(sid, ()))
+        def count(a: Answers, out: list) -> None:
+            present = a.svar
+            for sid, lo, hi, too_few, too_many in bounds_t:
+                n = len(present.get(sid, ()))
                 if n > hi:
-                    out.append(RuleFailure(f"{sid}.count", msg_hi))
+                    out.append(too_many)
                 elif n < lo:
-                    out.append(RuleFailure(f"{sid}.count", msg_lo))
-            self.checks.append(count)
+                    out.append(too_few)
+        self.checks.append(count)
         pattern = self.data.get("svar_ids")
         if pattern:
             rx = self.regex("svar_ids", pattern)
@@ -353,7 +376,7 @@ class _Compiler:
                 for el in a.svar.get(sid, ()):
                     if len(el.instans) != 1:
                         out.append(RuleFailure(f"{sid}.instans", msg))
-            self.checks.append(instans)
+            self.add(instans, svar=sid)
         delsvar = s.get("delsvar", [])
         counts = []
         for ds in delsvar:
@@ -375,7 +398,7 @@ class _Compiler:
                         out.append(too_many)
                     elif n < lo:
                         out.append(too_few)
-        self.checks.append(dcount)
+        self.add(dcount, svar=sid)
         pattern = s.get("delsvar_ids")
         if s.get("check_delsvar_ids", True) is False:
             allowed = None
@@ -397,7 +420,7 @@ class _Compiler:
                     if did is None or not allowed(did):
                         out.append(RuleFailure(f"{sid}.delsvar-ids", msg))
                         break
-        self.checks.append(delsvar_ids)
+        self.add(delsvar_ids, svar=sid)
         unique = s.get("unique_code")
         if unique:
             if unique not in {ds["id"] for ds in delsvar}:
@@ -412,7 +435,7 @@ class _Compiler:
                     if mine & seen:
                         out.append(RuleFailure(f"{sid}.unique", umsg))
                     seen |= mine
-            self.checks.append(unique_code)
+            self.add(unique_code, svar=sid)
 
     # -- delsvar level
 
@@ -479,7 +502,7 @@ class _Compiler:
                     m = e(a, d)
                     if m is not None:
                         out.append(RuleFailure(f"{did}.value", m))
-        self.checks.append(check)
+        self.add(check, delsvar=did)
 
     # -- rules
 
