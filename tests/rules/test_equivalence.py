@@ -46,12 +46,6 @@ def _verdicts(path: Path, documents):
         yield label, mine, theirs
 
 
-def _fixtures(path: Path):
-    code = CATALOG.by_id(path.parent.name).code.lower().replace("-", "")
-    directory = SCHEMATRON_DIR / "fixtures" / code / path.stem
-    return sorted(directory.glob("*.xml")) if directory.is_dir() else []
-
-
 def test_every_catalogue_type_with_rules_has_its_published_counterpart():
     assert DEFINITIONS, "no data definitions found"
     for path in DEFINITIONS:
@@ -59,11 +53,19 @@ def test_every_catalogue_type_with_rules_has_its_published_counterpart():
         assert published_schematron(definition.type_id, definition.major).is_file(), path
 
 
-@pytest.mark.parametrize("path", DEFINITIONS, ids=IDS)
+def _fixtures(path: Path):
+    code = CATALOG.by_id(path.parent.name).code.lower().replace("-", "")
+    directory = SCHEMATRON_DIR / "fixtures" / code / path.stem
+    return sorted(directory.glob("*.xml")) if directory.is_dir() else []
+
+
+# Only some types and versions have published fixtures (today tstrk1031 v4).
+WITH_FIXTURES = [p for p in DEFINITIONS if _fixtures(p)]
+
+
+@pytest.mark.parametrize("path", WITH_FIXTURES, ids=[f"{p.parent.name}-{p.stem}" for p in WITH_FIXTURES])
 def test_published_fixtures_get_the_schematron_verdict(path):
     fixtures = _fixtures(path)
-    if not fixtures:
-        pytest.skip(f"no published fixtures for {path.parent.name} {path.stem}")
     disagreements = []
     for label, mine, theirs in _verdicts(path, [(f.name, f.read_bytes()) for f in fixtures]):
         assert bool(theirs) == label.startswith("fail"), f"oracle and fixture name disagree on {label}"
