@@ -22,6 +22,7 @@ from .recipients import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
 from .registry import Registry
 from .reloadable import Reloadable
 from .routing import RoutingTable, load_routes
+from .rules.definitions import RuleBook
 from .service.services import Services
 from .trust.authorization import CallGate, load_authorizations, AuthorizationTable
 from .trust.identity import CallerResolver, ProxyTrust
@@ -40,9 +41,11 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         upgrade(engine)
     clock = Clock(settings.clock_offset_file or None)
     routes = Reloadable(settings.routes_file or None, load_routes, RoutingTable())
+    types_dir = Path(settings.certificate_types_dir) if settings.certificate_types_dir else TYPES_DIR
     return Services(
         store=Store(engine),
-        catalog=load_catalog(Path(settings.certificate_types_dir) if settings.certificate_types_dir else TYPES_DIR),
+        catalog=load_catalog(types_dir),
+        type_rules=RuleBook(types_dir),
         recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
         outbound=Outbound(routes.current, today=lambda: clock.local().date()),
         clock=clock,

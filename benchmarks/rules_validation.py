@@ -1,0 +1,113 @@
+"""Per-message validation time per certificate type: data-driven rules vs Schematron mode.
+
+Both modes run in one process on the same seeded corpus (gateway.rules.corpus),
+each message timed as the best of three runs,
+on already parsed documents, as RegisterCertificate does. Schematron mode is the
+published .sch of the same type and major, translated and compiled once
+(saxonche); its time includes handing the tree to Saxon, which is what the
+mode costs per request. Prints p50/p90 per type and the ratio of the p50s.
+
+``--check`` also runs the equivalence check on the whole corpus (default 500
+messages per type) and prints the agreement counts per type.
+
+    PYTHONPATH=$PWD python benchmarks/rules_validation.py [--count 500] [--check]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from lxml import etree
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gateway.certificate_types import DEFAULT_DIR, load_catalog  # noqa: E402
+from gateway.rules.corpus import generate  # noqa: E402
+from gateway.rules.definitions import load_definition  # noqa: E402
+from gateway.rules.schematron import SchematronValidator  # noqa: E402
+from tests.support.paths import SCHEMATRON_DIR  # noqa: E402
+
+RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}intyg"
+
+
+def timed(fn, items, repeat: int) -> list[float]:
+    out = []
+    for item in items:
+        best = None
+        for _ in range(repeat):
+            t0 = time.perf_counter_ns()
+            fn(item)
+            elapsed = time.perf_counter_ns() - t0
+            best = elapsed if best is None else min(best, elapsed)
+        out.append(best / 1000)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=500, help="corpus messages per type")
+    parser.add_argument("--timed", type=int, default=200, help="messages per type that are timed")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--check", action="store_true", help="also compare verdicts on the whole corpus")
+    parser.add_argument("types", nargs="*")
+    args = parser.parse_args(argv)
+    catalog = load_catalog(DEFAULT_DIR)
+    print(f"{'type':<16}{'msgs':>6}{'data p50 µs':>13}{'data p90':>10}{'sch p50 µs':>12}{'sch p90':>10}"
+          f"{'ratio':>8}" + ("   agree/total (valid)" if args.check else ""))
+    failed = False
+    for path in sorted(DEFAULT_DIR.glob("*/v*.toml")):
+        definition = load_definition(path)
+        if args.types and definition.type_id not in args.types:
+            continue
+        code = catalog.by_id(definition.type_id).code.lower().replace("-", "")
+        oracle = SchematronValidator.from_file(SCHEMATRON_DIR / f"{code}.v{definition.major}.sch")
+        samples = generate(definition, max(args.count, args.timed), seed=args.seed)
+        roots = [etree.fromstring(s.xml) for s in samples]
+        intygs = [r.find(RG_INTYG) for r in roots]
+        oracle.validate(roots[0])  # warm up the per-thread Saxon executable
+        # Same treatment for both modes: best of three runs per message.
+        data = timed(definition.validate, intygs[:args.timed], repeat=3)
+        sch = timed(oracle.validate, roots[:args.timed], repeat=3)
+        line = (f"{definition.type_id + ' v' + definition.major:<16}{args.timed:>6}{pct(data, 50):>13.1f}"
+                f"{pct(data, 90):>10.1f}{pct(sch, 50):>12.1f}{pct(sch, 90):>10.1f}"
+                f"{pct(sch, 50) / pct(data, 50):>7.0f}x")
+        if args.check:
+            agree = valid = 0
+            for root, intyg in zip(roots, intygs):
+                theirs = oracle.validate(root)
+                valid += not theirs
+                agree += bool(definition.validate(intyg)) == bool(theirs)
+            failed |= agree != len(roots)
+            line += f"   {agree}/{len(roots)} ({valid})"
+        print(line, flush=True)
+    if not args.types or "lisjp" in args.types:
+        sample_row(catalog)
+    return 1 if failed else 0
+
+
+def sample_row(catalog) -> None:
+    """The realistic ~10 KB LISJP of gateway.samples, the size the tooling notes measured."""
+    from gateway import samples
+    envelope = etree.fromstring(samples.register_certificate(samples.CertificateSpec(certificate_id="bench")))
+    register = next(envelope.iter("{*}RegisterCertificate"))
+    intyg = register.find(RG_INTYG)
+    definition = load_definition(DEFAULT_DIR / "lisjp" / "v1.toml")
+    oracle = SchematronValidator.from_file(SCHEMATRON_DIR / "lisjp.v1.sch")
+    assert not definition.validate(intyg) and not oracle.validate(register)
+    data = timed(definition.validate, [intyg] * 300, repeat=3)
+    sch = timed(oracle.validate, [register] * 100, repeat=3)
+    size = len(etree.tostring(register))
+    print(f"{'lisjp sample':<16}{1:>6}{pct(data, 50):>13.1f}{pct(data, 90):>10.1f}{pct(sch, 50):>12.1f}"
+          f"{pct(sch, 90):>10.1f}{pct(sch, 50) / pct(data, 50):>7.0f}x   ({size} bytes, gateway.samples)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""Loading, reloading and running certificate type rules (FORMAT.md)."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from gateway.certificate_types import DEFAULT_DIR
+from gateway.rules.corpus import CorpusBuilder, render
+from gateway.rules.definitions import RuleBook, load_definition, load_rules
+from gateway.rules.engine import DefinitionError, compile_definition
+from tests.support.paths import SCHEMATRON_DIR
+
+LISJP = DEFAULT_DIR / "lisjp" / "v1.toml"
+RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}intyg"
+
+
+def valid_lisjp() -> etree._Element:
+    builder = CorpusBuilder(load_definition(LISJP), seed=3)
+    return render(builder.valid_model(), "lisjp").find(RG_INTYG)
+
+
+def minimal(svar_toml: str, rules: str = "") -> str:
+    return f'type = "x"\nmajor = 1\n{svar_toml}\n{rules}'
+
+
+def test_shipped_definitions_load():
+    rules = load_rules(DEFAULT_DIR)
+    assert ("lisjp", "1") in rules
+
+
+def test_valid_certificate_passes_and_each_failure_names_its_rule():
+    intyg = valid_lisjp()
+    definition = load_definition(LISJP)
+    assert definition.validate(intyg) == []
+    for svar in intyg.iterchildren("{*}svar"):
+        if svar.get("id") == "32":
+            code = svar.find("{*}delsvar/{*}cv/{*}code")
+            code.text = "NOPE"
+        if svar.get("id") == "6":
+            intyg.remove(svar)
+    failures = definition.validate(intyg)
+    ids = {f.rule_id for f in failures}
+    assert "6.count" in ids and "32.1.value" in ids
+    texts = [str(f) for f in failures]
+    assert "6.count: Ett 'MU' måste ha en 'Typ av diagnos'" in texts
+    assert any(t.startswith("32.1.value: 'Sjukskrivningsnivå' kan ha ett av värdena") for t in texts)
+
+
+def test_rule_book_dispatches_on_major_version_and_joins_failures():
+    book = RuleBook(DEFAULT_DIR)
+    intyg = valid_lisjp()
+    assert book("lisjp", "1.3", intyg) == []
+    intyg.remove(next(s for s in intyg.iterchildren("{*}svar") if s.get("id") == "6"))
+    assert book("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
+    assert book("lisjp", "2.0", intyg) == []  # no rules for a major without a file
+
+
+@pytest.mark.parametrize("text, needle", [
+    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "colour"'),
+     "delsvar 1.1: type must be one of"),
+    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
+             '[[rule]]\nid = "r9"\nwhen = { delsvar = "7.1" }\nthen = { svar = "1" }'),
+     "rule r9: when: names unknown delsvar '7.1'"),
+    (minimal('[[svar]]\nid = "1"\nunique_code = "1.5"\n[[svar.delsvar]]\nid = "1.1"\ntype = "cv"'),
+     "svar 1: unique_code: '1.5' is not a delsvar"),
+    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "cv"\ncode_pattern = "(["'),
+     "delsvar 1.1: code_pattern: bad regular expression"),
+    (minimal('[[svar]]\nid = "1"\ncolour = 3'), "svar 1: unknown field(s) colour"),
+    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
+             '[[rule]]\nid = "r2"\nkind = "sometimes"'), "rule r2: unknown kind 'sometimes'"),
+])
+def test_errors_name_file_question_and_rule(tmp_path, text, needle):
+    path = tmp_path / "x" / "v1.toml"
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DefinitionError) as info:
+        load_definition(path)
+    assert str(path) in str(info.value) and needle in str(info.value)
+
+
+def test_definition_must_sit_where_it_says(tmp_path):
+    path = tmp_path / "y" / "v1.toml"
+    path.parent.mkdir()
+    path.write_text(minimal('[[svar]]\nid = "1"'), encoding="utf-8")
+    with pytest.raises(DefinitionError, match="declares type 'x'"):
+        load_definition(path)
+
+
+def test_reload_applies_a_good_set_and_keeps_the_old_one_on_error(tmp_path):
+    directory = tmp_path / "types"
+    (directory / "lisjp").mkdir(parents=True)
+    target = directory / "lisjp" / "v1.toml"
+    shutil.copy(LISJP, target)
+    book = RuleBook(directory, check_every=0)
+    intyg = valid_lisjp()
+    assert book("lisjp", "1.0", intyg) == []
+
+    def rewrite(text):
+        target.write_text(text, encoding="utf-8")
+        stamp = time.time_ns() + 10_000_000
+        os.utime(target, ns=(stamp, stamp))
+
+    original = LISJP.read_text(encoding="utf-8")
+    rewrite(original.replace('id = "6"\nname = "Typ av diagnos"\nmin = 1', 'id = "6"\nname = "Typ av diagnos"\nmin = 2'))
+    assert book("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
+    rewrite(original.replace('type = "boolean"', 'type = "maybe"', 1))
+    assert book("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
+    assert "delsvar 27.1: type must be one of" in book.last_error and str(target) in book.last_error
+
+
+def test_schematron_mode_for_a_type_with_only_a_sch_file(tmp_path):
+    directory = tmp_path / "types"
+    (directory / "lisjp").mkdir(parents=True)
+    shutil.copy(SCHEMATRON_DIR / "lisjp.v1.sch", directory / "lisjp" / "v1.sch")
+    book = RuleBook(directory)
+    intyg = valid_lisjp()
+    assert book("lisjp", "1.1", intyg) == []
+    intyg.remove(next(s for s in intyg.iterchildren("{*}svar") if s.get("id") == "6"))
+    failures = book("lisjp", "1.1", intyg)
+    assert len(failures) == 1 and failures[0].startswith("TEST: count(gn:svar[@id='6']) = 1, MSG: ")
+    assert "Ett 'MU' måste ha en 'Typ av diagnos'" in failures[0]
+
+
+def test_a_broken_sch_file_is_rejected_naming_the_file(tmp_path):
+    directory = tmp_path / "types"
+    (directory / "lisjp").mkdir(parents=True)
+    (directory / "lisjp" / "v1.sch").write_text("<schema xmlns='http://purl.oclc.org/dsdl/schematron'>"
+                                                "<include href='x'/></schema>")
+    with pytest.raises(DefinitionError, match="v1.sch"):
+        load_rules(directory)
+
+
+def test_corpus_is_reproducible():
+    definition = load_definition(LISJP)
+    first = [s.xml for s in CorpusBuilder(definition, seed=5).samples(40)]
+    again = [s.xml for s in CorpusBuilder(definition, seed=5).samples(40)]
+    other = [s.xml for s in CorpusBuilder(definition, seed=6).samples(40)]
+    assert first == again and first != other
+
+
+def test_engine_datatypes_follow_xpath():
+    from gateway.rules.engine import is_xs_date, xpath_number
+    assert is_xs_date("2024-02-29") and not is_xs_date("2023-02-29") and is_xs_date(" 2020-01-01Z ")
+    assert not is_xs_date("2020-1-01") and not is_xs_date("20200101")
+    assert xpath_number(" 2 ") == 2 and xpath_number("1_0") != xpath_number("1_0")
