@@ -16,7 +16,7 @@ from lxml import etree
 from gateway.clock import write_offset
 from gateway.samples import CARE_UNIT, CertificateSpec, register_certificate, send_certificate_to_recipient
 from gateway.stub.process import StubProcess
-from tests.messages.test_message_relay_http import XML, post, result, to_care
+from tests.messages.test_message_relay_http import XML, post, result, to_care, to_recipient
 from tests.support.published import assert_valid_against_published
 from tests.support.server import GatewayProcess
 
@@ -45,6 +45,7 @@ def gateway(tmp_path_factory, systems):
     entries = [("CertificateStatusUpdateForCare:3", CARE_UNIT, systems["care-a"]),
                ("CertificateStatusUpdateForCare:3", OTHER_UNIT, systems["care-b"]),
                ("SendMessageToCare:2", "*", systems["care-a"]),
+               ("SendMessageToRecipient:2", "*", systems["fk"]),
                ("RegisterCertificate:3", "*", systems["fk"])]
     routes.write_text("".join(f'[[route]]\ncontract = "{c}"\nlogical_address = "{a}"\nurl = "{s.base_url}/x"\n\n'
                               for c, a, s in entries))
@@ -116,3 +117,18 @@ def test_citizen_send_and_questions_notify_each_care_system_on_its_own_queue(gat
             assert [received.findtext(f"{{{CORE}}}{t}") for t in ("totalt", "ejBesvarade")] == ["1", "1"]
     assert codes == ["NYFRFM"]
     assert [m["certificate_id"] for m in care_b.messages()] == ["n-b"]  # nothing else went to the other system
+
+
+def test_answer_from_the_recipient_notifies_care_as_nysvfm_with_answered_counts(gateway, systems):
+    care_a = systems["care-a"]
+    call(gateway, "RegisterCertificate/3", register_certificate(CertificateSpec(certificate_id="n-c")))
+    call(gateway, "SendCertificateToRecipient/2", send_certificate_to_recipient("n-c", recipient="FKASSA"))
+    assert result(post(gateway, "SendMessageToRecipient", to_recipient("n-q2", "n-c", "KONTKT")))[0] == "OK"
+    care_a.clear()
+    assert result(post(gateway, "SendMessageToCare", to_care("n-a2", "n-c", "KONTKT", svar_pa="n-q2")))[0] == "OK"
+    found = care_a.wait_for(2, timeout=15, outcome="OK")
+    notes = [notification(care_a, m["seq"]) for m in found
+             if etree.fromstring(care_a.body(m["seq"])).find(f".//{{{CSU}}}CertificateStatusUpdateForCare") is not None]
+    assert [(code, cid) for code, cid, _ in notes] == [("NYSVFM", "n-c")]
+    asked = notes[0][2].find(f"{{{CSU}}}skickadeFragor")
+    assert [asked.findtext(f"{{{CORE}}}{t}") for t in ("totalt", "ejBesvarade", "besvarade")] == ["1", "0", "1"]
