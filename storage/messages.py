@@ -55,10 +55,25 @@ class MessageRepository:
     def __init__(self, connection: Connection):
         self.connection = connection
 
-    def claim(self, message: MessageRecord) -> bool:
-        """Insert the message as PENDING; False when the meddelande-id is taken."""
+    def claim(self, message: MessageRecord, stale_before: dt.datetime | None = None) -> bool:
+        """Insert the message as PENDING; False when the meddelande-id is taken.
+
+        A PENDING claim received before ``stale_before`` belongs to a relay
+        that died with its process (a relay cannot outlive its timeouts); it is
+        taken over, or the id would be refused as a duplicate for ever.
+        """
         values = {f.name: getattr(message, f.name) for f in fields(MessageRecord)}
         values["state"] = PENDING
+        if self._insert(values):
+            return True
+        if stale_before is None:
+            return False
+        taken_over = self.connection.execute(
+            delete(MessageRow).where(MessageRow.message_id == message.message_id, MessageRow.state == PENDING,
+                                     MessageRow.received_at < stale_before))
+        return taken_over.rowcount == 1 and self._insert(values)
+
+    def _insert(self, values: dict) -> bool:
         savepoint = self.connection.begin_nested()
         try:
             self.connection.execute(MessageRow.__table__.insert(), values)

@@ -27,6 +27,10 @@ from .services import Services
 
 log = logging.getLogger(__name__)
 
+# Far longer than a relay takes within a route's timeouts (2 s + 29 s by
+# default), so only a claim whose process died mid-relay is ever this old.
+STALE_CLAIM_AGE = dt.timedelta(minutes=10)
+
 SUBJECTS = ("KOMPLT", "AVSTMN", "KONTKT", "OVRIGT", "PAMINN")
 
 
@@ -145,8 +149,9 @@ def _record(msg: IncomingMessage, direction: str, now: dt.datetime) -> MessageRe
 
 def claim_message(svc: Services, msg: IncomingMessage, direction: str) -> bool:
     """Reserve the meddelande-id in a committed transaction; False when it is taken."""
+    now = svc.clock.utc()
     with svc.store.writing() as uow:
-        claimed = uow.messages.claim(_record(msg, direction, svc.clock.utc()))
+        claimed = uow.messages.claim(_record(msg, direction, now), stale_before=now - STALE_CLAIM_AGE)
         uow.commit()
     return claimed
 

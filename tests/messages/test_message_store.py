@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 
@@ -157,3 +158,20 @@ def test_question_counts_split_unanswered_answered_handled(services):
     assert (to_care.total, to_care.unanswered, to_care.answered, to_care.handled) == (3, 1, 1, 1)
     to_recipient = svc_messages.question_counts(stored, TO_RECIPIENT)
     assert (to_recipient.total, to_recipient.unanswered) == (1, 1)
+
+
+def test_claim_left_by_a_dead_relay_is_taken_over_once_stale(services, tmp_path):
+    from gateway.clock import Clock, write_offset
+
+    offset = tmp_path / "offset"
+    write_offset(str(offset), 0)
+    services.clock = Clock(str(offset))
+    assert svc_messages.claim_message(services, msg("orphan"), TO_CARE)  # its process then dies: never settled
+    assert not svc_messages.claim_message(services, msg("orphan"), TO_CARE)  # a relay may still be running
+    write_offset(str(offset), svc_messages.STALE_CLAIM_AGE.total_seconds() + 60)
+    time.sleep(0.1)  # the clock re-reads its offset file at most every 50 ms
+    assert svc_messages.claim_message(services, msg("orphan"), TO_CARE)
+    svc_messages.settle_message(services, "orphan", stored=True)
+    write_offset(str(offset), 10 * svc_messages.STALE_CLAIM_AGE.total_seconds())
+    time.sleep(0.1)
+    assert not svc_messages.claim_message(services, msg("orphan"), TO_CARE)  # a stored message is never reclaimed
