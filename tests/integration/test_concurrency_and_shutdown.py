@@ -50,6 +50,16 @@ def test_identical_registrations_store_one_certificate(gateway):
 def test_sigterm_finishes_in_flight_requests_and_loses_nothing(tmp_path):
     workdir = tmp_path / "gw"
     gw = GatewayProcess(workdir, workers=2, extra_env={"INTYGSGW_DELIVERY": "false"}).start()
+    answered = sigterm_mid_traffic(gw)
+    assert_stored_after_restart(workdir, answered)
+
+
+def sigterm_mid_traffic(gw: GatewayProcess, **request_options) -> list[str]:
+    """Send registrations from 8 threads, SIGTERM the gateway, and return the ids answered OK.
+
+    Asserts a clean exit and that every request that reached the gateway got
+    a whole answer; ``request_options`` go to requests (cert=, verify= for TLS).
+    """
     ids = [str(uuid.uuid4()) for _ in range(400)]
     answered: dict[str, str] = {}
     failures: list[str] = []
@@ -59,7 +69,7 @@ def test_sigterm_finishes_in_flight_requests_and_loses_nothing(tmp_path):
         with requests.Session() as s:
             for cid in chunk:
                 try:
-                    r = s.post(gw.base_url + REGISTER_PATH, timeout=60,
+                    r = s.post(gw.base_url + REGISTER_PATH, timeout=60, **request_options,
                                data=samples.register_certificate(CertificateSpec(certificate_id=cid)),
                                headers={"Content-Type": "text/xml; charset=UTF-8"})
                 except requests.ConnectionError:
@@ -80,12 +90,15 @@ def test_sigterm_finishes_in_flight_requests_and_loses_nothing(tmp_path):
     assert gw.proc.wait(60) == 0, gw.log()
     assert not failures, failures[:5]
     assert answered and set(answered.values()) == {"OK"}
+    return list(answered)
 
-    # Everything answered OK is there after a restart on the same database.
+
+def assert_stored_after_restart(workdir, ids: list[str]) -> None:
+    """Everything answered OK is there after a restart on the same database."""
     again = GatewayProcess(workdir, workers=1, extra_env={"INTYGSGW_DELIVERY": "false"}).start()
     try:
         with requests.Session() as s:
-            for cid in answered:
+            for cid in ids:
                 r = s.post(again.base_url + GET_PATH, data=samples.get_certificate(cid), timeout=60,
                            headers={"Content-Type": "text/xml; charset=UTF-8"})
                 assert r.status_code == 200 and cid.encode() in r.content, cid

@@ -155,3 +155,19 @@ logical_address = "*"
             break
         time.sleep(0.3)
     assert r.status_code == 200 and "tls-authorized-1" in r.text
+
+
+def test_sigterm_under_mutual_tls_finishes_in_flight_requests(pki, tmp_path):
+    # With TLS the gateway runs under another server (gunicorn), whose shutdown must keep the same promise.
+    from tests.integration.test_concurrency_and_shutdown import assert_stored_after_restart, sigterm_mid_traffic
+
+    workdir = tmp_path / "gw"
+    authorizations = write_authorizations(tmp_path / "authorizations.toml")
+    gw = GatewayProcess(
+        workdir, workers=2, extra_env={"INTYGSGW_DELIVERY": "false"},
+        extra_args=["--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path),
+                    "--client-ca", str(pki.ca.cert_path), "--authorizations", str(authorizations)],
+        https={"cert": pki.authorized.pair, "verify": str(pki.ca.cert_path)},
+    ).start()
+    answered = sigterm_mid_traffic(gw, cert=pki.authorized.pair, verify=str(pki.ca.cert_path))
+    assert_stored_after_restart(workdir, answered)
