@@ -153,6 +153,15 @@ def _purge_validation_persons(args) -> int:
     return 0
 
 
+def _outbox(args) -> int:
+    from . import outbox_cli
+    from .clock import Clock
+
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # keep the listing readable
+    settings, store = _store(args)
+    return outbox_cli.run(args, store, Clock(settings.clock_offset_file or None).utc())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="intygsgw", description="RIV-TA certificate gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db")
     p.add_argument("--config")
     p.set_defaults(func=_purge_validation_persons)
+
+    from .outbox_cli import add_parser as add_outbox_parser
+
+    add_outbox_parser(sub).set_defaults(func=_outbox)
 
     p = sub.add_parser("migrate", help="create or upgrade the database schema")
     p.add_argument("--db")

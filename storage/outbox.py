@@ -116,17 +116,30 @@ class OutboxRepository:
             self.connection.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(claimed_until=None))
 
     # -- operators ------------------------------------------------------------
-    def find(self, *, destination: str | None = None, state: str | None = None, reference: str | None = None,
-             limit: int = 100) -> list[OutboxItem]:
-        stmt = select(*_COLUMNS).order_by(OutboxRow.id.desc()).limit(limit)
+    def _filtered(self, stmt, *, destination: str | None, state: str | None, contract: str | None,
+                  reference: str | None):
+        """``destination``: a logical address, compared without case as routing does."""
         if destination:
-            stmt = stmt.where(OutboxRow.destination.contains(destination.lower())
-                              | OutboxRow.logical_address.ilike(destination))
+            stmt = stmt.where(func.lower(OutboxRow.logical_address) == destination.strip().lower())
         if state:
             stmt = stmt.where(OutboxRow.state == state.upper())
+        if contract:
+            stmt = stmt.where(OutboxRow.contract == contract)
         if reference:
             stmt = stmt.where(OutboxRow.reference == reference)
+        return stmt
+
+    def find(self, *, destination: str | None = None, state: str | None = None, reference: str | None = None,
+             contract: str | None = None, limit: int = 100) -> list[OutboxItem]:
+        stmt = select(*_COLUMNS).order_by(OutboxRow.id.desc()).limit(limit)
+        stmt = self._filtered(stmt, destination=destination, state=state, contract=contract, reference=reference)
         return [_item(r) for r in self.connection.execute(stmt)]
+
+    def find_ids(self, *, destination: str | None = None, state: str | None = None, contract: str | None = None,
+                 reference: str | None = None) -> list[int]:
+        stmt = self._filtered(select(OutboxRow.id).order_by(OutboxRow.id), destination=destination, state=state,
+                              contract=contract, reference=reference)
+        return [i for (i,) in self.connection.execute(stmt)]
 
     def get(self, item_id: int) -> OutboxItem | None:
         row = self.connection.execute(select(*_COLUMNS).where(OutboxRow.id == item_id)).first()
@@ -145,7 +158,19 @@ class OutboxRepository:
             .values(state=DISCARDED, claimed_until=None, updated_at=now))
         return res.rowcount
 
-    def counts(self) -> list[tuple[str, str, int]]:
-        stmt = (select(OutboxRow.destination, OutboxRow.state, func.count())
-                .group_by(OutboxRow.destination, OutboxRow.state).order_by(OutboxRow.destination))
+    def counts(self, *, destination: str | None = None, state: str | None = None,
+               contract: str | None = None) -> list[tuple[str, str, str, int]]:
+        """(contract, logical address, state, items) per queue and state."""
+        stmt = (select(OutboxRow.contract, OutboxRow.logical_address, OutboxRow.state, func.count())
+                .group_by(OutboxRow.contract, OutboxRow.logical_address, OutboxRow.state)
+                .order_by(OutboxRow.logical_address, OutboxRow.contract, OutboxRow.state))
+        stmt = self._filtered(stmt, destination=destination, state=state, contract=contract, reference=None)
         return [tuple(r) for r in self.connection.execute(stmt)]
+
+    def unsettled(self, ids: list[int], now: dt.datetime) -> list[int]:
+        """Of ``ids``, those still PENDING and not yet due: what a circuit may keep waiting for."""
+        if not ids:
+            return []
+        stmt = select(OutboxRow.id).where(OutboxRow.id.in_(ids), OutboxRow.state == PENDING,
+                                          OutboxRow.next_attempt_at > now)
+        return [i for (i,) in self.connection.execute(stmt)]

@@ -49,6 +49,7 @@ class Deliverer:
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # destination -> drains in progress
         self._open_until: dict[str, dt.datetime] = {}  # circuit breaker per destination
+        self._opened_by: dict[str, int] = {}  # the item whose failure opened it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -79,8 +80,25 @@ class Deliverer:
     def _blocked(self, now: dt.datetime) -> set[str]:
         with self._lock:
             full = {d for d, n in self._running.items() if n >= self.config.per_destination}
-            opened = {d for d, until in self._open_until.items() if until > now}
-        return full | opened
+            opened = {d: self._opened_by.get(d) for d, until in self._open_until.items() if until > now}
+        if opened:
+            self._close_circuits_settled_elsewhere(opened, now)
+            with self._lock:
+                opened = {d for d in opened if d in self._open_until}
+        return full | set(opened)
+
+    def _close_circuits_settled_elsewhere(self, opened: dict[str, int | None], now: dt.datetime) -> None:
+        """An operator's ``outbox retry`` (or discard) of the item that opened a
+        circuit closes it at once, instead of leaving the queue waiting for the
+        retry time this process remembers."""
+        items = [i for i in opened.values() if i is not None]
+        with self.store.reading() as uow:
+            waiting = set(uow.outbox.unsettled(items, now))
+        with self._lock:
+            for destination, item in opened.items():
+                if item is not None and item not in waiting:
+                    self._open_until.pop(destination, None)
+                    self._opened_by.pop(destination, None)
 
     def _schedule_due(self) -> None:
         now = self.clock.utc()
@@ -137,6 +155,7 @@ class Deliverer:
         dead: list[tuple[int, str]] = []
         untouched: list[int] = []
         healthy = True
+        opened: tuple[dt.datetime, int] | None = None
         for index, item in enumerate(items):
             if self._stop.is_set():
                 untouched = [i.id for i in items[index:]]
@@ -148,8 +167,7 @@ class Deliverer:
             elif outcome.retryable:
                 when = self.config.schedule.next_attempt(now, item.attempts + 1)
                 retries.append((item.id, when, outcome.describe()))
-                with self._lock:
-                    self._open_until[destination] = when
+                opened = (when, item.id)
                 log.warning("delivery %s to %s failed (%s); next attempt %s", item.id,
                             _label(item), outcome.describe(), when.isoformat(timespec="seconds"))
                 healthy = False
@@ -158,9 +176,6 @@ class Deliverer:
             else:
                 dead.append((item.id, outcome.describe()))
                 log.error("delivery %s to %s refused for good: %s", item.id, _label(item), outcome.describe())
-        if healthy:
-            with self._lock:
-                self._open_until.pop(destination, None)
         now = self.clock.utc()
         with self.store.writing() as uow:
             uow.outbox.mark_done(done, now)
@@ -170,6 +185,14 @@ class Deliverer:
                 uow.outbox.mark_dead(item_id, reason, now)
             uow.outbox.release(untouched)
             uow.commit()
+        # The circuit changes only once the retry time is committed, so that a
+        # look at the outbox (_close_circuits_settled_elsewhere) sees it.
+        with self._lock:
+            if opened is not None:
+                self._open_until[destination], self._opened_by[destination] = opened
+            else:
+                self._open_until.pop(destination, None)
+                self._opened_by.pop(destination, None)
         return healthy
 
     def _deliver(self, item: OutboxItem) -> Outcome:
