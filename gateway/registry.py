@@ -13,6 +13,7 @@ from typing import Callable
 from lxml import etree
 
 from .handlers import certificates, listing, messages, relations
+from .handlers import recipients as recipient_handlers
 from .handlers.responses import ErrorResponse, result_only
 
 CERTIFICATE_DOMAIN = "clinicalprocess:healthcond:certificate"
@@ -112,6 +113,20 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract("ListCertificatesForCareWithQA", 3, _riv("ListCertificatesForCareWithQA", 3),
              _schema("ListCertificatesForCareWithQA", 3), messages.list_certificates_for_care_with_qa,
              errors=FAULT),
+    # Recipients and approved receivers (Inera-internal), issue 3. The reference
+    # has no fault transformer on these: failures are SOAP faults.
+    Contract("GetRecipientsForCertificate", 1, _internal("GetRecipientsForCertificate", 1),
+             _schema("GetRecipientsForCertificate", 1), recipient_handlers.get_recipients_for_certificate,
+             errors=FAULT, internal=True),
+    Contract("ListKnownRecipients", 1, _internal("ListKnownRecipients", 1), _schema("ListKnownRecipients", 1),
+             recipient_handlers.list_known_recipients, errors=FAULT, internal=True, patient_data=False),
+    Contract("ListPossibleReceivers", 1, _internal("ListPossibleReceivers", 1), _schema("ListPossibleReceivers", 1),
+             recipient_handlers.list_possible_receivers, errors=FAULT, internal=True, patient_data=False),
+    Contract("ListApprovedReceivers", 1, _internal("ListApprovedReceivers", 1), _schema("ListApprovedReceivers", 1),
+             recipient_handlers.list_approved_receivers, errors=FAULT, internal=True),
+    Contract("RegisterApprovedReceivers", 1, _internal("RegisterApprovedReceivers", 1),
+             _schema("RegisterApprovedReceivers", 1), recipient_handlers.register_approved_receivers,
+             errors=FAULT, internal=True),
 )
 
 

@@ -194,3 +194,20 @@ class MessageRow(Base):
         Index("ix_message_certificate", "certificate_id", "state"),
         Index("ix_message_reply_to", "reply_to"),
     )
+
+
+class ApprovedReceiverRow(Base):
+    """A patient's choice of who may receive a certificate (RegisterApprovedReceivers).
+
+    Replaced whole per certificate. No foreign key: the choice may be
+    registered before the certificate itself arrives.
+    """
+
+    __tablename__ = "approved_receiver"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    certificate_id: Mapped[str] = mapped_column(String(128))
+    receiver_id: Mapped[str] = mapped_column(String(32))  # a recipient id of the registry
+    approved: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_approved_receiver_certificate", "certificate_id"),)

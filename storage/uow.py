@@ -14,6 +14,7 @@ from .batching import CommitBatcher
 from .db import WRITE_OPTION
 from .messages import MessageRepository
 from .outbox import OutboxRepository
+from .receivers import ApprovedReceiverRepository
 from .repository import CertificateRepository
 from .writegate import WriteGate, gate_for
 
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn)
         self.access_log = AccessLogRepository(conn)
         self.messages = MessageRepository(conn)
+        self.approved_receivers = ApprovedReceiverRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:

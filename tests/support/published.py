@@ -1,7 +1,12 @@
 """The published responder schemas, as the oracle for what goes over the wire."""
 from __future__ import annotations
 
+import atexit
 import functools
+import re
+import shutil
+import tempfile
+from pathlib import Path
 
 from lxml import etree
 
@@ -25,12 +30,42 @@ PUBLISHED_VERSIONS = {
     ("GetCertificateTypeInfo", 1): (INTYG_DOMAIN, "1.0"),
     ("GetRecipientsForCertificate", 1): (INTYG_DOMAIN, "1.1"),
     ("ListKnownRecipients", 1): (INTYG_DOMAIN, "1.0"),
+    ("ListPossibleReceivers", 1): (INTYG_DOMAIN, "1.0"),
+    ("ListApprovedReceivers", 1): (INTYG_DOMAIN, "1.0"),
+    ("RegisterApprovedReceivers", 1): (INTYG_DOMAIN, "1.0"),
 }
+
+# These three import intyg_receiver_types_1.0.xsd, which uses the types:3
+# namespace without importing it, so they do not compile as shipped
+# (tests/conformance/test_schema_equivalence.py proves it). Answers are checked
+# against a copy whose only change is that missing import.
+BROKEN_AS_SHIPPED = {("ListPossibleReceivers", 1), ("ListApprovedReceivers", 1), ("RegisterApprovedReceivers", 1)}
+RECEIVER_TYPES = "core_components/intyg_receiver_types_1.0.xsd"
+MISSING_IMPORT = (
+    '<xs:import namespace="urn:riv:clinicalprocess:healthcond:certificate:types:3" '
+    'schemaLocation="intyg_clinicalprocess_healthcond_certificate_types_3.2.xsd"/>'
+)
+
+
+@functools.lru_cache(maxsize=None)
+def corrected_intyg_domain() -> Path:
+    folder = tempfile.mkdtemp(prefix="published-fixed-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    root = Path(folder) / "intyg"
+    shutil.copytree(INTYG_DOMAIN, root)
+    target = root / RECEIVER_TYPES
+    patched, count = re.subn(r"(<xs:schema\b[^>]*>)", r"\1" + MISSING_IMPORT,
+                             target.read_text(encoding="utf-8"), count=1)
+    assert count == 1, "the published receiver types file changed shape"
+    target.write_text(patched, encoding="utf-8")
+    return root
 
 
 @functools.lru_cache(maxsize=None)
 def published_schema(contract: str, major: int) -> etree.XMLSchema:
     domain, version = PUBLISHED_VERSIONS[(contract, major)]
+    if (contract, major) in BROKEN_AS_SHIPPED:
+        domain = corrected_intyg_domain()
     path = (domain / "interactions" / f"{contract}Interaction"
             / f"{contract}Responder_{version}.xsd")
     parser = etree.XMLParser(resolve_entities=False, no_network=True)

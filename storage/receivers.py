@@ -1,0 +1,33 @@
+"""Approved receivers: per certificate, which recipients the patient allowed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from .models import ApprovedReceiverRow
+
+
+@dataclass(frozen=True)
+class ApprovedReceiver:
+    receiver_id: str
+    approved: bool
+
+
+class ApprovedReceiverRepository:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def replace(self, certificate_id: str, receivers: list[ApprovedReceiver]) -> None:
+        """The new choice replaces every earlier one for the certificate."""
+        self.connection.execute(delete(ApprovedReceiverRow).where(ApprovedReceiverRow.certificate_id == certificate_id))
+        if receivers:
+            self.connection.execute(insert(ApprovedReceiverRow), [
+                {"certificate_id": certificate_id, "receiver_id": r.receiver_id, "approved": r.approved}
+                for r in receivers])
+
+    def for_certificate(self, certificate_id: str) -> list[ApprovedReceiver]:
+        stmt = (select(ApprovedReceiverRow.receiver_id, ApprovedReceiverRow.approved)
+                .where(ApprovedReceiverRow.certificate_id == certificate_id).order_by(ApprovedReceiverRow.id))
+        return [ApprovedReceiver(rid, bool(approved)) for rid, approved in self.connection.execute(stmt)]
