@@ -1,0 +1,256 @@
+"""Certificates and revocations reach Försäkringskassan and Transportstyrelsen, through outages.
+
+One gateway and two stub recipients (FKASSA at FKORG, TRANSP at TRANSP), all
+real processes on loopback. The gateway's clock is moved with its offset file
+(gateway/clock.py) to make hours of retry schedule pass in seconds.
+
+The shipped catalogue has no Transportstyrelsen type yet, so the recipient
+file of this test lets TRANSP receive LISJP as well; everything else is the
+shipped registry.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from lxml import etree
+
+from gateway import samples
+from gateway.app import build_services
+from gateway.clock import write_offset
+from gateway.config import Settings
+from gateway.delivery.deliverer import DeliveryConfig
+from gateway.outbound import REVOKE_CERTIFICATE_2
+from gateway.recipients import DEFAULT_FILE
+from gateway.samples import CertificateSpec
+from gateway.stub.process import StubProcess
+from storage.outbox import DONE, PENDING
+from tests.support.published import assert_valid_against_published
+from tests.support.server import GatewayProcess
+from tests.support.soapclient import GatewayClient
+
+REVOKE_NS = "urn:riv:clinicalprocess:healthcond:certificate:RevokeCertificateResponder:2"
+CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
+TYPES = "urn:riv:clinicalprocess:healthcond:certificate:types:3"
+TRANSP_READ_TIMEOUT = 3
+
+
+@pytest.fixture(scope="module")
+def stubs(tmp_path_factory):
+    procs = {name: StubProcess(tmp_path_factory.mktemp(name), name=name).start() for name in ("FKASSA", "TRANSP")}
+    yield procs
+    for p in procs.values():
+        p.stop()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, stubs):
+    work = tmp_path_factory.mktemp("gw")
+    recipients = json.loads(DEFAULT_FILE.read_text(encoding="utf-8"))
+    for r in recipients:
+        if r["id"] == "TRANSP":
+            r["certificateTypes"].append("lisjp")
+    (work / "recipients.json").write_text(json.dumps(recipients), encoding="utf-8")
+    fk, ts = stubs["FKASSA"].base_url, stubs["TRANSP"].base_url
+    (work / "routes.toml").write_text(f"""
+[[route]]
+contract = "RegisterCertificate:3"
+logical_address = "FKORG"
+url = "{fk}/register"
+
+[[route]]
+contract = "RevokeCertificate:2"
+logical_address = "fkorg"
+url = "{fk}/revoke"
+
+[[route]]
+contract = "RegisterCertificate:3"
+logical_address = "TRANSP"
+url = "{ts}/register"
+read_timeout = {TRANSP_READ_TIMEOUT}
+
+[[route]]
+contract = "RevokeCertificate:2"
+logical_address = "TRANSP"
+url = "{ts}/revoke"
+read_timeout = {TRANSP_READ_TIMEOUT}
+""", encoding="utf-8")
+    offset = work / "clock-offset"
+    write_offset(str(offset), 0)
+    env = {"INTYGSGW_RECIPIENTS_FILE": str(work / "recipients.json"), "INTYGSGW_ROUTES_FILE": str(work / "routes.toml"),
+           "INTYGSGW_CLOCK_OFFSET_FILE": str(offset)}
+    state = {"work": work, "env": env, "offset": offset, "gateway": GatewayProcess(work, extra_env=env).start()}
+    services = build_services(Settings(db=f"sqlite:///{work / 'intygsgw.db'}", clock_offset_file=str(offset)))
+    state["services"] = services
+    yield state
+    state["gateway"].stop()
+    services.store.engine.dispose()
+
+
+@pytest.fixture
+def gw(setup, stubs):
+    for stub in stubs.values():
+        stub.client.reset()
+    return setup
+
+
+def client(setup) -> GatewayClient:
+    return GatewayClient(setup["gateway"].base_url)
+
+
+def register(setup, cid: str) -> None:
+    result, _ = client(setup).call_raw("RegisterCertificate", 3,
+                                       samples.register_certificate(CertificateSpec(certificate_id=cid)))
+    assert result.result.resultCode == "OK"
+
+
+def send(setup, cid: str, recipient: str):
+    result, _ = client(setup).call_raw("SendCertificateToRecipient", 2,
+                                       samples.send_certificate_to_recipient(cid, recipient=recipient))
+    return result.result
+
+
+def revoke(setup, cid: str) -> None:
+    result, _ = client(setup).call_raw("RevokeCertificate", 2, samples.revoke_certificate(cid))
+    assert result.result.resultCode == "OK"
+
+
+def sent_to(setup, cid: str) -> set[str]:
+    _, raw = client(setup).call_raw("GetCertificate", 2, samples.get_certificate(cid))
+    return {s.findtext(f"{{{CORE}}}part/{{{TYPES}}}code") for s in raw.iter(f"{{{CORE}}}status")
+            if s.findtext(f"{{{CORE}}}status/{{{TYPES}}}code") == "SENTTO"}
+
+
+def revocations(setup, cid: str, address: str):
+    with setup["services"].store.reading() as uow:
+        return [i for i in uow.outbox.find(reference=cid, contract=REVOKE_CERTIFICATE_2, destination=address)]
+
+
+def wait_until(check, timeout: float = 15.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {timeout:g} s")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{time.time_ns()}"
+
+
+# --------------------------------------------------------------------------
+
+
+def test_send_reaches_each_recipient_at_its_own_address(gw, stubs):
+    cid = new_id("send")
+    register(gw, cid)
+    for recipient, address in (("FKASSA", "FKORG"), ("TRANSP", "TRANSP")):
+        result = send(gw, cid, recipient)
+        assert (result.resultCode, result.errorId) == ("OK", None)
+        [msg] = stubs[recipient].client.messages(contract="RegisterCertificate", certificate_id=cid)
+        assert msg["logical_address"] == address and msg["outcome"] == "OK"
+    assert sent_to(gw, cid) == {"FKASSA", "TRANSP"}
+    again = send(gw, cid, "TRANSP")
+    assert (again.resultCode, again.resultText) == ("INFO", f"Certificate '{cid}' already sent to 'TRANSP'.")
+    assert len(stubs["TRANSP"].client.messages(contract="RegisterCertificate", certificate_id=cid)) == 1
+
+
+@pytest.mark.parametrize("failure", ["down", "error", "fault"])
+def test_a_failing_recipient_gives_technical_error_and_no_sent_state(gw, stubs, failure):
+    cid = new_id(f"fail-{failure}")
+    register(gw, cid)
+    transp = stubs["TRANSP"].client
+    if failure == "down":
+        transp.down()
+    elif failure == "error":
+        transp.add_rule(contract="RegisterCertificate", result_code="ERROR", error_id="APPLICATION_ERROR",
+                        result_text="nej")
+    else:
+        transp.add_rule(contract="RegisterCertificate", fault_string="boom")
+    result = send(gw, cid, "TRANSP")
+    assert (result.resultCode, result.errorId, result.resultText) == \
+        ("ERROR", "TECHNICAL_ERROR", f"Certificate '{cid}' couldn't be sent to recipient")
+    assert sent_to(gw, cid) == set()
+    transp.reset()
+    # Nothing was recorded, so a new attempt is a real send, not "already sent".
+    assert send(gw, cid, "TRANSP").resultCode == "OK"
+    assert sent_to(gw, cid) == {"TRANSP"}
+
+
+def test_an_info_answer_from_the_recipient_counts_as_sent(gw, stubs):
+    cid = new_id("info")
+    register(gw, cid)
+    stubs["FKASSA"].client.add_rule(contract="RegisterCertificate", result_code="INFO",
+                                    result_text="Certificate already exists")
+    assert send(gw, cid, "FKASSA").resultCode == "OK"
+    assert sent_to(gw, cid) == {"FKASSA"}
+
+
+def test_a_revocation_survives_an_outage_and_a_kill_and_is_delivered_when_the_recipient_is_back(gw, stubs):
+    fk = stubs["FKASSA"].client
+    cid = new_id("revoke")
+    register(gw, cid)
+    assert send(gw, cid, "FKASSA").resultCode == "OK"
+    fk.down()
+    revoke(gw, cid)
+    [item] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.attempts >= 1],
+                        what="a first failed delivery attempt")
+    assert item.state == PENDING and "503" in item.last_error
+
+    gw["gateway"].kill()  # kill -9 of the whole process group
+    fk.up()
+    gw["gateway"] = GatewayProcess(gw["work"], extra_env=gw["env"]).start()
+    time.sleep(1.0)
+    # Not due yet (the first retry is a minute away): the restarted gateway waits.
+    assert fk.messages(contract="RevokeCertificate", certificate_id=cid, outcome="OK") == []
+
+    write_offset(str(gw["offset"]), 2 * 3600)  # two hours later
+    [msg] = fk.wait_for(contract="RevokeCertificate", certificate_id=cid, outcome="OK", timeout=15)
+    assert msg["logical_address"] == "FKORG"
+    request = etree.fromstring(fk.body(msg["seq"])).find(f".//{{{REVOKE_NS}}}RevokeCertificate")
+    assert_valid_against_published("RevokeCertificate", 2, request)
+    assert request.findtext(f"{{{REVOKE_NS}}}intygs-id/{{{TYPES}}}extension") == cid
+    [done] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE],
+                        what="the outbox item marked DONE")
+    assert done.attempts == 2
+    write_offset(str(gw["offset"]), 0)
+
+
+def test_a_dead_destination_does_not_delay_a_healthy_one(gw, stubs):
+    fk, ts = stubs["FKASSA"].client, stubs["TRANSP"].client
+    ids = [new_id(f"dead-{n}") for n in range(5)]
+    for cid in ids:
+        register(gw, cid)
+        assert send(gw, cid, "FKASSA").resultCode == "OK"
+        assert send(gw, cid, "TRANSP").resultCode == "OK"
+    # Transportstyrelsen hangs: every call there costs the whole read timeout.
+    ts.add_rule(contract="RevokeCertificate", delay_ms=(TRANSP_READ_TIMEOUT + 5) * 1000)
+    started = time.monotonic()
+    for cid in ids:
+        revoke(gw, cid)
+    for cid in ids:
+        fk.wait_for(contract="RevokeCertificate", certificate_id=cid, outcome="OK", timeout=15)
+    fk_done = time.monotonic() - started
+    # Every FKASSA revocation arrived before the first TRANSP call could even time out.
+    assert fk_done < TRANSP_READ_TIMEOUT, f"FKASSA waited {fk_done:.1f} s behind the dead TRANSP"
+
+    wait_until(lambda: [i for cid in ids for i in revocations(gw, cid, "TRANSP") if i.attempts >= 1],
+               timeout=TRANSP_READ_TIMEOUT * 4, what="the TRANSP timeout")
+    time.sleep(TRANSP_READ_TIMEOUT + 1)  # calls already in flight when it went dead time out too
+
+    def attempts():
+        items = [i for cid in ids for i in revocations(gw, cid, "TRANSP")]
+        assert len(items) == len(ids) and all(i.state == PENDING for i in items)
+        return sum(i.attempts for i in items), [i.last_error for i in items if i.last_error]
+
+    tried, errors = attempts()
+    # At most the drains already running on that queue each burn one timeout;
+    # then the circuit is open and the rest wait for the retry time.
+    assert 1 <= tried <= DeliveryConfig().per_destination
+    assert all(f"no answer within {TRANSP_READ_TIMEOUT} s" in e for e in errors)
+    time.sleep(1.0)
+    assert attempts()[0] == tried
+    assert len(ts.messages(contract="RevokeCertificate")) == tried
