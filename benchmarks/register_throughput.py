@@ -66,8 +66,20 @@ def floor(envelopes: list[bytes], workdir: Path) -> float:
     return len(envelopes) / (time.perf_counter() - start)
 
 
-def _client(port: int, bodies: list[bytes], deadline: float, out: mp.Queue) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def connect(port: int, tls: dict | None = None) -> http.client.HTTPConnection:
+    """A keep-alive connection to the gateway; ``tls``: {"ca", "cert", "key"} paths for mutual TLS."""
+    if not tls:
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=tls["ca"])
+    ctx.load_cert_chain(tls["cert"], tls["key"])
+    return http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=ctx)
+
+
+def python_client(port: int, bodies: list[bytes], deadline: float, out: mp.Queue, tls: dict | None = None) -> None:
+    """One EHR system: registers ``bodies`` in turn until the deadline; puts (latencies, errors) on ``out``."""
+    conn = connect(port, tls)
     latencies, errors, i = [], 0, 0
     headers = {"Content-Type": "text/xml; charset=UTF-8",
                "SOAPAction": "urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3:RegisterCertificate"}
@@ -195,7 +207,7 @@ def main() -> None:
             queue: mp.Queue = mp.Queue()
             deadline = time.time() + args.seconds
             chunks = [envelopes[i * args.per_client:(i + 1) * args.per_client] for i in range(args.clients)]
-            procs = [mp.Process(target=_client, args=(gw.port, c, deadline, queue)) for c in chunks]
+            procs = [mp.Process(target=python_client, args=(gw.port, c, deadline, queue)) for c in chunks]
             start = time.perf_counter()
             for p in procs:
                 p.start()

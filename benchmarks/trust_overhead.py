@@ -20,9 +20,7 @@ spot (tests/support/pki.py). Nothing here asserts: the figures are read.
 from __future__ import annotations
 
 import argparse
-import http.client
 import multiprocessing as mp
-import ssl
 import statistics
 import sys
 import tempfile
@@ -32,7 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-PATH = "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21"
+# The same client as the register benchmark, so the two scripts' figures compare.
+from register_throughput import PATH, connect, python_client  # noqa: E402  (this folder is on sys.path)
 CALLER = "SE2321000016-BENCH"
 
 
@@ -41,30 +40,6 @@ def make_envelopes(n: int, seed: int) -> list[bytes]:
     from gateway.samples.requests import register_certificate
 
     return [register_certificate(CertificateSpec(certificate_id=cid)) for cid in unique_certificate_ids(n, seed)]
-
-
-def _connect(port: int, tls: dict | None):
-    if not tls:
-        return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    ctx = ssl.create_default_context(cafile=tls["ca"])
-    ctx.load_cert_chain(tls["cert"], tls["key"])
-    return http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=ctx)
-
-
-def _client(port: int, tls: dict | None, bodies: list[bytes], deadline: float, out: mp.Queue) -> None:
-    conn = _connect(port, tls)
-    latencies, errors, i = [], 0, 0
-    headers = {"Content-Type": "text/xml; charset=UTF-8"}
-    while time.time() < deadline and i < len(bodies):
-        t = time.perf_counter()
-        conn.request("POST", PATH, bodies[i], headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        latencies.append(time.perf_counter() - t)
-        if resp.status != 200 or b"<core:resultCode>OK<" not in data:
-            errors += 1
-        i += 1
-    out.put((latencies, errors))
 
 
 def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, access_log: bool,
@@ -84,14 +59,14 @@ def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, acc
     gw = GatewayProcess(work / f"{name}-{round_no}", workers=args.workers, extra_env=env, extra_args=extra, https=https).start()
     total = args.clients * args.per_client
     try:
-        warm = _connect(gw.port, client_tls)
+        warm = connect(gw.port, client_tls)
         for body in envelopes[total:total + 200]:
             warm.request("POST", PATH, body, {"Content-Type": "text/xml"})
             warm.getresponse().read()
         queue: mp.Queue = mp.Queue()
         deadline = time.time() + args.seconds
         chunks = [envelopes[i * args.per_client:(i + 1) * args.per_client] for i in range(args.clients)]
-        procs = [mp.Process(target=_client, args=(gw.port, client_tls, c, deadline, queue)) for c in chunks]
+        procs = [mp.Process(target=python_client, args=(gw.port, c, deadline, queue, client_tls)) for c in chunks]
         start = time.perf_counter()
         for p in procs:
             p.start()

@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .tomlvalues import toml_date
+
 CERT_NS = "urn:riv:clinicalprocess:healthcond:certificate"
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 29.0
@@ -91,14 +93,7 @@ class RoutingTable:
 
 
 def _date(value, where: str) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise RouteFileError(f"{where}: not a date (YYYY-MM-DD): {value!r}") from None
+    return toml_date(value, where, RouteFileError)
 
 
 def parse_routes(text: str, source: str = "routes") -> RoutingTable:

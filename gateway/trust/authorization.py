@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..routing import contract_namespace
+from ..tomlvalues import toml_date
 
 ANY = "*"
 _FIELDS = {"consumer", "contract", "logical_address", "valid_from", "valid_to", "comment"}
@@ -66,16 +67,7 @@ class AuthorizationTable:
 
 
 def _date(value, where: str) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise AuthorizationFileError(f"{where}: not a date (YYYY-MM-DD): {value!r}") from None
+    return toml_date(value, where, AuthorizationFileError)
 
 
 def parse_authorizations(text: str, source: str = "authorizations") -> AuthorizationTable:

@@ -20,7 +20,13 @@ GET = "/clinicalprocess/healthcond/certificate/GetCertificate/2/rivtabp21"
 @pytest.fixture(scope="module")
 def tls_gateway(pki, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("gw-tls")
-    authorizations = write_authorizations(workdir / "authorizations.toml")
+    gw = start_tls_gateway(pki, workdir, write_authorizations(workdir / "authorizations.toml"))
+    yield gw
+    gw.stop()
+
+
+def start_tls_gateway(pki, workdir, authorizations) -> GatewayProcess:
+    """Two workers serving mutual TLS with the test CA; the authorized client is the default."""
     gw = GatewayProcess(
         workdir, workers=2, extra_env={"INTYGSGW_DELIVERY": "false"},
         extra_args=["--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path),
@@ -28,8 +34,7 @@ def tls_gateway(pki, tmp_path_factory):
         https={"cert": pki.authorized.pair, "verify": str(pki.ca.cert_path)},
     ).start()
     gw.authorizations = authorizations
-    yield gw
-    gw.stop()
+    return gw
 
 
 def post(gw, path, body, client, headers=None):
@@ -162,12 +167,6 @@ def test_sigterm_under_mutual_tls_finishes_in_flight_requests(pki, tmp_path):
     from tests.integration.test_concurrency_and_shutdown import assert_stored_after_restart, sigterm_mid_traffic
 
     workdir = tmp_path / "gw"
-    authorizations = write_authorizations(tmp_path / "authorizations.toml")
-    gw = GatewayProcess(
-        workdir, workers=2, extra_env={"INTYGSGW_DELIVERY": "false"},
-        extra_args=["--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path),
-                    "--client-ca", str(pki.ca.cert_path), "--authorizations", str(authorizations)],
-        https={"cert": pki.authorized.pair, "verify": str(pki.ca.cert_path)},
-    ).start()
+    gw = start_tls_gateway(pki, workdir, write_authorizations(tmp_path / "authorizations.toml"))
     answered = sigterm_mid_traffic(gw, cert=pki.authorized.pair, verify=str(pki.ca.cert_path))
     assert_stored_after_restart(workdir, answered)
