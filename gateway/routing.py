@@ -123,6 +123,19 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
             tls = TlsSettings(**raw)
             if tls.client_key and not tls.client_cert:
                 raise RouteFileError(f"{where}: tls.client_key needs tls.client_cert")
+            if tls.pkcs12 and tls.client_cert:
+                raise RouteFileError(f"{where}: give tls.pkcs12 or tls.client_cert, not both")
+            for name in ("client_cert", "client_key", "pkcs12", "ca_bundle"):
+                value = getattr(tls, name)
+                if value is not None and (not isinstance(value, str) or not Path(value).is_file()):
+                    raise RouteFileError(f"{where}: tls.{name}: no such file {value!r}")
+            if tls.pkcs12:
+                from .tls import ClientCertificateError, read_pkcs12
+
+                try:
+                    read_pkcs12(tls.pkcs12, tls.pkcs12_password)
+                except ClientCertificateError as exc:
+                    raise RouteFileError(f"{where}: tls.pkcs12: {exc}") from None
         try:
             connect = float(entry.get("connect_timeout", defaults.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)))
             read = float(entry.get("read_timeout", defaults.get("read_timeout", DEFAULT_READ_TIMEOUT)))

@@ -93,8 +93,16 @@ class SoapTransport:
             **(extra_headers or {}),
         }
         try:
-            resp = self._session(route).post(route.url, data=envelope, headers=headers,
-                                             timeout=(route.connect_timeout, route.read_timeout))
+            session = self._session(route)
+        except (OSError, ValueError) as exc:
+            # An unreadable client certificate is the operator's to fix; the
+            # delivery waits for it like for a receiver that is down.
+            return Outcome("connect", text=f"client TLS settings of the route to {route.url}: {exc}")
+        try:
+            # verify and cert are passed on each call: requests lets REQUESTS_CA_BUNDLE
+            # override a session's own verify, and a route's CA must win.
+            resp = session.post(route.url, data=envelope, headers=headers, verify=session.verify, cert=session.cert,
+                                timeout=(route.connect_timeout, route.read_timeout))
         except requests.exceptions.ConnectTimeout as exc:
             return Outcome("connect", text=f"connect timeout: {exc}")
         except requests.exceptions.ReadTimeout:
