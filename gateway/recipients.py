@@ -55,15 +55,41 @@ class RecipientRegistry:
         return next((r for r in self._by_id.values() if r.logical_address.lower() == address), None)
 
 
-def _field(entry: dict, index: int, name: str, kind, required: bool = True):
-    label = f"recipient #{index + 1}" + (f" ({entry['id']})" if isinstance(entry.get("id"), str) else "")
+def _entry_lines(text: str) -> list[int]:
+    """The line on which each element of the top-level JSON array starts."""
+    decoder = json.JSONDecoder()
+    lines, pos = [], text.index("[") + 1
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            return lines
+        lines.append(text.count("\n", 0, pos) + 1)
+        _, pos = decoder.raw_decode(text, pos)
+
+
+class _Where:
+    """Names an entry by position, line and id in every complaint about it."""
+
+    def __init__(self, source: str, index: int, line: int | None, entry: dict):
+        self.label = f"{source}: recipient #{index + 1}"
+        if isinstance(entry.get("id"), str) and entry["id"]:
+            self.label += f" {entry['id']}"
+        if line:
+            self.label += f" (line {line})"
+
+    def error(self, message: str) -> RecipientFileError:
+        return RecipientFileError(f"{self.label}: {message}")
+
+
+def _field(entry: dict, where: _Where, name: str, kind, required: bool = True):
     if name not in entry:
         if required:
-            raise RecipientFileError(f"{label}: field '{name}' is missing")
+            raise where.error(f"field '{name}' is missing")
         return None
     value = entry[name]
     if not isinstance(value, kind):
-        raise RecipientFileError(f"{label}: field '{name}' must be {kind.__name__}, got {value!r}")
+        raise where.error(f"field '{name}' must be {kind.__name__}, got {value!r}")
     return value
 
 
@@ -76,27 +102,27 @@ def parse_recipients(text: str, source: str = "recipients") -> list[Recipient]:
         raise RecipientFileError(f"{source}: expected a non-empty JSON array of recipients")
     out: list[Recipient] = []
     seen: set[str] = set()
+    lines = _entry_lines(text)
     for i, entry in enumerate(data):
+        where = _Where(source, i, lines[i] if i < len(lines) else None, entry if isinstance(entry, dict) else {})
         if not isinstance(entry, dict):
-            raise RecipientFileError(f"{source}: recipient #{i + 1} is not an object")
-        rid = _field(entry, i, "id", str)
+            raise where.error("is not an object")
+        rid = _field(entry, where, "id", str)
         if not rid:
-            raise RecipientFileError(f"{source}: recipient #{i + 1}: field 'id' is empty")
+            raise where.error("field 'id' is empty")
         if rid in seen:
-            raise RecipientFileError(f"{source}: recipient #{i + 1}: id {rid!r} appears twice")
-        rtype = _field(entry, i, "recipientType", str)
+            raise where.error(f"id {rid!r} appears twice")
+        rtype = _field(entry, where, "recipientType", str)
         if rtype not in RECIPIENT_TYPES:
-            raise RecipientFileError(
-                f"{source}: recipient #{i + 1} ({rid}): field 'recipientType' must be one of "
-                f"{', '.join(RECIPIENT_TYPES)}, got {rtype!r}")
-        types = _field(entry, i, "certificateTypes", list)
+            raise where.error(f"field 'recipientType' must be one of {', '.join(RECIPIENT_TYPES)}, got {rtype!r}")
+        types = _field(entry, where, "certificateTypes", list)
         if not all(isinstance(t, str) for t in types):
-            raise RecipientFileError(f"{source}: recipient #{i + 1} ({rid}): 'certificateTypes' must list strings")
-        active = _field(entry, i, "active", bool, required=False)
-        trusted = _field(entry, i, "trusted", bool, required=False)
+            raise where.error("field 'certificateTypes' must list strings")
+        active = _field(entry, where, "active", bool, required=False)
+        trusted = _field(entry, where, "trusted", bool, required=False)
         out.append(Recipient(
-            id=rid, name=_field(entry, i, "name", str), recipient_type=rtype,
-            logical_address=_field(entry, i, "logicalAddress", str), certificate_types=tuple(types),
+            id=rid, name=_field(entry, where, "name", str), recipient_type=rtype,
+            logical_address=_field(entry, where, "logicalAddress", str), certificate_types=tuple(types),
             active=True if active is None else active, trusted=False if trusted is None else trusted,
         ))
         seen.add(rid)

@@ -9,6 +9,7 @@ contract and the address (the platform's VP004/VP006 cases).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,9 @@ def _date(value, where: str) -> dt.date | None:
     return toml_date(value, where, RouteFileError)
 
 
+_ROUTE_HEADER = re.compile(r"\s*\[\[\s*route\s*\]\]")
+
+
 def parse_routes(text: str, source: str = "routes") -> RoutingTable:
     try:
         data = tomllib.loads(text)
@@ -103,8 +107,10 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
         raise RouteFileError(f"{source}: {exc}") from None
     defaults = data.get("defaults", {})
     routes = []
+    # tomllib keeps no positions; the n-th [[route]] header is the n-th route.
+    header_lines = [n for n, line in enumerate(text.splitlines(), 1) if _ROUTE_HEADER.match(line)]
     for i, entry in enumerate(data.get("route", [])):
-        where = f"{source}: route #{i + 1}"
+        where = f"{source}: route #{i + 1}" + (f" (line {header_lines[i]})" if i < len(header_lines) else "")
         for key in ("contract", "logical_address", "url"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise RouteFileError(f"{where}: field '{key}' is missing or empty")
@@ -141,8 +147,12 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
             read = float(entry.get("read_timeout", defaults.get("read_timeout", DEFAULT_READ_TIMEOUT)))
         except (TypeError, ValueError):
             raise RouteFileError(f"{where}: timeouts are numbers of seconds") from None
+        try:
+            contract = contract_namespace(entry["contract"].strip())
+        except RouteFileError as exc:
+            raise RouteFileError(f"{where}: field 'contract': {exc}") from None
         routes.append(Route(
-            contract=contract_namespace(entry["contract"].strip()),
+            contract=contract,
             logical_address=entry["logical_address"].strip(),
             url=entry["url"].strip(),
             valid_from=_date(entry.get("valid_from"), where),
