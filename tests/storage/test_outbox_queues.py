@@ -1,0 +1,73 @@
+"""Which queues the delivery loop sees as due, and in which order a queue is claimed (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gateway.app import build_services
+from gateway.config import Settings
+from gateway.outbound import REVOKE_CERTIFICATE_2, STATUS_UPDATE_FOR_CARE_3
+from storage.outbox import destination_key
+
+NOW = dt.datetime(2026, 11, 23, 12, 0, 0)
+LEASE = dt.timedelta(minutes=2)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'q.db'}" if request.param == "sqlite" else \
+        request.getfixturevalue("postgres_database")
+    services = build_services(Settings(db=url), migrate=True)
+    with services.store.writing() as uow:
+        uow.connection.exec_driver_sql("DELETE FROM outbox")
+        uow.commit()
+    yield services.store
+    services.store.engine.dispose()
+
+
+def add(store, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2, at: dt.datetime = NOW) -> int:
+    with store.writing() as uow:
+        uow.outbox.enqueue(contract=contract, logical_address=address, kind="revoke", reference=reference,
+                           payload=b"<x/>", correlation_id=reference, now=at)
+        uow.commit()
+        return uow.outbox.find(reference=reference, limit=1)[0].id
+
+
+def due(store, now=NOW, exclude=()) -> set[str]:
+    with store.reading() as uow:
+        return set(uow.outbox.due_destinations(now, exclude))
+
+
+def test_due_queues_are_those_with_an_unclaimed_item_due_now(store):
+    fk, ts = destination_key(REVOKE_CERTIFICATE_2, "FKORG"), destination_key(REVOKE_CERTIFICATE_2, "TRANSP")
+    care = destination_key(STATUS_UPDATE_FOR_CARE_3, "SE2321000016-1001")
+    assert due(store) == set()
+    add(store, "FKORG", "a")
+    later = add(store, "TRANSP", "b")
+    add(store, "SE2321000016-1001", "c", contract=STATUS_UPDATE_FOR_CARE_3)
+    dead = add(store, "AF", "d")
+    with store.writing() as uow:
+        uow.outbox.schedule_retry(later, NOW + dt.timedelta(minutes=5), "down", NOW)
+        uow.outbox.mark_dead(dead, "refused", NOW)
+        uow.commit()
+    assert due(store) == {fk, care}
+    assert due(store, exclude={care}) == {fk}
+    assert due(store, now=NOW + dt.timedelta(minutes=6)) == {fk, ts, care}
+    with store.writing() as uow:
+        assert [i.reference for i in uow.outbox.claim(fk, NOW, LEASE, "w", 10)] == ["a"]
+        uow.commit()
+    assert due(store) == {care}  # claimed: not due again until the lease runs out
+    assert fk in due(store, now=NOW + LEASE + dt.timedelta(seconds=1))
+
+
+def test_a_queue_is_claimed_most_overdue_first_in_batches(store):
+    fk = destination_key(REVOKE_CERTIFICATE_2, "FKORG")
+    for n in range(5):
+        add(store, "FKORG", f"r{n}", at=NOW - dt.timedelta(seconds=n))
+    with store.writing() as uow:
+        first = uow.outbox.claim(fk, NOW, LEASE, "w1", 2)
+        second = uow.outbox.claim(fk, NOW, LEASE, "w2", 10)
+        uow.commit()
+    assert [i.reference for i in first] == ["r4", "r3"]
+    assert [i.reference for i in second] == ["r2", "r1", "r0"]
