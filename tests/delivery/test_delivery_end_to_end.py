@@ -208,15 +208,17 @@ def test_a_revocation_survives_an_outage_and_a_kill_and_is_delivered_when_the_re
     assert fk.messages(contract="RevokeCertificate", certificate_id=cid, outcome="OK") == []
 
     write_offset(str(gw["offset"]), 2 * 3600)  # two hours later
-    [msg] = fk.wait_for(contract="RevokeCertificate", certificate_id=cid, outcome="OK", timeout=15)
-    assert msg["logical_address"] == "FKORG"
-    request = etree.fromstring(fk.body(msg["seq"])).find(f".//{{{REVOKE_NS}}}RevokeCertificate")
-    assert_valid_against_published("RevokeCertificate", 2, request)
-    assert request.findtext(f"{{{REVOKE_NS}}}intygs-id/{{{TYPES}}}extension") == cid
-    [done] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE],
-                        what="the outbox item marked DONE")
-    assert done.attempts == 2
-    write_offset(str(gw["offset"]), 0)
+    try:
+        [msg] = fk.wait_for(contract="RevokeCertificate", certificate_id=cid, outcome="OK", timeout=15)
+        assert msg["logical_address"] == "FKORG"
+        request = etree.fromstring(fk.body(msg["seq"])).find(f".//{{{REVOKE_NS}}}RevokeCertificate")
+        assert_valid_against_published("RevokeCertificate", 2, request)
+        assert request.findtext(f"{{{REVOKE_NS}}}intygs-id/{{{TYPES}}}extension") == cid
+        [done] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE],
+                            what="the outbox item marked DONE")
+        assert done.attempts == 2
+    finally:
+        write_offset(str(gw["offset"]), 0)
 
 
 def test_a_dead_destination_does_not_delay_a_healthy_one(gw, stubs):
@@ -254,3 +256,30 @@ def test_a_dead_destination_does_not_delay_a_healthy_one(gw, stubs):
     time.sleep(1.0)
     assert attempts()[0] == tried
     assert len(ts.messages(contract="RevokeCertificate")) == tried
+
+
+def test_a_revocation_in_flight_when_the_gateway_is_killed_is_sent_again_once_its_lease_runs_out(gw, stubs):
+    fk = stubs["FKASSA"].client
+    cid = new_id("inflight")
+    register(gw, cid)
+    assert send(gw, cid, "FKASSA").resultCode == "OK"
+    fk.add_rule(contract="RevokeCertificate", certificate_id=cid, delay_ms=5_000, times=1)
+    revoke(gw, cid)
+    fk.wait_for(contract="RevokeCertificate", certificate_id=cid)  # arrived; its answer is held back
+    gw["gateway"].kill()
+    [item] = revocations(gw, cid, "FKORG")
+    assert item.state == PENDING and item.attempts == 0  # claimed, never settled
+
+    gw["gateway"] = GatewayProcess(gw["work"], extra_env=gw["env"]).start()
+    time.sleep(1.0)
+    # The dead process's lease still holds the item: nobody sends it twice meanwhile.
+    assert len(fk.messages(contract="RevokeCertificate", certificate_id=cid)) == 1
+
+    write_offset(str(gw["offset"]), 600)  # past the two-minute lease
+    try:
+        fk.wait_for(2, contract="RevokeCertificate", certificate_id=cid, timeout=15)
+        [done] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE],
+                            what="the outbox item marked DONE")
+        assert done.attempts == 1
+    finally:
+        write_offset(str(gw["offset"]), 0)
