@@ -11,6 +11,9 @@ shipped registry.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -26,6 +29,7 @@ from gateway.recipients import DEFAULT_FILE
 from gateway.samples import CertificateSpec
 from gateway.stub.process import StubProcess
 from storage.outbox import DONE, PENDING
+from tests.support.paths import REPO_ROOT
 from tests.support.published import assert_valid_against_published
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import GatewayClient
@@ -283,3 +287,35 @@ def test_a_revocation_in_flight_when_the_gateway_is_killed_is_sent_again_once_it
         assert done.attempts == 1
     finally:
         write_offset(str(gw["offset"]), 0)
+
+
+def test_a_refused_revocation_is_dead_with_its_reason_until_an_operator_retries_it(gw, stubs):
+    fk = stubs["FKASSA"].client
+    cid = new_id("refused")
+    register(gw, cid)
+    assert send(gw, cid, "FKASSA").resultCode == "OK"
+    fk.add_rule(contract="RevokeCertificate", certificate_id=cid, result_code="ERROR", error_id="VALIDATION_ERROR",
+                result_text="Felaktigt intygs-id")
+    revoke(gw, cid)
+    [dead] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == "DEAD"],
+                        what="the refused item in DEAD")
+    assert dead.last_error == "ERROR/VALIDATION_ERROR: Felaktigt intygs-id"
+    [msg] = fk.messages(contract="RevokeCertificate", certificate_id=cid)
+    assert msg["headers"].get("x-skltp-correlation-id") == dead.correlation_id
+
+    db = f"sqlite:///{gw['work'] / 'intygsgw.db'}"
+    listed = operator(gw, "list", "--state", "DEAD", "--reference", cid, "--db", db)
+    assert str(dead.id) in listed and "Felaktigt intygs-id" in listed
+    fk.clear_rules()
+    operator(gw, "retry", str(dead.id), "--db", db)
+    fk.wait_for(contract="RevokeCertificate", certificate_id=cid, outcome="OK")
+    [done] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE],
+                        what="the retried item delivered")
+    assert done.attempts == 2
+
+
+def operator(gw, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "gateway.cli", "outbox", *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
