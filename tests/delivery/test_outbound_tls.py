@@ -8,7 +8,6 @@ bundle, the call never gets that far.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import stat
 
