@@ -137,8 +137,9 @@ def _change(store, args, verb: str, now: dt.datetime) -> int:
         uow.commit()
     skipped = len(ids) - changed
     done = "due now" if verb == "retry" else "discarded"
-    print(f"{changed} item(s) {done}" + (f"; {skipped} left alone (only PENDING and DEAD items can be "
-                                          f"{'retried' if verb == 'retry' else 'discarded'})" if skipped else ""))
+    why = "only PENDING and DEAD items not in flight can be retried" if verb == "retry" else \
+        "only PENDING and DEAD items can be discarded"
+    print(f"{changed} item(s) {done}" + (f"; {skipped} left alone ({why})" if skipped else ""))
     return 0 if changed or not ids else 1
 
 

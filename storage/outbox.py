@@ -175,9 +175,13 @@ class OutboxRepository:
         return _item(row) if row else None
 
     def retry_now(self, ids: list[int], now: dt.datetime) -> int:
-        """Put DEAD or waiting items back at the head of their queue."""
+        """Put DEAD or waiting items back at the head of their queue.
+
+        An item in flight (its lease still running) is left alone: freeing it
+        would let a second process send it while the first still is."""
         res = self.connection.execute(
-            update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.state.in_((PENDING, DEAD)))
+            update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.state.in_((PENDING, DEAD)),
+                                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now))
             .values(state=PENDING, next_attempt_at=now, claimed_until=None, updated_at=now))
         return res.rowcount
 

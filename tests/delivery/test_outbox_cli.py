@@ -141,6 +141,15 @@ def test_retry_by_id_and_by_filter_makes_items_due_now(queue):
     assert get(services, ids["ts-dead"]).state == DEAD  # another destination: untouched
     assert get(services, ids["fk-done"]).state == DONE
 
+    # An item in flight (claimed by a delivering process) is not freed for a second sender.
+    in_flight = enqueue(services, "FKORG", "c-6")
+    with services.store.writing() as uow:
+        uow.outbox.claim(uow.outbox.get(in_flight).destination, services.clock.utc(), dt.timedelta(minutes=2),
+                         "elsewhere", 10)
+        uow.commit()
+    busy = outbox(url, "retry", str(in_flight))
+    assert busy.returncode == 1 and "not in flight" in busy.stdout
+
 
 def test_discard_never_touches_delivered_items(queue):
     url, services, ids = queue
