@@ -40,6 +40,11 @@ class Outcome:
         return self.kind == "result" and self.result_code in ("OK", "INFO")
 
     @property
+    def answered(self) -> bool:
+        """The receiver read the request and said something about it in SOAP."""
+        return self.kind in ("result", "fault")
+
+    @property
     def retryable(self) -> bool:
         """Worth trying again later (the contract's TECHNICAL_ERROR semantics)."""
         if self.kind in ("connect", "timeout", "http", "malformed"):

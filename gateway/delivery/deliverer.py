@@ -1,11 +1,13 @@
 """The delivery loop: drain each destination's queue on its own.
 
 Every destination (contract + logical address) is drained by its own task in a
-thread pool. A destination whose receiver fails opens its circuit until the
+thread pool. A destination whose receiver cannot be reached (connection
+error, timeout, HTTP error without a SOAP answer) opens its circuit until the
 failed item's next attempt; its other items wait with it instead of each
 burning a timeout, and no other destination waits at all. This is the fix for
 the failure mode where one care system that could not receive blocked every
-delivery behind it.
+delivery behind it. A receiver that answers but turns one item down for now
+(TECHNICAL_ERROR) delays only that item.
 """
 from __future__ import annotations
 
@@ -167,9 +169,14 @@ class Deliverer:
             elif outcome.retryable:
                 when = self.config.schedule.next_attempt(now, item.attempts + 1)
                 retries.append((item.id, when, outcome.describe()))
-                opened = (when, item.id)
                 log.warning("delivery %s to %s failed (%s); next attempt %s", item.id,
                             _label(item), outcome.describe(), when.isoformat(timespec="seconds"))
+                if outcome.answered:
+                    # The receiver is up and turned down this one item for now
+                    # (TECHNICAL_ERROR, a server fault): the rest of its queue
+                    # goes on rather than waiting behind it.
+                    continue
+                opened = (when, item.id)
                 healthy = False
                 untouched = [i.id for i in items[index + 1:]]
                 break
