@@ -53,6 +53,14 @@ class Route:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
 
 
+# The Inera-internal contracts name their request namespace after the
+# interaction, not the responder (gateway.registry marks them ``internal``).
+INTERNAL_CONTRACTS = frozenset({
+    "ListRelationsForCertificate", "GetCertificateTypeInfo", "GetRecipientsForCertificate", "ListKnownRecipients",
+    "ListPossibleReceivers", "ListApprovedReceivers", "RegisterApprovedReceivers",
+})
+
+
 def contract_namespace(name: str) -> str:
     """``RegisterCertificate:3`` or a full namespace → the request namespace."""
     if name.startswith("urn:"):
@@ -60,6 +68,8 @@ def contract_namespace(name: str) -> str:
     contract, _, major = name.partition(":")
     if not contract or not major.isdigit():
         raise RouteFileError(f"contract {name!r}: write Name:major (e.g. RevokeCertificate:2) or a namespace")
+    if contract in INTERNAL_CONTRACTS:
+        return f"{CERT_NS}:{contract}:{major}"
     return f"{CERT_NS}:{contract}Responder:{major}"
 
 
@@ -67,6 +77,8 @@ def short_name(namespace: str) -> str:
     parts = namespace.split(":")
     if len(parts) >= 2 and parts[-2].endswith("Responder"):
         return f"{parts[-2][:-len('Responder')]}:{parts[-1]}"
+    if len(parts) >= 2 and parts[-2] in INTERNAL_CONTRACTS:
+        return f"{parts[-2]}:{parts[-1]}"
     return namespace
 
 

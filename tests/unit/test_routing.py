@@ -73,3 +73,15 @@ def test_two_matching_routes_are_an_error():
 def test_bad_route_files_name_the_route_and_field(bad, message):
     with pytest.raises(RouteFileError, match=message):
         parse_routes(bad, "routes.toml")
+
+
+def test_every_served_contract_is_named_by_its_short_name():
+    """Routes and authorizations say ``Name:major``; that must give each served
+    contract's own request namespace, the Inera-internal ones included."""
+    from gateway.registry import CONTRACTS
+    from gateway.routing import contract_namespace, short_name
+
+    for contract in CONTRACTS:
+        name = f"{contract.name}:{contract.major}"
+        assert contract_namespace(name) == contract.namespace, name
+        assert short_name(contract.namespace) == name
