@@ -37,6 +37,12 @@ def _type_id(svc: Services, code: str) -> str:
     return known.id if known is not None else code
 
 
+def _note_certificate(uow, certificate_id: str) -> None:
+    """The access log files the call under the certificate's patient when it is stored."""
+    record = uow.certificates.get(certificate_id)
+    audit.note(record.person_id if record else None, [certificate_id])
+
+
 def recipients_for_certificate(svc: Services, certificate_id: str) -> list[Recipient]:
     """The approved receivers that are active; if there are none, the main
     recipients of the certificate's stored type (the request's type is not used)."""
@@ -72,9 +78,9 @@ def approved_receivers(svc: Services, certificate_id: str) -> list[ReceiverAppro
     certificate_id = certificate_id.strip()
     if not certificate_id:
         raise ServiceError("Request to ListApprovedReceivers is missing required parameter 'intygs-id'")
-    audit.note(None, [certificate_id])
     with svc.store.reading() as uow:
         rows = uow.approved_receivers.for_certificate(certificate_id)
+        _note_certificate(uow, certificate_id)
     registry = svc.recipients
     out = []
     for row in rows:
@@ -115,9 +121,9 @@ def register_approved_receivers(svc: Services, certificate_id: str, type_code: s
         status = said.get(recipient.id.upper())
         approved = status == "YES" if status is not None else recipient.recipient_type == MAIN_RECIPIENT
         rows.append(ApprovedReceiver(recipient.id, approved))
-    audit.note(None, [certificate_id])
     access = audit.current()
     with svc.store.writing() as uow:
+        _note_certificate(uow, certificate_id)
         uow.approved_receivers.replace(certificate_id, rows)
         audit.in_transaction(access, uow)
         uow.commit()

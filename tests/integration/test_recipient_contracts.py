@@ -11,6 +11,10 @@ schemas compile where the published ones do not.
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -19,6 +23,7 @@ import zeep.exceptions
 
 from gateway import samples
 from gateway.samples import CertificateSpec
+from tests.support.paths import REPO_ROOT
 from tests.support.soapclient import HUB_ADDRESS, endpoint_path
 
 TYPE_SYSTEM = "b64ea353-e8f6-4832-b563-fc7d46f29548"
@@ -195,3 +200,19 @@ def test_a_schema_violation_is_a_client_fault_naming_the_unmarshalling_error(gat
                          headers={"Content-Type": "text/xml; charset=UTF-8"}, timeout=10)
     assert resp.status_code == 500
     assert b"Client" in resp.content and b"Unmarshalling Error" in resp.content
+
+
+def test_approvals_are_in_the_access_log_under_the_patient(client, gateway):
+    cid = new_id()
+    register(client, cid)
+    approve(client, cid, "lisjp", [("FKASSA", "YES")])
+    approved(client, cid)
+    args = [sys.executable, "-m", "gateway.cli", "audit", "export", "--person", samples.PATIENT]
+    if gateway.db:
+        args += ["--db", gateway.db]
+    done = subprocess.run(args, cwd=gateway.workdir, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr
+    entries = [json.loads(line) for line in done.stdout.splitlines() if cid in line]
+    contracts = [(e["contract"].rsplit(":", 2)[-2], e["outcome"]) for e in entries]
+    assert ("RegisterApprovedReceivers", "OK") in contracts and ("ListApprovedReceivers", "OK") in contracts
