@@ -97,7 +97,8 @@ class CorpusBuilder:
             return self.rng.choice(spec["codes"])
         if "code_pattern" in spec:
             rx = re.compile(spec["code_pattern"])
-            fits = [c for c in ICD_SAMPLES if rx.search(c) and len(c) <= int(spec.get("max_length", 99))]
+            fits = [c for c in (*ICD_SAMPLES, *spelled(spec["code_pattern"]))
+                    if rx.search(c) and len(c) <= int(spec.get("max_length", 99))]
             if fits:
                 return self.rng.choice(fits)
         return "KOD1"
@@ -107,8 +108,7 @@ class CorpusBuilder:
             return spec["code_system"]
         if "code_system_pattern" in spec:
             rx = re.compile(spec["code_system_pattern"])
-            spelled = re.sub(r"[\^$()\\]", "", spec["code_system_pattern"]).split("|")
-            fits = [s for s in (*OID_SAMPLES, *spelled) if rx.search(s)]
+            fits = [s for s in (*OID_SAMPLES, *spelled(spec["code_system_pattern"])) if rx.search(s)]
             if fits:
                 return fits[0]
         return "KV_OKAND"
@@ -264,6 +264,9 @@ class CorpusBuilder:
 
     def make(self, model, cond: dict, el, truth: bool) -> None:
         """Change the model so that ``cond`` holds (``truth``) or does not."""
+        if "not" in cond:
+            self.make(model, cond["not"], el, not truth)
+            return
         if "any" in cond or "all" in cond:
             parts = cond.get("any") or cond.get("all")
             conj = "all" in cond
@@ -308,6 +311,15 @@ class CorpusBuilder:
             return
         did = cond["delsvar"]
         spec = self.delsvar_specs[did][1]
+        if "code_matches" in cond or "code_not_matches" in cond:
+            rx = re.compile(cond.get("code_matches", cond.get("code_not_matches")))
+            want_match = truth == ("code_matches" in cond)
+            pool = [c for c in spec.get("codes", spelled(spec.get("code_pattern", "")))
+                    if c and bool(rx.search(c)) == want_match]
+            for d in self.scope_delsvar(model, did, el, True):
+                if pool and d.get("type") == "cv":
+                    d["code"] = self.rng.choice(pool)
+            return
         if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches")):
             present = not cond.get("absent")
             if present == truth:
@@ -537,6 +549,11 @@ class CorpusBuilder:
             else:
                 label, model = self.mutate(base)
             yield Sample(label, etree.tostring(render(model, self.raw["type"])))
+
+
+def spelled(pattern: str) -> list[str]:
+    """The literal alternatives a simple pattern spells out (``'^(A|B)$'`` gives A and B)."""
+    return re.sub(r"[\^$()\\]", "", pattern).split("|")
 
 
 def rng_choice(rng: random.Random, pool: list):

@@ -792,6 +792,21 @@ class _Compiler:
                 return sid
         raise AssertionError(did)
 
+    def delsvar_scope(self, where: str, cond: dict, did: str) -> Callable[[Answers, Any], list]:
+        """The delsvar a condition looks at: those in the rule's svar, else (``in_svar``) those
+        in answers with that id, else all of them."""
+        holder = cond.get("in_svar")
+        if holder is not None and holder not in self.svar_specs:
+            raise self.fail(where, f"in_svar names unknown svar {holder!r}")
+
+        def in_scope(a: Answers, el) -> list:
+            if el is not None:
+                return local_delsvar(el, did)
+            if holder is not None:
+                return [d for v in a.svar.get(holder, ()) for d in v.ds.get(did, ())]
+            return a.delsvar.get(did, ())
+        return in_scope
+
     def condition(self, where: str, cond: Any) -> Callable[[Answers, Any], bool]:
         if not isinstance(cond, dict):
             raise self.fail(where, "a condition is a table")
@@ -801,6 +816,9 @@ class _Compiler:
             if key == "any":
                 return lambda a, el: any(p(a, el) for p in parts)
             return lambda a, el: all(p(a, el) for p in parts)
+        if "not" in cond:
+            inner = self.condition(f"{where}.not", cond["not"])
+            return lambda a, el: not inner(a, el)
         predicates = [k for k in ("absent", "codes", "not_codes", "matches", "not_matches", "code_matches",
                                   "code_not_matches") if k in cond]
         if len(predicates) > 1:
@@ -817,7 +835,8 @@ class _Compiler:
                     raise self.fail(where, f"names unknown svar {sid!r}")
                 return lambda a, el: lo <= len(a.svar.get(sid, ())) <= hi
             did = self.known_delsvar(where, cond.get("delsvar"))
-            return lambda a, el: lo <= len(a.delsvar.get(did, ()) if el is None else local_delsvar(el, did)) <= hi
+            counted = self.delsvar_scope(where, cond, did)
+            return lambda a, el: lo <= len(counted(a, el)) <= hi
         if "svar" in cond:
             sid = cond["svar"]
             if sid not in self.svar_specs:
@@ -828,9 +847,7 @@ class _Compiler:
                 return lambda a, el: not a.svar.get(sid)
             return lambda a, el: bool(a.svar.get(sid))
         did = self.known_delsvar(where, cond.get("delsvar"))
-
-        def in_scope(a: Answers, el) -> list:
-            return a.delsvar.get(did, ()) if el is None else local_delsvar(el, did)
+        in_scope = self.delsvar_scope(where, cond, did)
         if pred is None:
             return lambda a, el: bool(in_scope(a, el))
         if pred == "absent":
