@@ -83,13 +83,14 @@ class CorpusBuilder:
             if rng.random() < 0.3:
                 ds["display"] = [ds["code"].lower()]
         elif kind == "quantity":
-            n = rng.randint(0, 100)
+            n = rng.randint(int(spec.get("value_min", 0)), int(spec.get("value_max", 100)))
             candidates = [f"{n}.0", str(n), f"{n / 10:.1f}"]
             if "value_pattern" in spec:
                 rx = re.compile(spec["value_pattern"])
                 candidates = [c for c in candidates if rx.search(c)] or candidates
             ds["value"] = candidates[0]
-            ds["unit"] = spec.get("unit", "procent")
+            unit = spelled(spec["unit_pattern"])[0] if "unit_pattern" in spec else "procent"
+            ds["unit"] = spec.get("unit", unit)
         return ds
 
     def valid_code(self, spec: dict) -> str:
@@ -355,6 +356,13 @@ class CorpusBuilder:
                self.m_flip, self.m_flip, self.m_add_optional, self.m_whitespace, self.m_shift_date]
         labels = []
         for _ in range(1 if rng.random() < 0.75 else 2):
+            labels.append(rng.choice(ops)(m))
+        # Loose rule sets (AF00251) accept most single mutations; stacking another one on
+        # half of the accepted ones keeps the corpus from being mostly valid, while the
+        # other half still tests that harmless changes are accepted.
+        for _ in range(2):
+            if rng.random() < 0.5 or self.definition.validate(render(m, self.raw["type"]).find(f"{{{RG}}}intyg")):
+                break
             labels.append(rng.choice(ops)(m))
         return "+".join(labels), m
 

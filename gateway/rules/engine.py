@@ -320,7 +320,8 @@ class _Compiler:
                 raise self.fail(dwhere, "defined twice")
             unknown = set(ds) - {"id", "name", "type", "min", "max", "value_pattern", "value_message", "code_system", "code_system_pattern", "codes",
                                  "code_pattern", "max_length", "unit", "min_message", "max_message",
-                                 "code_system_message", "code_message", "max_length_message", "type_message"}
+                                 "code_system_message", "code_message", "max_length_message", "type_message",
+                                 "type_checked", "value_min", "value_max", "unit_pattern", "unit_message"}
             if unknown:
                 raise self.fail(dwhere, f"unknown field(s) {', '.join(sorted(unknown))}")
             if ds.get("type") not in DATATYPES:
@@ -486,9 +487,29 @@ class _Compiler:
                     values = [string_value(v) for p in d.iterchildren(PQ) for v in p.iterchildren(PQ_VALUE)]
                     return None if len(values) <= 1 and rx.search(values[0] if values else "") else m
                 extra.append(value_ok)
+            if "unit_pattern" in ds:
+                rx = self.regex(f"{where}: unit_pattern", ds["unit_pattern"])
+                m = ds.get("unit_message") or f"Enheten måste matcha '{rx.pattern}'."
+
+                def unit_ok(a, d, rx=rx, m=m):
+                    units = [string_value(u) for p in d.iterchildren(PQ) for u in p.iterchildren(PQ_UNIT)]
+                    return None if len(units) <= 1 and rx.search(normalize(units[0]) if units else "") else m
+                extra.append(unit_ok)
+            if "value_min" in ds or "value_max" in ds:
+                lo, hi = float(ds.get("value_min", "-inf")), float(ds.get("value_max", "inf"))
+                m = ds.get("value_message") or f"Värdet måste vara mellan {ds.get('value_min')} och {ds.get('value_max')}."
+
+                def in_range(a, d, lo=lo, hi=hi, m=m):
+                    # number() of one value; none is NaN and several an XPath error: both fail
+                    values = [string_value(v) for p in d.iterchildren(PQ) for v in p.iterchildren(PQ_VALUE)]
+                    return None if len(values) == 1 and lo <= xpath_number(values[0]) <= hi else m
+                extra.append(in_range)
         extra_t = tuple(extra)
         is_cv = kind == "cv"
         either = kind == "boolean_or_cv"
+        # type_checked = false: the published rules never check this delsvar's datatype, only
+        # the code or value checks declared on it (the datatype still shapes the corpus).
+        typed = ds.get("type_checked", True) is not False
 
         def check(a: Answers, out: list) -> None:
             for d in a.delsvar.get(did, ()):
@@ -496,7 +517,7 @@ class _Compiler:
                     if has_child_element(d):
                         out.append(RuleFailure(rid, tmsg))
                     continue  # a boolean answer: the code checks are for the CV form
-                if not (cv_info(a, d).ok if is_cv or either else value_check(d)):
+                if typed and not (cv_info(a, d).ok if is_cv or either else value_check(d)):
                     out.append(RuleFailure(rid, tmsg))
                 for e in extra_t:
                     m = e(a, d)
