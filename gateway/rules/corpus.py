@@ -68,6 +68,8 @@ class CorpusBuilder:
             ds["text"] = (dt.date(2019, 1, 1) + dt.timedelta(days=rng.randint(0, 900))).isoformat()
         elif kind == "partial_date":
             ds["text"] = rng.choice(["2020-00-00", "2020-05-00", "2020-05-17"])
+        elif kind == "year":
+            ds["value"] = str(rng.randint(1990, dt.date.today().year))
         elif kind == "period":
             start = self._period_cursor + dt.timedelta(days=rng.randint(0, 3))
             end = start + dt.timedelta(days=rng.randint(0, 40))
@@ -452,6 +454,14 @@ class CorpusBuilder:
                 d["display"] = ["a", "b"]
             else:
                 d["no_cv"] = True
+        elif kind == "year":
+            choice = rng.randrange(3)
+            if choice == 0:
+                d["value"] = rng.choice(["20", "abcd", "2999", "", "2020-01", " 2020", "20201", "2020 "])
+            elif choice == 1:
+                d["value"] = None
+            else:
+                d["no_partial_date"] = True
         elif kind == "quantity":
             choice = rng.randrange(3)
             if choice == 0:
@@ -632,6 +642,14 @@ def _render_delsvar(el, d: dict) -> None:
             _el(cv, TP, "codeSystem", d["system"])
         for name in d.get("display", ()):
             _el(cv, TP, "displayName", name)
+    elif kind == "year":
+        if d.get("no_partial_date"):
+            el.text = d.get("value")
+            return
+        pd = _el(el, TP, "partialDate")
+        _el(pd, TP, "format", "YYYY")
+        if d.get("value") is not None:
+            _el(pd, TP, "value", d["value"])
     elif kind == "quantity":
         if d.get("no_pq"):
             el.text = d.get("value")

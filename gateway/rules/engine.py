@@ -26,8 +26,9 @@ SIGNED = "{urn:riv:clinicalprocess:healthcond:certificate:3}signeringstidpunkt"
 CV, CODE, CODE_SYSTEM, DISPLAY_NAME = TP + "cv", TP + "code", TP + "codeSystem", TP + "displayName"
 DATE_PERIOD, START, END = TP + "datePeriod", TP + "start", TP + "end"
 PQ, PQ_VALUE, PQ_UNIT = TP + "pq", TP + "value", TP + "unit"
+PARTIAL_DATE = TP + "partialDate"
 
-DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv")
+DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv", "year")
 XML_SPACE = " \t\r\n"
 _SPACE_RUN = re.compile(r"[ \t\r\n]+")
 _XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -504,6 +505,10 @@ class _Compiler:
                     values = [string_value(v) for p in d.iterchildren(PQ) for v in p.iterchildren(PQ_VALUE)]
                     return None if len(values) == 1 and lo <= xpath_number(values[0]) <= hi else m
                 extra.append(in_range)
+        if kind not in ("quantity", "cv", "boolean_or_cv") and "value_pattern" in ds:
+            rx = self.regex(f"{where}: value_pattern", ds["value_pattern"])
+            m = ds.get("value_message") or f"Värdet måste matcha '{rx.pattern}'."
+            extra.append(lambda a, d, rx=rx, m=m: None if rx.search(normalize(string_value(d))) else m)
         extra_t = tuple(extra)
         is_cv = kind == "cv"
         either = kind == "boolean_or_cv"
@@ -761,6 +766,17 @@ class _Compiler:
                     if n >= 2 and sum(1 for m in numbers if m == n - 1) != 1:
                         out.append(RuleFailure(rid, message))
             self.checks.append(sequential)
+        elif kind == "not_after_today" and self.delsvar_specs.get(rule.get("delsvar"), {}).get("type") == "year":
+            did = rule["delsvar"]
+
+            def year_not_after_today(a: Answers, out: list) -> None:
+                this_year = date_today().year
+                for d in a.delsvar.get(did, ()):
+                    values = _year_values(d)
+                    # number() of no value is NaN and of several an XPath error: both fail
+                    if len(values) != 1 or not xpath_number(string_value(values[0])) <= this_year:
+                        out.append(RuleFailure(rid, message))
+            self.checks.append(year_not_after_today)
         elif kind == "not_after_today":
             did = self.known_delsvar(where, rule.get("delsvar"))
 
@@ -1044,11 +1060,24 @@ def _partial_date_ok(d) -> bool:
 
 
 _PARTIAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_YEAR = re.compile(r"\d{4}")
+
+
+def _year_values(d) -> list:
+    return [v for p in d.iterchildren(PARTIAL_DATE) for v in p.iterchildren(PQ_VALUE)]
+
+
+def _year_ok(d) -> bool:
+    """One ``partialDate/value`` of exactly four digits (XPath ``matches(..., '^\\d{4}$')``)."""
+    values = _year_values(d)
+    return len(values) == 1 and _YEAR.fullmatch(string_value(values[0])) is not None
+
 
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "text": _text_ok, "boolean": _boolean_ok, "date": is_date_value, "period": _period_ok,
     "cv": _cv_ok, "quantity": _quantity_ok, "partial_date": _partial_date_ok, "any": lambda d: True,
     "boolean_or_cv": lambda d: True,  # handled in the delsvar check itself
+    "year": _year_ok,
 }
 _TYPE_MESSAGES = {
     "text": "Sträng kan inte vara tom.",
@@ -1060,4 +1089,5 @@ _TYPE_MESSAGES = {
     "partial_date": "Partiellt datum måste uttryckas som YYYY-MM-DD (enbart 0:or är acceptabelt.",
     "any": "",
     "boolean_or_cv": "Värdet måste vara ett booleskt värde eller ett CV",
+    "year": "Datumet måste uttryckas som YYYY.",
 }
