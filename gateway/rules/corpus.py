@@ -161,6 +161,15 @@ class CorpusBuilder:
     def instances(self, model, sid):
         return [s for s in model if s["id"] == sid]
 
+    def scope_targets(self, model, scope: str) -> list:
+        """The answers a rule with this scope is evaluated in (``[None]``: the whole intyg)."""
+        if scope == "intyg":
+            return [None]
+        if scope.startswith("delsvar:"):
+            return [s for s in model if any(d["id"] == scope[8:] for d in s["delsvar"])] or \
+                self.instances(model, self.delsvar_specs[scope[8:]][0])
+        return self.instances(model, scope[5:])
+
     def repair(self, model: list[dict], rule_id: str, round_no: int) -> None:
         rule = next((r for r in self.rules if r.get("id") == rule_id), None)
         if rule is not None:
@@ -205,8 +214,7 @@ class CorpusBuilder:
     def repair_rule(self, model, rule, round_no) -> None:
         kind = rule.get("kind", "implies")
         if kind == "implies":
-            scope = rule.get("scope", "intyg")
-            targets = [None] if scope == "intyg" else self.instances(model, scope[5:])
+            targets = self.scope_targets(model, rule.get("scope", "intyg"))
             for el in targets:
                 if round_no % 3 == 2 and "when" in rule:
                     self.make(model, rule["when"], el, False)
@@ -355,7 +363,8 @@ class CorpusBuilder:
         ops = [self.m_drop_svar, self.m_repeat_svar, self.m_unexpected_svar, self.m_drop_delsvar,
                self.m_repeat_delsvar, self.m_unexpected_delsvar, self.m_bad_value, self.m_bad_value,
                self.m_wrong_code, self.m_wrong_system, self.m_bad_instans, self.m_overlap,
-               self.m_flip, self.m_flip, self.m_add_optional, self.m_whitespace, self.m_shift_date]
+               self.m_flip, self.m_flip, self.m_add_optional, self.m_whitespace, self.m_shift_date,
+               self.m_move_delsvar]
         labels = []
         for _ in range(1 if rng.random() < 0.75 else 2):
             labels.append(rng.choice(ops)(m))
@@ -406,6 +415,16 @@ class CorpusBuilder:
             return "noop"
         s["delsvar"].append(copy.deepcopy(d))
         return f"repeat-delsvar:{d['id']}"
+
+    def m_move_delsvar(self, m):
+        """A sub-answer filed under another question: rules that look at the parent answer see it there."""
+        s, d = self.pick_delsvar(m)
+        others = [t for t in m if s is not None and t["id"] != s["id"]]
+        if d is None or not others:
+            return "noop"
+        s["delsvar"].remove(d)
+        self.rng.choice(others)["delsvar"].append(d)
+        return f"move-delsvar:{d['id']}"
 
     def m_unexpected_delsvar(self, m):
         if not m:
@@ -519,7 +538,7 @@ class CorpusBuilder:
         scope = rule.get("scope", "intyg")
         el = None
         if scope != "intyg":
-            el = rng_choice(self.rng, self.instances(m, scope[5:]))
+            el = rng_choice(self.rng, self.scope_targets(m, scope))
             if el is None:
                 return "noop"
         self.make(m, rule["when"], el, True)

@@ -540,26 +540,15 @@ class _Compiler:
         kind = rule.get("kind", "implies")
         message = rule.get("message") or f"Regel {rid} är inte uppfylld."
         if kind == "implies":
-            scope = rule.get("scope", "intyg")
             if "then" not in rule:
                 raise self.fail(where, "an 'implies' rule needs 'then' (and 'when' unless it always applies)")
-            when = self.condition(where + ": when", rule["when"]) if "when" in rule else (lambda a, el: True)
+            scope_of, when = self.scoped(where, rule)
             then = self.condition(where + ": then", rule["then"])
-            if scope == "intyg":
-                def implies(a: Answers, out: list) -> None:
-                    if when(a, None) and not then(a, None):
-                        out.append(RuleFailure(rid, message))
-            elif scope.startswith("svar:"):
-                sid = scope[5:]
-                if sid not in self.svar_specs:
-                    raise self.fail(where, f"scope names unknown svar {sid!r}")
 
-                def implies(a: Answers, out: list) -> None:
-                    for el in a.svar.get(sid, ()):
-                        if when(a, el) and not then(a, el):
-                            out.append(RuleFailure(rid, message))
-            else:
-                raise self.fail(where, f"scope must be 'intyg' or 'svar:<id>', got {scope!r}")
+            def implies(a: Answers, out: list) -> None:
+                for el in scope_of(a):
+                    if when(a, el) and not then(a, el):
+                        out.append(RuleFailure(rid, message))
             self.checks.append(implies)
         elif kind == "no_overlap":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -813,8 +802,12 @@ class _Compiler:
         elif scope.startswith("svar:") and scope[5:] in self.svar_specs:
             sid = scope[5:]
             scope_of = lambda a: a.svar.get(sid, ())  # noqa: E731
+        elif scope.startswith("delsvar:") and scope[8:] in self.delsvar_specs:
+            # Every answer holding that delsvar, whatever its id: XPath '../' from the delsvar.
+            did = scope[8:]
+            scope_of = lambda a: [v for v in a.order if did in v.ds] if did in a.delsvar else ()  # noqa: E731
         else:
-            raise self.fail(where, f"scope must be 'intyg' or 'svar:<known id>', got {scope!r}")
+            raise self.fail(where, f"scope must be 'intyg', 'svar:<known id>' or 'delsvar:<known id>', got {scope!r}")
         when = self.condition(where + ": when", rule["when"]) if "when" in rule else (lambda a, el: True)
         return scope_of, when
 
