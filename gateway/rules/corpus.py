@@ -368,11 +368,11 @@ class CorpusBuilder:
         labels = []
         for _ in range(1 if rng.random() < 0.75 else 2):
             labels.append(rng.choice(ops)(m))
-        # Loose rule sets (AF00251) accept most single mutations; stacking another one on
-        # half of the accepted ones keeps the corpus from being mostly valid, while the
-        # other half still tests that harmless changes are accepted.
-        for _ in range(2):
-            if rng.random() < 0.5 or self.definition.validate(render(m, self.raw["type"]).find(f"{{{RG}}}intyg")):
+        # Loose rule sets (AF00251) accept most single mutations; stacking further ones on
+        # two thirds of the accepted ones keeps the corpus from being mostly valid, while
+        # the rest still tests that harmless changes are accepted.
+        for _ in range(3):
+            if rng.random() < 1 / 3 or self.definition.validate(render(m, self.raw["type"]).find(f"{{{RG}}}intyg")):
                 break
             labels.append(rng.choice(ops)(m))
         return "+".join(labels), m
