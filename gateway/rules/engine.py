@@ -768,10 +768,21 @@ class _Compiler:
             self.checks.append(year_not_after_today)
         elif kind == "not_after_today":
             did = self.known_delsvar(where, rule.get("delsvar"))
+            if rule.get("numeric_id"):
+                # The published context is //gn:delsvar[@id=48.1]: ids compared as numbers,
+                # so '48.10' or ' 48.1' are checked too; an id that is no number is not.
+                number = xpath_number(did)
+
+                def selected(a: Answers) -> list:
+                    return [d for key, found in a.delsvar.items()
+                            if key is not None and xpath_number(key) == number for d in found]
+            else:
+                def selected(a: Answers) -> list:
+                    return a.delsvar.get(did, ())
 
             def not_after_today(a: Answers, out: list) -> None:
                 today = date_today().isoformat()
-                for d in a.delsvar.get(did, ()):
+                for d in selected(a):
                     value = string_value(d).strip(XML_SPACE)
                     if not is_xs_date(value):
                         out.append(RuleFailure(rid, message))  # xs:date() would raise
