@@ -325,6 +325,8 @@ class _Compiler:
                                  "type_checked", "value_min", "value_max", "unit_pattern", "unit_message"}
             if unknown:
                 raise self.fail(dwhere, f"unknown field(s) {', '.join(sorted(unknown))}")
+            if not isinstance(ds.get("type_checked", True), bool):
+                raise self.fail(dwhere, "type_checked must be true or false")
             if ds.get("type") not in DATATYPES:
                 raise self.fail(dwhere, f"type must be one of {', '.join(DATATYPES)}, got {ds.get('type')!r}")
             self.delsvar_specs[did] = ds

@@ -118,6 +118,20 @@ def _(r):
     add_svar(r, "6", **{"6_2": "a"}); add_svar(r, "6", **{"6_2": "b"})
 
 
+@case("af00251", "5.1 true allows four Sjukfrånvaro, not five", False)
+def _(r):
+    drop_svar(r, "5"); drop_svar(r, "6"); add_svar(r, "5", **{"5_1": "true"})
+    for i in range(5):
+        add_svar(r, "6", **{"6_2": f"p{i}"})
+
+
+@case("af00251", "5.1 true with four Sjukfrånvaro", True)
+def _(r):
+    drop_svar(r, "5"); drop_svar(r, "6"); add_svar(r, "5", **{"5_1": "1"})
+    for i in range(4):
+        add_svar(r, "6", **{"6_2": f"p{i}"})
+
+
 # -------------------------------------------------------------- TSTRK1009
 
 VAR = "e889fa20-1dee-4f79-8b37-03853e75a9f8"
