@@ -68,6 +68,8 @@ class CorpusBuilder:
             ds["text"] = (dt.date(2019, 1, 1) + dt.timedelta(days=rng.randint(0, 900))).isoformat()
         elif kind == "partial_date":
             ds["text"] = rng.choice(["2020-00-00", "2020-05-00", "2020-05-17"])
+        elif kind == "year":
+            ds["value"] = str(rng.randint(1990, dt.date.today().year))
         elif kind == "period":
             start = self._period_cursor + dt.timedelta(days=rng.randint(0, 3))
             end = start + dt.timedelta(days=rng.randint(0, 40))
@@ -83,13 +85,14 @@ class CorpusBuilder:
             if rng.random() < 0.3:
                 ds["display"] = [ds["code"].lower()]
         elif kind == "quantity":
-            n = rng.randint(0, 100)
+            n = rng.randint(int(spec.get("value_min", 0)), int(spec.get("value_max", 100)))
             candidates = [f"{n}.0", str(n), f"{n / 10:.1f}"]
             if "value_pattern" in spec:
                 rx = re.compile(spec["value_pattern"])
                 candidates = [c for c in candidates if rx.search(c)] or candidates
             ds["value"] = candidates[0]
-            ds["unit"] = spec.get("unit", "procent")
+            unit = spelled(spec["unit_pattern"])[0] if "unit_pattern" in spec else "procent"
+            ds["unit"] = spec.get("unit", unit)
         return ds
 
     def valid_code(self, spec: dict) -> str:
@@ -97,7 +100,8 @@ class CorpusBuilder:
             return self.rng.choice(spec["codes"])
         if "code_pattern" in spec:
             rx = re.compile(spec["code_pattern"])
-            fits = [c for c in ICD_SAMPLES if rx.search(c) and len(c) <= int(spec.get("max_length", 99))]
+            fits = [c for c in (*ICD_SAMPLES, *spelled(spec["code_pattern"]))
+                    if rx.search(c) and len(c) <= int(spec.get("max_length", 99))]
             if fits:
                 return self.rng.choice(fits)
         return "KOD1"
@@ -107,8 +111,7 @@ class CorpusBuilder:
             return spec["code_system"]
         if "code_system_pattern" in spec:
             rx = re.compile(spec["code_system_pattern"])
-            spelled = re.sub(r"[\^$()\\]", "", spec["code_system_pattern"]).split("|")
-            fits = [s for s in (*OID_SAMPLES, *spelled) if rx.search(s)]
+            fits = [s for s in (*OID_SAMPLES, *spelled(spec["code_system_pattern"])) if rx.search(s)]
             if fits:
                 return fits[0]
         return "KV_OKAND"
@@ -158,6 +161,15 @@ class CorpusBuilder:
     def instances(self, model, sid):
         return [s for s in model if s["id"] == sid]
 
+    def scope_targets(self, model, scope: str) -> list:
+        """The answers a rule with this scope is evaluated in (``[None]``: the whole intyg)."""
+        if scope == "intyg":
+            return [None]
+        if scope.startswith("delsvar:"):
+            return [s for s in model if any(d["id"] == scope[8:] for d in s["delsvar"])] or \
+                self.instances(model, self.delsvar_specs[scope[8:]][0])
+        return self.instances(model, scope[5:])
+
     def repair(self, model: list[dict], rule_id: str, round_no: int) -> None:
         rule = next((r for r in self.rules if r.get("id") == rule_id), None)
         if rule is not None:
@@ -202,8 +214,7 @@ class CorpusBuilder:
     def repair_rule(self, model, rule, round_no) -> None:
         kind = rule.get("kind", "implies")
         if kind == "implies":
-            scope = rule.get("scope", "intyg")
-            targets = [None] if scope == "intyg" else self.instances(model, scope[5:])
+            targets = self.scope_targets(model, rule.get("scope", "intyg"))
             for el in targets:
                 if round_no % 3 == 2 and "when" in rule:
                     self.make(model, rule["when"], el, False)
@@ -264,6 +275,9 @@ class CorpusBuilder:
 
     def make(self, model, cond: dict, el, truth: bool) -> None:
         """Change the model so that ``cond`` holds (``truth``) or does not."""
+        if "not" in cond:
+            self.make(model, cond["not"], el, not truth)
+            return
         if "any" in cond or "all" in cond:
             parts = cond.get("any") or cond.get("all")
             conj = "all" in cond
@@ -308,6 +322,15 @@ class CorpusBuilder:
             return
         did = cond["delsvar"]
         spec = self.delsvar_specs[did][1]
+        if "code_matches" in cond or "code_not_matches" in cond:
+            rx = re.compile(cond.get("code_matches", cond.get("code_not_matches")))
+            want_match = truth == ("code_matches" in cond)
+            pool = [c for c in spec.get("codes", spelled(spec.get("code_pattern", "")))
+                    if c and bool(rx.search(c)) == want_match]
+            for d in self.scope_delsvar(model, did, el, True):
+                if pool and d.get("type") == "cv":
+                    d["code"] = self.rng.choice(pool)
+            return
         if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches")):
             present = not cond.get("absent")
             if present == truth:
@@ -340,9 +363,17 @@ class CorpusBuilder:
         ops = [self.m_drop_svar, self.m_repeat_svar, self.m_unexpected_svar, self.m_drop_delsvar,
                self.m_repeat_delsvar, self.m_unexpected_delsvar, self.m_bad_value, self.m_bad_value,
                self.m_wrong_code, self.m_wrong_system, self.m_bad_instans, self.m_overlap,
-               self.m_flip, self.m_flip, self.m_add_optional, self.m_whitespace, self.m_shift_date]
+               self.m_flip, self.m_flip, self.m_add_optional, self.m_whitespace, self.m_shift_date,
+               self.m_move_delsvar]
         labels = []
         for _ in range(1 if rng.random() < 0.75 else 2):
+            labels.append(rng.choice(ops)(m))
+        # Loose rule sets (AF00251) accept most single mutations; stacking further ones on
+        # two thirds of the accepted ones keeps the corpus from being mostly valid, while
+        # the rest still tests that harmless changes are accepted.
+        for _ in range(3):
+            if rng.random() < 1 / 3 or self.definition.validate(render(m, self.raw["type"]).find(f"{{{RG}}}intyg")):
+                break
             labels.append(rng.choice(ops)(m))
         return "+".join(labels), m
 
@@ -384,6 +415,16 @@ class CorpusBuilder:
             return "noop"
         s["delsvar"].append(copy.deepcopy(d))
         return f"repeat-delsvar:{d['id']}"
+
+    def m_move_delsvar(self, m):
+        """A sub-answer filed under another question: rules that look at the parent answer see it there."""
+        s, d = self.pick_delsvar(m)
+        others = [t for t in m if s is not None and t["id"] != s["id"]]
+        if d is None or not others:
+            return "noop"
+        s["delsvar"].remove(d)
+        self.rng.choice(others)["delsvar"].append(d)
+        return f"move-delsvar:{d['id']}"
 
     def m_unexpected_delsvar(self, m):
         if not m:
@@ -432,6 +473,14 @@ class CorpusBuilder:
                 d["display"] = ["a", "b"]
             else:
                 d["no_cv"] = True
+        elif kind == "year":
+            choice = rng.randrange(3)
+            if choice == 0:
+                d["value"] = rng.choice(["20", "abcd", "2999", "", "2020-01", " 2020", "20201", "2020 "])
+            elif choice == 1:
+                d["value"] = None
+            else:
+                d["no_partial_date"] = True
         elif kind == "quantity":
             choice = rng.randrange(3)
             if choice == 0:
@@ -489,7 +538,7 @@ class CorpusBuilder:
         scope = rule.get("scope", "intyg")
         el = None
         if scope != "intyg":
-            el = rng_choice(self.rng, self.instances(m, scope[5:]))
+            el = rng_choice(self.rng, self.scope_targets(m, scope))
             if el is None:
                 return "noop"
         self.make(m, rule["when"], el, True)
@@ -537,6 +586,11 @@ class CorpusBuilder:
             else:
                 label, model = self.mutate(base)
             yield Sample(label, etree.tostring(render(model, self.raw["type"])))
+
+
+def spelled(pattern: str) -> list[str]:
+    """The literal alternatives a simple pattern spells out (``'^(A|B)$'`` gives A and B)."""
+    return re.sub(r"[\^$()\\]", "", pattern).split("|")
 
 
 def rng_choice(rng: random.Random, pool: list):
@@ -607,6 +661,14 @@ def _render_delsvar(el, d: dict) -> None:
             _el(cv, TP, "codeSystem", d["system"])
         for name in d.get("display", ()):
             _el(cv, TP, "displayName", name)
+    elif kind == "year":
+        if d.get("no_partial_date"):
+            el.text = d.get("value")
+            return
+        pd = _el(el, TP, "partialDate")
+        _el(pd, TP, "format", "YYYY")
+        if d.get("value") is not None:
+            _el(pd, TP, "value", d["value"])
     elif kind == "quantity":
         if d.get("no_pq"):
             el.text = d.get("value")

@@ -26,8 +26,9 @@ SIGNED = "{urn:riv:clinicalprocess:healthcond:certificate:3}signeringstidpunkt"
 CV, CODE, CODE_SYSTEM, DISPLAY_NAME = TP + "cv", TP + "code", TP + "codeSystem", TP + "displayName"
 DATE_PERIOD, START, END = TP + "datePeriod", TP + "start", TP + "end"
 PQ, PQ_VALUE, PQ_UNIT = TP + "pq", TP + "value", TP + "unit"
+PARTIAL_DATE = TP + "partialDate"
 
-DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv")
+DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv", "year")
 XML_SPACE = " \t\r\n"
 _SPACE_RUN = re.compile(r"[ \t\r\n]+")
 _XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -320,9 +321,12 @@ class _Compiler:
                 raise self.fail(dwhere, "defined twice")
             unknown = set(ds) - {"id", "name", "type", "min", "max", "value_pattern", "value_message", "code_system", "code_system_pattern", "codes",
                                  "code_pattern", "max_length", "unit", "min_message", "max_message",
-                                 "code_system_message", "code_message", "max_length_message", "type_message"}
+                                 "code_system_message", "code_message", "max_length_message", "type_message",
+                                 "type_checked", "value_min", "value_max", "unit_pattern", "unit_message"}
             if unknown:
                 raise self.fail(dwhere, f"unknown field(s) {', '.join(sorted(unknown))}")
+            if not isinstance(ds.get("type_checked", True), bool):
+                raise self.fail(dwhere, "type_checked must be true or false")
             if ds.get("type") not in DATATYPES:
                 raise self.fail(dwhere, f"type must be one of {', '.join(DATATYPES)}, got {ds.get('type')!r}")
             self.delsvar_specs[did] = ds
@@ -486,9 +490,33 @@ class _Compiler:
                     values = [string_value(v) for p in d.iterchildren(PQ) for v in p.iterchildren(PQ_VALUE)]
                     return None if len(values) <= 1 and rx.search(values[0] if values else "") else m
                 extra.append(value_ok)
+            if "unit_pattern" in ds:
+                rx = self.regex(f"{where}: unit_pattern", ds["unit_pattern"])
+                m = ds.get("unit_message") or f"Enheten måste matcha '{rx.pattern}'."
+
+                def unit_ok(a, d, rx=rx, m=m):
+                    units = [string_value(u) for p in d.iterchildren(PQ) for u in p.iterchildren(PQ_UNIT)]
+                    return None if len(units) <= 1 and rx.search(normalize(units[0]) if units else "") else m
+                extra.append(unit_ok)
+            if "value_min" in ds or "value_max" in ds:
+                lo, hi = float(ds.get("value_min", "-inf")), float(ds.get("value_max", "inf"))
+                m = ds.get("value_message") or f"Värdet måste vara mellan {ds.get('value_min')} och {ds.get('value_max')}."
+
+                def in_range(a, d, lo=lo, hi=hi, m=m):
+                    # number() of one value; none is NaN and several an XPath error: both fail
+                    values = [string_value(v) for p in d.iterchildren(PQ) for v in p.iterchildren(PQ_VALUE)]
+                    return None if len(values) == 1 and lo <= xpath_number(values[0]) <= hi else m
+                extra.append(in_range)
+        if kind not in ("quantity", "cv", "boolean_or_cv") and "value_pattern" in ds:
+            rx = self.regex(f"{where}: value_pattern", ds["value_pattern"])
+            m = ds.get("value_message") or f"Värdet måste matcha '{rx.pattern}'."
+            extra.append(lambda a, d, rx=rx, m=m: None if rx.search(normalize(string_value(d))) else m)
         extra_t = tuple(extra)
         is_cv = kind == "cv"
         either = kind == "boolean_or_cv"
+        # type_checked = false: the published rules never check this delsvar's datatype, only
+        # the code or value checks declared on it (the datatype still shapes the corpus).
+        typed = ds.get("type_checked", True) is not False
 
         def check(a: Answers, out: list) -> None:
             for d in a.delsvar.get(did, ()):
@@ -496,7 +524,7 @@ class _Compiler:
                     if has_child_element(d):
                         out.append(RuleFailure(rid, tmsg))
                     continue  # a boolean answer: the code checks are for the CV form
-                if not (cv_info(a, d).ok if is_cv or either else value_check(d)):
+                if typed and not (cv_info(a, d).ok if is_cv or either else value_check(d)):
                     out.append(RuleFailure(rid, tmsg))
                 for e in extra_t:
                     m = e(a, d)
@@ -514,26 +542,15 @@ class _Compiler:
         kind = rule.get("kind", "implies")
         message = rule.get("message") or f"Regel {rid} är inte uppfylld."
         if kind == "implies":
-            scope = rule.get("scope", "intyg")
             if "then" not in rule:
                 raise self.fail(where, "an 'implies' rule needs 'then' (and 'when' unless it always applies)")
-            when = self.condition(where + ": when", rule["when"]) if "when" in rule else (lambda a, el: True)
+            scope_of, when = self.scoped(where, rule)
             then = self.condition(where + ": then", rule["then"])
-            if scope == "intyg":
-                def implies(a: Answers, out: list) -> None:
-                    if when(a, None) and not then(a, None):
-                        out.append(RuleFailure(rid, message))
-            elif scope.startswith("svar:"):
-                sid = scope[5:]
-                if sid not in self.svar_specs:
-                    raise self.fail(where, f"scope names unknown svar {sid!r}")
 
-                def implies(a: Answers, out: list) -> None:
-                    for el in a.svar.get(sid, ()):
-                        if when(a, el) and not then(a, el):
-                            out.append(RuleFailure(rid, message))
-            else:
-                raise self.fail(where, f"scope must be 'intyg' or 'svar:<id>', got {scope!r}")
+            def implies(a: Answers, out: list) -> None:
+                for el in scope_of(a):
+                    if when(a, el) and not then(a, el):
+                        out.append(RuleFailure(rid, message))
             self.checks.append(implies)
         elif kind == "no_overlap":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -740,12 +757,34 @@ class _Compiler:
                     if n >= 2 and sum(1 for m in numbers if m == n - 1) != 1:
                         out.append(RuleFailure(rid, message))
             self.checks.append(sequential)
+        elif kind == "not_after_today" and self.delsvar_specs.get(rule.get("delsvar"), {}).get("type") == "year":
+            did = rule["delsvar"]
+
+            def year_not_after_today(a: Answers, out: list) -> None:
+                this_year = date_today().year
+                for d in a.delsvar.get(did, ()):
+                    values = _year_values(d)
+                    # number() of no value is NaN and of several an XPath error: both fail
+                    if len(values) != 1 or not xpath_number(string_value(values[0])) <= this_year:
+                        out.append(RuleFailure(rid, message))
+            self.checks.append(year_not_after_today)
         elif kind == "not_after_today":
             did = self.known_delsvar(where, rule.get("delsvar"))
+            if rule.get("numeric_id"):
+                # The published context is //gn:delsvar[@id=48.1]: ids compared as numbers,
+                # so '48.10' or ' 48.1' are checked too; an id that is no number is not.
+                number = xpath_number(did)
+
+                def selected(a: Answers) -> list:
+                    return [d for key, found in a.delsvar.items()
+                            if key is not None and xpath_number(key) == number for d in found]
+            else:
+                def selected(a: Answers) -> list:
+                    return a.delsvar.get(did, ())
 
             def not_after_today(a: Answers, out: list) -> None:
                 today = date_today().isoformat()
-                for d in a.delsvar.get(did, ()):
+                for d in selected(a):
                     value = string_value(d).strip(XML_SPACE)
                     if not is_xs_date(value):
                         out.append(RuleFailure(rid, message))  # xs:date() would raise
@@ -776,8 +815,12 @@ class _Compiler:
         elif scope.startswith("svar:") and scope[5:] in self.svar_specs:
             sid = scope[5:]
             scope_of = lambda a: a.svar.get(sid, ())  # noqa: E731
+        elif scope.startswith("delsvar:") and scope[8:] in self.delsvar_specs:
+            # Every answer holding that delsvar, whatever its id: XPath '../' from the delsvar.
+            did = scope[8:]
+            scope_of = lambda a: [v for v in a.order if did in v.ds] if did in a.delsvar else ()  # noqa: E731
         else:
-            raise self.fail(where, f"scope must be 'intyg' or 'svar:<known id>', got {scope!r}")
+            raise self.fail(where, f"scope must be 'intyg', 'svar:<known id>' or 'delsvar:<known id>', got {scope!r}")
         when = self.condition(where + ": when", rule["when"]) if "when" in rule else (lambda a, el: True)
         return scope_of, when
 
@@ -792,6 +835,21 @@ class _Compiler:
                 return sid
         raise AssertionError(did)
 
+    def delsvar_scope(self, where: str, cond: dict, did: str) -> Callable[[Answers, Any], list]:
+        """The delsvar a condition looks at: those in the rule's svar, else (``in_svar``) those
+        in answers with that id, else all of them."""
+        holder = cond.get("in_svar")
+        if holder is not None and holder not in self.svar_specs:
+            raise self.fail(where, f"in_svar names unknown svar {holder!r}")
+
+        def in_scope(a: Answers, el) -> list:
+            if el is not None:
+                return local_delsvar(el, did)
+            if holder is not None:
+                return [d for v in a.svar.get(holder, ()) for d in v.ds.get(did, ())]
+            return a.delsvar.get(did, ())
+        return in_scope
+
     def condition(self, where: str, cond: Any) -> Callable[[Answers, Any], bool]:
         if not isinstance(cond, dict):
             raise self.fail(where, "a condition is a table")
@@ -801,6 +859,9 @@ class _Compiler:
             if key == "any":
                 return lambda a, el: any(p(a, el) for p in parts)
             return lambda a, el: all(p(a, el) for p in parts)
+        if "not" in cond:
+            inner = self.condition(f"{where}.not", cond["not"])
+            return lambda a, el: not inner(a, el)
         predicates = [k for k in ("absent", "codes", "not_codes", "matches", "not_matches", "code_matches",
                                   "code_not_matches") if k in cond]
         if len(predicates) > 1:
@@ -817,7 +878,8 @@ class _Compiler:
                     raise self.fail(where, f"names unknown svar {sid!r}")
                 return lambda a, el: lo <= len(a.svar.get(sid, ())) <= hi
             did = self.known_delsvar(where, cond.get("delsvar"))
-            return lambda a, el: lo <= len(a.delsvar.get(did, ()) if el is None else local_delsvar(el, did)) <= hi
+            counted = self.delsvar_scope(where, cond, did)
+            return lambda a, el: lo <= len(counted(a, el)) <= hi
         if "svar" in cond:
             sid = cond["svar"]
             if sid not in self.svar_specs:
@@ -828,9 +890,7 @@ class _Compiler:
                 return lambda a, el: not a.svar.get(sid)
             return lambda a, el: bool(a.svar.get(sid))
         did = self.known_delsvar(where, cond.get("delsvar"))
-
-        def in_scope(a: Answers, el) -> list:
-            return a.delsvar.get(did, ()) if el is None else local_delsvar(el, did)
+        in_scope = self.delsvar_scope(where, cond, did)
         if pred is None:
             return lambda a, el: bool(in_scope(a, el))
         if pred == "absent":
@@ -1006,11 +1066,24 @@ def _partial_date_ok(d) -> bool:
 
 
 _PARTIAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_YEAR = re.compile(r"\d{4}")
+
+
+def _year_values(d) -> list:
+    return [v for p in d.iterchildren(PARTIAL_DATE) for v in p.iterchildren(PQ_VALUE)]
+
+
+def _year_ok(d) -> bool:
+    """One ``partialDate/value`` of exactly four digits (XPath ``matches(..., '^\\d{4}$')``)."""
+    values = _year_values(d)
+    return len(values) == 1 and _YEAR.fullmatch(string_value(values[0])) is not None
+
 
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "text": _text_ok, "boolean": _boolean_ok, "date": is_date_value, "period": _period_ok,
     "cv": _cv_ok, "quantity": _quantity_ok, "partial_date": _partial_date_ok, "any": lambda d: True,
     "boolean_or_cv": lambda d: True,  # handled in the delsvar check itself
+    "year": _year_ok,
 }
 _TYPE_MESSAGES = {
     "text": "Sträng kan inte vara tom.",
@@ -1022,4 +1095,5 @@ _TYPE_MESSAGES = {
     "partial_date": "Partiellt datum måste uttryckas som YYYY-MM-DD (enbart 0:or är acceptabelt.",
     "any": "",
     "boolean_or_cv": "Värdet måste vara ett booleskt värde eller ett CV",
+    "year": "Datumet måste uttryckas som YYYY.",
 }

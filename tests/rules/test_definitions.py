@@ -73,6 +73,14 @@ def test_rule_book_dispatches_on_major_version_and_joins_failures():
     (minimal('[[svar]]\nid = "1"\ncolour = 3'), "svar 1: unknown field(s) colour"),
     (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
              '[[rule]]\nid = "r2"\nkind = "sometimes"'), "rule r2: unknown kind 'sometimes'"),
+    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"\ntype_checked = "no"'),
+     "delsvar 1.1: type_checked must be true or false"),
+    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
+             '[[rule]]\nid = "r3"\nscope = "delsvar:7.1"\nthen = { svar = "1" }'),
+     "rule r3: scope must be 'intyg', 'svar:<known id>' or 'delsvar:<known id>'"),
+    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
+             '[[rule]]\nid = "r4"\nthen = { delsvar = "1.1", in_svar = "8" }'),
+     "rule r4: then: in_svar names unknown svar '8'"),
 ])
 def test_errors_name_file_question_and_rule(tmp_path, text, needle):
     path = tmp_path / "x" / "v1.toml"
