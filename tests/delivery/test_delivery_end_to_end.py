@@ -4,9 +4,9 @@ One gateway and two stub recipients (FKASSA at FKORG, TRANSP at TRANSP), all
 real processes on loopback. The gateway's clock is moved with its offset file
 (gateway/clock.py) to make hours of retry schedule pass in seconds.
 
-The shipped catalogue has no Transportstyrelsen type yet, so the recipient
-file of this test lets TRANSP receive LISJP as well; everything else is the
-shipped registry.
+The sample builders (gateway.samples) write LISJP certificates only, so the
+recipient file of this test lets TRANSP receive LISJP as well; everything else
+is the shipped registry.
 """
 from __future__ import annotations
 
