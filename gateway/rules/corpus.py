@@ -68,6 +68,10 @@ class CorpusBuilder:
             ds["text"] = (dt.date(2019, 1, 1) + dt.timedelta(days=rng.randint(0, 900))).isoformat()
         elif kind == "partial_date":
             ds["text"] = rng.choice(["2020-00-00", "2020-05-00", "2020-05-17"])
+        elif kind == "partial_date_day":
+            ds["text"] = (dt.date(1995, 1, 1) + dt.timedelta(days=rng.randint(0, 9000))).isoformat()
+        elif kind == "partial_date_year":
+            ds["text"] = str(rng.randint(1950, 2020))
         elif kind == "period":
             start = self._period_cursor + dt.timedelta(days=rng.randint(0, 3))
             end = start + dt.timedelta(days=rng.randint(0, 40))
@@ -241,6 +245,11 @@ class CorpusBuilder:
                             d["text"] = (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
         elif kind == "sequential_instans":
             self.renumber(model)
+        elif kind == "within_life":
+            for s in model:
+                for d in s["delsvar"]:
+                    if d["id"] == rule["delsvar"]:
+                        d.update(self.new_delsvar(d["id"]))
         elif kind == "exclusive_code":
             sid, _ = self.delsvar_specs[rule["delsvar"]]
             for s in self.instances(model, sid):
@@ -412,6 +421,17 @@ class CorpusBuilder:
         elif kind in ("date", "any", "partial_date"):
             d["text"] = rng.choice(["2020-13-01", "2021-02-29", "20200101", " 2020-01-01", "2020-1-1",
                                     "2020-01-01Z", "2020-01-01T10:00:00", "", "2020-06-31", "2024-02-29"])
+        elif kind in ("partial_date_day", "partial_date_year"):
+            choice = rng.randrange(4)
+            if choice == 0:
+                d["text"] = rng.choice(["2020-13-01", "2021-02-29", "20200101", " 2020-01-01", "2020-1-1",
+                                        "2020-01-01Z", "", "2020", "20", " 1999", "1999-05", "2099-01-01"])
+            elif choice == 1:
+                d["text"] = rng.choice(["1900", "1912", "1911", "1912-12-11", "1912-12-12", "2099", "2090-06-01"])
+            elif choice == 2:
+                d["values"] = 2
+            else:
+                d["no_partial"] = True
         elif kind == "period":
             choice = rng.randrange(4)
             if choice == 0:
@@ -498,12 +518,14 @@ class CorpusBuilder:
 
     def m_shift_date(self, m):
         """Another valid date, possibly in the future: exercises the rules that order dates."""
-        s, d = self.pick_delsvar(m, ("date", "any", "period"))
+        s, d = self.pick_delsvar(m, ("date", "any", "period", "partial_date_day", "partial_date_year"))
         if d is None:
             return "noop"
         day = dt.date(2018, 1, 1) + dt.timedelta(days=self.rng.randint(0, 3650))
         if d["type"] == "period":
             d["end"] = day.isoformat()
+        elif d["type"] == "partial_date_year":
+            d["text"] = str(day.year + self.rng.choice([-110, -100, 0, 0, 5]))
         else:
             d["text"] = day.isoformat()
         return f"shift-date:{d['id']}"
@@ -587,6 +609,14 @@ def _render_delsvar(el, d: dict) -> None:
         el.text = d.get("text")
         if d.get("child"):
             _el(el, TP, "extra", "x")
+    elif kind in ("partial_date_day", "partial_date_year"):
+        if d.get("no_partial"):
+            el.text = d.get("text")
+            return
+        p = _el(el, TP, "partialDate")
+        _el(p, TP, "format", "YYYY" if kind == "partial_date_year" else "YYYY-MM-DD")
+        for _ in range(d.get("values", 1)):
+            _el(p, TP, "value", d.get("text"))
     elif kind == "period":
         if d.get("no_period"):
             el.text = d.get("start")

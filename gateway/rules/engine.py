@@ -26,8 +26,10 @@ SIGNED = "{urn:riv:clinicalprocess:healthcond:certificate:3}signeringstidpunkt"
 CV, CODE, CODE_SYSTEM, DISPLAY_NAME = TP + "cv", TP + "code", TP + "codeSystem", TP + "displayName"
 DATE_PERIOD, START, END = TP + "datePeriod", TP + "start", TP + "end"
 PQ, PQ_VALUE, PQ_UNIT = TP + "pq", TP + "value", TP + "unit"
+PARTIAL_DATE, PARTIAL_VALUE = TP + "partialDate", TP + "value"
 
-DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv")
+DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv",
+             "partial_date_day", "partial_date_year")
 XML_SPACE = " \t\r\n"
 _SPACE_RUN = re.compile(r"[ \t\r\n]+")
 _XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -754,6 +756,29 @@ class _Compiler:
                     elif len(value.split("-", 1)[0]) > 4 or value[:10] > today:
                         out.append(RuleFailure(rid, message))
             self.checks.append(not_after_today)
+        elif kind == "within_life":
+            did = self.known_delsvar(where, rule.get("delsvar"))
+            precision = rule.get("precision", "day")
+            if precision not in ("day", "year"):
+                raise self.fail(where, f"precision must be 'day' or 'year', got {precision!r}")
+            by_year = precision == "year"
+
+            def within_life(a: Answers, out: list) -> None:
+                today = date_today()
+                for d in a.delsvar.get(did, ()):
+                    values = _partial_values(d)
+                    if len(values) != 1:
+                        out.append(RuleFailure(rid, message))  # no value compares false, several raise
+                    elif by_year:
+                        year = xpath_number(string_value(values[0]))
+                        born = xpath_number(_person_id(a.intyg)[:4])
+                        if not born <= year <= today.year:
+                            out.append(RuleFailure(rid, message))
+                    else:
+                        day, born = _date_key(string_value(values[0])), _xpath_birth_date(a.intyg)
+                        if day is None or born is None or not born <= day <= today:
+                            out.append(RuleFailure(rid, message))
+            self.add(within_life, delsvar=did)
         elif kind == "not_after_signing":
             did = self.known_delsvar(where, rule.get("delsvar"))
 
@@ -904,6 +929,25 @@ def _birth_date(intyg) -> datetime.date | None:
         return None
 
 
+def _person_id(intyg) -> str:
+    node = intyg.find(PERSON_ID)
+    return string_value(node) if node is not None else ""
+
+
+def _xpath_birth_date(intyg) -> datetime.date | None:
+    """Birth date as the TS rules compute it: the samordningsnummer day minus 60 is not padded,
+    so a day 61-69 makes no ``xs:date`` (an XPath error, which rejects the message)."""
+    pid = _person_id(intyg)
+    day = pid[6:8]
+    if not day < "60":
+        try:
+            day = str(int(day.strip(XML_SPACE)) - 60)
+        except ValueError:
+            return None
+    text = "-".join((pid[0:4], pid[4:6], day))
+    return _date_key(text) if _XS_DATE.fullmatch(text) and is_xs_date(text) else None
+
+
 def _instans_positive(a: Answers, out: list) -> None:
     for el in a.order:
         for i in el.instans:
@@ -1007,10 +1051,30 @@ def _partial_date_ok(d) -> bool:
 
 _PARTIAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
+
+def _partial_values(d) -> list:
+    return [v for p in d.iterchildren(PARTIAL_DATE) for v in p.iterchildren(PARTIAL_VALUE)]
+
+
+def _partial_date_day_ok(d) -> bool:
+    """``tp:partialDate/tp:value`` is one ``xs:date`` written YYYY-MM-DD, without child elements."""
+    values = _partial_values(d)
+    return len(values) == 1 and is_date_value(values[0])
+
+
+def _partial_date_year_ok(d) -> bool:
+    """``tp:partialDate/tp:value`` is one value of exactly four digits (child elements not checked)."""
+    values = _partial_values(d)
+    return len(values) == 1 and _YEAR.fullmatch(string_value(values[0])) is not None
+
+
+_YEAR = re.compile(r"\d{4}")
+
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "text": _text_ok, "boolean": _boolean_ok, "date": is_date_value, "period": _period_ok,
     "cv": _cv_ok, "quantity": _quantity_ok, "partial_date": _partial_date_ok, "any": lambda d: True,
     "boolean_or_cv": lambda d: True,  # handled in the delsvar check itself
+    "partial_date_day": _partial_date_day_ok, "partial_date_year": _partial_date_year_ok,
 }
 _TYPE_MESSAGES = {
     "text": "Sträng kan inte vara tom.",
@@ -1022,4 +1086,6 @@ _TYPE_MESSAGES = {
     "partial_date": "Partiellt datum måste uttryckas som YYYY-MM-DD (enbart 0:or är acceptabelt.",
     "any": "",
     "boolean_or_cv": "Värdet måste vara ett booleskt värde eller ett CV",
+    "partial_date_day": "Datumet måste uttryckas som YYYY-MM-DD.",
+    "partial_date_year": "Datumet måste uttryckas som YYYY.",
 }
