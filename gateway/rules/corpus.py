@@ -72,6 +72,8 @@ class CorpusBuilder:
             ds["text"] = (dt.date(1995, 1, 1) + dt.timedelta(days=rng.randint(0, 9000))).isoformat()
         elif kind == "partial_date_year":
             ds["text"] = str(rng.randint(1950, 2020))
+        elif kind == "decimal":
+            ds["text"] = rng.choice(["0.05", "0.1", "0.4", "0.5", "0.7", "0.8", "1.0", "1.5", "2.0", "1", "0"])
         elif kind == "period":
             start = self._period_cursor + dt.timedelta(days=rng.randint(0, 3))
             end = start + dt.timedelta(days=rng.randint(0, 40))
@@ -317,7 +319,7 @@ class CorpusBuilder:
             return
         did = cond["delsvar"]
         spec = self.delsvar_specs[did][1]
-        if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches")):
+        if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches", "less_than")):
             present = not cond.get("absent")
             if present == truth:
                 self.scope_delsvar(model, did, el, True)
@@ -333,6 +335,13 @@ class CorpusBuilder:
             for d in self.scope_delsvar(model, did, el, True):
                 if pool:
                     d["code"] = self.rng.choice(pool)
+            return
+        if "less_than" in cond:
+            bound = float(cond["less_than"])
+            pool = [v for v in ("0.05", "0.1", "0.4", "0.5", "0.7", "0.8", "1.0", "1.5") if (float(v) < bound) == truth]
+            for d in self.scope_delsvar(model, did, el, True):
+                if pool:
+                    d["text"] = self.rng.choice(pool)
             return
         rx = re.compile(cond.get("matches", cond.get("not_matches")))
         want_match = truth == ("matches" in cond)
@@ -421,6 +430,10 @@ class CorpusBuilder:
         elif kind in ("date", "any", "partial_date"):
             d["text"] = rng.choice(["2020-13-01", "2021-02-29", "20200101", " 2020-01-01", "2020-1-1",
                                     "2020-01-01Z", "2020-01-01T10:00:00", "", "2020-06-31", "2024-02-29"])
+        elif kind == "decimal":
+            d["text"] = rng.choice(["2.5", "-3", "-1.5", "abc", "1,5", "1e0", "", " 0.5 ", "INF", ".5", "2.00"])
+            if rng.random() < 0.2:
+                d["child"] = True
         elif kind in ("partial_date_day", "partial_date_year"):
             choice = rng.randrange(4)
             if choice == 0:
@@ -605,7 +618,7 @@ def render(model: list[dict], type_code: str = "X") -> etree._Element:
 def _render_delsvar(el, d: dict) -> None:
     el.set("id", d["id"])
     kind = d["type"]
-    if kind in ("text", "boolean", "date", "partial_date", "any"):
+    if kind in ("text", "boolean", "date", "partial_date", "any", "decimal"):
         el.text = d.get("text")
         if d.get("child"):
             _el(el, TP, "extra", "x")

@@ -29,7 +29,7 @@ PQ, PQ_VALUE, PQ_UNIT = TP + "pq", TP + "value", TP + "unit"
 PARTIAL_DATE, PARTIAL_VALUE = TP + "partialDate", TP + "value"
 
 DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv",
-             "partial_date_day", "partial_date_year")
+             "partial_date_day", "partial_date_year", "decimal")
 XML_SPACE = " \t\r\n"
 _SPACE_RUN = re.compile(r"[ \t\r\n]+")
 _XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -321,7 +321,7 @@ class _Compiler:
             if did in self.delsvar_specs:
                 raise self.fail(dwhere, "defined twice")
             unknown = set(ds) - {"id", "name", "type", "min", "max", "value_pattern", "value_message", "code_system", "code_system_pattern", "codes",
-                                 "code_pattern", "max_length", "unit", "min_message", "max_message",
+                                 "code_pattern", "max_length", "max_abs", "unit", "min_message", "max_message",
                                  "code_system_message", "code_message", "max_length_message", "type_message"}
             if unknown:
                 raise self.fail(dwhere, f"unknown field(s) {', '.join(sorted(unknown))}")
@@ -474,6 +474,10 @@ class _Compiler:
             n = int(ds["max_length"])
             m = ds.get("max_length_message") or f"Texten får inte vara längre än {n} tecken."
             extra.append(lambda a, d, n=n, m=m: None if len(normalize(string_value(d))) <= n else m)
+        elif kind == "decimal" and "max_abs" in ds:
+            limit = float(ds["max_abs"])
+            m = ds.get("value_message") or f"Decimal-värde får inte vara över {limit}"
+            extra.append(lambda a, d, limit=limit, m=m: None if abs(xpath_number(string_value(d))) <= limit else m)
         elif kind == "quantity":
             if "unit" in ds:
                 unit = ds["unit"]
@@ -827,7 +831,7 @@ class _Compiler:
                 return lambda a, el: any(p(a, el) for p in parts)
             return lambda a, el: all(p(a, el) for p in parts)
         predicates = [k for k in ("absent", "codes", "not_codes", "matches", "not_matches", "code_matches",
-                                  "code_not_matches") if k in cond]
+                                  "code_not_matches", "less_than") if k in cond]
         if len(predicates) > 1:
             raise self.fail(where, f"use one predicate, got {', '.join(predicates)}")
         pred = predicates[0] if predicates else None
@@ -865,6 +869,13 @@ class _Compiler:
             if pred == "codes":
                 return lambda a, el: any(c in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
             return lambda a, el: any(c not in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
+        if pred == "less_than":
+            try:
+                bound = float(cond[pred])
+            except (TypeError, ValueError):
+                raise self.fail(where, f"less_than needs a number, got {cond[pred]!r}") from None
+            # XPath number(.) < bound: a value that is no number (NaN) never is
+            return lambda a, el: any(xpath_number(string_value(d)) < bound for d in in_scope(a, el))
         rx = self.regex(where, cond[pred])
         if pred == "code_matches":
             return lambda a, el: any(rx.search(cv_info(a, d).one_code()) for d in in_scope(a, el))
@@ -1069,12 +1080,18 @@ def _partial_date_year_ok(d) -> bool:
 
 
 _YEAR = re.compile(r"\d{4}")
+_XS_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def _decimal_ok(d) -> bool:
+    return not has_child_element(d) and _XS_DECIMAL.fullmatch(string_value(d).strip(XML_SPACE)) is not None
 
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "text": _text_ok, "boolean": _boolean_ok, "date": is_date_value, "period": _period_ok,
     "cv": _cv_ok, "quantity": _quantity_ok, "partial_date": _partial_date_ok, "any": lambda d: True,
     "boolean_or_cv": lambda d: True,  # handled in the delsvar check itself
     "partial_date_day": _partial_date_day_ok, "partial_date_year": _partial_date_year_ok,
+    "decimal": _decimal_ok,
 }
 _TYPE_MESSAGES = {
     "text": "Sträng kan inte vara tom.",
@@ -1088,4 +1105,5 @@ _TYPE_MESSAGES = {
     "boolean_or_cv": "Värdet måste vara ett booleskt värde eller ett CV",
     "partial_date_day": "Datumet måste uttryckas som YYYY-MM-DD.",
     "partial_date_year": "Datumet måste uttryckas som YYYY.",
+    "decimal": "Decimalvärde",
 }
