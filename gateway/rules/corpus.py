@@ -319,7 +319,7 @@ class CorpusBuilder:
             return
         did = cond["delsvar"]
         spec = self.delsvar_specs[did][1]
-        if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches", "less_than")):
+        if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches", "less_than", "at_least")):
             present = not cond.get("absent")
             if present == truth:
                 self.scope_delsvar(model, did, el, True)
@@ -336,15 +336,23 @@ class CorpusBuilder:
                 if pool:
                     d["code"] = self.rng.choice(pool)
             return
-        if "less_than" in cond:
-            bound = float(cond["less_than"])
-            pool = [v for v in ("0.05", "0.1", "0.4", "0.5", "0.7", "0.8", "1.0", "1.5") if (float(v) < bound) == truth]
+        if "less_than" in cond or "at_least" in cond:
+            high, low = float(cond.get("less_than", "inf")), float(cond.get("at_least", "-inf"))
+            pool = [v for v in ("0.05", "0.1", "0.4", "0.5", "0.7", "0.8", "1.0", "1.5") if (low <= float(v) < high) == truth]
             for d in self.scope_delsvar(model, did, el, True):
                 if pool:
                     d["text"] = self.rng.choice(pool)
             return
         rx = re.compile(cond.get("matches", cond.get("not_matches")))
         want_match = truth == ("matches" in cond)
+        if spec["type"] == "cv":
+            # A pattern on a CV's text: use its literal alternatives as codes (or a code matching none).
+            literals = [x for x in rx.pattern.split("|") if re.fullmatch(r"[\w.]+", x)]
+            pool = literals if want_match else ["KOD1"]
+            for d in self.scope_delsvar(model, did, el, True):
+                if pool and d.get("type") == "cv":
+                    d["code"] = self.rng.choice(pool)
+            return
         pool = [b for b in BOOLEANS if bool(rx.search(b)) == want_match]
         for d in self.scope_delsvar(model, did, el, True):
             if pool:

@@ -831,7 +831,9 @@ class _Compiler:
                 return lambda a, el: any(p(a, el) for p in parts)
             return lambda a, el: all(p(a, el) for p in parts)
         predicates = [k for k in ("absent", "codes", "not_codes", "matches", "not_matches", "code_matches",
-                                  "code_not_matches", "less_than") if k in cond]
+                                  "code_not_matches", "less_than", "at_least") if k in cond]
+        if predicates == ["less_than", "at_least"]:
+            predicates = ["less_than"]  # one numeric range
         if len(predicates) > 1:
             raise self.fail(where, f"use one predicate, got {', '.join(predicates)}")
         pred = predicates[0] if predicates else None
@@ -858,8 +860,16 @@ class _Compiler:
             return lambda a, el: bool(a.svar.get(sid))
         did = self.known_delsvar(where, cond.get("delsvar"))
 
-        def in_scope(a: Answers, el) -> list:
-            return a.delsvar.get(did, ()) if el is None else local_delsvar(el, did)
+        if cond.get("single"):
+            # XPath applied to the node sequence itself (number(x), matches(x, ...)): it holds only for
+            # exactly one node; none gives no value, several raise an error, which a rule context treats
+            # as no match.
+            def in_scope(a: Answers, el) -> list:
+                found = a.delsvar.get(did, ()) if el is None else local_delsvar(el, did)
+                return found if len(found) == 1 else ()
+        else:
+            def in_scope(a: Answers, el) -> list:
+                return a.delsvar.get(did, ()) if el is None else local_delsvar(el, did)
         if pred is None:
             return lambda a, el: bool(in_scope(a, el))
         if pred == "absent":
@@ -869,13 +879,14 @@ class _Compiler:
             if pred == "codes":
                 return lambda a, el: any(c in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
             return lambda a, el: any(c not in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
-        if pred == "less_than":
+        if pred in ("less_than", "at_least"):
             try:
-                bound = float(cond[pred])
+                high = float(cond.get("less_than", "inf"))
+                low = float(cond.get("at_least", "-inf"))
             except (TypeError, ValueError):
-                raise self.fail(where, f"less_than needs a number, got {cond[pred]!r}") from None
-            # XPath number(.) < bound: a value that is no number (NaN) never is
-            return lambda a, el: any(xpath_number(string_value(d)) < bound for d in in_scope(a, el))
+                raise self.fail(where, "less_than and at_least need numbers") from None
+            # XPath number(.) < high and number(.) >= low: a value that is no number (NaN) never is
+            return lambda a, el: any(low <= xpath_number(string_value(d)) < high for d in in_scope(a, el))
         rx = self.regex(where, cond[pred])
         if pred == "code_matches":
             return lambda a, el: any(rx.search(cv_info(a, d).one_code()) for d in in_scope(a, el))
