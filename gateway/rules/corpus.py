@@ -319,6 +319,16 @@ class CorpusBuilder:
             return
         did = cond["delsvar"]
         spec = self.delsvar_specs[did][1]
+        if "code_matches" in cond or "code_not_matches" in cond:
+            rx = re.compile(cond.get("code_matches", cond.get("code_not_matches")))
+            want_match = truth == ("code_matches" in cond)
+            literals = [x.strip("^$") for x in rx.pattern.split("|")]
+            pool = [c for c in (*spec.get("codes", []), *literals, "KOD1")
+                    if re.fullmatch(r"[\w.]+", c) and bool(rx.search(c)) == want_match]
+            for d in self.scope_delsvar(model, did, el, True):
+                if pool and d.get("type") == "cv":
+                    d["code"] = self.rng.choice(pool)
+            return
         if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches", "less_than", "at_least")):
             present = not cond.get("absent")
             if present == truth:
