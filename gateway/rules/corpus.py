@@ -70,6 +70,12 @@ class CorpusBuilder:
             ds["text"] = rng.choice(["2020-00-00", "2020-05-00", "2020-05-17"])
         elif kind == "year":
             ds["value"] = str(rng.randint(1990, dt.date.today().year))
+        elif kind == "partial_date_day":
+            ds["text"] = (dt.date(1995, 1, 1) + dt.timedelta(days=rng.randint(0, 9000))).isoformat()
+        elif kind == "partial_date_year":
+            ds["text"] = str(rng.randint(1950, 2020))
+        elif kind == "decimal":
+            ds["text"] = rng.choice(["0.05", "0.1", "0.4", "0.5", "0.7", "0.8", "1.0", "1.5", "2.0", "1", "0"])
         elif kind == "period":
             start = self._period_cursor + dt.timedelta(days=rng.randint(0, 3))
             end = start + dt.timedelta(days=rng.randint(0, 40))
@@ -252,6 +258,11 @@ class CorpusBuilder:
                             d["text"] = (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
         elif kind == "sequential_instans":
             self.renumber(model)
+        elif kind == "within_life":
+            for s in model:
+                for d in s["delsvar"]:
+                    if d["id"] == rule["delsvar"]:
+                        d.update(self.new_delsvar(d["id"]))
         elif kind == "exclusive_code":
             sid, _ = self.delsvar_specs[rule["delsvar"]]
             for s in self.instances(model, sid):
@@ -325,13 +336,15 @@ class CorpusBuilder:
         if "code_matches" in cond or "code_not_matches" in cond:
             rx = re.compile(cond.get("code_matches", cond.get("code_not_matches")))
             want_match = truth == ("code_matches" in cond)
-            pool = [c for c in spec.get("codes", spelled(spec.get("code_pattern", "")))
-                    if c and bool(rx.search(c)) == want_match]
+            literals = [x.strip("^$") for x in rx.pattern.split("|")]
+            base = spec.get("codes") or spelled(spec.get("code_pattern", ""))
+            pool = [c for c in (*base, *literals, "KOD1")
+                    if c and re.fullmatch(r"[\w.]+", c) and bool(rx.search(c)) == want_match]
             for d in self.scope_delsvar(model, did, el, True):
                 if pool and d.get("type") == "cv":
                     d["code"] = self.rng.choice(pool)
             return
-        if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches")):
+        if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches", "less_than", "at_least")):
             present = not cond.get("absent")
             if present == truth:
                 self.scope_delsvar(model, did, el, True)
@@ -348,8 +361,23 @@ class CorpusBuilder:
                 if pool:
                     d["code"] = self.rng.choice(pool)
             return
+        if "less_than" in cond or "at_least" in cond:
+            high, low = float(cond.get("less_than", "inf")), float(cond.get("at_least", "-inf"))
+            pool = [v for v in ("0.05", "0.1", "0.4", "0.5", "0.7", "0.8", "1.0", "1.5") if (low <= float(v) < high) == truth]
+            for d in self.scope_delsvar(model, did, el, True):
+                if pool:
+                    d["text"] = self.rng.choice(pool)
+            return
         rx = re.compile(cond.get("matches", cond.get("not_matches")))
         want_match = truth == ("matches" in cond)
+        if spec["type"] == "cv":
+            # A pattern on a CV's text: use its literal alternatives as codes (or a code matching none).
+            literals = [x for x in rx.pattern.split("|") if re.fullmatch(r"[\w.]+", x)]
+            pool = literals if want_match else ["KOD1"]
+            for d in self.scope_delsvar(model, did, el, True):
+                if pool and d.get("type") == "cv":
+                    d["code"] = self.rng.choice(pool)
+            return
         pool = [b for b in BOOLEANS if bool(rx.search(b)) == want_match]
         for d in self.scope_delsvar(model, did, el, True):
             if pool:
@@ -453,6 +481,21 @@ class CorpusBuilder:
         elif kind in ("date", "any", "partial_date"):
             d["text"] = rng.choice(["2020-13-01", "2021-02-29", "20200101", " 2020-01-01", "2020-1-1",
                                     "2020-01-01Z", "2020-01-01T10:00:00", "", "2020-06-31", "2024-02-29"])
+        elif kind == "decimal":
+            d["text"] = rng.choice(["2.5", "-3", "-1.5", "abc", "1,5", "1e0", "", " 0.5 ", "INF", ".5", "2.00"])
+            if rng.random() < 0.2:
+                d["child"] = True
+        elif kind in ("partial_date_day", "partial_date_year"):
+            choice = rng.randrange(4)
+            if choice == 0:
+                d["text"] = rng.choice(["2020-13-01", "2021-02-29", "20200101", " 2020-01-01", "2020-1-1",
+                                        "2020-01-01Z", "", "2020", "20", " 1999", "1999-05", "2099-01-01"])
+            elif choice == 1:
+                d["text"] = rng.choice(["1900", "1912", "1911", "1912-12-11", "1912-12-12", "2099", "2090-06-01"])
+            elif choice == 2:
+                d["values"] = 2
+            else:
+                d["no_partial"] = True
         elif kind == "period":
             choice = rng.randrange(4)
             if choice == 0:
@@ -547,12 +590,14 @@ class CorpusBuilder:
 
     def m_shift_date(self, m):
         """Another valid date, possibly in the future: exercises the rules that order dates."""
-        s, d = self.pick_delsvar(m, ("date", "any", "period"))
+        s, d = self.pick_delsvar(m, ("date", "any", "period", "partial_date_day", "partial_date_year"))
         if d is None:
             return "noop"
         day = dt.date(2018, 1, 1) + dt.timedelta(days=self.rng.randint(0, 3650))
         if d["type"] == "period":
             d["end"] = day.isoformat()
+        elif d["type"] == "partial_date_year":
+            d["text"] = str(day.year + self.rng.choice([-110, -100, 0, 0, 5]))
         else:
             d["text"] = day.isoformat()
         return f"shift-date:{d['id']}"
@@ -637,10 +682,18 @@ def render(model: list[dict], type_code: str = "X") -> etree._Element:
 def _render_delsvar(el, d: dict) -> None:
     el.set("id", d["id"])
     kind = d["type"]
-    if kind in ("text", "boolean", "date", "partial_date", "any"):
+    if kind in ("text", "boolean", "date", "partial_date", "any", "decimal"):
         el.text = d.get("text")
         if d.get("child"):
             _el(el, TP, "extra", "x")
+    elif kind in ("partial_date_day", "partial_date_year"):
+        if d.get("no_partial"):
+            el.text = d.get("text")
+            return
+        p = _el(el, TP, "partialDate")
+        _el(p, TP, "format", "YYYY" if kind == "partial_date_year" else "YYYY-MM-DD")
+        for _ in range(d.get("values", 1)):
+            _el(p, TP, "value", d.get("text"))
     elif kind == "period":
         if d.get("no_period"):
             el.text = d.get("start")

@@ -26,9 +26,10 @@ SIGNED = "{urn:riv:clinicalprocess:healthcond:certificate:3}signeringstidpunkt"
 CV, CODE, CODE_SYSTEM, DISPLAY_NAME = TP + "cv", TP + "code", TP + "codeSystem", TP + "displayName"
 DATE_PERIOD, START, END = TP + "datePeriod", TP + "start", TP + "end"
 PQ, PQ_VALUE, PQ_UNIT = TP + "pq", TP + "value", TP + "unit"
-PARTIAL_DATE = TP + "partialDate"
+PARTIAL_DATE, PARTIAL_VALUE = TP + "partialDate", TP + "value"
 
-DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv", "year")
+DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv", "year",
+             "partial_date_day", "partial_date_year", "decimal")
 XML_SPACE = " \t\r\n"
 _SPACE_RUN = re.compile(r"[ \t\r\n]+")
 _XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -320,7 +321,7 @@ class _Compiler:
             if did in self.delsvar_specs:
                 raise self.fail(dwhere, "defined twice")
             unknown = set(ds) - {"id", "name", "type", "min", "max", "value_pattern", "value_message", "code_system", "code_system_pattern", "codes",
-                                 "code_pattern", "max_length", "unit", "min_message", "max_message",
+                                 "code_pattern", "max_length", "max_abs", "unit", "min_message", "max_message",
                                  "code_system_message", "code_message", "max_length_message", "type_message",
                                  "type_checked", "value_min", "value_max", "unit_pattern", "unit_message"}
             if unknown:
@@ -476,6 +477,10 @@ class _Compiler:
             n = int(ds["max_length"])
             m = ds.get("max_length_message") or f"Texten får inte vara längre än {n} tecken."
             extra.append(lambda a, d, n=n, m=m: None if len(normalize(string_value(d))) <= n else m)
+        elif kind == "decimal" and "max_abs" in ds:
+            limit = float(ds["max_abs"])
+            m = ds.get("value_message") or f"Decimal-värde får inte vara över {limit}"
+            extra.append(lambda a, d, limit=limit, m=m: None if abs(xpath_number(string_value(d))) <= limit else m)
         elif kind == "quantity":
             if "unit" in ds:
                 unit = ds["unit"]
@@ -763,7 +768,7 @@ class _Compiler:
             def year_not_after_today(a: Answers, out: list) -> None:
                 this_year = date_today().year
                 for d in a.delsvar.get(did, ()):
-                    values = _year_values(d)
+                    values = _partial_values(d)
                     # number() of no value is NaN and of several an XPath error: both fail
                     if len(values) != 1 or not xpath_number(string_value(values[0])) <= this_year:
                         out.append(RuleFailure(rid, message))
@@ -793,6 +798,29 @@ class _Compiler:
                     elif len(value.split("-", 1)[0]) > 4 or value[:10] > today:
                         out.append(RuleFailure(rid, message))
             self.checks.append(not_after_today)
+        elif kind == "within_life":
+            did = self.known_delsvar(where, rule.get("delsvar"))
+            precision = rule.get("precision", "day")
+            if precision not in ("day", "year"):
+                raise self.fail(where, f"precision must be 'day' or 'year', got {precision!r}")
+            by_year = precision == "year"
+
+            def within_life(a: Answers, out: list) -> None:
+                today = date_today()
+                for d in a.delsvar.get(did, ()):
+                    values = _partial_values(d)
+                    if len(values) != 1:
+                        out.append(RuleFailure(rid, message))  # no value compares false, several raise
+                    elif by_year:
+                        year = xpath_number(string_value(values[0]))
+                        born = xpath_number(_person_id(a.intyg)[:4])
+                        if not born <= year <= today.year:
+                            out.append(RuleFailure(rid, message))
+                    else:
+                        day, born = _date_key(string_value(values[0])), _xpath_birth_date(a.intyg)
+                        if day is None or born is None or not born <= day <= today:
+                            out.append(RuleFailure(rid, message))
+            self.add(within_life, delsvar=did)
         elif kind == "not_after_signing":
             did = self.known_delsvar(where, rule.get("delsvar"))
 
@@ -863,7 +891,9 @@ class _Compiler:
             inner = self.condition(f"{where}.not", cond["not"])
             return lambda a, el: not inner(a, el)
         predicates = [k for k in ("absent", "codes", "not_codes", "matches", "not_matches", "code_matches",
-                                  "code_not_matches") if k in cond]
+                                  "code_not_matches", "less_than", "at_least") if k in cond]
+        if predicates == ["less_than", "at_least"]:
+            predicates = ["less_than"]  # one numeric range
         if len(predicates) > 1:
             raise self.fail(where, f"use one predicate, got {', '.join(predicates)}")
         pred = predicates[0] if predicates else None
@@ -890,7 +920,16 @@ class _Compiler:
                 return lambda a, el: not a.svar.get(sid)
             return lambda a, el: bool(a.svar.get(sid))
         did = self.known_delsvar(where, cond.get("delsvar"))
-        in_scope = self.delsvar_scope(where, cond, did)
+        scoped = self.delsvar_scope(where, cond, did)
+        if cond.get("single"):
+            # XPath applied to the node sequence itself (number(x), matches(x, ...)): it holds only for
+            # exactly one node; none gives no value, several raise an error, which a rule context treats
+            # as no match.
+            def in_scope(a: Answers, el) -> list:
+                found = scoped(a, el)
+                return found if len(found) == 1 else ()
+        else:
+            in_scope = scoped
         if pred is None:
             return lambda a, el: bool(in_scope(a, el))
         if pred == "absent":
@@ -900,6 +939,14 @@ class _Compiler:
             if pred == "codes":
                 return lambda a, el: any(c in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
             return lambda a, el: any(c not in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
+        if pred in ("less_than", "at_least"):
+            try:
+                high = float(cond.get("less_than", "inf"))
+                low = float(cond.get("at_least", "-inf"))
+            except (TypeError, ValueError):
+                raise self.fail(where, "less_than and at_least need numbers") from None
+            # XPath number(.) < high and number(.) >= low: a value that is no number (NaN) never is
+            return lambda a, el: any(low <= xpath_number(string_value(d)) < high for d in in_scope(a, el))
         rx = self.regex(where, cond[pred])
         if pred == "code_matches":
             return lambda a, el: any(rx.search(cv_info(a, d).one_code()) for d in in_scope(a, el))
@@ -962,6 +1009,25 @@ def _birth_date(intyg) -> datetime.date | None:
         return datetime.date(int(pid[0:4]), int(pid[4:6]), int(day))
     except ValueError:
         return None
+
+
+def _person_id(intyg) -> str:
+    node = intyg.find(PERSON_ID)
+    return string_value(node) if node is not None else ""
+
+
+def _xpath_birth_date(intyg) -> datetime.date | None:
+    """Birth date as the TS rules compute it: the samordningsnummer day minus 60 is not padded,
+    so a day 61-69 makes no ``xs:date`` (an XPath error, which rejects the message)."""
+    pid = _person_id(intyg)
+    day = pid[6:8]
+    if not day < "60":
+        try:
+            day = str(int(day.strip(XML_SPACE)) - 60)
+        except ValueError:
+            return None
+    text = "-".join((pid[0:4], pid[4:6], day))
+    return _date_key(text) if _XS_DATE.fullmatch(text) and is_xs_date(text) else None
 
 
 def _instans_positive(a: Answers, out: list) -> None:
@@ -1069,14 +1135,30 @@ _PARTIAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _YEAR = re.compile(r"\d{4}")
 
 
-def _year_values(d) -> list:
-    return [v for p in d.iterchildren(PARTIAL_DATE) for v in p.iterchildren(PQ_VALUE)]
+def _partial_values(d) -> list:
+    return [v for p in d.iterchildren(PARTIAL_DATE) for v in p.iterchildren(PARTIAL_VALUE)]
 
 
 def _year_ok(d) -> bool:
-    """One ``partialDate/value`` of exactly four digits (XPath ``matches(..., '^\\d{4}$')``)."""
-    values = _year_values(d)
+    """One ``partialDate/value`` of exactly four digits (XPath ``matches(..., '^\\d{4}$')``).
+
+    The datatypes ``year`` (TSTRK1062) and ``partial_date_year`` (TS diabetes)
+    were written for the same published check and share it."""
+    values = _partial_values(d)
     return len(values) == 1 and _YEAR.fullmatch(string_value(values[0])) is not None
+
+
+def _partial_date_day_ok(d) -> bool:
+    """``tp:partialDate/tp:value`` is one ``xs:date`` written YYYY-MM-DD, without child elements."""
+    values = _partial_values(d)
+    return len(values) == 1 and is_date_value(values[0])
+
+
+_XS_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def _decimal_ok(d) -> bool:
+    return not has_child_element(d) and _XS_DECIMAL.fullmatch(string_value(d).strip(XML_SPACE)) is not None
 
 
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -1084,6 +1166,8 @@ _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "cv": _cv_ok, "quantity": _quantity_ok, "partial_date": _partial_date_ok, "any": lambda d: True,
     "boolean_or_cv": lambda d: True,  # handled in the delsvar check itself
     "year": _year_ok,
+    "partial_date_day": _partial_date_day_ok, "partial_date_year": _year_ok,
+    "decimal": _decimal_ok,
 }
 _TYPE_MESSAGES = {
     "text": "Sträng kan inte vara tom.",
@@ -1096,4 +1180,7 @@ _TYPE_MESSAGES = {
     "any": "",
     "boolean_or_cv": "Värdet måste vara ett booleskt värde eller ett CV",
     "year": "Datumet måste uttryckas som YYYY.",
+    "partial_date_day": "Datumet måste uttryckas som YYYY-MM-DD.",
+    "partial_date_year": "Datumet måste uttryckas som YYYY.",
+    "decimal": "Decimalvärde",
 }

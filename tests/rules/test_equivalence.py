@@ -59,7 +59,7 @@ def _fixtures(path: Path):
     return sorted(directory.glob("*.xml")) if directory.is_dir() else []
 
 
-# Only some types and versions have published fixtures (today tstrk1031 v4).
+# Only some types and versions have published fixtures (today tstrk1031 v3 and v4).
 WITH_FIXTURES = [p for p in DEFINITIONS if _fixtures(p)]
 
 
