@@ -22,6 +22,7 @@ from .registry import Registry
 from .reloadable import Reloadable
 from .routing import RoutingTable, load_routes
 from .service.services import Services
+from .service.signatures import SignatureCheck
 from .trust.authorization import CallGate, load_authorizations, AuthorizationTable
 from .trust.identity import CallerResolver, ProxyTrust
 from .validation import parse_validation_persons
@@ -46,7 +47,22 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         outbound=Outbound(routes.current, today=lambda: clock.local().date()),
         clock=clock,
         validation_persons=parse_validation_persons(settings.validation_persons),
+        signatures=build_signature_check(settings),
     )
+
+
+def build_signature_check(settings: Settings) -> SignatureCheck | None:
+    """None when no type is ever verified, so the register path does no signature work at all."""
+    from signing.policy import parse_policies
+    from signing.trust import load_trust_anchors
+
+    policies = parse_policies(settings.signature_policy_default, settings.signature_policies)
+    if not policies.ever_verifies:
+        return None
+    if not settings.signing_ca.strip():
+        raise ValueError("signature verification is on (signature_policy/signature_policies) "
+                         "but no signing_ca bundle is configured")
+    return SignatureCheck(policies, load_trust_anchors(settings.signing_ca))
 
 
 def build_deliverer(settings: Settings, services: Services) -> Deliverer:

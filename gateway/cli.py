@@ -22,10 +22,24 @@ def _serve(args) -> int:
         return 2
     try:
         settings.authorization_required
+        _check_signature_settings(settings)
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     return serve(settings)
+
+
+def _check_signature_settings(settings) -> None:
+    """Raise ValueError with a readable message for a bad policy, CA bundle or signing key."""
+    from signing.sign import load_signing_key
+
+    from .app import build_signature_check
+
+    build_signature_check(settings)
+    if bool(settings.signing_key) != bool(settings.signing_cert):
+        raise ValueError("signing_key and signing_cert go together")
+    if settings.signing_key:
+        load_signing_key(settings.signing_key, settings.signing_cert)
 
 
 def _migrate(args) -> int:

@@ -14,6 +14,7 @@ from .batching import CommitBatcher
 from .db import WRITE_OPTION
 from .outbox import OutboxRepository
 from .repository import CertificateRepository
+from .signatures import SignatureRepository
 from .writegate import WriteGate, gate_for
 
 
@@ -46,6 +47,7 @@ class UnitOfWork:
         self.certificates = CertificateRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.access_log = AccessLogRepository(conn)
+        self.signatures = SignatureRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:

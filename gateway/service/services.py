@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from storage.uow import Store
 
@@ -11,6 +11,9 @@ from ..clock import Clock
 from ..outbound import Outbound
 from ..recipients import RecipientRegistry
 from ..reloadable import Reloadable
+
+if TYPE_CHECKING:
+    from .signatures import SignatureCheck
 
 
 class TypeRules(Protocol):
@@ -37,6 +40,8 @@ class Services:
     # Normalised ids of validation persons: their certificates are stored and
     # read like any other, but never leave the gateway (gateway.validation).
     validation_persons: frozenset[str] = frozenset()
+    # Signature policy and trust anchors (gateway.service.signatures); None: never verify.
+    signatures: "SignatureCheck | None" = None
 
     @property
     def recipients(self) -> RecipientRegistry:
