@@ -44,11 +44,19 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         store=Store(engine),
         catalog=load_catalog(Path(settings.certificate_types_dir) if settings.certificate_types_dir else TYPES_DIR),
         recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
-        outbound=Outbound(routes.current, today=lambda: clock.local().date()),
+        outbound=Outbound(routes.current, today=lambda: clock.local().date(), signer=_gateway_signer(settings)),
         clock=clock,
         validation_persons=parse_validation_persons(settings.validation_persons),
         signatures=build_signature_check(settings),
     )
+
+
+def _gateway_signer(settings: Settings):
+    if not settings.signing_key:
+        return None
+    from signing.sign import load_signing_key
+
+    return load_signing_key(settings.signing_key, settings.signing_cert)
 
 
 def build_signature_check(settings: Settings) -> SignatureCheck | None:

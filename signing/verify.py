@@ -137,9 +137,13 @@ def _coverage_problem(result, root: etree._Element) -> str:
     if signed is None:
         return "the signed content is not an XML element"
     reference = result.signature_xml.find("ds:SignedInfo/ds:Reference", _DS)
-    if reference.get("URI") != "":
-        return (f"the signature covers the element with reference {reference.get('URI')!r}, "
-                "not the whole document (reference URI must be empty)")
+    uri = reference.get("URI")
+    # signxml refuses an Id that more than one element carries, so an Id the
+    # root carries can only mean the root.
+    root_ids = {root.get(name) for name in ("Id", "ID", "id")} - {None}
+    if uri != "" and not (uri.startswith("#") and uri[1:] in root_ids):
+        return (f"the signature covers the element with reference {uri!r}, "
+                "not the whole document (the reference must be empty or the root's Id)")
     algorithms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", _DS)]
     if _ENVELOPED not in algorithms:
         return "the signature is not enveloped"
