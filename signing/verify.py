@@ -89,7 +89,14 @@ def verify_intyg_signature(intyg: bytes | etree._Element, trust: TrustAnchors,
     holder = root.find(UNDERSKRIFT)
     if holder is None or holder.find(f"{{{DS}}}Signature") is None:
         return SignatureVerdict(False, False, verified_at=stamp, reason="the intyg has no underskrift signature")
-    return verify_enveloped(root, trust, when, location=f"./{UNDERSKRIFT}/")
+    verdict = verify_enveloped(root, trust, when, location=f"./{UNDERSKRIFT}/")
+    if verdict.valid and root.xpath("boolean(.//comment() | .//processing-instruction())"):
+        # c14n without comments drops them from what was signed, so a comment
+        # inserted after signing splits a value (an id read as its first half)
+        # while the signature still verifies.
+        return SignatureVerdict(False, True, verified_at=stamp,
+                                reason="a signed intyg must not contain comments or processing instructions")
+    return verdict
 
 
 def verify_enveloped(root: bytes | etree._Element, trust: TrustAnchors, at: dt.datetime | None = None, *,

@@ -220,3 +220,14 @@ def test_policy_default_and_overrides():
         parse_policies("sometimes")
     with pytest.raises(ValueError, match="type=policy"):
         parse_policies("off", "lisjp")
+
+
+def test_comment_inserted_after_signing_is_refused(keys):
+    # Exclusive c14n without comments ignores the comment, so the digest still
+    # matches; read naively, the id would be its part before the comment.
+    signed = _sign(keys)
+    split = signed.replace(b">sig-verify-1<", b">sig-verify<!---->-1<", 1)
+    from signxml import XMLVerifier
+    assert XMLVerifier().verify(split, ca_pem_file=str(keys.ca.cert_path)).signed_xml is not None
+    verdict = verify_intyg_signature(split, keys.trust)
+    assert not verdict.valid and "comments" in verdict.reason
