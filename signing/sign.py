@@ -88,9 +88,11 @@ def signature_element(xml: bytes, signing: SigningKey, *, in_underskrift: bool =
     etree.SubElement(holder, f"{{{DS}}}Signature", {"Id": _PLACEHOLDER_ID}, nsmap={"ds": DS})
     signed = _signer(signing).sign(root, key=signing.key_pem, cert=signing.cert_pems,
                                    reference_uri=reference_uri or None, always_add_key_value=False)
-    sig = signed.find(f".//{{{DS}}}Signature")
-    if sig is None:  # pragma: no cover - signxml always places it
-        raise SigningError("signxml did not produce a signature")
+    # Where the placeholder was: the last child (or inside it), never an
+    # earlier signature such as the doctor's in a RegisterCertificate.
+    sig = signed[-1][-1] if in_underskrift else signed[-1]
+    if sig.tag != f"{{{DS}}}Signature":
+        raise SigningError("signxml did not put the signature where it was asked to")
     sig.tail = None
     out = etree.tostring(sig, encoding="utf-8", xml_declaration=False)
     if in_underskrift:
