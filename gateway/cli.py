@@ -226,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=8, help="request threads (a delayed answer holds one)")
     p.set_defaults(func=_stub_recipient)
 
+    from signing.cli import add_commands as add_signing_commands
+
+    add_signing_commands(sub)  # keys create, verify, sign
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
