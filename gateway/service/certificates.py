@@ -76,7 +76,8 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         return error(ErrorId.APPLICATION_ERROR, f"Unknown relation code: {cmd.relation[0]}")
     signature = check_registration(
         svc.signatures, type_id=ctype.id, type_code=cmd.type_code, certificate_id=cmd.certificate_id,
-        person_digits=person.digits, document=cmd.document, namespaces=cmd.namespaces, now=svc.clock.utc())
+        person_digits=person.digits, document=cmd.document, namespaces=cmd.namespaces, now=svc.clock.utc(),
+        parsed_intyg=cmd.parsed)
     if signature.refused is not None:
         return signature.refused
 
