@@ -75,3 +75,18 @@ def test_sign_refuses_a_key_and_certificate_that_do_not_belong_together(tmp_path
     (tmp_path / "intyg.xml").write_bytes(intyg_document(CertificateSpec()))
     done = cli(tmp_path, "sign", "intyg.xml", "--key", "k/signer.key", "--cert", "k/client.crt")
     assert done.returncode == 2 and "is not the certificate of the key" in done.stderr
+
+
+def test_serve_refuses_signature_settings_it_cannot_honour(tmp_path):
+    cases = [
+        ({"INTYGSGW_SIGNATURE_POLICY": "require"}, "no signing_ca bundle is configured"),
+        ({"INTYGSGW_SIGNATURE_POLICY": "sometimes"}, "require, verify-if-present or off"),
+        ({"INTYGSGW_SIGNATURE_POLICY": "off", "INTYGSGW_SIGNATURE_POLICIES": "lisjp=require"},
+         "no signing_ca bundle is configured"),
+        ({"INTYGSGW_SIGNING_CA": str(tmp_path / "missing.pem")}, "cannot read CA bundle"),
+        ({"INTYGSGW_SIGNING_KEY": str(tmp_path / "missing.key")}, "signing_key and signing_cert go together"),
+    ]
+    for env, message in cases:
+        done = cli(tmp_path, "serve", "--port", "1", env=env)
+        assert done.returncode == 2, (env, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, (env, done.stderr)
