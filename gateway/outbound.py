@@ -47,9 +47,13 @@ class Outbound:
                 # Retryable like a missing route: configuring the key fixes it.
                 return Outcome("connect", text=f"the route to {describe_destination(contract_ns, logical_address)} "
                                               "requires signing and no signing_key is configured")
-            from signing.sign import sign_enveloped
+            from signing.sign import SigningError, sign_enveloped
 
-            payload = sign_enveloped(payload, self.signer)
+            try:
+                payload = sign_enveloped(payload, self.signer)
+            except (SigningError, ValueError) as exc:
+                # The payload itself is unfit: trying again cannot help.
+                return Outcome("fault", fault_code="Client", text=f"cannot sign the request: {exc}")
         return self.transport.call(route, logical_address, payload, soap_action_for(contract_ns),
                                    correlation_id=correlation_id)
 
