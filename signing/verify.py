@@ -197,5 +197,6 @@ def _reason(exc: Exception) -> str:
             return f"the signing certificate {state} ({window.group(0).rstrip('.')})"
         return f"the signing certificate is not issued by a trusted CA ({text})"
     if name == "InvalidSignature":
-        return f"the signature value does not verify ({text})"
+        detail = text.removeprefix("Signature verification failed:").strip()
+        return f"the signature value does not verify{f' ({detail})' if detail else ''}"
     return text

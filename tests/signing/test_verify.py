@@ -231,3 +231,38 @@ def test_comment_inserted_after_signing_is_refused(keys):
     assert XMLVerifier().verify(split, ca_pem_file=str(keys.ca.cert_path)).signed_xml is not None
     verdict = verify_intyg_signature(split, keys.trust)
     assert not verdict.valid and "comments" in verdict.reason
+
+
+@pytest.mark.parametrize("old, new, reason", [
+    (rb"http://www\.w3\.org/2001/04/xmldsig-more#rsa-sha256", b"http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+     "Signature method RSA_SHA1 forbidden by configuration"),
+    (rb"http://www\.w3\.org/2001/04/xmlenc#sha256", b"http://www.w3.org/2000/09/xmldsig#sha1",
+     "signature value does not verify"),  # SignedInfo was changed, so its signature fails first
+    (rb"<ds:SignatureValue>[^<]+<", b"<ds:SignatureValue>AAAA<", "signature value does not verify"),
+    (rb"<ds:X509Certificate>[^<]+<", b"<ds:X509Certificate>AAAA<", "malformed signature"),
+])
+def test_weak_or_malformed_signature(keys, old, new, reason):
+    import re
+
+    signed = _sign(keys, "rsa")
+    changed, n = re.subn(old, new, signed, count=1)
+    assert n == 1
+    verdict = verify_intyg_signature(changed, keys.trust)
+    assert not verdict.valid and verdict.present
+    assert reason in verdict.reason
+
+
+def test_inclusive_c14n_is_refused(keys):
+    # Inclusive c14n drags in the envelope's namespaces: it cannot survive forwarding.
+    from signxml import DigestAlgorithm, SignatureMethod, XMLSigner
+    from signxml.algorithms import CanonicalizationMethod
+
+    key = key_of(keys.ec)
+    root = etree.fromstring(intyg_document(SPEC))
+    holder = etree.SubElement(root, UNDERSKRIFT, nsmap={"u": UNDERSKRIFT_NS})
+    etree.SubElement(holder, f"{{{DS}}}Signature", {"Id": "placeholder"}, nsmap={"ds": DS})
+    signed = XMLSigner(signature_algorithm=SignatureMethod.ECDSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
+                       c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_1).sign(
+        root, key=key.key_pem, cert=key.cert_pems)
+    verdict = verify_intyg_signature(etree.tostring(signed), keys.trust)
+    assert not verdict.valid and "exclusive c14n" in verdict.reason
