@@ -86,7 +86,7 @@ def signature_element(xml: bytes, signing: SigningKey, *, in_underskrift: bool =
     root = parse(xml)
     holder = etree.SubElement(root, UNDERSKRIFT, nsmap={"u": UNDERSKRIFT_NS}) if in_underskrift else root
     etree.SubElement(holder, f"{{{DS}}}Signature", {"Id": _PLACEHOLDER_ID}, nsmap={"ds": DS})
-    signed = _signer(signing).sign(root, key=signing.key_pem, cert=signing.cert_pems,
+    signed = _signer(signing).sign(root, key=signing.key, cert=signing.cert_pems,
                                    reference_uri=reference_uri or None, always_add_key_value=False)
     # Where the placeholder was: the last child (or inside it), never an
     # earlier signature such as the doctor's in a RegisterCertificate.
