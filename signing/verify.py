@@ -76,6 +76,14 @@ class _AnchoredVerifier(XMLVerifier):
     def get_cert_chain_verifier(self, ca_pem_file, ee_policy, ca_policy):
         return _AnchoredChainVerifier(self._anchors, self._get_cert_verification_time(), ee_policy, ca_policy)
 
+    def get_root(self, data):
+        # signxml copies an element handed in (serialise + parse, ~15% of a
+        # verification) so that it can modify it; it only reads this one and
+        # copies again before applying transforms.
+        if isinstance(data, etree._Element):
+            return data
+        return super().get_root(data)
+
 
 def verify_intyg_signature(intyg: bytes | etree._Element, trust: TrustAnchors,
                            at: dt.datetime | None = None) -> SignatureVerdict:
