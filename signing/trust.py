@@ -22,6 +22,8 @@ class TrustAnchors:
         self.certificates = tuple(certificates)
         self.sources = tuple(sources)
         self.store = Store(list(self.certificates))
+        # chain fingerprints -> (leaf, validity windows), filled by signing.verify
+        self.chains: dict = {}
 
     def describe(self) -> str:
         return ", ".join(self.sources) or f"{len(self.certificates)} CA certificate(s)"

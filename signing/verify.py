@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
@@ -56,7 +56,15 @@ def _now() -> dt.datetime:
 
 
 class _AnchoredChainVerifier(X509CertChainVerifier):
-    """signxml's chain check on our preloaded store instead of a PEM file read per call."""
+    """signxml's chain check on our preloaded store, remembering built chains.
+
+    A doctor signs many certificates: building and checking the same chain
+    again is a third of a verification. The store never changes, so a built
+    chain stays good as long as every certificate in it is within its dates,
+    which a cache hit re-checks at this verification's time.
+    """
+
+    signer: x509.Certificate | None = None
 
     def __init__(self, anchors: TrustAnchors, verification_time, ee_policy=None, ca_policy=None):
         self._anchors = anchors
@@ -67,14 +75,35 @@ class _AnchoredChainVerifier(X509CertChainVerifier):
     def store(self):
         return self._anchors.store
 
+    def _do_verify(self, cert_chain):
+        key = tuple(c.fingerprint(hashes.SHA256()) for c in cert_chain)
+        when = self.verification_time
+        hit = self._anchors.chains.get(key)
+        if hit is not None and all(start <= when <= end for start, end in hit[1]):
+            self.signer = hit[0]
+            return hit[0]
+        built = self.verifier.verify(leaf=cert_chain[0], intermediates=cert_chain[1:]).chain
+        if len(self._anchors.chains) >= _CHAIN_CACHE_SIZE:
+            self._anchors.chains.clear()
+        self._anchors.chains[key] = (built[0], [(c.not_valid_before_utc, c.not_valid_after_utc) for c in built])
+        self.signer = built[0]
+        return built[0]
+
+
+_CHAIN_CACHE_SIZE = 4096
+
 
 class _AnchoredVerifier(XMLVerifier):
+    chain_verifier: _AnchoredChainVerifier | None = None
+
     def __init__(self, anchors: TrustAnchors):
         super().__init__()
         self._anchors = anchors
 
     def get_cert_chain_verifier(self, ca_pem_file, ee_policy, ca_policy):
-        return _AnchoredChainVerifier(self._anchors, self._get_cert_verification_time(), ee_policy, ca_policy)
+        self.chain_verifier = _AnchoredChainVerifier(self._anchors, self._get_cert_verification_time(), ee_policy,
+                                                     ca_policy)
+        return self.chain_verifier
 
     def get_root(self, data):
         # signxml copies an element handed in (serialise + parse, ~15% of a
@@ -123,8 +152,9 @@ def verify_enveloped(root: bytes | etree._Element, trust: TrustAnchors, at: dt.d
         return SignatureVerdict(False, False, verified_at=stamp, reason=str(exc))
     config = SignatureConfiguration(location=location, expect_references=1, signature_methods=_METHODS,
                                     digest_algorithms=_DIGESTS, verification_time=when)
+    verifier = _AnchoredVerifier(trust)
     try:
-        result = _AnchoredVerifier(trust).verify(root, expect_config=config)
+        result = verifier.verify(root, expect_config=config)
     except SignXMLException as exc:
         return invalid(_reason(exc))
     except (etree.LxmlError, ValueError, TypeError) as exc:
@@ -133,9 +163,10 @@ def verify_enveloped(root: bytes | etree._Element, trust: TrustAnchors, at: dt.d
     problem = _coverage_problem(result, root)
     if problem:
         return invalid(problem)
-    signer = _signer_certificate(result)
+    # The leaf of the chain signxml verified the signature value with.
+    signer = verifier.chain_verifier.signer if verifier.chain_verifier else None
     if signer is None:
-        return invalid("the verifying key is not in any certificate of the signature")
+        return invalid("the signature was not verified with a certificate")
     signed = result.signed_xml
     return SignatureVerdict(
         True, True, signer_subject=signer.subject.rfc4514_string(_NAMES), signer_hsa_id=_hsa_id(signer.subject),
@@ -170,22 +201,6 @@ def _coverage_problem(result, root: etree._Element) -> str:
     if signed.tag != root.tag:
         return f"the signed element is {signed.tag}, not {root.tag}"
     return ""
-
-
-def _signer_certificate(result) -> x509.Certificate | None:
-    for text in result.signature_xml.xpath("ds:KeyInfo/ds:X509Data/ds:X509Certificate/text()", namespaces=_DS):
-        cert = x509.load_der_x509_certificate(_b64(text))
-        pem = cert.public_key().public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo)
-        if pem == result.signature_key:
-            return cert
-    return None
-
-
-def _b64(text: str) -> bytes:
-    import base64
-
-    return base64.b64decode("".join(text.split()))
 
 
 def _hsa_id(subject: x509.Name) -> str:

@@ -106,6 +106,7 @@ def test_expired_signer(keys):
 def test_signer_checked_at_the_given_time(keys):
     # A signature that was fine yesterday is judged at verification time.
     yesterday_signed = _sign(keys, "ec")
+    assert verify_intyg_signature(yesterday_signed, keys.trust).valid  # its chain is now cached
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
     verdict = verify_intyg_signature(yesterday_signed, keys.trust, at=later)
     assert not verdict.valid and "has expired" in verdict.reason
