@@ -12,13 +12,13 @@ from .xml import NotXml, parse
 def add_commands(sub) -> None:
     p = sub.add_parser("keys", help="development keys and certificates")
     keys_sub = p.add_subparsers(dest="keys_command", required=True)
-    k = keys_sub.add_parser("create", help="a development CA with server, client and signing keys (not for production)")
+    k = keys_sub.add_parser("create", help="a development CA with server, client and signing keys (not production)")
     k.add_argument("--dir", default="dev-keys", help="folder to write them to (default: dev-keys)")
     k.add_argument("--client-hsa-id", default="SE2321000016-DEV1", help="SERIALNUMBER of the client certificate")
     k.add_argument("--signer-hsa-id", default="SE2321000016-1R2F", help="SERIALNUMBER of the signing certificate")
     k.set_defaults(func=keys_create)
 
-    p = sub.add_parser("verify", help="verify the XML signature of an intyg (or of a signed element); exit 1 if invalid")
+    p = sub.add_parser("verify", help="verify the signature of an intyg (or of a signed element); exit 1 if invalid")
     p.add_argument("file", help="an intyg, a RegisterCertificate element or a whole SOAP request")
     p.add_argument("--ca", help="PEM bundle(s) of trusted signing CAs, comma-separated; default: setting signing_ca")
     p.add_argument("--config", help="TOML settings file (for signing_ca)")

@@ -55,7 +55,8 @@ def _write(folder: Path, name: str, cert: x509.Certificate, key) -> Issued:
 
 
 def subject_name(cn: str, hsa_id: str | None = None, organization: str = "Test") -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "SE"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "SE"),
+             x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
              x509.NameAttribute(NameOID.COMMON_NAME, cn)]
     if hsa_id:
         attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, hsa_id))

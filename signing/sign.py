@@ -72,7 +72,8 @@ _PLACEHOLDER_ID = "placeholder"  # the id signxml looks for
 
 def _signer(signing: SigningKey) -> XMLSigner:
     return XMLSigner(method=SignatureConstructionMethod.enveloped, signature_algorithm=signing.method,
-                     digest_algorithm=DigestAlgorithm.SHA256, c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
+                     digest_algorithm=DigestAlgorithm.SHA256,
+                     c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
 
 
 def signature_element(xml: bytes, signing: SigningKey, *, in_underskrift: bool = False,

@@ -40,7 +40,8 @@ def _gateway(workdir, keys, stub, *, sign: bool, with_key: bool = True) -> Gatew
     env = {"INTYGSGW_DELIVERY": "false", "INTYGSGW_ROUTES_FILE": str(routes),
            "INTYGSGW_SIGNING_CA": str(keys.ca.cert_path)}
     if with_key:
-        env |= {"INTYGSGW_SIGNING_KEY": str(keys.gateway.key_path), "INTYGSGW_SIGNING_CERT": str(keys.gateway.cert_path)}
+        env |= {"INTYGSGW_SIGNING_KEY": str(keys.gateway.key_path),
+                "INTYGSGW_SIGNING_CERT": str(keys.gateway.cert_path)}
     return GatewayProcess(workdir, workers=1, extra_env=env).start()
 
 
