@@ -11,7 +11,7 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway.samples import CertificateSpec, send_certificate_to_recipient
+from gateway.samples import CertificateSpec, revoke_certificate, send_certificate_to_recipient, set_certificate_status
 from gateway.samples.signed import signed_intyg, signed_register_certificate
 from gateway.stub.process import running_stub
 from signing.verify import verify_enveloped, verify_intyg_signature
@@ -32,12 +32,15 @@ def stub(tmp_path_factory):
         yield client
 
 
-def _gateway(workdir, keys, stub, *, sign: bool, with_key: bool = True) -> GatewayProcess:
+def _gateway(workdir, keys, stub, *, sign: bool, with_key: bool = True, delivery: bool = False) -> GatewayProcess:
     workdir.mkdir(parents=True, exist_ok=True)
     routes = workdir / "routes.toml"
+    flag = "true" if sign else "false"
     routes.write_text(f'[[route]]\ncontract = "RegisterCertificate:3"\nlogical_address = "FKORG"\n'
-                      f'url = "{stub.url("/fk/register")}"\nsign = {"true" if sign else "false"}\n')
-    env = {"INTYGSGW_DELIVERY": "false", "INTYGSGW_ROUTES_FILE": str(routes),
+                      f'url = "{stub.url("/fk/register")}"\nsign = {flag}\n'
+                      f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "FKORG"\n'
+                      f'url = "{stub.url("/fk/revoke")}"\nsign = {flag}\n')
+    env = {"INTYGSGW_DELIVERY": "true" if delivery else "false", "INTYGSGW_ROUTES_FILE": str(routes),
            "INTYGSGW_SIGNING_CA": str(keys.ca.cert_path)}
     if with_key:
         env |= {"INTYGSGW_SIGNING_KEY": str(keys.gateway.key_path),
@@ -111,3 +114,28 @@ def test_signed_route_without_a_key_fails_the_send(keys, stub, tmp_path):
     assert "<core:resultCode>ERROR<" in answer and "TECHNICAL_ERROR" in answer
     assert stub.messages() == []
     assert "requires signing and no signing_key is configured" in log
+
+
+def test_outbox_deliveries_are_signed_too(keys, stub, tmp_path):
+    # A revocation of a certificate sent to FKASSA goes out through the
+    # outbox and the delivery loop, over the same signing route logic.
+    revoke_ns = "urn:riv:clinicalprocess:healthcond:certificate:RevokeCertificateResponder:2"
+    gw = _gateway(tmp_path / "gw", keys, stub, sign=True, delivery=True)
+    try:
+        cid = "out-revoke-1"
+        assert "<core:resultCode>OK<" in _post(gw, REGISTER, signed_register_certificate(
+            CertificateSpec(certificate_id=cid), key_of(keys.ec)))
+        assert "<core:resultCode>OK<" in _post(
+            gw, "/clinicalprocess/healthcond/certificate/SetCertificateStatus/2/rivtabp21",
+            set_certificate_status(cid, "SENTTO", part="FKASSA"))
+        stub.clear()
+        assert "<core:resultCode>OK<" in _post(
+            gw, "/clinicalprocess/healthcond/certificate/RevokeCertificate/2/rivtabp21", revoke_certificate(cid))
+        [msg] = stub.wait_for(certificate_id=cid, timeout=30)
+        received = stub.body(msg["seq"])
+    finally:
+        gw.stop()
+    body = etree.fromstring(received).find(f"{{{SOAP}}}Body/{{{revoke_ns}}}RevokeCertificate")
+    assert body is not None and body[-1].tag == f"{{{DS}}}Signature"
+    verdict = verify_enveloped(body, keys.trust)
+    assert verdict.valid and verdict.signer_hsa_id == "SE2321000016-GW01", verdict.reason
