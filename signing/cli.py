@@ -8,6 +8,8 @@ from lxml import etree
 
 from .xml import NotXml, parse
 
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+
 
 def add_commands(sub) -> None:
     p = sub.add_parser("keys", help="development keys and certificates")
@@ -22,6 +24,8 @@ def add_commands(sub) -> None:
     p.add_argument("file", help="an intyg, a RegisterCertificate element or a whole SOAP request")
     p.add_argument("--ca", help="PEM bundle(s) of trusted signing CAs, comma-separated; default: setting signing_ca")
     p.add_argument("--config", help="TOML settings file (for signing_ca)")
+    p.add_argument("--body", action="store_true",
+                   help="verify the enveloped signature over the SOAP body element (or the root), not the intyg's")
     p.set_defaults(func=verify_file)
 
     p = sub.add_parser("sign", help="sign an intyg (into underskrift) or any other element (enveloped)")
@@ -91,9 +95,14 @@ def verify_file(args) -> int:
     except NotXml as exc:
         print(f"INVALID: {exc}")
         return 1
-    intyg = root if etree.QName(root).localname == "intyg" else next(
+    intyg = None if args.body else root if etree.QName(root).localname == "intyg" else next(
         iter(root.xpath(".//*[local-name()='intyg']")), None)
-    if intyg is not None:
+    if args.body:
+        body = root.find(f"{{{SOAP11}}}Body")
+        target = next(iter(body), root) if body is not None else root
+        verdict = verify_enveloped(target, trust)
+        what = etree.QName(target).localname
+    elif intyg is not None:
         verdict = verify_intyg_signature(intyg, trust)
         what = "intyg"
     else:

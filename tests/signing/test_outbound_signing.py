@@ -17,6 +17,7 @@ from gateway.stub.process import running_stub
 from signing.verify import verify_enveloped, verify_intyg_signature
 from signing.xml import DS
 from tests.support.server import GatewayProcess
+from tests.trust.conftest import cli
 
 from .conftest import DOCTOR, key_of
 
@@ -85,6 +86,12 @@ def test_signed_route(keys, stub, tmp_path):
     assert doctor_intyg[start:doctor_intyg.index(b"<ds:SignatureValue>")] in received
     verdict = verify_intyg_signature(body.find(f"{{{REGISTER_NS}}}intyg"), keys.trust)
     assert verdict.valid and verdict.signer_hsa_id == DOCTOR, verdict.reason
+    # What the recipient got can be checked from the command line as well.
+    (tmp_path / "received.xml").write_bytes(received)
+    done = cli(tmp_path, "verify", "--body", "received.xml", "--ca", str(keys.ca.cert_path))
+    assert done.returncode == 0 and "VALID: RegisterCertificate signed by SERIALNUMBER=SE2321000016-GW01" in done.stdout
+    done = cli(tmp_path, "verify", "received.xml", "--ca", str(keys.ca.cert_path))
+    assert done.returncode == 0 and "VALID: intyg signed by SERIALNUMBER=SE2321000016-1R2F" in done.stdout
     # Changing the forwarded certificate breaks the gateway's signature.
     tampered = _body_element(received.replace(b"<c:fornamn>Tolvan<", b"<c:fornamn>Tolvar<"))
     assert not verify_enveloped(tampered, keys.trust).valid
