@@ -15,6 +15,7 @@ from .db import WRITE_OPTION
 from .messages import MessageRepository
 from .outbox import OutboxRepository
 from .repository import CertificateRepository
+from .signatures import SignatureRepository
 from .writegate import WriteGate, gate_for
 
 
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn)
         self.access_log = AccessLogRepository(conn)
         self.messages = MessageRepository(conn)
+        self.signatures = SignatureRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:
