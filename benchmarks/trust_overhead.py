@@ -8,14 +8,16 @@ durable SQLite store:
   off        plain HTTP (granian), no authorization, no access log  — the baseline
   log        plain HTTP (granian), access log on
   tls        mutual TLS (gunicorn gthread), authorization on, no access log
-  tls+log    mutual TLS, authorization on, access log on            — everything on
+  tls+log    mutual TLS, authorization on, access log on
+  all        mutual TLS, authorization, access log and signature_policy = require — everything on
 
-and sends distinct ~10 KB LISJP certificates from several client processes on
+and sends distinct ~10 KB LISJP certificates, each signed by a doctor's RSA key
+(the same bytes to every configuration), from several client processes on
 keep-alive connections (TLS sessions are set up once per client, as a journal
 system's connection pool does). Prints requests/s, p50/p99 latency and each
 configuration's ratio to the baseline. Keys and certificates are made on the
 spot (tests/support/pki.py). Nothing here asserts: the figures are read.
-(XML-signature verification is measured separately by the signing benchmark.)
+(benchmarks/signature_verify.py breaks the signature cost down per message.)
 """
 from __future__ import annotations
 
@@ -35,18 +37,32 @@ from register_throughput import PATH, connect, python_client  # noqa: E402  (thi
 CALLER = "SE2321000016-BENCH"
 
 
-def make_envelopes(n: int, seed: int) -> list[bytes]:
-    from gateway.samples.certificates import CertificateSpec, unique_certificate_ids
-    from gateway.samples.requests import register_certificate
+def _sign_batch(job) -> list[bytes]:
+    key_path, cert_path, ids = job
+    from gateway.samples.certificates import CertificateSpec
+    from gateway.samples.signed import signed_register_certificate
+    from signing.sign import load_signing_key
 
-    return [register_certificate(CertificateSpec(certificate_id=cid)) for cid in unique_certificate_ids(n, seed)]
+    key = load_signing_key(key_path, cert_path)
+    return [signed_register_certificate(CertificateSpec(certificate_id=cid), key) for cid in ids]
+
+
+def make_envelopes(n: int, seed: int, signer) -> list[bytes]:
+    from gateway.samples.certificates import unique_certificate_ids
+
+    ids = unique_certificate_ids(n, seed)
+    batches = [(str(signer.key_path), str(signer.cert_path), ids[i:i + 500]) for i in range(0, n, 500)]
+    with mp.Pool() as pool:
+        return [e for batch in pool.map(_sign_batch, batches) for e in batch]
 
 
 def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, access_log: bool,
-        round_no: int = 0) -> float:
+        round_no: int = 0, signatures: bool = False) -> float:
     from tests.support.server import GatewayProcess
 
     env = {"INTYGSGW_DELIVERY": "false", "INTYGSGW_ACCESS_LOG": "true" if access_log else "false"}
+    if signatures:
+        env |= {"INTYGSGW_SIGNING_CA": str(pki["ca"].cert_path), "INTYGSGW_SIGNATURE_POLICY": "require"}
     extra, https, client_tls = [], None, None
     if tls:
         auth = work / f"{name}-authorizations.toml"
@@ -90,7 +106,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--per-client", type=int, default=4000, help="certificates prepared per client")
+    ap.add_argument("--per-client", type=int, default=2500, help="certificates prepared (and signed) per client")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=2,
                     help="configurations run interleaved this many times; the median counts (shared machines are noisy)")
@@ -100,16 +116,18 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="intygsgw-trust-bench-"))
     ca = TestCA(work / "pki")
-    pki = {"ca": ca, "server": ca.server(), "client": ca.client(CALLER)}
+    pki = {"ca": ca, "server": ca.server(), "client": ca.client(CALLER),
+           "signer": ca.signer("SE2321000016-1R2F", key_kind="rsa")}
     total = args.clients * args.per_client
-    print(f"preparing {total} distinct certificates ...", flush=True)
-    envelopes = make_envelopes(total + 200, args.seed)
+    print(f"preparing and signing {total} distinct certificates ...", flush=True)
+    envelopes = make_envelopes(total + 200, args.seed, pki["signer"])
     print(f"{args.clients} clients, {args.workers} workers, {args.seconds:.0f} s per configuration")
-    configs = (("off", False, False), ("log", False, True), ("tls", True, False), ("tls+log", True, True))
-    rates: dict[str, list[float]] = {name: [] for name, _, _ in configs}
+    configs = (("off", False, False, False), ("log", False, True, False), ("tls", True, False, False),
+               ("tls+log", True, True, False), ("all", True, True, True))
+    rates: dict[str, list[float]] = {name: [] for name, *_ in configs}
     for r in range(args.rounds):
-        for name, tls, log in configs:
-            rates[name].append(run(name, work, envelopes, args, pki, tls, log, r))
+        for name, tls, log, sig in configs:
+            rates[name].append(run(name, work, envelopes, args, pki, tls, log, r, signatures=sig))
     median = {name: statistics.median(values) for name, values in rates.items()}
     base = median["off"]
     for name, rate in median.items():

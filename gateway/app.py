@@ -25,6 +25,7 @@ from .reloadable import Reloadable
 from .routing import RoutingTable, load_routes
 from .rules.definitions import RuleBook
 from .service.services import Services
+from .service.signatures import SignatureCheck
 from .trust.authorization import CallGate, load_authorizations, AuthorizationTable
 from .trust.identity import CallerResolver, ProxyTrust
 from .validation import parse_validation_persons
@@ -53,11 +54,34 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         catalog=load_catalog(types_dir),
         type_rules=RuleBook(types_dir),
         recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
-        outbound=Outbound(routes.current, today=lambda: clock.local().date()),
+        outbound=Outbound(routes.current, today=lambda: clock.local().date(), signer=_gateway_signer(settings)),
         clock=clock,
         validation_persons=parse_validation_persons(settings.validation_persons),
         render_status_update=render_status_update,
+        signatures=build_signature_check(settings),
     )
+
+
+def _gateway_signer(settings: Settings):
+    if not settings.signing_key:
+        return None
+    from signing.sign import load_signing_key
+
+    return load_signing_key(settings.signing_key, settings.signing_cert)
+
+
+def build_signature_check(settings: Settings) -> SignatureCheck | None:
+    """None when no type is ever verified, so the register path does no signature work at all."""
+    from signing.policy import parse_policies
+    from signing.trust import load_trust_anchors
+
+    policies = parse_policies(settings.signature_policy_default, settings.signature_policies)
+    if not policies.ever_verifies:
+        return None
+    if not settings.signing_ca.strip():
+        raise ValueError("signature verification is on (signature_policy/signature_policies) "
+                         "but no signing_ca bundle is configured")
+    return SignatureCheck(policies, load_trust_anchors(settings.signing_ca))
 
 
 def build_deliverer(settings: Settings, services: Services) -> Deliverer:

@@ -22,10 +22,24 @@ def _serve(args) -> int:
         return 2
     try:
         settings.authorization_required
+        _check_signature_settings(settings)
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     return serve(settings)
+
+
+def _check_signature_settings(settings) -> None:
+    """Raise ValueError with a readable message for a bad policy, CA bundle or signing key."""
+    from signing.sign import load_signing_key
+
+    from .app import build_signature_check
+
+    build_signature_check(settings)
+    if bool(settings.signing_key) != bool(settings.signing_cert):
+        raise ValueError("signing_key and signing_cert go together")
+    if settings.signing_key:
+        load_signing_key(settings.signing_key, settings.signing_cert)
 
 
 def _migrate(args) -> int:
@@ -224,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", type=int, default=100_000, help="messages kept in memory (oldest dropped)")
     p.add_argument("--threads", type=int, default=8, help="request threads (a delayed answer holds one)")
     p.set_defaults(func=_stub_recipient)
+
+    from signing.cli import add_commands as add_signing_commands
+
+    add_signing_commands(sub)  # keys create, verify, sign
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

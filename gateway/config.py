@@ -45,6 +45,12 @@ class Settings:
     validation_persons: str = ""  # comma-separated person ids whose certificates are never sent
     validation_retention_days: int = 30  # validation persons' certificates are purged after this
     validation_purge_every: int = 3600  # seconds between purges in the serving parent; 0: never
+    # -- XML signatures (issue 6, signing/) --
+    signing_ca: str = ""  # PEM bundle(s) of the CAs that issue signing certificates, comma-separated
+    signature_policy: str = "auto"  # require | verify-if-present | off | auto (see signature_policy_default)
+    signature_policies: str = ""  # per-type overrides, e.g. "lisjp=require, ts-bas=off"
+    signing_key: str = ""  # PEM key the gateway signs outbound messages with (routes with sign = true)
+    signing_cert: str = ""  # its PEM certificate (intermediates may follow)
 
     @property
     def tls(self) -> bool:
@@ -58,6 +64,14 @@ class Settings:
         if mode == "auto":
             return self.tls or bool(self.trusted_proxies.strip())
         return mode == "on"
+
+    @property
+    def signature_policy_default(self) -> str:
+        """``auto`` verifies signatures that are present once a signing CA bundle is configured, else off."""
+        mode = self.signature_policy.strip().lower()
+        if mode == "auto":
+            return "verify-if-present" if self.signing_ca.strip() else "off"
+        return mode
 
     def to_env(self) -> str:
         return json.dumps(dataclasses.asdict(self))

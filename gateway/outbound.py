@@ -28,10 +28,11 @@ def soap_action_for(contract_ns: str) -> str:
 
 class Outbound:
     def __init__(self, routes: Callable[[], RoutingTable], transport: SoapTransport | None = None,
-                 today: Callable[[], dt.date] = dt.date.today):
+                 today: Callable[[], dt.date] = dt.date.today, signer=None):
         self.routes = routes
         self.transport = transport or SoapTransport()
         self.today = today
+        self.signer = signer  # signing.sign.SigningKey for routes with sign = true
 
     def send(self, contract_ns: str, logical_address: str, payload: bytes,
              correlation_id: str | None = None) -> Outcome:
@@ -41,6 +42,18 @@ class Outbound:
             # A missing route is a configuration gap an operator can close, so
             # it is retryable like an unreachable receiver.
             return Outcome("connect", text=str(exc))
+        if route.sign:
+            if self.signer is None:
+                # Retryable like a missing route: configuring the key fixes it.
+                return Outcome("connect", text=f"the route to {describe_destination(contract_ns, logical_address)} "
+                                              "requires signing and no signing_key is configured")
+            from signing.sign import SigningError, sign_enveloped
+
+            try:
+                payload = sign_enveloped(payload, self.signer)
+            except (SigningError, ValueError) as exc:
+                # The payload itself is unfit: trying again cannot help.
+                return Outcome("fault", fault_code="Client", text=f"cannot sign the request: {exc}")
         return self.transport.call(route, logical_address, payload, soap_action_for(contract_ns),
                                    correlation_id=correlation_id)
 

@@ -48,6 +48,7 @@ class Route:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
     tls: TlsSettings | None = None
+    sign: bool = False  # sign the outgoing body element with the gateway's key (enveloped)
 
     def valid_on(self, day: dt.date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
@@ -127,7 +128,7 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise RouteFileError(f"{where}: field '{key}' is missing or empty")
         unknown = set(entry) - {"contract", "logical_address", "url", "valid_from", "valid_to",
-                                "connect_timeout", "read_timeout", "tls"}
+                                "connect_timeout", "read_timeout", "tls", "sign"}
         if unknown:
             raise RouteFileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         if not entry["url"].startswith(("http://", "https://")):
@@ -154,6 +155,8 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
                     read_pkcs12(tls.pkcs12, tls.pkcs12_password)
                 except ClientCertificateError as exc:
                     raise RouteFileError(f"{where}: tls.pkcs12: {exc}") from None
+        if not isinstance(entry.get("sign", False), bool):
+            raise RouteFileError(f"{where}: field 'sign' is true or false")
         try:
             connect = float(entry.get("connect_timeout", defaults.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)))
             read = float(entry.get("read_timeout", defaults.get("read_timeout", DEFAULT_READ_TIMEOUT)))
@@ -169,7 +172,7 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
             url=entry["url"].strip(),
             valid_from=_date(entry.get("valid_from"), where),
             valid_to=_date(entry.get("valid_to"), where),
-            connect_timeout=connect, read_timeout=read, tls=tls,
+            connect_timeout=connect, read_timeout=read, tls=tls, sign=entry.get("sign", False),
         ))
     return RoutingTable(routes)
 

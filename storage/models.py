@@ -213,3 +213,26 @@ class ApprovedReceiverRow(Base):
     approved: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index("ix_approved_receiver_certificate", "certificate_id"),)
+
+
+class CertificateSignatureRow(Base):
+    """What signature verification found when a certificate was registered (issue 6).
+
+    Written only when the type's policy asked for verification; a certificate
+    whose signature failed is refused, so ``valid`` is False only for an
+    unsigned certificate accepted under verify-if-present.
+    """
+
+    __tablename__ = "certificate_signature"
+
+    certificate_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("certificate.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy: Mapped[str] = mapped_column(String(32))  # require | verify-if-present
+    signed: Mapped[bool] = mapped_column(Boolean)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    signer_subject: Mapped[str] = mapped_column(String(512))  # RFC 4514; "" when unsigned
+    signer_hsa_id: Mapped[str] = mapped_column(String(64))  # subject SERIALNUMBER
+    verified_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+
+    __table_args__ = (Index("ix_certificate_signature_signer", "signer_hsa_id"),)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from gateway.domain.states import State, StateEntry
 
-from .models import CertificateDocumentRow, CertificateRow, CertificateStateRow, RelationRow
+from .models import CertificateDocumentRow, CertificateRow, CertificateSignatureRow, CertificateStateRow, RelationRow
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,7 @@ class CertificateRepository:
     def delete(self, certificate_id: str) -> None:
         self.connection.execute(delete(RelationRow).where(RelationRow.from_id == certificate_id))
         for table, column in (
+            (CertificateSignatureRow, CertificateSignatureRow.certificate_id),
             (CertificateStateRow, CertificateStateRow.certificate_id),
             (CertificateDocumentRow, CertificateDocumentRow.certificate_id),
             (CertificateRow, CertificateRow.id),

@@ -16,6 +16,7 @@ from .messages import MessageRepository
 from .outbox import OutboxRepository
 from .receivers import ApprovedReceiverRepository
 from .repository import CertificateRepository
+from .signatures import SignatureRepository
 from .writegate import WriteGate, gate_for
 
 
@@ -50,6 +51,7 @@ class UnitOfWork:
         self.access_log = AccessLogRepository(conn)
         self.messages = MessageRepository(conn)
         self.approved_receivers = ApprovedReceiverRepository(conn)
+        self.signatures = SignatureRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -26,6 +26,7 @@ from ..recipients import NOT_SEND_TARGETS
 from ..soap.source import self_contained
 from .notifications import SENT_EVENT, Event, enqueue_status_update
 from .services import Services
+from .signatures import check_registration
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,12 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         return error(ErrorId.VALIDATION_ERROR, ";".join(failures))
     if cmd.relation and cmd.relation[0] not in RELATION_CODES:
         return error(ErrorId.APPLICATION_ERROR, f"Unknown relation code: {cmd.relation[0]}")
+    signature = check_registration(
+        svc.signatures, type_id=ctype.id, type_code=cmd.type_code, certificate_id=cmd.certificate_id,
+        person_digits=person.digits, document=cmd.document, namespaces=cmd.namespaces, now=svc.clock.utc(),
+        parsed_intyg=cmd.parsed)
+    if signature.refused is not None:
+        return signature.refused
 
     now = svc.clock()
     record = CertificateRecord(
@@ -90,6 +97,8 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         uow.certificates.add_state(cmd.certificate_id, State.RECEIVED, HSVARD, now)
         if cmd.relation:
             uow.certificates.add_relation(cmd.certificate_id, cmd.relation[1], cmd.relation[0], now)
+        if signature.record is not None:
+            uow.signatures.add(signature.record)
         audit.in_transaction(access, uow)
 
     # No look-up first: a new id is the common case, and the primary key turns

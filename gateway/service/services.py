@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from storage.uow import Store
 
@@ -11,6 +11,9 @@ from ..clock import Clock
 from ..outbound import Outbound
 from ..recipients import RecipientRegistry
 from ..reloadable import Reloadable
+
+if TYPE_CHECKING:
+    from .signatures import SignatureCheck
 
 
 class TypeRules(Protocol):
@@ -40,6 +43,8 @@ class Services:
     # Renders a CertificateStatusUpdateForCare request (view, event, sent, received counts) -> bytes;
     # None: notifications to care are off.
     render_status_update: Callable | None = None
+    # Signature policy and trust anchors (gateway.service.signatures); None: never verify.
+    signatures: "SignatureCheck | None" = None
 
     @property
     def recipients(self) -> RecipientRegistry:

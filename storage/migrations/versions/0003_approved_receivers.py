@@ -1,7 +1,7 @@
 """approved receivers; an outbox index for finding due queues
 
 Revision ID: 0003
-Revises: 0007
+Revises: 0006
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 
 revision = '0003'
-# Chained after the head main had when this was merged (0002 → 0004 → 0007),
+# Chained after the head main had when this was merged (0002 → 0004 → 0007 → 0006),
 # so that there is a single head.
-down_revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,44 @@
+"""Signature verdicts stored next to the certificates they were found on."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from .models import CertificateSignatureRow
+
+
+@dataclass(frozen=True)
+class SignatureRecord:
+    certificate_id: str
+    policy: str
+    signed: bool
+    valid: bool
+    signer_subject: str
+    signer_hsa_id: str
+    verified_at: dt.datetime
+
+
+_COLUMNS = [CertificateSignatureRow.certificate_id, CertificateSignatureRow.policy, CertificateSignatureRow.signed,
+            CertificateSignatureRow.valid, CertificateSignatureRow.signer_subject,
+            CertificateSignatureRow.signer_hsa_id, CertificateSignatureRow.verified_at]
+_INSERT = insert(CertificateSignatureRow)
+
+
+class SignatureRepository:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def add(self, record: SignatureRecord) -> None:
+        self.connection.execute(_INSERT, {c.key: getattr(record, c.key) for c in _COLUMNS})
+
+    def get(self, certificate_id: str) -> SignatureRecord | None:
+        row = self.connection.execute(
+            select(*_COLUMNS).where(CertificateSignatureRow.certificate_id == certificate_id)).first()
+        return SignatureRecord(*row) if row else None
+
+    def delete(self, certificate_id: str) -> None:
+        self.connection.execute(
+            delete(CertificateSignatureRow).where(CertificateSignatureRow.certificate_id == certificate_id))
