@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from .models import AccessLogHeadRow, AccessLogRow
+from .prepared import PreparedStatement
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -65,11 +66,14 @@ def entry_hash(prev_hash: str, seq: int, e: AccessEntry) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-_LOCK_HEAD = (select(AccessLogHeadRow.seq, AccessLogHeadRow.hash)
-              .where(AccessLogHeadRow.id == HEAD_ID).with_for_update())
-_INSERT = insert(AccessLogRow)
-_MOVE_HEAD = (update(AccessLogHeadRow).where(AccessLogHeadRow.id == HEAD_ID)
-              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+# Every logged call runs these three inside the write lock: see storage.prepared.
+_LOCK_HEAD = PreparedStatement(select(AccessLogHeadRow.seq, AccessLogHeadRow.hash)
+                               .where(AccessLogHeadRow.id == bindparam("head_id")).with_for_update())
+_INSERT = PreparedStatement(insert(AccessLogRow), [
+    "seq", "at", "caller", "original_consumer", "acting_on_behalf", "contract", "logical_address",
+    "person_id", "certificate_ids", "outcome", "prev_hash", "hash"])
+_MOVE_HEAD = PreparedStatement(update(AccessLogHeadRow).where(AccessLogHeadRow.id == bindparam("head_id"))
+                               .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 _COLUMNS = [AccessLogRow.seq, AccessLogRow.at, AccessLogRow.caller, AccessLogRow.original_consumer,
             AccessLogRow.acting_on_behalf, AccessLogRow.contract, AccessLogRow.logical_address,
             AccessLogRow.person_id, AccessLogRow.certificate_ids, AccessLogRow.outcome,
@@ -88,20 +92,21 @@ class AccessLogRepository:
 
     def append(self, entries: list[AccessEntry]) -> int:
         """Chain ``entries`` after the head; the caller's transaction commits them. Returns the last seq."""
-        head = self.connection.execute(_LOCK_HEAD).one()
-        seq, prev = head[0], head[1]
+        cursor = _LOCK_HEAD.execute(self.connection, {"head_id": HEAD_ID})
+        seq, prev = cursor.fetchone()
+        cursor.close()
         for e in entries:
             seq += 1
             h = entry_hash(prev, seq, e)
-            self.connection.execute(_INSERT, {
+            _INSERT.execute(self.connection, {
                 "seq": seq, "at": e.at, "caller": e.caller, "original_consumer": e.original_consumer,
                 "acting_on_behalf": e.acting_on_behalf, "contract": e.contract,
                 "logical_address": e.logical_address, "person_id": e.person_id,
                 "certificate_ids": json.dumps(list(e.certificate_ids), ensure_ascii=False),
                 "outcome": e.outcome, "prev_hash": prev, "hash": h,
-            })
+            }).close()
             prev = h
-        self.connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+        _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
         return seq
 
     def head(self) -> tuple[int, str]:

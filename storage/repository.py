@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from gateway.domain.states import State, StateEntry
 
 from .models import CertificateDocumentRow, CertificateRow, CertificateSignatureRow, CertificateStateRow, RelationRow
+from .prepared import PreparedStatement
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,10 @@ def _record(row) -> CertificateRecord:
     return CertificateRecord(*row)
 
 
-_INSERT_CERT = insert(CertificateRow)
-_INSERT_DOC = insert(CertificateDocumentRow)
-_INSERT_STATE = insert(CertificateStateRow)
+# Run inside the write lock on every registration: see storage.prepared.
+_INSERT_CERT = PreparedStatement(insert(CertificateRow), [c.key for c in _CERT_COLUMNS])
+_INSERT_DOC = PreparedStatement(insert(CertificateDocumentRow), ["certificate_id", "document", "namespaces"])
+_INSERT_STATE = PreparedStatement(insert(CertificateStateRow), ["certificate_id", "state", "target", "timestamp"])
 _INSERT_RELATION = insert(RelationRow)
 _GET_CERT = select(*_CERT_COLUMNS).where(CertificateRow.id == bindparam("id"))
 
@@ -76,19 +78,18 @@ class CertificateRepository:
 
     # -- writing -------------------------------------------------------------
     def add(self, cert: CertificateRecord, document: bytes, namespaces: dict[str, str]) -> None:
-        values = {c.key: getattr(cert, c.key) for c in _CERT_COLUMNS}
-        self.connection.execute(_INSERT_CERT, values)
-        self.connection.execute(
-            _INSERT_DOC,
+        _INSERT_CERT.execute(self.connection, cert.__dict__).close()
+        _INSERT_DOC.execute(
+            self.connection,
             {"certificate_id": cert.id, "document": document,
              "namespaces": json.dumps(namespaces, sort_keys=True, separators=(",", ":"))},
-        )
+        ).close()
 
     def add_state(self, certificate_id: str, state: State, target: str, timestamp: dt.datetime) -> None:
-        self.connection.execute(
-            _INSERT_STATE,
+        _INSERT_STATE.execute(
+            self.connection,
             {"certificate_id": certificate_id, "state": state.value, "target": target, "timestamp": timestamp},
-        )
+        ).close()
 
     def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None:
         self.connection.execute(

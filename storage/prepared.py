@@ -1,0 +1,80 @@
+"""Hot statements run straight on the driver's cursor.
+
+SQLAlchemy Core spends some 25–40 µs of Python on every execute (execution
+context, events, result set-up). The register path runs six small statements
+while it holds the only write lock, so that bookkeeping was most of the time
+the lock was held, and other requests waited behind it.
+
+A PreparedStatement is still compiled by SQLAlchemy, once per dialect: the
+same SQL text and the same bind processors (dates, booleans) as
+``connection.execute`` would use. It then runs on the DBAPI cursor of the
+unit of work's connection, inside that connection's transaction. Driver
+errors come out as SQLAlchemy's exceptions (``IntegrityError`` on a duplicate
+key), so callers catch one kind whichever path ran.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection
+
+
+class _Compiled:
+    __slots__ = ("sql", "positional", "binds")
+
+    def __init__(self, statement, dialect, keys: tuple[str, ...] | None):
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        processors = compiled._bind_processors  # what the execution context applies, per bind name
+        names = {name: bind.key for bind, name in compiled.bind_names.items()}
+        order = compiled.positiontup if compiled.positional else list(names)
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        # (bind name, caller's key, processor or None), in the driver's order
+        self.binds = [(name, names[name], processors.get(name)) for name in order]
+        missing = sorted({key for _, key, _ in self.binds} - set(keys or names.values()))
+        if missing:
+            # A column with a Python-side default would get its bind but no value here.
+            raise ValueError(f"prepared statement needs values for {missing}: {self.sql}")
+
+
+class PreparedStatement:
+    """A Core statement (insert, update or select with ``bindparam``) compiled once per dialect.
+
+    ``keys``: the parameter names every execution passes; for an ``insert``
+    they choose the columns, as the keys of ``connection.execute``'s dict do.
+    """
+
+    def __init__(self, statement, keys: Iterable[str] | None = None):
+        self._statement = statement
+        self._keys = tuple(keys) if keys is not None else None
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def _for(self, dialect) -> _Compiled:
+        compiled = self._by_dialect.get(dialect.name)
+        if compiled is None:
+            compiled = self._by_dialect[dialect.name] = _Compiled(self._statement, dialect, self._keys)
+        return compiled
+
+    def execute(self, connection: Connection, params: Mapping[str, Any]):
+        """Run once with ``params``; returns the DBAPI cursor (``fetchone``/``fetchall``)."""
+        dialect = connection.dialect
+        compiled = self._for(dialect)
+        if compiled.positional:
+            args: Any = tuple(params[key] if proc is None else proc(params[key])
+                              for _, key, proc in compiled.binds)
+        else:
+            args = {name: params[key] if proc is None else proc(params[key])
+                    for name, key, proc in compiled.binds}
+        if not connection.in_transaction():
+            # Starts the transaction the way connection.execute would (BEGIN
+            # IMMEDIATE for a writing unit of work on SQLite, see storage.db).
+            connection.begin()
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, args)
+        except dialect.loaded_dbapi.Error as error:
+            cursor.close()
+            raise exc.DBAPIError.instance(compiled.sql, args, error, dialect.loaded_dbapi.Error,
+                                          dialect=dialect) from error
+        return cursor
