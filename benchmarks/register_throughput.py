@@ -163,6 +163,31 @@ def _peak_rss_of_children(pid: int) -> list[int]:
     return out
 
 
+def _cpu_seconds_of_children(pid: int) -> dict[int, float]:
+    """User+system CPU seconds of each process below ``pid``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for child in Path("/proc").iterdir():
+        if not child.name.isdigit():
+            continue
+        try:
+            fields = (child / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid):  # fields[1] is the parent's pid
+            out[int(child.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _machine_idle_and_steal_seconds() -> tuple[float, float]:
+    """Idle + iowait, and steal (time a virtual machine's host gave to others), summed over
+    all cores since boot, from /proc/stat."""
+    cpu = Path("/proc/stat").read_text().splitlines()[0].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    steal = int(cpu[8]) if len(cpu) > 8 else 0
+    return (int(cpu[4]) + int(cpu[5])) / tick, steal / tick
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=20)
@@ -198,6 +223,10 @@ def main() -> None:
         for env in envelopes[total:total + 200]:
             warm.request("POST", PATH, env, {"Content-Type": "text/xml"})
             warm.getresponse().read()
+        # Where the machine's time goes during the load: the gateway's
+        # processes, the load generator (all other CPU) and idle cores.
+        cpu_before, (idle_before, steal_before) = _cpu_seconds_of_children(gw.proc.pid), _machine_idle_and_steal_seconds()
+        own_before = os.times()
         if args.load == "wrk":
             figures = load_with_wrk(gw.port, args.seconds, args.clients, work)
             n, elapsed = int(figures["requests"]), figures["seconds"]
@@ -219,6 +248,8 @@ def main() -> None:
             errors = sum(e for _, e in results)
             n = len(latencies)
             p50, p99 = latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
+        cpu_after, (idle_after, steal_after) = _cpu_seconds_of_children(gw.proc.pid), _machine_idle_and_steal_seconds()
+        own_after = os.times()
         rss = _peak_rss_of_children(gw.proc.pid)
     finally:
         gw.stop()
@@ -229,6 +260,14 @@ def main() -> None:
     print(f"  throughput {rate:,.0f} req/s   errors {errors}")
     print(f"  latency p50 {p50:.2f} ms   p99 {p99:.2f} ms")
     print(f"  peak RSS per process (KiB): {sorted(rss)}")
+    gateway_cpu = sum(cpu_after.get(p, 0) - c for p, c in cpu_before.items())
+    load_cpu = ((own_after.children_user + own_after.children_system)
+                - (own_before.children_user + own_before.children_system))
+    idle = idle_after - idle_before
+    steal = steal_after - steal_before
+    print(f"  machine time per request: gateway workers {gateway_cpu / n * 1000:.2f} ms CPU, "
+          f"load generator {load_cpu / n * 1000:.2f} ms CPU, idle cores {idle / n * 1000:.2f} ms "
+          f"({idle / elapsed / os.cpu_count():.0%} idle, {steal / elapsed / os.cpu_count():.0%} stolen by the host)")
     print(f"ratio gateway / floor: {rate / floor_rate:.2f}")
 
 
