@@ -33,6 +33,22 @@ def postgres_database(postgres_server, request):
     return _pg.create_database(postgres_server, _pg.database_name_for(request.module.__name__))
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def outbox_database(request, tmp_path):
+    """(URL, services) of a migrated database with an empty outbox, once on SQLite and once on PostgreSQL."""
+    from gateway.app import build_services
+    from gateway.config import Settings
+
+    url = f"sqlite:///{tmp_path / 'outbox.db'}" if request.param == "sqlite" else \
+        request.getfixturevalue("postgres_database")
+    services = build_services(Settings(db=url), migrate=True)
+    with services.store.writing() as uow:
+        uow.connection.exec_driver_sql("DELETE FROM outbox")
+        uow.commit()
+    yield url, services
+    services.store.engine.dispose()
+
+
 def pytest_collection_modifyitems(config, items):
     # Marking by fixture use means `-m postgres` / `-m "not postgres"` cannot
     # drift from what a test really needs.

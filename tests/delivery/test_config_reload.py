@@ -13,6 +13,7 @@ from gateway.samples import CertificateSpec
 from gateway.stub.process import StubProcess
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import GatewayClient
+from tests.support.waiting import wait_until
 
 FBA = {"id": "FBA", "name": "Försäkringsbolaget AB", "recipientType": "MOTTAGARE", "logicalAddress": "FBA",
        "certificateTypes": ["lisjp"], "active": True, "trusted": False}
@@ -37,14 +38,6 @@ def setup(tmp_path_factory):
         s.stop()
 
 
-def wait_for(check, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout:g} s")
 
 
 def known(client) -> set[str]:
@@ -63,14 +56,14 @@ def test_recipients_file_is_reloaded_and_a_broken_one_is_refused(setup):
     assert "FBA" not in known(client)
     registry = json.loads(DEFAULT_FILE.read_text(encoding="utf-8"))
     write(work / "recipients.json", json.dumps(registry + [FBA], indent=2, ensure_ascii=False))
-    wait_for(lambda: "FBA" in known(client), "the new recipient served")
+    wait_until(lambda: "FBA" in known(client), "the new recipient served")
 
     broken = json.dumps(registry + [{**FBA, "recipientType": "KUND"}], indent=2, ensure_ascii=False)
     write(work / "recipients.json", broken)
     line = broken.count("\n", 0, broken.index('"id": "FBA"'))  # the entry's "{" is on the line before
     # A file is looked at when it is used, at most every two seconds.
-    wait_for(lambda: known(client) and f"recipient #8 FBA (line {line}): field 'recipientType'" in gw.log(),
-             "the refusal logged with line and field")
+    wait_until(lambda: known(client) and f"recipient #8 FBA (line {line}): field 'recipientType'" in gw.log(),
+               "the refusal logged with line and field")
     assert "keeping the previous one" in gw.log()
     assert "FBA" in known(client)  # the registry in force stays
 
@@ -88,10 +81,10 @@ def test_routes_file_is_reloaded_and_a_broken_one_is_refused(setup):
     assert send_lands_at(client, stubs, 0) == 0
     write(work / "routes.toml", routes_to(stubs[1].base_url))
     counter = iter(range(1, 1000))
-    wait_for(lambda: send_lands_at(client, stubs, next(counter)) == 1, "sends going to the new route")
+    wait_until(lambda: send_lands_at(client, stubs, next(counter)) == 1, "sends going to the new route")
 
     write(work / "routes.toml", "# moved\n\n" + routes_to(stubs[0].base_url).replace("http://", "ftp://"))
-    wait_for(lambda: send_lands_at(client, stubs, next(counter)) == 1
-             and "route #1 (line 3): field 'url' must be an http(s) URL" in gw.log(),
-             "the refusal logged with line and field")
+    wait_until(lambda: send_lands_at(client, stubs, next(counter)) == 1
+               and "route #1 (line 3): field 'url' must be an http(s) URL" in gw.log(),
+               "the refusal logged with line and field")
     assert send_lands_at(client, stubs, 9999) == 1  # the table in force stays

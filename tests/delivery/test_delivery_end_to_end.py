@@ -31,6 +31,7 @@ from gateway.stub.process import StubProcess
 from storage.outbox import DONE, PENDING
 from tests.support.paths import REPO_ROOT
 from tests.support.published import assert_valid_against_published
+from tests.support.waiting import wait_until
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import GatewayClient
 
@@ -131,14 +132,6 @@ def revocations(setup, cid: str, address: str):
         return [i for i in uow.outbox.find(reference=cid, contract=REVOKE_CERTIFICATE_2, destination=address)]
 
 
-def wait_until(check, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout:g} s")
 
 
 def new_id(prefix: str) -> str:

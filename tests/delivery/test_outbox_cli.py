@@ -30,16 +30,9 @@ def outbox(url: str, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, timeout=60)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'outbox.db'}" if request.param == "sqlite" else \
-        request.getfixturevalue("postgres_database")
-    services = build_services(Settings(db=url), migrate=True)
-    with services.store.writing() as uow:
-        uow.connection.exec_driver_sql("DELETE FROM outbox")
-        uow.commit()
-    yield url, services
-    services.store.engine.dispose()
+@pytest.fixture
+def db(outbox_database):
+    return outbox_database
 
 
 def enqueue(services, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2) -> int:

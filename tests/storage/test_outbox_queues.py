@@ -5,8 +5,6 @@ import datetime as dt
 
 import pytest
 
-from gateway.app import build_services
-from gateway.config import Settings
 from gateway.outbound import REVOKE_CERTIFICATE_2, STATUS_UPDATE_FOR_CARE_3
 from storage.outbox import destination_key
 
@@ -14,16 +12,9 @@ NOW = dt.datetime(2026, 11, 23, 12, 0, 0)
 LEASE = dt.timedelta(minutes=2)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'q.db'}" if request.param == "sqlite" else \
-        request.getfixturevalue("postgres_database")
-    services = build_services(Settings(db=url), migrate=True)
-    with services.store.writing() as uow:
-        uow.connection.exec_driver_sql("DELETE FROM outbox")
-        uow.commit()
-    yield services.store
-    services.store.engine.dispose()
+@pytest.fixture
+def store(outbox_database):
+    return outbox_database[1].store
 
 
 def add(store, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2, at: dt.datetime = NOW) -> int:
