@@ -15,8 +15,11 @@ messages per type) and prints the agreement counts per type.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +35,26 @@ from gateway.rules.schematron import SchematronValidator  # noqa: E402
 from tests.support.paths import SCHEMATRON_DIR  # noqa: E402
 
 RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}intyg"
+
+
+@contextlib.contextmanager
+def saxon_warnings_set_aside():
+    """Saxon writes a warning to the process's stderr for every XPath error in a
+    match pattern, which mutated messages cause by design; they would bury the
+    figures. They go to a temporary file, and only their count is printed."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        counts = {"warnings": 0}
+        try:
+            yield counts
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            counts["warnings"] = sum(line.startswith(b"Warning") for line in sink)
 
 
 def timed(fn, items, repeat: int) -> list[float]:
@@ -63,6 +86,16 @@ def main(argv=None) -> int:
     print(f"{'type':<16}{'msgs':>6}{'data p50 µs':>13}{'data p90':>10}{'sch p50 µs':>12}{'sch p90':>10}"
           f"{'ratio':>8}" + ("   agree/total (valid)" if args.check else ""))
     failed = False
+    with saxon_warnings_set_aside() as saxon:
+        failed = run_types(args, catalog)
+    if saxon["warnings"]:
+        print(f"(Saxon printed {saxon['warnings']} warnings about XPath errors in match patterns on mutated "
+              "messages; set aside)")
+    return 1 if failed else 0
+
+
+def run_types(args, catalog) -> bool:
+    failed = False
     for path in sorted(DEFAULT_DIR.glob("*/v*.toml")):
         definition = load_definition(path)
         if args.types and definition.type_id not in args.types:
@@ -90,7 +123,7 @@ def main(argv=None) -> int:
         print(line, flush=True)
     if not args.types or "lisjp" in args.types:
         sample_row(catalog)
-    return 1 if failed else 0
+    return failed
 
 
 def sample_row(catalog) -> None:
