@@ -35,6 +35,9 @@ _SPACE_RUN = re.compile(r"[ \t\r\n]+")
 _XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
                       r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?")
 _DATE_PREFIX = re.compile(r"\d{4}-\d\d-\d\d")
+_PLAIN_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_LEAP_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _XS_DOUBLE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|INF|-INF|\+INF|NaN")
 
 
@@ -58,7 +61,13 @@ class RuleFailure:
 # --------------------------------------------------------------- XPath values
 
 def normalize(text: str | None) -> str:
-    return _SPACE_RUN.sub(" ", text).strip(" ") if text else ""
+    if not text:
+        return ""
+    # Fast path, the common case: isprintable() is false for tab, CR and LF, so a printable text
+    # without a double space or an outer space has no whitespace run to collapse or strip.
+    if text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
+        return text
+    return _SPACE_RUN.sub(" ", text).strip(" ")
 
 
 def string_value(element) -> str:
@@ -86,6 +95,13 @@ def has_child_element(element) -> bool:
 
 def is_xs_date(value: str) -> bool:
     value = value.strip(XML_SPACE)
+    m = _PLAIN_DATE.fullmatch(value)
+    if m:
+        # Fast path for the common YYYY-MM-DD without time zone: the same checks as below.
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if not 1 <= month <= 12 or day < 1:
+            return False
+        return day <= (_LEAP_DAYS if calendar.isleap(year) else _DAYS)[month - 1]
     m = _XS_DATE.fullmatch(value)
     if not m:
         return False
@@ -98,9 +114,12 @@ def is_xs_date(value: str) -> bool:
 
 def is_date_value(element) -> bool:
     """The ``date`` abstract rule: no child element, castable, YYYY-MM-DD prefix."""
-    if has_child_element(element):
+    if len(element) == 0:
+        value = element.text or ""  # no children at all: the common case
+    elif has_child_element(element):
         return False
-    value = string_value(element)
+    else:
+        value = string_value(element)
     return is_xs_date(value) and _DATE_PREFIX.match(value) is not None
 
 
@@ -158,26 +177,34 @@ class CvInfo:
     __slots__ = ("ok", "codes", "raw_codes", "systems")
 
     def __init__(self, delsvar):
-        cvs = [c for c in delsvar if c.tag == CV]
-        self.codes: list[str] = []
-        self.raw_codes: list[str] = []
-        self.systems: list[str] = []
-        ok = len(cvs) == 1
-        displays = 0
-        for cv in cvs:
+        self.codes = codes = []
+        self.raw_codes = raw_codes = []
+        self.systems = systems = []
+        n_cv = displays = 0
+        ok = True
+        for cv in delsvar:
+            if cv.tag != CV:
+                continue
+            n_cv += 1
             for c in cv:
                 tag = c.tag
                 if tag == CODE:
-                    raw = string_value(c) if len(c) else (c.text or "")
-                    self.raw_codes.append(raw)
-                    self.codes.append(normalize(raw))
-                    ok = ok and not has_child_element(c)
+                    if len(c):
+                        raw = string_value(c)
+                        ok = ok and not has_child_element(c)
+                    else:
+                        raw = c.text or ""
+                    raw_codes.append(raw)
+                    codes.append(normalize(raw))
                 elif tag == CODE_SYSTEM:
-                    self.systems.append(string_value(c) if len(c) else (c.text or ""))
-                    ok = ok and not has_child_element(c)
+                    if len(c):
+                        systems.append(string_value(c))
+                        ok = ok and not has_child_element(c)
+                    else:
+                        systems.append(c.text or "")
                 elif tag == DISPLAY_NAME:
                     displays += 1
-        self.ok = ok and len(self.codes) == 1 and len(self.systems) == 1 and displays <= 1
+        self.ok = ok and n_cv == 1 and len(codes) == 1 and len(systems) == 1 and displays <= 1
 
     def one_code(self) -> str:
         """``normalize-space(tp:cv/tp:code)``; two nodes are an XPath error, here a non-value."""
@@ -1068,7 +1095,10 @@ def _joined_norm(a: Answers, delsvar: list) -> str | None:
 # ------------------------------------------------------------- datatypes
 
 def _text_ok(d) -> bool:
-    texts = 1 if d.text else 0
+    text = d.text
+    if len(d) == 0:
+        return bool(text and text.strip(XML_SPACE))  # one text node, the common case
+    texts = 1 if text else 0
     for child in d:
         if isinstance(child.tag, str):
             return False
@@ -1104,16 +1134,25 @@ def _cv_ok(d) -> bool:
 
 
 def _period_ok(d) -> bool:
-    periods = list(d.iterchildren(DATE_PERIOD))
-    if not periods:
+    # One walk over the children: iterchildren(tag) sets up a tag matcher per call, which
+    # costs more than comparing the few tags here.
+    start = end = None
+    for p in d:
+        if p.tag != DATE_PERIOD:
+            continue
+        for x in p:
+            tag = x.tag
+            if tag == START:
+                if start is not None:
+                    return False  # one start over all periods
+                start = x
+            elif tag == END:
+                if end is not None:
+                    return False
+                end = x
+    if start is None or end is None or not (is_date_value(start) and is_date_value(end)):
         return False
-    starts = [s for p in periods for s in p.iterchildren(START)]
-    ends = [e for p in periods for e in p.iterchildren(END)]
-    if len(starts) != 1 or len(ends) != 1:
-        return False
-    if not (is_date_value(starts[0]) and is_date_value(ends[0])):
-        return False
-    return normalize(string_value(starts[0])) <= normalize(string_value(ends[0]))
+    return normalize(string_value(start)) <= normalize(string_value(end))
 
 
 def _quantity_ok(d) -> bool:
