@@ -115,11 +115,21 @@ def is_xs_date(value: str) -> bool:
 def is_date_value(element) -> bool:
     """The ``date`` abstract rule: no child element, castable, YYYY-MM-DD prefix."""
     if len(element) == 0:
-        value = element.text or ""  # no children at all: the common case
-    elif has_child_element(element):
+        return is_date_text(element.text or "")  # no children at all: the common case
+    if has_child_element(element):
         return False
-    else:
-        value = string_value(element)
+    return is_date_text(string_value(element))
+
+
+def is_date_text(value: str) -> bool:
+    """The string value of a ``date``: castable to ``xs:date`` and starting YYYY-MM-DD."""
+    m = _PLAIN_DATE.fullmatch(value)
+    if m:
+        # Exactly YYYY-MM-DD (no space, no zone): the prefix holds, only the day is left to check.
+        month, day = int(m.group(2)), int(m.group(3))
+        if not 1 <= month <= 12 or day < 1:
+            return False
+        return day <= (_LEAP_DAYS if calendar.isleap(int(m.group(1))) else _DAYS)[month - 1]
     return is_xs_date(value) and _DATE_PREFIX.match(value) is not None
 
 
@@ -403,8 +413,13 @@ class _Compiler:
             rx = self.regex("svar_ids", pattern)
             msg = f'Oväntat svars-id. Svars-id:n måste matcha "{pattern}".'
 
+            # The declared ids that match, decided once; only other ids go through the regex.
+            matching = frozenset(sid for sid in self.svar_specs if rx.search(sid))
+
             def svar_ids(a: Answers, out: list) -> None:
                 for sid in a.svar:
+                    if sid in matching:
+                        continue
                     if sid is None or not rx.search(sid):
                         out.append(RuleFailure("intyg.svar-ids", msg))
                         return
@@ -609,10 +624,16 @@ class _Compiler:
             scope_of, when = self.scoped(where, rule)
             then = self.condition(where + ": then", rule["then"])
 
-            def implies(a: Answers, out: list) -> None:
-                for el in scope_of(a):
-                    if when(a, el) and not then(a, el):
+            if rule.get("scope", "intyg") == "intyg":
+                # Once per message, no answer in scope: skip the one-element loop.
+                def implies(a: Answers, out: list) -> None:
+                    if when(a, None) and not then(a, None):
                         out.append(RuleFailure(rid, message))
+            else:
+                def implies(a: Answers, out: list) -> None:
+                    for el in scope_of(a):
+                        if when(a, el) and not then(a, el):
+                            out.append(RuleFailure(rid, message))
             self.checks.append(implies)
         elif kind == "no_overlap":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -670,9 +691,13 @@ class _Compiler:
             def exclusive(a: Answers, out: list) -> None:
                 has_it = has_other = False
                 for el in a.svar.get(sid, ()):
-                    raw = [c for d in local_delsvar(el, did) for c in cv_info(a, d).raw_codes]
-                    mine_it = any(r == code for r in raw)
-                    mine_other = any(r != code for r in raw)
+                    mine_it = mine_other = False
+                    for d in el.ds.get(did, ()):
+                        for r in cv_info(a, d).raw_codes:
+                            if r == code:
+                                mine_it = True
+                            else:
+                                mine_other = True
                     if (has_other and mine_it) or (has_it and mine_other):
                         out.append(RuleFailure(rid, message))
                     has_it |= mine_it
@@ -932,13 +957,16 @@ class _Compiler:
         if holder is not None and holder not in self.svar_specs:
             raise self.fail(where, f"in_svar names unknown svar {holder!r}")
 
-        def in_scope(a: Answers, el) -> list:
+        if holder is None:
+            def in_scope(a: Answers, el) -> list:
+                return el.ds.get(did, ()) if el is not None else a.delsvar.get(did, ())
+            return in_scope
+
+        def in_holder(a: Answers, el) -> list:
             if el is not None:
-                return local_delsvar(el, did)
-            if holder is not None:
-                return [d for v in a.svar.get(holder, ()) for d in v.ds.get(did, ())]
-            return a.delsvar.get(did, ())
-        return in_scope
+                return el.ds.get(did, ())
+            return [d for v in a.svar.get(holder, ()) for d in v.ds.get(did, ())]
+        return in_holder
 
     def condition(self, where: str, cond: Any) -> Callable[[Answers, Any], bool]:
         if not isinstance(cond, dict):
@@ -946,9 +974,21 @@ class _Compiler:
         if "any" in cond or "all" in cond:
             key = "any" if "any" in cond else "all"
             parts = [self.condition(f"{where}.{key}[{i}]", c) for i, c in enumerate(cond[key])]
+            # Plain loops: a generator inside any()/all() costs more than the few parts it tries.
             if key == "any":
-                return lambda a, el: any(p(a, el) for p in parts)
-            return lambda a, el: all(p(a, el) for p in parts)
+                def any_of(a: Answers, el) -> bool:
+                    for p in parts:
+                        if p(a, el):
+                            return True
+                    return False
+                return any_of
+
+            def all_of(a: Answers, el) -> bool:
+                for p in parts:
+                    if not p(a, el):
+                        return False
+                return True
+            return all_of
         if "not" in cond:
             inner = self.condition(f"{where}.not", cond["not"])
             return lambda a, el: not inner(a, el)
@@ -1185,7 +1225,12 @@ def _period_ok(d) -> bool:
                 if end is not None:
                     return False
                 end = x
-    if start is None or end is None or not (is_date_value(start) and is_date_value(end)):
+    if start is None or end is None:
+        return False
+    if len(start) == 0 and len(end) == 0:  # text only, the common case: read each text once
+        s, e = start.text or "", end.text or ""
+        return is_date_text(s) and is_date_text(e) and normalize(s) <= normalize(e)
+    if not (is_date_value(start) and is_date_value(end)):
         return False
     return normalize(string_value(start)) <= normalize(string_value(end))
 
