@@ -154,13 +154,14 @@ class View:
 class Answers:
     """The answers of one intyg, indexed in a single pass over its children."""
 
-    __slots__ = ("intyg", "svar", "delsvar", "order", "cvs")
+    __slots__ = ("intyg", "svar", "delsvar", "order", "cvs", "periods")
 
     def __init__(self, intyg):
         # Runs once per message over every svar child: locals instead of attribute lookups,
         # and get-then-append instead of setdefault (which builds a throwaway list per call).
         self.intyg = intyg
-        self.cvs: dict[int, CvInfo] = {}
+        self.cvs: dict = {}  # delsvar element -> CvInfo (the index keeps the proxies alive)
+        self.periods: dict = {}  # delsvar element -> its (starts, ends)
         self.svar = svar = {}
         self.delsvar = delsvar = {}
         self.order = order = []
@@ -241,10 +242,19 @@ class CvInfo:
 
 
 def cv_info(a: "Answers", delsvar) -> CvInfo:
-    info = a.cvs.get(id(delsvar))
+    info = a.cvs.get(delsvar)
     if info is None:
-        info = a.cvs[id(delsvar)] = CvInfo(delsvar)
+        info = a.cvs[delsvar] = CvInfo(delsvar)
     return info
+
+
+def period_of(a: "Answers", delsvar) -> tuple[list, list]:
+    """The ``datePeriod/start`` and ``datePeriod/end`` elements of a delsvar, read once per
+    message: the period type check and the overlap rule both need them."""
+    found = a.periods.get(delsvar)
+    if found is None:
+        found = a.periods[delsvar] = _period_parts(delsvar)
+    return found
 
 
 def local_delsvar(view: View, delsvar_id: str) -> list:
@@ -599,9 +609,12 @@ class _Compiler:
                         if m is not None:
                             out.append(RuleFailure(f"{did}.value", m))
         else:
+            if kind == "period":
+                value_check = None  # read through the message's period cache below
+
             def check(a: Answers, out: list) -> None:
                 for d in a.delsvar.get(did, ()):
-                    if typed and not value_check(d):
+                    if typed and not (value_check(d) if value_check else _period_parts_ok(*period_of(a, d))):
                         out.append(RuleFailure(rid, tmsg))
                     for e in extra_t:
                         m = e(None, d)
@@ -643,15 +656,10 @@ class _Compiler:
                 seen: list[tuple[list, list]] = []
                 for el in a.svar.get(sid, ()):
                     starts, ends = [], []
-                    for d in local_delsvar(el, did):
-                        for p in d:  # plain walks: cheaper than iterchildren(tag) on a few children
-                            if p.tag == DATE_PERIOD:
-                                for x in p:
-                                    tag = x.tag
-                                    if tag == START:
-                                        starts.append(normalize(string_value(x)))
-                                    elif tag == END:
-                                        ends.append(normalize(string_value(x)))
+                    for d in el.ds.get(did, ()):
+                        period_starts, period_ends = period_of(a, d)
+                        starts += [normalize(string_value(x)) for x in period_starts]
+                        ends += [normalize(string_value(x)) for x in period_ends]
                     if len(starts) > 1 or len(ends) > 1:
                         out.append(RuleFailure(rid, message))  # XPath would raise: not one value
                     else:
@@ -1036,11 +1044,24 @@ class _Compiler:
             return lambda a, el: bool(in_scope(a, el))
         if pred == "absent":
             return lambda a, el: not in_scope(a, el)
+        # The predicates below hold when any delsvar in scope satisfies them; written as loops
+        # (and set operations) because a generator inside any() costs more than the test itself.
         if pred in ("codes", "not_codes"):
             codes = frozenset(cond[pred])
             if pred == "codes":
-                return lambda a, el: any(c in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
-            return lambda a, el: any(c not in codes for d in in_scope(a, el) for c in cv_info(a, d).codes)
+                def has_code(a: Answers, el) -> bool:
+                    for d in in_scope(a, el):
+                        if not codes.isdisjoint(cv_info(a, d).codes):
+                            return True
+                    return False
+                return has_code
+
+            def has_other_code(a: Answers, el) -> bool:
+                for d in in_scope(a, el):
+                    if not codes.issuperset(cv_info(a, d).codes):
+                        return True
+                return False
+            return has_other_code
         if pred in ("less_than", "at_least"):
             try:
                 high = float(cond.get("less_than", "inf"))
@@ -1054,9 +1075,21 @@ class _Compiler:
             return lambda a, el: any(rx.search(cv_info(a, d).one_code()) for d in in_scope(a, el))
         if pred == "code_not_matches":
             return lambda a, el: any(not rx.search(cv_info(a, d).one_code()) for d in in_scope(a, el))
+        search = rx.search
         if pred == "matches":
-            return lambda a, el: any(rx.search(normalize(string_value(d))) for d in in_scope(a, el))
-        return lambda a, el: any(not rx.search(normalize(string_value(d))) for d in in_scope(a, el))
+            def matches(a: Answers, el) -> bool:
+                for d in in_scope(a, el):
+                    if search(normalize(string_value(d))):
+                        return True
+                return False
+            return matches
+
+        def not_matches(a: Answers, el) -> bool:
+            for d in in_scope(a, el):
+                if not search(normalize(string_value(d))):
+                    return True
+            return False
+        return not_matches
 
     # -- tilläggsfrågor
 
@@ -1208,25 +1241,29 @@ def _cv_ok(d) -> bool:
     return sum(1 for _ in cv.iterchildren(DISPLAY_NAME)) <= 1
 
 
-def _period_ok(d) -> bool:
+def _period_parts(d) -> tuple[list, list]:
     # One walk over the children: iterchildren(tag) sets up a tag matcher per call, which
     # costs more than comparing the few tags here.
-    start = end = None
+    starts, ends = [], []
     for p in d:
-        if p.tag != DATE_PERIOD:
-            continue
-        for x in p:
-            tag = x.tag
-            if tag == START:
-                if start is not None:
-                    return False  # one start over all periods
-                start = x
-            elif tag == END:
-                if end is not None:
-                    return False
-                end = x
-    if start is None or end is None:
-        return False
+        if p.tag == DATE_PERIOD:
+            for x in p:
+                tag = x.tag
+                if tag == START:
+                    starts.append(x)
+                elif tag == END:
+                    ends.append(x)
+    return starts, ends
+
+
+def _period_ok(d) -> bool:
+    return _period_parts_ok(*_period_parts(d))
+
+
+def _period_parts_ok(starts: list, ends: list) -> bool:
+    if len(starts) != 1 or len(ends) != 1:
+        return False  # one start and one end over all periods
+    start, end = starts[0], ends[0]
     if len(start) == 0 and len(end) == 0:  # text only, the common case: read each text once
         s, e = start.text or "", end.text or ""
         return is_date_text(s) and is_date_text(e) and normalize(s) <= normalize(e)
