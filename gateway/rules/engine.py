@@ -79,7 +79,7 @@ def string_value(element) -> str:
 
 def _text_of(element) -> str:
     parts = [element.text or ""]
-    for child in element:
+    for child in element[:]:
         if isinstance(child.tag, str):
             parts.append(_text_of(child))
         parts.append(child.tail or "")
@@ -87,7 +87,7 @@ def _text_of(element) -> str:
 
 
 def has_child_element(element) -> bool:
-    for child in element:
+    for child in element[:]:
         if isinstance(child.tag, str):
             return True
     return False
@@ -177,7 +177,7 @@ class Answers:
                 svar[sid] = [view]
             else:
                 same.append(view)
-            for sub in child:
+            for sub in child[:]:  # a slice is built in C: cheaper than the child iterator
                 tag = sub.tag
                 if tag == DELSVAR:
                     did = sub.get("id")
@@ -207,11 +207,11 @@ class CvInfo:
         self.systems = systems = []
         n_cv = displays = 0
         ok = True
-        for cv in delsvar:
+        for cv in delsvar[:]:  # slices: see Answers
             if cv.tag != CV:
                 continue
             n_cv += 1
-            for c in cv:
+            for c in cv[:]:
                 tag = c.tag
                 if tag == CODE:
                     if len(c):
@@ -1207,7 +1207,7 @@ def _text_ok(d) -> bool:
     if len(d) == 0:
         return bool(text and text.strip(XML_SPACE))  # one text node, the common case
     texts = 1 if text else 0
-    for child in d:
+    for child in d[:]:
         if isinstance(child.tag, str):
             return False
         if child.tail:
@@ -1245,9 +1245,9 @@ def _period_parts(d) -> tuple[list, list]:
     # One walk over the children: iterchildren(tag) sets up a tag matcher per call, which
     # costs more than comparing the few tags here.
     starts, ends = [], []
-    for p in d:
+    for p in d[:]:  # slices: see Answers
         if p.tag == DATE_PERIOD:
-            for x in p:
+            for x in p[:]:
                 tag = x.tag
                 if tag == START:
                     starts.append(x)
