@@ -456,11 +456,14 @@ class _Compiler:
         counts_t = tuple(counts)
         pattern = s.get("delsvar_ids")
         allowed = allowed_ids = None
+        known_ok: frozenset = frozenset()
         if s.get("check_delsvar_ids", True) is False:
             pass
         elif pattern:
             rx = self.regex(f"svar {sid}: delsvar_ids", pattern)
             allowed = rx.search
+            # The declared ids the pattern accepts: answers with only those need no regex.
+            known_ok = frozenset(ds["id"] for ds in delsvar if rx.search(ds["id"]))
         else:
             # A set of ids: one issuperset() per answer replaces the loop (None is never in it).
             allowed_ids = frozenset(ds["id"] for ds in delsvar)
@@ -499,6 +502,8 @@ class _Compiler:
                         out.append(RuleFailure(f"{sid}.delsvar-ids", ids_msg))
             elif allowed is not None:
                 for el in views:
+                    if known_ok.issuperset(el.ds):
+                        continue
                     for did in el.ds:
                         if did is None or not allowed(did):
                             out.append(RuleFailure(f"{sid}.delsvar-ids", ids_msg))
@@ -1219,11 +1224,16 @@ def _text_ok(d) -> bool:
     return any(c.tail and c.tail.strip(XML_SPACE) for c in d)
 
 
+_BOOLEAN_TEXTS = frozenset(("true", "false", "1", "0"))
+
+
 def _is_boolean_text(d) -> bool:
     return string_value(d).strip(XML_SPACE) in ("true", "false", "1", "0")
 
 
 def _boolean_ok(d) -> bool:
+    if len(d) == 0:
+        return (d.text or "").strip(XML_SPACE) in _BOOLEAN_TEXTS  # text only, the common case
     return not has_child_element(d) and string_value(d).strip(XML_SPACE) in ("true", "false", "1", "0")
 
 
