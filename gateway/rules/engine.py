@@ -137,6 +137,8 @@ def xpath_number(text: str) -> float:
     text = text.strip(XML_SPACE)
     if not _XS_DOUBLE.fullmatch(text):
         return float("nan")
+    if "N" not in text:
+        return float(text)  # digits, sign, point, exponent: float() reads them as XPath does
     return float(text.replace("INF", "inf").replace("NaN", "nan"))
 
 
@@ -154,7 +156,7 @@ class View:
 class Answers:
     """The answers of one intyg, indexed in a single pass over its children."""
 
-    __slots__ = ("intyg", "svar", "delsvar", "order", "cvs", "periods")
+    __slots__ = ("intyg", "svar", "delsvar", "order", "instans", "cvs", "periods")
 
     def __init__(self, intyg):
         # Runs once per message over every svar child: locals instead of attribute lookups,
@@ -165,6 +167,7 @@ class Answers:
         self.svar = svar = {}
         self.delsvar = delsvar = {}
         self.order = order = []
+        self.instans = all_instans = []  # every svar's instans elements, in document order
         for child in intyg.iterchildren(SVAR):
             sid = child.get("id")
             instans: list = []
@@ -194,6 +197,7 @@ class Answers:
                         same.append(sub)
                 elif tag == INSTANS:
                     instans.append(sub)
+                    all_instans.append(sub)
 
 
 class CvInfo:
@@ -1085,13 +1089,28 @@ class _Compiler:
             except (TypeError, ValueError):
                 raise self.fail(where, "less_than and at_least need numbers") from None
             # XPath number(.) < high and number(.) >= low: a value that is no number (NaN) never is
-            return lambda a, el: any(low <= xpath_number(string_value(d)) < high for d in in_scope(a, el))
+            def in_range(a: Answers, el) -> bool:
+                for d in in_scope(a, el):
+                    if low <= xpath_number(string_value(d)) < high:
+                        return True
+                return False
+            return in_range
         rx = self.regex(where, cond[pred])
-        if pred == "code_matches":
-            return lambda a, el: any(rx.search(cv_info(a, d).one_code()) for d in in_scope(a, el))
-        if pred == "code_not_matches":
-            return lambda a, el: any(not rx.search(cv_info(a, d).one_code()) for d in in_scope(a, el))
         search = rx.search
+        if pred == "code_matches":
+            def code_matches(a: Answers, el) -> bool:
+                for d in in_scope(a, el):
+                    if search(cv_info(a, d).one_code()):
+                        return True
+                return False
+            return code_matches
+        if pred == "code_not_matches":
+            def code_not_matches(a: Answers, el) -> bool:
+                for d in in_scope(a, el):
+                    if not search(cv_info(a, d).one_code()):
+                        return True
+                return False
+            return code_not_matches
         if pred == "matches":
             def matches(a: Answers, el) -> bool:
                 for d in in_scope(a, el):
@@ -1182,15 +1201,14 @@ def _xpath_birth_date(intyg) -> datetime.date | None:
 
 
 def _instans_positive(a: Answers, out: list) -> None:
-    for el in a.order:
-        for i in el.instans:
-            text = i.text
-            if text and len(i) == 0 and text.isdigit() and text.isascii():
-                ok = int(text) >= 1
-            else:
-                ok = xpath_number(string_value(i)) >= 1
-            if not ok:
-                out.append(RuleFailure("instans", "'Instans' måste vara större än 0."))
+    for i in a.instans:  # the same order as each answer's instans, answer by answer
+        text = i.text
+        if text and len(i) == 0 and text.isdigit() and text.isascii():
+            ok = int(text) >= 1
+        else:
+            ok = xpath_number(string_value(i)) >= 1
+        if not ok:
+            out.append(RuleFailure("instans", "'Instans' måste vara större än 0."))
 
 
 def _codes(delsvar) -> list[str]:
