@@ -203,7 +203,7 @@ class Answers:
 class CvInfo:
     """What the rules read from the ``tp:cv`` of one delsvar, read in one pass."""
 
-    __slots__ = ("ok", "codes", "raw_codes", "systems")
+    __slots__ = ("ok", "codes", "raw_codes", "systems", "code")
 
     def __init__(self, delsvar):
         self.codes = codes = []
@@ -234,10 +234,12 @@ class CvInfo:
                 elif tag == DISPLAY_NAME:
                     displays += 1
         self.ok = ok and n_cv == 1 and len(codes) == 1 and len(systems) == 1 and displays <= 1
+        # normalize-space(tp:cv/tp:code); two nodes are an XPath error, here a non-value
+        self.code = "\x00" if len(codes) > 1 else (codes[0] if codes else "")
 
     def one_code(self) -> str:
         """``normalize-space(tp:cv/tp:code)``; two nodes are an XPath error, here a non-value."""
-        return "\x00" if len(self.codes) > 1 else (self.codes[0] if self.codes else "")
+        return self.code
 
     def one_system(self) -> str | None:
         if len(self.systems) > 1:
@@ -541,28 +543,32 @@ class _Compiler:
         tmsg = ds.get("type_message") or _TYPE_MESSAGES[kind]
         value_check = _VALUE_CHECKS[kind]
         extra: list[Callable[[Any], str | None]] = []
+        # The CV code checks, in this order: code system (exact or pattern), code (set or
+        # pattern), code length. Kept as data and tested inline in the check below.
+        system = system_rx = codes = code_rx = max_code = None
+        system_fail = code_fail = length_fail = None
         if kind in ("cv", "boolean_or_cv"):
             if "code_system" in ds:
                 system = ds["code_system"]
                 m = ds.get("code_system_message") or f"'codeSystem' måste vara '{system}'."
-                extra.append(lambda info, d, system=system, m=m: None if system in info.systems else m)
+                system_fail = RuleFailure(f"{did}.value", m)
             elif "code_system_pattern" in ds:
-                rx = self.regex(f"{where}: code_system_pattern", ds["code_system_pattern"])
-                m = ds.get("code_system_message") or f"'codeSystem' måste matcha '{rx.pattern}'."
-                extra.append(lambda info, d, rx=rx, m=m: None if rx.search(info.one_system() or "\x00") else m)
+                system_rx = self.regex(f"{where}: code_system_pattern", ds["code_system_pattern"])
+                m = ds.get("code_system_message") or f"'codeSystem' måste matcha '{system_rx.pattern}'."
+                system_fail = RuleFailure(f"{did}.value", m)
             if "codes" in ds:
                 codes = frozenset(ds["codes"])
                 m = ds.get("code_message") or \
                     f"'{ds.get('name', did)}' kan ha ett av värdena {', '.join(ds['codes'])}."
-                extra.append(lambda info, d, codes=codes, m=m: None if info.one_code() in codes else m)
+                code_fail = RuleFailure(f"{did}.value", m)
             elif "code_pattern" in ds:
-                rx = self.regex(f"{where}: code_pattern", ds["code_pattern"])
-                m = ds.get("code_message") or f"Koden måste matcha '{rx.pattern}'."
-                extra.append(lambda info, d, rx=rx, m=m: None if rx.search(info.one_code()) else m)
+                code_rx = self.regex(f"{where}: code_pattern", ds["code_pattern"])
+                m = ds.get("code_message") or f"Koden måste matcha '{code_rx.pattern}'."
+                code_fail = RuleFailure(f"{did}.value", m)
             if "max_length" in ds:
-                n = int(ds["max_length"])
-                m = ds.get("max_length_message") or f"Koden får inte vara längre än {n} tecken."
-                extra.append(lambda info, d, n=n, m=m: None if len(info.one_code()) <= n else m)
+                max_code = int(ds["max_length"])
+                m = ds.get("max_length_message") or f"Koden får inte vara längre än {max_code} tecken."
+                length_fail = RuleFailure(f"{did}.value", m)
         elif kind == "text" and "max_length" in ds:
             n = int(ds["max_length"])
             m = ds.get("max_length_message") or f"Texten får inte vara längre än {n} tecken."
@@ -615,6 +621,7 @@ class _Compiler:
 
         # Each extra check gets (CvInfo or None, delsvar); the CV form reads its CvInfo once.
         if is_cv or either:
+            assert not extra_t  # a CV's checks are the inline ones
             def check(a: Answers, out: list) -> None:
                 for d in a.delsvar.get(did, ()):
                     if either and _is_boolean_text(d):
@@ -624,10 +631,19 @@ class _Compiler:
                     info = cv_info(a, d)
                     if typed and not info.ok:
                         out.append(RuleFailure(rid, tmsg))
-                    for e in extra_t:
-                        m = e(info, d)
-                        if m is not None:
-                            out.append(RuleFailure(f"{did}.value", m))
+                    if system is not None:
+                        if system not in info.systems:
+                            out.append(system_fail)
+                    elif system_rx is not None and not system_rx.search(info.one_system() or "\x00"):
+                        out.append(system_fail)
+                    code = info.code
+                    if codes is not None:
+                        if code not in codes:
+                            out.append(code_fail)
+                    elif code_rx is not None and not code_rx.search(code):
+                        out.append(code_fail)
+                    if max_code is not None and len(code) > max_code:
+                        out.append(length_fail)
         else:
             if kind == "period":
                 value_check = None  # read through the message's period cache below
