@@ -438,6 +438,8 @@ class _Compiler:
             matching = frozenset(sid for sid in self.svar_specs if rx.search(sid))
 
             def svar_ids(a: Answers, out: list) -> None:
+                if matching.issuperset(a.svar):
+                    return
                 for sid in a.svar:
                     if sid in matching:
                         continue
@@ -701,7 +703,7 @@ class _Compiler:
                     else:
                         cs = starts[0] if starts else ""
                         ce = ends[0] if ends else ""
-                        if any(s < ce and e > cs for ps, pe in seen for s in ps for e in pe):
+                        if _overlaps(seen, cs, ce):
                             out.append(RuleFailure(rid, message))
                     seen.append((starts, ends))
             self.checks.append(no_overlap)
@@ -1149,6 +1151,8 @@ class _Compiler:
         declared = frozenset(sid for sid in self.svar_specs if not xpath_number(sid) >= first)
 
         def extra(a: Answers, out: list) -> None:
+            if declared.issuperset(a.svar):
+                return  # only declared questions: no tilläggsfråga to check
             seen: set[str] = set()
             for el in a.order:
                 if el.id in declared:
@@ -1241,6 +1245,17 @@ def _one_norm(delsvar, tag: str) -> str:
     if len(nodes) > 1:
         return "\x00"
     return normalize(string_value(nodes[0])) if nodes else ""
+
+
+def _overlaps(seen: list, cs: str, ce: str) -> bool:
+    """Some earlier start is before ``ce`` while its end is after ``cs`` (as strings)."""
+    for ps, pe in seen:
+        for s in ps:
+            if s < ce:
+                for e in pe:
+                    if e > cs:
+                        return True
+    return False
 
 
 def _joined_norm(a: Answers, delsvar: list) -> str | None:
