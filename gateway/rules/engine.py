@@ -650,6 +650,16 @@ class _Compiler:
             if kind == "period":
                 value_check = None  # read through the message's period cache below
 
+            if typed and value_check is not None and not extra_t:
+                type_failure = RuleFailure(rid, tmsg)
+
+                def check(a: Answers, out: list) -> None:  # the common case: only the type
+                    for d in a.delsvar.get(did, ()):
+                        if not value_check(d):
+                            out.append(type_failure)
+                self.add(check, delsvar=did)
+                return
+
             def check(a: Answers, out: list) -> None:
                 for d in a.delsvar.get(did, ()):
                     if typed and not (value_check(d) if value_check else _period_parts_ok(*period_of(a, d))):
