@@ -159,8 +159,9 @@ class Answers:
     __slots__ = ("intyg", "svar", "delsvar", "order", "instans", "cvs", "periods")
 
     def __init__(self, intyg):
-        # Runs once per message over every svar child: locals instead of attribute lookups,
-        # and get-then-append instead of setdefault (which builds a throwaway list per call).
+        # Runs once per message. The svar are taken from intyg's children; their delsvar and
+        # instans from one tag-filtered walk each (in C), kept only when the parent is one of
+        # those svar: cheaper than a Python loop over every svar's children reading tags.
         self.intyg = intyg
         self.cvs: dict = {}  # delsvar element -> CvInfo (the index keeps the proxies alive)
         self.periods: dict = {}  # delsvar element -> its (starts, ends)
@@ -168,36 +169,41 @@ class Answers:
         self.delsvar = delsvar = {}
         self.order = order = []
         self.instans = all_instans = []  # every svar's instans elements, in document order
+        view_of = {}  # svar element -> View; lxml keeps one proxy per node while it is referenced
         for child in intyg.iterchildren(SVAR):
             sid = child.get("id")
-            instans: list = []
-            ds: dict[str, list] = {}
-            all_ds: list = []
-            view = View(child, sid, instans, ds, all_ds)
+            view = View(child, sid, [], {}, [])
+            view_of[child] = view
             order.append(view)
             same = svar.get(sid)
             if same is None:
                 svar[sid] = [view]
             else:
                 same.append(view)
-            for sub in child[:]:  # a slice is built in C: cheaper than the child iterator
-                tag = sub.tag
-                if tag == DELSVAR:
-                    did = sub.get("id")
-                    all_ds.append(sub)
-                    same = ds.get(did)
-                    if same is None:
-                        ds[did] = [sub]
-                    else:
-                        same.append(sub)
-                    same = delsvar.get(did)
-                    if same is None:
-                        delsvar[did] = [sub]
-                    else:
-                        same.append(sub)
-                elif tag == INSTANS:
-                    instans.append(sub)
-                    all_instans.append(sub)
+        if not order:
+            return
+        for sub in intyg.iter(DELSVAR):
+            view = view_of.get(sub.getparent())
+            if view is None:
+                continue  # not directly inside one of this intyg's svar
+            did = sub.get("id")
+            view.all_ds.append(sub)
+            ds = view.ds
+            same = ds.get(did)
+            if same is None:
+                ds[did] = [sub]
+            else:
+                same.append(sub)
+            same = delsvar.get(did)
+            if same is None:
+                delsvar[did] = [sub]
+            else:
+                same.append(sub)
+        for sub in intyg.iter(INSTANS):
+            view = view_of.get(sub.getparent())
+            if view is not None:
+                view.instans.append(sub)
+                all_instans.append(sub)
 
 
 class CvInfo:
