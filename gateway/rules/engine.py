@@ -434,9 +434,15 @@ class _Compiler:
             msg_lo = s.get("min_message") or f"Ett '{subject}' måste ha minst {lo} '{self.name(sid)}'"
             bounds.append((sid, lo, hi, RuleFailure(f"{sid}.count", msg_lo), RuleFailure(f"{sid}.count", msg_hi)))
         bounds_t = tuple(bounds)
+        # As for delsvar counts: every svar id once, the required ones there, no max or min
+        # outside 1 -> nothing can fail, so the loop over all declared svar is skipped.
+        required = frozenset(sid for sid, lo, _, _, _ in bounds if lo >= 1)
+        simple = all(hi >= 1 and lo <= 1 for _, lo, hi, _, _ in bounds)
 
         def count(a: Answers, out: list) -> None:
             present = a.svar
+            if simple and len(present) == len(a.order) and required.issubset(present):
+                return
             for sid, lo, hi, too_few, too_many in bounds_t:
                 n = len(present.get(sid, ()))
                 if n > hi:
