@@ -508,10 +508,7 @@ class _Compiler:
             pattern = "|".join(sorted(allowed_ids))
         ids_msg = s.get("delsvar_ids_message") or \
             f'Oväntat delsvars-id i delsvar till svar "{sid}". Delsvars-id:n måste matcha "{pattern}".'
-        # Kept as it was: the instans check has always reported with the delsvar ids message
-        # (its closure read a variable that was reassigned after it), so instans_message is
-        # never shown. Tests and clients see these texts; changing them is a separate decision.
-        instans_msg = ids_msg
+        instans_msg = s.get("instans_message") or f"'{name}' måste ha ett instansnummer."
         unique = s.get("unique_code")
         umsg = ""
         if unique:
