@@ -23,6 +23,8 @@ from lxml import etree
 
 from .engine import CompiledDefinition
 
+# Count limits up to this are tried exactly and one over (m_count_boundary).
+MAX_BOUNDARY = 12
 RG = "urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3"
 GN = "urn:riv:clinicalprocess:healthcond:certificate:3"
 TP = "urn:riv:clinicalprocess:healthcond:certificate:types:3"
@@ -392,7 +394,7 @@ class CorpusBuilder:
                self.m_repeat_delsvar, self.m_unexpected_delsvar, self.m_bad_value, self.m_bad_value,
                self.m_wrong_code, self.m_wrong_system, self.m_bad_instans, self.m_overlap,
                self.m_flip, self.m_flip, self.m_add_optional, self.m_whitespace, self.m_shift_date,
-               self.m_move_delsvar]
+               self.m_move_delsvar, self.m_count_boundary]
         labels = []
         for _ in range(1 if rng.random() < 0.75 else 2):
             labels.append(rng.choice(ops)(m))
@@ -424,6 +426,31 @@ class CorpusBuilder:
         if self.rng.random() < 0.5:
             self.renumber(m)
         return f"repeat-svar:{s['id']}"
+
+    def m_count_boundary(self, m):
+        """As many answers to a question as a count limit allows, or one more.
+
+        A random repeat adds one answer, so a limit above two (AF00251 allows
+        'Sjukfrånvaro' four times) was only reached by hand-written tests.
+        New answers rather than copies, so their periods do not overlap and
+        the count is what decides.
+        """
+        limits = [(sid, int(spec["max"])) for sid, spec in self.svar_specs.items()
+                  if 1 < int(spec.get("max", 1)) <= MAX_BOUNDARY]
+        limits += [(r["then"]["svar"], int(r["then"]["max"])) for r in self.rules
+                   if isinstance(r.get("then"), dict) and "svar" in r["then"] and "max" in r["then"]
+                   and r["then"]["svar"] in self.svar_specs and int(r["then"]["max"]) <= MAX_BOUNDARY]
+        if not limits:
+            return "noop"
+        sid, limit = self.rng.choice(sorted(limits))
+        want = limit + (self.rng.random() < 0.5)
+        have = [s for s in m if s["id"] == sid]
+        for extra in have[want:]:
+            m.remove(extra)
+        for _ in range(want - len(have)):
+            m.append(self.new_svar(sid))
+        self.renumber(m)
+        return f"count-boundary:{sid}={want}"
 
     def m_unexpected_svar(self, m):
         sid = self.rng.choice(["2", "99", "1000", "abc", "9001", "9002"])
