@@ -617,11 +617,14 @@ class CorpusBuilder:
 
     def m_shift_date(self, m):
         """Another valid date, possibly in the future: exercises the rules that order dates."""
-        s, d = self.pick_delsvar(m, ("date", "any", "period", "partial_date_day", "partial_date_year"))
+        s, d = self.pick_delsvar(m, ("date", "any", "period", "partial_date_day", "partial_date_year", "year"))
         if d is None:
             return "noop"
         day = dt.date(2018, 1, 1) + dt.timedelta(days=self.rng.randint(0, 3650))
-        if d["type"] == "period":
+        if d["type"] == "year":
+            # Around this year: "not after this year" rules (TSTRK1062 R13/R14) hold on one side only.
+            d["value"] = str(dt.date.today().year + self.rng.choice([-1, 0, 1, 2]))
+        elif d["type"] == "period":
             d["end"] = day.isoformat()
         elif d["type"] == "partial_date_year":
             d["text"] = str(day.year + self.rng.choice([-110, -100, 0, 0, 5]))
