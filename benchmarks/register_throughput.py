@@ -95,6 +95,23 @@ def python_client(port: int, bodies: list[bytes], deadline: float, out: mp.Queue
         i += 1
     out.put((latencies, errors))
 
+def load_with_python_clients(port: int, chunks: list[list[bytes]], seconds: float,
+                             tls: dict | None = None) -> tuple[list[float], int, float]:
+    """One client process per chunk of bodies until ``seconds`` have passed:
+    (sorted latencies in seconds, errors, elapsed seconds)."""
+    queue: mp.Queue = mp.Queue()
+    deadline = time.time() + seconds
+    procs = [mp.Process(target=python_client, args=(port, chunk, deadline, queue, tls)) for chunk in chunks]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    elapsed = time.perf_counter() - start
+    for p in procs:
+        p.join()
+    return sorted(x for lat, _ in results for x in lat), sum(e for _, e in results), elapsed
+
+
 # wrk (Debian package ``wrk``) costs the shared CPU far less than Python
 # clients, so more of the two cores measure the gateway. Each request gets a
 # fresh certificate id from the Lua script; the body is the same sample.
@@ -235,19 +252,8 @@ def main() -> None:
             errors = int(figures["failures"] + figures["errors"])
             p50, p99 = figures["p50_us"] / 1000, figures["p99_us"] / 1000
         else:
-            queue: mp.Queue = mp.Queue()
-            deadline = time.time() + args.seconds
             chunks = [envelopes[i * args.per_client:(i + 1) * args.per_client] for i in range(args.clients)]
-            procs = [mp.Process(target=python_client, args=(gw.port, c, deadline, queue)) for c in chunks]
-            start = time.perf_counter()
-            for p in procs:
-                p.start()
-            results = [queue.get() for _ in procs]
-            elapsed = time.perf_counter() - start
-            for p in procs:
-                p.join()
-            latencies = sorted(x for lat, _ in results for x in lat)
-            errors = sum(e for _, e in results)
+            latencies, errors, elapsed = load_with_python_clients(gw.port, chunks, args.seconds)
             n = len(latencies)
             p50, p99 = latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
         cpu_after, (idle_after, steal_after) = _cpu_seconds_of_children(gw.proc.pid), _machine_idle_and_steal_seconds()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import multiprocessing as mp
 import statistics
 import sys
@@ -30,7 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-PATH = "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21"
+# The same client as the register benchmark, so the scripts' figures compare.
+from register_throughput import PATH, connect, load_with_python_clients  # noqa: E402  (this folder is on sys.path)
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -110,22 +110,6 @@ def _sign_batch(job) -> list[bytes]:
     return [signed_register_certificate(CertificateSpec(certificate_id=cid), key) for cid in ids]
 
 
-def _client(port: int, bodies: list[bytes], deadline: float, out: mp.Queue) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    latencies, errors, i = [], 0, 0
-    headers = {"Content-Type": "text/xml; charset=UTF-8"}
-    while time.time() < deadline and i < len(bodies):
-        t = time.perf_counter()
-        conn.request("POST", PATH, bodies[i], headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        latencies.append(time.perf_counter() - t)
-        if resp.status != 200 or b"<core:resultCode>OK<" not in data:
-            errors += 1
-        i += 1
-    out.put((latencies, errors))
-
-
 def run(policy: str, work: Path, envelopes: list[bytes], ca_path: Path, args, round_no: int) -> float:
     from tests.support.server import GatewayProcess
 
@@ -133,25 +117,14 @@ def run(policy: str, work: Path, envelopes: list[bytes], ca_path: Path, args, ro
     gw = GatewayProcess(work / f"{policy}-{round_no}", workers=args.workers, extra_env=env).start()
     per_client = (len(envelopes) - 100) // args.clients
     try:
-        warm = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+        warm = connect(gw.port)
         for body in envelopes[-100:]:
             warm.request("POST", PATH, body, {"Content-Type": "text/xml"})
             warm.getresponse().read()
-        queue: mp.Queue = mp.Queue()
-        deadline = time.time() + args.seconds
         chunks = [envelopes[i * per_client:(i + 1) * per_client] for i in range(args.clients)]
-        procs = [mp.Process(target=_client, args=(gw.port, c, deadline, queue)) for c in chunks]
-        start = time.perf_counter()
-        for p in procs:
-            p.start()
-        results = [queue.get() for _ in procs]
-        elapsed = time.perf_counter() - start
-        for p in procs:
-            p.join()
+        latencies, errors, elapsed = load_with_python_clients(gw.port, chunks, args.seconds)
     finally:
         gw.stop()
-    latencies = sorted(x for lat, _ in results for x in lat)
-    errors = sum(e for _, e in results)
     n = len(latencies)
     rate = n / elapsed
     exhausted = " (ran out of prepared requests: raise --per-client)" if n >= per_client * args.clients else ""

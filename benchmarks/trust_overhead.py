@@ -26,14 +26,13 @@ import multiprocessing as mp
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 # The same client as the register benchmark, so the two scripts' figures compare.
-from register_throughput import PATH, connect, python_client  # noqa: E402  (this folder is on sys.path)
+from register_throughput import PATH, connect, load_with_python_clients  # noqa: E402  (this folder is on sys.path)
 CALLER = "SE2321000016-BENCH"
 
 
@@ -79,21 +78,10 @@ def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, acc
         for body in envelopes[total:total + 200]:
             warm.request("POST", PATH, body, {"Content-Type": "text/xml"})
             warm.getresponse().read()
-        queue: mp.Queue = mp.Queue()
-        deadline = time.time() + args.seconds
         chunks = [envelopes[i * args.per_client:(i + 1) * args.per_client] for i in range(args.clients)]
-        procs = [mp.Process(target=python_client, args=(gw.port, c, deadline, queue, client_tls)) for c in chunks]
-        start = time.perf_counter()
-        for p in procs:
-            p.start()
-        results = [queue.get() for _ in procs]
-        elapsed = time.perf_counter() - start
-        for p in procs:
-            p.join()
+        latencies, errors, elapsed = load_with_python_clients(gw.port, chunks, args.seconds, client_tls)
     finally:
         gw.stop()
-    latencies = sorted(x for lat, _ in results for x in lat)
-    errors = sum(e for _, e in results)
     n = len(latencies)
     rate = n / elapsed
     print(f"{name:8s} round {round_no + 1}  {rate:8,.0f} req/s   p50 {latencies[n // 2] * 1000:6.2f} ms   "
