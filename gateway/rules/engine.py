@@ -290,6 +290,17 @@ def cv_code(delsvar) -> str | None:
     return None if code is None else normalize(string_value(code))
 
 
+def _check_counts(index: dict, bounds: tuple, out: list) -> None:
+    """Count limits of svar (or of one svar's delsvar): ``bounds`` holds
+    (id, min, max, failure if too few, failure if too many)."""
+    for key, lo, hi, too_few, too_many in bounds:
+        n = len(index.get(key, ()))
+        if n > hi:
+            out.append(too_many)
+        elif n < lo:
+            out.append(too_few)
+
+
 # ----------------------------------------------------------------- compiling
 
 Check = Callable[[Answers, list], None]
@@ -443,12 +454,7 @@ class _Compiler:
             present = a.svar
             if simple and len(present) == len(a.order) and required.issubset(present):
                 return
-            for sid, lo, hi, too_few, too_many in bounds_t:
-                n = len(present.get(sid, ()))
-                if n > hi:
-                    out.append(too_many)
-                elif n < lo:
-                    out.append(too_few)
+            _check_counts(present, bounds_t, out)
         self.checks.append(count)
         pattern = self.data.get("svar_ids")
         if pattern:
@@ -527,12 +533,7 @@ class _Compiler:
                 ds = el.ds
                 if no_zero_max and len(ds) == len(el.all_ds) and required.issubset(ds):
                     continue
-                for did, lo, hi, too_few, too_many in counts_t:
-                    n = len(ds.get(did, ()))
-                    if n > hi:
-                        out.append(too_many)
-                    elif n < lo:
-                        out.append(too_few)
+                _check_counts(ds, counts_t, out)
             if allowed_ids is not None:
                 for el in views:
                     if not allowed_ids.issuperset(el.ds):
