@@ -23,3 +23,16 @@ RIVTA = rivta_dir()
 CERT_DOMAIN = RIVTA / "rivta" / "clinicalprocess-healthcond-certificate"
 INTYG_DOMAIN = RIVTA / "intyg" / "clinicalprocess-healthcond-certificate"
 SCHEMATRON_DIR = RIVTA / "intyg" / "clinicalprocess-healthcond-certificate-schematron"
+
+
+def published(path: Path) -> Path:
+    """``path`` inside the published contracts, failing the test when it is not there.
+
+    Never a skip: the published files are the oracle, and a skipped
+    conformance check reads as a pass in a summary nobody inspects.
+    """
+    if not path.exists():
+        import pytest
+
+        pytest.fail(f"the published contracts are not at {path} (set INTYGSGW_RIVTA_DIR)", pytrace=False)
+    return path
