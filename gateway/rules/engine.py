@@ -282,14 +282,6 @@ def local_delsvar(view: View, delsvar_id: str) -> list:
     return view.ds.get(delsvar_id, ())
 
 
-def cv_code(delsvar) -> str | None:
-    cv = delsvar.find(CV)
-    if cv is None:
-        return None
-    code = cv.find(CODE)
-    return None if code is None else normalize(string_value(code))
-
-
 def _check_counts(index: dict, bounds: tuple, out: list) -> None:
     """Count limits of svar (or of one svar's delsvar): ``bounds`` holds
     (id, min, max, failure if too few, failure if too many)."""
@@ -1255,22 +1247,6 @@ def _instans_positive(a: Answers, out: list) -> None:
             ok = xpath_number(string_value(i)) >= 1
         if not ok:
             out.append(RuleFailure("instans", "'Instans' måste vara större än 0."))
-
-
-def _codes(delsvar) -> list[str]:
-    return [normalize(string_value(c)) for cv in delsvar.iterchildren(CV) for c in cv.iterchildren(CODE)]
-
-
-def _cv_children(delsvar, tag: str) -> list:
-    return [c for cv in delsvar.iterchildren(CV) for c in cv.iterchildren(tag)]
-
-
-def _one_norm(delsvar, tag: str) -> str:
-    """``normalize-space(tp:cv/tp:<tag>)``; more than one node is an XPath error, here a non-value."""
-    nodes = _cv_children(delsvar, tag)
-    if len(nodes) > 1:
-        return "\x00"
-    return normalize(string_value(nodes[0])) if nodes else ""
 
 
 def _overlaps(seen: list, cs: str, ce: str) -> bool:
