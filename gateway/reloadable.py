@@ -17,11 +17,23 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def file_mtime(path: str):
+    """The default change stamp: the file's modification time (None when it is missing)."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
 class Reloadable(Generic[T]):
+    """``parse_file(path)``, parsed again when ``stamp(path)`` changes (a file's mtime by
+    default; a folder of files passes a stamp over all of them)."""
+
     def __init__(self, path: str | None, parse_file: Callable[[str], T], fallback: T | None = None,
-                 check_every: float = 2.0):
+                 check_every: float = 2.0, stamp: Callable[[str], object] = file_mtime):
         self.path = path
         self._parse = parse_file
+        self._stamp = stamp
         self._check_every = check_every
         self._lock = threading.Lock()
         self._checked = time.monotonic()
@@ -31,12 +43,7 @@ class Reloadable(Generic[T]):
         self._value: T = parse_file(path) if path else fallback
 
     def _stat(self):
-        if not self.path:
-            return None
-        try:
-            return os.stat(self.path).st_mtime_ns
-        except OSError:
-            return None
+        return self._stamp(self.path) if self.path else None
 
     def current(self) -> T:
         if self.path and time.monotonic() - self._checked >= self._check_every:

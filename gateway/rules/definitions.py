@@ -8,19 +8,14 @@ running gateway down and never half-applies.
 """
 from __future__ import annotations
 
-import logging
 import os
-import threading
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..reloadable import Reloadable
 from .engine import CompiledDefinition, DefinitionError, compile_definition
-
-log = logging.getLogger(__name__)
-
 
 class SchematronUnavailable(DefinitionError):
     pass
@@ -74,6 +69,17 @@ def _rule_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*/v*") if p.suffix in (".toml", ".sch") and p.is_file())
 
 
+def _rule_files_stamp(directory: str) -> tuple:
+    """Changes when a rule file is added, removed or edited."""
+    stamp = []
+    for path in _rule_files(Path(directory)):
+        try:
+            stamp.append((str(path), os.stat(path).st_mtime_ns))
+        except OSError:  # removed between listing and stat: the next check sees it gone
+            pass
+    return tuple(stamp)
+
+
 def load_rules(directory: Path) -> dict[tuple[str, str], CompiledDefinition | SchematronRules]:
     """Every rule file under ``directory``, keyed by (type id, major version)."""
     rules: dict[tuple[str, str], CompiledDefinition | SchematronRules] = {}
@@ -96,40 +102,17 @@ class RuleBook:
     def __init__(self, directory: Path, check_every: float = 2.0,
                  loader: Callable[[Path], dict] = load_rules):
         self.directory = Path(directory)
-        self._load = loader
-        self._check_every = check_every
-        self._lock = threading.Lock()
-        self._checked = time.monotonic()
-        self._signature = self._stat()
-        self.last_error: str | None = None
-        self._rules = loader(self.directory)  # a bad set at start is a start failure
-
-    def _stat(self) -> tuple:
-        return tuple((str(p), os.stat(p).st_mtime_ns) for p in _rule_files(self.directory))
+        # A bad set at start is a start failure; later, a bad edit keeps the set in force.
+        self._source = Reloadable(str(self.directory), lambda d: loader(Path(d)),
+                                  check_every=check_every, stamp=_rule_files_stamp)
 
     @property
     def rules(self) -> dict:
-        if time.monotonic() - self._checked >= self._check_every:
-            self.reload_if_changed()
-        return self._rules
+        return self._source.current()
 
-    def reload_if_changed(self) -> bool:
-        with self._lock:
-            self._checked = time.monotonic()
-            signature = self._stat()
-            if signature == self._signature:
-                return False
-            self._signature = signature
-            try:
-                rules = self._load(self.directory)
-            except Exception as exc:
-                self.last_error = str(exc)
-                log.error("certificate type rules rejected, keeping the previous set: %s", exc)
-                return False
-            self._rules = rules
-            self.last_error = None
-            log.info("certificate type rules reloaded from %s", self.directory)
-            return True
+    @property
+    def last_error(self) -> str | None:
+        return self._source.last_error
 
     def __call__(self, type_id: str, version: str, document) -> list[str]:
         major = (version or "").strip().split(".", 1)[0]
