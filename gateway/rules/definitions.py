@@ -17,6 +17,7 @@ from typing import Callable
 from ..reloadable import Reloadable
 from .engine import CompiledDefinition, DefinitionError, compile_definition
 
+
 class SchematronUnavailable(DefinitionError):
     pass
 
