@@ -165,25 +165,8 @@ def load_with_wrk(port: int, seconds: float, connections: int, workdir: Path) ->
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
 
 
-def _peak_rss_of_children(pid: int) -> list[int]:
-    """VmHWM (peak resident set) in KiB of each process below ``pid``."""
-    out = []
-    for child in Path("/proc").iterdir():
-        if not child.name.isdigit():
-            continue
-        try:
-            status = (child / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if fields.get("PPid", "").strip() == str(pid) and "VmHWM" in fields:
-            out.append(int(fields["VmHWM"].split()[0]))
-    return out
-
-
-def _cpu_seconds_of_children(pid: int) -> dict[int, float]:
-    """User+system CPU seconds of each process below ``pid``."""
-    tick = os.sysconf("SC_CLK_TCK")
+def _children_stat(pid: int) -> dict[int, list[str]]:
+    """The /proc/<pid>/stat fields after the command name, of each process below ``pid``."""
     out = {}
     for child in Path("/proc").iterdir():
         if not child.name.isdigit():
@@ -193,8 +176,28 @@ def _cpu_seconds_of_children(pid: int) -> dict[int, float]:
         except OSError:
             continue
         if fields[1] == str(pid):  # fields[1] is the parent's pid
-            out[int(child.name)] = (int(fields[11]) + int(fields[12])) / tick
+            out[int(child.name)] = fields
     return out
+
+
+def _peak_rss_of_children(pid: int) -> list[int]:
+    """VmHWM (peak resident set) in KiB of each process below ``pid``."""
+    out = []
+    for child in _children_stat(pid):
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if "VmHWM" in fields:
+            out.append(int(fields["VmHWM"].split()[0]))
+    return out
+
+
+def _cpu_seconds_of_children(pid: int) -> dict[int, float]:
+    """User+system CPU seconds of each process below ``pid``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    return {child: (int(f[11]) + int(f[12])) / tick for child, f in _children_stat(pid).items()}
 
 
 def _machine_idle_and_steal_seconds() -> tuple[float, float]:
