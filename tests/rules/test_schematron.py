@@ -28,12 +28,6 @@ SCHEMA_FILES = sorted(SCHEMATRON_DIR.glob("*.sch"))
 FIXTURE_FILES = sorted(FIXTURES.glob("*/*/*.xml"))
 
 
-def test_the_published_schematron_files_and_fixtures_are_there():
-    # The parametrized tests below collect nothing without them, which would read as a pass.
-    published(SCHEMATRON_DIR)
-    assert SCHEMA_FILES and FIXTURE_FILES
-
-
 def schema_for(fixture: Path) -> Path:
     """fixtures/<type>/<version>/x.xml is checked by <type>.<version>.sch."""
     return SCHEMATRON_DIR / f"{fixture.parent.parent.name}.{fixture.parent.name}.sch"
@@ -56,6 +50,8 @@ ENFORCED_ELSEWHERE = {
 
 
 def test_the_published_folder_has_the_expected_schemas_and_fixtures():
+    # Without it the parametrized tests below collect nothing, which would read as a pass.
+    published(SCHEMATRON_DIR)
     names = {p.name for p in SCHEMA_FILES}
     assert {"lisjp.v1.sch", "tstrk1031.v3.sch", "tstrk1031.v4.sch", "tstrk1007.v7.sch"} <= names
     assert {schema_for(f) for f in FIXTURE_FILES} == {
