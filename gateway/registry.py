@@ -46,10 +46,6 @@ class Contract:
         return f"{{{self.namespace}}}{self.name}"
 
     @property
-    def response_tag(self) -> str:
-        return f"{{{self.namespace}}}{self.name}Response"
-
-    @property
     def path(self) -> str:
         return "/" + "/".join(self.domain.split(":")) + f"/{self.name}/{self.major}/rivtabp21"
 

@@ -39,10 +39,6 @@ class PersonId:
     def root(self) -> str:
         return SAMORDNINGSNUMMER_ROOT if self.is_samordningsnummer else PERSONNUMMER_ROOT
 
-    @property
-    def with_dash(self) -> str:
-        return f"{self.digits[:8]}-{self.digits[8:]}"
-
     def hashed(self) -> str:
         """What logs may carry instead of the id itself."""
         return hashlib.sha256(self.digits.encode()).hexdigest()

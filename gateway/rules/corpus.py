@@ -158,7 +158,7 @@ class CorpusBuilder:
             model = self.random_model()
             for round_no in range(30):
                 self.renumber(model)
-                failures = self.definition.validate(render(model, self.raw["type"]).find(f"{{{RG}}}intyg"))
+                failures = self.definition.validate(render(model).find(f"{{{RG}}}intyg"))
                 if not failures:
                     return model
                 self.repair(model, failures[0].rule_id, round_no)
@@ -402,7 +402,7 @@ class CorpusBuilder:
         # two thirds of the accepted ones keeps the corpus from being mostly valid, while
         # the rest still tests that harmless changes are accepted.
         for _ in range(3):
-            if rng.random() < 1 / 3 or self.definition.validate(render(m, self.raw["type"]).find(f"{{{RG}}}intyg")):
+            if rng.random() < 1 / 3 or self.definition.validate(render(m).find(f"{{{RG}}}intyg")):
                 break
             labels.append(rng.choice(ops)(m))
         return "+".join(labels), m
@@ -660,7 +660,7 @@ class CorpusBuilder:
                     model, label = base, "valid"
             else:
                 label, model = self.mutate(base)
-            yield Sample(label, etree.tostring(render(model, self.raw["type"])))
+            yield Sample(label, etree.tostring(render(model)))
 
 
 def spelled(pattern: str) -> list[str]:
@@ -685,7 +685,7 @@ def _el(parent, ns: str, name: str, text: str | None = None):
     return e
 
 
-def render(model: list[dict], type_code: str = "X") -> etree._Element:
+def render(model: list[dict]) -> etree._Element:
     root = etree.Element(f"{{{RG}}}RegisterCertificate", nsmap=NSMAP)
     intyg = _el(root, RG, "intyg")
     iid = _el(intyg, GN, "intygs-id")

@@ -9,7 +9,6 @@ elements in document order.
 """
 from __future__ import annotations
 
-import json
 import re
 import xml.parsers.expat
 from xml.sax.saxutils import quoteattr
@@ -24,10 +23,6 @@ class ElementSource:
 
     xml: bytes  # UTF-8; byte-identical to the request when the request was UTF-8
     inherited_namespaces: dict[str, str]  # prefix ('' = default) -> URI, from ancestors
-
-    def namespaces_json(self) -> str:
-        return json.dumps(self.inherited_namespaces, sort_keys=True, separators=(",", ":"))
-
 
 def _raw_qname(el: etree._Element) -> bytes:
     local = etree.QName(el).localname

@@ -21,7 +21,7 @@ RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateR
 
 def valid_lisjp() -> etree._Element:
     builder = CorpusBuilder(load_definition(LISJP), seed=3)
-    return render(builder.valid_model(), "lisjp").find(RG_INTYG)
+    return render(builder.valid_model()).find(RG_INTYG)
 
 
 def minimal(svar_toml: str, rules: str = "") -> str:

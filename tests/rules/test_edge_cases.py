@@ -20,7 +20,7 @@ from tests.support.paths import SCHEMATRON_DIR
 GN = "{urn:riv:clinicalprocess:healthcond:certificate:3}"
 TP = "{urn:riv:clinicalprocess:healthcond:certificate:types:3}"
 DEFINITION = load_definition(DEFAULT_DIR / "lisjp" / "v1.toml")
-BASE = render(CorpusBuilder(DEFINITION, seed=5).valid_model(), "lisjp")
+BASE = render(CorpusBuilder(DEFINITION, seed=5).valid_model())
 
 
 def ds(root, did):

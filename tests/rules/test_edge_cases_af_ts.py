@@ -193,7 +193,7 @@ def _(r): set_delsvar(r, "53.1", "0<tp:x/>")
 
 def _base(type_id: str):
     definition = load_definition(DEFAULT_DIR / type_id / "v1.toml")
-    return definition, render(CorpusBuilder(definition, seed=5).valid_model(), type_id)
+    return definition, render(CorpusBuilder(definition, seed=5).valid_model())
 
 
 BASES = {t: _base(t) for t in ("af00251", "tstrk1009", "tstrk1062")}

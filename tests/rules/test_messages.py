@@ -37,7 +37,7 @@ def test_a_missing_instans_is_reported_with_the_published_message(path, svar_id)
         target = builder.new_svar(svar_id)
         model.append(target)
     target["instans"] = None
-    root = render(model, definition.raw["type"])
+    root = render(model)
     ours = [f for f in definition.validate(root.find(RG_INTYG)) if f.rule_id == f"{svar_id}.instans"]
     code = CATALOG.by_id(definition.type_id).code.lower().replace("-", "")
     theirs = SchematronValidator.from_file(SCHEMATRON_DIR / f"{code}.v{definition.major}.sch").validate(root)
