@@ -57,15 +57,17 @@ def stub(tmp_path_factory):
     proc.stop()
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, stub):
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def gateway(request, tmp_path_factory, stub):
+    # PostgreSQL enforces column lengths and encodings that SQLite does not, so both are tried.
+    db = request.getfixturevalue("postgres_database") if request.param == "postgresql" else None
     work = tmp_path_factory.mktemp("gw-mutants")
     routes = work / "routes.toml"
     routes.write_text("".join(
         f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n'
         for c in ("RegisterCertificate:3", "RevokeCertificate:2", "SendMessageToCare:2", "SendMessageToRecipient:2",
                   "CertificateStatusUpdateForCare:3")))
-    gw = GatewayProcess(work, extra_env={"INTYGSGW_ROUTES_FILE": str(routes)}).start()
+    gw = GatewayProcess(work, db=db, extra_env={"INTYGSGW_ROUTES_FILE": str(routes)}).start()
     yield gw
     gw.stop()
 
