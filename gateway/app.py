@@ -9,7 +9,7 @@ from storage.db import default_url, make_engine
 from storage.migrate import upgrade
 from storage.uow import Store
 
-from .certificate_types import DEFAULT_DIR as TYPES_DIR, load_catalog
+from .certificate_types import DEFAULT_DIR as TYPES_DIR
 from .clock import Clock
 from .config import Settings
 from .logsafety import install as install_log_redaction
@@ -23,7 +23,7 @@ from .recipients import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
 from .registry import Registry
 from .reloadable import Reloadable
 from .routing import RoutingTable, load_routes
-from .rules.definitions import RuleBook
+from .rules.definitions import TypeBook
 from .service.services import Services
 from .service.signatures import SignatureCheck
 from .trust.authorization import CallGate, load_authorizations, AuthorizationTable
@@ -51,8 +51,7 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
     types_dir = Path(settings.certificate_types_dir) if settings.certificate_types_dir else TYPES_DIR
     return Services(
         store=Store(engine),
-        catalog=load_catalog(types_dir),
-        type_rules=RuleBook(types_dir),
+        types=TypeBook(types_dir),
         recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
         outbound=Outbound(routes.current, today=lambda: clock.local().date(), signer=_gateway_signer(settings)),
         clock=clock,

@@ -1,10 +1,14 @@
-"""Load the business rules of every certificate type, and keep them current.
+"""Load every certificate type, catalogue entry and business rules, and keep them current.
 
-Each type directory ``<types dir>/<id>/`` holds ``v<major>.toml`` (a data
-definition, see FORMAT.md) or ``v<major>.sch`` (Schematron mode). The whole set
-is loaded at once; :class:`RuleBook` re-reads it when a file changes and keeps
-the previous set when the new one has an error, so a bad edit never takes a
-running gateway down and never half-applies.
+The types folder holds ``<id>.toml`` per type (the catalogue entry, see
+gateway.certificate_types) and ``<id>/v<major>.toml`` (a data definition, see
+FORMAT.md) or ``<id>/v<major>.sch`` (Schematron mode) per major version. Both
+are loaded together as one :class:`TypeSet`, and a type version without rules
+or rules without a type are errors, so a type is never served unvalidated.
+:class:`TypeBook` re-reads the folder when a file in it changes and keeps the
+previous set when the new one has an error, so a bad edit never takes a
+running gateway down and never half-applies; adding a type needs two files
+and no restart.
 """
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from ..certificate_types import TypeCatalog, load_catalog
 from ..reloadable import Reloadable
 from .engine import CompiledDefinition, DefinitionError, compile_definition
 
@@ -70,10 +74,11 @@ def _rule_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*/v*") if p.suffix in (".toml", ".sch") and p.is_file())
 
 
-def _rule_files_stamp(directory: str) -> tuple:
-    """Changes when a rule file is added, removed or edited."""
+def _type_files_stamp(directory: str) -> tuple:
+    """Changes when a catalogue or rule file is added, removed or edited."""
+    folder = Path(directory)
     stamp = []
-    for path in _rule_files(Path(directory)):
+    for path in sorted(folder.glob("*.toml")) + _rule_files(folder):
         try:
             stamp.append((str(path), os.stat(path).st_mtime_ns))
         except OSError:  # removed between listing and stat: the next check sees it gone
@@ -97,25 +102,15 @@ def load_rules(directory: Path) -> dict[tuple[str, str], CompiledDefinition | Sc
     return rules
 
 
-class RuleBook:
-    """The type rules in force; callable as the service layer's ``type_rules``."""
+@dataclass(frozen=True)
+class TypeSet:
+    """The certificate types in force: the catalogue and the rules of each type version."""
 
-    def __init__(self, directory: Path, check_every: float = 2.0,
-                 loader: Callable[[Path], dict] = load_rules):
-        self.directory = Path(directory)
-        # A bad set at start is a start failure; later, a bad edit keeps the set in force.
-        self._source = Reloadable(str(self.directory), lambda d: loader(Path(d)),
-                                  check_every=check_every, stamp=_rule_files_stamp)
+    catalog: TypeCatalog
+    rules: dict[tuple[str, str], CompiledDefinition | SchematronRules]
 
-    @property
-    def rules(self) -> dict:
-        return self._source.current()
-
-    @property
-    def last_error(self) -> str | None:
-        return self._source.last_error
-
-    def __call__(self, type_id: str, version: str, document) -> list[str]:
+    def check(self, type_id: str, version: str, document) -> list[str]:
+        """The business-rule failures of ``document`` (the ``intyg``) as texts; empty passes."""
         major = (version or "").strip().split(".", 1)[0]
         rules = self.rules.get((type_id, major))
         if rules is None or document is None:
@@ -123,3 +118,41 @@ class RuleBook:
         if isinstance(rules, SchematronRules):
             return rules.validate(document)
         return [str(f) for f in rules.validate(document)]
+
+
+def load_types(directory: Path) -> TypeSet:
+    """The catalogue and rules under ``directory``, checked against each other."""
+    catalog = load_catalog(directory)
+    rules = load_rules(directory)
+    for ctype in catalog:
+        for major in sorted(ctype.majors):
+            if (ctype.id, major) not in rules:
+                raise DefinitionError(f"{directory / ctype.source}: version {major}.x of {ctype.id!r} has no rules; "
+                                      f"add {ctype.id}/v{major}.toml or {ctype.id}/v{major}.sch")
+    for type_id, major in rules:
+        ctype = catalog.by_id(type_id)
+        if ctype is None:
+            raise DefinitionError(f"{directory / type_id}/v{major}: no catalogue entry for type {type_id!r}; "
+                                  f"add {type_id}.toml")
+        if major not in ctype.majors:
+            raise DefinitionError(f"{directory / type_id}/v{major}: {ctype.source} accepts no version {major}.x of "
+                                  f"{type_id!r}")
+    return TypeSet(catalog, rules)
+
+
+class TypeBook:
+    """The certificate types in force, re-read when the folder changes."""
+
+    def __init__(self, directory: Path, check_every: float = 2.0):
+        self.directory = Path(directory)
+        # A bad set at start is a start failure; later, a bad edit keeps the set in force.
+        self._source = Reloadable(str(self.directory), lambda d: load_types(Path(d)),
+                                  check_every=check_every, stamp=_type_files_stamp)
+
+    def current(self) -> TypeSet:
+        """One consistent set: read it once per request, then ask it everything."""
+        return self._source.current()
+
+    @property
+    def last_error(self) -> str | None:
+        return self._source.last_error

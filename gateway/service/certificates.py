@@ -62,7 +62,8 @@ class CertificateView:
 
 def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     audit.note(cmd.person_id, [cmd.certificate_id])
-    ctype = svc.catalog.by_code(cmd.type_code)
+    types = svc.types.current()  # one set for the type check and the rules, even across a reload
+    ctype = types.catalog.by_code(cmd.type_code)
     if ctype is None or not ctype.supports(cmd.version):
         return error(ErrorId.VALIDATION_ERROR,
                      f"Certificate with type: {cmd.type_code} does not support version: {cmd.version}")
@@ -70,7 +71,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         person = parse_person_id(cmd.person_id)
     except InvalidPersonId:
         return error(ErrorId.VALIDATION_ERROR, "Social security number is not of correct format.")
-    failures = svc.type_rules(ctype.id, cmd.version, cmd.parsed)
+    failures = types.check(ctype.id, cmd.version, cmd.parsed)
     if failures:
         return error(ErrorId.VALIDATION_ERROR, ";".join(failures))
     if cmd.relation and cmd.relation[0] not in RELATION_CODES:

@@ -13,30 +13,24 @@ from ..recipients import RecipientRegistry
 from ..reloadable import Reloadable
 
 if TYPE_CHECKING:
+    from ..rules.definitions import TypeSet
     from .signatures import SignatureCheck
 
 
-class TypeRules(Protocol):
-    """Business rules of a certificate type, run on the parsed ``intyg``.
+class CertificateTypes(Protocol):
+    """The certificate types in force (gateway.rules.definitions.TypeBook)."""
 
-    Returns the failures as human-readable strings; an empty list passes.
-    """
-
-    def __call__(self, type_id: str, version: str, document) -> list[str]: ...
-
-
-def no_type_rules(type_id: str, version: str, document) -> list[str]:
-    return []
+    def current(self) -> "TypeSet": ...
 
 
 @dataclass
 class Services:
     store: Store
-    catalog: TypeCatalog
+    # Catalogue and business rules of every type, reloaded together when their folder changes.
+    types: CertificateTypes
     recipients_source: Reloadable[RecipientRegistry]
     outbound: Outbound | None = None
     clock: Clock = field(default_factory=Clock)
-    type_rules: TypeRules = field(default=no_type_rules)
     # Normalised ids of validation persons: their certificates are stored and
     # read like any other, but never leave the gateway (gateway.validation).
     validation_persons: frozenset[str] = frozenset()
@@ -45,6 +39,10 @@ class Services:
     render_status_update: Callable | None = None
     # Signature policy and trust anchors (gateway.service.signatures); None: never verify.
     signatures: "SignatureCheck | None" = None
+
+    @property
+    def catalog(self) -> TypeCatalog:
+        return self.types.current().catalog
 
     @property
     def recipients(self) -> RecipientRegistry:

@@ -11,7 +11,7 @@ from lxml import etree
 
 from gateway.certificate_types import DEFAULT_DIR
 from gateway.rules.corpus import CorpusBuilder, render
-from gateway.rules.definitions import RuleBook, load_definition, load_rules
+from gateway.rules.definitions import TypeBook, load_definition, load_rules, load_types
 from gateway.rules.engine import DefinitionError, compile_definition
 from tests.support.paths import SCHEMATRON_DIR
 
@@ -51,13 +51,41 @@ def test_valid_certificate_passes_and_each_failure_names_its_rule():
     assert any(t.startswith("32.1.value: 'Sjukskrivningsnivå' kan ha ett av värdena") for t in texts)
 
 
-def test_rule_book_dispatches_on_major_version_and_joins_failures():
-    book = RuleBook(DEFAULT_DIR)
+def test_type_set_dispatches_on_major_version_and_joins_failures():
+    types = TypeBook(DEFAULT_DIR).current()
     intyg = valid_lisjp()
-    assert book("lisjp", "1.3", intyg) == []
+    assert types.check("lisjp", "1.3", intyg) == []
     intyg.remove(next(s for s in intyg.iterchildren("{*}svar") if s.get("id") == "6"))
-    assert book("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
-    assert book("lisjp", "2.0", intyg) == []  # no rules for a major without a file
+    assert types.check("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
+    # A major the catalogue does not accept never reaches the rules: RegisterCertificate refuses it first.
+    assert not types.catalog.by_id("lisjp").supports("2.0")
+
+
+def lisjp_folder(tmp_path, rules_name: str = "v1.toml", rules_source: Path = LISJP) -> Path:
+    """A types folder holding the shipped LISJP catalogue entry and one rule file."""
+    directory = tmp_path / "types"
+    (directory / "lisjp").mkdir(parents=True)
+    shutil.copy(DEFAULT_DIR / "lisjp.toml", directory / "lisjp.toml")
+    shutil.copy(rules_source, directory / "lisjp" / rules_name)
+    return directory
+
+
+def test_a_type_version_without_rules_is_refused(tmp_path):
+    directory = lisjp_folder(tmp_path)
+    (directory / "lisjp.toml").write_text(
+        (DEFAULT_DIR / "lisjp.toml").read_text(encoding="utf-8").replace('"1.3"]', '"1.3", "2.0"]'), encoding="utf-8")
+    with pytest.raises(DefinitionError, match=r"lisjp.toml: version 2.x of 'lisjp' has no rules; add lisjp/v2.toml"):
+        load_types(directory)
+
+
+def test_rules_without_a_catalogue_entry_are_refused(tmp_path):
+    directory = lisjp_folder(tmp_path)
+    (directory / "lisjp.toml").unlink()
+    (directory / "doi.toml").write_text((DEFAULT_DIR / "doi.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    (directory / "doi").mkdir()
+    shutil.copy(DEFAULT_DIR / "doi" / "v1.toml", directory / "doi" / "v1.toml")
+    with pytest.raises(DefinitionError, match=r"lisjp/v1: no catalogue entry for type 'lisjp'; add lisjp.toml"):
+        load_types(directory)
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -100,13 +128,11 @@ def test_definition_must_sit_where_it_says(tmp_path):
 
 
 def test_reload_applies_a_good_set_and_keeps_the_old_one_on_error(tmp_path):
-    directory = tmp_path / "types"
-    (directory / "lisjp").mkdir(parents=True)
+    directory = lisjp_folder(tmp_path)
     target = directory / "lisjp" / "v1.toml"
-    shutil.copy(LISJP, target)
-    book = RuleBook(directory, check_every=0)
+    book = TypeBook(directory, check_every=0)
     intyg = valid_lisjp()
-    assert book("lisjp", "1.0", intyg) == []
+    assert book.current().check("lisjp", "1.0", intyg) == []
 
     def rewrite(text):
         target.write_text(text, encoding="utf-8")
@@ -115,21 +141,19 @@ def test_reload_applies_a_good_set_and_keeps_the_old_one_on_error(tmp_path):
 
     original = LISJP.read_text(encoding="utf-8")
     rewrite(original.replace('id = "6"\nname = "Typ av diagnos"\nmin = 1', 'id = "6"\nname = "Typ av diagnos"\nmin = 2'))
-    assert book("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
+    assert book.current().check("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
     rewrite(original.replace('type = "boolean"', 'type = "maybe"', 1))
-    assert book("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
+    assert book.current().check("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
     assert "delsvar 27.1: type must be one of" in book.last_error and str(target) in book.last_error
 
 
 def test_schematron_mode_for_a_type_with_only_a_sch_file(tmp_path):
-    directory = tmp_path / "types"
-    (directory / "lisjp").mkdir(parents=True)
-    shutil.copy(SCHEMATRON_DIR / "lisjp.v1.sch", directory / "lisjp" / "v1.sch")
-    book = RuleBook(directory)
+    directory = lisjp_folder(tmp_path, "v1.sch", SCHEMATRON_DIR / "lisjp.v1.sch")
+    types = TypeBook(directory).current()
     intyg = valid_lisjp()
-    assert book("lisjp", "1.1", intyg) == []
+    assert types.check("lisjp", "1.1", intyg) == []
     intyg.remove(next(s for s in intyg.iterchildren("{*}svar") if s.get("id") == "6"))
-    failures = book("lisjp", "1.1", intyg)
+    failures = types.check("lisjp", "1.1", intyg)
     assert len(failures) == 1 and failures[0].startswith("TEST: count(gn:svar[@id='6']) = 1, MSG: ")
     assert "Ett 'MU' måste ha en 'Typ av diagnos'" in failures[0]
 
