@@ -180,3 +180,23 @@ def test_engine_datatypes_follow_xpath():
     assert is_xs_date("2024-02-29") and not is_xs_date("2023-02-29") and is_xs_date(" 2020-01-01Z ")
     assert not is_xs_date("2020-1-01") and not is_xs_date("20200101")
     assert xpath_number(" 2 ") == 2 and xpath_number("1_0") != xpath_number("1_0")
+
+
+def test_a_reload_compiles_only_the_rules_files_that_changed(tmp_path):
+    directory = lisjp_folder(tmp_path)
+    shutil.copy(DEFAULT_DIR / "doi.toml", directory / "doi.toml")
+    (directory / "doi").mkdir()
+    shutil.copy(DEFAULT_DIR / "doi" / "v1.toml", directory / "doi" / "v1.toml")
+    book = TypeBook(directory, check_every=0)
+    before = book.current().rules
+    target = directory / "lisjp" / "v1.toml"
+    target.write_text(target.read_text(encoding="utf-8").replace('min = 1\nmin_message = "Ett', 'min = 0\nmin_message = "Ett', 1),
+                      encoding="utf-8")
+    stamp = time.time_ns() + 10_000_000
+    os.utime(target, ns=(stamp, stamp))
+    after = book.current().rules
+    assert after[("doi", "1")] is before[("doi", "1")]  # unchanged: the compiled rules are reused
+    assert after[("lisjp", "1")] is not before[("lisjp", "1")]
+    intyg = valid_lisjp()
+    intyg.remove(next(s for s in intyg.iterchildren("{*}svar") if s.get("id") == "6"))
+    assert book.current().check("lisjp", "1.0", intyg) == []  # the edited rule is the one in force
