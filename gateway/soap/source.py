@@ -5,7 +5,14 @@ gateway keeps the payload element exactly as received instead of a
 re-serialisation. lxml does not report byte offsets, so the span is found in
 the raw bytes: a regex when the element's start and end tags are unambiguous
 (the normal case, a few microseconds), otherwise an expat pass that counts
-elements in document order.
+elements by namespace and name in document order.
+
+Getting the wrong span is a forgery, not a glitch: the element that was
+validated and whose signature was verified must be the one stored and sent
+on. So the fallback never counts by prefix (a prefix can name another
+namespace elsewhere in the same message, a SOAP Header for instance), and
+the fast path is only trusted when its single end tag can only be the
+element's own.
 """
 from __future__ import annotations
 
@@ -30,17 +37,24 @@ def _raw_qname(el: etree._Element) -> bytes:
 
 
 def _span_by_regex(data: bytes, qname: bytes) -> tuple[int, int] | None:
+    # '<' cannot occur in attribute values, so the element's own start tag is
+    # always among the matches; a single match is therefore the element. Its end
+    # tag is the single '</qname>' only when the start tag is not self-closing:
+    # otherwise that end tag sits in a comment or CDATA section.
     q = re.escape(qname)
     starts = [m.start() for m in re.finditer(rb"<" + q + rb"(?=[\s/>])", data)]
     ends = [m.end() for m in re.finditer(rb"</" + q + rb"\s*>", data)]
     if len(starts) == 1 and len(ends) == 1 and starts[0] < ends[0]:
-        return starts[0], ends[0]
+        tag_end = _start_tag_end(data, starts[0])
+        if tag_end < ends[0] and data[tag_end - 1:tag_end] != b"/":
+            return starts[0], ends[0]
     return None
 
 
-def _span_by_expat(data: bytes, qname: bytes, ordinal: int) -> tuple[int, int]:
-    target = qname.decode("ascii")
-    parser = xml.parsers.expat.ParserCreate()
+def _span_by_expat(data: bytes, tag: str, ordinal: int) -> tuple[int, int]:
+    namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    target = f"{namespace} {local}" if namespace else local
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
     state = {"seen": -1, "depth": 0, "start": None, "end": None}
 
     class _Done(Exception):
@@ -75,7 +89,7 @@ def _span_by_expat(data: bytes, qname: bytes, ordinal: int) -> tuple[int, int]:
     except _Done:
         pass
     if state["start"] is None or state["end"] is None:
-        raise ValueError(f"element {target} not found in the source bytes")
+        raise ValueError(f"element {tag} not found in the source bytes")
     return state["start"], state["end"]
 
 
@@ -88,9 +102,8 @@ def element_source(data: bytes, el: etree._Element) -> ElementSource:
         for other in el.getroottree().iter(el.tag):
             if other is el:
                 break
-            if other.prefix == el.prefix:
-                ordinal += 1
-        span = _span_by_expat(data, qname, ordinal)
+            ordinal += 1
+        span = _span_by_expat(data, el.tag, ordinal)
     raw = data[span[0]:span[1]]
     encoding = (el.getroottree().docinfo.encoding or "UTF-8").upper()
     if encoding not in ("UTF-8", "UTF8", "US-ASCII", "ASCII"):
@@ -121,9 +134,10 @@ _START_NAME = re.compile(rb"<[^\s/>]+")
 _OWN_DECL = re.compile(rb"""\sxmlns(?::([^\s=]+))?\s*=\s*(?:"[^"]*"|'[^']*')""")
 
 
-def _start_tag_end(xml: bytes) -> int:
+def _start_tag_end(xml: bytes, start: int = 0) -> int:
+    """Index of the '>' closing the start tag that begins at ``start``."""
     quote = None
-    for i in range(1, len(xml)):
+    for i in range(start + 1, len(xml)):
         c = xml[i:i + 1]
         if quote:
             if c == quote:

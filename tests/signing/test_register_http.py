@@ -8,6 +8,7 @@ import requests
 from lxml import etree
 
 from gateway.samples import CertificateSpec, get_certificate, register_certificate
+from gateway.samples.certificates import OTHER_PATIENT
 from gateway.samples.signed import register_with_intyg, signed_register_certificate
 from signing.verify import verify_intyg_signature
 from signing.xml import CORE_NS
@@ -130,6 +131,28 @@ def test_comment_split_id_is_refused(requiring, keys):
     assert (code, error_id) == ("ERROR", "VALIDATION_ERROR")
     assert "must not contain comments" in text
     assert rows(requiring, "SELECT id FROM certificate WHERE id LIKE 'split-id%'") == []
+
+
+def test_forged_copy_in_the_header_is_not_stored_in_place_of_the_signed_intyg(requiring, keys):
+    # The Body holds a correctly signed certificate; the Header holds an unsigned
+    # copy for another patient under the same prefix, bound to another
+    # namespace. The verified Body element is what must be stored.
+    cid = "header-decoy-1"
+    body = signed_register_certificate(CertificateSpec(certificate_id=cid), key_of(keys.ec))
+    forged = register_certificate(CertificateSpec(certificate_id=cid, person_id=OTHER_PATIENT))
+    forged = forged[forged.index(b"<r:RegisterCertificate"):]
+    forged = forged[:forged.index(b"</r:RegisterCertificate>") + len(b"</r:RegisterCertificate>")]
+    forged = forged.replace(f'xmlns:r="{REGISTER_NS}"'.encode(), b'xmlns:r="urn:decoy"', 1)
+    assert b"urn:decoy" in forged and OTHER_PATIENT.encode() in forged
+    assert result(post(requiring, REGISTER, body.replace(b"</soapenv:Header>", forged + b"</soapenv:Header>", 1)))[0] == "OK"
+
+    [(document,)] = rows(requiring, "SELECT document FROM certificate_document WHERE certificate_id = ?", cid)
+    stored = bytes(document)
+    assert OTHER_PATIENT.encode() not in stored and b"urn:decoy" not in stored
+    signed = body[body.index(b"<r:intyg "):body.index(b"</r:intyg>") + len(b"</r:intyg>")]
+    assert signed in stored
+    resp = post(requiring, GET, get_certificate(cid))
+    assert OTHER_PATIENT.encode() not in resp.content
 
 
 def test_end_to_end_stored_bytes_reverify(requiring, keys):

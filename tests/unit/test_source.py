@@ -32,6 +32,34 @@ def test_ambiguous_text_falls_back_to_an_exact_scan():
     assert src.xml.startswith(b'<a:Register   x="1" >') and src.xml.endswith(b"</a:Register >")
 
 
+def test_same_prefix_bound_to_another_namespace_earlier_is_not_taken():
+    # A Header copy of the payload under the same prefix but another namespace
+    # must not be stored in place of the Body element that was validated.
+    decoy = b'<s:Header><a:Register xmlns:a="urn:evil" x="forged"><a:intyg>forged</a:intyg></a:Register></s:Header>'
+    env = ENV.replace(b"<s:Body>", decoy + b"<s:Body>")
+    root = parse_untrusted(env)
+    el = root.find("{http://schemas.xmlsoap.org/soap/envelope/}Body/{urn:a}Register")
+    src = element_source(env, el)
+    assert src.xml.startswith(b'<a:Register   x="1" >') and b"forged" not in src.xml
+
+
+def test_same_namespace_under_another_prefix_is_counted():
+    # The ordinal is by namespace and name: an earlier element of the same kind
+    # written with another prefix still comes first in document order.
+    decoy = b'<s:Header><b:Register xmlns:b="urn:a" x="earlier"/></s:Header>'
+    env = ENV.replace(b"<s:Body>", decoy + b"<s:Body><!-- <a:Register> -->")
+    root = parse_untrusted(env)
+    el = root.find("{http://schemas.xmlsoap.org/soap/envelope/}Body/{urn:a}Register")
+    assert element_source(env, el).xml.startswith(b'<a:Register   x="1" >')
+
+
+def test_self_closing_element_is_not_stretched_to_an_end_tag_in_a_comment():
+    env = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="urn:a"><s:Body>'
+           b'<a:Register x="1"/><!-- </a:Register> --></s:Body></s:Envelope>')
+    root = parse_untrusted(env)
+    assert element_source(env, _body_child(root)).xml == b'<a:Register x="1"/>'
+
+
 def test_latin1_request_is_stored_as_utf8_with_the_same_characters():
     env = ENV.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(b"more", "mör".encode("latin-1"))
     root = parse_untrusted(env)
