@@ -75,6 +75,24 @@ class CertificateStateRow(Base):
     timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class RevocationRow(Base):
+    """The revocation request as received, kept for a send that was in flight when it came.
+
+    A revocation is forwarded to every recipient the certificate was sent to.
+    A SendCertificateToRecipient that was already talking to its recipient
+    records SENT only after the revocation committed; it then queues this
+    request to that recipient, so the revocation reaches it too.
+    """
+
+    __tablename__ = "revocation"
+
+    certificate_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("certificate.id", ondelete="CASCADE"), primary_key=True
+    )
+    request: Mapped[bytes] = mapped_column(LargeBinary)  # the RevokeCertificate element, self-contained
+    revoked_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class RelationRow(Base):
     __tablename__ = "relation"
 

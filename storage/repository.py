@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 
 from gateway.domain.states import State, StateEntry
 
-from .models import CertificateDocumentRow, CertificateRow, CertificateSignatureRow, CertificateStateRow, RelationRow
+from .models import (CertificateDocumentRow, CertificateRow, CertificateSignatureRow, CertificateStateRow,
+                     RelationRow, RevocationRow)
 from .prepared import PreparedStatement
 
 
@@ -91,6 +92,10 @@ class CertificateRepository:
             {"certificate_id": certificate_id, "state": state.value, "target": target, "timestamp": timestamp},
         ).close()
 
+    def add_revocation_request(self, certificate_id: str, request: bytes, revoked_at: dt.datetime) -> None:
+        self.connection.execute(insert(RevocationRow),
+                                {"certificate_id": certificate_id, "request": request, "revoked_at": revoked_at})
+
     def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None:
         self.connection.execute(
             _INSERT_RELATION,
@@ -101,6 +106,22 @@ class CertificateRepository:
     def get(self, certificate_id: str) -> CertificateRecord | None:
         row = self.connection.execute(_GET_CERT, {"id": certificate_id}).first()
         return _record(row) if row else None
+
+    def get_for_update(self, certificate_id: str) -> CertificateRecord | None:
+        """The certificate, its row locked until the transaction ends.
+
+        Writers that read the state history and then act on it (revoke, record
+        a send) lock the row first, so that on PostgreSQL neither acts on a
+        history the other is about to change. SQLite transactions that write
+        are serialised already and the lock clause is left out there.
+        """
+        row = self.connection.execute(_GET_CERT.with_for_update(), {"id": certificate_id}).first()
+        return _record(row) if row else None
+
+    def revocation_request(self, certificate_id: str) -> bytes | None:
+        row = self.connection.execute(
+            select(RevocationRow.request).where(RevocationRow.certificate_id == certificate_id)).first()
+        return bytes(row[0]) if row else None
 
     def document(self, certificate_id: str) -> StoredDocument | None:
         row = self.connection.execute(
@@ -198,6 +219,7 @@ class CertificateRepository:
         self.connection.execute(delete(RelationRow).where(RelationRow.from_id == certificate_id))
         for table, column in (
             (CertificateSignatureRow, CertificateSignatureRow.certificate_id),
+            (RevocationRow, RevocationRow.certificate_id),
             (CertificateStateRow, CertificateStateRow.certificate_id),
             (CertificateDocumentRow, CertificateDocumentRow.certificate_id),
             (CertificateRow, CertificateRow.id),

@@ -152,7 +152,7 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
     audit.note(person_id, [certificate_id])
     person = try_parse_person_id(person_id)
     with svc.store.writing() as uow:
-        record = uow.certificates.get(certificate_id)
+        record = uow.certificates.get_for_update(certificate_id)
         if record is None or person is None or record.person_id != person.digits:
             # APPLICATION_ERROR on purpose: a revocation can overtake its
             # registration, and this answer makes the sender try again.
@@ -164,22 +164,25 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
         if record.person_id in svc.validation_persons:
             log.info("revocation of %s not forwarded: the patient is a validation person", certificate_id)
         elif forward is not None and not record.test_certificate:
-            sent_to = sorted({e.target for e in history if e.state is State.SENT})
-            for target in sent_to:
-                recipient = svc.recipients.get(target)
-                if recipient is None:
-                    log.warning("revocation of %s not forwarded: recipient %s is not in the registry",
-                                certificate_id, target)
-                    continue
-                uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=recipient.logical_address,
-                                   kind="revoke", reference=certificate_id, payload=forward,
-                                   correlation_id=str(uuid.uuid4()), now=svc.clock.utc())
+            uow.certificates.add_revocation_request(certificate_id, forward, svc.clock())
+            for target in sorted({e.target for e in history if e.state is State.SENT}):
+                _queue_revocation(svc, uow, certificate_id, target, forward)
         access = audit.current()
         audit.in_transaction(access, uow)
         uow.commit()
     if access is not None:
         access.written = True
     return OK
+
+
+def _queue_revocation(svc: Services, uow, certificate_id: str, target: str, request: bytes) -> None:
+    recipient = svc.recipients.get(target)
+    if recipient is None:
+        log.warning("revocation of %s not forwarded: recipient %s is not in the registry", certificate_id, target)
+        return
+    uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=recipient.logical_address,
+                       kind="revoke", reference=certificate_id, payload=request,
+                       correlation_id=str(uuid.uuid4()), now=svc.clock.utc())
 
 
 def send_certificate(svc: Services, certificate_id: str, person_id: str, recipient_id: str,
@@ -224,7 +227,15 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
     access = audit.current()
     with svc.store.writing() as uow:
         now = svc.clock()
+        uow.certificates.get_for_update(certificate_id)
+        revoked_meanwhile = st.is_revoked(uow.certificates.states(certificate_id))
         uow.certificates.add_state(certificate_id, State.SENT, recipient_id, now)
+        if revoked_meanwhile:
+            # The revocation committed while the recipient was receiving the
+            # certificate, so it was not forwarded there: it follows now.
+            request = uow.certificates.revocation_request(certificate_id)
+            if request is not None:
+                _queue_revocation(svc, uow, certificate_id, recipient_id, request)
         if by_citizen:  # care sent it itself and needs no telling (hub-behaviour §3.6)
             enqueue_status_update(svc, uow, certificate_id, Event(SENT_EVENT, now))
         audit.in_transaction(access, uow)

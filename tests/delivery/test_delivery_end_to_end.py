@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -216,6 +217,29 @@ def test_a_revocation_survives_an_outage_and_a_kill_and_is_delivered_when_the_re
         assert done.attempts == 2
     finally:
         write_offset(str(gw["offset"]), 0)
+
+
+def test_a_revocation_during_a_send_in_flight_still_reaches_that_recipient(gw, stubs):
+    # The revocation commits while FK is still receiving the certificate, so
+    # at that moment nothing says FK has it; the send records SENT afterwards
+    # and must then pass the revocation on.
+    fk = stubs["FKASSA"].client
+    cid = new_id("revoke-in-flight")
+    register(gw, cid)
+    fk.add_rule(contract="RegisterCertificate", certificate_id=cid, delay_ms=2_000, times=1)
+    outcome = {}
+    sending = threading.Thread(target=lambda: outcome.update(result=send(gw, cid, "FKASSA")))
+    sending.start()
+    try:
+        fk.wait_for(contract="RegisterCertificate", certificate_id=cid, timeout=10)
+        revoke(gw, cid)
+    finally:
+        sending.join(timeout=30)
+    assert outcome["result"].resultCode == "OK"
+    assert sent_to(gw, cid) == {"FKASSA"}
+    [msg] = fk.wait_for(contract="RevokeCertificate", certificate_id=cid, outcome="OK", timeout=15)
+    request = etree.fromstring(fk.body(msg["seq"])).find(f".//{{{REVOKE_NS}}}RevokeCertificate")
+    assert request.findtext(f"{{{REVOKE_NS}}}intygs-id/{{{TYPES}}}extension") == cid
 
 
 def test_a_dead_destination_does_not_delay_a_healthy_one(gw, stubs):
