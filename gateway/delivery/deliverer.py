@@ -8,6 +8,12 @@ burning a timeout, and no other destination waits at all. This is the fix for
 the failure mode where one care system that could not receive blocked every
 delivery behind it. A receiver that answers but turns one item down for now
 (TECHNICAL_ERROR) delays only that item.
+
+Threads are shared, so a destination earns more than one of them: it gets a
+second drain only after this process has seen it deliver, and extra drains
+never take the last quarter of the pool. Receivers that hang until the read
+timeout then hold one thread each, not four, and a queue that just became due
+finds a free thread instead of waiting for their timeouts.
 """
 from __future__ import annotations
 
@@ -50,6 +56,7 @@ class Deliverer:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # destination -> drains in progress
+        self._delivering: set[str] = set()  # destinations whose last batch delivered something
         self._open_until: dict[str, dt.datetime] = {}  # circuit breaker per destination
         self._opened_by: dict[str, int] = {}  # the item whose failure opened it
         self._stop = threading.Event()
@@ -106,14 +113,27 @@ class Deliverer:
         now = self.clock.utc()
         with self.store.reading() as uow:
             due = uow.outbox.due_destinations(now, exclude=self._blocked(now))
+        with self._lock:
+            # Queues nobody drains yet come first, whatever their place in `due`.
+            due = sorted(due, key=lambda d: self._running.get(d, 0) > 0)
         for destination in due:
             with self._lock:
-                running = self._running.get(destination, 0)
-                if running >= self.config.per_destination:
+                if not self._may_start_drain(destination):
                     continue
                 # Start one more drain per tick; a long queue ramps up to the limit.
-                self._running[destination] = running + 1
+                self._running[destination] = self._running.get(destination, 0) + 1
             self._pool.submit(self._drain_guarded, destination)
+
+    def _may_start_drain(self, destination: str) -> bool:
+        busy = sum(self._running.values())
+        if busy >= self.config.max_threads:
+            return False  # a submitted drain would queue behind hung ones instead of running
+        running = self._running.get(destination, 0)
+        if running == 0:
+            return True
+        spare = self.config.max_threads - busy - 1
+        return (running < self.config.per_destination and destination in self._delivering
+                and spare >= self.config.max_threads // 4)
 
     def _drain_guarded(self, destination: str) -> None:
         try:
@@ -195,6 +215,10 @@ class Deliverer:
         # The circuit changes only once the retry time is committed, so that a
         # look at the outbox (_close_circuits_settled_elsewhere) sees it.
         with self._lock:
+            if done:
+                self._delivering.add(destination)
+            elif not healthy:
+                self._delivering.discard(destination)
             if opened is not None:
                 self._open_until[destination], self._opened_by[destination] = opened
             else:

@@ -1,6 +1,7 @@
 """The delivery loop against a real stub recipient: what one failing item does to the rest of its queue."""
 from __future__ import annotations
 
+import time
 import uuid
 
 from lxml import etree
@@ -45,4 +46,52 @@ def test_an_item_turned_down_for_now_does_not_hold_back_its_queue(tmp_path):
         assert all(items[cid].state == DONE for cid in ids[2:])
         services.store.engine.dispose()
     finally:
+        stub.stop()
+
+
+def _enqueue_revocations(services, address: str, ids: list[str]) -> None:
+    now = services.clock.utc()
+    with services.store.writing() as uow:
+        for cid in ids:
+            body = etree.fromstring(revoke_certificate(cid)).find(f"{{{SOAP}}}Body")[0]
+            uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=address, kind="revoke",
+                               reference=cid, payload=etree.tostring(body), correlation_id=cid, now=now)
+        uow.commit()
+
+
+def test_receivers_that_hang_hold_one_thread_each_and_leave_threads_for_a_healthy_one(tmp_path):
+    # Three receivers accept the connection and never answer before the read
+    # timeout. With eight threads, four drains allowed per destination and
+    # several batches queued for each, they could take every thread; a receiver
+    # that has not delivered yet gets one.
+    stub = StubProcess(tmp_path / "stub", name="fk").start()
+    deliverer = None
+    try:
+        routes = tmp_path / "routes.toml"
+        routes.write_text(f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\n'
+                          f'url = "{stub.base_url}/revoke"\nread_timeout = 4\n')
+        settings = Settings(db=f"sqlite:///{tmp_path / 'd.db'}", routes_file=str(routes), retry_delays="1h",
+                            delivery_threads=8)
+        services = build_services(settings, migrate=True)
+        hanging = ["HANG1", "HANG2", "HANG3"]
+        for address in hanging:
+            stub.client.add_rule(logical_address=address, delay_ms=8_000)
+            _enqueue_revocations(services, address, [f"{address}-{n}-{uuid.uuid4()}" for n in range(200)])
+        deliverer = build_deliverer(settings, services).start()
+        stub.client.wait_for(count=3, contract="RevokeCertificate", timeout=10)
+        time.sleep(1.0)  # ten polls: room to start every drain it was going to start
+
+        healthy = f"ok-{uuid.uuid4()}"
+        _enqueue_revocations(services, "FKORG", [healthy])
+        stub.client.wait_for(certificate_id=healthy, outcome="OK", timeout=10)
+        with services.store.reading() as uow:
+            hung = [i for a in hanging for i in uow.outbox.find(destination=a)]
+        # Delivered while the hung receivers still held their first request ...
+        assert [i for i in hung if i.attempts > 0] == []
+        # ... which is one request per hung receiver, not one per thread.
+        assert len([m for m in stub.client.messages() if m["logical_address"] in hanging]) == 3
+        services.store.engine.dispose()
+    finally:
+        if deliverer is not None:
+            deliverer.stop(timeout=1)
         stub.stop()
