@@ -121,6 +121,15 @@ class OutboxRepository:
                                        .order_by(OutboxRow.next_attempt_at, OutboxRow.id))
         return [_item(r) for r in rows]
 
+    def renew(self, ids: list[int], worker: str, until: dt.datetime) -> list[int]:
+        """Extend ``worker``'s claim on ``ids``; the ids it still held, which are the ones it may send."""
+        if not ids:
+            return []
+        held = and_(OutboxRow.id.in_(ids), OutboxRow.claimed_by == worker, OutboxRow.state == PENDING,
+                    OutboxRow.claimed_until.is_not(None))
+        self.connection.execute(update(OutboxRow).where(held).values(claimed_until=until))
+        return [i for (i,) in self.connection.execute(select(OutboxRow.id).where(held))]
+
     def mark_done(self, ids: list[int], now: dt.datetime) -> None:
         if ids:
             self.connection.execute(

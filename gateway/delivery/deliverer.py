@@ -18,6 +18,7 @@ finds a free thread instead of waiting for their timeouts.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import socket
@@ -53,7 +54,8 @@ class Deliverer:
         self.outbound = outbound
         self.clock = clock
         self.config = config
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}"
+        self._drain_numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # destination -> drains in progress
         self._delivering: set[str] = set()  # destinations whose last batch delivered something
@@ -157,6 +159,9 @@ class Deliverer:
 
     # -- delivering ---------------------------------------------------------------
     def drain(self, destination: str) -> None:
+        # Each drain claims under its own name, so that a claim that lapsed and
+        # was taken over, even by another drain of this process, is known lost.
+        claimant = f"{self.worker_id}/{next(self._drain_numbers)}"
         lease = dt.timedelta(seconds=self.config.lease_seconds)
         while not self._stop.is_set():
             now = self.clock.utc()
@@ -164,24 +169,45 @@ class Deliverer:
                 if self._open_until.get(destination, now) > now:
                     return
             with self.store.writing() as uow:
-                items = uow.outbox.claim(destination, now, lease, self.worker_id, self.config.batch_size)
+                items = uow.outbox.claim(destination, now, lease, claimant, self.config.batch_size)
                 uow.commit()
             if not items:
                 return
-            if not self._deliver_batch(destination, items):
+            if not self._deliver_batch(destination, items, claimant, now + lease):
                 return
 
-    def _deliver_batch(self, destination: str, items: list[OutboxItem]) -> bool:
+    def _still_held(self, items: list[OutboxItem], claimant: str) -> tuple[set[int], dt.datetime]:
+        """Renew the claim on ``items``: a batch to a slow receiver outlasts one lease."""
+        until = self.clock.utc() + dt.timedelta(seconds=self.config.lease_seconds)
+        with self.store.writing() as uow:
+            held = set(uow.outbox.renew([i.id for i in items], claimant, until))
+            uow.commit()
+        lost = len(items) - len(held)
+        if lost:
+            log.warning("%d deliveries to %s were taken over after their claim lapsed; leaving them to the "
+                        "new claimant", lost, _label(items[0]))
+        return held, until
+
+    def _deliver_batch(self, destination: str, items: list[OutboxItem], claimant: str,
+                       claimed_until: dt.datetime) -> bool:
         done: list[int] = []
         retries: list[tuple[int, dt.datetime, str]] = []
         dead: list[tuple[int, str]] = []
         untouched: list[int] = []
         healthy = True
         opened: tuple[dt.datetime, int] | None = None
+        held = {i.id for i in items}
+        half_lease = dt.timedelta(seconds=self.config.lease_seconds / 2)
         for index, item in enumerate(items):
             if self._stop.is_set():
-                untouched = [i.id for i in items[index:]]
+                untouched = [i.id for i in items[index:] if i.id in held]
                 break
+            if self.clock.utc() >= claimed_until - half_lease:
+                # The whole batch: items already delivered stay PENDING until
+                # the batch is recorded, and must not be claimed and sent again.
+                held, claimed_until = self._still_held(items, claimant)
+            if item.id not in held:
+                continue
             outcome = self._deliver(item)
             now = self.clock.utc()
             if outcome.succeeded:
@@ -198,7 +224,7 @@ class Deliverer:
                     continue
                 opened = (when, item.id)
                 healthy = False
-                untouched = [i.id for i in items[index + 1:]]
+                untouched = [i.id for i in items[index + 1:] if i.id in held]
                 break
             else:
                 dead.append((item.id, outcome.describe()))

@@ -7,11 +7,13 @@ import uuid
 from lxml import etree
 
 from gateway.app import build_deliverer, build_services
+from gateway.delivery.deliverer import Deliverer, DeliveryConfig
 from gateway.config import Settings
 from gateway.outbound import REVOKE_CERTIFICATE_2
 from gateway.samples import revoke_certificate
 from gateway.stub.process import StubProcess
 from storage.outbox import DEAD, DONE, PENDING
+from tests.support.waiting import wait_until
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -90,6 +92,37 @@ def test_receivers_that_hang_hold_one_thread_each_and_leave_threads_for_a_health
         assert [i for i in hung if i.attempts > 0] == []
         # ... which is one request per hung receiver, not one per thread.
         assert len([m for m in stub.client.messages() if m["logical_address"] in hanging]) == 3
+        services.store.engine.dispose()
+    finally:
+        if deliverer is not None:
+            deliverer.stop(timeout=1)
+        stub.stop()
+
+
+def test_a_batch_that_outlasts_its_lease_is_sent_once(tmp_path):
+    # Ten items at 0.25 s each take 2.5 s against a 1 s lease: without renewing
+    # the claim, a second drain takes over the items not yet recorded as done
+    # (delivered ones included) and the receiver gets them twice.
+    stub = StubProcess(tmp_path / "stub", name="fk").start()
+    deliverer = None
+    try:
+        routes = tmp_path / "routes.toml"
+        routes.write_text(f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\n'
+                          f'url = "{stub.base_url}/revoke"\n')
+        settings = Settings(db=f"sqlite:///{tmp_path / 'd.db'}", routes_file=str(routes))
+        services = build_services(settings, migrate=True)
+        stub.client.add_rule(logical_address="SLOW", delay_ms=250)
+        ids = [f"slow-{n}-{uuid.uuid4()}" for n in range(30)]
+        _enqueue_revocations(services, "SLOW", ids)
+        deliverer = Deliverer(services.store, services.outbound, services.clock,
+                              DeliveryConfig(lease_seconds=1.0, batch_size=10)).start()
+
+        def all_done():
+            with services.store.reading() as uow:
+                return [i for i in uow.outbox.find(destination="SLOW") if i.state == DONE]
+        wait_until(lambda: len(all_done()) == len(ids), timeout=60, what="every item delivered")
+        received = [m["certificate_id"] for m in stub.client.messages(limit=1000)]
+        assert sorted(received) == sorted(ids)
         services.store.engine.dispose()
     finally:
         if deliverer is not None:
