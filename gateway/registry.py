@@ -40,6 +40,11 @@ class Contract:
     internal: bool = False
     # Calls that read or change a patient's certificates go to the access log.
     patient_data: bool = True
+    # The reference answers "nothing found" with an ERROR result that leaves
+    # out a list its own schema requires (GetRecipientsForCertificate,
+    # ListKnownRecipients). Callers handle that answer, not a fault, so an
+    # ERROR result of such a contract is sent even when it fails the schema.
+    sends_schema_invalid_errors: bool = False
 
     @property
     def request_tag(self) -> str:
@@ -113,9 +118,10 @@ CONTRACTS: tuple[Contract, ...] = (
     # has no fault transformer on these: failures are SOAP faults.
     Contract("GetRecipientsForCertificate", 1, _internal("GetRecipientsForCertificate", 1),
              _schema("GetRecipientsForCertificate", 1), recipient_handlers.get_recipients_for_certificate,
-             errors=FAULT, internal=True),
+             errors=FAULT, internal=True, sends_schema_invalid_errors=True),
     Contract("ListKnownRecipients", 1, _internal("ListKnownRecipients", 1), _schema("ListKnownRecipients", 1),
-             recipient_handlers.list_known_recipients, errors=FAULT, internal=True, patient_data=False),
+             recipient_handlers.list_known_recipients, errors=FAULT, internal=True, patient_data=False,
+             sends_schema_invalid_errors=True),
     Contract("ListPossibleReceivers", 1, _internal("ListPossibleReceivers", 1), _schema("ListPossibleReceivers", 1),
              recipient_handlers.list_possible_receivers, errors=FAULT, internal=True, patient_data=False),
     Contract("ListApprovedReceivers", 1, _internal("ListApprovedReceivers", 1), _schema("ListApprovedReceivers", 1),

@@ -34,8 +34,20 @@ def _ok(parent: etree._Element, req: Request) -> None:
     sub(result, f"{{{C1}}}resultCode", "OK")
 
 
+def _none_found(req: Request, refusal: service.NoRecipientsFound) -> etree._Element:
+    root = _root(req, {"c1": C1})
+    result = sub(root, _ns(req, "result"))
+    sub(result, f"{{{C1}}}resultCode", "ERROR")
+    sub(result, f"{{{C1}}}resultText", str(refusal))
+    sub(result, f"{{{C1}}}errorId", "APPLICATION_ERROR")
+    return root
+
+
 def get_recipients_for_certificate(req: Request) -> etree._Element:
-    found = service.recipients_for_certificate(req.services, req.body.findtext(_ns(req, "certificateId")) or "")
+    try:
+        found = service.recipients_for_certificate(req.services, req.body.findtext(_ns(req, "certificateId")) or "")
+    except service.NoRecipientsFound as refusal:
+        return _none_found(req, refusal)
     root = _root(req, {"c1": C1})
     for recipient in found:
         el = sub(root, _ns(req, "recipient"))
@@ -48,8 +60,12 @@ def get_recipients_for_certificate(req: Request) -> etree._Element:
 
 
 def list_known_recipients(req: Request) -> etree._Element:
+    try:
+        known = service.known_recipients(req.services)
+    except service.NoRecipientsFound as refusal:
+        return _none_found(req, refusal)
     root = _root(req, {"c1": C1})
-    for recipient in service.known_recipients(req.services):
+    for recipient in known:
         el = sub(root, _ns(req, "recipient"))
         sub(el, _ns(req, "id"), recipient.id)
         sub(el, _ns(req, "name"), recipient.name)

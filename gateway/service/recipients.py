@@ -3,8 +3,10 @@
 GetRecipientsForCertificate, ListKnownRecipients, ListPossibleReceivers,
 ListApprovedReceivers and RegisterApprovedReceivers, with the reference hub's
 rules and texts. The reference answers these contracts' failures with SOAP
-faults (no fault transformer), except RegisterApprovedReceivers, whose
-refusals are ERROR results without an errorId.
+faults (no fault transformer), except an empty answer to
+GetRecipientsForCertificate or ListKnownRecipients (NoRecipientsFound, an
+ERROR/APPLICATION_ERROR result) and RegisterApprovedReceivers, whose refusals
+are ERROR results without an errorId.
 """
 from __future__ import annotations
 
@@ -18,6 +20,10 @@ from ..recipients import NOT_SEND_TARGETS, Recipient
 from .services import Services
 
 MAIN_RECIPIENT = "HUVUDMOTTAGARE"
+
+
+class NoRecipientsFound(ServiceError):
+    """Answered as an ERROR/APPLICATION_ERROR result, not as a fault."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +63,14 @@ def recipients_for_certificate(svc: Services, certificate_id: str) -> list[Recip
     if not found and record is not None:
         found = [r for r in registry.send_targets_for(record.type) if r.recipient_type == MAIN_RECIPIENT]
     if not found:
-        raise ServiceError(f"No recipients found for certificate id: {certificate_id}")
+        raise NoRecipientsFound(f"No recipients found for certificate id: {certificate_id}")
     return found
 
 
 def known_recipients(svc: Services) -> list[Recipient]:
     found = svc.recipients.all()
     if not found:
-        raise ServiceError("No recipients found!")
+        raise NoRecipientsFound("No recipients found!")
     return found
 
 
