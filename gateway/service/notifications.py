@@ -49,11 +49,22 @@ class QuestionCounts:
 
 
 def question_counts(messages: list[MessageRecord], direction: str) -> QuestionCounts:
-    """Counts of the questions sent in ``direction`` (answers are not questions)."""
+    """Counts of the questions sent in ``direction`` (answers are not questions).
+
+    A recipient's question that care has answered is handled, not answered:
+    the answer is care's last step (its event is HANFRFM), as it is in the
+    care systems that show these counts. A question care sent stays answered
+    once the recipient has replied, until it is marked handled.
+    """
     answered_ids = {m.reply_to for m in messages if m.reply_to}
     questions = [m for m in messages if m.direction == direction and not m.reply_to and m.subject != REMINDER]
-    handled = sum(1 for q in questions if q.handled)
-    answered = sum(1 for q in questions if q.message_id in answered_ids and not q.handled)
+    answer_handles = direction == TO_CARE
+    handled = answered = 0
+    for q in questions:
+        if q.handled or (answer_handles and q.message_id in answered_ids):
+            handled += 1
+        elif q.message_id in answered_ids:
+            answered += 1
     return QuestionCounts(total=len(questions), handled=handled, answered=answered,
                           unanswered=len(questions) - handled - answered)
 

@@ -155,9 +155,26 @@ def test_question_counts_split_unanswered_answered_handled(services):
     with services.store.reading() as uow:
         stored = uow.messages.stored_for(["cert-1"])["cert-1"]
     to_care = svc_messages.question_counts(stored, TO_CARE)
-    assert (to_care.total, to_care.unanswered, to_care.answered, to_care.handled) == (3, 1, 1, 1)
+    # q-1 answered by care and q-2 marked handled are both handled.
+    assert (to_care.total, to_care.unanswered, to_care.answered, to_care.handled) == (3, 1, 0, 2)
     to_recipient = svc_messages.question_counts(stored, TO_RECIPIENT)
     assert (to_recipient.total, to_recipient.unanswered) == (1, 1)
+
+
+def test_a_recipients_answer_leaves_cares_question_answered_until_handled(services):
+    store(services, msg("q-out"), TO_RECIPIENT)
+    store(services, msg("a-in", reply_to="q-out"))
+    with services.store.reading() as uow:
+        stored = uow.messages.stored_for(["cert-1"])["cert-1"]
+    counts = svc_messages.question_counts(stored, TO_RECIPIENT)
+    assert (counts.total, counts.unanswered, counts.answered, counts.handled) == (1, 0, 1, 0)
+    with services.store.writing() as uow:
+        assert uow.messages.mark_handled("q-out", NOW)
+        uow.commit()
+    with services.store.reading() as uow:
+        stored = uow.messages.stored_for(["cert-1"])["cert-1"]
+    counts = svc_messages.question_counts(stored, TO_RECIPIENT)
+    assert (counts.total, counts.unanswered, counts.answered, counts.handled) == (1, 0, 0, 1)
 
 
 def test_claim_left_by_a_dead_relay_is_taken_over_once_stale(services, tmp_path):
