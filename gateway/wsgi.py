@@ -20,6 +20,7 @@ from .registry import Registry
 from .schemas import schema_path
 from .soap.envelope import fault_envelope
 from .soap.faults import SoapFault, client_fault
+from .soap.parser import as_sent
 from .wsdl import render_wsdl
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class GatewayApp:
             fault = client_fault("No service at this address", status=404)
             return _reply(start_response, 404, fault_envelope(fault), XML)
         try:
-            body = _read_body(environ, self.settings.max_body_bytes)
+            body = as_sent(_read_body(environ, self.settings.max_body_bytes), environ.get("CONTENT_TYPE"))
         except SoapFault as fault:
             return _reply(start_response, fault.status, fault_envelope(fault), XML)
         caller = self.resolve_caller(environ) if self.resolve_caller else None

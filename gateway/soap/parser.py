@@ -7,6 +7,7 @@ oversized text nodes fail fast instead of eating the worker.
 """
 from __future__ import annotations
 
+import re
 import threading
 
 from lxml import etree
@@ -61,9 +62,37 @@ def parse_untrusted(data: bytes) -> etree._Element:
     return root
 
 
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*\sencoding\s*=""")
+_UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
+
+
+def as_sent(data: bytes, content_type: str | None) -> bytes:
+    """The body in UTF-8 when its HTTP charset is the only statement of its encoding.
+
+    A document without an encoding declaration (and without a byte order mark)
+    is read as UTF-8 by the XML parser, but the charset of a ``text/xml`` body
+    names its encoding (RFC 7303), and callers writing ISO-8859-1 rely on it.
+    The body is transcoded once here, so that what is parsed, validated and
+    stored are the same characters.
+    """
+    match = _CHARSET.search(content_type or "")
+    if match is None or match.group(1).lower() in _UTF8_NAMES:
+        return data
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _DECLARED_ENCODING.match(data.lstrip()):
+        return data
+    charset = match.group(1)
+    try:
+        return data.decode(charset).encode("utf-8")
+    except LookupError:
+        raise client_fault(f"Malformed request: unknown charset {charset!r} in the Content-Type") from None
+    except UnicodeDecodeError:
+        raise client_fault(f"Malformed request: the body is not valid {charset} as its Content-Type says") from None
+
+
 def parse_trusted(data: bytes) -> etree._Element:
     """Parse bytes this gateway wrote itself (stored documents)."""
     return etree.fromstring(data, _parser())
 
 
-__all__ = ["parse_untrusted", "parse_trusted", "SoapFault"]
+__all__ = ["as_sent", "parse_untrusted", "parse_trusted", "SoapFault"]

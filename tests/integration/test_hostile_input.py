@@ -191,6 +191,30 @@ def test_latin1_request_is_read_with_its_declared_encoding(gateway):
     assert "Vårdcentralen Åby".encode() in got.content
 
 
+@pytest.mark.parametrize("declaration", ["", '<?xml version="1.0"?>'])
+def test_latin1_request_without_an_encoding_declaration_is_read_with_its_http_charset(gateway, declaration):
+    cid = str(uuid.uuid4())
+    utf8 = samples.register_certificate(CertificateSpec(certificate_id=cid, care_unit_name="Vårdcentralen Åby"))
+    text = utf8.decode("utf-8").replace('<?xml version="1.0" encoding="UTF-8"?>', declaration)
+    assert "encoding=" not in text[:100]
+    response = post(gateway, text.encode("iso-8859-1"), headers={"Content-Type": 'text/xml; charset="ISO-8859-1"'})
+    assert response.status_code == 200 and b">OK<" in response.content, response.text
+    got = post(gateway, samples.get_certificate(cid), GET_PATH)
+    assert "Vårdcentralen Åby".encode() in got.content
+
+
+@pytest.mark.parametrize("charset, reason", [("x-no-such-charset", "unknown charset 'x-no-such-charset'"),
+                                              ("utf-16", "not valid utf-16")])
+def test_a_charset_the_body_cannot_be_read_in_is_a_client_fault(gateway, charset, reason):
+    body = samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4())))
+    body = body.replace(b'<?xml version="1.0" encoding="UTF-8"?>', b"")
+    body += b" " * (1 - len(body) % 2)  # an odd length is never UTF-16
+    response = post(gateway, body, headers={"Content-Type": f"text/xml; charset={charset}"})
+    assert response.status_code == 500
+    fault = etree.fromstring(response.content).find(f".//{{{SOAP_ENV}}}Fault")
+    assert fault.findtext("faultcode").endswith("Client") and reason in fault.findtext("faultstring")
+
+
 @pytest.mark.parametrize("soap_action", [None, '""', '"urn:wrong:action"', "RegisterCertificate"])
 def test_missing_or_wrong_soap_action_is_tolerated(gateway, soap_action):
     headers = {"Content-Type": "text/xml; charset=UTF-8"}
