@@ -28,7 +28,7 @@ class State(str, Enum):
             return _BY_STATUS_CODE[code]
         except KeyError:
             # The reference answers with the Java enum's message; callers log it.
-            raise ValueError(f"No enum constant se.inera.intyg.common.support.common.enumerations.StatusKod.{code}") from None
+            raise ValueError(f"No enum constant se.inera.intyg.common.support.model.StatusKod.{code}") from None
 
 
 _STATUS_CODES = {

@@ -215,6 +215,11 @@ def test_set_status_unknown_part_and_unknown_certificate(client):
     bad_part = set_status(client, cid, "DELETE", "NOSUCH")
     assert (bad_part.resultCode, bad_part.errorId, bad_part.resultText) == (
         "ERROR", "VALIDATION_ERROR", "No recipient found for recipient id: NOSUCH")
+    # Status codes outside the reference's enum get the message of its failed
+    # enum lookup, word for word.
+    bad_status = set_status(client, cid, "ARCHIV")
+    assert (bad_status.resultCode, bad_status.errorId, bad_status.resultText) == (
+        "ERROR", "VALIDATION_ERROR", "No enum constant se.inera.intyg.common.support.model.StatusKod.ARCHIV")
 
 
 # --------------------------------------------------------------------------
