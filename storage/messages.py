@@ -108,6 +108,9 @@ class MessageRepository:
             select(func.count()).select_from(MessageRow).where(MessageRow.message_id == message_id)
         ).scalar_one() > 0
 
+    def delete_for(self, certificate_id: str) -> None:
+        self.connection.execute(delete(MessageRow).where(MessageRow.certificate_id == certificate_id))
+
     def stored_for(self, certificate_ids: Iterable[str]) -> dict[str, list[MessageRecord]]:
         """Stored messages per certificate, oldest first."""
         ids = list(set(certificate_ids))

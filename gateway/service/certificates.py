@@ -262,6 +262,11 @@ def set_certificate_status(svc: Services, certificate_id: str, part: str, status
         if state is State.SENT and record.test_certificate:
             return error(ErrorId.VALIDATION_ERROR,
                          "Cannot set the certificate to SENT as it is flagged as a test certificate")
+        if state is State.SENT and record.person_id in svc.validation_persons:
+            # SENT would open the message relay to recipients for a certificate
+            # that never leaves the gateway.
+            return error(ErrorId.VALIDATION_ERROR,
+                         "Cannot set the certificate to SENT as the patient is a validation person")
         uow.certificates.add_state(certificate_id, state, part, timestamp)
         access = audit.current()
         audit.in_transaction(access, uow)
@@ -387,6 +392,9 @@ def purge_validation_persons(svc: Services, received_before: dt.datetime) -> int
     with svc.store.writing() as uow:
         ids = uow.certificates.ids_for_persons(sorted(svc.validation_persons), received_before)
         for cid in ids:
+            # Everything kept about the certificate goes, not just the certificate.
+            uow.messages.delete_for(cid)
+            uow.approved_receivers.replace(cid, [])
             uow.certificates.delete(cid)
         uow.commit()
     if ids:

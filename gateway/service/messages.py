@@ -202,8 +202,13 @@ def send_message_to_recipient(svc: Services, msg: IncomingMessage) -> Result:
     if failed is not None:
         return failed
     with svc.store.reading() as uow:
-        if uow.certificates.get(msg.certificate_id).test_certificate:
-            return Result("OK")  # the reference answers OK and forwards nothing
+        certificate = uow.certificates.get(msg.certificate_id)
+    if certificate.test_certificate:
+        return Result("OK")  # the reference answers OK and forwards nothing
+    if certificate.person_id in svc.validation_persons:
+        return error(ErrorId.VALIDATION_ERROR,
+                     f"Message about certificate '{msg.certificate_id}' couldn't be sent to recipient because "
+                     "the patient is a validation person")
     return _relay(svc, msg, TO_RECIPIENT, SEND_MESSAGE_TO_RECIPIENT_2,
                   error(ErrorId.VALIDATION_ERROR, _java_list(["MeddelandeId is not globally unique"])))
 
