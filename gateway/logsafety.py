@@ -17,10 +17,30 @@ from .domain.personnummer import hash_for_log
 # 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn),
 # not part of a longer run of digits.
 _PERSON_ID = re.compile(r"(?<![\d])(?:(?:19|20)\d{6}[-+]?\d{4}|\d{6}[-+]\d{4})(?![\d])")
+# 10 digits alone (yyMMddnnnn) are also Unix times, counts and phone numbers:
+# they are taken for a person id only with a real month, a day (or a
+# samordningsnummer day, +60) and a valid control digit.
+_BARE_TEN = re.compile(r"(?<![\d])\d{10}(?![\d])")
+
+
+def _looks_like_person_id(ten: str) -> bool:
+    month, day = int(ten[2:4]), int(ten[4:6])
+    if not (1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)):
+        return False
+    total = 0
+    for i, ch in enumerate(ten[:9]):
+        product = int(ch) * (2 if i % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return (10 - total % 10) % 10 == int(ten[9])
+
+
+def _token(value: str) -> str:
+    return "pid:" + hash_for_log(value)[:16]
 
 
 def redact(text: str) -> str:
-    return _PERSON_ID.sub(lambda m: "pid:" + hash_for_log(m.group(0))[:16], text)
+    text = _PERSON_ID.sub(lambda m: _token(m.group(0)), text)
+    return _BARE_TEN.sub(lambda m: _token(m.group(0)) if _looks_like_person_id(m.group(0)) else m.group(0), text)
 
 
 class RedactingFormatter(logging.Formatter):

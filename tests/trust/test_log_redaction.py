@@ -16,6 +16,13 @@ def test_person_ids_are_replaced_by_their_hash():
     assert "9f02dd2f-1212" in line
 
 
+def test_ten_bare_digits_are_redacted_when_they_can_be_a_person_id():
+    line = redact("lookup 7705232382 and 7705832389 at 1795449644")
+    assert "7705232382" not in line and "7705832389" not in line  # a personnummer and a samordningsnummer
+    assert "1795449644" in line  # month 95: a Unix time, not a person
+    assert "7705232383" in redact("7705232383")  # wrong control digit
+
+
 def test_longer_digit_runs_and_ids_are_left_alone():
     assert redact("order 12345678901234567 id SE2321000016-1003") == "order 12345678901234567 id SE2321000016-1003"
 
