@@ -184,16 +184,23 @@ def _relay(svc: Services, msg: IncomingMessage, direction: str, contract: str,
     return answer
 
 
+RELAY_FAILED = "Could not send Message."
+
+
 def _downstream(svc: Services, contract: str, msg: IncomingMessage) -> Result:
     if svc.outbound is None:
-        return error(ErrorId.TECHNICAL_ERROR, "no outbound routing configured")
+        log.error("no outbound routing configured; cannot relay message %s", msg.message_id)
+        return error(ErrorId.APPLICATION_ERROR, RELAY_FAILED)
     outcome = svc.outbound.send(contract, msg.recipient_address, msg.document,
                                 correlation_id=str(uuid.uuid4()))
     if outcome.kind == "result":
         return Result(outcome.result_code, outcome.text or None,
                       ErrorId(outcome.error_id) if outcome.error_id in ErrorId.__members__ else None)
     log.warning("relaying message %s failed: %s", msg.message_id, outcome.describe())
-    return error(ErrorId.TECHNICAL_ERROR, outcome.describe())
+    # As the reference answers a failed relay: its exception's message as an
+    # APPLICATION_ERROR, which is the receiver's faultstring, or the client's
+    # generic text when nothing SOAP came back (never the internal address).
+    return error(ErrorId.APPLICATION_ERROR, outcome.text if outcome.kind == "fault" else RELAY_FAILED)
 
 
 def send_message_to_recipient(svc: Services, msg: IncomingMessage) -> Result:
