@@ -126,14 +126,14 @@ def test_downstream_error_is_returned_and_nothing_is_stored(gateway, stub):
 
 
 def test_a_relay_without_a_soap_answer_is_an_application_error_that_names_no_internal_address(gateway, stub):
-    register(gateway, "msg-cert-4")
+    register(gateway, "msg-cert-relay-fails")
     stub.add_rule(action="fault", fault_string="Webcert is busy", times=1)
-    assert result(post(gateway, "SendMessageToCare", to_care("q-4", "msg-cert-4"))) == (
+    assert result(post(gateway, "SendMessageToCare", to_care("q-relay-fails", "msg-cert-relay-fails"))) == (
         "ERROR", "APPLICATION_ERROR", "Webcert is busy")
     stub.add_rule(action="http", status=503, times=1)
-    assert result(post(gateway, "SendMessageToCare", to_care("q-4", "msg-cert-4"))) == (
+    assert result(post(gateway, "SendMessageToCare", to_care("q-relay-fails", "msg-cert-relay-fails"))) == (
         "ERROR", "APPLICATION_ERROR", "Could not send Message.")
-    assert result(post(gateway, "SendMessageToCare", to_care("q-4", "msg-cert-4"))) == ("OK", None, None)
+    assert result(post(gateway, "SendMessageToCare", to_care("q-relay-fails", "msg-cert-relay-fails"))) == ("OK", None, None)
 
 
 def test_answer_from_care_after_sending_is_relayed_and_must_match_the_question(gateway, stub):
