@@ -99,24 +99,29 @@ class ProxyTrust:
         value = environ.get(self.environ_key)
         if not value or value == os.environ.get(self.environ_key):
             return None
-        return self._checked(value)
+        cert = self._issued_certificate(value)
+        if cert is None:
+            return None
+        # Checked on every call: the parse and the issuer's signature are
+        # cached per header value, but a cached certificate still expires.
+        now = dt.datetime.now(dt.timezone.utc)
+        if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
+            log.warning("trusted proxy forwarded a certificate outside its validity: %s", cert.subject.rfc4514_string())
+            return None
+        return _caller(cert, "proxy")
 
     @functools.lru_cache(maxsize=4096)
-    def _checked(self, value: str) -> Caller | None:
+    def _issued_certificate(self, value: str) -> x509.Certificate | None:
         try:
             cert = parse_forwarded_pem(value)
         except ForwardedCertificateError as exc:
             log.warning("trusted proxy sent an unreadable client certificate: %s", exc)
             return None
-        now = dt.datetime.now(dt.timezone.utc)
-        if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
-            log.warning("trusted proxy forwarded a certificate outside its validity: %s", cert.subject.rfc4514_string())
-            return None
         if self.anchors and not any(_issued_by(cert, ca) for ca in self.anchors):
             log.warning("trusted proxy forwarded a certificate not issued by a client CA: %s",
                         cert.subject.rfc4514_string())
             return None
-        return _caller(cert, "proxy")
+        return cert
 
 
 def _load_anchors(path: str) -> list[x509.Certificate]:

@@ -75,3 +75,28 @@ def test_header_from_an_untrusted_peer_is_ignored(untrusting, pki):
              _folded(pki.authorized.pem))
     assert r.status_code == 500 and "VP002" in r.text
     assert AUTHORIZED not in r.text
+
+
+def test_a_forwarded_certificate_stops_counting_when_it_expires(pki):
+    # The parse and the issuer check are cached per header value; the validity
+    # window must still be looked at on every request.
+    import datetime as dt
+    import time
+
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from gateway.trust.identity import ProxyTrust
+    from signing.devpki import subject_name
+
+    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                          encipher_only=False, decipher_only=False)
+    short = pki.ca.issue("client-short-lived", subject_name("System short-lived", AUTHORIZED), usage=usage,
+                         eku=ExtendedKeyUsageOID.CLIENT_AUTH, not_after=expires)
+    trust = ProxyTrust("127.0.0.1/32", "x-vp-auth-cert", str(pki.ca.cert_path))
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_VP_AUTH_CERT": urllib.parse.quote(short.pem)}
+    assert trust.caller(environ).hsa_id == AUTHORIZED
+    time.sleep(max(0.0, (expires - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 1.1)
+    assert trust.caller(environ) is None
