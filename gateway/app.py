@@ -48,17 +48,22 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         upgrade(engine)
     clock = Clock(settings.clock_offset_file or None)
     routes = Reloadable(settings.routes_file or None, load_routes, RoutingTable())
-    types_dir = Path(settings.certificate_types_dir) if settings.certificate_types_dir else TYPES_DIR
+    types = TypeBook(types_dir(settings))
+    signatures = build_signature_check(settings, types.current().catalog)
     return Services(
         store=Store(engine),
-        types=TypeBook(types_dir),
+        types=types,
         recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
         outbound=Outbound(routes.current, today=lambda: clock.local().date(), signer=_gateway_signer(settings)),
         clock=clock,
         validation_persons=parse_validation_persons(settings.validation_persons),
         render_status_update=render_status_update,
-        signatures=build_signature_check(settings),
+        signatures=signatures,
     )
+
+
+def types_dir(settings: Settings) -> Path:
+    return Path(settings.certificate_types_dir) if settings.certificate_types_dir else TYPES_DIR
 
 
 def _gateway_signer(settings: Settings):
@@ -69,12 +74,22 @@ def _gateway_signer(settings: Settings):
     return load_signing_key(settings.signing_key, settings.signing_cert)
 
 
-def build_signature_check(settings: Settings) -> SignatureCheck | None:
-    """None when no type is ever verified, so the register path does no signature work at all."""
+def build_signature_check(settings: Settings, catalog) -> SignatureCheck | None:
+    """None when no type is ever verified, so the register path does no signature work at all.
+
+    ``catalog``: the certificate types in force; every type named in
+    signature_policies must be one of them.
+    """
     from signing.policy import parse_policies
     from signing.trust import load_trust_anchors
 
     policies = parse_policies(settings.signature_policy_default, settings.signature_policies)
+    # A misspelt type would leave that type at the default policy, silently
+    # weaker than configured.
+    unknown = sorted(name for name in policies.by_type if catalog.resolve(name) is None)
+    if unknown:
+        raise ValueError(f"signature_policies names unknown certificate type(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(catalog.types))}")
     if not policies.ever_verifies:
         return None
     if not settings.signing_ca.strip():

@@ -33,9 +33,10 @@ def _check_signature_settings(settings) -> None:
     """Raise ValueError with a readable message for a bad policy, CA bundle or signing key."""
     from signing.sign import load_signing_key
 
-    from .app import build_signature_check
+    from .app import build_signature_check, types_dir
+    from .rules.definitions import TypeBook
 
-    build_signature_check(settings)
+    build_signature_check(settings, TypeBook(types_dir(settings)).current().catalog)
     if bool(settings.signing_key) != bool(settings.signing_cert):
         raise ValueError("signing_key and signing_cert go together")
     if settings.signing_key:

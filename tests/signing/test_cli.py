@@ -7,6 +7,7 @@ from cryptography.x509.oid import NameOID
 
 from gateway.samples import CertificateSpec, intyg_document
 from gateway.samples.signed import register_with_intyg
+from tests.support.pki import TestCA
 from tests.support.server import GatewayProcess
 from tests.trust.conftest import cli
 
@@ -85,6 +86,10 @@ def test_serve_refuses_signature_settings_it_cannot_honour(tmp_path):
          "no signing_ca bundle is configured"),
         ({"INTYGSGW_SIGNING_CA": str(tmp_path / "missing.pem")}, "cannot read CA bundle"),
         ({"INTYGSGW_SIGNING_KEY": str(tmp_path / "missing.key")}, "signing_key and signing_cert go together"),
+        # A misspelt type would otherwise stay at the default policy.
+        ({"INTYGSGW_SIGNATURE_POLICIES": "lisjp=require, lsjp=require",
+          "INTYGSGW_SIGNING_CA": str(TestCA(tmp_path / "ca").cert_path)},
+         "signature_policies names unknown certificate type(s) lsjp; known: "),
     ]
     for env, message in cases:
         done = cli(tmp_path, "serve", "--port", "1", env=env)
