@@ -120,9 +120,17 @@ def parse_recipients(text: str, source: str = "recipients") -> list[Recipient]:
             raise where.error("field 'certificateTypes' must list strings")
         active = _field(entry, where, "active", bool, required=False)
         trusted = _field(entry, where, "trusted", bool, required=False)
+        if not all(t.strip() for t in types):
+            raise where.error("field 'certificateTypes' lists an empty type")
+        # An empty name goes out in the recipient contracts' required elements;
+        # an empty logical address would route deliveries nowhere.
+        name, address = _field(entry, where, "name", str), _field(entry, where, "logicalAddress", str)
+        for field_name, value in (("name", name), ("logicalAddress", address)):
+            if not value.strip():
+                raise where.error(f"field {field_name!r} is empty")
         out.append(Recipient(
-            id=rid, name=_field(entry, where, "name", str), recipient_type=rtype,
-            logical_address=_field(entry, where, "logicalAddress", str), certificate_types=tuple(types),
+            id=rid, name=name, recipient_type=rtype,
+            logical_address=address, certificate_types=tuple(types),
             active=True if active is None else active, trusted=False if trusted is None else trusted,
         ))
         seen.add(rid)

@@ -44,6 +44,9 @@ def line_of(text: str, recipient_id: str) -> int:
     ("AF", "active", "yes", "field 'active' must be bool, got 'yes'"),
     ("SKV", "certificateTypes", ["db", 7], "field 'certificateTypes' must list strings"),
     ("TRANSP", "logicalAddress", None, "field 'logicalAddress' is missing"),
+    ("TRANSP", "logicalAddress", " ", "field 'logicalAddress' is empty"),
+    ("FKASSA", "name", "", "field 'name' is empty"),
+    ("SKV", "certificateTypes", ["db", ""], "field 'certificateTypes' lists an empty type"),
 ])
 def test_a_bad_field_names_the_recipient_its_line_and_the_field(recipient, key, value, complaint):
     def change(data):
