@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
+import os
 import sys
 
 from storage.outbox import STATES, OutboxItem
 
+from .audit import Access
+from .audit.writer import AccessLogWriter
 from .routing import RouteFileError, contract_namespace, short_name
 
 LIST_LIMIT = 100
@@ -99,12 +103,33 @@ def _as_json(item: OutboxItem, with_payload: bool) -> dict:
     return out
 
 
+def _operator() -> str:
+    try:
+        return "operator:" + getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for the uid (containers)
+        return f"operator:uid {os.getuid()}"
+
+
+def _log_payload_read(store, item: OutboxItem) -> None:
+    """A payload is patient data (a revocation, a certificate, an ärende): reading it is logged like a call."""
+    with store.reading() as uow:
+        record = uow.certificates.get(item.reference)
+        if record is None:  # a relayed message is queued under its meddelande-id
+            message = uow.messages.get(item.reference)
+            record = uow.certificates.get(message.certificate_id) if message else None
+    access = Access(caller=_operator(), original_consumer="", acting_on_behalf="", contract="outbox show",
+                    logical_address=item.logical_address)
+    access.add(record.person_id if record else None, [record.id if record else item.reference])
+    AccessLogWriter(store).write(access, "OK")
+
+
 def _show(store, args) -> int:
     with store.reading() as uow:
         item = uow.outbox.get(args.id)
     if item is None:
         print(f"outbox show: no item {args.id}", file=sys.stderr)
         return 1
+    _log_payload_read(store, item)  # before anything is shown: no entry, no payload
     data = _as_json(item, with_payload=True)
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))

@@ -119,6 +119,18 @@ def test_show_prints_the_item_and_its_payload(queue):
     assert missing.returncode == 1 and "no item 999999" in missing.stderr
 
 
+def test_showing_a_payload_is_in_the_patient_access_log(queue):
+    # A payload is patient data; the operator who read it is on record.
+    url, services, ids = queue
+    with services.store.reading() as uow:
+        before = max((e.seq for e in uow.access_log.entries()), default=0)  # the PostgreSQL log is shared
+    assert outbox(url, "show", str(ids["ts-dead"])).returncode == 0
+    with services.store.reading() as uow:
+        shown = [e.entry for e in uow.access_log.entries() if e.seq > before and e.entry.contract == "outbox show"]
+    assert [(e.caller.startswith("operator:"), e.logical_address, e.certificate_ids, e.outcome) for e in shown] == [
+        (True, "TRANSP", ("c-4",), "OK")]
+
+
 def test_retry_by_id_and_by_filter_makes_items_due_now(queue):
     url, services, ids = queue
     before = services.clock.utc()
