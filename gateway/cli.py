@@ -104,13 +104,23 @@ def _store(args):
 def _audit_verify(args) -> int:
     from storage.access_log import verify_chain
 
+    anchors: dict[int, str] = {}
+    for anchor in args.anchor or []:
+        seq, sep, digest = anchor.partition(":")
+        if not sep or not seq.strip().isdigit() or len(digest.strip()) != 64:
+            print(f"audit verify: --anchor takes ENTRY:HASH as verify printed it, not {anchor!r}", file=sys.stderr)
+            return 2
+        anchors[int(seq)] = digest.strip().lower()
     _, store = _store(args)
     with store.reading() as uow:
-        report = verify_chain(uow.access_log)
+        report = verify_chain(uow.access_log, anchors=anchors)
     for problem in report.problems:
         print(f"BROKEN: {problem}")
     state = "intact" if report.ok else "BROKEN"
     print(f"access log {state}: {report.entries} entries, head entry {report.head_seq} hash {report.head_hash}")
+    if report.ok:
+        # Kept outside the database, this is what a later verify can check against.
+        print(f"anchor: {report.head_seq}:{report.head_hash}")
     return 0 if report.ok else 1
 
 
@@ -196,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("audit", help="check or export the patient-data access log")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
     a = audit_sub.add_parser("verify", help="check the hash chain; exit 1 if any entry was edited or removed")
+    a.add_argument("--anchor", action="append",
+                   help="ENTRY:HASH printed by an earlier verify and kept elsewhere; that entry must still be "
+                        "there unchanged (catches a cut-off tail); may be repeated")
     a.add_argument("--db")
     a.add_argument("--config")
     a.set_defaults(func=_audit_verify)

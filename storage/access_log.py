@@ -146,12 +146,23 @@ class VerifyReport:
         return not self.problems
 
 
-def verify_chain(repo: AccessLogRepository, max_problems: int = 50) -> VerifyReport:
-    """Walk the whole chain; every break is reported with the seq where it shows."""
+def verify_chain(repo: AccessLogRepository, max_problems: int = 50,
+                 anchors: dict[int, str] | None = None) -> VerifyReport:
+    """Walk the whole chain; every break is reported with the seq where it shows.
+
+    The chain alone cannot show that its last entries were cut off together
+    with a recomputed head row. ``anchors`` (seq -> hash, a head recorded
+    earlier outside the database) can: each anchored entry must still be
+    there with that hash.
+    """
+    anchors = dict(anchors or {})
     problems: list[str] = []
     expected_seq, prev, count = 1, GENESIS, 0
     for stored in repo.entries():
         count += 1
+        anchored = anchors.pop(stored.seq, None)
+        if anchored is not None and anchored != stored.hash:
+            problems.append(f"entry {stored.seq}: its hash is not the anchored {anchored} (rewritten)")
         if stored.seq != expected_seq:
             problems.append(f"entry {stored.seq}: expected entry {expected_seq} here "
                             f"({'missing' if stored.seq > expected_seq else 'out of order'})")
@@ -166,4 +177,6 @@ def verify_chain(repo: AccessLogRepository, max_problems: int = 50) -> VerifyRep
     if len(problems) < max_problems and (head_seq != expected_seq - 1 or head_hash != prev):
         problems.append(f"the chain ends at entry {expected_seq - 1} but its head says entry {head_seq}: "
                         "entries at the end were removed or the head was changed")
+    for seq in sorted(anchors):
+        problems.append(f"entry {seq}: anchored but not in the log (entries at the end were removed)")
     return VerifyReport(count, head_seq, head_hash, problems)

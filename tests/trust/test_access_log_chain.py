@@ -150,6 +150,28 @@ def test_cli_verify_exit_code(written, tmp_path):
     assert "BROKEN: entry 2: its content does not match its hash (edited)" in broken.stdout
 
 
+def test_a_cut_off_tail_with_a_recomputed_head_is_found_against_an_anchor(written, tmp_path):
+    # Someone with write access removes the last two entries and sets the head
+    # to the new last one: the chain on its own is consistent again.
+    url, engine = written
+    ok = cli(tmp_path, "audit", "verify", "--db", url)
+    [anchor] = [line.split(" ", 1)[1] for line in ok.stdout.splitlines() if line.startswith("anchor: ")]
+    assert anchor.startswith("6:")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM access_log WHERE seq > 4"))
+        conn.execute(text("UPDATE access_log_head SET seq = 4, hash = (SELECT hash FROM access_log WHERE seq = 4)"))
+    assert cli(tmp_path, "audit", "verify", "--db", url).returncode == 0
+    anchored = cli(tmp_path, "audit", "verify", "--db", url, "--anchor", anchor)
+    assert anchored.returncode == 1
+    assert "BROKEN: entry 6: anchored but not in the log (entries at the end were removed)" in anchored.stdout
+    # An anchor that is still in the chain passes; a wrong hash for it does not.
+    with Store(make_engine(url)).reading() as uow:
+        assert verify_chain(uow.access_log, anchors={2: next(e.hash for e in uow.access_log.entries()
+                                                              if e.seq == 2)}).ok
+        assert "rewritten" in verify_chain(uow.access_log, anchors={2: "0" * 64}).problems[0]
+    assert cli(tmp_path, "audit", "verify", "--db", url, "--anchor", "six:abc").returncode == 2
+
+
 def test_cli_export_by_person_and_period(url, tmp_path):
     writer = AccessLogWriter(Store(make_engine(url)), utc_now=lambda: dt.datetime(2026, 11, 20, 12, 0))
     writer.write(_access(1), "OK")
