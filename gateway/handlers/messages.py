@@ -36,7 +36,8 @@ def _incoming(req: Request, sender: str) -> service.IncomingMessage:
         recipient_address=text(body, n("logiskAdressMottagare")),
         document=self_contained(source.xml, source.inherited_namespaces),
         reply_to=text(body, f"{n('svarPa')}/{C('meddelande-id')}") or None,
-        reminder_of=text(body, n("paminnelseMeddelande-id")) or None,
+        # Present but empty is not absent: the reference checks for the element.
+        reminder_of=text(body, n("paminnelseMeddelande-id"), default=None),
         reference_id=text(body, n("referens-id")) or None,
         has_deadline=body.find(n("sistaDatumForSvar")) is not None,
         has_komplettering=body.find(n("komplettering")) is not None,

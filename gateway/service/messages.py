@@ -61,15 +61,15 @@ def validate_to_recipient(svc: Services, msg: IncomingMessage) -> Result | None:
     with svc.store.reading() as uow:
         if msg.subject not in SUBJECTS:
             errors.append("Invalid amneskod")
-        if msg.has_deadline and (msg.reply_to or msg.reminder_of):
+        if msg.has_deadline and (msg.reply_to or msg.reminder_of is not None):
             errors.append("SistaDatumForSvar is only valid on Questions")
         if uow.messages.id_taken(msg.message_id):
             errors.append("MeddelandeId is not globally unique")
-        if msg.reminder_of and msg.subject != REMINDER:
+        if msg.reminder_of is not None and msg.subject != REMINDER:
             errors.append("paminnelseMeddelandeId should only be present if amne is PAMINN")
-        elif msg.subject == REMINDER and not msg.reminder_of:
+        elif msg.subject == REMINDER and msg.reminder_of is None:
             errors.append("PAMINN should define paminnelseMeddelandeId")
-        elif msg.reminder_of and uow.messages.get(msg.reminder_of) is None:
+        elif msg.reminder_of is not None and uow.messages.get(msg.reminder_of) is None:
             errors.append("Paminnelse Meddelande does not exist")
         if msg.reply_to:
             question = uow.messages.get(msg.reply_to)
@@ -113,9 +113,9 @@ def validate_to_care(svc: Services, msg: IncomingMessage) -> Result | None:
             errors.append("MESSAGE_TYPE_CONSISTENCY_ERROR")
             errors.append(f" Message concerning certificate id {msg.certificate_id} is an answer to a "
                           "questionand should not specify a last date of reply 'sistaSvarsDatum'.")
-        if (msg.subject == REMINDER) != bool(msg.reminder_of):
+        if (msg.subject == REMINDER) != (msg.reminder_of is not None):
             errors.append("PAMINNELSE_ID_INCONSISTENCY_ERROR")
-        elif msg.reminder_of and uow.messages.get(msg.reminder_of) is None:
+        elif msg.reminder_of is not None and uow.messages.get(msg.reminder_of) is None:
             errors.append("REFERENCED_MESSAGE_NOT_FOUND_ERROR")
         if msg.reply_to:
             question = uow.messages.get(msg.reply_to)

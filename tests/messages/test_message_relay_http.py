@@ -114,6 +114,13 @@ def test_validation_failures_reach_the_caller_with_the_reference_text(gateway, s
         "ERROR", "VALIDATION_ERROR", "[Certificate is not sent to recipient]")
     assert result(post(gateway, "SendMessageToRecipient", to_recipient("r-2", "no-such-cert"))) == (
         "ERROR", "APPLICATION_ERROR", "Intyg does not exist")
+    # An empty paminnelseMeddelande-id is present, not absent.
+    empty_reminder = to_recipient("r-3", "msg-cert-2", "KONTKT").replace(
+        b"<m:meddelande>Svar</m:meddelande>", b"<m:meddelande>Svar</m:meddelande><m:paminnelseMeddelande-id/>")
+    assert b"<m:paminnelseMeddelande-id/>" in empty_reminder
+    assert result(post(gateway, "SendMessageToRecipient", empty_reminder)) == (
+        "ERROR", "VALIDATION_ERROR",
+        "[paminnelseMeddelandeId should only be present if amne is PAMINN, Certificate is not sent to recipient]")
 
 
 def test_downstream_error_is_returned_and_nothing_is_stored(gateway, stub):
