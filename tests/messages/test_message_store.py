@@ -143,38 +143,37 @@ def test_to_recipient_passes_and_fails_with_reference_texts(services):
     assert svc_messages.validate_to_recipient(services, msg("a-1", reply_to="q-1", subject="AVSTMN")) is None
 
 
+def counts(svc, direction) -> tuple[int, int, int, int]:
+    """(total, unanswered, answered, handled) of cert-1's questions sent in ``direction``."""
+    with svc.store.reading() as uow:
+        c = svc_messages.question_counts(uow.messages.stored_for(["cert-1"])["cert-1"], direction)
+    return c.total, c.unanswered, c.answered, c.handled
+
+
+def mark_handled(svc, message_id: str) -> None:
+    with svc.store.writing() as uow:
+        assert uow.messages.mark_handled(message_id, NOW)
+        uow.commit()
+
+
 def test_question_counts_split_unanswered_answered_handled(services):
     store(services, msg("q-1"))
     store(services, msg("q-2"))
     store(services, msg("q-3"))
     store(services, msg("a-1", reply_to="q-1", sender="unit-1"), TO_RECIPIENT)
     store(services, msg("q-out"), TO_RECIPIENT)
-    with services.store.writing() as uow:
-        assert uow.messages.mark_handled("q-2", NOW)
-        uow.commit()
-    with services.store.reading() as uow:
-        stored = uow.messages.stored_for(["cert-1"])["cert-1"]
-    to_care = svc_messages.question_counts(stored, TO_CARE)
+    mark_handled(services, "q-2")
     # q-1 answered by care and q-2 marked handled are both handled.
-    assert (to_care.total, to_care.unanswered, to_care.answered, to_care.handled) == (3, 1, 0, 2)
-    to_recipient = svc_messages.question_counts(stored, TO_RECIPIENT)
-    assert (to_recipient.total, to_recipient.unanswered) == (1, 1)
+    assert counts(services, TO_CARE) == (3, 1, 0, 2)
+    assert counts(services, TO_RECIPIENT) == (1, 1, 0, 0)
 
 
 def test_a_recipients_answer_leaves_cares_question_answered_until_handled(services):
     store(services, msg("q-out"), TO_RECIPIENT)
     store(services, msg("a-in", reply_to="q-out"))
-    with services.store.reading() as uow:
-        stored = uow.messages.stored_for(["cert-1"])["cert-1"]
-    counts = svc_messages.question_counts(stored, TO_RECIPIENT)
-    assert (counts.total, counts.unanswered, counts.answered, counts.handled) == (1, 0, 1, 0)
-    with services.store.writing() as uow:
-        assert uow.messages.mark_handled("q-out", NOW)
-        uow.commit()
-    with services.store.reading() as uow:
-        stored = uow.messages.stored_for(["cert-1"])["cert-1"]
-    counts = svc_messages.question_counts(stored, TO_RECIPIENT)
-    assert (counts.total, counts.unanswered, counts.answered, counts.handled) == (1, 0, 0, 1)
+    assert counts(services, TO_RECIPIENT) == (1, 0, 1, 0)
+    mark_handled(services, "q-out")
+    assert counts(services, TO_RECIPIENT) == (1, 0, 0, 1)
 
 
 def test_claim_left_by_a_dead_relay_is_taken_over_once_stale(services, tmp_path):
