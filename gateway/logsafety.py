@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
-from .domain.personnummer import hash_for_log
+from .domain.personnummer import PersonId, hash_for_log
 
 # 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn),
 # not part of a longer run of digits.
@@ -27,11 +27,7 @@ def _looks_like_person_id(ten: str) -> bool:
     month, day = int(ten[2:4]), int(ten[4:6])
     if not (1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)):
         return False
-    total = 0
-    for i, ch in enumerate(ten[:9]):
-        product = int(ch) * (2 if i % 2 == 0 else 1)
-        total += product // 10 + product % 10
-    return (10 - total % 10) % 10 == int(ten[9])
+    return PersonId("00" + ten).has_valid_control_digit()  # the century takes no part in the control digit
 
 
 def _token(value: str) -> str:
