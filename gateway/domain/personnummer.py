@@ -4,7 +4,8 @@ Formats accepted, as the reference hub does: ``(19|20)yyMMdd[-+]?nnnn`` and
 ``yyMMdd[-+]?nnnn`` (the century is derived from today's year, one century
 back for ``+``, which marks people aged 100 or more). The control digit is not
 checked at parse; ``has_valid_control_digit`` exists for the sick-leave lists
-that do filter on it.
+that do filter on it and for the log redaction, which must not take every ten
+digits for a person.
 """
 from __future__ import annotations
 
