@@ -16,6 +16,8 @@ from typing import Mapping
 from lxml import etree
 from sqlalchemy.exc import DBAPIError
 
+from storage.limits import FieldTooLong
+
 from . import audit
 from .audit.writer import AccessLogWriter
 from .domain.results import ErrorId, Result, ServiceError, error
@@ -113,6 +115,8 @@ class Dispatcher:
             return self._failure(contract, exc.error_id, exc.text, "Server")
         except SoapFault as fault:
             return Answer(fault.status, fault_envelope(fault))
+        except FieldTooLong as exc:
+            return self._failure(contract, ErrorId.VALIDATION_ERROR, str(exc), "Client")
         except DBAPIError:
             ref = uuid.uuid4()
             log.exception("database failure in %s (reference %s)", contract.name, ref)

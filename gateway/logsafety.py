@@ -20,7 +20,8 @@ _PERSON_ID = re.compile(r"(?<![\d])(?:(?:19|20)\d{6}[-+]?\d{4}|\d{6}[-+]\d{4})(?
 # 10 digits alone (yyMMddnnnn) are also Unix times, counts and phone numbers:
 # they are taken for a person id only with a real month, a day (or a
 # samordningsnummer day, +60) and a valid control digit.
-_BARE_TEN = re.compile(r"(?<![\d])\d{10}(?![\d])")
+# Not inside a word either: ten digits between hex letters are part of a UUID.
+_BARE_TEN = re.compile(r"(?<![0-9A-Za-z])\d{10}(?![0-9A-Za-z])")
 
 
 def _looks_like_person_id(ten: str) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from .limits import check_lengths
 from .models import MessageRow
 
 TO_CARE = "TO_CARE"
@@ -74,6 +75,7 @@ class MessageRepository:
         return taken_over.rowcount == 1 and self._insert(values)
 
     def _insert(self, values: dict) -> bool:
+        check_lengths(MessageRow.__table__, values)
         savepoint = self.connection.begin_nested()
         try:
             self.connection.execute(MessageRow.__table__.insert(), values)

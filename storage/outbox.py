@@ -14,6 +14,7 @@ from typing import Iterable
 from sqlalchemy import DateTime, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from .limits import check_lengths
 from .models import OutboxRow
 
 PENDING, DONE, DEAD, DISCARDED = "PENDING", "DONE", "DEAD", "DISCARDED"
@@ -81,12 +82,14 @@ class OutboxRepository:
 
     def enqueue(self, *, contract: str, logical_address: str, kind: str, reference: str, payload: bytes,
                 correlation_id: str, now: dt.datetime) -> None:
-        self.connection.execute(insert(OutboxRow), {
+        values = {
             "destination": destination_key(contract, logical_address), "contract": contract,
             "logical_address": logical_address, "kind": kind, "reference": reference, "payload": payload,
             "state": PENDING, "attempts": 0, "next_attempt_at": now, "correlation_id": correlation_id,
             "created_at": now, "updated_at": now,
-        })
+        }
+        check_lengths(OutboxRow.__table__, values)
+        self.connection.execute(insert(OutboxRow), values)
 
     def _claimable(self, now: dt.datetime):
         return and_(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now,

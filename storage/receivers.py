@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
+from .limits import check_lengths
 from .models import ApprovedReceiverRow
 
 
@@ -23,9 +24,11 @@ class ApprovedReceiverRepository:
         """The new choice replaces every earlier one for the certificate."""
         self.connection.execute(delete(ApprovedReceiverRow).where(ApprovedReceiverRow.certificate_id == certificate_id))
         if receivers:
-            self.connection.execute(insert(ApprovedReceiverRow), [
-                {"certificate_id": certificate_id, "receiver_id": r.receiver_id, "approved": r.approved}
-                for r in receivers])
+            rows = [{"certificate_id": certificate_id, "receiver_id": r.receiver_id, "approved": r.approved}
+                    for r in receivers]
+            for row in rows:
+                check_lengths(ApprovedReceiverRow.__table__, row)
+            self.connection.execute(insert(ApprovedReceiverRow), rows)
 
     def for_certificate(self, certificate_id: str) -> list[ApprovedReceiver]:
         stmt = (select(ApprovedReceiverRow.receiver_id, ApprovedReceiverRow.approved)

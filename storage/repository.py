@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from gateway.domain.states import State, StateEntry
 
+from .limits import check_lengths
 from .models import (CertificateDocumentRow, CertificateRow, CertificateSignatureRow, CertificateStateRow,
                      RelationRow, RevocationRow)
 from .prepared import PreparedStatement
@@ -79,6 +80,7 @@ class CertificateRepository:
 
     # -- writing -------------------------------------------------------------
     def add(self, cert: CertificateRecord, document: bytes, namespaces: dict[str, str]) -> None:
+        check_lengths(CertificateRow.__table__, cert.__dict__)
         _INSERT_CERT.execute(self.connection, cert.__dict__).close()
         _INSERT_DOC.execute(
             self.connection,
@@ -87,20 +89,18 @@ class CertificateRepository:
         ).close()
 
     def add_state(self, certificate_id: str, state: State, target: str, timestamp: dt.datetime) -> None:
-        _INSERT_STATE.execute(
-            self.connection,
-            {"certificate_id": certificate_id, "state": state.value, "target": target, "timestamp": timestamp},
-        ).close()
+        values = {"certificate_id": certificate_id, "state": state.value, "target": target, "timestamp": timestamp}
+        check_lengths(CertificateStateRow.__table__, values)
+        _INSERT_STATE.execute(self.connection, values).close()
 
     def add_revocation_request(self, certificate_id: str, request: bytes, revoked_at: dt.datetime) -> None:
         self.connection.execute(insert(RevocationRow),
                                 {"certificate_id": certificate_id, "request": request, "revoked_at": revoked_at})
 
     def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None:
-        self.connection.execute(
-            _INSERT_RELATION,
-            {"from_id": from_id, "to_id": to_id, "code": code, "created_at": created_at},
-        )
+        values = {"from_id": from_id, "to_id": to_id, "code": code, "created_at": created_at}
+        check_lengths(RelationRow.__table__, values)
+        self.connection.execute(_INSERT_RELATION, values)
 
     # -- reading -------------------------------------------------------------
     def get(self, certificate_id: str) -> CertificateRecord | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
+from .limits import check_lengths
 from .models import CertificateSignatureRow
 
 
@@ -32,7 +33,9 @@ class SignatureRepository:
         self.connection = connection
 
     def add(self, record: SignatureRecord) -> None:
-        self.connection.execute(_INSERT, {c.key: getattr(record, c.key) for c in _COLUMNS})
+        values = {c.key: getattr(record, c.key) for c in _COLUMNS}
+        check_lengths(CertificateSignatureRow.__table__, values)
+        self.connection.execute(_INSERT, values)
 
     def get(self, certificate_id: str) -> SignatureRecord | None:
         row = self.connection.execute(

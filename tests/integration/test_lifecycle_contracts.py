@@ -115,6 +115,19 @@ def test_register_bad_person_id(client):
         "ERROR", "VALIDATION_ERROR", "Social security number is not of correct format.")
 
 
+def test_register_texts_longer_than_the_gateway_stores_are_a_validation_error(client):
+    # The schema allows any length; PostgreSQL refused these as a database
+    # failure while SQLite stored them. Both now answer the same, naming the field.
+    cid = new_id()
+    result = register(client, CertificateSpec(certificate_id=cid, care_unit_name="Vårdcentral " * 30))  # 359 once trimmed
+    assert (result.resultCode, result.errorId, result.resultText) == (
+        "ERROR", "VALIDATION_ERROR", "care_unit_name is 359 characters long; the gateway stores at most 255")
+    assert register(client, CertificateSpec(certificate_id=cid)).resultCode == "OK"  # nothing was kept
+    result = register(client, CertificateSpec(certificate_id="x" * 129))
+    assert (result.resultCode, result.errorId, result.resultText) == (
+        "ERROR", "VALIDATION_ERROR", "id is 129 characters long; the gateway stores at most 128")
+
+
 def test_register_schema_violation_is_an_unmarshalling_error_result(client):
     envelope = samples.register_certificate(CertificateSpec(certificate_id=new_id()))
     broken = envelope.replace(b"<c:version>1.3</c:version>", b"")

@@ -21,6 +21,8 @@ def test_ten_bare_digits_are_redacted_when_they_can_be_a_person_id():
     assert "7705232382" not in line and "7705832389" not in line  # a personnummer and a samordningsnummer
     assert "1795449644" in line  # month 95: a Unix time, not a person
     assert "7705232383" in redact("7705232383")  # wrong control digit
+    uuid_like = "reference 0b7705232382ab-45e4-acb1-1199e71b8494"
+    assert redact(uuid_like) == uuid_like
 
 
 def test_longer_digit_runs_and_ids_are_left_alone():
