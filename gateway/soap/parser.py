@@ -7,6 +7,7 @@ oversized text nodes fail fast instead of eating the worker.
 """
 from __future__ import annotations
 
+import codecs
 import re
 import threading
 
@@ -53,6 +54,9 @@ def parse_untrusted(data: bytes) -> etree._Element:
     except ValueError as exc:  # e.g. unsupported encoding names
         raise client_fault(f"Malformed request: {exc}") from None
     docinfo = root.getroottree().docinfo
+    if not is_ascii_compatible(docinfo.encoding or "UTF-8"):
+        raise client_fault(f"Malformed request: the encoding {docinfo.encoding} is not accepted; "
+                           "send UTF-8 (or ISO-8859-1)")
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise client_fault("Malformed request: a document type declaration (DOCTYPE) is not allowed")
     if XINCLUDE_NS in data and root.xpath(
@@ -60,6 +64,21 @@ def parse_untrusted(data: bytes) -> etree._Element:
     ):
         raise client_fault("Malformed request: XInclude elements are not allowed")
     return root
+
+
+# Encodings in which every byte below 0x80 is that ASCII character and
+# nothing else. The stored payload is cut out of the raw bytes by its tags
+# (soap.source); in UTF-7, UTF-16, ISO-2022 or Shift_JIS the bytes of a
+# comment can spell a tag the parser never saw, so those are refused.
+_ASCII_COMPATIBLE = ({"utf-8", "ascii"} | {f"iso8859-{n}" for n in range(1, 17) if n != 12}
+                     | {f"cp125{n}" for n in range(9)})
+
+
+def is_ascii_compatible(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name in _ASCII_COMPATIBLE
+    except LookupError:
+        return False
 
 
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
@@ -82,11 +101,12 @@ def as_sent(data: bytes, content_type: str | None) -> bytes:
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _DECLARED_ENCODING.match(data.lstrip()):
         return data
     charset = match.group(1)
+    if not is_ascii_compatible(charset):
+        raise client_fault(f"Malformed request: the charset {charset!r} in the Content-Type is not accepted; "
+                           "send UTF-8 (or ISO-8859-1)")
     try:
         return data.decode(charset).encode("utf-8")
-    except LookupError:
-        raise client_fault(f"Malformed request: unknown charset {charset!r} in the Content-Type") from None
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise client_fault(f"Malformed request: the body is not valid {charset} as its Content-Type says") from None
 
 

@@ -12,7 +12,9 @@ validated and whose signature was verified must be the one stored and sent
 on. So the fallback never counts by prefix (a prefix can name another
 namespace elsewhere in the same message, a SOAP Header for instance), and
 the fast path is only trusted when its single end tag can only be the
-element's own.
+element's own. Both read tags as ASCII bytes, which is sound only because
+the parser (soap.parser) accepts no encoding in which other bytes could spell
+a tag: UTF-7, UTF-16, ISO-2022 and the like are refused before this runs.
 """
 from __future__ import annotations
 
@@ -52,10 +54,11 @@ def _span_by_regex(data: bytes, qname: bytes) -> tuple[int, int] | None:
 
 
 def _span_by_expat(data: bytes, tag: str, ordinal: int) -> tuple[int, int]:
-    namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    # rpartition: a namespace URI may contain '}', a local name may not.
+    namespace, _, local = tag[1:].rpartition("}") if tag.startswith("{") else ("", "", tag)
     target = f"{namespace} {local}" if namespace else local
     parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
-    state = {"seen": -1, "depth": 0, "start": None, "end": None}
+    state = {"seen": -1, "depth": 0, "start": None, "end": None, "empty_end": None}
 
     class _Done(Exception):
         pass
@@ -67,19 +70,23 @@ def _span_by_expat(data: bytes, tag: str, ordinal: int) -> tuple[int, int]:
         if name == target:
             state["seen"] += 1
             if state["seen"] == ordinal:
-                state["start"] = parser.CurrentByteIndex
-                state["depth"] = 1
+                at = parser.CurrentByteIndex
+                tag_end = _start_tag_end(data, at)
+                state["start"], state["depth"] = at, 1
+                if data[tag_end - 1:tag_end] == b"/":
+                    # An empty-element tag: expat reports its end after the tag,
+                    # at whatever follows, so the span is the tag itself.
+                    state["empty_end"] = tag_end + 1
 
     def end(name):
         if state["start"] is None:
             return
         state["depth"] -= 1
         if state["depth"] == 0:
-            at = parser.CurrentByteIndex
-            if data.startswith(b"</", at):
-                state["end"] = data.index(b">", at) + 1
-            else:  # an empty-element tag: the span is the tag itself
-                state["end"] = data.index(b">", state["start"]) + 1
+            if state["empty_end"] is not None:
+                state["end"] = state["empty_end"]
+            else:  # an end tag has no attributes: its first '>' closes it
+                state["end"] = data.index(b">", parser.CurrentByteIndex) + 1
             raise _Done
 
     parser.StartElementHandler = start

@@ -203,16 +203,33 @@ def test_latin1_request_without_an_encoding_declaration_is_read_with_its_http_ch
     assert "Vårdcentralen Åby".encode() in got.content
 
 
-@pytest.mark.parametrize("charset, reason", [("x-no-such-charset", "unknown charset 'x-no-such-charset'"),
-                                              ("utf-16", "not valid utf-16")])
+@pytest.mark.parametrize("charset, reason", [
+    ("x-no-such-charset", "the charset 'x-no-such-charset' in the Content-Type is not accepted"),
+    ("punycode", "the charset 'punycode' in the Content-Type is not accepted"),
+    ("utf-16", "the charset 'utf-16' in the Content-Type is not accepted"),
+    ("windows-1252", "the body is not valid windows-1252"),  # 0x81 is unassigned there
+])
 def test_a_charset_the_body_cannot_be_read_in_is_a_client_fault(gateway, charset, reason):
     body = samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4())))
-    body = body.replace(b'<?xml version="1.0" encoding="UTF-8"?>', b"")
-    body += b" " * (1 - len(body) % 2)  # an odd length is never UTF-16
+    body = body.replace(b'<?xml version="1.0" encoding="UTF-8"?>', b"").replace(b"Linden", b"Linden\x81")
     response = post(gateway, body, headers={"Content-Type": f"text/xml; charset={charset}"})
     assert response.status_code == 500
     fault = etree.fromstring(response.content).find(f".//{{{SOAP_ENV}}}Fault")
     assert fault.findtext("faultcode").endswith("Client") and reason in fault.findtext("faultstring")
+
+
+@pytest.mark.parametrize("declared", ["UTF-7", "UTF-16", "ISO-2022-JP", "Shift_JIS"])
+def test_encodings_whose_bytes_can_spell_a_tag_the_parser_never_saw_are_refused(gateway, declared):
+    # In these encodings a comment's bytes can read as the payload's tags,
+    # and the stored bytes are cut out of the raw request by its tags.
+    text = samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4()))).decode("utf-8")
+    body = text.replace('encoding="UTF-8"', f'encoding="{declared}"').encode(declared.replace("_", "-"),
+                                                                                   errors="xmlcharrefreplace")
+    response = post(gateway, body, headers={"Content-Type": "text/xml"})
+    assert response.status_code == 500, response.text[:300]
+    fault = etree.fromstring(response.content).find(f".//{{{SOAP_ENV}}}Fault")
+    assert fault.findtext("faultcode").endswith("Client")
+    assert "is not accepted; send UTF-8" in fault.findtext("faultstring")
 
 
 @pytest.mark.parametrize("soap_action", [None, '""', '"urn:wrong:action"', "RegisterCertificate"])

@@ -60,6 +60,21 @@ def test_self_closing_element_is_not_stretched_to_an_end_tag_in_a_comment():
     assert element_source(env, _body_child(root)).xml == b'<a:Register x="1"/>'
 
 
+def test_self_closing_element_found_by_the_exact_scan_is_just_its_tag():
+    env = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="urn:a"><s:Body>'
+           b'<!-- <a:Register> --><a:Register x="a/>b"/></s:Body></s:Envelope>')
+    root = parse_untrusted(env)
+    assert element_source(env, _body_child(root)).xml == b'<a:Register x="a/>b"/>'
+
+
+def test_a_default_namespace_copy_in_the_header_is_not_taken():
+    s = b'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"'
+    env = (b"<s:Envelope " + s + b'><s:Header><R xmlns="urn:a">forged</R></s:Header>'
+           b'<s:Body><R xmlns="urn:a">real</R></s:Body></s:Envelope>')
+    body = parse_untrusted(env).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+    assert element_source(env, body).xml == b'<R xmlns="urn:a">real</R>'
+
+
 def test_latin1_request_is_stored_as_utf8_with_the_same_characters():
     env = ENV.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(b"more", "mör".encode("latin-1"))
     root = parse_untrusted(env)
