@@ -19,6 +19,7 @@ from .tomlvalues import toml_date
 CERT_NS = "urn:riv:clinicalprocess:healthcond:certificate"
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 29.0
+MAX_CALL_SECONDS = 55.0  # below half the delivery lease (gateway.delivery.deliverer)
 
 
 class RoutingError(LookupError):
@@ -162,6 +163,11 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
             read = float(entry.get("read_timeout", defaults.get("read_timeout", DEFAULT_READ_TIMEOUT)))
         except (TypeError, ValueError):
             raise RouteFileError(f"{where}: timeouts are numbers of seconds") from None
+        if not (0 < connect and 0 < read and connect + read <= MAX_CALL_SECONDS):
+            # A delivery renews its claim between calls, at half its lease:
+            # one call must end well within that, or another drain takes over.
+            raise RouteFileError(f"{where}: connect_timeout and read_timeout are positive and add up to at "
+                                 f"most {MAX_CALL_SECONDS:g} s")
         try:
             contract = contract_namespace(entry["contract"].strip())
         except RouteFileError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -114,10 +115,26 @@ class SoapTransport:
             # An unreadable client certificate is the operator's to fix; the
             # delivery waits for it like for a receiver that is down.
             return Outcome("connect", text=f"client TLS settings of the route to {route.url}: {exc}")
+        # The read timeout bounds each socket read, so a receiver that sends a
+        # byte now and then could hold the call (and the delivery claim behind
+        # it) forever; the whole answer must come within connect + read.
+        deadline = time.monotonic() + route.connect_timeout + route.read_timeout
         try:
             resp = pool.request("POST", route.url, body=envelope, headers=headers, retries=False,
-                                redirect=False, timeout=urllib3.Timeout(connect=route.connect_timeout,
-                                                                        read=route.read_timeout))
+                                redirect=False, preload_content=False,
+                                timeout=urllib3.Timeout(connect=route.connect_timeout, read=route.read_timeout))
+            try:
+                chunks = []
+                # read1: one socket read at a time, so the deadline is looked at
+                # between them (read(n) waits for all n bytes).
+                while chunk := resp.read1(65536):
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        resp.close()  # unread data must not go back to the pool
+                        return Outcome("timeout", text=f"the answer took longer than "
+                                                       f"{route.connect_timeout + route.read_timeout:g} s")
+            finally:
+                resp.release_conn()
         except urllib3.exceptions.NewConnectionError as exc:
             return Outcome("connect", text=f"cannot connect to {route.url}: {exc}")
         except urllib3.exceptions.ConnectTimeoutError as exc:
@@ -126,7 +143,7 @@ class SoapTransport:
             return Outcome("timeout", text=f"no answer within {route.read_timeout:g} s")
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             return Outcome("connect", text=f"{route.url}: {exc}")
-        return classify(resp.status, resp.data)
+        return classify(resp.status, b"".join(chunks))
 
 
 def classify(status: int, body: bytes) -> Outcome:

@@ -85,3 +85,10 @@ def test_every_served_contract_is_named_by_its_short_name():
         name = f"{contract.name}:{contract.major}"
         assert contract_namespace(name) == contract.namespace, name
         assert short_name(contract.namespace) == name
+
+
+@pytest.mark.parametrize("timeouts", ["read_timeout = 60", "connect_timeout = 0", "connect_timeout = 5\nread_timeout = 51"])
+def test_a_call_must_fit_well_within_the_delivery_lease(timeouts):
+    text = f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\nurl = "https://x.example/r"\n{timeouts}\n'
+    with pytest.raises(RouteFileError, match="add up to at most 55 s"):
+        parse_routes(text)
