@@ -93,6 +93,10 @@ def _field(entry: dict, where: _Where, name: str, kind, required: bool = True):
     return value
 
 
+MAX_ID = 32  # storage.models.CertificateStateRow.target
+MAX_ADDRESS = 128  # storage.models.OutboxRow.logical_address
+
+
 def parse_recipients(text: str, source: str = "recipients") -> list[Recipient]:
     try:
         data = json.loads(text)
@@ -128,6 +132,11 @@ def parse_recipients(text: str, source: str = "recipients") -> list[Recipient]:
         for field_name, value in (("name", name), ("logicalAddress", address)):
             if not value.strip():
                 raise where.error(f"field {field_name!r} is empty")
+        # The id is stored as a state's target, the address as a delivery's:
+        # longer values would fail only later, after a certificate was sent.
+        for field_name, value, limit in (("id", rid, MAX_ID), ("logicalAddress", address, MAX_ADDRESS)):
+            if len(value) > limit:
+                raise where.error(f"field {field_name!r} is longer than {limit} characters")
         out.append(Recipient(
             id=rid, name=name, recipient_type=rtype,
             logical_address=address, certificate_types=tuple(types),

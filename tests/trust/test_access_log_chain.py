@@ -170,6 +170,13 @@ def test_a_cut_off_tail_with_a_recomputed_head_is_found_against_an_anchor(writte
                                                               if e.seq == 2)}).ok
         assert "rewritten" in verify_chain(uow.access_log, anchors={2: "0" * 64}).problems[0]
     assert cli(tmp_path, "audit", "verify", "--db", url, "--anchor", "six:abc").returncode == 2
+    assert cli(tmp_path, "audit", "verify", "--db", url, "--anchor", "\u00b2:" + "0" * 64).returncode == 2
+    # A walk stopped early by max_problems has not reached the anchor: not reported missing.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE access_log SET caller = 'X' WHERE seq = 1"))
+    with Store(make_engine(url)).reading() as uow:
+        early = verify_chain(uow.access_log, max_problems=1, anchors={4: "0" * 64})
+    assert len(early.problems) == 1 and "anchored" not in early.problems[0]
 
 
 def test_cli_export_by_person_and_period(url, tmp_path):

@@ -47,6 +47,7 @@ def line_of(text: str, recipient_id: str) -> int:
     ("TRANSP", "logicalAddress", " ", "field 'logicalAddress' is empty"),
     ("FKASSA", "name", "", "field 'name' is empty"),
     ("SKV", "certificateTypes", ["db", ""], "field 'certificateTypes' lists an empty type"),
+    ("TRANSP", "logicalAddress", "T" * 129, "field 'logicalAddress' is longer than 128 characters"),
 ])
 def test_a_bad_field_names_the_recipient_its_line_and_the_field(recipient, key, value, complaint):
     def change(data):
@@ -73,3 +74,10 @@ def test_required_recipients_and_unique_ids():
         parse_recipients(edited(lambda d: d.remove(next(r for r in d if r["id"] == "INVANA"))), "r.json")
     with pytest.raises(RecipientFileError, match="recipient #8 FKASSA \\(line \\d+\\): id 'FKASSA' appears twice"):
         parse_recipients(edited(lambda d: d.append(dict(d[0]))), "r.json")
+
+
+def test_an_id_longer_than_a_state_target_holds_is_refused():
+    def lengthen(data):
+        next(r for r in data if r["id"] == "SOS")["id"] = "S" * 33
+    with pytest.raises(RecipientFileError, match="field 'id' is longer than 32 characters"):
+        parse_recipients(edited(lengthen), "recipients.json")
