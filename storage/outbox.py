@@ -152,9 +152,11 @@ class OutboxRepository:
             .values(state=DEAD, attempts=OutboxRow.attempts + 1, last_error=error, updated_at=now,
                     claimed_until=None))
 
-    def release(self, ids: list[int]) -> None:
+    def release(self, ids: list[int], worker: str) -> None:
+        """Give back ``worker``'s claim on ``ids``; an item another claimant has taken over stays theirs."""
         if ids:
-            self.connection.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(claimed_until=None))
+            self.connection.execute(update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.claimed_by == worker)
+                                    .values(claimed_until=None))
 
     # -- operators ------------------------------------------------------------
     def _filtered(self, stmt, *, destination: str | None, state: str | None, contract: str | None,

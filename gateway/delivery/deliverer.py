@@ -236,7 +236,7 @@ class Deliverer:
                 uow.outbox.schedule_retry(item_id, when, reason, now)
             for item_id, reason in dead:
                 uow.outbox.mark_dead(item_id, reason, now)
-            uow.outbox.release(untouched)
+            uow.outbox.release(untouched, claimant)
             uow.commit()
         # The circuit changes only once the retry time is committed, so that a
         # look at the outbox (_close_circuits_settled_elsewhere) sees it.
