@@ -27,7 +27,7 @@ from .schemas import SchemaViolation, validate
 from .service.services import Services
 from .soap.envelope import fault_envelope, read_envelope, response_envelope
 from .soap.faults import SoapFault, client_fault, server_fault
-from .soap.parser import parse_untrusted
+from .soap.parser import as_utf8, parse_untrusted
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,14 @@ class Dispatcher:
         # Compile every schema before the first request, not during it.
         self._schemas = {c: registry.schema_for(c) for c in registry.contracts}
 
-    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None, caller: str | None = None) -> Answer:
-        """``caller`` is the HSA id of the nearest caller (trust.identity), None when unknown."""
+    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None, caller: str | None = None,
+               content_type: str | None = None) -> Answer:
+        """``caller`` is the HSA id of the nearest caller (trust.identity), None when unknown;
+        ``content_type`` the HTTP header, whose charset counts when the body declares none."""
         try:
+            # From here on the request is UTF-8: what is parsed and what is
+            # stored (soap.source cuts the payload out of these bytes) agree.
+            raw = as_utf8(raw, content_type)
             root = parse_untrusted(raw)
             envelope = read_envelope(root)
             contract = self.registry.by_request(envelope.operation)

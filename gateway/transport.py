@@ -116,13 +116,15 @@ class SoapTransport:
             # delivery waits for it like for a receiver that is down.
             return Outcome("connect", text=f"client TLS settings of the route to {route.url}: {exc}")
         # The read timeout bounds each socket read, so a receiver that sends a
-        # byte now and then could hold the call (and the delivery claim behind
-        # it) forever; the whole answer must come within connect + read.
+        # byte now and then could hold the call for ever; the body must have
+        # come by connect + read (checked between reads, so it can overrun by
+        # one read timeout; the delivery claim is renewed meanwhile anyway).
         deadline = time.monotonic() + route.connect_timeout + route.read_timeout
         try:
             resp = pool.request("POST", route.url, body=envelope, headers=headers, retries=False,
                                 redirect=False, preload_content=False,
                                 timeout=urllib3.Timeout(connect=route.connect_timeout, read=route.read_timeout))
+            complete = False
             try:
                 chunks = []
                 # read1: one socket read at a time, so the deadline is looked at
@@ -130,10 +132,12 @@ class SoapTransport:
                 while chunk := resp.read1(65536):
                     chunks.append(chunk)
                     if time.monotonic() > deadline:
-                        resp.close()  # unread data must not go back to the pool
                         return Outcome("timeout", text=f"the answer took longer than "
                                                        f"{route.connect_timeout + route.read_timeout:g} s")
+                complete = True
             finally:
+                if not complete:
+                    resp.close()  # a connection with unread data must not go back to the pool
                 resp.release_conn()
         except urllib3.exceptions.NewConnectionError as exc:
             return Outcome("connect", text=f"cannot connect to {route.url}: {exc}")

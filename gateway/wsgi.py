@@ -20,7 +20,6 @@ from .registry import Registry
 from .schemas import schema_path
 from .soap.envelope import fault_envelope
 from .soap.faults import SoapFault, client_fault
-from .soap.parser import as_sent
 from .wsdl import render_wsdl
 
 log = logging.getLogger(__name__)
@@ -61,11 +60,12 @@ class GatewayApp:
             fault = client_fault("No service at this address", status=404)
             return _reply(start_response, 404, fault_envelope(fault), XML)
         try:
-            body = as_sent(_read_body(environ, self.settings.max_body_bytes), environ.get("CONTENT_TYPE"))
+            body = _read_body(environ, self.settings.max_body_bytes)
         except SoapFault as fault:
             return _reply(start_response, fault.status, fault_envelope(fault), XML)
         caller = self.resolve_caller(environ) if self.resolve_caller else None
-        answer = self.dispatcher.handle(body, request_headers(environ), caller.hsa_id if caller else None)
+        answer = self.dispatcher.handle(body, request_headers(environ), caller.hsa_id if caller else None,
+                                        content_type=environ.get("CONTENT_TYPE"))
         return _reply(start_response, answer.status, answer.body, XML)
 
     def _wsdl(self, environ, contract, start_response):

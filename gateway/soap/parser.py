@@ -82,32 +82,57 @@ def is_ascii_compatible(encoding: str) -> bool:
 
 
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-_DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*\sencoding\s*=""")
-_UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
+_XML_DECLARATION = re.compile(rb"<\?xml\s[^>]*?\?>")
+_ENCODING = re.compile(rb"""\sencoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._-]*)\1""")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_NOT_ACCEPTED = "is not accepted; send UTF-8 (or ISO-8859-1)"
 
 
-def as_sent(data: bytes, content_type: str | None) -> bytes:
-    """The body in UTF-8 when its HTTP charset is the only statement of its encoding.
-
-    A document without an encoding declaration (and without a byte order mark)
-    is read as UTF-8 by the XML parser, but the charset of a ``text/xml`` body
-    names its encoding (RFC 7303), and callers writing ISO-8859-1 rely on it.
-    The body is transcoded once here, so that what is parsed, validated and
-    stored are the same characters.
-    """
-    match = _CHARSET.search(content_type or "")
-    if match is None or match.group(1).lower() in _UTF8_NAMES:
-        return data
-    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or _DECLARED_ENCODING.match(data.lstrip()):
-        return data
-    charset = match.group(1)
-    if not is_ascii_compatible(charset):
-        raise client_fault(f"Malformed request: the charset {charset!r} in the Content-Type is not accepted; "
-                           "send UTF-8 (or ISO-8859-1)")
+def _is_utf8(name: str) -> bool:
     try:
-        return data.decode(charset).encode("utf-8")
+        return codecs.lookup(name).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def as_utf8(data: bytes, content_type: str | None = None) -> bytes:
+    """The request body in UTF-8, decoded once, by Python, before anything parses it.
+
+    A UTF-8 body comes back as it is, byte for byte. Any other accepted
+    encoding (named by the XML declaration, or by the HTTP charset when there
+    is no declaration, RFC 7303) is transcoded and its declaration made to say
+    UTF-8, so that the parser and the byte-level search for the payload
+    (soap.source) read the same characters. Two decoders disagree on some
+    code pages (windows-1258 composes accents, libxml2 and Python differently),
+    so only one of them may ever see the original bytes.
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data:
+        raise client_fault(f"Malformed request: UTF-16 or UTF-32 {_NOT_ACCEPTED}")
+    bom = data.startswith(_UTF8_BOM)
+    head = data[3:] if bom else data
+    declaration = _XML_DECLARATION.match(head)
+    declared = _ENCODING.search(declaration.group(0)) if declaration else None
+    if declared is not None:
+        encoding = declared.group(2).decode("ascii")
+        if _is_utf8(encoding):
+            return data
+        if bom:
+            raise client_fault(f"Malformed request: the body starts with a UTF-8 byte order mark but declares "
+                               f"{encoding}")
+        where = "the XML declaration"
+        offset = (3 if bom else 0) + declared.start(2)
+        data = data[:offset] + b"UTF-8" + data[offset + len(declared.group(2)):]
+    else:
+        match = _CHARSET.search(content_type or "")
+        if match is None or bom or _is_utf8(match.group(1)):
+            return data
+        encoding, where = match.group(1), "the Content-Type"
+    if not is_ascii_compatible(encoding):
+        raise client_fault(f"Malformed request: the encoding {encoding!r} in {where} {_NOT_ACCEPTED}")
+    try:
+        return data.decode(encoding).encode("utf-8")
     except UnicodeError:
-        raise client_fault(f"Malformed request: the body is not valid {charset} as its Content-Type says") from None
+        raise client_fault(f"Malformed request: the body is not valid {encoding} as {where} says") from None
 
 
 def parse_trusted(data: bytes) -> etree._Element:
@@ -115,4 +140,4 @@ def parse_trusted(data: bytes) -> etree._Element:
     return etree.fromstring(data, _parser())
 
 
-__all__ = ["as_sent", "parse_untrusted", "parse_trusted", "SoapFault"]
+__all__ = ["as_utf8", "parse_untrusted", "parse_trusted", "SoapFault"]

@@ -30,7 +30,7 @@ from lxml import etree
 class ElementSource:
     """An element's original text plus the namespace declarations it inherits."""
 
-    xml: bytes  # UTF-8; byte-identical to the request when the request was UTF-8
+    xml: bytes  # UTF-8; byte-identical to the request when the request was UTF-8 (transcoded otherwise)
     inherited_namespaces: dict[str, str]  # prefix ('' = default) -> URI, from ancestors
 
 def _raw_qname(el: etree._Element) -> bytes:
@@ -101,7 +101,12 @@ def _span_by_expat(data: bytes, tag: str, ordinal: int) -> tuple[int, int]:
 
 
 def element_source(data: bytes, el: etree._Element) -> ElementSource:
-    """The original bytes of ``el`` inside ``data`` (the bytes it was parsed from)."""
+    """The original bytes of ``el`` inside ``data``, the UTF-8 bytes it was parsed from.
+
+    Requests in other encodings are transcoded before parsing (soap.parser.as_utf8).
+    """
+    if (el.getroottree().docinfo.encoding or "UTF-8").upper() not in ("UTF-8", "UTF8"):
+        raise ValueError("element_source reads UTF-8 documents; transcode with as_utf8 first")
     qname = _raw_qname(el)
     span = _span_by_regex(data, qname)
     if span is None:
@@ -112,11 +117,6 @@ def element_source(data: bytes, el: etree._Element) -> ElementSource:
             ordinal += 1
         span = _span_by_expat(data, el.tag, ordinal)
     raw = data[span[0]:span[1]]
-    encoding = (el.getroottree().docinfo.encoding or "UTF-8").upper()
-    if encoding not in ("UTF-8", "UTF8", "US-ASCII", "ASCII"):
-        # Character-exact rather than byte-exact: signatures are computed over
-        # canonical UTF-8, so transcoding keeps them verifiable.
-        raw = raw.decode(encoding).encode("utf-8")
     parent = el.getparent()
     inherited = {}
     if parent is not None:

@@ -204,10 +204,10 @@ def test_latin1_request_without_an_encoding_declaration_is_read_with_its_http_ch
 
 
 @pytest.mark.parametrize("charset, reason", [
-    ("x-no-such-charset", "the charset 'x-no-such-charset' in the Content-Type is not accepted"),
-    ("punycode", "the charset 'punycode' in the Content-Type is not accepted"),
-    ("utf-16", "the charset 'utf-16' in the Content-Type is not accepted"),
-    ("windows-1252", "the body is not valid windows-1252"),  # 0x81 is unassigned there
+    ("x-no-such-charset", "the encoding 'x-no-such-charset' in the Content-Type is not accepted"),
+    ("punycode", "the encoding 'punycode' in the Content-Type is not accepted"),
+    ("utf-16", "the encoding 'utf-16' in the Content-Type is not accepted"),
+    ("windows-1252", "the body is not valid windows-1252 as the Content-Type says"),  # 0x81 is unassigned there
 ])
 def test_a_charset_the_body_cannot_be_read_in_is_a_client_fault(gateway, charset, reason):
     body = samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4())))

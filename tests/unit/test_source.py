@@ -1,7 +1,9 @@
 """The payload element's bytes are kept exactly as they arrived."""
+import pytest
 from lxml import etree
 
-from gateway.soap.parser import parse_untrusted
+from gateway.soap.faults import SoapFault
+from gateway.soap.parser import as_utf8, parse_untrusted
 from gateway.soap.source import element_source, standalone_document
 
 ENV = (
@@ -77,9 +79,33 @@ def test_a_default_namespace_copy_in_the_header_is_not_taken():
 
 def test_latin1_request_is_stored_as_utf8_with_the_same_characters():
     env = ENV.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"').replace(b"more", "mör".encode("latin-1"))
-    root = parse_untrusted(env)
-    src = element_source(env, _body_child(root))
+    utf8 = as_utf8(env)
+    assert utf8.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    src = element_source(utf8, _body_child(parse_untrusted(utf8)))
     assert "mör".encode("utf-8") in src.xml
+
+
+@pytest.mark.parametrize("body, why", [
+    ("\ufeff<x/>".encode("utf-16-le"), "UTF-16 or UTF-32"),
+    (b"<x>\x00</x>", "UTF-16 or UTF-32"),
+    (b'\xef\xbb\xbf<?xml version="1.0" encoding="ISO-8859-1"?><x/>', "byte order mark but declares ISO-8859-1"),
+    (b'<?xml version="1.0" encoding="UTF-7"?><x/>', "the encoding 'UTF-7' in the XML declaration is not accepted"),
+    (b'<?xml version="1.0" encoding="windows-1252"?><x>\x81</x>', "not valid windows-1252"),
+])
+def test_bodies_that_cannot_be_read_as_one_text_are_refused(body, why):
+    with pytest.raises(SoapFault) as refused:
+        as_utf8(body)
+    assert why in refused.value.string
+
+
+def test_one_decoder_for_code_pages_where_two_disagree():
+    # windows-1258: libxml2 and Python decode combining accents differently;
+    # transcoding first means the parser sees Python's reading, as stored.
+    env = ENV.replace(b'encoding="UTF-8"', b'encoding="windows-1258"').replace(b"more", b"Nguye\xde\xc3n")
+    utf8 = as_utf8(env)
+    el = _body_child(parse_untrusted(utf8))
+    again = etree.fromstring(standalone_document(*element_source(utf8, el).__dict__.values()))[0]
+    assert etree.tostring(again, method="c14n") == etree.tostring(el, method="c14n")
 
 
 def test_standalone_document_reparses_to_the_same_tree():
