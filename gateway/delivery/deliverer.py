@@ -9,6 +9,9 @@ the failure mode where one care system that could not receive blocked every
 delivery behind it. A receiver that answers but turns one item down for now
 (TECHNICAL_ERROR) delays only that item.
 
+A batch's claim is renewed by a heartbeat while it is delivered, so a slow
+receiver never lets another drain take it over and send it again.
+
 Threads are shared, so a destination earns more than one of them: it gets a
 second drain only after this process has seen it deliver, and extra drains
 never take the last quarter of the pool. Receivers that hang until the read
@@ -61,8 +64,10 @@ class Deliverer:
         self._delivering: set[str] = set()  # destinations whose last batch delivered something
         self._open_until: dict[str, dt.datetime] = {}  # circuit breaker per destination
         self._opened_by: dict[str, int] = {}  # the item whose failure opened it
+        self._in_flight: dict[str, list[int]] = {}  # claimant -> ids of the batch it is delivering
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._heartbeat: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
 
     # -- lifecycle ----------------------------------------------------------------
@@ -70,12 +75,16 @@ class Deliverer:
         self._pool = ThreadPoolExecutor(self.config.max_threads, thread_name_prefix="deliver")
         self._thread = threading.Thread(target=self._loop, name="deliverer", daemon=True)
         self._thread.start()
+        self._heartbeat = threading.Thread(target=self._renew_claims, name="deliverer-claims", daemon=True)
+        self._heartbeat.start()
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout)
+        if self._heartbeat:
+            self._heartbeat.join(timeout)
         if self._pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -86,6 +95,28 @@ class Deliverer:
             except Exception:
                 log.exception("delivery loop: could not read the outbox; trying again")
             self._stop.wait(self.config.poll_interval)
+
+    def _renew_claims(self) -> None:
+        """Keep the claims of batches in flight alive, however long one call takes.
+
+        A drain also renews between items, but a single call can outlast half
+        the lease (a receiver that trickles its answer); without this, another
+        drain or gateway would take the batch over and send it again.
+        """
+        lease = dt.timedelta(seconds=self.config.lease_seconds)
+        while not self._stop.wait(self.config.lease_seconds / 3):
+            with self._lock:
+                in_flight = {claimant: list(ids) for claimant, ids in self._in_flight.items()}
+            if not in_flight:
+                continue
+            try:
+                until = self.clock.utc() + lease
+                with self.store.writing() as uow:
+                    for claimant, ids in in_flight.items():
+                        uow.outbox.renew(ids, claimant, until)
+                    uow.commit()
+            except Exception:
+                log.exception("could not renew the claims of deliveries in flight; trying again")
 
     # -- scheduling ---------------------------------------------------------------
     def _blocked(self, now: dt.datetime) -> set[str]:
@@ -190,6 +221,16 @@ class Deliverer:
 
     def _deliver_batch(self, destination: str, items: list[OutboxItem], claimant: str,
                        claimed_until: dt.datetime) -> bool:
+        with self._lock:
+            self._in_flight[claimant] = [i.id for i in items]
+        try:
+            return self._deliver_claimed(destination, items, claimant, claimed_until)
+        finally:
+            with self._lock:
+                self._in_flight.pop(claimant, None)
+
+    def _deliver_claimed(self, destination: str, items: list[OutboxItem], claimant: str,
+                         claimed_until: dt.datetime) -> bool:
         done: list[int] = []
         retries: list[tuple[int, dt.datetime, str]] = []
         dead: list[tuple[int, str]] = []

@@ -124,3 +124,23 @@ def test_a_batch_that_outlasts_its_lease_is_sent_once(stub, routed, started):
     wait_until(lambda: len(delivered()) == len(ids), timeout=60, what="every item delivered")
     received = [m["certificate_id"] for m in stub.client.messages(limit=1000)]
     assert sorted(received) == sorted(ids)
+
+
+def test_a_single_call_longer_than_the_lease_is_not_taken_over_by_another_gateway(stub, routed, started):
+    # Two gateways share the outbox. One call takes twice the 1 s lease; the
+    # claim is renewed while it runs, so the other gateway never claims the
+    # batch and the receiver gets every item once.
+    _, services = routed(read_timeout=5)
+    ids = [f"long-{n}-{uuid.uuid4()}" for n in range(5)]
+    stub.client.add_rule(certificate_id=ids[0], delay_ms=2_000)
+    _enqueue_revocations(services, "LONG", ids)
+    config = DeliveryConfig(lease_seconds=1.0, batch_size=5)
+    for _ in range(2):
+        started(Deliverer(services.store, services.outbound, services.clock, config))
+
+    def delivered():
+        with services.store.reading() as uow:
+            return [i for i in uow.outbox.find(destination="LONG") if i.state == DONE]
+    wait_until(lambda: len(delivered()) == len(ids), timeout=60, what="every item delivered")
+    time.sleep(1.0)  # room for a duplicate to arrive
+    assert sorted(m["certificate_id"] for m in stub.client.messages(limit=1000)) == sorted(ids)
