@@ -19,7 +19,7 @@ from .tomlvalues import toml_date
 CERT_NS = "urn:riv:clinicalprocess:healthcond:certificate"
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 29.0
-MAX_CALL_SECONDS = 55.0  # below half the delivery lease (gateway.delivery.deliverer)
+MAX_CALL_SECONDS = 55.0  # connect + read; the platform's default producer timeout is 29 s
 
 
 class RoutingError(LookupError):
@@ -164,8 +164,9 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
         except (TypeError, ValueError):
             raise RouteFileError(f"{where}: timeouts are numbers of seconds") from None
         if not (0 < connect and 0 < read and connect + read <= MAX_CALL_SECONDS):
-            # A delivery renews its claim between calls, at half its lease:
-            # one call must end well within that, or another drain takes over.
+            # Synchronous calls (a send, a message relay) hold their caller;
+            # the platform itself gives a producer 29 s by default. The cap
+            # keeps a typo (read_timeout = 300) from holding callers for minutes.
             raise RouteFileError(f"{where}: connect_timeout and read_timeout are positive and add up to at "
                                  f"most {MAX_CALL_SECONDS:g} s")
         try:
