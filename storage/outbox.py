@@ -140,15 +140,17 @@ class OutboxRepository:
                 .values(state=DONE, delivered_at=now, updated_at=now, claimed_until=None,
                         attempts=OutboxRow.attempts + 1, last_error=None))
 
+    # Retry and dead apply to PENDING items only: an item another claimant has
+    # meanwhile delivered stays DONE whatever a late failure of ours says.
     def schedule_retry(self, item_id: int, next_attempt_at: dt.datetime, error: str, now: dt.datetime) -> None:
         self.connection.execute(
-            update(OutboxRow).where(OutboxRow.id == item_id)
+            update(OutboxRow).where(OutboxRow.id == item_id, OutboxRow.state == PENDING)
             .values(attempts=OutboxRow.attempts + 1, next_attempt_at=next_attempt_at, last_error=error,
                     updated_at=now, claimed_until=None))
 
     def mark_dead(self, item_id: int, error: str, now: dt.datetime) -> None:
         self.connection.execute(
-            update(OutboxRow).where(OutboxRow.id == item_id)
+            update(OutboxRow).where(OutboxRow.id == item_id, OutboxRow.state == PENDING)
             .values(state=DEAD, attempts=OutboxRow.attempts + 1, last_error=error, updated_at=now,
                     claimed_until=None))
 

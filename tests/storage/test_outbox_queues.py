@@ -62,3 +62,15 @@ def test_a_queue_is_claimed_most_overdue_first_in_batches(store):
         uow.commit()
     assert [i.reference for i in first] == ["r4", "r3"]
     assert [i.reference for i in second] == ["r2", "r1", "r0"]
+
+
+def test_a_late_failure_does_not_undo_a_delivery_recorded_by_another_claimant(store):
+    item = add(store, "FKORG", "late-failure")
+    with store.writing() as uow:
+        uow.outbox.mark_done([item], NOW)
+        uow.outbox.mark_dead(item, "refused", NOW)
+        uow.outbox.schedule_retry(item, NOW + dt.timedelta(minutes=5), "down", NOW)
+        uow.commit()
+    with store.reading() as uow:
+        got = uow.outbox.get(item)
+    assert (got.state, got.attempts, got.last_error) == ("DONE", 1, None)
