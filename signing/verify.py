@@ -154,7 +154,10 @@ def verify_enveloped(root: bytes | etree._Element, trust: TrustAnchors, at: dt.d
                                     digest_algorithms=_DIGESTS, verification_time=when)
     verifier = _AnchoredVerifier(trust)
     try:
-        result = verifier.verify(root, expect_config=config)
+        # One id attribute only: with signxml's default list, a reference to
+        # "#x" could resolve to a hidden copy carrying Id="x" while the root
+        # carried ID="x" (signature wrapping).
+        result = verifier.verify(root, expect_config=config, id_attribute="Id")
     except SignXMLException as exc:
         return invalid(_reason(exc))
     except (etree.LxmlError, ValueError, TypeError) as exc:
@@ -185,9 +188,8 @@ def _coverage_problem(result, root: etree._Element) -> str:
     reference = result.signature_xml.find("ds:SignedInfo/ds:Reference", _DS)
     uri = reference.get("URI")
     # signxml refuses an Id that more than one element carries, so an Id the
-    # root carries can only mean the root.
-    root_ids = {root.get(name) for name in ("Id", "ID", "id")} - {None}
-    if uri != "" and not (uri.startswith("#") and uri[1:] in root_ids):
+    # root carries can only mean the root (Id alone, as signxml was told).
+    if uri != "" and not (uri.startswith("#") and root.get("Id") is not None and uri[1:] == root.get("Id")):
         return (f"the signature covers the element with reference {uri!r}, "
                 "not the whole document (the reference must be empty or the root's Id)")
     algorithms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", _DS)]

@@ -171,6 +171,25 @@ def test_wrapping_signed_element_moved_and_forged_intyg_swapped_in(keys):
     assert "not the whole document" in verdict.reason
 
 
+@pytest.mark.parametrize("spelling", ["ID", "id"])
+def test_wrapping_with_the_signed_id_under_another_attribute_name(keys, spelling):
+    # The forged root carries the signed id as ID (or id), the hidden genuine
+    # copy as Id: a verifier that looks for Id first digests the copy, and a
+    # coverage check that accepts any spelling on the root is fooled.
+    genuine = etree.fromstring(sign_enveloped(_with_id(SPEC, "intyg-A"), key_of(keys.ec), in_underskrift=True,
+                                              reference_uri="#intyg-A"))
+    forged = _forge(genuine)
+    del forged.attrib["Id"]
+    forged.set(spelling, "intyg-A")
+    hidden = copy.deepcopy(genuine)
+    hidden.remove(hidden.find(UNDERSKRIFT))
+    hidden.append(etree.Element(UNDERSKRIFT, nsmap={"u": UNDERSKRIFT_NS}))
+    forged.find(f"{{{CORE_NS}}}skapadAv").append(hidden)
+    verdict = verify_intyg_signature(etree.tostring(forged), keys.trust)
+    assert not verdict.valid and verdict.present
+    assert "not the whole document" in verdict.reason
+
+
 def test_wrapping_genuine_signature_copied_onto_forged_intyg(keys):
     genuine = etree.fromstring(_sign(keys, "rsa"))
     forged = _forge(genuine)  # keeps the genuine underskrift, signature and all
