@@ -138,7 +138,7 @@ def standalone_document(source_xml: bytes, inherited_namespaces: dict[str, str])
 
 
 _START_NAME = re.compile(rb"<[^\s/>]+")
-_OWN_DECL = re.compile(rb"""\sxmlns(?::([^\s=]+))?\s*=\s*(?:"[^"]*"|'[^']*')""")
+_ATTRIBUTE = re.compile(rb"""\s+([^\s=/>]+)\s*=\s*(?:"[^"]*"|'[^']*')""")
 
 
 def _start_tag_end(xml: bytes, start: int = 0) -> int:
@@ -156,6 +156,25 @@ def _start_tag_end(xml: bytes, start: int = 0) -> int:
     raise ValueError("unterminated start tag")
 
 
+def _declared_prefixes(start_tag: bytes, after_name: int) -> set[str]:
+    """Prefixes ('' = default) the start tag declares itself.
+
+    Attributes are read one after the other, each with its quoted value, so
+    text inside a value (an ``xsi:schemaLocation`` holding " xmlns:c='…'")
+    is never taken for a declaration.
+    """
+    own: set[str] = set()
+    at = after_name
+    while match := _ATTRIBUTE.match(start_tag, at):
+        name = match.group(1)
+        if name == b"xmlns":
+            own.add("")
+        elif name.startswith(b"xmlns:"):
+            own.add(name[6:].decode())
+        at = match.end()
+    return own
+
+
 def self_contained(source_xml: bytes, inherited_namespaces: dict[str, str]) -> bytes:
     """The element with its inherited declarations moved onto its start tag.
 
@@ -167,7 +186,7 @@ def self_contained(source_xml: bytes, inherited_namespaces: dict[str, str]) -> b
     if not name:
         raise ValueError("not an element")
     start_tag = source_xml[: _start_tag_end(source_xml) + 1]
-    own = {(m.group(1) or b"").decode() for m in _OWN_DECL.finditer(start_tag)}
+    own = _declared_prefixes(start_tag, name.end())
     decls = "".join(
         (f" xmlns={quoteattr(uri)}" if not prefix else f" xmlns:{prefix}={quoteattr(uri)}")
         for prefix, uri in sorted(inherited_namespaces.items()) if prefix not in own

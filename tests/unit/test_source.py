@@ -129,6 +129,16 @@ def test_self_contained_element_parses_alone_with_content_unchanged():
     assert alone.endswith(src.xml[len(b"<a:Register"):])
 
 
+def test_self_contained_does_not_read_declarations_inside_attribute_values():
+    from gateway.soap.source import self_contained
+
+    xml = b'<a:x xsi:schemaLocation="urn:x xmlns:c=\'urn:evil\'" b=\'1 xmlns="urn:evil"\'><c:y/></a:x>'
+    out = self_contained(xml, {"a": "urn:a", "c": "urn:c", "": "urn:d",
+                               "xsi": "http://www.w3.org/2001/XMLSchema-instance"})
+    assert etree.fromstring(out)[0].tag == "{urn:c}y"
+    assert b'xmlns:c="urn:c"' in out and b'xmlns="urn:d"' in out
+
+
 def test_self_contained_keeps_the_elements_own_declarations():
     from gateway.soap.source import self_contained
 
