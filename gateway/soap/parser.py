@@ -74,11 +74,16 @@ _ASCII_COMPATIBLE = ({"utf-8", "ascii"} | {f"iso8859-{n}" for n in range(1, 17) 
                      | {f"cp125{n}" for n in range(9)})
 
 
-def is_ascii_compatible(encoding: str) -> bool:
+def _codec(encoding: str) -> str | None:
+    """Python's name for an encoding name as written (``ISO-8859-1`` -> ``iso8859-1``), None if unknown."""
     try:
-        return codecs.lookup(encoding).name in _ASCII_COMPATIBLE
+        return codecs.lookup(encoding).name
     except LookupError:
-        return False
+        return None
+
+
+def is_ascii_compatible(encoding: str) -> bool:
+    return _codec(encoding) in _ASCII_COMPATIBLE
 
 
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
@@ -86,13 +91,6 @@ _XML_DECLARATION = re.compile(rb"<\?xml\s[^>]*?\?>")
 _ENCODING = re.compile(rb"""\sencoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._-]*)\1""")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _NOT_ACCEPTED = "is not accepted; send UTF-8 (or ISO-8859-1)"
-
-
-def _is_utf8(name: str) -> bool:
-    try:
-        return codecs.lookup(name).name == "utf-8"
-    except LookupError:
-        return False
 
 
 def as_utf8(data: bytes, content_type: str | None = None) -> bytes:
@@ -114,17 +112,16 @@ def as_utf8(data: bytes, content_type: str | None = None) -> bytes:
     declared = _ENCODING.search(declaration.group(0)) if declaration else None
     if declared is not None:
         encoding = declared.group(2).decode("ascii")
-        if _is_utf8(encoding):
+        if _codec(encoding) == "utf-8":
             return data
         if bom:
             raise client_fault(f"Malformed request: the body starts with a UTF-8 byte order mark but declares "
                                f"{encoding}")
         where = "the XML declaration"
-        offset = (3 if bom else 0) + declared.start(2)
-        data = data[:offset] + b"UTF-8" + data[offset + len(declared.group(2)):]
+        data = data[:declared.start(2)] + b"UTF-8" + data[declared.end(2):]  # no BOM here: head is data
     else:
         match = _CHARSET.search(content_type or "")
-        if match is None or bom or _is_utf8(match.group(1)):
+        if match is None or bom or _codec(match.group(1)) == "utf-8":
             return data
         encoding, where = match.group(1), "the Content-Type"
     if not is_ascii_compatible(encoding):

@@ -12,9 +12,10 @@ validated and whose signature was verified must be the one stored and sent
 on. So the fallback never counts by prefix (a prefix can name another
 namespace elsewhere in the same message, a SOAP Header for instance), and
 the fast path is only trusted when its single end tag can only be the
-element's own. Both read tags as ASCII bytes, which is sound only because
-the parser (soap.parser) accepts no encoding in which other bytes could spell
-a tag: UTF-7, UTF-16, ISO-2022 and the like are refused before this runs.
+element's own. Both read tags as ASCII bytes of UTF-8, which is sound
+because every request is made UTF-8 before it is parsed (soap.parser.as_utf8),
+by one decoder, and encodings in which other bytes could spell a tag (UTF-7,
+UTF-16, ISO-2022 and the like) are refused there.
 """
 from __future__ import annotations
 
