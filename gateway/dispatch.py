@@ -144,7 +144,7 @@ class Dispatcher:
         try:
             validate(schema, response)
         except SchemaViolation as exc:
-            if contract.sends_schema_invalid_errors and _result_code(response) == "ERROR":
+            if contract.sends_schema_invalid_errors and _RESULT_CODE(response) == "ERROR":
                 return Answer(200, response_envelope(response), response)
             # Never send what the contract forbids; this is our bug, not the caller's.
             ref = uuid.uuid4()
@@ -182,10 +182,4 @@ def result_text(result: Result) -> str:  # pragma: no cover - convenience for lo
     return f"{result.code}/{result.error_id.value if result.error_id else '-'}: {result.text or ''}"
 
 
-def _result_code(response: etree._Element) -> str | None:
-    for child in response:
-        if isinstance(child.tag, str) and etree.QName(child).localname == "result":
-            for code in child:
-                if isinstance(code.tag, str) and etree.QName(code).localname == "resultCode":
-                    return code.text
-    return None
+_RESULT_CODE = etree.XPath("string(*[local-name()='result']/*[local-name()='resultCode'])")

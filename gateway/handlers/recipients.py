@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from ..domain.results import ErrorId, Result, error
 from ..recipients import Recipient
 from ..service import recipients as service
 from .context import Request
@@ -30,16 +31,12 @@ def _bool(value: bool) -> str:
 
 
 def _ok(parent: etree._Element, req: Request) -> None:
-    result = sub(parent, _ns(req, "result"))
-    sub(result, f"{{{C1}}}resultCode", "OK")
+    add_result(parent, _ns(req, "result"), Result("OK"), core=C1)
 
 
 def _none_found(req: Request, refusal: service.NoRecipientsFound) -> etree._Element:
     root = _root(req, {"c1": C1})
-    result = sub(root, _ns(req, "result"))
-    sub(result, f"{{{C1}}}resultCode", "ERROR")
-    sub(result, f"{{{C1}}}resultText", str(refusal))
-    sub(result, f"{{{C1}}}errorId", "APPLICATION_ERROR")
+    add_result(root, _ns(req, "result"), error(ErrorId.APPLICATION_ERROR, str(refusal)), core=C1)
     return root
 
 

@@ -49,13 +49,14 @@ def sub(parent: etree._Element, tag: str, value: str | None = None) -> etree._El
     return el
 
 
-def add_result(parent: etree._Element, tag: str, result: Result) -> etree._Element:
+def add_result(parent: etree._Element, tag: str, result: Result, core: str = CORE) -> etree._Element:
+    """A ResultType; ``core`` is the namespace of its parts (the version 1 contracts use their own)."""
     el = sub(parent, tag)
-    sub(el, C("resultCode"), result.code)
+    sub(el, f"{{{core}}}resultCode", result.code)
     if result.text is not None:
-        sub(el, C("resultText"), result.text)
+        sub(el, f"{{{core}}}resultText", result.text)
     if result.error_id is not None:
-        sub(el, C("errorId"), result.error_id.value)
+        sub(el, f"{{{core}}}errorId", result.error_id.value)
     return el
 
 
