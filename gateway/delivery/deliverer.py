@@ -10,7 +10,7 @@ delivery behind it. A receiver that answers but turns one item down for now
 (TECHNICAL_ERROR) delays only that item.
 
 A batch's claim is renewed by a heartbeat while it is delivered, so a slow
-receiver never lets another drain take it over and send it again.
+receiver never lets another drain or gateway take it over and send it again.
 
 Threads are shared, so a destination earns more than one of them: it gets a
 second drain only after this process has seen it deliver, and extra drains
@@ -64,7 +64,7 @@ class Deliverer:
         self._delivering: set[str] = set()  # destinations whose last batch delivered something
         self._open_until: dict[str, dt.datetime] = {}  # circuit breaker per destination
         self._opened_by: dict[str, int] = {}  # the item whose failure opened it
-        self._in_flight: dict[str, list[int]] = {}  # claimant -> ids of the batch it is delivering
+        self._in_flight: dict[str, set[int]] = {}  # claimant -> ids of its batch it still holds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._heartbeat: threading.Thread | None = None
@@ -99,24 +99,36 @@ class Deliverer:
     def _renew_claims(self) -> None:
         """Keep the claims of batches in flight alive, however long one call takes.
 
-        A drain also renews between items, but a single call can outlast half
-        the lease (a receiver that trickles its answer); without this, another
-        drain or gateway would take the batch over and send it again.
+        A batch to a slow receiver (or one call to a receiver that trickles its
+        answer) outlasts a lease; without renewal another drain or gateway
+        would take it over and send it again. Items delivered but not yet
+        recorded are renewed too: they are still PENDING. An item whose claim
+        lapsed anyway (a process frozen past its lease) and was taken over is
+        dropped from its drain, which then leaves it to the new claimant.
         """
         lease = dt.timedelta(seconds=self.config.lease_seconds)
         while not self._stop.wait(self.config.lease_seconds / 3):
             with self._lock:
-                in_flight = {claimant: list(ids) for claimant, ids in self._in_flight.items()}
+                in_flight = {claimant: sorted(ids) for claimant, ids in self._in_flight.items()}
             if not in_flight:
                 continue
             try:
                 until = self.clock.utc() + lease
                 with self.store.writing() as uow:
-                    for claimant, ids in in_flight.items():
-                        uow.outbox.renew(ids, claimant, until)
+                    still = {claimant: set(uow.outbox.renew(ids, claimant, until))
+                             for claimant, ids in in_flight.items()}
                     uow.commit()
             except Exception:
                 log.exception("could not renew the claims of deliveries in flight; trying again")
+                continue
+            with self._lock:
+                for claimant, held in still.items():
+                    if claimant in self._in_flight:
+                        self._in_flight[claimant] &= held
+            lost = sum(len(in_flight[c]) - len(still[c]) for c in still)
+            if lost:
+                log.warning("%d deliveries were taken over after their claim lapsed; leaving them to the "
+                            "new claimant", lost)
 
     # -- scheduling ---------------------------------------------------------------
     def _blocked(self, now: dt.datetime) -> set[str]:
@@ -178,7 +190,11 @@ class Deliverer:
                 self._running[destination] -= 1
 
     def run_until_idle(self, max_rounds: int = 10_000) -> None:
-        """Deliver everything due now, in the calling thread (tools and tests)."""
+        """Deliver everything due now, in the calling thread (tools and tests).
+
+        Claims are not renewed here (the heartbeat runs in a started
+        deliverer): for receivers that answer well within the lease.
+        """
         for _ in range(max_rounds):
             now = self.clock.utc()
             with self.store.reading() as uow:
@@ -204,50 +220,36 @@ class Deliverer:
                 uow.commit()
             if not items:
                 return
-            if not self._deliver_batch(destination, items, claimant, now + lease):
+            if not self._deliver_batch(destination, items, claimant):
                 return
 
-    def _still_held(self, items: list[OutboxItem], claimant: str) -> tuple[set[int], dt.datetime]:
-        """Renew the claim on ``items``: a batch to a slow receiver outlasts one lease."""
-        until = self.clock.utc() + dt.timedelta(seconds=self.config.lease_seconds)
-        with self.store.writing() as uow:
-            held = set(uow.outbox.renew([i.id for i in items], claimant, until))
-            uow.commit()
-        lost = len(items) - len(held)
-        if lost:
-            log.warning("%d deliveries to %s were taken over after their claim lapsed; leaving them to the "
-                        "new claimant", lost, _label(items[0]))
-        return held, until
-
-    def _deliver_batch(self, destination: str, items: list[OutboxItem], claimant: str,
-                       claimed_until: dt.datetime) -> bool:
+    def _deliver_batch(self, destination: str, items: list[OutboxItem], claimant: str) -> bool:
         with self._lock:
-            self._in_flight[claimant] = [i.id for i in items]
+            self._in_flight[claimant] = {i.id for i in items}
         try:
-            return self._deliver_claimed(destination, items, claimant, claimed_until)
+            return self._deliver_claimed(destination, items, claimant)
         finally:
             with self._lock:
                 self._in_flight.pop(claimant, None)
 
-    def _deliver_claimed(self, destination: str, items: list[OutboxItem], claimant: str,
-                         claimed_until: dt.datetime) -> bool:
+    def _held(self, claimant: str, items: list[OutboxItem]) -> list[int]:
+        """The ids among ``items`` whose claim ``claimant`` still holds (see _renew_claims)."""
+        with self._lock:
+            held = self._in_flight.get(claimant, set())
+            return [i.id for i in items if i.id in held]
+
+    def _deliver_claimed(self, destination: str, items: list[OutboxItem], claimant: str) -> bool:
         done: list[int] = []
         retries: list[tuple[int, dt.datetime, str]] = []
         dead: list[tuple[int, str]] = []
         untouched: list[int] = []
         healthy = True
         opened: tuple[dt.datetime, int] | None = None
-        held = {i.id for i in items}
-        half_lease = dt.timedelta(seconds=self.config.lease_seconds / 2)
         for index, item in enumerate(items):
             if self._stop.is_set():
-                untouched = [i.id for i in items[index:] if i.id in held]
+                untouched = self._held(claimant, items[index:])
                 break
-            if self.clock.utc() >= claimed_until - half_lease:
-                # The whole batch: items already delivered stay PENDING until
-                # the batch is recorded, and must not be claimed and sent again.
-                held, claimed_until = self._still_held(items, claimant)
-            if item.id not in held:
+            if not self._held(claimant, [item]):
                 continue
             outcome = self._deliver(item)
             now = self.clock.utc()
@@ -265,7 +267,7 @@ class Deliverer:
                     continue
                 opened = (when, item.id)
                 healthy = False
-                untouched = [i.id for i in items[index + 1:] if i.id in held]
+                untouched = self._held(claimant, items[index + 1:])
                 break
             else:
                 dead.append((item.id, outcome.describe()))
