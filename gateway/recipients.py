@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from storage.models import CertificateStateRow, OutboxRow
+
 DEFAULT_FILE = Path(str(resources.files("contracts"))) / "recipients.json"
 RECIPIENT_TYPES = ("HUVUDMOTTAGARE", "MOTTAGARE", "DIREKTMOTTAGARE")
 REQUIRED_IDS = ("FKASSA", "HSVARD", "INVANA", "TRANSP")
@@ -93,8 +95,9 @@ def _field(entry: dict, where: _Where, name: str, kind, required: bool = True):
     return value
 
 
-MAX_ID = 32  # storage.models.CertificateStateRow.target
-MAX_ADDRESS = 128  # storage.models.OutboxRow.logical_address
+# A recipient id is stored as a state's target, its address as a delivery's.
+MAX_ID = CertificateStateRow.__table__.c.target.type.length
+MAX_ADDRESS = OutboxRow.__table__.c.logical_address.type.length
 
 
 def parse_recipients(text: str, source: str = "recipients") -> list[Recipient]:
@@ -132,8 +135,7 @@ def parse_recipients(text: str, source: str = "recipients") -> list[Recipient]:
         for field_name, value in (("name", name), ("logicalAddress", address)):
             if not value.strip():
                 raise where.error(f"field {field_name!r} is empty")
-        # The id is stored as a state's target, the address as a delivery's:
-        # longer values would fail only later, after a certificate was sent.
+        # Longer values would fail only later, after a certificate was sent.
         for field_name, value, limit in (("id", rid, MAX_ID), ("logicalAddress", address, MAX_ADDRESS)):
             if len(value) > limit:
                 raise where.error(f"field {field_name!r} is longer than {limit} characters")
