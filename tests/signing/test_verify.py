@@ -149,20 +149,29 @@ def _forge(genuine_root: etree._Element) -> etree._Element:
     return forged
 
 
+def _hide_unsigned_copy(genuine_root: etree._Element, forged: etree._Element) -> None:
+    """Put the genuine intyg, its signature taken out as the enveloped transform sees it, inside ``forged``."""
+    hidden = copy.deepcopy(genuine_root)
+    hidden.remove(hidden.find(UNDERSKRIFT))
+    hidden.append(etree.Element(UNDERSKRIFT, nsmap={"u": UNDERSKRIFT_NS}))
+    forged.find(f"{{{CORE_NS}}}skapadAv").append(hidden)
+
+
+def _signed_by_id(keys, value: str = "intyg-A") -> etree._Element:
+    return etree.fromstring(sign_enveloped(_with_id(SPEC, value), key_of(keys.ec), in_underskrift=True,
+                                           reference_uri=f"#{value}"))
+
+
 def test_wrapping_signed_element_moved_and_forged_intyg_swapped_in(keys):
     # The issuer signed intyg A by reference to its Id. The attacker makes a
     # forged intyg the document, moves A (unsigned now) inside it and the
     # signature into the forged intyg's underskrift: signxml finds A by Id and
     # its digest matches, but what was signed is not the intyg handed in.
-    genuine = etree.fromstring(sign_enveloped(_with_id(SPEC, "intyg-A"), key_of(keys.ec), in_underskrift=True,
-                                              reference_uri="#intyg-A"))
+    genuine = _signed_by_id(keys)
     assert verify_intyg_signature(etree.tostring(genuine), keys.trust).valid
     forged = _forge(genuine)
     del forged.attrib["Id"]
-    moved = copy.deepcopy(genuine)
-    moved.remove(moved.find(UNDERSKRIFT))
-    moved.append(etree.Element(UNDERSKRIFT, nsmap={"u": UNDERSKRIFT_NS}))  # as the enveloped transform saw it
-    forged.find(f"{{{CORE_NS}}}skapadAv").append(moved)
+    _hide_unsigned_copy(genuine, forged)
     # Without the coverage check this forgery would pass: signxml alone accepts it.
     from signxml import XMLVerifier
     assert XMLVerifier().verify(etree.tostring(forged), ca_pem_file=str(keys.ca.cert_path)).signed_xml is not None
@@ -176,15 +185,11 @@ def test_wrapping_with_the_signed_id_under_another_attribute_name(keys, spelling
     # The forged root carries the signed id as ID (or id), the hidden genuine
     # copy as Id: a verifier that looks for Id first digests the copy, and a
     # coverage check that accepts any spelling on the root is fooled.
-    genuine = etree.fromstring(sign_enveloped(_with_id(SPEC, "intyg-A"), key_of(keys.ec), in_underskrift=True,
-                                              reference_uri="#intyg-A"))
+    genuine = _signed_by_id(keys)
     forged = _forge(genuine)
     del forged.attrib["Id"]
     forged.set(spelling, "intyg-A")
-    hidden = copy.deepcopy(genuine)
-    hidden.remove(hidden.find(UNDERSKRIFT))
-    hidden.append(etree.Element(UNDERSKRIFT, nsmap={"u": UNDERSKRIFT_NS}))
-    forged.find(f"{{{CORE_NS}}}skapadAv").append(hidden)
+    _hide_unsigned_copy(genuine, forged)
     verdict = verify_intyg_signature(etree.tostring(forged), keys.trust)
     assert not verdict.valid and verdict.present
     assert "not the whole document" in verdict.reason
@@ -200,13 +205,9 @@ def test_wrapping_genuine_signature_copied_onto_forged_intyg(keys):
 
 def test_wrapping_duplicated_id(keys):
     # Forged root and the hidden genuine intyg both carry the signed Id.
-    genuine = etree.fromstring(sign_enveloped(_with_id(SPEC, "intyg-A"), key_of(keys.ec), in_underskrift=True,
-                                              reference_uri="#intyg-A"))
+    genuine = _signed_by_id(keys)
     forged = _forge(genuine)
-    hidden = copy.deepcopy(genuine)
-    hidden.remove(hidden.find(UNDERSKRIFT))
-    hidden.append(etree.Element(UNDERSKRIFT, nsmap={"u": UNDERSKRIFT_NS}))
-    forged.find(f"{{{CORE_NS}}}skapadAv").append(hidden)
+    _hide_unsigned_copy(genuine, forged)
     verdict = verify_intyg_signature(etree.tostring(forged), keys.trust)
     assert not verdict.valid and verdict.present
     assert "Ambiguous reference" in verdict.reason
