@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import re
 import logging
+import re
 import sys
 
 from .config import load_settings
@@ -108,7 +108,7 @@ def _audit_verify(args) -> int:
     anchors: dict[int, str] = {}
     for anchor in args.anchor or []:
         seq, sep, digest = anchor.partition(":")
-        if not sep or not re.fullmatch(r"[0-9]+", seq.strip()) or not re.fullmatch(r"[0-9a-fA-F]{64}", digest.strip()):
+        if not (sep and re.fullmatch(r"[0-9]+", seq.strip()) and re.fullmatch(r"[0-9a-fA-F]{64}", digest.strip())):
             print(f"audit verify: --anchor takes ENTRY:HASH as verify printed it, not {anchor!r}", file=sys.stderr)
             return 2
         anchors[int(seq)] = digest.strip().lower()

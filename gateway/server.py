@@ -3,10 +3,10 @@
 granian was chosen by measurement (benchmarks/wsgi_servers.py runs this app
 under granian and gunicorn's gthread workers with the same load): on the
 2-core machine granian served 1.2-2.3x the RegisterCertificate rate with
-a p99 a third to two thirds of gunicorn's, run to run. It cannot tell the application which client
-certificate a TLS peer presented, though, so with TLS on the gateway runs
-under gunicorn's gthread workers instead (gateway/trust/tls_server.py says
-why). Migration runs once here, in the parent, before any worker starts, so
+a p99 a third to two thirds of gunicorn's, run to run. It cannot tell the
+application which client certificate a TLS peer presented, though, so with
+TLS on the gateway runs under gunicorn's gthread workers instead
+(gateway/trust/tls_server.py says why). Migration runs once here, in the parent, before any worker starts, so
 workers never race on the schema.
 
 The outbox delivery loop and the validation-person purge run outside the
