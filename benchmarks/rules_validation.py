@@ -15,8 +15,7 @@ ratio cannot exceed it.
 
 ``--plain`` also times the same rules translated without candidate
 selection (every pattern walks the whole tree, as a plain ISO Schematron
-implementation does; this is what the tooling notes' 8-13 ms measured) and
-prints its p50 and the data mode's ratio to it. Schematron mode as served is
+implementation does) and prints its p50 and the data mode's ratio to it. Schematron mode as served is
 the faster translation, and the ``ratio`` column is against that.
 
 ``--check`` also runs the equivalence check on the whole corpus (default 500
