@@ -4,7 +4,7 @@
 
 1. Throughput: ``--items`` RevokeCertificate 2 requests are queued for one
    stub recipient (a real ``intygsgw stub-recipient`` process) in one
-   transaction, then the gateway's own delivery loop (gateway.app's
+   transaction, then the gateway's own delivery loop (intygsgw.app's
    Deliverer, as ``intygsgw serve`` runs it) drains the queue. Prints
    deliveries/s. Target: >= 500/s on the 2-core machine.
 2. Isolation: revocations are queued for the healthy receiver one at a time
@@ -35,13 +35,13 @@ sys.path.insert(0, str(REPO))
 from lxml import etree  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from gateway.app import build_deliverer, build_services  # noqa: E402
-from gateway.config import Settings  # noqa: E402
-from gateway.outbound import REVOKE_CERTIFICATE_2  # noqa: E402
-from gateway.samples import revoke_certificate  # noqa: E402
-from gateway.stub.process import StubProcess  # noqa: E402
-from storage.models import OutboxRow  # noqa: E402
-from storage.outbox import DONE  # noqa: E402
+from intygsgw.app import build_deliverer, build_services  # noqa: E402
+from intygsgw.config.settings import Settings  # noqa: E402
+from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2  # noqa: E402
+from intygsgw.devtools.samples import revoke_certificate  # noqa: E402
+from intygsgw.devtools.stub.process import StubProcess  # noqa: E402
+from intygsgw.storage.models import OutboxRow  # noqa: E402
+from intygsgw.storage.outbox import DONE  # noqa: E402
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 HEALTHY, DEAD = "FKORG", "TRANSP"
@@ -150,7 +150,7 @@ def pct(values: list[float], p: float) -> float:
 def main() -> int:
     # The dead receiver's failures are expected; keep the figures readable.
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("gateway.delivery").setLevel(logging.CRITICAL)
+    logging.getLogger("intygsgw.delivery").setLevel(logging.CRITICAL)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--latency-items", type=int, default=300)

@@ -39,15 +39,15 @@ PATH = "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21"
 
 
 def make_envelopes(n: int, seed: int) -> list[bytes]:
-    from gateway.samples.requests import register_certificate
-    from gateway.samples.certificates import CertificateSpec, unique_certificate_ids
+    from intygsgw.devtools.samples.requests import register_certificate
+    from intygsgw.devtools.samples.certificates import CertificateSpec, unique_certificate_ids
 
     ids = unique_certificate_ids(n, seed)
     return [register_certificate(CertificateSpec(certificate_id=cid)) for cid in ids]
 
 
 def floor(envelopes: list[bytes], workdir: Path, name: str = "floor.db") -> float:
-    from gateway.schemas import compiled
+    from intygsgw.soap.schemas import compiled
 
     schema = compiled("interactions/RegisterCertificateResponder-3.xsd")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -150,8 +150,8 @@ end
 
 
 def load_with_wrk(port: int, seconds: float, connections: int, workdir: Path) -> dict:
-    from gateway.samples.requests import register_certificate
-    from gateway.samples.certificates import CertificateSpec
+    from intygsgw.devtools.samples.requests import register_certificate
+    from intygsgw.devtools.samples.certificates import CertificateSpec
 
     template = workdir / "register-template.xml"
     template.write_bytes(register_certificate(CertificateSpec(certificate_id="@@CERTIFICATE_ID@@")))

@@ -1,6 +1,6 @@
 """Per-message validation time per certificate type: data-driven rules vs Schematron mode.
 
-Both modes run in one process on the same seeded corpus (gateway.rules.corpus),
+Both modes run in one process on the same seeded corpus (intygsgw.devtools.rules_corpus),
 each message timed as the best of three runs (the modes in turn, message by message),
 on already parsed documents, as RegisterCertificate does. Schematron mode is the
 published .sch of the same type and major, translated and compiled once
@@ -39,10 +39,10 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway.certificate_types import DEFAULT_DIR, load_catalog  # noqa: E402
-from gateway.rules.corpus import generate  # noqa: E402
-from gateway.rules.definitions import load_definition  # noqa: E402
-from gateway.rules.schematron import SchematronValidator, translate  # noqa: E402
+from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog  # noqa: E402
+from intygsgw.devtools.rules_corpus import generate  # noqa: E402
+from intygsgw.rules.definitions import load_definition  # noqa: E402
+from intygsgw.rules.schematron import SchematronValidator, translate  # noqa: E402
 from tests.support.paths import SCHEMATRON_DIR  # noqa: E402
 
 RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}intyg"
@@ -180,8 +180,8 @@ def plain_columns(plain: list[list[float]], data: list[float]) -> str:
 
 
 def sample_row(with_plain: bool) -> None:
-    """The realistic ~10 KB LISJP of gateway.samples, the size the tooling notes measured."""
-    from gateway import samples
+    """The realistic ~10 KB LISJP of intygsgw.devtools.samples, the size the tooling notes measured."""
+    from intygsgw.devtools import samples
     envelope = etree.fromstring(samples.register_certificate(samples.CertificateSpec(certificate_id="bench")))
     register = next(envelope.iter("{*}RegisterCertificate"))
     intyg = register.find(RG_INTYG)
@@ -195,7 +195,7 @@ def sample_row(with_plain: bool) -> None:
     size = len(etree.tostring(register))
     print(f"{'lisjp sample':<16}{1:>6}{pct(data, 50):>13.1f}{pct(data, 90):>10.1f}{pct(sch, 50):>12.1f}"
           f"{pct(sch, 90):>10.1f}{pct(sch, 50) / pct(data, 50):>7.0f}x{pct(read, 50):>9.1f}"
-          f"{pct(sch, 50) / pct(read, 50):>8.0f}x" + plain_columns(plain, data) + f"   ({size} bytes, gateway.samples)")
+          f"{pct(sch, 50) / pct(read, 50):>8.0f}x" + plain_columns(plain, data) + f"   ({size} bytes, intygsgw.devtools.samples)")
 
 
 if __name__ == "__main__":

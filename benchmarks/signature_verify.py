@@ -12,7 +12,7 @@
    (the baseline) and with ``require``, interleaved rounds in one run; the
    median rates and their ratio are printed.
 
-Keys and certificates are made on the spot (signing.devpki). Nothing here
+Keys and certificates are made on the spot (intygsgw.devtools.devpki). Nothing here
 asserts: the figures are read.
 """
 from __future__ import annotations
@@ -52,15 +52,15 @@ def _timed(fn, iterations: int) -> tuple[float, float]:
 def per_message(work: Path, iterations: int) -> None:
     from lxml import etree
 
-    from gateway.samples import CertificateSpec
-    from gateway.samples.signed import signed_register_certificate
-    from gateway.service.signatures import SignatureCheck, check_registration
-    from gateway.soap.source import element_source
-    from signing.devpki import DevCA
-    from signing.policy import parse_policies
-    from signing.sign import load_signing_key
-    from signing.trust import load_trust_anchors
-    from signing.verify import verify_intyg_signature
+    from intygsgw.devtools.samples import CertificateSpec
+    from intygsgw.devtools.samples.signed import signed_register_certificate
+    from intygsgw.service.signatures import SignatureCheck, check_registration
+    from intygsgw.soap.source import element_source
+    from intygsgw.devtools.devpki import DevCA
+    from intygsgw.signing.policy import parse_policies
+    from intygsgw.signing.sign import load_signing_key
+    from intygsgw.signing.trust import load_trust_anchors
+    from intygsgw.signing.verify import verify_intyg_signature
 
     ca = DevCA(work / "per-message")
     trust = load_trust_anchors(str(ca.cert_path))
@@ -102,9 +102,9 @@ def per_message(work: Path, iterations: int) -> None:
 
 def _sign_batch(job) -> list[bytes]:
     key_path, cert_path, ids = job
-    from gateway.samples import CertificateSpec
-    from gateway.samples.signed import signed_register_certificate
-    from signing.sign import load_signing_key
+    from intygsgw.devtools.samples import CertificateSpec
+    from intygsgw.devtools.samples.signed import signed_register_certificate
+    from intygsgw.signing.sign import load_signing_key
 
     key = load_signing_key(key_path, cert_path)
     return [signed_register_certificate(CertificateSpec(certificate_id=cid), key) for cid in ids]
@@ -134,8 +134,8 @@ def run(policy: str, work: Path, envelopes: list[bytes], ca_path: Path, args, ro
 
 
 def over_http(work: Path, args) -> None:
-    from gateway.samples.certificates import unique_certificate_ids
-    from signing.devpki import DevCA
+    from intygsgw.devtools.samples.certificates import unique_certificate_ids
+    from intygsgw.devtools.devpki import DevCA
 
     ca = DevCA(work / "http")
     issued = ca.signer("SE2321000016-1R2F", key_kind=args.key)

@@ -38,16 +38,16 @@ CALLER = "SE2321000016-BENCH"
 
 def _sign_batch(job) -> list[bytes]:
     key_path, cert_path, ids = job
-    from gateway.samples.certificates import CertificateSpec
-    from gateway.samples.signed import signed_register_certificate
-    from signing.sign import load_signing_key
+    from intygsgw.devtools.samples.certificates import CertificateSpec
+    from intygsgw.devtools.samples.signed import signed_register_certificate
+    from intygsgw.signing.sign import load_signing_key
 
     key = load_signing_key(key_path, cert_path)
     return [signed_register_certificate(CertificateSpec(certificate_id=cid), key) for cid in ids]
 
 
 def make_envelopes(n: int, seed: int, signer) -> list[bytes]:
-    from gateway.samples.certificates import unique_certificate_ids
+    from intygsgw.devtools.samples.certificates import unique_certificate_ids
 
     ids = unique_certificate_ids(n, seed)
     batches = [(str(signer.key_path), str(signer.cert_path), ids[i:i + 500]) for i in range(0, n, 500)]

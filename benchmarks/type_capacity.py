@@ -32,9 +32,9 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway import samples  # noqa: E402
-from gateway.certificate_types import DEFAULT_DIR, load_catalog  # noqa: E402
-from gateway.rules.definitions import TypeBook  # noqa: E402
+from intygsgw.devtools import samples  # noqa: E402
+from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog  # noqa: E402
+from intygsgw.rules.definitions import TypeBook  # noqa: E402
 
 RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}intyg"
 

@@ -2,7 +2,7 @@
 
     python benchmarks/wsgi_servers.py [--seconds 10] [--clients 32] [--workers 2]
 
-Each server runs ``gateway.app:wsgi_app`` with 2 worker processes on a fresh
+Each server runs ``intygsgw.app:wsgi_app`` with 2 worker processes on a fresh
 SQLite store (durable commits); wrk sends distinct ~10 KB RegisterCertificate
 requests. Prints requests/s and p50/p99 for each, and the ratio. Needs wrk
 (Debian package ``wrk``). Nothing is asserted: the figures are read and
@@ -53,19 +53,19 @@ def run_granian(work: Path, args) -> dict:
 
 
 def run_gunicorn(work: Path, args) -> dict:
-    from gateway.config import SETTINGS_ENV, Settings
+    from intygsgw.config.settings import SETTINGS_ENV, Settings
 
     workdir = work / "gunicorn"
     workdir.mkdir()
     db = f"sqlite:///{workdir / 'intygsgw.db'}"
-    subprocess.run([sys.executable, "-m", "gateway.cli", "migrate", "--db", db], check=True, cwd=workdir,
+    subprocess.run([sys.executable, "-m", "intygsgw.cli", "migrate", "--db", db], check=True, cwd=workdir,
                    env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True)
     port = free_port()
     settings = Settings(db=db, delivery=False)
     env = {**os.environ, "PYTHONPATH": str(REPO), SETTINGS_ENV: settings.to_env()}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "gateway.app:wsgi_app()"],
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "intygsgw.app:wsgi_app()"],
         cwd=workdir, env=env)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)

@@ -5,31 +5,31 @@ import gc
 import logging
 from pathlib import Path
 
-from storage.db import default_url, make_engine
-from storage.migrate import upgrade
-from storage.uow import Store
+from intygsgw.storage.db import default_url, make_engine
+from intygsgw.storage.migrate import upgrade
+from intygsgw.storage.uow import Store
 
-from .certificate_types import DEFAULT_DIR as TYPES_DIR
-from .clock import Clock
-from .config import Settings
-from .logsafety import install as install_log_redaction
-from .delivery.deliverer import DeliveryConfig, Deliverer
-from .delivery.schedule import RetrySchedule, parse_delays
-from .audit.writer import AccessLogWriter
-from .dispatch import Dispatcher
-from .handlers.notifications import render_status_update
-from .outbound import Outbound
-from .recipients import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
-from .registry import Registry
-from .reloadable import Reloadable
-from .routing import RoutingTable, load_routes
-from .rules.definitions import TypeBook
-from .service.services import Services
-from .service.signatures import SignatureCheck
-from .trust.authorization import CallGate, load_authorizations, AuthorizationTable
-from .trust.identity import CallerResolver, ProxyTrust
-from .validation import parse_validation_persons
-from .wsgi import GatewayApp
+from intygsgw.rules.catalog import DEFAULT_DIR as TYPES_DIR
+from intygsgw.clock import Clock
+from intygsgw.config.settings import Settings
+from intygsgw.logsafety import install as install_log_redaction
+from intygsgw.delivery.deliverer import DeliveryConfig, Deliverer
+from intygsgw.delivery.schedule import RetrySchedule, parse_delays
+from intygsgw.audit.writer import AccessLogWriter
+from intygsgw.http.dispatch import Dispatcher
+from intygsgw.handlers.notifications import render_status_update
+from intygsgw.outbound.sender import Outbound
+from intygsgw.config.recipient_file import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
+from intygsgw.registry import Registry
+from intygsgw.config.reloadable import Reloadable
+from intygsgw.outbound.routing import RoutingTable, load_routes
+from intygsgw.rules.definitions import TypeBook
+from intygsgw.service.services import Services
+from intygsgw.service.signatures import SignatureCheck
+from intygsgw.trust.authorization import CallGate, load_authorizations, AuthorizationTable
+from intygsgw.trust.identity import CallerResolver, ProxyTrust
+from intygsgw.domain.validation_persons import parse_validation_persons
+from intygsgw.http.wsgi import GatewayApp
 
 
 # A request allocates a few thousand objects; collecting every 700 allocations
@@ -69,7 +69,7 @@ def types_dir(settings: Settings) -> Path:
 def _gateway_signer(settings: Settings):
     if not settings.signing_key:
         return None
-    from signing.sign import load_signing_key
+    from intygsgw.signing.sign import load_signing_key
 
     return load_signing_key(settings.signing_key, settings.signing_cert)
 
@@ -80,8 +80,8 @@ def build_signature_check(settings: Settings, catalog) -> SignatureCheck | None:
     ``catalog``: the certificate types in force; every type named in
     signature_policies must be one of them.
     """
-    from signing.policy import parse_policies
-    from signing.trust import load_trust_anchors
+    from intygsgw.signing.policy import parse_policies
+    from intygsgw.signing.trust import load_trust_anchors
 
     policies = parse_policies(settings.signature_policy_default, settings.signature_policies)
     # A misspelt type would leave that type at the default policy, silently

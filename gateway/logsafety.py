@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
-from .domain.personnummer import PersonId, hash_for_log
+from intygsgw.domain.personnummer import PersonId, hash_for_log
 
 # 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn),
 # not part of a longer run of digits.

@@ -12,9 +12,9 @@ from typing import Callable
 
 from lxml import etree
 
-from .handlers import certificates, listing, messages, relations
-from .handlers import recipients as recipient_handlers
-from .handlers.responses import ErrorResponse, result_only
+from intygsgw.handlers import certificates, listing, messages, relations
+from intygsgw.handlers import recipients as recipient_handlers
+from intygsgw.handlers.responses import ErrorResponse, result_only
 
 CERTIFICATE_DOMAIN = "clinicalprocess:healthcond:certificate"
 
@@ -147,6 +147,6 @@ class Registry:
         return self._by_path.get(path.rstrip("/"))
 
     def schema_for(self, contract: Contract) -> etree.XMLSchema:
-        from .schemas import compiled
+        from intygsgw.soap.schemas import compiled
 
         return compiled(contract.schema)

@@ -20,7 +20,7 @@ from lxml import etree
 from signxml import DigestAlgorithm, SignatureMethod, XMLSigner
 from signxml.algorithms import CanonicalizationMethod, SignatureConstructionMethod
 
-from .xml import DS, UNDERSKRIFT, UNDERSKRIFT_NS, parse
+from intygsgw.signing.xml import DS, UNDERSKRIFT, UNDERSKRIFT_NS, parse
 
 
 class SigningError(ValueError):

@@ -22,7 +22,7 @@ class TrustAnchors:
         self.certificates = tuple(certificates)
         self.sources = tuple(sources)
         self.store = Store(list(self.certificates))
-        # chain fingerprints -> (leaf, validity windows), filled by signing.verify
+        # chain fingerprints -> (leaf, validity windows), filled by intygsgw.signing.verify
         self.chains: dict = {}
 
     def describe(self) -> str:

@@ -22,8 +22,8 @@ from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XM
 from signxml.exceptions import SignXMLException
 from signxml.util import X509CertChainVerifier
 
-from .trust import TrustAnchors
-from .xml import CORE_NS, DS, EXC_C14N, EXC_C14N_WITH_COMMENTS, TYPES_NS, UNDERSKRIFT, NotXml, parse
+from intygsgw.signing.trust import TrustAnchors
+from intygsgw.signing.xml import CORE_NS, DS, EXC_C14N, EXC_C14N_WITH_COMMENTS, TYPES_NS, UNDERSKRIFT, NotXml, parse
 
 _DS = {"ds": DS}
 _METHODS = frozenset({SignatureMethod.RSA_SHA256, SignatureMethod.ECDSA_SHA256})

@@ -19,8 +19,8 @@ from typing import Iterator
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from .models import AccessLogHeadRow, AccessLogRow
-from .prepared import PreparedStatement
+from intygsgw.storage.models import AccessLogHeadRow, AccessLogRow
+from intygsgw.storage.prepared import PreparedStatement
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -66,7 +66,7 @@ def entry_hash(prev_hash: str, seq: int, e: AccessEntry) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-# Every logged call runs these three inside the write lock: see storage.prepared.
+# Every logged call runs these three inside the write lock: see intygsgw.storage.prepared.
 _LOCK_HEAD = PreparedStatement(select(AccessLogHeadRow.seq, AccessLogHeadRow.hash)
                                .where(AccessLogHeadRow.id == bindparam("head_id")).with_for_update())
 _INSERT = PreparedStatement(insert(AccessLogRow), [

@@ -14,8 +14,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from .limits import check_lengths
-from .models import MessageRow
+from intygsgw.storage.limits import check_lengths
+from intygsgw.storage.models import MessageRow
 
 TO_CARE = "TO_CARE"
 TO_RECIPIENT = "TO_RECIPIENT"

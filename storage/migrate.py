@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from .db import WRITE_OPTION
+from intygsgw.storage.db import WRITE_OPTION
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -145,7 +145,7 @@ class AccessLogRow(Base):
     """The patient-data access log: append-only, each entry chained to the one before.
 
     ``hash`` is SHA-256 over the previous entry's hash and this entry's
-    fields (storage.access_log), so an edited, removed or reordered entry
+    fields (intygsgw.storage.access_log), so an edited, removed or reordered entry
     breaks the chain where it happened.
     """
 

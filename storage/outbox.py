@@ -14,8 +14,8 @@ from typing import Iterable
 from sqlalchemy import DateTime, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from .limits import check_lengths
-from .models import OutboxRow
+from intygsgw.storage.limits import check_lengths
+from intygsgw.storage.models import OutboxRow
 
 PENDING, DONE, DEAD, DISCARDED = "PENDING", "DONE", "DEAD", "DISCARDED"
 STATES = (PENDING, DONE, DEAD, DISCARDED)

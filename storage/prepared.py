@@ -72,7 +72,7 @@ class PreparedStatement:
                     for name, key, proc in compiled.binds}
         if not connection.in_transaction():
             # Starts the transaction the way connection.execute would (BEGIN
-            # IMMEDIATE for a writing unit of work on SQLite, see storage.db).
+            # IMMEDIATE for a writing unit of work on SQLite, see intygsgw.storage.db).
             connection.begin()
         cursor = connection.connection.cursor()
         try:

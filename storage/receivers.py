@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
-from .limits import check_lengths
-from .models import ApprovedReceiverRow
+from intygsgw.storage.limits import check_lengths
+from intygsgw.storage.models import ApprovedReceiverRow
 
 
 @dataclass(frozen=True)

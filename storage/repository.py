@@ -15,12 +15,12 @@ from typing import Iterable, Sequence
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 
-from gateway.domain.states import State, StateEntry
+from intygsgw.domain.states import State, StateEntry
 
-from .limits import check_lengths
-from .models import (CertificateDocumentRow, CertificateRow, CertificateSignatureRow, CertificateStateRow,
+from intygsgw.storage.limits import check_lengths
+from intygsgw.storage.models import (CertificateDocumentRow, CertificateRow, CertificateSignatureRow, CertificateStateRow,
                      RelationRow, RevocationRow)
-from .prepared import PreparedStatement
+from intygsgw.storage.prepared import PreparedStatement
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _record(row) -> CertificateRecord:
     return CertificateRecord(*row)
 
 
-# Run inside the write lock on every registration: see storage.prepared.
+# Run inside the write lock on every registration: see intygsgw.storage.prepared.
 _INSERT_CERT = PreparedStatement(insert(CertificateRow), [c.key for c in _CERT_COLUMNS])
 _INSERT_DOC = PreparedStatement(insert(CertificateDocumentRow), ["certificate_id", "document", "namespaces"])
 _INSERT_STATE = PreparedStatement(insert(CertificateStateRow), ["certificate_id", "state", "target", "timestamp"])

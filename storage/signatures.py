@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
-from .limits import check_lengths
-from .models import CertificateSignatureRow
+from intygsgw.storage.limits import check_lengths
+from intygsgw.storage.models import CertificateSignatureRow
 
 
 @dataclass(frozen=True)

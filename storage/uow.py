@@ -2,22 +2,22 @@
 
 Leaving the block without ``commit()`` rolls back, so a handler that raises
 half-way leaves nothing behind. A writing unit of work starts with ``BEGIN
-IMMEDIATE`` on SQLite (see storage.db) so concurrent writers queue up instead
+IMMEDIATE`` on SQLite (see intygsgw.storage.db) so concurrent writers queue up instead
 of failing on a lock upgrade.
 """
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection, Engine
 
-from .access_log import AccessLogRepository
-from .batching import CommitBatcher
-from .db import WRITE_OPTION
-from .messages import MessageRepository
-from .outbox import OutboxRepository
-from .receivers import ApprovedReceiverRepository
-from .repository import CertificateRepository
-from .signatures import SignatureRepository
-from .writegate import WriteGate, gate_for
+from intygsgw.storage.access_log import AccessLogRepository
+from intygsgw.storage.batching import CommitBatcher
+from intygsgw.storage.db import WRITE_OPTION
+from intygsgw.storage.messages import MessageRepository
+from intygsgw.storage.outbox import OutboxRepository
+from intygsgw.storage.receivers import ApprovedReceiverRepository
+from intygsgw.storage.repository import CertificateRepository
+from intygsgw.storage.signatures import SignatureRepository
+from intygsgw.storage.writegate import WriteGate, gate_for
 
 
 class UnitOfWork:
@@ -87,7 +87,7 @@ class Store:
         """Run ``job(uow)`` in a shared, group-committed transaction; returns its result.
 
         For short, hot writes. ``job`` must not commit or roll back itself and
-        may be run twice (see storage.batching); an exception it raises undoes
+        may be run twice (see intygsgw.storage.batching); an exception it raises undoes
         only its own work and reaches the caller once the batch has committed.
         """
         return self._batcher.run(job)

@@ -36,8 +36,8 @@ def postgres_database(postgres_server, request):
 @pytest.fixture(params=["sqlite", "postgres"])
 def outbox_database(request, tmp_path):
     """(URL, services) of a migrated database with an empty outbox, once on SQLite and once on PostgreSQL."""
-    from gateway.app import build_services
-    from gateway.config import Settings
+    from intygsgw.app import build_services
+    from intygsgw.config.settings import Settings
 
     url = f"sqlite:///{tmp_path / 'outbox.db'}" if request.param == "sqlite" else \
         request.getfixturevalue("postgres_database")

@@ -15,9 +15,9 @@ import contextvars
 import datetime as dt
 from dataclasses import dataclass, field
 
-from storage.access_log import AccessEntry
+from intygsgw.storage.access_log import AccessEntry
 
-from ..domain.personnummer import try_parse_person_id
+from intygsgw.domain.personnummer import try_parse_person_id
 
 _current: contextvars.ContextVar["Access | None"] = contextvars.ContextVar("intygsgw_access", default=None)
 

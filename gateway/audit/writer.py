@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from storage.uow import Store
+from intygsgw.storage.uow import Store
 
-from . import Access
+from intygsgw.audit import Access
 
 
 class AccessLogWriter:

@@ -29,14 +29,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from storage.outbox import OutboxItem
-from storage.uow import Store
+from intygsgw.storage.outbox import OutboxItem
+from intygsgw.storage.uow import Store
 
-from ..clock import Clock
-from ..outbound import Outbound
-from ..routing import short_name
-from ..transport import Outcome
-from .schedule import RetrySchedule
+from intygsgw.clock import Clock
+from intygsgw.outbound.sender import Outbound
+from intygsgw.outbound.routing import short_name
+from intygsgw.outbound.transport import Outcome
+from intygsgw.delivery.schedule import RetrySchedule
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Mapping
 
 from lxml import etree
 
-from ..service.services import Services
+from intygsgw.service.services import Services
 
 if TYPE_CHECKING:
-    from ..registry import Contract
+    from intygsgw.registry import Contract
 
 
 @dataclass

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..domain.states import StateEntry
-from ..service.certificates import CertificateView
-from ..soap.parser import parse_trusted
-from ..soap.source import standalone_document
-from .responses import C, status_elements
+from intygsgw.domain.states import StateEntry
+from intygsgw.service.certificates import CertificateView
+from intygsgw.soap.parser import parse_trusted
+from intygsgw.soap.source import standalone_document
+from intygsgw.handlers.responses import C, status_elements
 
 # Children of Intyg that come before the status list, in schema order.
 _BEFORE_STATUS = {C(t) for t in ("intygs-id", "mottagare", "typ", "version", "signeringstidpunkt",

@@ -6,11 +6,11 @@ import logging
 
 from lxml import etree
 
-from ..domain.results import Result
-from ..service import certificates as service
-from .context import Request
-from .documents import intyg_with_statuses
-from .responses import CORE, T, add_result, response_root, sub, text
+from intygsgw.domain.results import Result
+from intygsgw.service import certificates as service
+from intygsgw.handlers.context import Request
+from intygsgw.handlers.documents import intyg_with_statuses
+from intygsgw.handlers.responses import CORE, T, add_result, response_root, sub, text
 
 log = logging.getLogger(__name__)
 

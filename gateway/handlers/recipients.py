@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..domain.results import ErrorId, Result, error
-from ..recipients import Recipient
-from ..service import recipients as service
-from .context import Request
-from .responses import T, add_result, sub
+from intygsgw.domain.results import ErrorId, Result, error
+from intygsgw.config.recipient_file import Recipient
+from intygsgw.service import recipients as service
+from intygsgw.handlers.context import Request
+from intygsgw.handlers.responses import T, add_result, sub
 
 C1 = "urn:riv:clinicalprocess:healthcond:certificate:1"
 RECEIVER = "urn:riv:clinicalprocess:healthcond:certificate:receiver:types:1"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..certificate_types import TYPE_CODE_SYSTEM
-from ..service import certificates as service
-from .context import Request
-from .responses import RELATION_CODE_SYSTEM, add_cv, add_ii, format_timestamp, response_root, sub
+from intygsgw.rules.catalog import TYPE_CODE_SYSTEM
+from intygsgw.service import certificates as service
+from intygsgw.handlers.context import Request
+from intygsgw.handlers.responses import RELATION_CODE_SYSTEM, add_cv, add_ii, format_timestamp, response_root, sub
 
 
 def _ns(req: Request, tag: str) -> str:

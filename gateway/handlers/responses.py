@@ -6,8 +6,8 @@ from typing import Callable
 
 from lxml import etree
 
-from ..domain.results import Result
-from ..domain.states import PART_CODE_SYSTEM, STATUS_CODE_SYSTEM, StateEntry
+from intygsgw.domain.results import Result
+from intygsgw.domain.states import PART_CODE_SYSTEM, STATUS_CODE_SYSTEM, StateEntry
 
 CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
 TYPES = "urn:riv:clinicalprocess:healthcond:certificate:types:3"

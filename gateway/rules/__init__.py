@@ -6,7 +6,7 @@ that a type for which only a ``.sch`` file exists can still be validated.
 """
 from __future__ import annotations
 
-from .schematron import (
+from intygsgw.rules.schematron import (
     Failure,
     SchematronError,
     SchematronEvaluationError,

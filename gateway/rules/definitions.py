@@ -1,7 +1,7 @@
 """Load every certificate type, catalogue entry and business rules, and keep them current.
 
 The types folder holds ``<id>.toml`` per type (the catalogue entry, see
-gateway.certificate_types) and ``<id>/v<major>.toml`` (a data definition, see
+intygsgw.rules.catalog) and ``<id>/v<major>.toml`` (a data definition, see
 FORMAT.md) or ``<id>/v<major>.sch`` (Schematron mode) per major version. Both
 are loaded together as one :class:`TypeSet`, and a type version without rules
 or rules without a type are errors, so a type is never served unvalidated.
@@ -17,9 +17,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..certificate_types import TypeCatalog, load_catalog
-from ..reloadable import Reloadable
-from .engine import CompiledDefinition, DefinitionError, compile_definition
+from intygsgw.rules.catalog import TypeCatalog, load_catalog
+from intygsgw.config.reloadable import Reloadable
+from intygsgw.rules.engine import CompiledDefinition, DefinitionError, compile_definition
 
 
 class SchematronUnavailable(DefinitionError):
@@ -35,7 +35,7 @@ class SchematronRules:
     source: str
 
     def validate(self, intyg) -> list[str]:
-        from .schematron import SchematronEvaluationError, SchematronValidator
+        from intygsgw.rules.schematron import SchematronEvaluationError, SchematronValidator
         root = intyg.getparent() if intyg.getparent() is not None else intyg
         try:
             failures = SchematronValidator.from_file(self.source).validate(root)
@@ -45,7 +45,7 @@ class SchematronRules:
         return [f"TEST: {f.test}, MSG: {f.raw_message}" for f in failures]
 
     def compile(self) -> None:
-        from .schematron import SchematronError, SchematronValidator
+        from intygsgw.rules.schematron import SchematronError, SchematronValidator
         try:
             SchematronValidator.from_file(self.source)
         except SchematronError as exc:

@@ -14,19 +14,19 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from storage.repository import CertificateRecord, RelationRecord, StoredDocument
+from intygsgw.storage.repository import CertificateRecord, RelationRecord, StoredDocument
 
-from .. import audit
-from ..domain import states as st
-from ..domain.personnummer import InvalidPersonId, PersonId, parse_person_id, try_parse_person_id
-from ..domain.results import OK, ErrorId, Result, ServiceError, error, info
-from ..domain.states import HSVARD, INVANA, State, StateEntry
-from ..outbound import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
-from ..recipients import NOT_SEND_TARGETS
-from ..soap.source import self_contained
-from .notifications import SENT_EVENT, Event, enqueue_status_update
-from .services import Services
-from .signatures import check_registration
+from intygsgw import audit
+from intygsgw.domain import states as st
+from intygsgw.domain.personnummer import InvalidPersonId, PersonId, parse_person_id, try_parse_person_id
+from intygsgw.domain.results import OK, ErrorId, Result, ServiceError, error, info
+from intygsgw.domain.states import HSVARD, INVANA, State, StateEntry
+from intygsgw.outbound.sender import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
+from intygsgw.config.recipient_file import NOT_SEND_TARGETS
+from intygsgw.soap.source import self_contained
+from intygsgw.service.notifications import SENT_EVENT, Event, enqueue_status_update
+from intygsgw.service.services import Services
+from intygsgw.service.signatures import check_registration
 
 log = logging.getLogger(__name__)
 

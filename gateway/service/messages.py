@@ -12,18 +12,18 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
+from intygsgw.storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
 
-from .. import audit
-from ..domain.personnummer import try_parse_person_id
-from ..domain.results import ErrorId, Result, error
-from ..domain.states import State
-from ..outbound import SEND_MESSAGE_TO_CARE_2, SEND_MESSAGE_TO_RECIPIENT_2
-from .notifications import (
+from intygsgw import audit
+from intygsgw.domain.personnummer import try_parse_person_id
+from intygsgw.domain.results import ErrorId, Result, error
+from intygsgw.domain.states import State
+from intygsgw.outbound.sender import SEND_MESSAGE_TO_CARE_2, SEND_MESSAGE_TO_RECIPIENT_2
+from intygsgw.service.notifications import (
     ANSWER_FROM_RECIPIENT, ANSWER_TO_RECIPIENT, QUESTION_FROM_CARE, QUESTION_FROM_RECIPIENT, REMINDER,
     REVOKED_EVENT, SENT_EVENT, Event, QuestionCounts, enqueue_status_update, question_counts,
 )
-from .services import Services
+from intygsgw.service.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ def message_event(message: MessageRecord) -> Event:
 
 def list_for_care_with_qa(svc: Services, person_id: str, unit_ids: list[str], care_giver_id: str | None,
                           signed_from: dt.datetime | None, signed_to: dt.datetime | None) -> list[CertificateWithQA]:
-    from .certificates import list_for_care  # the same selection and status visibility as ListCertificatesForCare
+    from intygsgw.service.certificates import list_for_care  # the same selection and status visibility as ListCertificatesForCare
 
     views = [v for v in list_for_care(svc, person_id, unit_ids)
              if (not care_giver_id or v.record.care_giver_id == care_giver_id)

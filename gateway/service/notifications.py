@@ -11,13 +11,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
+from intygsgw.storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
 
-from ..domain import states as st
-from ..domain.states import HSVARD
-from ..outbound import STATUS_UPDATE_FOR_CARE_3
-from ..routing import RoutingError
-from .services import Services
+from intygsgw.domain import states as st
+from intygsgw.domain.states import HSVARD
+from intygsgw.outbound.sender import STATUS_UPDATE_FOR_CARE_3
+from intygsgw.outbound.routing import RoutingError
+from intygsgw.service.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def question_counts(messages: list[MessageRecord], direction: str) -> QuestionCo
 
 def enqueue_status_update(svc: Services, uow, certificate_id: str, event: Event) -> bool:
     """Queue a notification on ``uow`` (not committed here); False when there is nowhere to send it."""
-    from .certificates import CertificateView  # certificates imports this module
+    from intygsgw.service.certificates import CertificateView  # certificates imports this module
 
     if svc.outbound is None or svc.render_status_update is None:
         return False

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.receivers import ApprovedReceiver
+from intygsgw.storage.receivers import ApprovedReceiver
 
-from .. import audit
-from ..domain.results import Result, ServiceError
-from ..recipients import NOT_SEND_TARGETS, Recipient
-from .services import Services
+from intygsgw import audit
+from intygsgw.domain.results import Result, ServiceError
+from intygsgw.config.recipient_file import NOT_SEND_TARGETS, Recipient
+from intygsgw.service.services import Services
 
 MAIN_RECIPIENT = "HUVUDMOTTAGARE"
 

@@ -4,21 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from storage.uow import Store
+from intygsgw.storage.uow import Store
 
-from ..certificate_types import TypeCatalog
-from ..clock import Clock
-from ..outbound import Outbound
-from ..recipients import RecipientRegistry
-from ..reloadable import Reloadable
+from intygsgw.rules.catalog import TypeCatalog
+from intygsgw.clock import Clock
+from intygsgw.outbound.sender import Outbound
+from intygsgw.config.recipient_file import RecipientRegistry
+from intygsgw.config.reloadable import Reloadable
 
 if TYPE_CHECKING:
-    from ..rules.definitions import TypeSet
-    from .signatures import SignatureCheck
+    from intygsgw.rules.definitions import TypeSet
+    from intygsgw.service.signatures import SignatureCheck
 
 
 class CertificateTypes(Protocol):
-    """The certificate types in force (gateway.rules.definitions.TypeBook)."""
+    """The certificate types in force (intygsgw.rules.definitions.TypeBook)."""
 
     def current(self) -> "TypeSet": ...
 
@@ -32,12 +32,12 @@ class Services:
     outbound: Outbound | None = None
     clock: Clock = field(default_factory=Clock)
     # Normalised ids of validation persons: their certificates are stored and
-    # read like any other, but never leave the gateway (gateway.validation).
+    # read like any other, but never leave the gateway (intygsgw.domain.validation_persons).
     validation_persons: frozenset[str] = frozenset()
     # Renders a CertificateStatusUpdateForCare request (view, event, sent, received counts) -> bytes;
     # None: notifications to care are off.
     render_status_update: Callable | None = None
-    # Signature policy and trust anchors (gateway.service.signatures); None: never verify.
+    # Signature policy and trust anchors (intygsgw.service.signatures); None: never verify.
     signatures: "SignatureCheck | None" = None
 
     @property

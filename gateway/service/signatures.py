@@ -11,15 +11,15 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from signing.policy import Policy, SignaturePolicies
-from signing.trust import TrustAnchors
-from signing.verify import SignatureVerdict, verify_intyg_signature
-from signing.xml import NotXml, parse
-from storage.signatures import SignatureRecord
+from intygsgw.signing.policy import Policy, SignaturePolicies
+from intygsgw.signing.trust import TrustAnchors
+from intygsgw.signing.verify import SignatureVerdict, verify_intyg_signature
+from intygsgw.signing.xml import NotXml, parse
+from intygsgw.storage.signatures import SignatureRecord
 
-from ..domain.personnummer import try_parse_person_id
-from ..domain.results import ErrorId, Result, error
-from ..soap.source import standalone_document
+from intygsgw.domain.personnummer import try_parse_person_id
+from intygsgw.domain.results import ErrorId, Result, error
+from intygsgw.soap.source import standalone_document
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from .faults import SoapFault, client_fault
+from intygsgw.soap.faults import SoapFault, client_fault
 
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"

@@ -13,7 +13,7 @@ import threading
 
 from lxml import etree
 
-from .faults import SoapFault, client_fault
+from intygsgw.soap.faults import SoapFault, client_fault
 
 XINCLUDE_NS = b"http://www.w3.org/2001/XInclude"
 

@@ -21,8 +21,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..routing import contract_namespace
-from ..tomlvalues import toml_date
+from intygsgw.outbound.routing import contract_namespace
+from intygsgw.config.tomlvalues import toml_date
 
 ANY = "*"
 _FIELDS = {"consumer", "contract", "logical_address", "valid_from", "valid_to", "comment"}
@@ -124,7 +124,7 @@ class CallGate:
 
     def refusal(self, caller_hsa_id: str | None, contract_ns: str, logical_address: str):
         """None when the call may proceed, else the SOAP fault to answer with."""
-        from ..soap.faults import SoapFault
+        from intygsgw.soap.faults import SoapFault
 
         if not caller_hsa_id:
             return SoapFault(

@@ -22,8 +22,8 @@ import threading
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
-from ..config import Settings
-from .identity import PEER_CERT_KEY
+from intygsgw.config.settings import Settings
+from intygsgw.trust.identity import PEER_CERT_KEY
 
 _peer = threading.local()
 _contexts: dict[int, ssl.SSLContext] = {}
@@ -97,7 +97,7 @@ class TlsGateway(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from ..app import wsgi_app
+        from intygsgw.app import wsgi_app
 
         return wsgi_app()
 

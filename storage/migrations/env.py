@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection handed over by storage.migrate."""
+"""Alembic environment: runs on the connection handed over by intygsgw.storage.migrate."""
 from __future__ import annotations
 
 from alembic import context
 
-from storage.models import Base
+from intygsgw.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -13,7 +13,7 @@ def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         # `alembic` run from a shell: build an engine from the ini URL.
-        from storage.db import make_engine
+        from intygsgw.storage.db import make_engine
 
         engine = make_engine(config.get_main_option("sqlalchemy.url"))
         with engine.begin() as conn:

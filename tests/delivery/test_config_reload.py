@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from gateway import samples
-from gateway.recipients import DEFAULT_FILE
-from gateway.samples import CertificateSpec
-from gateway.stub.process import StubProcess
+from intygsgw.devtools import samples
+from intygsgw.config.recipient_file import DEFAULT_FILE
+from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.devtools.stub.process import StubProcess
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import GatewayClient
 from tests.support.waiting import wait_until

@@ -7,13 +7,13 @@ import uuid
 import pytest
 from lxml import etree
 
-from gateway.app import build_deliverer, build_services
-from gateway.config import Settings
-from gateway.delivery.deliverer import Deliverer, DeliveryConfig
-from gateway.outbound import REVOKE_CERTIFICATE_2
-from gateway.samples import revoke_certificate
-from gateway.stub.process import StubProcess
-from storage.outbox import DEAD, DONE, PENDING
+from intygsgw.app import build_deliverer, build_services
+from intygsgw.config.settings import Settings
+from intygsgw.delivery.deliverer import Deliverer, DeliveryConfig
+from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2
+from intygsgw.devtools.samples import revoke_certificate
+from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.storage.outbox import DEAD, DONE, PENDING
 from tests.support.waiting import wait_until
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"

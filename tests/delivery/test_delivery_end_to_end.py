@@ -4,7 +4,7 @@ One gateway and two stub recipients (FKASSA at FKORG, TRANSP at TRANSP), all
 real processes on loopback. The gateway's clock is moved with its offset file
 (gateway/clock.py) to make hours of retry schedule pass in seconds.
 
-The sample builders (gateway.samples) write LISJP certificates only, so the
+The sample builders (intygsgw.devtools.samples) write LISJP certificates only, so the
 recipient file of this test lets TRANSP receive LISJP as well; everything else
 is the shipped registry.
 """
@@ -20,16 +20,16 @@ import time
 import pytest
 from lxml import etree
 
-from gateway import samples
-from gateway.app import build_services
-from gateway.clock import write_offset
-from gateway.config import Settings
-from gateway.delivery.deliverer import DeliveryConfig
-from gateway.outbound import REVOKE_CERTIFICATE_2
-from gateway.recipients import DEFAULT_FILE
-from gateway.samples import CertificateSpec
-from gateway.stub.process import StubProcess
-from storage.outbox import DONE, PENDING
+from intygsgw.devtools import samples
+from intygsgw.app import build_services
+from intygsgw.clock import write_offset
+from intygsgw.config.settings import Settings
+from intygsgw.delivery.deliverer import DeliveryConfig
+from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2
+from intygsgw.config.recipient_file import DEFAULT_FILE
+from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.storage.outbox import DONE, PENDING
 from tests.support.paths import REPO_ROOT
 from tests.support.published import assert_valid_against_published
 from tests.support.waiting import wait_until
@@ -332,7 +332,7 @@ def test_a_refused_revocation_is_dead_with_its_reason_until_an_operator_retries_
 
 
 def operator(gw, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "gateway.cli", "outbox", *args], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "intygsgw.cli", "outbox", *args], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout

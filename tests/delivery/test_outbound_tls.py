@@ -15,10 +15,10 @@ import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 from lxml import etree
 
-from gateway.outbound import REVOKE_CERTIFICATE_2, Outbound
-from gateway.routing import RouteFileError, parse_routes
-from gateway.samples import revoke_certificate
-from gateway.tls import pkcs12_to_pem_files
+from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2, Outbound
+from intygsgw.outbound.routing import RouteFileError, parse_routes
+from intygsgw.devtools.samples import revoke_certificate
+from intygsgw.outbound.tls_files import pkcs12_to_pem_files
 from tests.support.server import GatewayProcess
 from tests.trust.conftest import pki, write_authorizations  # noqa: F401  (pki is a fixture)
 

@@ -14,11 +14,11 @@ import sys
 
 import pytest
 
-from gateway.app import build_deliverer, build_services
-from gateway.config import Settings
-from gateway.outbound import REVOKE_CERTIFICATE_2, STATUS_UPDATE_FOR_CARE_3
-from gateway.stub.process import StubProcess
-from storage.outbox import DEAD, DISCARDED, DONE, PENDING
+from intygsgw.app import build_deliverer, build_services
+from intygsgw.config.settings import Settings
+from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2, STATUS_UPDATE_FOR_CARE_3
+from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.storage.outbox import DEAD, DISCARDED, DONE, PENDING
 from tests.support.paths import REPO_ROOT
 
 REVOKE = b"<RevokeCertificate xmlns='urn:riv:clinicalprocess:healthcond:certificate:RevokeCertificateResponder:2'/>"
@@ -26,7 +26,7 @@ REVOKE = b"<RevokeCertificate xmlns='urn:riv:clinicalprocess:healthcond:certific
 
 def outbox(url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "gateway.cli", "outbox", *args, "--db", url],
+    return subprocess.run([sys.executable, "-m", "intygsgw.cli", "outbox", *args, "--db", url],
                           capture_output=True, text=True, env=env, timeout=60)
 
 

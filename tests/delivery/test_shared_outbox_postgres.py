@@ -13,13 +13,13 @@ import uuid
 from lxml import etree
 from sqlalchemy import select
 
-from gateway.app import build_services
-from gateway.config import Settings
-from gateway.outbound import REVOKE_CERTIFICATE_2
-from gateway.samples import revoke_certificate
-from gateway.stub.process import StubProcess
-from storage.models import OutboxRow
-from storage.outbox import DONE
+from intygsgw.app import build_services
+from intygsgw.config.settings import Settings
+from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2
+from intygsgw.devtools.samples import revoke_certificate
+from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.storage.models import OutboxRow
+from intygsgw.storage.outbox import DONE
 from tests.support.server import GatewayProcess
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from gateway import samples
-from gateway.samples import CertificateSpec
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import endpoint_path
 

@@ -14,8 +14,8 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway import samples
-from gateway.samples import CertificateSpec
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import endpoint_path
 
@@ -243,7 +243,7 @@ def test_missing_or_wrong_soap_action_is_tolerated(gateway, soap_action):
 
 
 def test_every_wsdl_is_served_with_resolvable_imports(gateway):
-    from gateway.registry import CONTRACTS
+    from intygsgw.registry import CONTRACTS
 
     for contract in CONTRACTS:
         wsdl = requests.get(f"{gateway.base_url}{contract.path}?wsdl", timeout=HANG_GUARD)

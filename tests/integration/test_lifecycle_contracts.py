@@ -12,8 +12,8 @@ import pytest
 import zeep.exceptions
 from lxml import etree
 
-from gateway import samples
-from gateway.samples import CertificateSpec
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
 
 CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
 TYPES = "urn:riv:clinicalprocess:healthcond:certificate:types:3"

@@ -27,10 +27,10 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway import samples
-from gateway.registry import CONTRACTS
-from gateway.samples import CertificateSpec
-from gateway.stub.process import StubProcess
+from intygsgw.devtools import samples
+from intygsgw.registry import CONTRACTS
+from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.devtools.stub.process import StubProcess
 from tests.messages.test_message_relay_http import to_care, to_recipient
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import HUB_ADDRESS, GatewayClient, endpoint_path

@@ -11,8 +11,8 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway import samples
-from gateway.samples import CertificateSpec
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
 from tests.support.published import published_schema
 from tests.support.soapclient import endpoint_path
 

@@ -22,8 +22,8 @@ import requests
 import zeep.exceptions
 from lxml import etree
 
-from gateway import samples
-from gateway.samples import CertificateSpec
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
 from tests.support.paths import REPO_ROOT
 from tests.support.soapclient import HUB_ADDRESS, endpoint_path
 
@@ -221,7 +221,7 @@ def test_approvals_are_in_the_access_log_under_the_patient(client, gateway):
     register(client, cid)
     approve(client, cid, "lisjp", [("FKASSA", "YES")])
     approved(client, cid)
-    args = [sys.executable, "-m", "gateway.cli", "audit", "export", "--person", samples.PATIENT]
+    args = [sys.executable, "-m", "intygsgw.cli", "audit", "export", "--person", samples.PATIENT]
     if gateway.db:
         args += ["--db", gateway.db]
     done = subprocess.run(args, cwd=gateway.workdir, capture_output=True, text=True, timeout=60,

@@ -16,9 +16,9 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway import samples
-from gateway.certificate_types import DEFAULT_DIR
-from gateway.samples import CertificateSpec
+from intygsgw.devtools import samples
+from intygsgw.rules.catalog import DEFAULT_DIR
+from intygsgw.devtools.samples import CertificateSpec
 from tests.integration.test_register_business_rules import envelope_without
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import endpoint_path

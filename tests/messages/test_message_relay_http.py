@@ -8,10 +8,10 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway.samples import CARE_UNIT, PATIENT, CertificateSpec, envelope, register_certificate, \
+from intygsgw.devtools.samples import CARE_UNIT, PATIENT, CertificateSpec, envelope, register_certificate, \
     send_certificate_to_recipient
-from gateway.samples.requests import _hos_personal
-from gateway.stub.process import StubProcess
+from intygsgw.devtools.samples.requests import _hos_personal
+from intygsgw.devtools.stub.process import StubProcess
 from tests.support.server import GatewayProcess
 
 RESP = "urn:riv:clinicalprocess:healthcond:certificate:{}Responder:2"

@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from gateway.app import build_services
-from gateway.config import Settings
-from gateway.domain.states import HSVARD, State
-from gateway.service import messages as svc_messages
-from gateway.service.messages import IncomingMessage
-from storage.messages import TO_CARE, TO_RECIPIENT
-from storage.repository import CertificateRecord
+from intygsgw.app import build_services
+from intygsgw.config.settings import Settings
+from intygsgw.domain.states import HSVARD, State
+from intygsgw.service import messages as svc_messages
+from intygsgw.service.messages import IncomingMessage
+from intygsgw.storage.messages import TO_CARE, TO_RECIPIENT
+from intygsgw.storage.repository import CertificateRecord
 
 PERSON = "191212121212"
 NOW = dt.datetime(2026, 11, 23, 10, 0, 0)
@@ -177,7 +177,7 @@ def test_a_recipients_answer_leaves_cares_question_answered_until_handled(servic
 
 
 def test_claim_left_by_a_dead_relay_is_taken_over_once_stale(services, tmp_path):
-    from gateway.clock import Clock, write_offset
+    from intygsgw.clock import Clock, write_offset
 
     offset = tmp_path / "offset"
     write_offset(str(offset), 0)

@@ -13,9 +13,9 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway.clock import write_offset
-from gateway.samples import CARE_UNIT, CertificateSpec, register_certificate, send_certificate_to_recipient
-from gateway.stub.process import StubProcess
+from intygsgw.clock import write_offset
+from intygsgw.devtools.samples import CARE_UNIT, CertificateSpec, register_certificate, send_certificate_to_recipient
+from intygsgw.devtools.stub.process import StubProcess
 from tests.messages.test_message_relay_http import XML, post, result, to_care, to_recipient
 from tests.support.published import assert_valid_against_published
 from tests.support.server import GatewayProcess

@@ -14,9 +14,9 @@ import itertools
 import pytest
 from lxml import etree
 
-from gateway.certificate_types import DEFAULT_DIR
-from gateway.rules.definitions import load_definition
-from gateway.rules.schematron import SchematronValidator
+from intygsgw.rules.catalog import DEFAULT_DIR
+from intygsgw.rules.definitions import load_definition
+from intygsgw.rules.schematron import SchematronValidator
 from tests.support.paths import SCHEMATRON_DIR
 
 GN = "{urn:riv:clinicalprocess:healthcond:certificate:3}"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.certificate_types import DEFAULT_DIR
-from gateway.rules.corpus import CorpusBuilder, render
-from gateway.rules.definitions import TypeBook, load_definition, load_rules, load_types
-from gateway.rules.engine import DefinitionError, compile_definition
+from intygsgw.rules.catalog import DEFAULT_DIR
+from intygsgw.devtools.rules_corpus import CorpusBuilder, render
+from intygsgw.rules.definitions import TypeBook, load_definition, load_rules, load_types
+from intygsgw.rules.engine import DefinitionError, compile_definition
 from tests.support.paths import SCHEMATRON_DIR
 
 LISJP = DEFAULT_DIR / "lisjp" / "v1.toml"
@@ -176,7 +176,7 @@ def test_corpus_is_reproducible():
 
 
 def test_engine_datatypes_follow_xpath():
-    from gateway.rules.engine import is_xs_date, xpath_number
+    from intygsgw.rules.engine import is_xs_date, xpath_number
     assert is_xs_date("2024-02-29") and not is_xs_date("2023-02-29") and is_xs_date(" 2020-01-01Z ")
     assert not is_xs_date("2020-1-01") and not is_xs_date("20200101")
     assert xpath_number(" 2 ") == 2 and xpath_number("1_0") != xpath_number("1_0")

@@ -3,7 +3,7 @@
 For every type with a data definition (``contracts/certificate-types/<id>/v<major>.toml``)
 the published ``.sch`` of the same type and major version is run through
 saxonche as the oracle, on (a) the published fixtures of that type and version
-and (b) a seeded corpus from :mod:`gateway.rules.corpus`. The test runs
+and (b) a seeded corpus from :mod:`intygsgw.devtools.rules_corpus`. The test runs
 ``CORPUS_PER_TYPE`` messages per type (500, the issue's floor, unless
 ``INTYGSGW_CORPUS_PER_TYPE`` says otherwise for a quick local run);
 ``benchmarks/rules_validation.py --check`` runs the same generator with another
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.certificate_types import DEFAULT_DIR, load_catalog
-from gateway.rules.corpus import generate
-from gateway.rules.definitions import load_definition
-from gateway.rules.schematron import SchematronValidator
+from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog
+from intygsgw.devtools.rules_corpus import generate
+from intygsgw.rules.definitions import load_definition
+from intygsgw.rules.schematron import SchematronValidator
 from tests.support.paths import SCHEMATRON_DIR
 
 CORPUS_PER_TYPE = int(os.environ.get("INTYGSGW_CORPUS_PER_TYPE", "500"))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.certificate_types import DEFAULT_DIR, load_catalog
-from gateway.rules.corpus import CorpusBuilder, render
-from gateway.rules.definitions import load_definition
-from gateway.rules.schematron import SchematronValidator
+from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog
+from intygsgw.devtools.rules_corpus import CorpusBuilder, render
+from intygsgw.rules.definitions import load_definition
+from intygsgw.rules.schematron import SchematronValidator
 from tests.support.paths import SCHEMATRON_DIR
 
 GN = "{urn:riv:clinicalprocess:healthcond:certificate:3}"

@@ -13,7 +13,7 @@ from lxml import etree
 
 pytest.importorskip("saxonche")
 
-from gateway.rules.schematron import (  # noqa: E402
+from intygsgw.rules.schematron import (  # noqa: E402
     Failure,
     SchematronSyntaxError,
     SchematronValidator,

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from signing.sign import SigningKey, load_signing_key
-from signing.trust import load_trust_anchors
+from intygsgw.signing.sign import SigningKey, load_signing_key
+from intygsgw.signing.trust import load_trust_anchors
 from tests.support.pki import TestCA
 
 DOCTOR = "SE2321000016-1R2F"

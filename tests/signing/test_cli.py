@@ -5,8 +5,8 @@ import requests
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from gateway.samples import CertificateSpec, intyg_document
-from gateway.samples.signed import register_with_intyg
+from intygsgw.devtools.samples import CertificateSpec, intyg_document
+from intygsgw.devtools.samples.signed import register_with_intyg
 from tests.support.pki import TestCA
 from tests.support.server import GatewayProcess
 from tests.trust.conftest import cli

@@ -11,11 +11,11 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway.samples import CertificateSpec, revoke_certificate, send_certificate_to_recipient, set_certificate_status
-from gateway.samples.signed import signed_intyg, signed_register_certificate
-from gateway.stub.process import running_stub
-from signing.verify import verify_enveloped, verify_intyg_signature
-from signing.xml import DS
+from intygsgw.devtools.samples import CertificateSpec, revoke_certificate, send_certificate_to_recipient, set_certificate_status
+from intygsgw.devtools.samples.signed import signed_intyg, signed_register_certificate
+from intygsgw.devtools.stub.process import running_stub
+from intygsgw.signing.verify import verify_enveloped, verify_intyg_signature
+from intygsgw.signing.xml import DS
 from tests.support.server import GatewayProcess
 from tests.trust.conftest import cli
 

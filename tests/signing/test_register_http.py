@@ -7,11 +7,11 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway.samples import CertificateSpec, get_certificate, register_certificate
-from gateway.samples.certificates import OTHER_PATIENT
-from gateway.samples.signed import register_with_intyg, signed_register_certificate
-from signing.verify import verify_intyg_signature
-from signing.xml import CORE_NS
+from intygsgw.devtools.samples import CertificateSpec, get_certificate, register_certificate
+from intygsgw.devtools.samples.certificates import OTHER_PATIENT
+from intygsgw.devtools.samples.signed import register_with_intyg, signed_register_certificate
+from intygsgw.signing.verify import verify_intyg_signature
+from intygsgw.signing.xml import CORE_NS
 from tests.support.server import GatewayProcess
 
 from .conftest import DOCTOR, key_of

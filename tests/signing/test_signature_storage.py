@@ -6,12 +6,12 @@ import datetime as dt
 import pytest
 from alembic.script import ScriptDirectory
 
-from gateway.domain.states import HSVARD, State
-from storage.db import make_engine
-from storage.migrate import alembic_config, current_revision, upgrade
-from storage.repository import CertificateRecord
-from storage.signatures import SignatureRecord
-from storage.uow import Store
+from intygsgw.domain.states import HSVARD, State
+from intygsgw.storage.db import make_engine
+from intygsgw.storage.migrate import alembic_config, current_revision, upgrade
+from intygsgw.storage.repository import CertificateRecord
+from intygsgw.storage.signatures import SignatureRecord
+from intygsgw.storage.uow import Store
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from gateway.samples import CertificateSpec, intyg_document
-from gateway.samples.signed import signed_intyg
-from signing.policy import Policy, parse_policies
-from signing.sign import sign_enveloped
-from signing.verify import verify_intyg_signature
-from signing.xml import CORE_NS, DS, TYPES_NS, UNDERSKRIFT, UNDERSKRIFT_NS
+from intygsgw.devtools.samples import CertificateSpec, intyg_document
+from intygsgw.devtools.samples.signed import signed_intyg
+from intygsgw.signing.policy import Policy, parse_policies
+from intygsgw.signing.sign import sign_enveloped
+from intygsgw.signing.verify import verify_intyg_signature
+from intygsgw.signing.xml import CORE_NS, DS, TYPES_NS, UNDERSKRIFT, UNDERSKRIFT_NS
 
 from .conftest import DOCTOR, key_of
 

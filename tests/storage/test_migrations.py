@@ -5,9 +5,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from storage.db import make_engine
-from storage.migrate import alembic_config, upgrade
-from storage.models import Base
+from intygsgw.storage.db import make_engine
+from intygsgw.storage.migrate import alembic_config, upgrade
+from intygsgw.storage.models import Base
 
 
 def test_there_is_exactly_one_head():

@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from gateway.outbound import REVOKE_CERTIFICATE_2, STATUS_UPDATE_FOR_CARE_3
-from storage.outbox import destination_key
+from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2, STATUS_UPDATE_FOR_CARE_3
+from intygsgw.storage.outbox import destination_key
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, 0)
 LEASE = dt.timedelta(minutes=2)

@@ -8,13 +8,13 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain.states import State
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.models import CertificateRow, CertificateStateRow
-from storage.prepared import PreparedStatement
-from storage.repository import CertificateRecord
-from storage.uow import Store
+from intygsgw.domain.states import State
+from intygsgw.storage.db import make_engine
+from intygsgw.storage.migrate import upgrade
+from intygsgw.storage.models import CertificateRow, CertificateStateRow
+from intygsgw.storage.prepared import PreparedStatement
+from intygsgw.storage.repository import CertificateRecord
+from intygsgw.storage.uow import Store
 
 SIGNED = dt.datetime(2026, 11, 2, 9, 30, 15)
 RECEIVED = dt.datetime(2026, 11, 23, 10, 11, 12, 345678)

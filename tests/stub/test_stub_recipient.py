@@ -10,8 +10,8 @@ import pytest
 import requests
 from lxml import etree
 
-from gateway.stub.client import StubError
-from gateway.stub.process import StubProcess
+from intygsgw.devtools.stub.client import StubError
+from intygsgw.devtools.stub.process import StubProcess
 from tests.support.paths import CERT_DOMAIN, published
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -1,10 +1,10 @@
 """Test keys and certificates made on the spot: a CA, a server, clients and signers.
 
-The generator lives in signing.devpki (``intygsgw keys create`` uses it too).
+The generator lives in intygsgw.devtools.devpki (``intygsgw keys create`` uses it too).
 """
 from __future__ import annotations
 
-from signing.devpki import DevCA, Issued
+from intygsgw.devtools.devpki import DevCA, Issued
 
 __all__ = ["Issued", "TestCA"]
 

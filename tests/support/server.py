@@ -42,7 +42,7 @@ class GatewayProcess:
 
     def start(self, timeout: float = 60.0) -> "GatewayProcess":
         self.workdir.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "gateway.cli", "serve", "--host", "127.0.0.1",
+        args = [sys.executable, "-m", "intygsgw.cli", "serve", "--host", "127.0.0.1",
                 "--port", str(self.port), "--workers", str(self.workers), *self.extra_args]
         if self.db:
             args += ["--db", self.db]

@@ -62,7 +62,7 @@ valid_to = 2021-12-31
 
 
 def cli(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=workdir, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "intygsgw.cli", *args], cwd=workdir, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}, timeout=120)
 
 

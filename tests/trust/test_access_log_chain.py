@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from gateway.audit import Access
-from gateway.audit.writer import AccessLogWriter
-from storage.access_log import verify_chain
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.uow import Store
+from intygsgw.audit import Access
+from intygsgw.audit.writer import AccessLogWriter
+from intygsgw.storage.access_log import verify_chain
+from intygsgw.storage.db import make_engine
+from intygsgw.storage.migrate import upgrade
+from intygsgw.storage.uow import Store
 
 from .conftest import cli
 

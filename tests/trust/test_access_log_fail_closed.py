@@ -5,9 +5,9 @@ import sqlite3
 
 import pytest
 
-from gateway.app import build_app
-from gateway.config import Settings
-from gateway.samples import CertificateSpec, get_certificate, register_certificate
+from intygsgw.app import build_app
+from intygsgw.config.settings import Settings
+from intygsgw.devtools.samples import CertificateSpec, get_certificate, register_certificate
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_change_is_undone_when_it_cannot_be_logged(app):
 
 def test_type_info_is_not_patient_data(app):
     gw, db = app
-    from gateway.samples import get_certificate_type_info
+    from intygsgw.devtools.samples import get_certificate_type_info
 
     gw.dispatcher.handle(register_certificate(CertificateSpec(certificate_id="fc-3")))
     assert gw.dispatcher.handle(get_certificate_type_info("fc-3")).status == 200
@@ -55,7 +55,7 @@ def test_type_info_is_not_patient_data(app):
 
 def test_relations_are_logged_under_the_patient(app):
     gw, db = app
-    from gateway.samples import list_relations_for_certificate
+    from intygsgw.devtools.samples import list_relations_for_certificate
 
     gw.dispatcher.handle(register_certificate(CertificateSpec(certificate_id="fc-4")))
     assert gw.dispatcher.handle(list_relations_for_certificate(("fc-4", "fc-unknown"))).status == 200

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from gateway.trust.authorization import AuthorizationFileError, CallGate, parse_authorizations
+from intygsgw.trust.authorization import AuthorizationFileError, CallGate, parse_authorizations
 
 NS = "urn:riv:clinicalprocess:healthcond:certificate:{}Responder:{}"
 DAY = dt.date(2026, 11, 23)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from gateway.domain.personnummer import hash_for_log
-from gateway.logsafety import RedactingFormatter, redact
+from intygsgw.domain.personnummer import hash_for_log
+from intygsgw.logsafety import RedactingFormatter, redact
 
 
 def test_person_ids_are_replaced_by_their_hash():

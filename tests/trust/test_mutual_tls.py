@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from gateway.samples import CertificateSpec, get_certificate, register_certificate
-from gateway.samples.certificates import PATIENT
+from intygsgw.devtools.samples import CertificateSpec, get_certificate, register_certificate
+from intygsgw.devtools.samples.certificates import PATIENT
 from tests.support.server import GatewayProcess
 
 from .conftest import AUTHORIZED, READER, STRANGER, cli, exported, write_authorizations

@@ -6,7 +6,7 @@ import urllib.parse
 import pytest
 import requests
 
-from gateway.samples import CertificateSpec, get_certificate, register_certificate
+from intygsgw.devtools.samples import CertificateSpec, get_certificate, register_certificate
 from tests.support.server import GatewayProcess
 
 from .conftest import AUTHORIZED, write_authorizations
@@ -86,8 +86,8 @@ def test_a_forwarded_certificate_stops_counting_when_it_expires(pki):
     from cryptography import x509
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    from gateway.trust.identity import ProxyTrust
-    from signing.devpki import subject_name
+    from intygsgw.trust.identity import ProxyTrust
+    from intygsgw.devtools.devpki import subject_name
 
     expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)
     usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,

@@ -7,12 +7,12 @@ import time
 import pytest
 import requests
 
-from gateway.samples import (
+from intygsgw.devtools.samples import (
     CertificateSpec, get_certificate, register_certificate, revoke_certificate, send_certificate_to_recipient,
     set_certificate_status,
 )
-from gateway.samples.certificates import OTHER_PATIENT, PATIENT
-from gateway.validation import parse_validation_persons
+from intygsgw.devtools.samples.certificates import OTHER_PATIENT, PATIENT
+from intygsgw.domain.validation_persons import parse_validation_persons
 from tests.messages.test_message_relay_http import to_recipient
 from tests.support.server import GatewayProcess
 

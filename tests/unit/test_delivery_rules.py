@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from gateway.delivery.schedule import RetrySchedule, parse_delays
-from gateway.transport import classify
+from intygsgw.delivery.schedule import RetrySchedule, parse_delays
+from intygsgw.outbound.transport import classify
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"

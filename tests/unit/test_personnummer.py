@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from gateway.domain.personnummer import (
+from intygsgw.domain.personnummer import (
     PERSONNUMMER_ROOT, SAMORDNINGSNUMMER_ROOT, InvalidPersonId, parse_person_id, hash_for_log,
 )
 

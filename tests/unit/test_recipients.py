@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from gateway.recipients import DEFAULT_FILE, RecipientFileError, load_recipients, parse_recipients
+from intygsgw.config.recipient_file import DEFAULT_FILE, RecipientFileError, load_recipients, parse_recipients
 
 SHIPPED = DEFAULT_FILE.read_text(encoding="utf-8")
 

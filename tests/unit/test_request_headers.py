@@ -1,4 +1,4 @@
-from gateway.wsgi import request_headers
+from intygsgw.http.wsgi import request_headers
 
 
 def test_headers_from_the_process_environment_are_not_request_headers():

@@ -2,9 +2,9 @@
 import pytest
 from lxml import etree
 
-from gateway.soap.faults import SoapFault
-from gateway.soap.parser import as_utf8, parse_untrusted
-from gateway.soap.source import element_source, standalone_document
+from intygsgw.soap.faults import SoapFault
+from intygsgw.soap.parser import as_utf8, parse_untrusted
+from intygsgw.soap.source import element_source, standalone_document
 
 ENV = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -117,7 +117,7 @@ def test_standalone_document_reparses_to_the_same_tree():
 
 
 def test_self_contained_element_parses_alone_with_content_unchanged():
-    from gateway.soap.source import self_contained
+    from intygsgw.soap.source import self_contained
 
     root = parse_untrusted(ENV)
     el = _body_child(root)
@@ -130,7 +130,7 @@ def test_self_contained_element_parses_alone_with_content_unchanged():
 
 
 def test_self_contained_does_not_read_declarations_inside_attribute_values():
-    from gateway.soap.source import self_contained
+    from intygsgw.soap.source import self_contained
 
     xml = b'<a:x xsi:schemaLocation="urn:x xmlns:c=\'urn:evil\'" b=\'1 xmlns="urn:evil"\'><c:y/></a:x>'
     out = self_contained(xml, {"a": "urn:a", "c": "urn:c", "": "urn:d",
@@ -140,7 +140,7 @@ def test_self_contained_does_not_read_declarations_inside_attribute_values():
 
 
 def test_self_contained_keeps_the_elements_own_declarations():
-    from gateway.soap.source import self_contained
+    from intygsgw.soap.source import self_contained
 
     xml = b'<a:x xmlns:a="urn:own" b="1"><a:y/></a:x>'
     out = self_contained(xml, {"a": "urn:inherited", "c": "urn:c"})

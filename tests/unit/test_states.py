@@ -1,6 +1,6 @@
 import datetime as dt
 
-from gateway.domain.states import State, StateEntry, is_archived, is_revoked, sent_to, visible_to
+from intygsgw.domain.states import State, StateEntry, is_archived, is_revoked, sent_to, visible_to
 
 T0 = dt.datetime(2026, 1, 1, 8, 0, 0)
 

@@ -5,8 +5,8 @@ import socket
 import threading
 import time
 
-from gateway.routing import Route
-from gateway.transport import SoapTransport
+from intygsgw.outbound.routing import Route
+from intygsgw.outbound.transport import SoapTransport
 
 
 def _trickling_server() -> tuple[socket.socket, threading.Event]:

@@ -1,0 +1,1 @@
+"""The command line: ``intygsgw`` and its subcommands."""

@@ -1,0 +1,5 @@
+import sys
+
+from intygsgw.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Settings and the operator-edited files the gateway reads (and reloads)."""

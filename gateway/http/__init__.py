@@ -1,0 +1,1 @@
+"""The HTTP entry: WSGI app, SOAP dispatch to contract handlers, WSDL, serving processes."""

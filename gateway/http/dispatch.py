@@ -1,0 +1,182 @@
+"""From request bytes to response bytes: parse, route, validate, handle, answer.
+
+Failures are mapped here and only here, contract by contract (hub-behaviour
+§1.1): contracts that turn faults into responses answer ERROR +
+VALIDATION_ERROR for a schema violation and an ERROR result otherwise, on HTTP
+200; the others answer a SOAP fault on HTTP 500. An unexpected exception never
+leaks its stack trace: the caller gets a reference to find it in the log.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Mapping
+
+from lxml import etree
+from sqlalchemy.exc import DBAPIError
+
+from intygsgw.storage.limits import FieldTooLong
+
+from intygsgw import audit
+from intygsgw.audit.writer import AccessLogWriter
+from intygsgw.domain.results import ErrorId, Result, ServiceError, error
+from intygsgw.handlers.context import Request
+from intygsgw.registry import Contract, Registry
+from intygsgw.soap.schemas import SchemaViolation, validate
+from intygsgw.service.services import Services
+from intygsgw.soap.envelope import fault_envelope, read_envelope, response_envelope
+from intygsgw.soap.faults import SoapFault, client_fault, server_fault
+from intygsgw.soap.parser import as_utf8, parse_untrusted
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    element: etree._Element | None = None  # the response element, for the access log
+
+
+class Dispatcher:
+    """``gate`` (a trust.authorization.CallGate) refuses unauthorized calls
+    before validation, so a refused call reads and writes nothing;
+    ``access_log`` records every patient-data call before its answer leaves."""
+
+    def __init__(self, registry: Registry, services: Services, gate=None,
+                 access_log: AccessLogWriter | None = None):
+        self.registry = registry
+        self.services = services
+        self.gate = gate
+        self.access_log = access_log
+        # Compile every schema before the first request, not during it.
+        self._schemas = {c: registry.schema_for(c) for c in registry.contracts}
+
+    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None, caller: str | None = None,
+               content_type: str | None = None) -> Answer:
+        """``caller`` is the HSA id of the nearest caller (trust.identity), None when unknown;
+        ``content_type`` the HTTP header, whose charset counts when the body declares none."""
+        try:
+            # From here on the request is UTF-8: what is parsed and what is
+            # stored (soap.source cuts the payload out of these bytes) agree.
+            raw = as_utf8(raw, content_type)
+            root = parse_untrusted(raw)
+            envelope = read_envelope(root)
+            contract = self.registry.by_request(envelope.operation)
+            if contract is None:
+                raise client_fault(f"No service contract is served for the element {envelope.operation}")
+            address = envelope.logical_address()
+            if address is None:
+                raise client_fault(
+                    "The LogicalAddress header (urn:riv:itintegration:registry:1) is missing or empty")
+        except SoapFault as fault:
+            return Answer(fault.status, fault_envelope(fault))
+        if self.gate is not None:
+            refusal = self.gate.refusal(caller, contract.namespace, address)
+            if refusal is not None:
+                log.warning("refused %s:%d for caller %s at logical address %s: %s", contract.name,
+                            contract.major, caller or "(none)", address, refusal.string.split(" ", 1)[0])
+                return Answer(refusal.status, fault_envelope(refusal))
+        headers = headers or {}
+        request = Request(contract, envelope.body_element, raw, address, self.services, headers)
+        if self.access_log is None or not contract.patient_data:
+            return self._answer(contract, request)
+        return self._answer_logged(contract, request, caller or "", headers)
+
+    def _answer_logged(self, contract: Contract, request: Request, caller: str, headers) -> Answer:
+        access = audit.Access(caller, headers.get(audit.ORIGINAL_CONSUMER_HEADER, ""),
+                              headers.get(audit.ACTING_ON_BEHALF_HEADER, ""), contract.namespace,
+                              request.logical_address)
+        token = audit.begin(access)
+        try:
+            answer = self._answer(contract, request)
+        finally:
+            audit.end(token)
+        try:
+            self.access_log.write(access, _outcome(answer))
+        except Exception:
+            # Fail closed: data whose reading could not be logged is not handed
+            # out. Register, revoke and set-status log inside their own
+            # transaction, so a change that could not be logged did not happen
+            # either; the entries written here are reads and failed calls.
+            ref = uuid.uuid4()
+            log.exception("access log write failed for %s (reference %s)", contract.name, ref)
+            return self._failure(contract, ErrorId.TECHNICAL_ERROR,
+                                 f"Temporary error, try again (reference {ref})", "Server")
+        return answer
+
+    def _answer(self, contract: Contract, request: Request) -> Answer:
+        schema = self._schemas[contract]
+        try:
+            try:
+                validate(schema, request.body)
+            except SchemaViolation as exc:
+                raise _Unmarshalling(f"Unmarshalling Error: {exc}") from None
+            response = contract.handler(request)
+        except _Unmarshalling as exc:
+            return self._failure(contract, ErrorId.VALIDATION_ERROR, str(exc), "Client")
+        except ServiceError as exc:
+            return self._failure(contract, exc.error_id, exc.text, "Server")
+        except SoapFault as fault:
+            return Answer(fault.status, fault_envelope(fault))
+        except FieldTooLong as exc:
+            return self._failure(contract, ErrorId.VALIDATION_ERROR, str(exc), "Client")
+        except DBAPIError:
+            ref = uuid.uuid4()
+            log.exception("database failure in %s (reference %s)", contract.name, ref)
+            return self._failure(contract, ErrorId.TECHNICAL_ERROR,
+                                 f"Temporary database error, try again (reference {ref})", "Server")
+        except Exception:
+            ref = uuid.uuid4()
+            log.exception("unexpected failure in %s (reference %s)", contract.name, ref)
+            return self._failure(contract, ErrorId.APPLICATION_ERROR,
+                                 f"Internal error (reference {ref})", "Server")
+        return self._checked(contract, schema, response)
+
+    def _failure(self, contract: Contract, error_id: ErrorId, text: str, fault_code: str) -> Answer:
+        if contract.transforms_faults:
+            body = contract.error_response(contract, error(error_id, text))
+            return self._checked(contract, self._schemas[contract], body)
+        return Answer(500, fault_envelope(SoapFault(text, fault_code)))
+
+    def _checked(self, contract: Contract, schema: etree.XMLSchema, response: etree._Element) -> Answer:
+        try:
+            validate(schema, response)
+        except SchemaViolation as exc:
+            if contract.sends_schema_invalid_errors and _RESULT_CODE(response) == ["ERROR"]:
+                return Answer(200, response_envelope(response), response)
+            # Never send what the contract forbids; this is our bug, not the caller's.
+            ref = uuid.uuid4()
+            log.error("response of %s failed its schema (reference %s): %s", contract.name, ref, exc)
+            fault = server_fault(f"Internal error: the response failed validation (reference {ref})")
+            return Answer(500, fault_envelope(fault))
+        return Answer(200, response_envelope(response), response)
+
+
+_RESULT_CODE = etree.XPath("(*[local-name()='result']/*[local-name()='resultCode'])[1]/text()")
+_ERROR_ID = etree.XPath("(*[local-name()='result']/*[local-name()='errorId'])[1]/text()")
+
+
+def _outcome(answer: Answer) -> str:
+    """OK, INFO, ERROR:<errorId> or FAULT, read from the answer that leaves."""
+    if answer.status != 200:
+        return "FAULT"
+    root = answer.element
+    if root is None:
+        return "OK"
+    code = _RESULT_CODE(root)
+    if not code:
+        return "OK"  # the read contracts answer data, not a result
+    if code[0] == "ERROR":
+        error_id = _ERROR_ID(root)
+        return f"ERROR:{error_id[0] if error_id else '?'}"
+    return code[0]
+
+
+class _Unmarshalling(Exception):
+    pass
+
+
+def result_text(result: Result) -> str:  # pragma: no cover - convenience for logs
+    return f"{result.code}/{result.error_id.value if result.error_id else '-'}: {result.text or ''}"

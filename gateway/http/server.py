@@ -1,0 +1,147 @@
+"""Running the WSGI application: granian for plain HTTP, gunicorn for mutual TLS.
+
+granian was chosen by measurement (benchmarks/wsgi_servers.py runs this app
+under granian and gunicorn's gthread workers with the same load): on the
+2-core machine granian served 1.2-2.3x the RegisterCertificate rate with
+a p99 a third to two thirds of gunicorn's, run to run. It cannot tell the
+application which client certificate a TLS peer presented, though, so with
+TLS on the gateway runs under gunicorn's gthread workers instead
+(gateway/trust/tls_server.py says why). Migration runs once here, in the parent, before any worker starts, so
+workers never race on the schema.
+
+The outbox delivery loop and the validation-person purge run outside the
+request workers: in the parent under granian, whose workers are spawned, not
+forked (a fork would copy the loop's threads and locks mid-flight); in a
+spawned helper process under gunicorn, which forks its workers. On SIGTERM
+the server stops accepting, lets in-flight requests finish, and then the
+background work finishes its current calls.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+
+from intygsgw.config.settings import SETTINGS_ENV, Settings
+from intygsgw.logsafety import install as install_log_redaction
+
+log = logging.getLogger(__name__)
+
+
+class _Background:
+    """The delivery loop and the periodic purge of validation persons."""
+
+    def __init__(self, settings: Settings, services):
+        from intygsgw.app import build_deliverer
+        from intygsgw.domain.validation_persons import PeriodicPurge
+
+        self.deliverer = build_deliverer(settings, services) if settings.delivery else None
+        self.purge = None
+        if services.validation_persons and settings.validation_purge_every > 0:
+            self.purge = PeriodicPurge(services, settings.validation_retention_days, settings.validation_purge_every)
+
+    def start(self) -> None:
+        if self.deliverer:
+            self.deliverer.start()
+        if self.purge:
+            self.purge.start()
+
+    def stop(self) -> None:
+        if self.purge:
+            self.purge.stop()
+        if self.deliverer:
+            self.deliverer.stop()
+
+
+def _background_process(settings_json: str) -> None:
+    import json
+    import threading
+
+    from intygsgw.app import build_services
+
+    settings = Settings(**json.loads(settings_json))
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+    background = _Background(settings, build_services(settings))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    background.start()
+    stop.wait()
+    background.stop()
+
+
+def serve(settings: Settings) -> int:
+    from intygsgw.app import build_services, database_url
+
+    # Fail fast in the parent: a bad database URL, recipient file, route file,
+    # authorization file or type definition stops the start instead of
+    # crash-looping workers.
+    services = build_services(settings, migrate=True)
+    if settings.authorization_required:
+        from intygsgw.app import build_gate
+
+        build_gate(settings, services)
+        if not settings.authorization_file:
+            log.warning("authorization is on and no authorization file is set: every call will be refused")
+    os.environ[SETTINGS_ENV] = settings.to_env()
+    multiprocessing.set_start_method("spawn", force=True)
+    scheme = "https (mutual TLS)" if settings.tls else "http"
+    log.info("serving on %s://%s:%d with %d worker(s), database %s, authorization %s, access log %s",
+             scheme, settings.host, settings.port, settings.workers, _redacted(database_url(settings)),
+             "on" if settings.authorization_required else "off", "on" if settings.access_log else "off")
+    if settings.tls:
+        return _serve_tls(settings)
+    return _serve_plain(settings, services)
+
+
+def _serve_plain(settings: Settings, services) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    server = Granian(
+        "intygsgw.app:wsgi_app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.WSGI,
+        workers=settings.workers,
+        blocking_threads=settings.threads,
+        factory=True,
+        log_access=False,
+        workers_kill_timeout=30,
+    )
+    background = _Background(settings, services)
+    background.start()
+    try:
+        server.serve()
+    finally:
+        background.stop()
+    return 0
+
+
+def _serve_tls(settings: Settings) -> int:
+    from intygsgw.trust.tls_server import serve_tls
+
+    helper = None
+    if settings.delivery or (settings.validation_persons.strip() and settings.validation_purge_every > 0):
+        helper = multiprocessing.get_context("spawn").Process(
+            target=_background_process, args=(settings.to_env(),), name="intygsgw-background", daemon=False)
+        helper.start()
+    try:
+        serve_tls(settings)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        if helper is not None:
+            if helper.is_alive():
+                helper.terminate()
+            helper.join(40)
+    return 0
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

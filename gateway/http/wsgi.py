@@ -1,0 +1,153 @@
+"""The HTTP face of the gateway: a plain WSGI application.
+
+Routes: ``POST <contract path>`` (SOAP), ``GET <contract path>?wsdl``,
+``GET /schemas/...xsd`` (what the WSDLs import) and ``GET /healthz``.
+SOAP requests are dispatched on the Body's element, not on the path or the
+SOAPAction, so a consumer that posts to a sibling path or sends a stale
+SOAPAction still reaches the right contract.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Callable, Iterable
+
+from sqlalchemy import text as sql
+
+from intygsgw.config.settings import Settings
+from intygsgw.http.dispatch import Dispatcher
+from intygsgw.registry import Registry
+from intygsgw.soap.schemas import schema_path
+from intygsgw.soap.envelope import fault_envelope
+from intygsgw.soap.faults import SoapFault, client_fault
+from intygsgw.http.wsdl import render_wsdl
+
+log = logging.getLogger(__name__)
+
+XML = "text/xml; charset=UTF-8"
+
+
+class GatewayApp:
+    def __init__(self, dispatcher: Dispatcher, settings: Settings, resolve_caller=None):
+        self.dispatcher = dispatcher
+        self.registry: Registry = dispatcher.registry
+        self.settings = settings
+        self.resolve_caller = resolve_caller  # environ -> trust.identity.Caller | None
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "/") or "/"
+        query = environ.get("QUERY_STRING", "")
+        try:
+            if path == "/healthz":
+                return self._health(start_response)
+            if path.startswith("/schemas/"):
+                return self._schema(method, path[len("/schemas/"):], start_response)
+            contract = self.registry.by_path(path)
+            if method == "GET" and contract is not None and query.lower().split("&")[0] == "wsdl":
+                return self._wsdl(environ, contract, start_response)
+            if method == "POST":
+                return self._soap(environ, contract, start_response)
+            if contract is None:
+                return _reply(start_response, 404, b"no service at this address\n", "text/plain")
+            return _reply(start_response, 405, b"POST a SOAP request, or GET ?wsdl\n", "text/plain")
+        except Exception:  # the last line of defence: never a stack trace on the wire
+            log.exception("unhandled error serving %s %s", method, path)
+            return _reply(start_response, 500, fault_envelope(SoapFault("Internal error")), XML)
+
+    def _soap(self, environ, contract, start_response):
+        if contract is None and not self.settings.accept_any_path:
+            fault = client_fault("No service at this address", status=404)
+            return _reply(start_response, 404, fault_envelope(fault), XML)
+        try:
+            body = _read_body(environ, self.settings.max_body_bytes)
+        except SoapFault as fault:
+            return _reply(start_response, fault.status, fault_envelope(fault), XML)
+        caller = self.resolve_caller(environ) if self.resolve_caller else None
+        answer = self.dispatcher.handle(body, request_headers(environ), caller.hsa_id if caller else None,
+                                        content_type=environ.get("CONTENT_TYPE"))
+        return _reply(start_response, answer.status, answer.body, XML)
+
+    def _wsdl(self, environ, contract, start_response):
+        base = _base_url(environ)
+        body = render_wsdl(contract, base + contract.path, base + "/schemas")
+        return _reply(start_response, 200, body, XML)
+
+    def _schema(self, method, relative, start_response):
+        if method != "GET" or not relative.endswith(".xsd"):
+            return _reply(start_response, 404, b"not found\n", "text/plain")
+        try:
+            path = schema_path(relative)
+        except ValueError:
+            return _reply(start_response, 404, b"not found\n", "text/plain")
+        if not path.is_file():
+            return _reply(start_response, 404, b"not found\n", "text/plain")
+        return _reply(start_response, 200, path.read_bytes(), XML)
+
+    def _health(self, start_response):
+        try:
+            with self.dispatcher.services.store.engine.connect() as conn:
+                conn.execute(sql("SELECT 1"))
+        except Exception as exc:
+            log.warning("health check: database unavailable: %s", exc)
+            return _reply(start_response, 503, b"database unavailable\n", "text/plain")
+        return _reply(start_response, 200, b"ok\n", "text/plain")
+
+
+def _reply(start_response, status: int, body: bytes, content_type: str):
+    start_response(f"{status} {_REASONS.get(status, 'Status')}",
+                   [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
+            413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+# granian starts each WSGI environ from a copy of the process environment, so
+# a variable such as HTTP_PROXY, or one named like a RIV-TA header, would read
+# as if the caller had sent it.
+_PROCESS_HTTP_VARIABLES = {k: v for k, v in os.environ.items() if k.startswith("HTTP_")}
+
+
+def request_headers(environ: dict, process_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The HTTP headers the caller sent, lower-case and dash-separated."""
+    inherited = _PROCESS_HTTP_VARIABLES if process_env is None else process_env
+    return {
+        k[5:].replace("_", "-").lower(): v
+        for k, v in environ.items()
+        if k.startswith("HTTP_") and inherited.get(k) != v
+    }
+
+
+def _read_body(environ: dict, limit: int) -> bytes:
+    length = environ.get("CONTENT_LENGTH") or ""
+    stream = environ["wsgi.input"]
+    too_large = SoapFault(f"The request body exceeds the limit of {limit} bytes", "Client", 413)
+    if length:
+        try:
+            n = int(length)
+        except ValueError:
+            raise client_fault("Malformed request: bad Content-Length", status=400) from None
+        if n > limit:
+            raise too_large
+        data = stream.read(n)
+    else:
+        # No length (chunked): read at most one byte past the limit.
+        data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise too_large
+    return data
+
+
+def _base_url(environ: dict) -> str:
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = environ.get("SERVER_NAME", "localhost")
+        port = environ.get("SERVER_PORT")
+        if port and port not in ("80", "443"):
+            host = f"{host}:{port}"
+    return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}"
+
+

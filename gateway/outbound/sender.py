@@ -1,0 +1,62 @@
+"""The outbound port: send a request element to a logical address, now.
+
+Combines the routing table (which URL, which timeouts and TLS) with the SOAP
+transport. Synchronous sends (SendCertificateToRecipient) and the delivery
+loop both go through here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+from intygsgw.outbound.routing import CERT_NS, RoutingError, RoutingTable, short_name
+from intygsgw.outbound.transport import Outcome, SoapTransport
+
+# The contracts the gateway calls, by request namespace.
+REGISTER_CERTIFICATE_3 = f"{CERT_NS}:RegisterCertificateResponder:3"
+REVOKE_CERTIFICATE_2 = f"{CERT_NS}:RevokeCertificateResponder:2"
+SEND_MESSAGE_TO_CARE_2 = f"{CERT_NS}:SendMessageToCareResponder:2"
+SEND_MESSAGE_TO_RECIPIENT_2 = f"{CERT_NS}:SendMessageToRecipientResponder:2"
+STATUS_UPDATE_FOR_CARE_3 = f"{CERT_NS}:CertificateStatusUpdateForCareResponder:3"
+
+
+def soap_action_for(contract_ns: str) -> str:
+    # urn:…:RevokeCertificateResponder:2 → urn:…:RevokeCertificateResponder:2:RevokeCertificate
+    name = contract_ns.split(":")[-2].removesuffix("Responder")
+    return f"{contract_ns}:{name}"
+
+
+class Outbound:
+    def __init__(self, routes: Callable[[], RoutingTable], transport: SoapTransport | None = None,
+                 today: Callable[[], dt.date] = dt.date.today, signer=None):
+        self.routes = routes
+        self.transport = transport or SoapTransport()
+        self.today = today
+        self.signer = signer  # intygsgw.signing.sign.SigningKey for routes with sign = true
+
+    def send(self, contract_ns: str, logical_address: str, payload: bytes,
+             correlation_id: str | None = None) -> Outcome:
+        try:
+            route = self.routes().resolve(contract_ns, logical_address, self.today())
+        except RoutingError as exc:
+            # A missing route is a configuration gap an operator can close, so
+            # it is retryable like an unreachable receiver.
+            return Outcome("connect", text=str(exc))
+        if route.sign:
+            if self.signer is None:
+                # Retryable like a missing route: configuring the key fixes it.
+                return Outcome("connect", text=f"the route to {describe_destination(contract_ns, logical_address)} "
+                                              "requires signing and no signing_key is configured")
+            from intygsgw.signing.sign import SigningError, sign_enveloped
+
+            try:
+                payload = sign_enveloped(payload, self.signer)
+            except (SigningError, ValueError) as exc:
+                # The payload itself is unfit: trying again cannot help.
+                return Outcome("fault", fault_code="Client", text=f"cannot sign the request: {exc}")
+        return self.transport.call(route, logical_address, payload, soap_action_for(contract_ns),
+                                   correlation_id=correlation_id)
+
+
+def describe_destination(contract_ns: str, logical_address: str) -> str:
+    return f"{short_name(contract_ns)} @ {logical_address}"

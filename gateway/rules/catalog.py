@@ -1,0 +1,102 @@
+"""The catalogue of certificate types, read from contracts/certificate-types/*.toml.
+
+One file per type: its external code (KV intygstyp, e.g. ``LISJP``), internal
+id (``lisjp``), the text versions this gateway accepts and the recipients that
+receive it. RegisterCertificate's type and version check and
+GetCertificateTypeInfo read only this catalogue.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+TYPE_CODE_SYSTEM = "b64ea353-e8f6-4832-b563-fc7d46f29548"
+DEFAULT_DIR = Path(str(resources.files("intygsgw.contracts"))) / "certificate-types"
+
+
+class CatalogError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CertificateType:
+    id: str
+    code: str
+    name: str
+    versions: tuple[str, ...]
+    recipients: tuple[str, ...] = ()
+    sick_leave: bool = False
+    source: str = ""
+
+    def supports(self, version: str) -> bool:
+        return normalise_version(version) in self.versions
+
+    @property
+    def majors(self) -> set[str]:
+        return {v.split(".", 1)[0] for v in self.versions}
+
+
+def normalise_version(version: str) -> str:
+    """``1`` and ``1.0`` name the same text version."""
+    version = (version or "").strip()
+    return version if "." in version else f"{version}.0"
+
+
+@dataclass
+class TypeCatalog:
+    types: dict[str, CertificateType] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self._by_code = {t.code.upper(): t for t in self.types.values()}
+
+    def by_code(self, code: str) -> CertificateType | None:
+        return self._by_code.get((code or "").upper())
+
+    def by_id(self, type_id: str) -> CertificateType | None:
+        return self.types.get(type_id)
+
+    def resolve(self, code_or_id: str) -> CertificateType | None:
+        """Callers name types either way (``LISJP`` or ``lisjp``)."""
+        return self.by_code(code_or_id) or self.types.get((code_or_id or "").lower())
+
+    def __iter__(self) -> Iterable[CertificateType]:
+        return iter(self.types.values())
+
+
+def _read_one(path: Path) -> CertificateType:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path.name}: {exc}") from None
+    missing = [k for k in ("id", "code", "name", "versions") if k not in data]
+    if missing:
+        raise CatalogError(f"{path.name}: missing field(s) {', '.join(missing)}")
+    versions = data["versions"]
+    if not isinstance(versions, list) or not versions or not all(isinstance(v, str) for v in versions):
+        raise CatalogError(f"{path.name}: 'versions' must be a non-empty list of strings like \"1.0\"")
+    return CertificateType(
+        id=data["id"], code=data["code"], name=data["name"],
+        versions=tuple(normalise_version(v) for v in versions),
+        recipients=tuple(data.get("recipients", [])),
+        sick_leave=bool(data.get("sick_leave", False)),
+        source=path.name,
+    )
+
+
+def load_catalog(directory: Path = DEFAULT_DIR) -> TypeCatalog:
+    types: dict[str, CertificateType] = {}
+    codes: dict[str, str] = {}
+    for path in sorted(directory.glob("*.toml")):
+        t = _read_one(path)
+        if t.id in types:
+            raise CatalogError(f"{path.name}: type id {t.id!r} is already defined in {types[t.id].source}")
+        if t.code.upper() in codes:
+            raise CatalogError(f"{path.name}: type code {t.code!r} is already used by {codes[t.code.upper()]}")
+        types[t.id] = t
+        codes[t.code.upper()] = path.name
+    if not types:
+        raise CatalogError(f"no certificate type definitions in {directory}")
+    return TypeCatalog(types)
