@@ -37,7 +37,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from intygsgw.app import build_deliverer, build_services  # noqa: E402
 from intygsgw.config.settings import Settings  # noqa: E402
-from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2  # noqa: E402
+from intygsgw.interactions import REVOKE_CERTIFICATE_2  # noqa: E402
 from intygsgw.devtools.samples import revoke_certificate  # noqa: E402
 from intygsgw.devtools.stub.process import StubProcess  # noqa: E402
 from intygsgw.storage.models import OutboxRow  # noqa: E402
@@ -73,7 +73,7 @@ def enqueue(services, address: str, n: int) -> list[int]:
     with services.store.writing() as uow:
         for _ in range(n):
             cid = str(uuid.uuid4())
-            uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=address, kind="revoke",
+            uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2.namespace, logical_address=address, kind="revoke",
                                reference=cid, payload=payload(cid), correlation_id=str(uuid.uuid4()), now=now)
         uow.commit()
 

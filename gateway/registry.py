@@ -1,9 +1,10 @@
-"""Every contract the gateway serves, declared once.
+"""Every contract the gateway serves: one entry each.
 
-An entry names the contract, its major version, the namespace of its request
-element, the schema file that defines it and the handler that answers it. The
-endpoint path, SOAPAction, WSDL and dispatch key all follow from the entry, so
-adding a contract is one entry here and one handler function.
+An entry pairs an interaction (intygsgw.interactions: name, major version,
+domain) with the handler that answers it and how its failures reach the
+caller. The endpoint path, SOAPAction, WSDL, schema and dispatch key all
+follow from the interaction, so serving a contract is one entry here and one
+handler function.
 """
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from typing import Callable
 
 from lxml import etree
 
+from intygsgw import interactions as i
 from intygsgw.handlers import certificates, listing, messages, relations
 from intygsgw.handlers import recipients as recipient_handlers
 from intygsgw.handlers.responses import ErrorResponse, result_only
-
-CERTIFICATE_DOMAIN = "clinicalprocess:healthcond:certificate"
+from intygsgw.interactions import Interaction
+from intygsgw.soap.schemas import compiled
 
 # How a contract's failures reach the caller (hub-behaviour §1.1): most of the
 # reference's endpoints turn faults into ERROR results on HTTP 200; a few answer
@@ -27,17 +29,10 @@ FAULT = "fault"
 
 @dataclass(frozen=True)
 class Contract:
-    name: str
-    major: int
-    namespace: str
-    schema: str  # relative to the schemas/ folder
+    interaction: Interaction
     handler: Callable
     errors: str = RESULT
-    domain: str = CERTIFICATE_DOMAIN
     error_response: ErrorResponse = field(default=result_only)
-    # The Inera-internal contracts name their WSDL namespace after the
-    # responder rather than the interaction.
-    internal: bool = False
     # Calls that read or change a patient's certificates go to the access log.
     patient_data: bool = True
     # The reference answers "nothing found" with an ERROR result that leaves
@@ -46,89 +41,72 @@ class Contract:
     # ERROR result of such a contract is sent even when it fails the schema.
     sends_schema_invalid_errors: bool = False
 
+    # The interaction's identity, read through so handlers and the dispatcher
+    # need not reach into it.
+    @property
+    def name(self) -> str:
+        return self.interaction.name
+
+    @property
+    def major(self) -> int:
+        return self.interaction.major
+
+    @property
+    def namespace(self) -> str:
+        return self.interaction.namespace
+
+    @property
+    def schema(self) -> str:
+        return self.interaction.schema
+
     @property
     def request_tag(self) -> str:
-        return f"{{{self.namespace}}}{self.name}"
+        return self.interaction.request_tag
 
     @property
     def path(self) -> str:
-        return "/" + "/".join(self.domain.split(":")) + f"/{self.name}/{self.major}/rivtabp21"
+        return self.interaction.path
 
     @property
     def soap_action(self) -> str:
-        return f"urn:riv:{self.domain}:{self.name}Responder:{self.major}:{self.name}"
+        return self.interaction.soap_action
 
     @property
     def wsdl_namespace(self) -> str:
-        if self.internal:
-            return f"urn:riv:{self.domain}:{self.name}Responder:{self.major}"
-        return f"urn:riv:{self.domain}:{self.name}:{self.major}:rivtabp21"
+        return self.interaction.wsdl_namespace
 
     @property
     def transforms_faults(self) -> bool:
         return self.errors == RESULT
 
 
-def _riv(name: str, major: int) -> str:
-    return f"urn:riv:{CERTIFICATE_DOMAIN}:{name}Responder:{major}"
-
-
-def _internal(name: str, major: int) -> str:
-    return f"urn:riv:{CERTIFICATE_DOMAIN}:{name}:{major}"
-
-
-def _schema(name: str, major: int) -> str:
-    return f"interactions/{name}Responder-{major}.xsd"
-
-
 CONTRACTS: tuple[Contract, ...] = (
-    Contract("RegisterCertificate", 3, _riv("RegisterCertificate", 3), _schema("RegisterCertificate", 3),
-             certificates.register_certificate),
-    Contract("GetCertificate", 2, _riv("GetCertificate", 2), _schema("GetCertificate", 2),
-             certificates.get_certificate, errors=FAULT),
-    Contract("RevokeCertificate", 2, _riv("RevokeCertificate", 2), _schema("RevokeCertificate", 2),
-             certificates.revoke_certificate),
-    Contract("SendCertificateToRecipient", 2, _riv("SendCertificateToRecipient", 2),
-             _schema("SendCertificateToRecipient", 2), certificates.send_certificate_to_recipient),
-    Contract("SetCertificateStatus", 2, _riv("SetCertificateStatus", 2), _schema("SetCertificateStatus", 2),
-             certificates.set_certificate_status),
-    Contract("ListCertificatesForCare", 3, _riv("ListCertificatesForCare", 3),
-             _schema("ListCertificatesForCare", 3), listing.list_certificates_for_care, errors=FAULT),
-    Contract("ListCertificatesForCitizen", 3, _riv("ListCertificatesForCitizen", 3),
-             _schema("ListCertificatesForCitizen", 3), listing.list_certificates_for_citizen,
+    Contract(i.REGISTER_CERTIFICATE_3, certificates.register_certificate),
+    Contract(i.GET_CERTIFICATE_2, certificates.get_certificate, errors=FAULT),
+    Contract(i.REVOKE_CERTIFICATE_2, certificates.revoke_certificate),
+    Contract(i.SEND_CERTIFICATE_TO_RECIPIENT_2, certificates.send_certificate_to_recipient),
+    Contract(i.SET_CERTIFICATE_STATUS_2, certificates.set_certificate_status),
+    Contract(i.LIST_CERTIFICATES_FOR_CARE_3, listing.list_certificates_for_care, errors=FAULT),
+    Contract(i.LIST_CERTIFICATES_FOR_CITIZEN_3, listing.list_certificates_for_citizen,
              error_response=listing.citizen_error_response),
-    Contract("ListCertificatesForCitizen", 4, _riv("ListCertificatesForCitizen", 4),
-             _schema("ListCertificatesForCitizen", 4), listing.list_certificates_for_citizen,
+    Contract(i.LIST_CERTIFICATES_FOR_CITIZEN_4, listing.list_certificates_for_citizen,
              error_response=listing.citizen_error_response),
-    Contract("ListRelationsForCertificate", 1, _internal("ListRelationsForCertificate", 1),
-             _schema("ListRelationsForCertificate", 1), relations.list_relations_for_certificate,
-             errors=FAULT, internal=True),
-    Contract("GetCertificateTypeInfo", 1, _internal("GetCertificateTypeInfo", 1),
-             _schema("GetCertificateTypeInfo", 1), relations.get_certificate_type_info,
-             errors=FAULT, internal=True, patient_data=False),
-    # Messages (ärenden) between care and recipients, issue 4.
-    Contract("SendMessageToCare", 2, _riv("SendMessageToCare", 2), _schema("SendMessageToCare", 2),
-             messages.send_message_to_care),
-    Contract("SendMessageToRecipient", 2, _riv("SendMessageToRecipient", 2),
-             _schema("SendMessageToRecipient", 2), messages.send_message_to_recipient),
-    Contract("ListCertificatesForCareWithQA", 3, _riv("ListCertificatesForCareWithQA", 3),
-             _schema("ListCertificatesForCareWithQA", 3), messages.list_certificates_for_care_with_qa,
-             errors=FAULT),
-    # Recipients and approved receivers (Inera-internal), issue 3. The reference
-    # has no fault transformer on these: failures are SOAP faults.
-    Contract("GetRecipientsForCertificate", 1, _internal("GetRecipientsForCertificate", 1),
-             _schema("GetRecipientsForCertificate", 1), recipient_handlers.get_recipients_for_certificate,
-             errors=FAULT, internal=True, sends_schema_invalid_errors=True),
-    Contract("ListKnownRecipients", 1, _internal("ListKnownRecipients", 1), _schema("ListKnownRecipients", 1),
-             recipient_handlers.list_known_recipients, errors=FAULT, internal=True, patient_data=False,
-             sends_schema_invalid_errors=True),
-    Contract("ListPossibleReceivers", 1, _internal("ListPossibleReceivers", 1), _schema("ListPossibleReceivers", 1),
-             recipient_handlers.list_possible_receivers, errors=FAULT, internal=True, patient_data=False),
-    Contract("ListApprovedReceivers", 1, _internal("ListApprovedReceivers", 1), _schema("ListApprovedReceivers", 1),
-             recipient_handlers.list_approved_receivers, errors=FAULT, internal=True),
-    Contract("RegisterApprovedReceivers", 1, _internal("RegisterApprovedReceivers", 1),
-             _schema("RegisterApprovedReceivers", 1), recipient_handlers.register_approved_receivers,
-             errors=FAULT, internal=True),
+    Contract(i.LIST_RELATIONS_FOR_CERTIFICATE_1, relations.list_relations_for_certificate, errors=FAULT),
+    Contract(i.GET_CERTIFICATE_TYPE_INFO_1, relations.get_certificate_type_info, errors=FAULT, patient_data=False),
+    # Messages (ärenden) between care and recipients.
+    Contract(i.SEND_MESSAGE_TO_CARE_2, messages.send_message_to_care),
+    Contract(i.SEND_MESSAGE_TO_RECIPIENT_2, messages.send_message_to_recipient),
+    Contract(i.LIST_CERTIFICATES_FOR_CARE_WITH_QA_3, messages.list_certificates_for_care_with_qa, errors=FAULT),
+    # Recipients and approved receivers (Inera-internal). The reference has no
+    # fault transformer on these: failures are SOAP faults.
+    Contract(i.GET_RECIPIENTS_FOR_CERTIFICATE_1, recipient_handlers.get_recipients_for_certificate,
+             errors=FAULT, sends_schema_invalid_errors=True),
+    Contract(i.LIST_KNOWN_RECIPIENTS_1, recipient_handlers.list_known_recipients, errors=FAULT,
+             patient_data=False, sends_schema_invalid_errors=True),
+    Contract(i.LIST_POSSIBLE_RECEIVERS_1, recipient_handlers.list_possible_receivers, errors=FAULT,
+             patient_data=False),
+    Contract(i.LIST_APPROVED_RECEIVERS_1, recipient_handlers.list_approved_receivers, errors=FAULT),
+    Contract(i.REGISTER_APPROVED_RECEIVERS_1, recipient_handlers.register_approved_receivers, errors=FAULT),
 )
 
 
@@ -147,6 +125,4 @@ class Registry:
         return self._by_path.get(path.rstrip("/"))
 
     def schema_for(self, contract: Contract) -> etree.XMLSchema:
-        from intygsgw.soap.schemas import compiled
-
         return compiled(contract.schema)

@@ -20,10 +20,11 @@ from lxml import etree
 from signxml import DigestAlgorithm, SignatureMethod, XMLSigner
 from signxml.algorithms import CanonicalizationMethod, SignatureConstructionMethod
 
+from intygsgw.errors import GatewayError
 from intygsgw.signing.xml import DS, UNDERSKRIFT, UNDERSKRIFT_NS, parse
 
 
-class SigningError(ValueError):
+class SigningError(GatewayError, ValueError):
     pass
 
 

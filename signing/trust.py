@@ -10,8 +10,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.verification import Store
 
+from intygsgw.errors import GatewayError
 
-class TrustError(ValueError):
+
+class TrustError(GatewayError, ValueError):
     pass
 
 

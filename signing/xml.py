@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from lxml import etree
 
-DS = "http://www.w3.org/2000/09/xmldsig#"
+from intygsgw import ns
+from intygsgw.errors import GatewayError
+
+DS = ns.XMLDSIG
 # The intyg's signature element lives in the 3.2 extension namespace of the
 # certificate core schema: intyg/{…:3.2}underskrift/ds:Signature.
-UNDERSKRIFT_NS = "urn:riv:clinicalprocess:healthcond:certificate:3.2"
+UNDERSKRIFT_NS = ns.CORE_3_2
 UNDERSKRIFT = f"{{{UNDERSKRIFT_NS}}}underskrift"
-CORE_NS = "urn:riv:clinicalprocess:healthcond:certificate:3"
-TYPES_NS = "urn:riv:clinicalprocess:healthcond:certificate:types:3"
+CORE_NS = ns.CORE
+TYPES_NS = ns.TYPES
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 EXC_C14N_WITH_COMMENTS = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
 
@@ -17,7 +20,7 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
                           remove_blank_text=False)
 
 
-class NotXml(ValueError):
+class NotXml(GatewayError, ValueError):
     pass
 
 

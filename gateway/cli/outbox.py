@@ -16,6 +16,7 @@ import json
 import os
 import sys
 
+from intygsgw.errors import GatewayError
 from intygsgw.storage.outbox import STATES, OutboxItem
 
 from intygsgw.audit import Access
@@ -25,7 +26,7 @@ from intygsgw.outbound.routing import RouteFileError, contract_namespace, short_
 LIST_LIMIT = 100
 
 
-class UsageError(ValueError):
+class UsageError(GatewayError, ValueError):
     pass
 
 

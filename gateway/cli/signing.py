@@ -6,9 +6,10 @@ from pathlib import Path
 
 from lxml import etree
 
+from intygsgw import ns
 from intygsgw.signing.xml import NotXml, parse
 
-SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP11 = ns.SOAP11
 
 
 def add_commands(sub) -> None:

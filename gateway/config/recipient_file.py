@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from intygsgw.errors import GatewayError
 from intygsgw.storage.models import CertificateStateRow, OutboxRow
 
 DEFAULT_FILE = Path(str(resources.files("intygsgw.contracts"))) / "recipients.json"
@@ -21,7 +22,7 @@ REQUIRED_IDS = ("FKASSA", "HSVARD", "INVANA", "TRANSP")
 NOT_SEND_TARGETS = ("HSVARD", "INVANA")
 
 
-class RecipientFileError(ValueError):
+class RecipientFileError(GatewayError, ValueError):
     pass
 
 

@@ -21,13 +21,15 @@ from typing import Any, Iterator
 
 from lxml import etree
 
+from intygsgw import ns
+from intygsgw.interactions import REGISTER_CERTIFICATE_3
 from intygsgw.rules.engine import CompiledDefinition
 
 # Count limits up to this are tried exactly and one over (m_count_boundary).
 MAX_BOUNDARY = 12
-RG = "urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3"
-GN = "urn:riv:clinicalprocess:healthcond:certificate:3"
-TP = "urn:riv:clinicalprocess:healthcond:certificate:types:3"
+RG = REGISTER_CERTIFICATE_3.namespace
+GN = ns.CORE
+TP = ns.TYPES
 NSMAP = {"rg": RG, "gn": GN, "tp": TP}
 
 WORDS = ("patienten", "har", "ont", "i", "ryggen", "sedan", "länge", "arbete", "vila", "behandling")

@@ -14,6 +14,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from intygsgw.errors import GatewayError
+
 PERSONNUMMER_ROOT = "1.2.752.129.2.1.3.1"
 SAMORDNINGSNUMMER_ROOT = "1.2.752.129.2.1.3.3"
 
@@ -21,7 +23,7 @@ _FULL = re.compile(r"^(19|20)(\d{6})[-+]?(\d{4})$")
 _SHORT = re.compile(r"^(\d{6})([-+]?)(\d{4})$")
 
 
-class InvalidPersonId(ValueError):
+class InvalidPersonId(GatewayError, ValueError):
     pass
 
 

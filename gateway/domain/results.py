@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from intygsgw.errors import GatewayError
+
 
 class ErrorId(str, Enum):
     VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -34,7 +36,7 @@ def error(error_id: ErrorId, text: str) -> Result:
     return Result("ERROR", text, error_id)
 
 
-class ServiceError(Exception):
+class ServiceError(GatewayError):
     """A failure the service layer cannot express as a Result.
 
     The contract layer decides how it reaches the caller: a SOAP fault for

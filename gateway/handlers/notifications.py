@@ -10,7 +10,7 @@ import datetime as dt
 
 from lxml import etree
 
-from intygsgw.outbound.sender import STATUS_UPDATE_FOR_CARE_3
+from intygsgw.interactions import CERTIFICATE_STATUS_UPDATE_FOR_CARE_3
 from intygsgw.service.certificates import CertificateView
 from intygsgw.service.notifications import AMNE_CODE_SYSTEM, HANDELSE_CODE_SYSTEM, Event, QuestionCounts
 from intygsgw.handlers.documents import intyg_with_statuses
@@ -39,7 +39,7 @@ def add_counts(parent: etree._Element, tag: str, counts: QuestionCounts) -> None
 
 def render_status_update(view: CertificateView, event: Event, sent: QuestionCounts,
                          received: QuestionCounts) -> bytes:
-    ns = STATUS_UPDATE_FOR_CARE_3
+    ns = CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace
     root = response_root(ns, "CertificateStatusUpdateForCare")
     root.append(intyg_with_statuses(view, f"{{{ns}}}intyg"))
     add_handelse(root, f"{{{ns}}}handelse", event)

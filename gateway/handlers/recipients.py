@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from lxml import etree
 
+from intygsgw import ns
 from intygsgw.domain.results import ErrorId, Result, error
 from intygsgw.config.recipient_file import Recipient
 from intygsgw.service import recipients as service
 from intygsgw.handlers.context import Request
 from intygsgw.handlers.responses import T, add_result, sub
 
-C1 = "urn:riv:clinicalprocess:healthcond:certificate:1"
-RECEIVER = "urn:riv:clinicalprocess:healthcond:certificate:receiver:types:1"
+C1 = ns.CORE_1
+RECEIVER = ns.RECEIVER_TYPES
 
 
 def _ns(req: Request, tag: str) -> str:
@@ -106,6 +107,6 @@ def register_approved_receivers(req: Request) -> etree._Element:
         req.body.findtext(f"{_ns(req, 'typAvIntyg')}/{T('code')}") or "",
         choices,
     )
-    root = _root(req, {"core": "urn:riv:clinicalprocess:healthcond:certificate:3"})
+    root = _root(req, {"core": ns.CORE})
     add_result(root, _ns(req, "result"), result)
     return root

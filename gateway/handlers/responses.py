@@ -6,11 +6,12 @@ from typing import Callable
 
 from lxml import etree
 
+from intygsgw import ns
 from intygsgw.domain.results import Result
 from intygsgw.domain.states import PART_CODE_SYSTEM, STATUS_CODE_SYSTEM, StateEntry
 
-CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
-TYPES = "urn:riv:clinicalprocess:healthcond:certificate:types:3"
+CORE = ns.CORE
+TYPES = ns.TYPES
 HSA_ROOT = "1.2.752.129.2.1.4.1"
 RELATION_CODE_SYSTEM = "c2362fcd-eda0-4f9a-bd13-b3bbaf7f2146"
 

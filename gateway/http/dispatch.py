@@ -16,6 +16,7 @@ from typing import Mapping
 from lxml import etree
 from sqlalchemy.exc import DBAPIError
 
+from intygsgw.errors import GatewayError
 from intygsgw.storage.limits import FieldTooLong
 
 from intygsgw import audit
@@ -174,7 +175,7 @@ def _outcome(answer: Answer) -> str:
     return code[0]
 
 
-class _Unmarshalling(Exception):
+class _Unmarshalling(GatewayError):
     pass
 
 

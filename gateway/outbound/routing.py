@@ -14,19 +14,20 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intygsgw import interactions, ns
 from intygsgw.config.tomlvalues import toml_date
+from intygsgw.errors import GatewayError
 
-CERT_NS = "urn:riv:clinicalprocess:healthcond:certificate"
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 29.0
 MAX_CALL_SECONDS = 55.0  # connect + read; the platform's default producer timeout is 29 s
 
 
-class RoutingError(LookupError):
+class RoutingError(GatewayError, LookupError):
     pass
 
 
-class RouteFileError(ValueError):
+class RouteFileError(GatewayError, ValueError):
     pass
 
 
@@ -56,11 +57,8 @@ class Route:
 
 
 # The Inera-internal contracts name their request namespace after the
-# interaction, not the responder (intygsgw.registry marks them ``internal``).
-INTERNAL_CONTRACTS = frozenset({
-    "ListRelationsForCertificate", "GetCertificateTypeInfo", "GetRecipientsForCertificate", "ListKnownRecipients",
-    "ListPossibleReceivers", "ListApprovedReceivers", "RegisterApprovedReceivers",
-})
+# interaction, not the responder.
+INTERNAL_CONTRACTS = interactions.INTERNAL_NAMES
 
 
 def contract_namespace(name: str) -> str:
@@ -71,8 +69,8 @@ def contract_namespace(name: str) -> str:
     if not contract or not major.isdigit():
         raise RouteFileError(f"contract {name!r}: write Name:major (e.g. RevokeCertificate:2) or a namespace")
     if contract in INTERNAL_CONTRACTS:
-        return f"{CERT_NS}:{contract}:{major}"
-    return f"{CERT_NS}:{contract}Responder:{major}"
+        return f"{ns.CERT}:{contract}:{major}"
+    return f"{ns.CERT}:{contract}Responder:{major}"
 
 
 def short_name(namespace: str) -> str:

@@ -9,19 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
-from intygsgw.outbound.routing import CERT_NS, RoutingError, RoutingTable, short_name
+from intygsgw import interactions
+from intygsgw.outbound.routing import RoutingError, RoutingTable, short_name
 from intygsgw.outbound.transport import Outcome, SoapTransport
-
-# The contracts the gateway calls, by request namespace.
-REGISTER_CERTIFICATE_3 = f"{CERT_NS}:RegisterCertificateResponder:3"
-REVOKE_CERTIFICATE_2 = f"{CERT_NS}:RevokeCertificateResponder:2"
-SEND_MESSAGE_TO_CARE_2 = f"{CERT_NS}:SendMessageToCareResponder:2"
-SEND_MESSAGE_TO_RECIPIENT_2 = f"{CERT_NS}:SendMessageToRecipientResponder:2"
-STATUS_UPDATE_FOR_CARE_3 = f"{CERT_NS}:CertificateStatusUpdateForCareResponder:3"
 
 
 def soap_action_for(contract_ns: str) -> str:
-    # urn:…:RevokeCertificateResponder:2 → urn:…:RevokeCertificateResponder:2:RevokeCertificate
+    known = interactions.by_namespace(contract_ns)
+    if known is not None:
+        return known.soap_action
+    # An outbox item written by an operator for a contract this version does
+    # not declare: the national platform's pattern still names its action.
     name = contract_ns.split(":")[-2].removesuffix("Responder")
     return f"{contract_ns}:{name}"
 

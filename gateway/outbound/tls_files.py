@@ -17,8 +17,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, pkcs12
 
+from intygsgw.errors import GatewayError
 
-class ClientCertificateError(ValueError):
+
+class ClientCertificateError(GatewayError, ValueError):
     pass
 
 

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 import urllib3
 
+from intygsgw import ns
 from intygsgw.outbound.routing import Route
 from intygsgw.soap.envelope import SOAP11_NS, request_envelope
 from intygsgw.soap.parser import parse_untrusted
 from intygsgw.soap.faults import SoapFault
 
-CORE_NS = "urn:riv:clinicalprocess:healthcond:certificate:3"
+CORE_NS = ns.CORE
 
 
 @dataclass(frozen=True)

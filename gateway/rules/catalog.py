@@ -13,11 +13,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
+from intygsgw.errors import GatewayError
+
 TYPE_CODE_SYSTEM = "b64ea353-e8f6-4832-b563-fc7d46f29548"
 DEFAULT_DIR = Path(str(resources.files("intygsgw.contracts"))) / "certificate-types"
 
 
-class CatalogError(ValueError):
+class CatalogError(GatewayError, ValueError):
     pass
 
 

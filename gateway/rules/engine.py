@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from intygsgw.errors import GatewayError
+
 GN = "{urn:riv:clinicalprocess:healthcond:certificate:3}"
 TP = "{urn:riv:clinicalprocess:healthcond:certificate:types:3}"
 SVAR, DELSVAR, INSTANS = GN + "svar", GN + "delsvar", GN + "instans"
@@ -45,7 +47,7 @@ def date_today() -> datetime.date:
     return datetime.date.today()
 
 
-class DefinitionError(ValueError):
+class DefinitionError(GatewayError, ValueError):
     """A definition that cannot be compiled; the text names the question and rule."""
 
 

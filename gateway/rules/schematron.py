@@ -67,6 +67,8 @@ from typing import Any, Iterator
 
 from lxml import etree
 
+from intygsgw.errors import GatewayError
+
 SCH_NS = "http://purl.oclc.org/dsdl/schematron"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 XS_NS = "http://www.w3.org/2001/XMLSchema"
@@ -82,7 +84,7 @@ REPORT = "report"
 ERROR = "error"
 
 
-class SchematronError(Exception):
+class SchematronError(GatewayError):
     """Base class for everything this module raises on purpose."""
 
 

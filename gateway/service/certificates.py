@@ -21,7 +21,7 @@ from intygsgw.domain import states as st
 from intygsgw.domain.personnummer import InvalidPersonId, PersonId, parse_person_id, try_parse_person_id
 from intygsgw.domain.results import OK, ErrorId, Result, ServiceError, error, info
 from intygsgw.domain.states import HSVARD, INVANA, State, StateEntry
-from intygsgw.outbound.sender import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
+from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
 from intygsgw.config.recipient_file import NOT_SEND_TARGETS
 from intygsgw.soap.source import self_contained
 from intygsgw.service.notifications import SENT_EVENT, Event, enqueue_status_update
@@ -180,7 +180,7 @@ def _queue_revocation(svc: Services, uow, certificate_id: str, target: str, requ
     if recipient is None:
         log.warning("revocation of %s not forwarded: recipient %s is not in the registry", certificate_id, target)
         return
-    uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=recipient.logical_address,
+    uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2.namespace, logical_address=recipient.logical_address,
                        kind="revoke", reference=certificate_id, payload=request,
                        correlation_id=str(uuid.uuid4()), now=svc.clock.utc())
 
@@ -219,7 +219,7 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
     # The registered element goes out as received: its bytes, the doctor's
     # signature among them, are untouched.
     payload = self_contained(document.document, document.namespaces)
-    outcome = svc.outbound.send(REGISTER_CERTIFICATE_3, recipient.logical_address, payload,
+    outcome = svc.outbound.send(REGISTER_CERTIFICATE_3.namespace, recipient.logical_address, payload,
                                 correlation_id=str(uuid.uuid4()))
     if not outcome.succeeded:
         log.warning("sending %s to %s failed: %s", certificate_id, recipient_id, outcome.describe())

@@ -18,7 +18,7 @@ from intygsgw import audit
 from intygsgw.domain.personnummer import try_parse_person_id
 from intygsgw.domain.results import ErrorId, Result, error
 from intygsgw.domain.states import State
-from intygsgw.outbound.sender import SEND_MESSAGE_TO_CARE_2, SEND_MESSAGE_TO_RECIPIENT_2
+from intygsgw.interactions import SEND_MESSAGE_TO_CARE_2, SEND_MESSAGE_TO_RECIPIENT_2
 from intygsgw.service.notifications import (
     ANSWER_FROM_RECIPIENT, ANSWER_TO_RECIPIENT, QUESTION_FROM_CARE, QUESTION_FROM_RECIPIENT, REMINDER,
     REVOKED_EVENT, SENT_EVENT, Event, QuestionCounts, enqueue_status_update, question_counts,
@@ -216,7 +216,7 @@ def send_message_to_recipient(svc: Services, msg: IncomingMessage) -> Result:
         return error(ErrorId.VALIDATION_ERROR,
                      f"Message about certificate '{msg.certificate_id}' couldn't be sent to recipient because "
                      "the patient is a validation person")
-    return _relay(svc, msg, TO_RECIPIENT, SEND_MESSAGE_TO_RECIPIENT_2,
+    return _relay(svc, msg, TO_RECIPIENT, SEND_MESSAGE_TO_RECIPIENT_2.namespace,
                   error(ErrorId.VALIDATION_ERROR, _java_list(["MeddelandeId is not globally unique"])))
 
 
@@ -225,7 +225,7 @@ def send_message_to_care(svc: Services, msg: IncomingMessage) -> Result:
     failed = validate_to_care(svc, msg)
     if failed is not None:
         return failed
-    return _relay(svc, msg, TO_CARE, SEND_MESSAGE_TO_CARE_2, error(
+    return _relay(svc, msg, TO_CARE, SEND_MESSAGE_TO_CARE_2.namespace, error(
         ErrorId.VALIDATION_ERROR,
         f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
         f"and certificate id {msg.certificate_id}. [MEDDELANDE_ID_NOT_UNIQUE_ERROR, Meddelande-id is not a GUID]"))

@@ -15,7 +15,7 @@ from intygsgw.storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
 
 from intygsgw.domain import states as st
 from intygsgw.domain.states import HSVARD
-from intygsgw.outbound.sender import STATUS_UPDATE_FOR_CARE_3
+from intygsgw.interactions import CERTIFICATE_STATUS_UPDATE_FOR_CARE_3
 from intygsgw.outbound.routing import RoutingError
 from intygsgw.service.services import Services
 
@@ -81,7 +81,7 @@ def enqueue_status_update(svc: Services, uow, certificate_id: str, event: Event)
         return False
     address = record.care_unit_id
     try:
-        svc.outbound.routes().resolve(STATUS_UPDATE_FOR_CARE_3, address, svc.clock.local().date())
+        svc.outbound.routes().resolve(CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, address, svc.clock.local().date())
     except RoutingError:
         return False  # a care unit without an integrated system gets no notifications
     document = uow.certificates.document(certificate_id)
@@ -89,7 +89,7 @@ def enqueue_status_update(svc: Services, uow, certificate_id: str, event: Event)
     messages = uow.messages.stored_for([certificate_id])[certificate_id]
     payload = svc.render_status_update(view, event, question_counts(messages, TO_RECIPIENT),
                                        question_counts(messages, TO_CARE))
-    uow.outbox.enqueue(contract=STATUS_UPDATE_FOR_CARE_3, logical_address=address, kind="notification",
+    uow.outbox.enqueue(contract=CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, logical_address=address, kind="notification",
                        reference=certificate_id, payload=payload, correlation_id=str(uuid.uuid4()),
                        now=svc.clock.utc())
     return True

@@ -6,11 +6,12 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from intygsgw import ns
 from intygsgw.soap.faults import SoapFault, client_fault
 
-SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
-RIV_REGISTRY_NS = "urn:riv:itintegration:registry:1"
+SOAP11_NS = ns.SOAP11
+SOAP12_NS = ns.SOAP12
+RIV_REGISTRY_NS = ns.RIV_REGISTRY
 
 _ENVELOPE = f"{{{SOAP11_NS}}}Envelope"
 _HEADER = f"{{{SOAP11_NS}}}Header"

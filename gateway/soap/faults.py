@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from intygsgw.errors import GatewayError
+
 
 @dataclass
-class SoapFault(Exception):
+class SoapFault(GatewayError):
     """A fault to send back as-is.
 
     ``code`` is the local part of the SOAP 1.1 faultcode (``Client`` when the

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from lxml import etree
 
+from intygsgw.errors import GatewayError
+
 SCHEMA_ROOT = Path(str(resources.files("intygsgw.schemas")))
 
 
-class SchemaViolation(Exception):
+class SchemaViolation(GatewayError):
     """The message does not match its contract's schema."""
 
 

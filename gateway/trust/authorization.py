@@ -21,6 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intygsgw.errors import GatewayError
 from intygsgw.outbound.routing import contract_namespace
 from intygsgw.config.tomlvalues import toml_date
 
@@ -28,7 +29,7 @@ ANY = "*"
 _FIELDS = {"consumer", "contract", "logical_address", "valid_from", "valid_to", "comment"}
 
 
-class AuthorizationFileError(ValueError):
+class AuthorizationFileError(GatewayError, ValueError):
     pass
 
 

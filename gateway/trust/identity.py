@@ -25,6 +25,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from intygsgw.errors import GatewayError
+
 log = logging.getLogger(__name__)
 
 # The TLS server puts the verified peer certificate (DER) here.
@@ -38,7 +40,7 @@ class Caller:
     via: str  # "tls" or "proxy"
 
 
-class ForwardedCertificateError(ValueError):
+class ForwardedCertificateError(GatewayError, ValueError):
     pass
 
 

@@ -10,7 +10,7 @@ from lxml import etree
 from intygsgw.app import build_deliverer, build_services
 from intygsgw.config.settings import Settings
 from intygsgw.delivery.deliverer import Deliverer, DeliveryConfig
-from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2
+from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.devtools.samples import revoke_certificate
 from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.storage.outbox import DEAD, DONE, PENDING
@@ -59,7 +59,7 @@ def _enqueue_revocations(services, address: str, ids: list[str]) -> None:
     with services.store.writing() as uow:
         for cid in ids:
             body = etree.fromstring(revoke_certificate(cid)).find(f"{{{SOAP}}}Body")[0]
-            uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=address, kind="revoke",
+            uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2.namespace, logical_address=address, kind="revoke",
                                reference=cid, payload=etree.tostring(body), correlation_id=cid, now=now)
         uow.commit()
 

@@ -25,7 +25,7 @@ from intygsgw.app import build_services
 from intygsgw.clock import write_offset
 from intygsgw.config.settings import Settings
 from intygsgw.delivery.deliverer import DeliveryConfig
-from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2
+from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.config.recipient_file import DEFAULT_FILE
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
@@ -130,7 +130,7 @@ def sent_to(setup, cid: str) -> set[str]:
 
 def revocations(setup, cid: str, address: str):
     with setup["services"].store.reading() as uow:
-        return [i for i in uow.outbox.find(reference=cid, contract=REVOKE_CERTIFICATE_2, destination=address)]
+        return [i for i in uow.outbox.find(reference=cid, contract=REVOKE_CERTIFICATE_2.namespace, destination=address)]
 
 
 

@@ -15,7 +15,8 @@ import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 from lxml import etree
 
-from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2, Outbound
+from intygsgw.outbound.sender import Outbound
+from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.outbound.routing import RouteFileError, parse_routes
 from intygsgw.devtools.samples import revoke_certificate
 from intygsgw.outbound.tls_files import pkcs12_to_pem_files
@@ -63,7 +64,7 @@ url = "{receiver.base_url}/clinicalprocess/healthcond/certificate/RevokeCertific
 connect_timeout = 5
 read_timeout = 10
 {tls}''')
-    return Outbound(lambda: routes).send(REVOKE_CERTIFICATE_2, "5565594230", revocation_payload("tls-out-1"))
+    return Outbound(lambda: routes).send(REVOKE_CERTIFICATE_2.namespace, "5565594230", revocation_payload("tls-out-1"))
 
 
 def expect_round_trip(outcome):

@@ -16,7 +16,7 @@ import pytest
 
 from intygsgw.app import build_deliverer, build_services
 from intygsgw.config.settings import Settings
-from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2, STATUS_UPDATE_FOR_CARE_3
+from intygsgw.interactions import CERTIFICATE_STATUS_UPDATE_FOR_CARE_3, REVOKE_CERTIFICATE_2
 from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.storage.outbox import DEAD, DISCARDED, DONE, PENDING
 from tests.support.paths import REPO_ROOT
@@ -35,7 +35,7 @@ def db(outbox_database):
     return outbox_database
 
 
-def enqueue(services, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2) -> int:
+def enqueue(services, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2.namespace) -> int:
     now = services.clock.utc()
     with services.store.writing() as uow:
         uow.outbox.enqueue(contract=contract, logical_address=address, kind="revoke", reference=reference,
@@ -73,7 +73,7 @@ def queue(db):
         "fk-dead": enqueue(services, "FKORG", "c-2"),
         "fk-done": enqueue(services, "FKORG", "c-3"),
         "ts-dead": enqueue(services, "TRANSP", "c-4"),
-        "care": enqueue(services, "SE2321000016-1001", "c-5", contract=STATUS_UPDATE_FOR_CARE_3),
+        "care": enqueue(services, "SE2321000016-1001", "c-5", contract=CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace),
     }
     settle(services, ids["fk-waiting"], PENDING, "connect: refused")
     settle(services, ids["fk-dead"], DEAD, "ERROR/VALIDATION_ERROR: bad intyg")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from intygsgw.app import build_services
 from intygsgw.config.settings import Settings
-from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2
+from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.devtools.samples import revoke_certificate
 from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.storage.models import OutboxRow
@@ -43,7 +43,7 @@ def test_two_gateways_deliver_each_item_once(tmp_path, postgres_database):
             uow.connection.exec_driver_sql("DELETE FROM outbox")
             for n, cid in enumerate(ids):
                 body = etree.fromstring(revoke_certificate(cid)).find(f"{{{SOAP}}}Body")[0]
-                uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2, logical_address=("FKORG", "TRANSP")[n % 2],
+                uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2.namespace, logical_address=("FKORG", "TRANSP")[n % 2],
                                    kind="revoke", reference=cid, payload=etree.tostring(body),
                                    correlation_id=str(uuid.uuid4()), now=now)
             uow.commit()

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from intygsgw.outbound.sender import REVOKE_CERTIFICATE_2, STATUS_UPDATE_FOR_CARE_3
+from intygsgw.interactions import CERTIFICATE_STATUS_UPDATE_FOR_CARE_3, REVOKE_CERTIFICATE_2
 from intygsgw.storage.outbox import destination_key
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, 0)
@@ -17,7 +17,7 @@ def store(outbox_database):
     return outbox_database[1].store
 
 
-def add(store, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2, at: dt.datetime = NOW) -> int:
+def add(store, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2.namespace, at: dt.datetime = NOW) -> int:
     with store.writing() as uow:
         uow.outbox.enqueue(contract=contract, logical_address=address, kind="revoke", reference=reference,
                            payload=b"<x/>", correlation_id=reference, now=at)
@@ -31,12 +31,12 @@ def due(store, now=NOW, exclude=()) -> set[str]:
 
 
 def test_due_queues_are_those_with_an_unclaimed_item_due_now(store):
-    fk, ts = destination_key(REVOKE_CERTIFICATE_2, "FKORG"), destination_key(REVOKE_CERTIFICATE_2, "TRANSP")
-    care = destination_key(STATUS_UPDATE_FOR_CARE_3, "SE2321000016-1001")
+    fk, ts = destination_key(REVOKE_CERTIFICATE_2.namespace, "FKORG"), destination_key(REVOKE_CERTIFICATE_2.namespace, "TRANSP")
+    care = destination_key(CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, "SE2321000016-1001")
     assert due(store) == set()
     add(store, "FKORG", "a")
     later = add(store, "TRANSP", "b")
-    add(store, "SE2321000016-1001", "c", contract=STATUS_UPDATE_FOR_CARE_3)
+    add(store, "SE2321000016-1001", "c", contract=CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace)
     dead = add(store, "AF", "d")
     with store.writing() as uow:
         uow.outbox.schedule_retry(later, NOW + dt.timedelta(minutes=5), "down", NOW)
@@ -53,7 +53,7 @@ def test_due_queues_are_those_with_an_unclaimed_item_due_now(store):
 
 
 def test_a_queue_is_claimed_most_overdue_first_in_batches(store):
-    fk = destination_key(REVOKE_CERTIFICATE_2, "FKORG")
+    fk = destination_key(REVOKE_CERTIFICATE_2.namespace, "FKORG")
     for n in range(5):
         add(store, "FKORG", f"r{n}", at=NOW - dt.timedelta(seconds=n))
     with store.writing() as uow:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 from urllib.parse import parse_qs
 
+from intygsgw.errors import GatewayError
 from intygsgw.soap.envelope import fault_envelope
 from intygsgw.soap.faults import SoapFault
 from intygsgw.devtools.stub.contracts import Request, read_request, result_answer
@@ -40,7 +41,7 @@ _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 405
             413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
-class DroppedConnection(Exception):
+class DroppedConnection(GatewayError):
     """Raised mid-answer on purpose: the server then aborts the connection."""
 
 

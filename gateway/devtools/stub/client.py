@@ -12,6 +12,8 @@ import time
 
 import requests
 
+from intygsgw.errors import GatewayError
+
 
 class StubClient:
     def __init__(self, base_url: str, timeout: float = 10.0):
@@ -86,5 +88,5 @@ class StubClient:
         self.clear()
 
 
-class StubError(RuntimeError):
+class StubError(GatewayError, RuntimeError):
     """An API call failed, or an expected message did not arrive."""

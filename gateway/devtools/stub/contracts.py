@@ -12,36 +12,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
+from intygsgw import interactions, ns
+from intygsgw.interactions import Interaction
 from intygsgw.soap.envelope import SOAP11_NS, read_envelope
 from intygsgw.soap.faults import SoapFault, client_fault
 from intygsgw.soap.parser import parse_untrusted
 
-CERT_NS = "urn:riv:clinicalprocess:healthcond:certificate"
-CORE_NS = f"{CERT_NS}:3"  # ResultType's children live here in every served contract
-
-
-@dataclass(frozen=True)
-class Served:
-    name: str
-    major: int
-
-    @property
-    def namespace(self) -> str:
-        return f"{CERT_NS}:{self.name}Responder:{self.major}"
-
-    @property
-    def key(self) -> str:
-        return f"{self.name}:{self.major}"
-
-
-SERVED: tuple[Served, ...] = (
-    Served("RegisterCertificate", 3),
-    Served("RevokeCertificate", 2),
-    Served("SendMessageToRecipient", 2),
-    Served("SendMessageToCare", 2),
-    Served("CertificateStatusUpdateForCare", 3),
+SERVED: tuple[Interaction, ...] = (
+    interactions.REGISTER_CERTIFICATE_3,
+    interactions.REVOKE_CERTIFICATE_2,
+    interactions.SEND_MESSAGE_TO_RECIPIENT_2,
+    interactions.SEND_MESSAGE_TO_CARE_2,
+    interactions.CERTIFICATE_STATUS_UPDATE_FOR_CARE_3,
 )
-_BY_TAG = {f"{{{c.namespace}}}{c.name}": c for c in SERVED}
+_BY_TAG = {c.request_tag: c for c in SERVED}
 _NAMES = {name for c in SERVED for name in (c.name, c.key)}
 
 
@@ -57,7 +41,7 @@ class Request:
     parsed: bool = False  # well-formed XML
     fault: SoapFault | None = None  # set when the request cannot be answered with a result
     element: str | None = None  # the Body's root element, Clark notation
-    contract: Served | None = None
+    contract: Interaction | None = None
     logical_address: str | None = None
     certificate_id: str | None = None
     message_id: str | None = None
@@ -117,7 +101,7 @@ _TAIL = "</soap:Body></soap:Envelope>"
 
 
 @lru_cache(maxsize=512)
-def result_answer(contract: Served, code: str, error_id: str | None = None, text: str | None = None) -> bytes:
+def result_answer(contract: Interaction, code: str, error_id: str | None = None, text: str | None = None) -> bytes:
     """A ``{Name}Response`` envelope holding one ResultType."""
     result = f"<core:resultCode>{code}</core:resultCode>"
     if text is not None:
@@ -125,6 +109,6 @@ def result_answer(contract: Served, code: str, error_id: str | None = None, text
     if error_id is not None:
         result += f"<core:errorId>{error_id}</core:errorId>"
     return (
-        f'{_HEAD}<ns:{contract.name}Response xmlns:ns="{contract.namespace}" xmlns:core="{CORE_NS}">'
+        f'{_HEAD}<ns:{contract.name}Response xmlns:ns="{contract.namespace}" xmlns:core="{ns.CORE}">'
         f"<ns:result>{result}</ns:result></ns:{contract.name}Response>{_TAIL}"
     ).encode("utf-8")

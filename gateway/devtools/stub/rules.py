@@ -26,7 +26,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from intygsgw.devtools.stub.contracts import Served, is_served_name
+from intygsgw.devtools.stub.contracts import is_served_name
+from intygsgw.errors import GatewayError
+from intygsgw.interactions import Interaction
 
 RESULT_CODES = ("OK", "INFO", "ERROR")
 ERROR_IDS = ("VALIDATION_ERROR", "APPLICATION_ERROR", "TECHNICAL_ERROR", "REVOKED")
@@ -43,7 +45,7 @@ _ACTION_KEYS = {
 }
 
 
-class RuleError(ValueError):
+class RuleError(GatewayError, ValueError):
     pass
 
 
@@ -72,7 +74,7 @@ class Rule:
         """How a stored message records what this rule answered."""
         return self.result_code if self.action == "result" else self.action
 
-    def matches(self, contract: Served | None, certificate_id: str | None, logical_address: str | None) -> bool:
+    def matches(self, contract: Interaction | None, certificate_id: str | None, logical_address: str | None) -> bool:
         if self.contract is not None and (contract is None or self.contract not in (contract.name, contract.key)):
             return False
         if self.certificate_id is not None and self.certificate_id != certificate_id:
@@ -233,7 +235,7 @@ class RuleBook:
         with self._lock:
             return [r.to_json() for r in self._rules]
 
-    def take(self, contract: Served | None, certificate_id: str | None, logical_address: str | None) -> Rule | None:
+    def take(self, contract: Interaction | None, certificate_id: str | None, logical_address: str | None) -> Rule | None:
         """The first matching rule, counted as fired (and dropped once spent)."""
         if not self._rules:  # the common case under load: no lock taken
             return None

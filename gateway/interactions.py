@@ -1,0 +1,100 @@
+"""Every RIV-TA interaction the gateway serves or calls, declared once.
+
+An interaction is a contract's identity: name, major version and service
+domain. Its request namespace, endpoint path, SOAPAction, WSDL namespace and
+schema file all follow from that, so the registry of served contracts
+(intygsgw.registry), the outbound calls and the stub recipient refer to these
+objects instead of spelling namespaces again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from intygsgw import ns
+
+
+@dataclass(frozen=True)
+class Interaction:
+    name: str
+    major: int
+    domain: str = ns.CERTIFICATE_DOMAIN
+    # The Inera-internal contracts name their request namespace after the
+    # interaction and their WSDL namespace after the responder; the national
+    # ones do it the other way round.
+    internal: bool = False
+
+    @property
+    def key(self) -> str:
+        """``RegisterCertificate:3``, as operators write it in route and authorization files."""
+        return f"{self.name}:{self.major}"
+
+    @property
+    def namespace(self) -> str:
+        if self.internal:
+            return f"urn:riv:{self.domain}:{self.name}:{self.major}"
+        return f"urn:riv:{self.domain}:{self.name}Responder:{self.major}"
+
+    @property
+    def request_tag(self) -> str:
+        return f"{{{self.namespace}}}{self.name}"
+
+    @property
+    def response_tag(self) -> str:
+        return f"{{{self.namespace}}}{self.name}Response"
+
+    @property
+    def path(self) -> str:
+        return "/" + "/".join(self.domain.split(":")) + f"/{self.name}/{self.major}/rivtabp21"
+
+    @property
+    def soap_action(self) -> str:
+        return f"urn:riv:{self.domain}:{self.name}Responder:{self.major}:{self.name}"
+
+    @property
+    def wsdl_namespace(self) -> str:
+        if self.internal:
+            return f"urn:riv:{self.domain}:{self.name}Responder:{self.major}"
+        return f"urn:riv:{self.domain}:{self.name}:{self.major}:rivtabp21"
+
+    @property
+    def schema(self) -> str:
+        """The responder schema, relative to the schemas folder."""
+        return f"interactions/{self.name}Responder-{self.major}.xsd"
+
+
+def _national(name: str, major: int) -> Interaction:
+    return Interaction(name, major)
+
+
+def _internal(name: str, major: int) -> Interaction:
+    return Interaction(name, major, internal=True)
+
+
+REGISTER_CERTIFICATE_3 = _national("RegisterCertificate", 3)
+GET_CERTIFICATE_2 = _national("GetCertificate", 2)
+REVOKE_CERTIFICATE_2 = _national("RevokeCertificate", 2)
+SEND_CERTIFICATE_TO_RECIPIENT_2 = _national("SendCertificateToRecipient", 2)
+SET_CERTIFICATE_STATUS_2 = _national("SetCertificateStatus", 2)
+LIST_CERTIFICATES_FOR_CARE_3 = _national("ListCertificatesForCare", 3)
+LIST_CERTIFICATES_FOR_CITIZEN_3 = _national("ListCertificatesForCitizen", 3)
+LIST_CERTIFICATES_FOR_CITIZEN_4 = _national("ListCertificatesForCitizen", 4)
+SEND_MESSAGE_TO_CARE_2 = _national("SendMessageToCare", 2)
+SEND_MESSAGE_TO_RECIPIENT_2 = _national("SendMessageToRecipient", 2)
+LIST_CERTIFICATES_FOR_CARE_WITH_QA_3 = _national("ListCertificatesForCareWithQA", 3)
+CERTIFICATE_STATUS_UPDATE_FOR_CARE_3 = _national("CertificateStatusUpdateForCare", 3)
+
+LIST_RELATIONS_FOR_CERTIFICATE_1 = _internal("ListRelationsForCertificate", 1)
+GET_CERTIFICATE_TYPE_INFO_1 = _internal("GetCertificateTypeInfo", 1)
+GET_RECIPIENTS_FOR_CERTIFICATE_1 = _internal("GetRecipientsForCertificate", 1)
+LIST_KNOWN_RECIPIENTS_1 = _internal("ListKnownRecipients", 1)
+LIST_POSSIBLE_RECEIVERS_1 = _internal("ListPossibleReceivers", 1)
+LIST_APPROVED_RECEIVERS_1 = _internal("ListApprovedReceivers", 1)
+REGISTER_APPROVED_RECEIVERS_1 = _internal("RegisterApprovedReceivers", 1)
+
+ALL: tuple[Interaction, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Interaction))
+_BY_NAMESPACE = {i.namespace: i for i in ALL}
+INTERNAL_NAMES = frozenset(i.name for i in ALL if i.internal)
+
+
+def by_namespace(namespace: str) -> Interaction | None:
+    return _BY_NAMESPACE.get(namespace)
