@@ -54,7 +54,7 @@ def per_message(work: Path, iterations: int) -> None:
 
     from intygsgw.devtools.samples import CertificateSpec
     from intygsgw.devtools.samples.signed import signed_register_certificate
-    from intygsgw.service.signatures import SignatureCheck, check_registration
+    from intygsgw.signing.registration import SignatureCheck
     from intygsgw.soap.source import element_source
     from intygsgw.devtools.devpki import DevCA
     from intygsgw.signing.policy import parse_policies
@@ -82,7 +82,7 @@ def per_message(work: Path, iterations: int) -> None:
         parsed_intyg = body[0]
 
         def register_check():
-            outcome = check_registration(check, type_id="lisjp", type_code="LISJP", certificate_id=f"bench-{kind}",
+            outcome = check.check_registration(type_id="lisjp", type_code="LISJP", certificate_id=f"bench-{kind}",
                                          person_digits="191212121212", document=source.xml,
                                          namespaces=source.inherited_namespaces, now=now, parsed_intyg=parsed_intyg)
             assert outcome.refused is None

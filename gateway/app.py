@@ -25,7 +25,7 @@ from intygsgw.config.reloadable import Reloadable
 from intygsgw.outbound.routing import RoutingTable, load_routes
 from intygsgw.rules.definitions import TypeBook
 from intygsgw.service.services import Services
-from intygsgw.service.signatures import SignatureCheck
+from intygsgw.signing.registration import SignatureCheck
 from intygsgw.trust.authorization import CallGate, load_authorizations, AuthorizationTable
 from intygsgw.trust.identity import CallerResolver, ProxyTrust
 from intygsgw.domain.validation_persons import parse_validation_persons

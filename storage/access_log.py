@@ -19,24 +19,12 @@ from typing import Iterator
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
+from intygsgw.domain.records import AccessEntry
 from intygsgw.storage.models import AccessLogHeadRow, AccessLogRow
 from intygsgw.storage.prepared import PreparedStatement
 
 GENESIS = "0" * 64
 HEAD_ID = 1
-
-
-@dataclass(frozen=True)
-class AccessEntry:
-    at: dt.datetime  # naive UTC
-    caller: str
-    original_consumer: str
-    acting_on_behalf: str
-    contract: str
-    logical_address: str
-    person_id: str
-    certificate_ids: tuple[str, ...]
-    outcome: str
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,7 @@ from typing import Mapping
 
 from sqlalchemy import String, Table
 
-from intygsgw.errors import GatewayError
-
-
-class FieldTooLong(GatewayError, ValueError):
-    def __init__(self, table: str, column: str, limit: int, length: int):
-        self.table, self.column, self.limit, self.length = table, column, limit, length
-        super().__init__(f"{column} is {length} characters long; the gateway stores at most {limit}")
+from intygsgw.domain.errors import FieldTooLong
 
 
 @functools.cache

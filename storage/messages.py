@@ -14,34 +14,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from intygsgw.domain.records import MESSAGE_PENDING, MESSAGE_STORED, MessageRecord
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import MessageRow
-
-TO_CARE = "TO_CARE"
-TO_RECIPIENT = "TO_RECIPIENT"
-PENDING = "PENDING"
-STORED = "STORED"
-
-
-@dataclass(frozen=True)
-class MessageRecord:
-    message_id: str
-    certificate_id: str
-    subject: str
-    reply_to: str | None
-    reminder_of: str | None
-    reference_id: str | None
-    sender: str
-    recipient_address: str
-    direction: str
-    has_deadline: bool
-    sent_at: dt.datetime | None
-    received_at: dt.datetime
-    document: bytes
-    state: str = PENDING
-    handled: bool = False
-    handled_at: dt.datetime | None = None
-
 
 _COLUMNS = [getattr(MessageRow, f.name) for f in fields(MessageRecord)]
 
@@ -64,13 +39,13 @@ class MessageRepository:
         taken over, or the id would be refused as a duplicate for ever.
         """
         values = {f.name: getattr(message, f.name) for f in fields(MessageRecord)}
-        values["state"] = PENDING
+        values["state"] = MESSAGE_PENDING
         if self._insert(values):
             return True
         if stale_before is None:
             return False
         taken_over = self.connection.execute(
-            delete(MessageRow).where(MessageRow.message_id == message.message_id, MessageRow.state == PENDING,
+            delete(MessageRow).where(MessageRow.message_id == message.message_id, MessageRow.state == MESSAGE_PENDING,
                                      MessageRow.received_at < stale_before))
         return taken_over.rowcount == 1 and self._insert(values)
 
@@ -87,15 +62,15 @@ class MessageRepository:
 
     def confirm(self, message_id: str) -> None:
         self.connection.execute(
-            update(MessageRow).where(MessageRow.message_id == message_id).values(state=STORED))
+            update(MessageRow).where(MessageRow.message_id == message_id).values(state=MESSAGE_STORED))
 
     def release(self, message_id: str) -> None:
         self.connection.execute(
-            delete(MessageRow).where(MessageRow.message_id == message_id, MessageRow.state == PENDING))
+            delete(MessageRow).where(MessageRow.message_id == message_id, MessageRow.state == MESSAGE_PENDING))
 
     def mark_handled(self, message_id: str, at: dt.datetime) -> bool:
         done = self.connection.execute(
-            update(MessageRow).where(MessageRow.message_id == message_id, MessageRow.state == STORED)
+            update(MessageRow).where(MessageRow.message_id == message_id, MessageRow.state == MESSAGE_STORED)
             .values(handled=True, handled_at=at))
         return done.rowcount == 1
 
@@ -120,7 +95,7 @@ class MessageRepository:
         for i in range(0, len(ids), 500):
             rows = self.connection.execute(
                 select(*_COLUMNS)
-                .where(MessageRow.certificate_id.in_(ids[i:i + 500]), MessageRow.state == STORED)
+                .where(MessageRow.certificate_id.in_(ids[i:i + 500]), MessageRow.state == MESSAGE_STORED)
                 .order_by(MessageRow.received_at, MessageRow.id))
             for row in rows:
                 rec = _record(row)

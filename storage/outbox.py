@@ -14,30 +14,12 @@ from typing import Iterable
 from sqlalchemy import DateTime, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from intygsgw.domain.records import OutboxItem
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import OutboxRow
 
 PENDING, DONE, DEAD, DISCARDED = "PENDING", "DONE", "DEAD", "DISCARDED"
 STATES = (PENDING, DONE, DEAD, DISCARDED)
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    id: int
-    destination: str
-    contract: str
-    logical_address: str
-    kind: str
-    reference: str
-    payload: bytes
-    state: str
-    attempts: int
-    next_attempt_at: dt.datetime
-    last_error: str | None
-    correlation_id: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    delivered_at: dt.datetime | None
 
 
 _COLUMNS = [OutboxRow.id, OutboxRow.destination, OutboxRow.contract, OutboxRow.logical_address,

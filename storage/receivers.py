@@ -6,14 +6,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
+from intygsgw.domain.records import ApprovedReceiver
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import ApprovedReceiverRow
-
-
-@dataclass(frozen=True)
-class ApprovedReceiver:
-    receiver_id: str
-    approved: bool
 
 
 class ApprovedReceiverRepository:

@@ -14,44 +14,16 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
+from intygsgw.domain.errors import AlreadyStored
+from intygsgw.domain.records import CertificateRecord, RelationRecord, StoredDocument
 from intygsgw.domain.states import State, StateEntry
 
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import (CertificateDocumentRow, CertificateRow, CertificateSignatureRow, CertificateStateRow,
                      RelationRow, RevocationRow)
 from intygsgw.storage.prepared import PreparedStatement
-
-
-@dataclass(frozen=True)
-class CertificateRecord:
-    id: str
-    type: str
-    type_version: str
-    person_id: str
-    signed_at: dt.datetime | None
-    care_unit_id: str
-    care_unit_name: str
-    care_giver_id: str
-    doctor_id: str
-    doctor_name: str
-    test_certificate: bool = False
-    deleted_by_care_giver: bool = False
-    received_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    document: bytes
-    namespaces: dict[str, str]
-
-
-@dataclass(frozen=True)
-class RelationRecord:
-    from_id: str
-    to_id: str
-    code: str
-    created_at: dt.datetime
 
 
 _CERT_COLUMNS = [
@@ -81,7 +53,12 @@ class CertificateRepository:
     # -- writing -------------------------------------------------------------
     def add(self, cert: CertificateRecord, document: bytes, namespaces: dict[str, str]) -> None:
         check_lengths(CertificateRow.__table__, cert.__dict__)
-        _INSERT_CERT.execute(self.connection, cert.__dict__).close()
+        try:
+            _INSERT_CERT.execute(self.connection, cert.__dict__).close()
+        except IntegrityError as exc:
+            # The primary key is what makes a duplicate, sequential or racing,
+            # fail here rather than be looked up first.
+            raise AlreadyStored("certificate", cert.id) from exc
         _INSERT_DOC.execute(
             self.connection,
             {"certificate_id": cert.id, "document": document,

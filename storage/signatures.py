@@ -7,19 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
+from intygsgw.domain.records import SignatureRecord
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import CertificateSignatureRow
-
-
-@dataclass(frozen=True)
-class SignatureRecord:
-    certificate_id: str
-    policy: str
-    signed: bool
-    valid: bool
-    signer_subject: str
-    signer_hsa_id: str
-    verified_at: dt.datetime
 
 
 _COLUMNS = [CertificateSignatureRow.certificate_id, CertificateSignatureRow.policy, CertificateSignatureRow.signed,

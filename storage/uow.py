@@ -7,6 +7,7 @@ of failing on a lock upgrade.
 """
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from intygsgw.storage.access_log import AccessLogRepository
@@ -94,3 +95,8 @@ class Store:
 
     def reading(self) -> UnitOfWork:
         return UnitOfWork(self.engine, write=False)
+
+    def ping(self) -> None:
+        """Raise unless the database answers a query now."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))

@@ -15,7 +15,7 @@ import contextvars
 import datetime as dt
 from dataclasses import dataclass, field
 
-from intygsgw.storage.access_log import AccessEntry
+from intygsgw.domain.records import AccessEntry
 
 from intygsgw.domain.personnummer import try_parse_person_id
 

@@ -11,7 +11,7 @@ from intygsgw.logsafety import install as install_log_redaction
 
 
 def _serve(args) -> int:
-    from intygsgw.http.server import serve
+    from intygsgw.serving.server import serve
 
     settings = load_settings(args.config, {
         "host": args.host, "port": args.port, "db": args.db, "workers": args.workers,
@@ -165,7 +165,7 @@ def _audit_export(args) -> int:
 
 def _purge_validation_persons(args) -> int:
     from intygsgw.app import build_services
-    from intygsgw.service.certificates import purge_validation_persons
+    from intygsgw.service.validation_persons import purge_validation_persons
     from intygsgw.domain.validation_persons import purge_cutoff
 
     settings = load_settings(args.config, {"db": args.db})

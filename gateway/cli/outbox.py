@@ -17,7 +17,8 @@ import os
 import sys
 
 from intygsgw.errors import GatewayError
-from intygsgw.storage.outbox import STATES, OutboxItem
+from intygsgw.domain.records import OutboxItem
+from intygsgw.storage.outbox import STATES
 
 from intygsgw.audit import Access
 from intygsgw.audit.writer import AccessLogWriter

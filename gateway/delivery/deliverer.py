@@ -29,13 +29,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from intygsgw.storage.outbox import OutboxItem
+from intygsgw.domain.records import OutboxItem
 from intygsgw.storage.uow import Store
 
 from intygsgw.clock import Clock
 from intygsgw.outbound.sender import Outbound
 from intygsgw.outbound.routing import short_name
-from intygsgw.outbound.transport import Outcome
+from intygsgw.domain.outcome import Outcome
 from intygsgw.delivery.schedule import RetrySchedule
 
 log = logging.getLogger(__name__)

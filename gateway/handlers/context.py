@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from lxml import etree
 
+from intygsgw.interactions import Interaction
 from intygsgw.service.services import Services
-
-if TYPE_CHECKING:
-    from intygsgw.registry import Contract
 
 
 @dataclass
 class Request:
-    contract: "Contract"
+    contract: Interaction  # the contract being answered: its name, version and namespace
     body: etree._Element  # the request element (Body's only child)
     raw: bytes  # the HTTP body exactly as received
     logical_address: str

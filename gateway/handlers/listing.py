@@ -6,6 +6,7 @@ import logging
 
 from lxml import etree
 
+from intygsgw.interactions import Interaction
 from intygsgw.domain.results import Result
 from intygsgw.service import certificates as service
 from intygsgw.handlers.context import Request
@@ -61,7 +62,7 @@ def list_certificates_for_citizen(req: Request) -> etree._Element:
     return root
 
 
-def citizen_error_response(contract, result: Result) -> etree._Element:
+def citizen_error_response(contract: Interaction, result: Result) -> etree._Element:
     """An empty list and the error.
 
     Version 4 dropped the result element from the response, so the error rides

@@ -10,7 +10,7 @@ from lxml import etree
 
 from intygsgw import ns
 from intygsgw.domain.results import ErrorId, Result, error
-from intygsgw.config.recipient_file import Recipient
+from intygsgw.domain.recipients import Recipient
 from intygsgw.service import recipients as service
 from intygsgw.handlers.context import Request
 from intygsgw.handlers.responses import T, add_result, sub

@@ -6,6 +6,7 @@ from typing import Callable
 
 from lxml import etree
 
+from intygsgw.interactions import Interaction
 from intygsgw import ns
 from intygsgw.domain.results import Result
 from intygsgw.domain.states import PART_CODE_SYSTEM, STATUS_CODE_SYSTEM, StateEntry
@@ -79,10 +80,10 @@ def add_ii(parent: etree._Element, tag: str, root: str, extension: str):
 
 # An ErrorResponse builds a contract's normal response carrying an ERROR result,
 # for contracts that answer failures that way instead of with a fault.
-ErrorResponse = Callable[["object", Result], etree._Element]
+ErrorResponse = Callable[[Interaction, Result], etree._Element]
 
 
-def result_only(contract, result: Result) -> etree._Element:
+def result_only(contract: Interaction, result: Result) -> etree._Element:
     root = response_root(contract.namespace, f"{contract.name}Response")
     add_result(root, f"{{{contract.namespace}}}result", result)
     return root

@@ -17,7 +17,7 @@ from lxml import etree
 from sqlalchemy.exc import DBAPIError
 
 from intygsgw.errors import GatewayError
-from intygsgw.storage.limits import FieldTooLong
+from intygsgw.domain.errors import FieldTooLong
 
 from intygsgw import audit
 from intygsgw.audit.writer import AccessLogWriter
@@ -80,7 +80,7 @@ class Dispatcher:
                             contract.major, caller or "(none)", address, refusal.string.split(" ", 1)[0])
                 return Answer(refusal.status, fault_envelope(refusal))
         headers = headers or {}
-        request = Request(contract, envelope.body_element, raw, address, self.services, headers)
+        request = Request(contract.interaction, envelope.body_element, raw, address, self.services, headers)
         if self.access_log is None or not contract.patient_data:
             return self._answer(contract, request)
         return self._answer_logged(contract, request, caller or "", headers)
@@ -137,7 +137,7 @@ class Dispatcher:
 
     def _failure(self, contract: Contract, error_id: ErrorId, text: str, fault_code: str) -> Answer:
         if contract.transforms_faults:
-            body = contract.error_response(contract, error(error_id, text))
+            body = contract.error_response(contract.interaction, error(error_id, text))
             return self._checked(contract, self._schemas[contract], body)
         return Answer(500, fault_envelope(SoapFault(text, fault_code)))
 

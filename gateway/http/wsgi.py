@@ -12,8 +12,6 @@ import logging
 import os
 from typing import Callable, Iterable
 
-from sqlalchemy import text as sql
-
 from intygsgw.config.settings import Settings
 from intygsgw.http.dispatch import Dispatcher
 from intygsgw.registry import Registry
@@ -86,8 +84,7 @@ class GatewayApp:
 
     def _health(self, start_response):
         try:
-            with self.dispatcher.services.store.engine.connect() as conn:
-                conn.execute(sql("SELECT 1"))
+            self.dispatcher.services.store.ping()
         except Exception as exc:
             log.warning("health check: database unavailable: %s", exc)
             return _reply(start_response, 503, b"database unavailable\n", "text/plain")

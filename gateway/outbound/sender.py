@@ -11,7 +11,10 @@ from typing import Callable
 
 from intygsgw import interactions
 from intygsgw.outbound.routing import RoutingError, RoutingTable, short_name
-from intygsgw.outbound.transport import Outcome, SoapTransport
+from intygsgw.domain.outcome import Outcome
+from intygsgw.domain.records import StoredDocument
+from intygsgw.outbound.transport import SoapTransport
+from intygsgw.soap.source import self_contained
 
 
 def soap_action_for(contract_ns: str) -> str:
@@ -54,6 +57,19 @@ class Outbound:
                 return Outcome("fault", fault_code="Client", text=f"cannot sign the request: {exc}")
         return self.transport.call(route, logical_address, payload, soap_action_for(contract_ns),
                                    correlation_id=correlation_id)
+
+
+    def send_stored(self, contract_ns: str, logical_address: str, document: StoredDocument,
+                    correlation_id: str | None = None) -> Outcome:
+        return self.send(contract_ns, logical_address, self_contained(document.document, document.namespaces),
+                         correlation_id=correlation_id)
+
+    def has_route(self, contract_ns: str, logical_address: str, day: dt.date) -> bool:
+        try:
+            self.routes().resolve(contract_ns, logical_address, day)
+        except RoutingError:
+            return False
+        return True
 
 
 def describe_destination(contract_ns: str, logical_address: str) -> str:

@@ -12,21 +12,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from intygsgw.storage.repository import CertificateRecord, RelationRecord, StoredDocument
 
 from intygsgw import audit
 from intygsgw.domain import states as st
+from intygsgw.domain.errors import AlreadyStored
 from intygsgw.domain.personnummer import InvalidPersonId, PersonId, parse_person_id, try_parse_person_id
+from intygsgw.domain.recipients import NOT_SEND_TARGETS
+from intygsgw.domain.records import CertificateRecord, RelationRecord
 from intygsgw.domain.results import OK, ErrorId, Result, ServiceError, error, info
 from intygsgw.domain.states import HSVARD, INVANA, State, StateEntry
 from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
-from intygsgw.config.recipient_file import NOT_SEND_TARGETS
-from intygsgw.soap.source import self_contained
 from intygsgw.service.notifications import SENT_EVENT, Event, enqueue_status_update
+from intygsgw.service.ports import NOT_CHECKED, UnitOfWork
 from intygsgw.service.services import Services
-from intygsgw.service.signatures import check_registration
+from intygsgw.service.views import CertificateView, CitizenList, RelationView
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +52,6 @@ class RegisterCertificate:
     parsed: Any = None  # the parsed intyg, handed to the type rules
 
 
-@dataclass(frozen=True)
-class CertificateView:
-    record: CertificateRecord
-    document: StoredDocument
-    statuses: list[StateEntry]  # already filtered for the asking part
-
-
 def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     audit.note(cmd.person_id, [cmd.certificate_id])
     types = svc.types.current()  # one set for the type check and the rules, even across a reload
@@ -76,8 +68,8 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         return error(ErrorId.VALIDATION_ERROR, ";".join(failures))
     if cmd.relation and cmd.relation[0] not in RELATION_CODES:
         return error(ErrorId.APPLICATION_ERROR, f"Unknown relation code: {cmd.relation[0]}")
-    signature = check_registration(
-        svc.signatures, type_id=ctype.id, type_code=cmd.type_code, certificate_id=cmd.certificate_id,
+    signature = NOT_CHECKED if svc.signatures is None else svc.signatures.check_registration(
+        type_id=ctype.id, type_code=cmd.type_code, certificate_id=cmd.certificate_id,
         person_digits=person.digits, document=cmd.document, namespaces=cmd.namespaces, now=svc.clock.utc(),
         parsed_intyg=cmd.parsed)
     if signature.refused is not None:
@@ -93,7 +85,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
 
     access = audit.current()  # the job may run on another request's thread
 
-    def store_new(uow) -> None:
+    def store_new(uow: UnitOfWork) -> None:
         uow.certificates.add(record, cmd.document, cmd.namespaces)
         uow.certificates.add_state(cmd.certificate_id, State.RECEIVED, HSVARD, now)
         if cmd.relation:
@@ -106,7 +98,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     # a duplicate, sequential or racing, into the IntegrityError below.
     try:
         svc.store.write(store_new)
-    except IntegrityError:
+    except AlreadyStored:
         with svc.store.reading() as uow:
             existing = uow.certificates.get(cmd.certificate_id)
         if existing is None:
@@ -139,6 +131,10 @@ def get_certificate(svc: Services, certificate_id: str, part: str) -> Certificat
             raise ServiceError(f"Certificate with id {certificate_id} is deleted from intygstjansten")
         document = uow.certificates.document(certificate_id)
         statuses = uow.certificates.states(certificate_id)
+    if document is None:
+        # Written in the certificate's own transaction, so only a damaged database lacks it.
+        log.warning("certificate %s has no stored document", certificate_id)
+        raise ServiceError(f"Certificate with id {certificate_id} is invalid or does not exist")
     return CertificateView(record, document, st.visible_to(statuses, part))
 
 
@@ -175,7 +171,7 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
     return OK
 
 
-def _queue_revocation(svc: Services, uow, certificate_id: str, target: str, request: bytes) -> None:
+def _queue_revocation(svc: Services, uow: UnitOfWork, certificate_id: str, target: str, request: bytes) -> None:
     recipient = svc.recipients.get(target)
     if recipient is None:
         log.warning("revocation of %s not forwarded: recipient %s is not in the registry", certificate_id, target)
@@ -216,11 +212,13 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
     if svc.outbound is None:
         log.error("no outbound routing configured; cannot send %s", certificate_id)
         return failed
+    if document is None:
+        log.warning("certificate %s has no stored document; nothing to send", certificate_id)
+        return failed
     # The registered element goes out as received: its bytes, the doctor's
     # signature among them, are untouched.
-    payload = self_contained(document.document, document.namespaces)
-    outcome = svc.outbound.send(REGISTER_CERTIFICATE_3.namespace, recipient.logical_address, payload,
-                                correlation_id=str(uuid.uuid4()))
+    outcome = svc.outbound.send_stored(REGISTER_CERTIFICATE_3.namespace, recipient.logical_address, document,
+                                       correlation_id=str(uuid.uuid4()))
     if not outcome.succeeded:
         log.warning("sending %s to %s failed: %s", certificate_id, recipient_id, outcome.describe())
         return failed
@@ -276,7 +274,7 @@ def set_certificate_status(svc: Services, certificate_id: str, part: str, status
     return OK
 
 
-def _views(uow, records: list[CertificateRecord], part: str) -> list[CertificateView]:
+def _views(uow: UnitOfWork, records: list[CertificateRecord], part: str) -> list[CertificateView]:
     histories = uow.certificates.states_for([r.id for r in records])
     views = []
     for r in records:
@@ -297,12 +295,6 @@ def list_for_care(svc: Services, person_id: str, unit_ids: list[str]) -> list[Ce
         records = uow.certificates.find_for_care(person.digits, unit_ids)
         audit.note(person.digits, [r.id for r in records])
         return _views(uow, records, HSVARD)
-
-
-@dataclass(frozen=True)
-class CitizenList:
-    certificates: list[CertificateView]
-    result: Result
 
 
 def list_for_citizen(svc: Services, person_id: str, type_codes: list[str], archived: bool,
@@ -330,15 +322,6 @@ def list_for_citizen(svc: Services, person_id: str, type_codes: list[str], archi
                 ErrorId.VALIDATION_ERROR,
                 f"Failed to retrieve certificates because it is flagged as test certificate and part is set as: {part}"))
         return CitizenList(_views(uow, records, part), OK)
-
-
-@dataclass(frozen=True)
-class RelationView:
-    code: str
-    from_id: str
-    to_id: str
-    created_at: dt.datetime
-    from_revoked: bool
 
 
 def list_relations(svc: Services, certificate_ids: list[str]) -> dict[str, list[RelationView]]:
@@ -383,20 +366,3 @@ def certificate_type_info(svc: Services, certificate_id: str) -> tuple[str, str]
         raise ServiceError(
             f"Failed to get certificate's type. Certificate with id {certificate_id} is invalid or does not exist")
     return record.type, record.type_version
-
-
-def purge_validation_persons(svc: Services, received_before: dt.datetime) -> int:
-    """Delete the validation persons' certificates received before the cut-off; returns how many."""
-    if not svc.validation_persons:
-        return 0
-    with svc.store.writing() as uow:
-        ids = uow.certificates.ids_for_persons(sorted(svc.validation_persons), received_before)
-        for cid in ids:
-            # Everything kept about the certificate goes, not just the certificate.
-            uow.messages.delete_for(cid)
-            uow.approved_receivers.replace(cid, [])
-            uow.certificates.delete(cid)
-        uow.commit()
-    if ids:
-        log.info("purged %d certificate(s) of validation persons received before %s", len(ids), received_before)
-    return len(ids)

@@ -12,7 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from intygsgw.storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
+from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, MessageRecord
 
 from intygsgw import audit
 from intygsgw.domain.personnummer import try_parse_person_id
@@ -23,7 +23,9 @@ from intygsgw.service.notifications import (
     ANSWER_FROM_RECIPIENT, ANSWER_TO_RECIPIENT, QUESTION_FROM_CARE, QUESTION_FROM_RECIPIENT, REMINDER,
     REVOKED_EVENT, SENT_EVENT, Event, QuestionCounts, enqueue_status_update, question_counts,
 )
+from intygsgw.service.certificates import list_for_care
 from intygsgw.service.services import Services
+from intygsgw.service.views import CertificateView
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +195,7 @@ def _downstream(svc: Services, contract: str, msg: IncomingMessage) -> Result:
         return error(ErrorId.APPLICATION_ERROR, RELAY_FAILED)
     outcome = svc.outbound.send(contract, msg.recipient_address, msg.document,
                                 correlation_id=str(uuid.uuid4()))
-    if outcome.kind == "result":
+    if outcome.kind == "result" and outcome.result_code is not None:
         return Result(outcome.result_code, outcome.text or None,
                       ErrorId(outcome.error_id) if outcome.error_id in ErrorId.__members__ else None)
     log.warning("relaying message %s failed: %s", msg.message_id, outcome.describe())
@@ -210,6 +212,8 @@ def send_message_to_recipient(svc: Services, msg: IncomingMessage) -> Result:
         return failed
     with svc.store.reading() as uow:
         certificate = uow.certificates.get(msg.certificate_id)
+    if certificate is None:  # purged since it was validated
+        return error(ErrorId.APPLICATION_ERROR, "Intyg does not exist")
     if certificate.test_certificate:
         return Result("OK")  # the reference answers OK and forwards nothing
     if certificate.person_id in svc.validation_persons:
@@ -233,7 +237,7 @@ def send_message_to_care(svc: Services, msg: IncomingMessage) -> Result:
 
 @dataclass(frozen=True)
 class CertificateWithQA:
-    view: object  # service.certificates.CertificateView
+    view: CertificateView
     events: list[Event]
     sent_questions: QuestionCounts  # asked by care
     received_questions: QuestionCounts  # asked by the recipient
@@ -249,7 +253,7 @@ def message_event(message: MessageRecord) -> Event:
 
 def list_for_care_with_qa(svc: Services, person_id: str, unit_ids: list[str], care_giver_id: str | None,
                           signed_from: dt.datetime | None, signed_to: dt.datetime | None) -> list[CertificateWithQA]:
-    from intygsgw.service.certificates import list_for_care  # the same selection and status visibility as ListCertificatesForCare
+    # The same selection and status visibility as ListCertificatesForCare.
 
     views = [v for v in list_for_care(svc, person_id, unit_ids)
              if (not care_giver_id or v.record.care_giver_id == care_giver_id)

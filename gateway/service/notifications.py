@@ -11,13 +11,14 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from intygsgw.storage.messages import TO_CARE, TO_RECIPIENT, MessageRecord
+from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, MessageRecord
 
 from intygsgw.domain import states as st
 from intygsgw.domain.states import HSVARD
 from intygsgw.interactions import CERTIFICATE_STATUS_UPDATE_FOR_CARE_3
-from intygsgw.outbound.routing import RoutingError
+from intygsgw.service.ports import UnitOfWork
 from intygsgw.service.services import Services
+from intygsgw.service.views import CertificateView
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +71,19 @@ def question_counts(messages: list[MessageRecord], direction: str) -> QuestionCo
 
 
 
-def enqueue_status_update(svc: Services, uow, certificate_id: str, event: Event) -> bool:
+def enqueue_status_update(svc: Services, uow: UnitOfWork, certificate_id: str, event: Event) -> bool:
     """Queue a notification on ``uow`` (not committed here); False when there is nowhere to send it."""
-    from intygsgw.service.certificates import CertificateView  # certificates imports this module
-
     if svc.outbound is None or svc.render_status_update is None:
         return False
     record = uow.certificates.get(certificate_id)
     if record is None or record.test_certificate:
         return False
     address = record.care_unit_id
-    try:
-        svc.outbound.routes().resolve(CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, address, svc.clock.local().date())
-    except RoutingError:
+    if not svc.outbound.has_route(CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, address, svc.clock.local().date()):
         return False  # a care unit without an integrated system gets no notifications
     document = uow.certificates.document(certificate_id)
+    if document is None:
+        return False  # a damaged row: nothing to describe the certificate with
     view = CertificateView(record, document, st.visible_to(uow.certificates.states(certificate_id), HSVARD))
     messages = uow.messages.stored_for([certificate_id])[certificate_id]
     payload = svc.render_status_update(view, event, question_counts(messages, TO_RECIPIENT),

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from intygsgw.storage.receivers import ApprovedReceiver
+from intygsgw.domain.records import ApprovedReceiver
 
 from intygsgw import audit
 from intygsgw.domain.results import Result, ServiceError
-from intygsgw.config.recipient_file import NOT_SEND_TARGETS, Recipient
+from intygsgw.domain.recipients import NOT_SEND_TARGETS, Recipient
 from intygsgw.service.services import Services
 
 MAIN_RECIPIENT = "HUVUDMOTTAGARE"

@@ -1,20 +1,16 @@
-"""What the service layer needs from the outside world, in one object."""
+"""What the service layer needs from the outside world, in one object, typed by its ports."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from intygsgw.storage.uow import Store
-
-from intygsgw.rules.catalog import TypeCatalog
 from intygsgw.clock import Clock
-from intygsgw.outbound.sender import Outbound
-from intygsgw.config.recipient_file import RecipientRegistry
-from intygsgw.config.reloadable import Reloadable
+from intygsgw.domain.recipients import RecipientRegistry
+from intygsgw.rules.catalog import TypeCatalog
+from intygsgw.service.ports import Current, Outbound, SignatureChecker, Store
 
 if TYPE_CHECKING:
     from intygsgw.rules.definitions import TypeSet
-    from intygsgw.service.signatures import SignatureCheck
 
 
 class CertificateTypes(Protocol):
@@ -28,7 +24,7 @@ class Services:
     store: Store
     # Catalogue and business rules of every type, reloaded together when their folder changes.
     types: CertificateTypes
-    recipients_source: Reloadable[RecipientRegistry]
+    recipients_source: Current[RecipientRegistry]
     outbound: Outbound | None = None
     clock: Clock = field(default_factory=Clock)
     # Normalised ids of validation persons: their certificates are stored and
@@ -36,9 +32,9 @@ class Services:
     validation_persons: frozenset[str] = frozenset()
     # Renders a CertificateStatusUpdateForCare request (view, event, sent, received counts) -> bytes;
     # None: notifications to care are off.
-    render_status_update: Callable | None = None
-    # Signature policy and trust anchors (intygsgw.service.signatures); None: never verify.
-    signatures: "SignatureCheck | None" = None
+    render_status_update: Callable[..., bytes] | None = None
+    # Signature policy and trust anchors (intygsgw.signing.registration); None: never verify.
+    signatures: SignatureChecker | None = None
 
     @property
     def catalog(self) -> TypeCatalog:

@@ -12,8 +12,8 @@ from intygsgw.config.settings import Settings
 from intygsgw.domain.states import HSVARD, State
 from intygsgw.service import messages as svc_messages
 from intygsgw.service.messages import IncomingMessage
-from intygsgw.storage.messages import TO_CARE, TO_RECIPIENT
-from intygsgw.storage.repository import CertificateRecord
+from intygsgw.domain.records import TO_CARE, TO_RECIPIENT
+from intygsgw.domain.records import CertificateRecord
 
 PERSON = "191212121212"
 NOW = dt.datetime(2026, 11, 23, 10, 0, 0)

@@ -9,8 +9,8 @@ from alembic.script import ScriptDirectory
 from intygsgw.domain.states import HSVARD, State
 from intygsgw.storage.db import make_engine
 from intygsgw.storage.migrate import alembic_config, current_revision, upgrade
-from intygsgw.storage.repository import CertificateRecord
-from intygsgw.storage.signatures import SignatureRecord
+from intygsgw.domain.records import CertificateRecord
+from intygsgw.domain.records import SignatureRecord
 from intygsgw.storage.uow import Store
 
 

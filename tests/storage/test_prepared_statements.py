@@ -13,7 +13,8 @@ from intygsgw.storage.db import make_engine
 from intygsgw.storage.migrate import upgrade
 from intygsgw.storage.models import CertificateRow, CertificateStateRow
 from intygsgw.storage.prepared import PreparedStatement
-from intygsgw.storage.repository import CertificateRecord
+from intygsgw.domain.errors import AlreadyStored
+from intygsgw.domain.records import CertificateRecord
 from intygsgw.storage.uow import Store
 
 SIGNED = dt.datetime(2026, 11, 2, 9, 30, 15)
@@ -73,8 +74,11 @@ def test_stored_text_matches_what_core_stores(store):
 
 def test_a_duplicate_key_is_sqlalchemys_integrity_error_and_undoes_the_job(store):
     add(store, record("dup"))
-    with pytest.raises(IntegrityError):
+    # The repository names the duplicate in domain terms; underneath, the
+    # prepared statement raised what connection.execute would have.
+    with pytest.raises(AlreadyStored) as refused:
         add(store, record("dup", doctor_name="Another"))
+    assert isinstance(refused.value.__cause__, IntegrityError)
     with store.reading() as uow:
         assert uow.certificates.get("dup").doctor_name == "Läkare Örn"
         assert len(uow.certificates.states("dup")) == 1

@@ -97,7 +97,7 @@ class TlsGateway(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from intygsgw.app import wsgi_app
+        from intygsgw.app import wsgi_app  # in the worker, after the fork
 
         return wsgi_app()
 

@@ -6,7 +6,7 @@ under granian and gunicorn's gthread workers with the same load): on the
 a p99 a third to two thirds of gunicorn's, run to run. It cannot tell the
 application which client certificate a TLS peer presented, though, so with
 TLS on the gateway runs under gunicorn's gthread workers instead
-(gateway/trust/tls_server.py says why). Migration runs once here, in the parent, before any worker starts, so
+(intygsgw.serving.tls_server says why). Migration runs once here, in the parent, before any worker starts, so
 workers never race on the schema.
 
 The outbox delivery loop and the validation-person purge run outside the
@@ -34,7 +34,7 @@ class _Background:
 
     def __init__(self, settings: Settings, services):
         from intygsgw.app import build_deliverer
-        from intygsgw.domain.validation_persons import PeriodicPurge
+        from intygsgw.service.validation_persons import PeriodicPurge
 
         self.deliverer = build_deliverer(settings, services) if settings.delivery else None
         self.purge = None
@@ -121,7 +121,7 @@ def _serve_plain(settings: Settings, services) -> int:
 
 
 def _serve_tls(settings: Settings) -> int:
-    from intygsgw.trust.tls_server import serve_tls
+    from intygsgw.serving.tls_server import serve_tls
 
     helper = None
     if settings.delivery or (settings.validation_persons.strip() and settings.validation_purge_every > 0):

@@ -1,0 +1,112 @@
+"""What the gateway keeps, as plain records.
+
+The storage adapter reads and writes these; the service layer and the entry
+points receive them. They carry no behaviour and know nothing of tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    id: str
+    type: str
+    type_version: str
+    person_id: str
+    signed_at: dt.datetime | None
+    care_unit_id: str
+    care_unit_name: str
+    care_giver_id: str
+    doctor_id: str
+    doctor_name: str
+    test_certificate: bool = False
+    deleted_by_care_giver: bool = False
+    received_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    document: bytes
+    namespaces: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RelationRecord:
+    from_id: str
+    to_id: str
+    code: str
+    created_at: dt.datetime
+
+TO_CARE = "TO_CARE"
+TO_RECIPIENT = "TO_RECIPIENT"
+# A message is claimed (PENDING) before it is relayed and STORED once the
+# other side has it.
+MESSAGE_PENDING = "PENDING"
+MESSAGE_STORED = "STORED"
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    message_id: str
+    certificate_id: str
+    subject: str
+    reply_to: str | None
+    reminder_of: str | None
+    reference_id: str | None
+    sender: str
+    recipient_address: str
+    direction: str
+    has_deadline: bool
+    sent_at: dt.datetime | None
+    received_at: dt.datetime
+    document: bytes
+    state: str = MESSAGE_PENDING
+    handled: bool = False
+    handled_at: dt.datetime | None = None
+
+@dataclass(frozen=True)
+class ApprovedReceiver:
+    receiver_id: str
+    approved: bool
+
+@dataclass(frozen=True)
+class SignatureRecord:
+    certificate_id: str
+    policy: str
+    signed: bool
+    valid: bool
+    signer_subject: str
+    signer_hsa_id: str
+    verified_at: dt.datetime
+
+@dataclass(frozen=True)
+class AccessEntry:
+    at: dt.datetime  # naive UTC
+    caller: str
+    original_consumer: str
+    acting_on_behalf: str
+    contract: str
+    logical_address: str
+    person_id: str
+    certificate_ids: tuple[str, ...]
+    outcome: str
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    destination: str
+    contract: str
+    logical_address: str
+    kind: str
+    reference: str
+    payload: bytes
+    state: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    correlation_id: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    delivered_at: dt.datetime | None

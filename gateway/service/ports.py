@@ -1,0 +1,174 @@
+"""What the service layer needs from the world outside it, as interfaces.
+
+The service functions are written against these Protocols only. The storage
+adapter (intygsgw.storage) and the outbound adapter (intygsgw.outbound) are
+what the gateway runs with; tests/support/fakes.py holds an in-memory store
+that runs the same lifecycle in microseconds. A storage failure reaches the
+service as a domain error (intygsgw.domain.errors), never as a driver's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
+
+from intygsgw.domain.outcome import Outcome
+from intygsgw.domain.records import (
+    AccessEntry,
+    ApprovedReceiver,
+    CertificateRecord,
+    MessageRecord,
+    RelationRecord,
+    SignatureRecord,
+    StoredDocument,
+)
+from intygsgw.domain.results import Result
+from intygsgw.domain.states import State, StateEntry
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class CertificateRepository(Protocol):
+    def add(self, cert: CertificateRecord, document: bytes, namespaces: dict[str, str]) -> None:
+        """Store a new certificate; raises AlreadyStored when its id is taken."""
+
+    def add_state(self, certificate_id: str, state: State, target: str, timestamp: dt.datetime) -> None: ...
+
+    def add_revocation_request(self, certificate_id: str, request: bytes, revoked_at: dt.datetime) -> None: ...
+
+    def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None: ...
+
+    def get(self, certificate_id: str) -> CertificateRecord | None: ...
+
+    def get_for_update(self, certificate_id: str) -> CertificateRecord | None:
+        """As get, holding the certificate against concurrent changes until the unit of work ends."""
+
+    def revocation_request(self, certificate_id: str) -> bytes | None: ...
+
+    def document(self, certificate_id: str) -> StoredDocument | None: ...
+
+    def states(self, certificate_id: str) -> list[StateEntry]: ...
+
+    def states_for(self, ids: Sequence[str]) -> dict[str, list[StateEntry]]: ...
+
+    def find_for_care(self, person_id: str, unit_ids: Sequence[str]) -> list[CertificateRecord]: ...
+
+    def find_for_citizen(self, person_id: str, type_ids: Sequence[str], signed_from: dt.datetime | None,
+                         signed_before: dt.datetime | None) -> list[CertificateRecord]: ...
+
+    def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]: ...
+
+    def relations_from(self, ids: Iterable[str]) -> list[RelationRecord]: ...
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]: ...
+
+    def ids_for_persons(self, person_ids: Sequence[str], received_before: dt.datetime) -> list[str]: ...
+
+    def delete(self, certificate_id: str) -> None: ...
+
+
+class MessageRepository(Protocol):
+    def claim(self, message: MessageRecord, stale_before: dt.datetime | None = None) -> bool:
+        """Take the message's id before relaying it; False when another holds it."""
+
+    def confirm(self, message_id: str) -> None: ...
+
+    def release(self, message_id: str) -> None: ...
+
+    def mark_handled(self, message_id: str, at: dt.datetime) -> bool: ...
+
+    def get(self, message_id: str) -> MessageRecord | None: ...
+
+    def id_taken(self, message_id: str) -> bool: ...
+
+    def delete_for(self, certificate_id: str) -> None: ...
+
+    def stored_for(self, certificate_ids: Iterable[str]) -> dict[str, list[MessageRecord]]: ...
+
+
+class ApprovedReceiverRepository(Protocol):
+    def replace(self, certificate_id: str, receivers: list[ApprovedReceiver]) -> None: ...
+
+    def for_certificate(self, certificate_id: str) -> list[ApprovedReceiver]: ...
+
+
+class SignatureRepository(Protocol):
+    def add(self, record: SignatureRecord) -> None: ...
+
+    def get(self, certificate_id: str) -> SignatureRecord | None: ...
+
+
+class Outbox(Protocol):
+    """Work for other systems, written in the same transaction as the change that causes it."""
+
+    def enqueue(self, *, contract: str, logical_address: str, kind: str, reference: str, payload: bytes,
+                correlation_id: str, now: dt.datetime) -> None: ...
+
+
+class AccessLog(Protocol):
+    def append(self, entries: list[AccessEntry]) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: leaving it without commit() undoes everything done in it."""
+
+    certificates: CertificateRepository
+    messages: MessageRepository
+    approved_receivers: ApprovedReceiverRepository
+    signatures: SignatureRepository
+    outbox: Outbox
+    access_log: AccessLog
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class Store(Protocol):
+    def reading(self) -> UnitOfWork: ...
+
+    def writing(self) -> UnitOfWork: ...
+
+    def write(self, job: Callable[[UnitOfWork], T]) -> T:
+        """Run ``job`` in a shared, group-committed transaction; it may run twice and must not commit."""
+
+    def ping(self) -> None:
+        """Raise unless the store can be reached now (the health check)."""
+
+
+class Outbound(Protocol):
+    """Calls to other systems' contracts, by request namespace and logical address."""
+
+    def send(self, contract_ns: str, logical_address: str, payload: bytes,
+             correlation_id: str | None = None) -> Outcome: ...
+
+    def send_stored(self, contract_ns: str, logical_address: str, document: StoredDocument,
+                    correlation_id: str | None = None) -> Outcome:
+        """Send an element stored as received (its bytes, a signature among them, untouched)."""
+
+    def has_route(self, contract_ns: str, logical_address: str, day: dt.date) -> bool: ...
+
+
+class Current(Protocol[T_co]):
+    """Something an operator can change while the gateway runs (a file that is reloaded)."""
+
+    def current(self) -> T_co: ...
+
+
+@dataclass(frozen=True)
+class SignatureOutcome:
+    refused: Result | None = None  # the answer when the certificate must not be stored
+    record: SignatureRecord | None = None  # what to store with the certificate
+
+
+NOT_CHECKED = SignatureOutcome()
+
+
+class SignatureChecker(Protocol):
+    def check_registration(self, *, type_id: str, type_code: str, certificate_id: str, person_digits: str,
+                           document: bytes, namespaces: dict[str, str], now: dt.datetime,
+                           parsed_intyg: Any = None) -> SignatureOutcome:
+        """Verify a certificate's signature as its type's policy says, before it is stored."""

@@ -1,0 +1,301 @@
+"""In-memory adapters for the service layer's ports (intygsgw.service.ports).
+
+They keep the contract the storage adapter keeps, as far as the lifecycle
+can see it: a unit of work left without commit() leaves nothing behind, a
+taken certificate id raises AlreadyStored, state histories come newest first.
+That is enough to test the lifecycle rules without a database or a process.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Sequence, TypeVar
+
+from intygsgw.domain.errors import AlreadyStored
+from intygsgw.domain.outcome import Outcome
+from intygsgw.domain.records import (
+    MESSAGE_PENDING,
+    MESSAGE_STORED,
+    AccessEntry,
+    ApprovedReceiver,
+    CertificateRecord,
+    MessageRecord,
+    RelationRecord,
+    SignatureRecord,
+    StoredDocument,
+)
+from intygsgw.domain.states import State, StateEntry
+
+T = TypeVar("T")
+
+
+@dataclass
+class Tables:
+    certificates: dict[str, CertificateRecord] = field(default_factory=dict)
+    documents: dict[str, StoredDocument] = field(default_factory=dict)
+    # (write order, certificate id, entry): the order breaks timestamp ties as the database's ids do
+    states: list[tuple[int, str, StateEntry]] = field(default_factory=list)
+    relations: list[RelationRecord] = field(default_factory=list)
+    revocations: dict[str, bytes] = field(default_factory=dict)
+    messages: dict[str, MessageRecord] = field(default_factory=dict)
+    approved: dict[str, list[ApprovedReceiver]] = field(default_factory=dict)
+    signatures: dict[str, SignatureRecord] = field(default_factory=dict)
+    outbox: list[dict] = field(default_factory=list)
+    access_log: list[AccessEntry] = field(default_factory=list)
+
+
+class FakeCertificates:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    def add(self, cert: CertificateRecord, document: bytes, namespaces: dict[str, str]) -> None:
+        if cert.id in self.t.certificates:
+            raise AlreadyStored("certificate", cert.id)
+        self.t.certificates[cert.id] = cert
+        self.t.documents[cert.id] = StoredDocument(document, dict(namespaces))
+
+    def add_state(self, certificate_id: str, state: State, target: str, timestamp: dt.datetime) -> None:
+        self.t.states.append((len(self.t.states), certificate_id, StateEntry(state, target, timestamp)))
+
+    def add_revocation_request(self, certificate_id: str, request: bytes, revoked_at: dt.datetime) -> None:
+        self.t.revocations[certificate_id] = request
+
+    def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None:
+        self.t.relations.append(RelationRecord(from_id, to_id, code, created_at))
+
+    def get(self, certificate_id: str) -> CertificateRecord | None:
+        return self.t.certificates.get(certificate_id)
+
+    get_for_update = get  # one thread: nothing to hold off
+
+    def revocation_request(self, certificate_id: str) -> bytes | None:
+        return self.t.revocations.get(certificate_id)
+
+    def document(self, certificate_id: str) -> StoredDocument | None:
+        return self.t.documents.get(certificate_id)
+
+    def states(self, certificate_id: str) -> list[StateEntry]:
+        return self.states_for([certificate_id])[certificate_id]
+
+    def states_for(self, ids: Sequence[str]) -> dict[str, list[StateEntry]]:
+        out: dict[str, list[StateEntry]] = {i: [] for i in ids}
+        for _, cid, entry in sorted(self.t.states, key=lambda s: (s[2].timestamp, s[0]), reverse=True):
+            if cid in out:
+                out[cid].append(entry)
+        return out
+
+    def _sorted(self, records: Iterable[CertificateRecord]) -> list[CertificateRecord]:
+        # As the database orders them: unsigned (NULL) first, then by signing time and id.
+        return sorted(records, key=lambda r: (r.signed_at is not None, r.signed_at or dt.datetime.min, r.id))
+
+    def find_for_care(self, person_id: str, unit_ids: Sequence[str]) -> list[CertificateRecord]:
+        return self._sorted(r for r in self.t.certificates.values()
+                            if r.person_id == person_id and not r.deleted_by_care_giver
+                            and (not unit_ids or r.care_unit_id in unit_ids))
+
+    def find_for_citizen(self, person_id: str, type_ids: Sequence[str], signed_from: dt.datetime | None,
+                         signed_before: dt.datetime | None) -> list[CertificateRecord]:
+        types = {t.lower() for t in type_ids}
+
+        def wanted(r: CertificateRecord) -> bool:
+            if r.person_id != person_id or (types and r.type not in types):
+                return False
+            if signed_from is not None and (r.signed_at is None or r.signed_at < signed_from):
+                return False
+            return signed_before is None or (r.signed_at is not None and r.signed_at < signed_before)
+
+        return self._sorted(filter(wanted, self.t.certificates.values()))
+
+    def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]:
+        wanted = set(ids)
+        return sorted((r for r in self.t.relations if r.to_id in wanted), key=lambda r: r.created_at)
+
+    def relations_from(self, ids: Iterable[str]) -> list[RelationRecord]:
+        wanted = set(ids)
+        return sorted((r for r in self.t.relations if r.from_id in wanted), key=lambda r: r.created_at)
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        return {i for i in ids if i in self.t.certificates}
+
+    def ids_for_persons(self, person_ids: Sequence[str], received_before: dt.datetime) -> list[str]:
+        return sorted(r.id for r in self.t.certificates.values()
+                      if r.person_id in person_ids and r.received_at is not None and r.received_at < received_before)
+
+    def delete(self, certificate_id: str) -> None:
+        self.t.certificates.pop(certificate_id, None)
+        self.t.documents.pop(certificate_id, None)
+        self.t.revocations.pop(certificate_id, None)
+        self.t.signatures.pop(certificate_id, None)
+        self.t.states = [s for s in self.t.states if s[1] != certificate_id]
+        self.t.relations = [r for r in self.t.relations if r.from_id != certificate_id]
+
+
+class FakeMessages:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    def claim(self, message: MessageRecord, stale_before: dt.datetime | None = None) -> bool:
+        held = self.t.messages.get(message.message_id)
+        if held is not None and not (held.state == MESSAGE_PENDING and stale_before is not None
+                                     and held.received_at < stale_before):
+            return False
+        self.t.messages[message.message_id] = replace(message, state=MESSAGE_PENDING)
+        return True
+
+    def confirm(self, message_id: str) -> None:
+        self.t.messages[message_id] = replace(self.t.messages[message_id], state=MESSAGE_STORED)
+
+    def release(self, message_id: str) -> None:
+        held = self.t.messages.get(message_id)
+        if held is not None and held.state == MESSAGE_PENDING:
+            del self.t.messages[message_id]
+
+    def mark_handled(self, message_id: str, at: dt.datetime) -> bool:
+        held = self.t.messages.get(message_id)
+        if held is None or held.state != MESSAGE_STORED:
+            return False
+        self.t.messages[message_id] = replace(held, handled=True, handled_at=at)
+        return True
+
+    def get(self, message_id: str) -> MessageRecord | None:
+        return self.t.messages.get(message_id)  # pending or stored, as ids are unique across both
+
+    def id_taken(self, message_id: str) -> bool:
+        return message_id in self.t.messages
+
+    def delete_for(self, certificate_id: str) -> None:
+        self.t.messages = {k: m for k, m in self.t.messages.items() if m.certificate_id != certificate_id}
+
+    def stored_for(self, certificate_ids: Iterable[str]) -> dict[str, list[MessageRecord]]:
+        out: dict[str, list[MessageRecord]] = {i: [] for i in certificate_ids}
+        for m in self.t.messages.values():
+            if m.certificate_id in out and m.state == MESSAGE_STORED:
+                out[m.certificate_id].append(m)
+        return out
+
+
+class FakeApprovedReceivers:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    def replace(self, certificate_id: str, receivers: list[ApprovedReceiver]) -> None:
+        self.t.approved[certificate_id] = list(receivers)
+
+    def for_certificate(self, certificate_id: str) -> list[ApprovedReceiver]:
+        return list(self.t.approved.get(certificate_id, []))
+
+
+class FakeSignatures:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    def add(self, record: SignatureRecord) -> None:
+        self.t.signatures[record.certificate_id] = record
+
+    def get(self, certificate_id: str) -> SignatureRecord | None:
+        return self.t.signatures.get(certificate_id)
+
+
+class FakeOutbox:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    def enqueue(self, *, contract: str, logical_address: str, kind: str, reference: str, payload: bytes,
+                correlation_id: str, now: dt.datetime) -> None:
+        self.t.outbox.append({"contract": contract, "logical_address": logical_address, "kind": kind,
+                              "reference": reference, "payload": payload, "correlation_id": correlation_id})
+
+
+class FakeAccessLog:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    def append(self, entries: list[AccessEntry]) -> int:
+        self.t.access_log.extend(entries)
+        return len(self.t.access_log)
+
+
+class FakeUnitOfWork:
+    """Works on a copy of the tables; commit() makes the copy the store's."""
+
+    def __init__(self, store: FakeStore):
+        self._store = store
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._tables = copy.deepcopy(self._store.tables)
+        t = self._tables
+        self.certificates = FakeCertificates(t)
+        self.messages = FakeMessages(t)
+        self.approved_receivers = FakeApprovedReceivers(t)
+        self.signatures = FakeSignatures(t)
+        self.outbox = FakeOutbox(t)
+        self.access_log = FakeAccessLog(t)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._tables = None  # type: ignore[assignment]
+
+    def commit(self) -> None:
+        self._store.tables = self._tables
+        self._tables = copy.deepcopy(self._tables)
+        for repo in (self.certificates, self.messages, self.approved_receivers, self.signatures, self.outbox,
+                     self.access_log):
+            repo.t = self._tables
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.tables = Tables()
+
+    def reading(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+    writing = reading
+
+    def write(self, job: Callable[[FakeUnitOfWork], T]) -> T:
+        with self.writing() as uow:
+            result = job(uow)
+            uow.commit()
+        return result
+
+    def ping(self) -> None:
+        return None
+
+
+@dataclass
+class Sent:
+    contract_ns: str
+    logical_address: str
+    payload: bytes
+
+
+class FakeOutbound:
+    """Answers every call with ``answer`` and remembers what was sent."""
+
+    def __init__(self, answer: Outcome | None = None, routed: Iterable[str] = ()):
+        self.answer = answer or Outcome("result", result_code="OK")
+        self.routed = set(routed)  # logical addresses with a route for any contract
+        self.sent: list[Sent] = []
+
+    def send(self, contract_ns: str, logical_address: str, payload: bytes,
+             correlation_id: str | None = None) -> Outcome:
+        self.sent.append(Sent(contract_ns, logical_address, payload))
+        return self.answer
+
+    def send_stored(self, contract_ns: str, logical_address: str, document: StoredDocument,
+                    correlation_id: str | None = None) -> Outcome:
+        return self.send(contract_ns, logical_address, document.document, correlation_id)
+
+    def has_route(self, contract_ns: str, logical_address: str, day: dt.date) -> bool:
+        return logical_address in self.routed
+
+
+class Fixed:
+    """A value that is never reloaded, where the service expects a reloadable one."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def current(self):
+        return self.value
