@@ -37,9 +37,9 @@ from sqlalchemy import func, select  # noqa: E402
 
 from intygsgw.app import build_deliverer, build_services  # noqa: E402
 from intygsgw.config.settings import Settings  # noqa: E402
-from intygsgw.interactions import REVOKE_CERTIFICATE_2  # noqa: E402
 from intygsgw.devtools.samples import revoke_certificate  # noqa: E402
 from intygsgw.devtools.stub.process import StubProcess  # noqa: E402
+from intygsgw.interactions import REVOKE_CERTIFICATE_2  # noqa: E402
 from intygsgw.storage.models import OutboxRow  # noqa: E402
 from intygsgw.storage.outbox import DONE  # noqa: E402
 

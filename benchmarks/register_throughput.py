@@ -35,12 +35,14 @@ sys.path.insert(0, str(REPO))
 
 from lxml import etree  # noqa: E402
 
-PATH = "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21"
+from intygsgw.interactions import REGISTER_CERTIFICATE_3  # noqa: E402
+
+PATH = REGISTER_CERTIFICATE_3.path
 
 
 def make_envelopes(n: int, seed: int) -> list[bytes]:
-    from intygsgw.devtools.samples.requests import register_certificate
     from intygsgw.devtools.samples.certificates import CertificateSpec, unique_certificate_ids
+    from intygsgw.devtools.samples.requests import register_certificate
 
     ids = unique_certificate_ids(n, seed)
     return [register_certificate(CertificateSpec(certificate_id=cid)) for cid in ids]
@@ -82,8 +84,7 @@ def python_client(port: int, bodies: list[bytes], deadline: float, out: mp.Queue
     """One EHR system: registers ``bodies`` in turn until the deadline; puts (latencies, errors) on ``out``."""
     conn = connect(port, tls)
     latencies, errors, i = [], 0, 0
-    headers = {"Content-Type": "text/xml; charset=UTF-8",
-               "SOAPAction": "urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3:RegisterCertificate"}
+    headers = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": REGISTER_CERTIFICATE_3.soap_action}
     while time.time() < deadline and i < len(bodies):
         t = time.perf_counter()
         conn.request("POST", PATH, bodies[i], headers)
@@ -150,8 +151,8 @@ end
 
 
 def load_with_wrk(port: int, seconds: float, connections: int, workdir: Path) -> dict:
-    from intygsgw.devtools.samples.requests import register_certificate
     from intygsgw.devtools.samples.certificates import CertificateSpec
+    from intygsgw.devtools.samples.requests import register_certificate
 
     template = workdir / "register-template.xml"
     template.write_bytes(register_certificate(CertificateSpec(certificate_id="@@CERTIFICATE_ID@@")))
@@ -159,9 +160,10 @@ def load_with_wrk(port: int, seconds: float, connections: int, workdir: Path) ->
     script.write_text(WRK_SCRIPT)
     env = {**os.environ, "BENCH_TEMPLATE": str(template), "BENCH_RUN": os.urandom(4).hex()}
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "30s", "-s", str(script),
-         f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, env=env, check=True).stdout
-    line = next(l for l in out.splitlines() if l.startswith("WRK "))
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "30s",
+         "-s", str(script), f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, env=env,
+        check=True).stdout
+    line = next(row for row in out.splitlines() if row.startswith("WRK "))
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
 
 
@@ -247,7 +249,8 @@ def main() -> None:
             warm.getresponse().read()
         # Where the machine's time goes during the load: the gateway's
         # processes, the load generator (all other CPU) and idle cores.
-        cpu_before, (idle_before, steal_before) = _cpu_seconds_of_children(gw.proc.pid), _machine_idle_and_steal_seconds()
+        cpu_before = _cpu_seconds_of_children(gw.proc.pid)
+        idle_before, steal_before = _machine_idle_and_steal_seconds()
         own_before = os.times()
         if args.load == "wrk":
             figures = load_with_wrk(gw.port, args.seconds, args.clients, work)

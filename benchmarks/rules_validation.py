@@ -39,8 +39,8 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog  # noqa: E402
 from intygsgw.devtools.rules_corpus import generate  # noqa: E402
+from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog  # noqa: E402
 from intygsgw.rules.definitions import load_definition  # noqa: E402
 from intygsgw.rules.schematron import SchematronValidator, translate  # noqa: E402
 from tests.support.paths import SCHEMATRON_DIR  # noqa: E402
@@ -49,7 +49,7 @@ RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateR
 _GN = "{urn:riv:clinicalprocess:healthcond:certificate:3}"
 _TP = "{urn:riv:clinicalprocess:healthcond:certificate:types:3}"
 KEYED = (_GN + "svar", _GN + "delsvar")
-VALUES = (_GN + "instans",) + tuple(_TP + n for n in ("code", "codeSystem", "displayName", "start", "end", "value", "unit"))
+VALUES = (_GN + "instans", *(_TP + n for n in ("code", "codeSystem", "displayName", "start", "end", "value", "unit")))
 
 
 def read_answers(intyg) -> None:
@@ -57,10 +57,9 @@ def read_answers(intyg) -> None:
     delsvar and the text of every element below them that holds a value, found by two
     tag-filtered walks in C. No rule is evaluated and nothing is kept."""
     for el in intyg.iter(KEYED):
-        el.get("id")
-        el.text
+        _ = el.get("id"), el.text
     for el in intyg.iter(VALUES):
-        el.text
+        _ = el.text
 
 
 @contextlib.contextmanager
@@ -91,7 +90,7 @@ def timed(runs, repeat: int = 3) -> list[list[float]]:
     leaves their ratios alone."""
     out: list[list[float]] = [[] for _ in runs]
     for i in range(len(runs[0][1])):
-        for (fn, items), times in zip(runs, out):
+        for (fn, items), times in zip(runs, out, strict=True):
             item = items[i]
             best = None
             for _ in range(repeat):
@@ -155,7 +154,7 @@ def run_types(args, catalog) -> bool:
                 + plain_columns(plain, data))
         if args.check:
             agree = valid = 0
-            for root, intyg in zip(roots, intygs):
+            for root, intyg in zip(roots, intygs, strict=True):
                 theirs = oracle.validate(root)
                 valid += not theirs
                 agree += bool(definition.validate(intyg)) == bool(theirs)
@@ -195,7 +194,8 @@ def sample_row(with_plain: bool) -> None:
     size = len(etree.tostring(register))
     print(f"{'lisjp sample':<16}{1:>6}{pct(data, 50):>13.1f}{pct(data, 90):>10.1f}{pct(sch, 50):>12.1f}"
           f"{pct(sch, 90):>10.1f}{pct(sch, 50) / pct(data, 50):>7.0f}x{pct(read, 50):>9.1f}"
-          f"{pct(sch, 50) / pct(read, 50):>8.0f}x" + plain_columns(plain, data) + f"   ({size} bytes, intygsgw.devtools.samples)")
+          f"{pct(sch, 50) / pct(read, 50):>8.0f}x" + plain_columns(plain, data)
+          + f"   ({size} bytes, intygsgw.devtools.samples)")
 
 
 if __name__ == "__main__":

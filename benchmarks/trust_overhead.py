@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 # The same client as the register benchmark, so the two scripts' figures compare.
 from register_throughput import PATH, connect, load_with_python_clients  # noqa: E402  (this folder is on sys.path)
+
 CALLER = "SE2321000016-BENCH"
 
 
@@ -71,7 +72,8 @@ def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, acc
         https = {"cert": pki["client"].pair, "verify": str(pki["ca"].cert_path)}
         client_tls = {"ca": str(pki["ca"].cert_path), "cert": str(pki["client"].cert_path),
                       "key": str(pki["client"].key_path)}
-    gw = GatewayProcess(work / f"{name}-{round_no}", workers=args.workers, extra_env=env, extra_args=extra, https=https).start()
+    gw = GatewayProcess(work / f"{name}-{round_no}", workers=args.workers, extra_env=env, extra_args=extra,
+                        https=https).start()
     total = args.clients * args.per_client
     try:
         warm = connect(gw.port, client_tls)
@@ -97,7 +99,8 @@ def main() -> None:
     ap.add_argument("--per-client", type=int, default=2500, help="certificates prepared (and signed) per client")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=2,
-                    help="configurations run interleaved this many times; the median counts (shared machines are noisy)")
+                    help="configurations run interleaved this many times; the median counts "
+                         "(shared machines are noisy)")
     args = ap.parse_args()
 
     from tests.support.pki import TestCA

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -41,7 +40,7 @@ RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateR
 
 def build_folder(target: Path, count: int) -> list[str]:
     """``count`` synthetic types, renamed copies of the shipped data-defined types; returns their ids."""
-    shipped = [t for t in load_catalog(DEFAULT_DIR)]
+    shipped = list(load_catalog(DEFAULT_DIR))
     ids = []
     for i in range(count):
         source = shipped[i % len(shipped)]

@@ -5,32 +5,31 @@ import gc
 import logging
 from pathlib import Path
 
-from intygsgw.storage.db import default_url, make_engine
-from intygsgw.storage.migrate import upgrade
-from intygsgw.storage.uow import Store
-
-from intygsgw.rules.catalog import DEFAULT_DIR as TYPES_DIR
-from intygsgw.clock import Clock
-from intygsgw.config.settings import Settings
-from intygsgw.logsafety import install as install_log_redaction
-from intygsgw.delivery.deliverer import DeliveryConfig, Deliverer
-from intygsgw.delivery.schedule import RetrySchedule, parse_delays
 from intygsgw.audit.writer import AccessLogWriter
-from intygsgw.http.dispatch import Dispatcher
-from intygsgw.handlers.notifications import render_status_update
-from intygsgw.outbound.sender import Outbound
-from intygsgw.config.recipient_file import DEFAULT_FILE as RECIPIENTS_FILE, load_recipients
-from intygsgw.registry import Registry
+from intygsgw.clock import Clock
+from intygsgw.config.recipient_file import DEFAULT_FILE as RECIPIENTS_FILE
+from intygsgw.config.recipient_file import load_recipients
 from intygsgw.config.reloadable import Reloadable
+from intygsgw.config.settings import Settings
+from intygsgw.delivery.deliverer import Deliverer, DeliveryConfig
+from intygsgw.delivery.schedule import RetrySchedule, parse_delays
+from intygsgw.domain.validation_persons import parse_validation_persons
+from intygsgw.handlers.notifications import render_status_update
+from intygsgw.http.dispatch import Dispatcher
+from intygsgw.http.wsgi import GatewayApp
+from intygsgw.logsafety import install as install_log_redaction
 from intygsgw.outbound.routing import RoutingTable, load_routes
+from intygsgw.outbound.sender import Outbound
+from intygsgw.registry import Registry
+from intygsgw.rules.catalog import DEFAULT_DIR as TYPES_DIR
 from intygsgw.rules.definitions import TypeBook
 from intygsgw.service.services import Services
 from intygsgw.signing.registration import SignatureCheck
-from intygsgw.trust.authorization import CallGate, load_authorizations, AuthorizationTable
+from intygsgw.storage.db import default_url, make_engine
+from intygsgw.storage.migrate import upgrade
+from intygsgw.storage.uow import Store
+from intygsgw.trust.authorization import AuthorizationTable, CallGate, load_authorizations
 from intygsgw.trust.identity import CallerResolver, ProxyTrust
-from intygsgw.domain.validation_persons import parse_validation_persons
-from intygsgw.http.wsgi import GatewayApp
-
 
 # A request allocates a few thousand objects; collecting every 700 allocations
 # (the default) ran the collector several times per request.

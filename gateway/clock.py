@@ -39,7 +39,7 @@ class Clock:
 
     def utc(self) -> dt.datetime:
         """Naive UTC, for schedules the gateway keeps to itself."""
-        base = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        base = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         return base + dt.timedelta(seconds=self._offset_seconds())
 
     def local(self) -> dt.datetime:

@@ -16,7 +16,7 @@ class Policy(enum.Enum):
     OFF = "off"  # never verified (the register path does no signature work)
 
     @classmethod
-    def parse(cls, value: str) -> "Policy":
+    def parse(cls, value: str) -> Policy:
         text = value.strip().lower().replace("_", "-")
         for policy in cls:
             if policy.value == text:

@@ -14,15 +14,14 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from intygsgw.domain.personnummer import try_parse_person_id
+from intygsgw.domain.records import SignatureRecord
+from intygsgw.domain.results import ErrorId, error
+from intygsgw.service.ports import NOT_CHECKED, SignatureOutcome
 from intygsgw.signing.policy import Policy, SignaturePolicies
 from intygsgw.signing.trust import TrustAnchors
 from intygsgw.signing.verify import SignatureVerdict, verify_intyg_signature
 from intygsgw.signing.xml import NotXml, parse
-from intygsgw.domain.records import SignatureRecord
-
-from intygsgw.domain.personnummer import try_parse_person_id
-from intygsgw.domain.results import ErrorId, error
-from intygsgw.service.ports import NOT_CHECKED, SignatureOutcome
 from intygsgw.soap.source import standalone_document
 
 
@@ -50,7 +49,7 @@ class SignatureCheck:
         intyg = parsed_intyg if parsed_intyg is not None else _intyg_of(document, namespaces)
         if intyg is None:
             return refuse("the request holds no intyg element")
-        verdict = verify_intyg_signature(intyg, self.trust, now.replace(tzinfo=dt.timezone.utc))
+        verdict = verify_intyg_signature(intyg, self.trust, now.replace(tzinfo=dt.UTC))
         if not verdict.present:
             if policy is Policy.REQUIRE:
                 return SignatureOutcome(refused=error(

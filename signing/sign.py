@@ -62,7 +62,7 @@ def load_signing_key(key_file: str | Path, cert_file: str | Path) -> SigningKey:
     except (ValueError, TypeError) as exc:
         raise SigningError(f"not a usable PEM key and certificate: {exc}") from None
     signing = SigningKey(key, certs[0], tuple(certs[1:]))
-    signing.method  # refuse DSA and friends now, not at the first message
+    _ = signing.method  # refuse DSA and friends now, not at the first message
     if certs[0].public_key().public_numbers() != key.public_key().public_numbers():
         raise SigningError(f"{cert_file} is not the certificate of the key in {key_file}")
     return signing

@@ -52,7 +52,7 @@ class SignatureVerdict:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class _AnchoredChainVerifier(X509CertChainVerifier):
@@ -118,7 +118,7 @@ def verify_intyg_signature(intyg: bytes | etree._Element, trust: TrustAnchors,
                            at: dt.datetime | None = None) -> SignatureVerdict:
     """The verdict on the signature in ``intyg/underskrift``; ``at`` defaults to now (UTC)."""
     when = at or _now()
-    stamp = when.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    stamp = when.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
     try:
         root = parse(intyg) if isinstance(intyg, bytes) else intyg
     except NotXml as exc:
@@ -140,7 +140,7 @@ def verify_enveloped(root: bytes | etree._Element, trust: TrustAnchors, at: dt.d
                      location: str = "./") -> SignatureVerdict:
     """Verify an enveloped signature over the whole of ``root``, found at ``location`` (signxml's syntax)."""
     when = at or _now()
-    stamp = when.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    stamp = when.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
 
     def invalid(reason: str) -> SignatureVerdict:
         return SignatureVerdict(False, True, verified_at=stamp, reason=reason)

@@ -15,13 +15,14 @@ the commit itself fails, every job of the batch gets that error.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MAX_BATCH = 64
 
 
 class _Job:
-    __slots__ = ("fn", "result", "error", "done", "turn")
+    __slots__ = ("done", "error", "fn", "result", "turn")
 
     def __init__(self, fn: Callable):
         self.fn = fn
@@ -92,7 +93,7 @@ class CommitBatcher:
                 except Exception:
                     return False  # leaving the unit rolls everything back
             uow.commit()
-        for job, result in zip(batch, results):
+        for job, result in zip(batch, results, strict=True):
             job.result = result
         return True
 

@@ -9,7 +9,7 @@ error that names the field instead.
 from __future__ import annotations
 
 import functools
-from typing import Mapping
+from collections.abc import Mapping
 
 from sqlalchemy import String, Table
 

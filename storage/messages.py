@@ -7,8 +7,8 @@ on meddelande-id decides which of two concurrent duplicates is relayed.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
-from typing import Iterable
+from collections.abc import Iterable
+from dataclasses import fields
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
@@ -22,7 +22,7 @@ _COLUMNS = [getattr(MessageRow, f.name) for f in fields(MessageRecord)]
 
 
 def _record(row) -> MessageRecord:
-    values = dict(zip((f.name for f in fields(MessageRecord)), row))
+    values = dict(zip((f.name for f in fields(MessageRecord)), row, strict=True))
     values["document"] = bytes(values["document"])
     return MessageRecord(**values)
 

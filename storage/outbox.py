@@ -8,8 +8,7 @@ single writer lock already makes a claim atomic.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import DateTime, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection

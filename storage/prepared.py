@@ -14,14 +14,15 @@ key), so callers catch one kind whichever path ran.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 
 class _Compiled:
-    __slots__ = ("sql", "positional", "binds")
+    __slots__ = ("binds", "positional", "sql")
 
     def __init__(self, statement, dialect, keys: tuple[str, ...] | None):
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)

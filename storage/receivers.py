@@ -1,8 +1,6 @@
 """Approved receivers: per certificate, which recipients the patient allowed."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 

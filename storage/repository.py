@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
@@ -19,12 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from intygsgw.domain.errors import AlreadyStored
 from intygsgw.domain.records import CertificateRecord, RelationRecord, StoredDocument
 from intygsgw.domain.states import State, StateEntry
-
 from intygsgw.storage.limits import check_lengths
-from intygsgw.storage.models import (CertificateDocumentRow, CertificateRow, CertificateSignatureRow, CertificateStateRow,
-                     RelationRow, RevocationRow)
+from intygsgw.storage.models import (
+    CertificateDocumentRow,
+    CertificateRow,
+    CertificateSignatureRow,
+    CertificateStateRow,
+    RelationRow,
+    RevocationRow,
+)
 from intygsgw.storage.prepared import PreparedStatement
-
 
 _CERT_COLUMNS = [
     CertificateRow.id, CertificateRow.type, CertificateRow.type_version, CertificateRow.person_id,

@@ -1,16 +1,12 @@
 """Signature verdicts stored next to the certificates they were found on."""
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.records import SignatureRecord
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import CertificateSignatureRow
-
 
 _COLUMNS = [CertificateSignatureRow.certificate_id, CertificateSignatureRow.policy, CertificateSignatureRow.signed,
             CertificateSignatureRow.valid, CertificateSignatureRow.signer_subject,

@@ -32,7 +32,7 @@ class UnitOfWork:
         self._gate = gate if write else None
         self.connection: Connection | None = None
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         if self._gate is not None:
             self._gate.acquire()
         try:
@@ -42,7 +42,7 @@ class UnitOfWork:
                 self._gate.release()
             raise
 
-    def _open(self) -> "UnitOfWork":
+    def _open(self) -> UnitOfWork:
         conn = self._engine.connect()
         if self._write:
             conn = conn.execution_options(**{WRITE_OPTION: True})

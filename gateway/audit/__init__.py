@@ -15,11 +15,10 @@ import contextvars
 import datetime as dt
 from dataclasses import dataclass, field
 
+from intygsgw.domain.personnummer import try_parse_person_id
 from intygsgw.domain.records import AccessEntry
 
-from intygsgw.domain.personnummer import try_parse_person_id
-
-_current: contextvars.ContextVar["Access | None"] = contextvars.ContextVar("intygsgw_access", default=None)
+_current: contextvars.ContextVar[Access | None] = contextvars.ContextVar("intygsgw_access", default=None)
 
 ORIGINAL_CONSUMER_HEADER = "x-rivta-original-serviceconsumer-hsaid"
 ACTING_ON_BEHALF_HEADER = "x-rivta-acting-on-behalf-of-hsaid"
@@ -47,7 +46,7 @@ class Access:
     def entries(self, outcome: str, at: dt.datetime | None = None) -> list[AccessEntry]:
         """One entry per person touched, with that person's certificates; certificates
         of no known person, or a call that named nobody, get an entry without a person."""
-        at = at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        at = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         touched = {p: ids for p, ids in self.touched.items() if p or ids or len(self.touched) == 1}
         return [
             AccessEntry(at, self.caller[:128], self.original_consumer[:128], self.acting_on_behalf[:128],

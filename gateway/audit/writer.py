@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from intygsgw.storage.uow import Store
-
 from intygsgw.audit import Access
+from intygsgw.storage.uow import Store
 
 
 class AccessLogWriter:
     def __init__(self, store: Store, utc_now=None):
         self.store = store
-        self._now = utc_now or (lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+        self._now = utc_now or (lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
 
     def write(self, access: Access, outcome: str) -> None:
         """Durably appended when this returns; raises if it could not be."""

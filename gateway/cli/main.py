@@ -22,7 +22,7 @@ def _serve(args) -> int:
         print("serve: --tls-cert needs --client-ca (the gateway only serves mutual TLS)", file=sys.stderr)
         return 2
     try:
-        settings.authorization_required
+        _ = settings.authorization_required  # reads the authorization file: refuse a bad one now
         _check_signature_settings(settings)
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
@@ -32,10 +32,9 @@ def _serve(args) -> int:
 
 def _check_signature_settings(settings) -> None:
     """Raise ValueError with a readable message for a bad policy, CA bundle or signing key."""
-    from intygsgw.signing.sign import load_signing_key
-
     from intygsgw.app import build_signature_check, types_dir
     from intygsgw.rules.definitions import TypeBook
+    from intygsgw.signing.sign import load_signing_key
 
     build_signature_check(settings, TypeBook(types_dir(settings)).current().catalog)
     if bool(settings.signing_key) != bool(settings.signing_cert):
@@ -45,10 +44,9 @@ def _check_signature_settings(settings) -> None:
 
 
 def _migrate(args) -> int:
+    from intygsgw.app import database_url
     from intygsgw.storage.db import make_engine
     from intygsgw.storage.migrate import current_revision, upgrade
-
-    from intygsgw.app import database_url
 
     settings = load_settings(args.config, {"db": args.db})
     engine = make_engine(database_url(settings))
@@ -58,8 +56,8 @@ def _migrate(args) -> int:
 
 
 def _wsdl(args) -> int:
-    from intygsgw.registry import Registry
     from intygsgw.http.wsdl import render_wsdl
+    from intygsgw.registry import Registry
 
     registry = Registry()
     wanted = [c for c in registry.contracts if f"{c.name}:{c.major}" == args.contract or c.name == args.contract]
@@ -68,7 +66,8 @@ def _wsdl(args) -> int:
         print(f"unknown contract {args.contract!r}; known: {names}", file=sys.stderr)
         return 2
     contract = wanted[-1]
-    sys.stdout.buffer.write(render_wsdl(contract, args.base.rstrip("/") + contract.path, args.base.rstrip("/") + "/schemas"))
+    base = args.base.rstrip("/")
+    sys.stdout.buffer.write(render_wsdl(contract, base + contract.path, base + "/schemas"))
     return 0
 
 
@@ -165,8 +164,8 @@ def _audit_export(args) -> int:
 
 def _purge_validation_persons(args) -> int:
     from intygsgw.app import build_services
-    from intygsgw.service.validation_persons import purge_validation_persons
     from intygsgw.domain.validation_persons import purge_cutoff
+    from intygsgw.service.validation_persons import purge_validation_persons
 
     settings = load_settings(args.config, {"db": args.db})
     services = build_services(settings)

@@ -16,13 +16,12 @@ import json
 import os
 import sys
 
-from intygsgw.errors import GatewayError
-from intygsgw.domain.records import OutboxItem
-from intygsgw.storage.outbox import STATES
-
 from intygsgw.audit import Access
 from intygsgw.audit.writer import AccessLogWriter
+from intygsgw.domain.records import OutboxItem
+from intygsgw.errors import GatewayError
 from intygsgw.outbound.routing import RouteFileError, contract_namespace, short_name
+from intygsgw.storage.outbox import STATES
 
 LIST_LIMIT = 100
 

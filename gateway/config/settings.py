@@ -81,7 +81,7 @@ class Settings:
         return json.dumps(dataclasses.asdict(self))
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         raw = os.environ.get(SETTINGS_ENV)
         return cls(**json.loads(raw)) if raw else cls()
 

@@ -27,16 +27,15 @@ import os
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-
-from intygsgw.domain.records import OutboxItem
-from intygsgw.storage.uow import Store
+from dataclasses import dataclass, field
 
 from intygsgw.clock import Clock
-from intygsgw.outbound.sender import Outbound
-from intygsgw.outbound.routing import short_name
-from intygsgw.domain.outcome import Outcome
 from intygsgw.delivery.schedule import RetrySchedule
+from intygsgw.domain.outcome import Outcome
+from intygsgw.domain.records import OutboxItem
+from intygsgw.outbound.routing import short_name
+from intygsgw.outbound.sender import Outbound
+from intygsgw.storage.uow import Store
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ class DeliveryConfig:
     lease_seconds: float = 120.0
     max_threads: int = 32
     per_destination: int = 4  # parallel drains of one destination's queue
-    schedule: RetrySchedule = RetrySchedule()
+    schedule: RetrySchedule = field(default_factory=RetrySchedule)
 
 
 class Deliverer:
@@ -71,7 +70,7 @@ class Deliverer:
         self._pool: ThreadPoolExecutor | None = None
 
     # -- lifecycle ----------------------------------------------------------------
-    def start(self) -> "Deliverer":
+    def start(self) -> Deliverer:
         self._pool = ThreadPoolExecutor(self.config.max_threads, thread_name_prefix="deliver")
         self._thread = threading.Thread(target=self._loop, name="deliverer", daemon=True)
         self._thread.start()

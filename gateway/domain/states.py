@@ -23,7 +23,7 @@ class State(str, Enum):
         return _STATUS_CODES[self]
 
     @classmethod
-    def from_status_code(cls, code: str) -> "State":
+    def from_status_code(cls, code: str) -> State:
         try:
             return _BY_STATUS_CODE[code]
         except KeyError:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from lxml import etree
 
-from intygsgw.service import certificates as service
-from intygsgw.soap.source import element_source, self_contained
 from intygsgw.handlers.context import Request
 from intygsgw.handlers.documents import intyg_with_statuses
 from intygsgw.handlers.responses import C, T, add_result, parse_timestamp, response_root, text
+from intygsgw.service import certificates as service
+from intygsgw.soap.source import element_source, self_contained
 
 
 def _ns(req: Request, tag: str) -> str:

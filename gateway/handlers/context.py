@@ -1,8 +1,8 @@
 """What a handler gets: the parsed request and the gateway's services."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from lxml import etree
 

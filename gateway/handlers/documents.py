@@ -4,10 +4,10 @@ from __future__ import annotations
 from lxml import etree
 
 from intygsgw.domain.states import StateEntry
+from intygsgw.handlers.responses import C, status_elements
 from intygsgw.service.certificates import CertificateView
 from intygsgw.soap.parser import parse_trusted
 from intygsgw.soap.source import standalone_document
-from intygsgw.handlers.responses import C, status_elements
 
 # Children of Intyg that come before the status list, in schema order.
 _BEFORE_STATUS = {C(t) for t in ("intygs-id", "mottagare", "typ", "version", "signeringstidpunkt",
@@ -34,7 +34,7 @@ def intyg_with_statuses(view: CertificateView, tag: str) -> etree._Element:
 
 def _replace_statuses(intyg: etree._Element, statuses: list[StateEntry]) -> None:
     insert_at = 0
-    for i, child in enumerate(list(intyg)):
+    for child in list(intyg):
         if child.tag == C("status"):
             intyg.remove(child)
     for i, child in enumerate(intyg):

@@ -6,12 +6,12 @@ import logging
 
 from lxml import etree
 
-from intygsgw.interactions import Interaction
 from intygsgw.domain.results import Result
-from intygsgw.service import certificates as service
 from intygsgw.handlers.context import Request
 from intygsgw.handlers.documents import intyg_with_statuses
 from intygsgw.handlers.responses import CORE, T, add_result, response_root, sub, text
+from intygsgw.interactions import Interaction
+from intygsgw.service import certificates as service
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ import logging
 
 from lxml import etree
 
-from intygsgw.service import messages as service
-from intygsgw.soap.source import element_source, self_contained
 from intygsgw.handlers.context import Request
 from intygsgw.handlers.documents import intyg_with_statuses
 from intygsgw.handlers.notifications import add_counts, add_handelse
 from intygsgw.handlers.responses import C, T, add_result, parse_timestamp, response_root, sub, text
+from intygsgw.service import messages as service
+from intygsgw.soap.source import element_source, self_contained
 
 log = logging.getLogger(__name__)
 

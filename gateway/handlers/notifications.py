@@ -10,11 +10,11 @@ import datetime as dt
 
 from lxml import etree
 
+from intygsgw.handlers.documents import intyg_with_statuses
+from intygsgw.handlers.responses import C, add_cv, response_root, sub
 from intygsgw.interactions import CERTIFICATE_STATUS_UPDATE_FOR_CARE_3
 from intygsgw.service.certificates import CertificateView
 from intygsgw.service.notifications import AMNE_CODE_SYSTEM, HANDELSE_CODE_SYSTEM, Event, QuestionCounts
-from intygsgw.handlers.documents import intyg_with_statuses
-from intygsgw.handlers.responses import C, add_cv, response_root, sub
 
 
 def _millis(value: dt.datetime) -> str:

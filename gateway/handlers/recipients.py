@@ -9,11 +9,11 @@ from __future__ import annotations
 from lxml import etree
 
 from intygsgw import ns
-from intygsgw.domain.results import ErrorId, Result, error
 from intygsgw.domain.recipients import Recipient
-from intygsgw.service import recipients as service
+from intygsgw.domain.results import ErrorId, Result, error
 from intygsgw.handlers.context import Request
 from intygsgw.handlers.responses import T, add_result, sub
+from intygsgw.service import recipients as service
 
 C1 = ns.CORE_1
 RECEIVER = ns.RECEIVER_TYPES

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from intygsgw.rules.catalog import TYPE_CODE_SYSTEM
-from intygsgw.service import certificates as service
 from intygsgw.handlers.context import Request
 from intygsgw.handlers.responses import RELATION_CODE_SYSTEM, add_cv, add_ii, format_timestamp, response_root, sub
+from intygsgw.rules.catalog import TYPE_CODE_SYSTEM
+from intygsgw.service import certificates as service
 
 
 def _ns(req: Request, tag: str) -> str:
@@ -31,7 +31,8 @@ def list_relations_for_certificate(req: Request) -> etree._Element:
 
 
 def get_certificate_type_info(req: Request) -> etree._Element:
-    type_id, version = service.certificate_type_info(req.services, (req.body.findtext(_ns(req, "intygs-id")) or "").strip())
+    certificate_id = (req.body.findtext(_ns(req, "intygs-id")) or "").strip()
+    type_id, version = service.certificate_type_info(req.services, certificate_id)
     root = response_root(req.contract.namespace, "GetCertificateTypeInfoResponse")
     add_cv(root, _ns(req, "typ"), type_id, TYPE_CODE_SYSTEM)
     sub(root, _ns(req, "typVersion"), version)

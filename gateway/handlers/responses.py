@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from lxml import etree
 
-from intygsgw.interactions import Interaction
 from intygsgw import ns
 from intygsgw.domain.results import Result
 from intygsgw.domain.states import PART_CODE_SYSTEM, STATUS_CODE_SYSTEM, StateEntry
+from intygsgw.interactions import Interaction
 
 CORE = ns.CORE
 TYPES = ns.TYPES

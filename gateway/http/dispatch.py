@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from lxml import etree
 from sqlalchemy.exc import DBAPIError
 
-from intygsgw.errors import GatewayError
-from intygsgw.domain.errors import FieldTooLong
-
 from intygsgw import audit
 from intygsgw.audit.writer import AccessLogWriter
+from intygsgw.domain.errors import FieldTooLong
 from intygsgw.domain.results import ErrorId, Result, ServiceError, error
+from intygsgw.errors import GatewayError
 from intygsgw.handlers.context import Request
 from intygsgw.registry import Contract, Registry
-from intygsgw.soap.schemas import SchemaViolation, validate
 from intygsgw.service.services import Services
 from intygsgw.soap.envelope import fault_envelope, read_envelope, response_envelope
 from intygsgw.soap.faults import SoapFault, client_fault, server_fault
 from intygsgw.soap.parser import as_utf8, parse_untrusted
+from intygsgw.soap.schemas import SchemaViolation, validate
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from intygsgw.config.settings import Settings
 from intygsgw.http.dispatch import Dispatcher
+from intygsgw.http.wsdl import render_wsdl
 from intygsgw.registry import Registry
-from intygsgw.soap.schemas import schema_path
 from intygsgw.soap.envelope import fault_envelope
 from intygsgw.soap.faults import SoapFault, client_fault
-from intygsgw.http.wsdl import render_wsdl
+from intygsgw.soap.schemas import schema_path
 
 log = logging.getLogger(__name__)
 

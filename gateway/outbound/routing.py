@@ -95,7 +95,8 @@ class RoutingTable:
         exact = [r for r in candidates if r.logical_address.lower() == address.lower()]
         found = exact or [r for r in candidates if r.logical_address == "*"]
         if not found:
-            hint = " (the address has surrounding or inner whitespace)" if address != logical_address or " " in address else ""
+            spaced = address != logical_address or " " in address
+            hint = " (the address has surrounding or inner whitespace)" if spaced else ""
             raise RoutingError(
                 f"no route for contract {short_name(contract_ns)} to logical address {address!r}{hint}")
         if len(found) > 1:
@@ -161,7 +162,7 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
             read = float(entry.get("read_timeout", defaults.get("read_timeout", DEFAULT_READ_TIMEOUT)))
         except (TypeError, ValueError):
             raise RouteFileError(f"{where}: timeouts are numbers of seconds") from None
-        if not (0 < connect and 0 < read and connect + read <= MAX_CALL_SECONDS):
+        if not (connect > 0 and read > 0 and connect + read <= MAX_CALL_SECONDS):
             # Synchronous calls (a send, a message relay) hold their caller;
             # the platform itself gives a producer 29 s by default. The cap
             # keeps a typo (read_timeout = 300) from holding callers for minutes.

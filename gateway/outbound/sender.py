@@ -7,12 +7,12 @@ loop both go through here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from intygsgw import interactions
-from intygsgw.outbound.routing import RoutingError, RoutingTable, short_name
 from intygsgw.domain.outcome import Outcome
 from intygsgw.domain.records import StoredDocument
+from intygsgw.outbound.routing import RoutingError, RoutingTable, short_name
 from intygsgw.outbound.transport import SoapTransport
 from intygsgw.soap.source import self_contained
 

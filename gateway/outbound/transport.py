@@ -12,7 +12,6 @@ import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 
 import urllib3
 
@@ -20,8 +19,8 @@ from intygsgw import ns
 from intygsgw.domain.outcome import Outcome
 from intygsgw.outbound.routing import Route
 from intygsgw.soap.envelope import SOAP11_NS, request_envelope
-from intygsgw.soap.parser import parse_untrusted
 from intygsgw.soap.faults import SoapFault
+from intygsgw.soap.parser import parse_untrusted
 
 CORE_NS = ns.CORE
 

@@ -8,10 +8,10 @@ GetCertificateTypeInfo read only this catalogue.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 from intygsgw.errors import GatewayError
 

@@ -12,13 +12,14 @@ and no restart.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from intygsgw.rules.catalog import TypeCatalog, load_catalog
 from intygsgw.config.reloadable import Reloadable
+from intygsgw.rules.catalog import TypeCatalog, load_catalog
 from intygsgw.rules.engine import CompiledDefinition, DefinitionError, compile_definition
 
 
@@ -79,10 +80,8 @@ def _type_files_stamp(directory: str) -> tuple:
     folder = Path(directory)
     stamp = []
     for path in sorted(folder.glob("*.toml")) + _rule_files(folder):
-        try:
+        with contextlib.suppress(OSError):  # removed between listing and stat: the next check sees it gone
             stamp.append((str(path), os.stat(path).st_mtime_ns))
-        except OSError:  # removed between listing and stat: the next check sees it gone
-            pass
     return tuple(stamp)
 
 

@@ -61,9 +61,10 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -566,7 +567,7 @@ class _Translator:
                     raise self.fail(child, f"sch:extends refers to unknown abstract rule {target_id!r}")
                 if target_id in seen:
                     raise self.fail(child, f"abstract rule {target_id!r} extends itself")
-                yield from self._rule_items(target, seen + (target_id,))
+                yield from self._rule_items(target, (*seen, target_id))
             elif name in ("title", "p"):
                 pass
             elif name is not None:
@@ -693,7 +694,7 @@ def _safe_parser() -> etree.XMLParser:
 
 
 _cache_lock = threading.Lock()
-_cache: dict[tuple[str, str | None], tuple[int, "SchematronValidator"]] = {}
+_cache: dict[tuple[str, str | None], tuple[int, SchematronValidator]] = {}
 _EQNAME = re.compile(r"Q\{([^}]*)\}")
 
 Document = bytes | bytearray | memoryview | etree._Element | etree._ElementTree
@@ -721,7 +722,7 @@ class SchematronValidator:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], *, phase: str | None = None
-                  ) -> "SchematronValidator":
+                  ) -> SchematronValidator:
         """The validator for a ``.sch`` file, compiled once per path and mtime."""
         resolved = os.path.realpath(path)
         mtime = os.stat(resolved).st_mtime_ns

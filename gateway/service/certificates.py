@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-
 from intygsgw import audit
 from intygsgw.domain import states as st
 from intygsgw.domain.errors import AlreadyStored
@@ -20,7 +19,7 @@ from intygsgw.domain.personnummer import InvalidPersonId, PersonId, parse_person
 from intygsgw.domain.recipients import NOT_SEND_TARGETS
 from intygsgw.domain.records import CertificateRecord, RelationRecord
 from intygsgw.domain.results import OK, ErrorId, Result, ServiceError, error, info
-from intygsgw.domain.states import HSVARD, INVANA, State, StateEntry
+from intygsgw.domain.states import HSVARD, INVANA, State
 from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
 from intygsgw.service.notifications import SENT_EVENT, Event, enqueue_status_update
 from intygsgw.service.ports import NOT_CHECKED, UnitOfWork
@@ -196,8 +195,8 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
         if st.sent_to(history, recipient_id):
             return info(f"Certificate '{certificate_id}' already sent to '{recipient_id}'.")
         if record.test_certificate:
-            return error(ErrorId.VALIDATION_ERROR,
-                         f"Certificate '{certificate_id}' couldn't be sent to recipient because it is a test certificate")
+            return error(ErrorId.VALIDATION_ERROR, f"Certificate '{certificate_id}' couldn't be sent to recipient "
+                                                   "because it is a test certificate")
         if record.person_id in svc.validation_persons:
             return error(ErrorId.VALIDATION_ERROR,
                          f"Certificate '{certificate_id}' couldn't be sent to recipient because the patient is a "
@@ -320,7 +319,8 @@ def list_for_citizen(svc: Services, person_id: str, type_codes: list[str], archi
         if any(r.test_certificate for r in records) and part.upper() not in (HSVARD, INVANA):
             return CitizenList([], error(
                 ErrorId.VALIDATION_ERROR,
-                f"Failed to retrieve certificates because it is flagged as test certificate and part is set as: {part}"))
+                "Failed to retrieve certificates because it is flagged as test certificate and part is set as: "
+                f"{part}"))
         return CitizenList(_views(uow, records, part), OK)
 
 

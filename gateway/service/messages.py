@@ -12,18 +12,26 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, MessageRecord
-
 from intygsgw import audit
 from intygsgw.domain.personnummer import try_parse_person_id
+from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, MessageRecord
 from intygsgw.domain.results import ErrorId, Result, error
 from intygsgw.domain.states import State
 from intygsgw.interactions import SEND_MESSAGE_TO_CARE_2, SEND_MESSAGE_TO_RECIPIENT_2
-from intygsgw.service.notifications import (
-    ANSWER_FROM_RECIPIENT, ANSWER_TO_RECIPIENT, QUESTION_FROM_CARE, QUESTION_FROM_RECIPIENT, REMINDER,
-    REVOKED_EVENT, SENT_EVENT, Event, QuestionCounts, enqueue_status_update, question_counts,
-)
 from intygsgw.service.certificates import list_for_care
+from intygsgw.service.notifications import (
+    ANSWER_FROM_RECIPIENT,
+    ANSWER_TO_RECIPIENT,
+    QUESTION_FROM_CARE,
+    QUESTION_FROM_RECIPIENT,
+    REMINDER,
+    REVOKED_EVENT,
+    SENT_EVENT,
+    Event,
+    QuestionCounts,
+    enqueue_status_update,
+    question_counts,
+)
 from intygsgw.service.services import Services
 from intygsgw.service.views import CertificateView
 

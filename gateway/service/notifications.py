@@ -11,9 +11,8 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, MessageRecord
-
 from intygsgw.domain import states as st
+from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, MessageRecord
 from intygsgw.domain.states import HSVARD
 from intygsgw.interactions import CERTIFICATE_STATUS_UPDATE_FOR_CARE_3
 from intygsgw.service.ports import UnitOfWork
@@ -88,7 +87,7 @@ def enqueue_status_update(svc: Services, uow: UnitOfWork, certificate_id: str, e
     messages = uow.messages.stored_for([certificate_id])[certificate_id]
     payload = svc.render_status_update(view, event, question_counts(messages, TO_RECIPIENT),
                                        question_counts(messages, TO_CARE))
-    uow.outbox.enqueue(contract=CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, logical_address=address, kind="notification",
-                       reference=certificate_id, payload=payload, correlation_id=str(uuid.uuid4()),
+    uow.outbox.enqueue(contract=CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, logical_address=address,
+                       kind="notification", reference=certificate_id, payload=payload, correlation_id=str(uuid.uuid4()),
                        now=svc.clock.utc())
     return True

@@ -9,8 +9,9 @@ service as a domain error (intygsgw.domain.errors), never as a driver's.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from intygsgw.domain.outcome import Outcome
 from intygsgw.domain.records import (

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from intygsgw.domain.records import ApprovedReceiver
-
 from intygsgw import audit
-from intygsgw.domain.results import Result, ServiceError
 from intygsgw.domain.recipients import NOT_SEND_TARGETS, Recipient
+from intygsgw.domain.records import ApprovedReceiver
+from intygsgw.domain.results import Result, ServiceError
 from intygsgw.service.services import Services
 
 MAIN_RECIPIENT = "HUVUDMOTTAGARE"

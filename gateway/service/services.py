@@ -1,8 +1,9 @@
 """What the service layer needs from the outside world, in one object, typed by its ports."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from intygsgw.clock import Clock
 from intygsgw.domain.recipients import RecipientRegistry
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 class CertificateTypes(Protocol):
     """The certificate types in force (intygsgw.rules.definitions.TypeBook)."""
 
-    def current(self) -> "TypeSet": ...
+    def current(self) -> TypeSet: ...
 
 
 @dataclass

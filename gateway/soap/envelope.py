@@ -90,7 +90,7 @@ def fault_envelope(fault: SoapFault) -> bytes:
         + (
             f"<soap:Fault><faultcode>soap:{fault.code}</faultcode>"
             f"<faultstring>{escape(fault.string)}</faultstring>{detail}</soap:Fault>"
-        ).encode("utf-8")
+        ).encode()
         + _RESPONSE_TAIL
     )
 

@@ -137,4 +137,4 @@ def parse_trusted(data: bytes) -> etree._Element:
     return etree.fromstring(data, _parser())
 
 
-__all__ = ["as_utf8", "parse_untrusted", "parse_trusted", "SoapFault"]
+__all__ = ["SoapFault", "as_utf8", "parse_trusted", "parse_untrusted"]

@@ -19,10 +19,11 @@ UTF-16, ISO-2022 and the like) are refused there.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import xml.parsers.expat
-from xml.sax.saxutils import quoteattr
 from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
@@ -92,10 +93,8 @@ def _span_by_expat(data: bytes, tag: str, ordinal: int) -> tuple[int, int]:
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    try:
+    with contextlib.suppress(_Done):  # raised to stop at the element's end
         parser.Parse(data, True)
-    except _Done:
-        pass
     if state["start"] is None or state["end"] is None:
         raise ValueError(f"element {tag} not found in the source bytes")
     return state["start"], state["end"]

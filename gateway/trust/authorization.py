@@ -21,9 +21,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from intygsgw.config.tomlvalues import toml_date
 from intygsgw.errors import GatewayError
 from intygsgw.outbound.routing import contract_namespace
-from intygsgw.config.tomlvalues import toml_date
 
 ANY = "*"
 _FIELDS = {"consumer", "contract", "logical_address", "valid_from", "valid_to", "comment"}

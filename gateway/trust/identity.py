@@ -85,6 +85,8 @@ class ProxyTrust:
         self.environ_key = "HTTP_" + header.strip().upper().replace("-", "_")
         self.header = header.strip().lower()
         self.anchors = _load_anchors(client_ca) if client_ca else []
+        # Per instance, so the cache goes with the ProxyTrust that filled it.
+        self._issued_certificate = functools.lru_cache(maxsize=4096)(self._read_issued_certificate)
 
     def trusts(self, remote_addr: str | None) -> bool:
         if not remote_addr or not self.networks:
@@ -106,14 +108,13 @@ class ProxyTrust:
             return None
         # Checked on every call: the parse and the issuer's signature are
         # cached per header value, but a cached certificate still expires.
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         if not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc):
             log.warning("trusted proxy forwarded a certificate outside its validity: %s", cert.subject.rfc4514_string())
             return None
         return _caller(cert, "proxy")
 
-    @functools.lru_cache(maxsize=4096)
-    def _issued_certificate(self, value: str) -> x509.Certificate | None:
+    def _read_issued_certificate(self, value: str) -> x509.Certificate | None:
         try:
             cert = parse_forwarded_pem(value)
         except ForwardedCertificateError as exc:

@@ -1,14 +1,13 @@
 """certificates, states, documents and relations
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 01:31:48.815676
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

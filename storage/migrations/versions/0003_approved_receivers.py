@@ -5,9 +5,8 @@ Revises: 0006
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 # Chained after the head main had when this was merged (0002 → 0004 → 0007 → 0006),
