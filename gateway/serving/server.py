@@ -18,10 +18,13 @@ background work finishes its current calls.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
 import signal
+import socket
+import sys
 
 from intygsgw.config.settings import SETTINGS_ENV, Settings
 from intygsgw.logsafety import install as install_log_redaction
@@ -72,8 +75,38 @@ def _background_process(settings_json: str) -> None:
     background.stop()
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on now, or None when it can.
+
+    granian listens with SO_REUSEPORT, so a second gateway started on a busy
+    port would share it silently and the kernel would split callers between
+    two gateways and their two databases. A plain bind (SO_REUSEADDR only,
+    which on Linux still refuses a port somebody listens on, but not one with
+    connections left in TIME_WAIT by a restart) finds that first.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"cannot resolve {host}: {exc.strerror}"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use (is another gateway running?)"
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return None
+
+
 def serve(settings: Settings) -> int:
     from intygsgw.app import build_services, database_url
+
+    busy = port_in_use(settings.host, settings.port)
+    if busy is not None:
+        print(f"serve: {busy}; stop it or choose another --port", file=sys.stderr)
+        return 2
 
     # Fail fast in the parent: a bad database URL, recipient file, route file,
     # authorization file or type definition stops the start instead of
