@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from pathlib import Path
 
 from intygsgw.audit.writer import AccessLogWriter
@@ -17,7 +16,7 @@ from intygsgw.domain.validation_persons import parse_validation_persons
 from intygsgw.handlers.notifications import render_status_update
 from intygsgw.http.dispatch import Dispatcher
 from intygsgw.http.wsgi import GatewayApp
-from intygsgw.logsafety import install as install_log_redaction
+from intygsgw.logsafety import configure as configure_logging
 from intygsgw.outbound.routing import RoutingTable, load_routes
 from intygsgw.outbound.sender import Outbound
 from intygsgw.registry import Registry
@@ -127,8 +126,7 @@ def build_app(settings: Settings, *, migrate: bool = False) -> GatewayApp:
 def wsgi_app() -> GatewayApp:
     """Factory for the serving processes; the parent has already migrated."""
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_redaction()
+    configure_logging(settings.log_level, settings.log_format)
     app = build_app(settings)
     # Schemas, type definitions and the registry live as long as the worker:
     # moved out of the collector's sight, they are not re-scanned by every

@@ -7,7 +7,7 @@ import re
 import sys
 
 from intygsgw.config.settings import load_settings
-from intygsgw.logsafety import install as install_log_redaction
+from intygsgw.logsafety import configure as configure_logging
 
 
 def _serve(args) -> int:
@@ -24,6 +24,7 @@ def _serve(args) -> int:
     try:
         _ = settings.authorization_required  # reads the authorization file: refuse a bad one now
         _check_signature_settings(settings)
+        configure_logging(settings.log_level, settings.log_format)
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
@@ -258,7 +259,6 @@ def main(argv: list[str] | None = None) -> int:
     add_signing_commands(sub)  # keys create, verify, sign
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_redaction()
+    configure_logging(logging.INFO)
     return args.func(args) or 0
 

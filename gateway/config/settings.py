@@ -37,6 +37,7 @@ class Settings:
     clock_offset_file: str = ""  # tests only: seconds to add to the wall clock
     accept_any_path: bool = False  # also take SOAP posted to unknown paths
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json: one JSON object a line, for log shippers
     # -- trust (issue 6) --
     tls_cert: str = ""  # PEM server certificate; with tls_key and client_ca: mutual TLS
     tls_key: str = ""

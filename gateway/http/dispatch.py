@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 from sqlalchemy.exc import DBAPIError
 
-from intygsgw import audit
+from intygsgw import audit, correlation
 from intygsgw.audit.writer import AccessLogWriter
 from intygsgw.domain.errors import FieldTooLong
 from intygsgw.domain.results import ErrorId, Result, ServiceError, error
@@ -37,6 +37,15 @@ class Answer:
     status: int
     body: bytes
     element: etree._Element | None = None  # the response element, for the access log
+    # What the request log line says about the call (empty where it never got that far).
+    contract: str = ""  # Name:major
+    logical_address: str = ""
+    correlation_id: str = ""
+
+    @property
+    def outcome(self) -> str:
+        """OK, INFO, ERROR:<errorId> or FAULT, read from the answer that leaves."""
+        return _outcome(self)
 
 
 class Dispatcher:
@@ -57,6 +66,19 @@ class Dispatcher:
                content_type: str | None = None) -> Answer:
         """``caller`` is the HSA id of the nearest caller (trust.identity), None when unknown;
         ``content_type`` the HTTP header, whose charset counts when the body declares none."""
+        headers = headers or {}
+        cid, token = correlation.begin(headers.get(correlation.HEADER))
+        try:
+            answer, contract, address = self._handle(raw, headers, caller, content_type)
+        finally:
+            correlation.end(token)
+        return replace(answer, contract=contract.interaction.key if contract else "",
+                       logical_address=address or "", correlation_id=cid)
+
+    def _handle(self, raw: bytes, headers: Mapping[str, str], caller: str | None,
+                content_type: str | None) -> tuple[Answer, Contract | None, str | None]:
+        contract: Contract | None = None
+        address: str | None = None
         try:
             # From here on the request is UTF-8: what is parsed and what is
             # stored (soap.source cuts the payload out of these bytes) agree.
@@ -71,18 +93,17 @@ class Dispatcher:
                 raise client_fault(
                     "The LogicalAddress header (urn:riv:itintegration:registry:1) is missing or empty")
         except SoapFault as fault:
-            return Answer(fault.status, fault_envelope(fault))
+            return Answer(fault.status, fault_envelope(fault)), contract, address
         if self.gate is not None:
             refusal = self.gate.refusal(caller, contract.namespace, address)
             if refusal is not None:
                 log.warning("refused %s:%d for caller %s at logical address %s: %s", contract.name,
                             contract.major, caller or "(none)", address, refusal.string.split(" ", 1)[0])
-                return Answer(refusal.status, fault_envelope(refusal))
-        headers = headers or {}
+                return Answer(refusal.status, fault_envelope(refusal)), contract, address
         request = Request(contract.interaction, envelope.body_element, raw, address, self.services, headers)
         if self.access_log is None or not contract.patient_data:
-            return self._answer(contract, request)
-        return self._answer_logged(contract, request, caller or "", headers)
+            return self._answer(contract, request), contract, address
+        return self._answer_logged(contract, request, caller or "", headers), contract, address
 
     def _answer_logged(self, contract: Contract, request: Request, caller: str, headers) -> Answer:
         access = audit.Access(caller, headers.get(audit.ORIGINAL_CONSUMER_HEADER, ""),

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 
+from intygsgw import correlation
 from intygsgw.config.settings import Settings
-from intygsgw.http.dispatch import Dispatcher
+from intygsgw.http.dispatch import Answer, Dispatcher
 from intygsgw.http.wsdl import render_wsdl
 from intygsgw.registry import Registry
 from intygsgw.soap.envelope import fault_envelope
@@ -21,6 +23,8 @@ from intygsgw.soap.faults import SoapFault, client_fault
 from intygsgw.soap.schemas import schema_path
 
 log = logging.getLogger(__name__)
+# One line per SOAP call (log_request); its own name so operators can route or silence it.
+request_log = logging.getLogger("intygsgw.requests")
 
 XML = "text/xml; charset=UTF-8"
 
@@ -54,17 +58,23 @@ class GatewayApp:
             return _reply(start_response, 500, fault_envelope(SoapFault("Internal error")), XML)
 
     def _soap(self, environ, contract, start_response):
+        started = time.perf_counter()
+        caller = None
         if contract is None and not self.settings.accept_any_path:
             fault = client_fault("No service at this address", status=404)
-            return _reply(start_response, 404, fault_envelope(fault), XML)
-        try:
-            body = _read_body(environ, self.settings.max_body_bytes)
-        except SoapFault as fault:
-            return _reply(start_response, fault.status, fault_envelope(fault), XML)
-        caller = self.resolve_caller(environ) if self.resolve_caller else None
-        answer = self.dispatcher.handle(body, request_headers(environ), caller.hsa_id if caller else None,
-                                        content_type=environ.get("CONTENT_TYPE"))
-        return _reply(start_response, answer.status, answer.body, XML)
+            answer = Answer(404, fault_envelope(fault))
+        else:
+            caller = self.resolve_caller(environ) if self.resolve_caller else None
+            try:
+                body = _read_body(environ, self.settings.max_body_bytes)
+            except SoapFault as fault:
+                answer = Answer(fault.status, fault_envelope(fault))
+            else:
+                answer = self.dispatcher.handle(body, request_headers(environ), caller.hsa_id if caller else None,
+                                                content_type=environ.get("CONTENT_TYPE"))
+        log_request(environ, answer, started, caller.hsa_id if caller else None)
+        headers = [(correlation.HEADER, answer.correlation_id)] if answer.correlation_id else []
+        return _reply(start_response, answer.status, answer.body, XML, headers)
 
     def _wsdl(self, environ, contract, start_response):
         base = _base_url(environ)
@@ -91,10 +101,36 @@ class GatewayApp:
         return _reply(start_response, 200, b"ok\n", "text/plain")
 
 
-def _reply(start_response, status: int, body: bytes, content_type: str):
+def _reply(start_response, status: int, body: bytes, content_type: str,
+           headers: list[tuple[str, str]] | None = None):
     start_response(f"{status} {_REASONS.get(status, 'Status')}",
-                   [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+                   [("Content-Type", content_type), ("Content-Length", str(len(body))), *(headers or ())])
     return [body]
+
+
+def log_request(environ: dict, answer: Answer, started: float, caller: str | None) -> None:
+    """One line per SOAP call for operators: what was called, by whom, with what outcome, how fast.
+
+    No person ids and no result texts (which may quote one): contract, logical
+    address, caller HSA id, result code, errorId, HTTP status, duration and
+    correlation id. As JSON keys with ``log_format = "json"``.
+    """
+    if not request_log.isEnabledFor(logging.INFO):
+        return
+    result, _, error_id = answer.outcome.partition(":")
+    fields = {
+        "contract": answer.contract or environ.get("PATH_INFO", ""),
+        "logical_address": answer.logical_address,
+        "caller": caller or "",
+        "result": result,
+        "error_id": error_id,
+        "status": answer.status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "correlation_id": answer.correlation_id,
+    }
+    request_log.info("%(contract)s %(result)s%(error)s %(duration_ms).1f ms status=%(status)s "
+                     "address=%(logical_address)s caller=%(caller)s correlation=%(correlation_id)s",
+                     {**fields, "error": f" {error_id}" if error_id else ""}, extra={"fields": fields})
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",

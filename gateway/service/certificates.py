@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from intygsgw import audit
+from intygsgw import audit, correlation
 from intygsgw.domain import states as st
 from intygsgw.domain.errors import AlreadyStored
 from intygsgw.domain.personnummer import InvalidPersonId, PersonId, parse_person_id, try_parse_person_id
@@ -177,7 +176,7 @@ def _queue_revocation(svc: Services, uow: UnitOfWork, certificate_id: str, targe
         return
     uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2.namespace, logical_address=recipient.logical_address,
                        kind="revoke", reference=certificate_id, payload=request,
-                       correlation_id=str(uuid.uuid4()), now=svc.clock.utc())
+                       correlation_id=correlation.current(), now=svc.clock.utc())
 
 
 def send_certificate(svc: Services, certificate_id: str, person_id: str, recipient_id: str,
@@ -217,7 +216,7 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
     # The registered element goes out as received: its bytes, the doctor's
     # signature among them, are untouched.
     outcome = svc.outbound.send_stored(REGISTER_CERTIFICATE_3.namespace, recipient.logical_address, document,
-                                       correlation_id=str(uuid.uuid4()))
+                                       correlation_id=correlation.current())
     if not outcome.succeeded:
         log.warning("sending %s to %s failed: %s", certificate_id, recipient_id, outcome.describe())
         return failed

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 
-from intygsgw import audit
+from intygsgw import audit, correlation
 from intygsgw.domain.personnummer import try_parse_person_id
 from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, MessageRecord
 from intygsgw.domain.results import ErrorId, Result, error
@@ -202,7 +201,7 @@ def _downstream(svc: Services, contract: str, msg: IncomingMessage) -> Result:
         log.error("no outbound routing configured; cannot relay message %s", msg.message_id)
         return error(ErrorId.APPLICATION_ERROR, RELAY_FAILED)
     outcome = svc.outbound.send(contract, msg.recipient_address, msg.document,
-                                correlation_id=str(uuid.uuid4()))
+                                correlation_id=correlation.current())
     if outcome.kind == "result" and outcome.result_code is not None:
         return Result(outcome.result_code, outcome.text or None,
                       ErrorId(outcome.error_id) if outcome.error_id in ErrorId.__members__ else None)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 
+from intygsgw import correlation
 from intygsgw.domain import states as st
 from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, MessageRecord
 from intygsgw.domain.states import HSVARD
@@ -88,6 +88,7 @@ def enqueue_status_update(svc: Services, uow: UnitOfWork, certificate_id: str, e
     payload = svc.render_status_update(view, event, question_counts(messages, TO_RECIPIENT),
                                        question_counts(messages, TO_CARE))
     uow.outbox.enqueue(contract=CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, logical_address=address,
-                       kind="notification", reference=certificate_id, payload=payload, correlation_id=str(uuid.uuid4()),
+                       kind="notification", reference=certificate_id, payload=payload,
+                       correlation_id=correlation.current(),
                        now=svc.clock.utc())
     return True

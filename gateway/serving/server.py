@@ -27,7 +27,7 @@ import socket
 import sys
 
 from intygsgw.config.settings import SETTINGS_ENV, Settings
-from intygsgw.logsafety import install as install_log_redaction
+from intygsgw.logsafety import configure as configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,7 @@ def _background_process(settings_json: str) -> None:
     from intygsgw.app import build_services
 
     settings = Settings(**json.loads(settings_json))
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_redaction()
+    configure_logging(settings.log_level, settings.log_format)
     background = _Background(settings, build_services(settings))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -18,6 +18,7 @@ import threading
 import time
 
 import pytest
+import requests
 from lxml import etree
 
 from intygsgw.devtools import samples
@@ -25,7 +26,12 @@ from intygsgw.app import build_services
 from intygsgw.clock import write_offset
 from intygsgw.config.settings import Settings
 from intygsgw.delivery.deliverer import DeliveryConfig
-from intygsgw.interactions import REVOKE_CERTIFICATE_2
+from intygsgw.interactions import (
+    GET_CERTIFICATE_2,
+    REGISTER_CERTIFICATE_3,
+    REVOKE_CERTIFICATE_2,
+    SEND_CERTIFICATE_TO_RECIPIENT_2,
+)
 from intygsgw.config.recipient_file import DEFAULT_FILE
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
@@ -336,3 +342,38 @@ def operator(gw, *args: str) -> str:
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def post(setup, interaction, body: bytes, correlation_id: str) -> requests.Response:
+    return requests.post(setup["gateway"].url(interaction.path), data=body, timeout=30,
+                         headers={"Content-Type": "text/xml; charset=UTF-8", "x-skltp-correlation-id": correlation_id})
+
+
+def test_the_callers_correlation_id_follows_a_send_and_a_queued_revocation(gw, stubs):
+    cid = new_id("corr")
+    assert post(gw, REGISTER_CERTIFICATE_3, samples.register_certificate(CertificateSpec(certificate_id=cid)),
+                "corr-register").headers["x-skltp-correlation-id"] == "corr-register"
+    sent = post(gw, SEND_CERTIFICATE_TO_RECIPIENT_2, samples.send_certificate_to_recipient(cid, recipient="FKASSA"),
+                "corr-send-1")
+    assert sent.status_code == 200 and sent.headers["x-skltp-correlation-id"] == "corr-send-1"
+    [delivered] = stubs["FKASSA"].client.messages(contract="RegisterCertificate", certificate_id=cid)
+    assert delivered["headers"]["x-skltp-correlation-id"] == "corr-send-1"
+
+    post(gw, REVOKE_CERTIFICATE_2, samples.revoke_certificate(cid), "corr-revoke-1")
+    [queued] = revocations(gw, cid, "fkorg")
+    assert queued.correlation_id == "corr-revoke-1"
+    deadline = time.monotonic() + 20
+    while not stubs["FKASSA"].client.messages(contract="RevokeCertificate", certificate_id=cid):
+        assert time.monotonic() < deadline, "the revocation was not delivered"
+        time.sleep(0.1)
+    [revoked] = stubs["FKASSA"].client.messages(contract="RevokeCertificate", certificate_id=cid)
+    assert revoked["headers"]["x-skltp-correlation-id"] == "corr-revoke-1"
+
+
+def test_a_call_without_a_correlation_id_gets_one_and_each_call_its_own(gw):
+    ids = set()
+    for n in range(3):
+        answer = requests.post(gw["gateway"].url(GET_CERTIFICATE_2.path), data=samples.get_certificate(f"none-{n}"),
+                               headers={"Content-Type": "text/xml"}, timeout=30)
+        ids.add(answer.headers["x-skltp-correlation-id"])
+    assert len(ids) == 3 and all(len(i) == 36 for i in ids)
