@@ -65,9 +65,8 @@ def test_skip_locked_hands_concurrent_claimers_different_rows(engine):
 
         # Without SKIP LOCKED the same rows are refused, so the disjoint claims
         # above come from real row locks and not from luck.
-        with pytest.raises(OperationalError, match="could not obtain lock"):
-            with engine.connect() as third:
-                third.execute(text("SELECT id FROM jobs WHERE id = 1 FOR UPDATE NOWAIT"))
+        with pytest.raises(OperationalError, match="could not obtain lock"), engine.connect() as third:
+            third.execute(text("SELECT id FROM jobs WHERE id = 1 FOR UPDATE NOWAIT"))
 
         first.rollback()
         # Released by the first claimer, row 1 is claimable again; the second still holds 4-6.

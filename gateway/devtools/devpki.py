@@ -75,7 +75,7 @@ class DevCA:
     def __init__(self, folder: Path, name: str = "Test CA", key_kind: str = "ec"):
         self.folder = Path(folder)
         key = new_key(key_kind)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         subject = subject_name(name)
         cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
                 .serial_number(x509.random_serial_number())
@@ -93,7 +93,7 @@ class DevCA:
     def issue(self, name: str, subject: x509.Name, *, usage: x509.KeyUsage, eku=None, san=None,
               key_kind: str = "ec", not_before=None, not_after=None) -> Issued:
         key = new_key(key_kind)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(self.issued.cert.subject)
                    .public_key(key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(not_before or now - dt.timedelta(days=1))
@@ -130,7 +130,7 @@ class DevCA:
 def _window(expired: bool) -> dict:
     if not expired:
         return {}
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return {"not_before": now - dt.timedelta(days=30), "not_after": now - dt.timedelta(days=1)}
 
 

@@ -16,8 +16,9 @@ import copy
 import datetime as dt
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -249,7 +250,7 @@ class CorpusBuilder:
             ids = rule.get("delsvar")
             ids = ids if isinstance(ids, list) else [ids]
             if rule.get("not_after"):
-                ids = ids + [rule["not_after"]]
+                ids = [*ids, rule["not_after"]]
             day = (dt.date(2019, 6, 1) + dt.timedelta(days=self.rng.randint(0, 300))).isoformat()
             for s in model:
                 for d in s["delsvar"]:
@@ -497,7 +498,7 @@ class CorpusBuilder:
         return f"add-svar:{sid}"
 
     def m_bad_value(self, m):
-        s, d = self.pick_delsvar(m)
+        _s, d = self.pick_delsvar(m)
         if d is None:
             return "noop"
         kind, rng = d["type"], self.rng
@@ -564,14 +565,14 @@ class CorpusBuilder:
         return f"bad-value:{d['id']}"
 
     def m_wrong_code(self, m):
-        s, d = self.pick_delsvar(m, ("cv",))
+        _s, d = self.pick_delsvar(m, ("cv",))
         if d is None:
             return "noop"
         d["code"] = self.rng.choice(["FEL_KOD", "undersokning", "X1", "F32", "Z73", "A0000001", "B9"])
         return f"wrong-code:{d['id']}"
 
     def m_wrong_system(self, m):
-        s, d = self.pick_delsvar(m, ("cv",))
+        _s, d = self.pick_delsvar(m, ("cv",))
         if d is None:
             return "noop"
         d["system"] = self.rng.choice(["KV_FKMU_9999", " " + (d.get("system") or ""), "1.2.752.116.1.1.1.1.4",
@@ -619,7 +620,7 @@ class CorpusBuilder:
 
     def m_shift_date(self, m):
         """Another valid date, possibly in the future: exercises the rules that order dates."""
-        s, d = self.pick_delsvar(m, ("date", "any", "period", "partial_date_day", "partial_date_year", "year"))
+        _s, d = self.pick_delsvar(m, ("date", "any", "period", "partial_date_day", "partial_date_year", "year"))
         if d is None:
             return "noop"
         day = dt.date(2018, 1, 1) + dt.timedelta(days=self.rng.randint(0, 3650))
@@ -635,7 +636,7 @@ class CorpusBuilder:
         return f"shift-date:{d['id']}"
 
     def m_whitespace(self, m):
-        s, d = self.pick_delsvar(m, ("cv", "boolean"))
+        _s, d = self.pick_delsvar(m, ("cv", "boolean"))
         if d is None:
             return "noop"
         if d["type"] == "cv" and d.get("code"):
@@ -768,8 +769,8 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     from pathlib import Path
 
-    from intygsgw.rules.definitions import load_definition
     from intygsgw.rules.catalog import DEFAULT_DIR
+    from intygsgw.rules.definitions import load_definition
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("type")

@@ -16,8 +16,9 @@ from __future__ import annotations
 import calendar
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from intygsgw.errors import GatewayError
 
@@ -149,7 +150,7 @@ def xpath_number(text: str) -> float:
 class View:
     """One ``svar`` with its children sorted out once."""
 
-    __slots__ = ("el", "id", "instans", "ds", "all_ds")
+    __slots__ = ("all_ds", "ds", "el", "id", "instans")
 
     def __init__(self, el, sid, instans, ds, all_ds):
         self.el, self.id, self.instans, self.ds, self.all_ds = el, sid, instans, ds, all_ds
@@ -158,7 +159,7 @@ class View:
 class Answers:
     """The answers of one intyg, indexed in a single pass over its children."""
 
-    __slots__ = ("intyg", "svar", "delsvar", "order", "instans", "cvs", "periods", "pid")
+    __slots__ = ("cvs", "delsvar", "instans", "intyg", "order", "periods", "pid", "svar")
 
     def __init__(self, intyg):
         # Runs once per message. The svar are taken from intyg's children; their delsvar and
@@ -212,7 +213,7 @@ class Answers:
 class CvInfo:
     """What the rules read from the ``tp:cv`` of one delsvar, read in one pass."""
 
-    __slots__ = ("ok", "codes", "raw_codes", "systems", "code")
+    __slots__ = ("code", "codes", "ok", "raw_codes", "systems")
 
     def __init__(self, delsvar):
         self.codes = codes = []
@@ -256,14 +257,14 @@ class CvInfo:
         return normalize(self.systems[0]) if self.systems else ""
 
 
-def cv_info(a: "Answers", delsvar) -> CvInfo:
+def cv_info(a: Answers, delsvar) -> CvInfo:
     info = a.cvs.get(delsvar)
     if info is None:
         info = a.cvs[delsvar] = CvInfo(delsvar)
     return info
 
 
-def person_id(a: "Answers") -> str:
+def person_id(a: Answers) -> str:
     """The patient's person id, found once per message (a path search costs a few µs)."""
     pid = a.pid
     if pid is None:
@@ -271,7 +272,7 @@ def person_id(a: "Answers") -> str:
     return pid
 
 
-def period_of(a: "Answers", delsvar) -> tuple[list, list]:
+def period_of(a: Answers, delsvar) -> tuple[list, list]:
     """The ``datePeriod/start`` and ``datePeriod/end`` elements of a delsvar, read once per
     message: the period type check and the overlap rule both need them."""
     found = a.periods.get(delsvar)

@@ -25,9 +25,9 @@ import datetime
 import functools
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import xmlschema
@@ -189,13 +189,13 @@ def published_path(pair: Pair, request) -> Path:
 # Loading (each schema set compiles once per session)
 # --------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lxml_schema(path: str) -> etree.XMLSchema:
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     return etree.XMLSchema(etree.parse(path, parser))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def xmlschema_schema(path: str) -> xmlschema.XMLSchema10:
     return xmlschema.XMLSchema10(path)
 
@@ -331,7 +331,7 @@ class Facts:
         fields = [f"element {self.short(e.name)}", f"occurs={self._occurs(e)}"]
         if e.ref is not None:
             # A reference: the global declaration is walked on its own.
-            self.facts[path] = " ".join(fields + ["ref"])
+            self.facts[path] = " ".join([*fields, "ref"])
             return
         for attr in ("default", "fixed"):
             value = getattr(e, attr, None)
@@ -663,7 +663,7 @@ def _signing_material():
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "intygsgw test signer")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now)
             .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from intygsgw.devtools import samples
 from intygsgw.config.recipient_file import DEFAULT_FILE
+from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
 from tests.support.server import GatewayProcess
@@ -55,10 +55,10 @@ def test_recipients_file_is_reloaded_and_a_broken_one_is_refused(setup):
     work, gw, client, _ = setup
     assert "FBA" not in known(client)
     registry = json.loads(DEFAULT_FILE.read_text(encoding="utf-8"))
-    write(work / "recipients.json", json.dumps(registry + [FBA], indent=2, ensure_ascii=False))
+    write(work / "recipients.json", json.dumps([*registry, FBA], indent=2, ensure_ascii=False))
     wait_until(lambda: "FBA" in known(client), "the new recipient served")
 
-    broken = json.dumps(registry + [{**FBA, "recipientType": "KUND"}], indent=2, ensure_ascii=False)
+    broken = json.dumps([*registry, {**FBA, "recipientType": "KUND"}], indent=2, ensure_ascii=False)
     write(work / "recipients.json", broken)
     line = broken.count("\n", 0, broken.index('"id": "FBA"'))  # the entry's "{" is on the line before
     # A file is looked at when it is used, at most every two seconds.

@@ -10,9 +10,9 @@ from lxml import etree
 from intygsgw.app import build_deliverer, build_services
 from intygsgw.config.settings import Settings
 from intygsgw.delivery.deliverer import Deliverer, DeliveryConfig
-from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.devtools.samples import revoke_certificate
 from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.storage.outbox import DEAD, DONE, PENDING
 from tests.support.waiting import wait_until
 

@@ -21,26 +21,26 @@ import pytest
 import requests
 from lxml import etree
 
-from intygsgw.devtools import samples
 from intygsgw.app import build_services
 from intygsgw.clock import write_offset
+from intygsgw.config.recipient_file import DEFAULT_FILE
 from intygsgw.config.settings import Settings
 from intygsgw.delivery.deliverer import DeliveryConfig
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.interactions import (
     GET_CERTIFICATE_2,
     REGISTER_CERTIFICATE_3,
     REVOKE_CERTIFICATE_2,
     SEND_CERTIFICATE_TO_RECIPIENT_2,
 )
-from intygsgw.config.recipient_file import DEFAULT_FILE
-from intygsgw.devtools.samples import CertificateSpec
-from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.storage.outbox import DONE, PENDING
 from tests.support.paths import REPO_ROOT
 from tests.support.published import assert_valid_against_published
-from tests.support.waiting import wait_until
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import GatewayClient
+from tests.support.waiting import wait_until
 
 REVOKE_NS = "urn:riv:clinicalprocess:healthcond:certificate:RevokeCertificateResponder:2"
 CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
@@ -136,7 +136,7 @@ def sent_to(setup, cid: str) -> set[str]:
 
 def revocations(setup, cid: str, address: str):
     with setup["services"].store.reading() as uow:
-        return [i for i in uow.outbox.find(reference=cid, contract=REVOKE_CERTIFICATE_2.namespace, destination=address)]
+        return list(uow.outbox.find(reference=cid, contract=REVOKE_CERTIFICATE_2.namespace, destination=address))
 
 
 

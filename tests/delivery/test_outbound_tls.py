@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 from lxml import etree
 
-from intygsgw.outbound.sender import Outbound
+from intygsgw.devtools.samples import revoke_certificate
 from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.outbound.routing import RouteFileError, parse_routes
-from intygsgw.devtools.samples import revoke_certificate
+from intygsgw.outbound.sender import Outbound
 from intygsgw.outbound.tls_files import pkcs12_to_pem_files
 from tests.support.server import GatewayProcess
 from tests.trust.conftest import pki, write_authorizations  # noqa: F401  (pki is a fixture)
@@ -90,7 +91,7 @@ def test_pkcs12_is_converted_into_private_files(bundle):
     for path in (cert_file, key_file):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.dirname(key_file)).st_mode) == 0o700
-    assert open(cert_file).read().count("BEGIN CERTIFICATE") == 2  # the chain travels with it
+    assert Path(cert_file).read_text().count("BEGIN CERTIFICATE") == 2  # the chain travels with it
 
 
 def test_without_a_client_certificate_the_handshake_fails(receiver, pki):  # noqa: F811
@@ -112,7 +113,7 @@ def test_a_server_not_signed_by_the_routes_ca_is_refused(receiver, pki):  # noqa
     ('tls = { pkcs12 = "{bundle}", client_cert = "{bundle}" }', "give tls.pkcs12 or tls.client_cert"),
 ])
 def test_bad_tls_settings_reject_the_routes_file(bundle, tls, complaint):
-    text = f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\nurl = "https://x"\n' \
+    text = '[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\nurl = "https://x"\n' \
            + tls.replace("{bundle}", str(bundle))
     with pytest.raises(RouteFileError) as excinfo:
         parse_routes(text, "routes.toml")

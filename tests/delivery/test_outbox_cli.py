@@ -16,8 +16,8 @@ import pytest
 
 from intygsgw.app import build_deliverer, build_services
 from intygsgw.config.settings import Settings
-from intygsgw.interactions import CERTIFICATE_STATUS_UPDATE_FOR_CARE_3, REVOKE_CERTIFICATE_2
 from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.interactions import CERTIFICATE_STATUS_UPDATE_FOR_CARE_3, REVOKE_CERTIFICATE_2
 from intygsgw.storage.outbox import DEAD, DISCARDED, DONE, PENDING
 from tests.support.paths import REPO_ROOT
 

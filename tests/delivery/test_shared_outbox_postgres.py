@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from intygsgw.app import build_services
 from intygsgw.config.settings import Settings
-from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.devtools.samples import revoke_certificate
 from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.storage.models import OutboxRow
 from intygsgw.storage.outbox import DONE
 from tests.support.server import GatewayProcess

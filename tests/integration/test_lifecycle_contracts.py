@@ -26,7 +26,7 @@ def new_id() -> str:
 
 
 def register(client, spec: CertificateSpec):
-    result, raw = client.call_raw("RegisterCertificate", 3, samples.register_certificate(spec))
+    result, _raw = client.call_raw("RegisterCertificate", 3, samples.register_certificate(spec))
     return result.result
 
 

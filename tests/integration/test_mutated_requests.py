@@ -28,9 +28,9 @@ import requests
 from lxml import etree
 
 from intygsgw.devtools import samples
-from intygsgw.registry import CONTRACTS
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.registry import CONTRACTS
 from tests.messages.test_message_relay_http import to_care, to_recipient
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import HUB_ADDRESS, GatewayClient, endpoint_path

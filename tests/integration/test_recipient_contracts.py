@@ -76,7 +76,7 @@ def fault_text(excinfo) -> str:
 # --------------------------------------------------------------------------
 
 def test_known_recipients_are_the_whole_registry(client):
-    result, raw = client.call("ListKnownRecipients", 1)
+    result, _raw = client.call("ListKnownRecipients", 1)
     assert result.result.resultCode == "OK"
     by_id = {r.id: (r.name, r.trusted) for r in result.recipient}
     assert set(by_id) == EVERY_RECIPIENT

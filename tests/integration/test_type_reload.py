@@ -17,8 +17,8 @@ import requests
 from lxml import etree
 
 from intygsgw.devtools import samples
-from intygsgw.rules.catalog import DEFAULT_DIR
 from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.rules.catalog import DEFAULT_DIR
 from tests.integration.test_register_business_rules import envelope_without
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import endpoint_path

@@ -4,40 +4,24 @@ from __future__ import annotations
 import threading
 from xml.sax.saxutils import escape
 
-import pytest
 import requests
 from lxml import etree
 
-from intygsgw.devtools.samples import CARE_UNIT, PATIENT, CertificateSpec, envelope, register_certificate, \
-    send_certificate_to_recipient
+from intygsgw.devtools.samples import (
+    CARE_UNIT,
+    PATIENT,
+    CertificateSpec,
+    envelope,
+    register_certificate,
+    send_certificate_to_recipient,
+)
 from intygsgw.devtools.samples.requests import _hos_personal
-from intygsgw.devtools.stub.process import StubProcess
-from tests.support.server import GatewayProcess
 
 RESP = "urn:riv:clinicalprocess:healthcond:certificate:{}Responder:2"
 CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
 TYPES = "urn:riv:clinicalprocess:healthcond:certificate:types:3"
 PATH = "/clinicalprocess/healthcond/certificate/{}/2/rivtabp21"
 XML = {"Content-Type": "text/xml; charset=utf-8"}
-
-
-@pytest.fixture(scope="module")
-def stub(tmp_path_factory):
-    proc = StubProcess(tmp_path_factory.mktemp("stub"), name="care-and-fk").start()
-    yield proc.client
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory, stub):
-    work = tmp_path_factory.mktemp("gw")
-    routes = work / "routes.toml"
-    routes.write_text("".join(
-        f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n'
-        for c in ("SendMessageToCare:2", "SendMessageToRecipient:2", "RegisterCertificate:3")))
-    gw = GatewayProcess(work, extra_env={"INTYGSGW_ROUTES_FILE": str(routes)}).start()
-    yield gw
-    gw.stop()
 
 
 def post(gw, name: str, body: bytes) -> etree._Element:

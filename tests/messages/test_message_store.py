@@ -9,11 +9,10 @@ import pytest
 
 from intygsgw.app import build_services
 from intygsgw.config.settings import Settings
+from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, CertificateRecord
 from intygsgw.domain.states import HSVARD, State
 from intygsgw.service import messages as svc_messages
 from intygsgw.service.messages import IncomingMessage
-from intygsgw.domain.records import TO_CARE, TO_RECIPIENT
-from intygsgw.domain.records import CertificateRecord
 
 PERSON = "191212121212"
 NOW = dt.datetime(2026, 11, 23, 10, 0, 0)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.messages.test_message_relay_http import (  # noqa: F401  (fixtures)
-    XML, gateway, post, register, result, stub, to_care, to_recipient,
-)
 from intygsgw.devtools.samples import send_certificate_to_recipient
+from tests.messages.test_message_relay_http import XML, post, register, result, to_care, to_recipient
 
 DEADLINE = "<m:sistaDatumForSvar>2026-12-01</m:sistaDatumForSvar>"
 KOMPLETTERING = "<m:komplettering><m:frage-id>1</m:frage-id><m:text>Ange diagnos.</m:text></m:komplettering>"

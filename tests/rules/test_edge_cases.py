@@ -11,8 +11,8 @@ import copy
 import pytest
 from lxml import etree
 
-from intygsgw.rules.catalog import DEFAULT_DIR
 from intygsgw.devtools.rules_corpus import CorpusBuilder, render
+from intygsgw.rules.catalog import DEFAULT_DIR
 from intygsgw.rules.definitions import load_definition
 from intygsgw.rules.schematron import SchematronValidator
 from tests.support.paths import SCHEMATRON_DIR
@@ -97,7 +97,7 @@ def _(r):
 
 @case('extra q 2 delsvar')
 def _(r):
-    s=etree.SubElement(r[0],GN+'svar',id='9002'); 
+    s=etree.SubElement(r[0],GN+'svar',id='9002')
     for i in (1,2): x=etree.SubElement(s,GN+'delsvar',id=f'9002.{i}'); x.text='hej'
 
 @case('extra q 9000')

@@ -14,8 +14,8 @@ import datetime
 import pytest
 from lxml import etree
 
-from intygsgw.rules.catalog import DEFAULT_DIR
 from intygsgw.devtools.rules_corpus import CorpusBuilder, render
+from intygsgw.rules.catalog import DEFAULT_DIR
 from intygsgw.rules.definitions import load_definition
 from intygsgw.rules.schematron import SchematronValidator
 from tests.support.paths import SCHEMATRON_DIR

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog
 from intygsgw.devtools.rules_corpus import generate
+from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog
 from intygsgw.rules.definitions import load_definition
 from intygsgw.rules.schematron import SchematronValidator
 from tests.support.paths import SCHEMATRON_DIR

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog
 from intygsgw.devtools.rules_corpus import CorpusBuilder, render
+from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog
 from intygsgw.rules.definitions import load_definition
 from intygsgw.rules.schematron import SchematronValidator
 from tests.support.paths import SCHEMATRON_DIR

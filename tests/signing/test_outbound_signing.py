@@ -11,7 +11,12 @@ import pytest
 import requests
 from lxml import etree
 
-from intygsgw.devtools.samples import CertificateSpec, revoke_certificate, send_certificate_to_recipient, set_certificate_status
+from intygsgw.devtools.samples import (
+    CertificateSpec,
+    revoke_certificate,
+    send_certificate_to_recipient,
+    set_certificate_status,
+)
 from intygsgw.devtools.samples.signed import signed_intyg, signed_register_certificate
 from intygsgw.devtools.stub.process import running_stub
 from intygsgw.signing.verify import verify_enveloped, verify_intyg_signature

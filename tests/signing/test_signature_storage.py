@@ -6,11 +6,10 @@ import datetime as dt
 import pytest
 from alembic.script import ScriptDirectory
 
+from intygsgw.domain.records import CertificateRecord, SignatureRecord
 from intygsgw.domain.states import HSVARD, State
 from intygsgw.storage.db import make_engine
 from intygsgw.storage.migrate import alembic_config, current_revision, upgrade
-from intygsgw.domain.records import CertificateRecord
-from intygsgw.domain.records import SignatureRecord
 from intygsgw.storage.uow import Store
 
 

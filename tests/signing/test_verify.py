@@ -33,7 +33,7 @@ def test_valid_signature(keys, which):
     assert "CN=Ingrid Nilsson Läkare" in verdict.signer_subject
     assert verdict.signed_certificate_id == "sig-verify-1"
     assert verdict.signed_person_id == SPEC.person_id
-    assert abs(verdict.verified_at - dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)) < dt.timedelta(minutes=1)
+    assert abs(verdict.verified_at - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(minutes=1)
 
 
 @pytest.mark.parametrize("which", ["rsa", "ec"])
@@ -107,7 +107,7 @@ def test_signer_checked_at_the_given_time(keys):
     # A signature that was fine yesterday is judged at verification time.
     yesterday_signed = _sign(keys, "ec")
     assert verify_intyg_signature(yesterday_signed, keys.trust).valid  # its chain is now cached
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
     verdict = verify_intyg_signature(yesterday_signed, keys.trust, at=later)
     assert not verdict.valid and "has expired" in verdict.reason
 

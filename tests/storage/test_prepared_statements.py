@@ -8,13 +8,13 @@ from sqlalchemy import insert, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
+from intygsgw.domain.errors import AlreadyStored
+from intygsgw.domain.records import CertificateRecord
 from intygsgw.domain.states import State
 from intygsgw.storage.db import make_engine
 from intygsgw.storage.migrate import upgrade
 from intygsgw.storage.models import CertificateRow, CertificateStateRow
 from intygsgw.storage.prepared import PreparedStatement
-from intygsgw.domain.errors import AlreadyStored
-from intygsgw.domain.records import CertificateRecord
 from intygsgw.storage.uow import Store
 
 SIGNED = dt.datetime(2026, 11, 2, 9, 30, 15)

@@ -55,7 +55,7 @@ def envelope(contract: str = "RegisterCertificate", cert_id: str = "cert-1", add
         f"<soap:Envelope xmlns:soap=\"{SOAP}\" xmlns:core=\"{CORE}\" xmlns:t=\"{TYPES}\">{header}<soap:Body>"
         f"<ns:{contract} xmlns:ns=\"{CERT}:{contract}Responder:{major}\">{content}</ns:{contract}>"
         "</soap:Body></soap:Envelope>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def answer_element(resp: requests.Response) -> etree._Element:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 from intygsgw.domain.errors import AlreadyStored
 from intygsgw.domain.outcome import Outcome

@@ -175,7 +175,7 @@ class PostgresServer:
         except (OSError, TypeError):
             return ""
 
-    def start(self, timeout: float = 120.0) -> "PostgresServer":
+    def start(self, timeout: float = 120.0) -> PostgresServer:
         begun = time.monotonic()
         try:
             import psycopg  # noqa: F401  (fail before spending seconds on initdb)
@@ -300,7 +300,7 @@ class PostgresServer:
         except (OSError, ValueError):
             pass
 
-    def __enter__(self) -> "PostgresServer":
+    def __enter__(self) -> PostgresServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

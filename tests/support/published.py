@@ -47,7 +47,7 @@ MISSING_IMPORT = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def corrected_intyg_domain() -> Path:
     folder = tempfile.mkdtemp(prefix="published-fixed-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -61,7 +61,7 @@ def corrected_intyg_domain() -> Path:
     return root
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def published_schema(contract: str, major: int) -> etree.XMLSchema:
     domain, version = PUBLISHED_VERSIONS[(contract, major)]
     if (contract, major) in BROKEN_AS_SHIPPED:

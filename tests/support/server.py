@@ -40,16 +40,17 @@ class GatewayProcess:
         self.proc: subprocess.Popen | None = None
         self.log_path = self.workdir / "gateway.log"
 
-    def start(self, timeout: float = 60.0) -> "GatewayProcess":
+    def start(self, timeout: float = 60.0) -> GatewayProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         args = [sys.executable, "-m", "intygsgw.cli", "serve", "--host", "127.0.0.1",
                 "--port", str(self.port), "--workers", str(self.workers), *self.extra_args]
         if self.db:
             args += ["--db", self.db]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **self.extra_env}
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        # The child gets its own copy of the descriptor; the parent's closes at once.
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(args, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -89,7 +90,6 @@ class GatewayProcess:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self._log.close()
         return self.proc.returncode
 
     def url(self, contract_path: str) -> str:

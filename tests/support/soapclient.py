@@ -6,8 +6,6 @@ the wire format.
 """
 from __future__ import annotations
 
-import functools
-
 import zeep
 from lxml import etree
 from zeep.plugins import HistoryPlugin
@@ -27,10 +25,14 @@ class GatewayClient:
         self.base_url = base_url
         self.logical_address = logical_address
         self.history = HistoryPlugin(maxlen=1)
+        self._clients: dict[tuple[str, int], zeep.Client] = {}
 
-    @functools.lru_cache(maxsize=None)
     def zeep_client(self, name: str, major: int) -> zeep.Client:
-        return zeep.Client(f"{self.base_url}{endpoint_path(name, major)}?wsdl", plugins=[self.history])
+        # Built once per contract: reading the WSDL and its schemas costs a few hundred ms.
+        if (name, major) not in self._clients:
+            url = f"{self.base_url}{endpoint_path(name, major)}?wsdl"
+            self._clients[(name, major)] = zeep.Client(url, plugins=[self.history])
+        return self._clients[(name, major)]
 
     def _checked_body(self, name: str, major: int, envelope: etree._Element) -> etree._Element:
         body = envelope.find(f"{{{SOAP_ENV}}}Body")

@@ -86,10 +86,10 @@ def test_a_forwarded_certificate_stops_counting_when_it_expires(pki):
     from cryptography import x509
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    from intygsgw.trust.identity import ProxyTrust
     from intygsgw.devtools.devpki import subject_name
+    from intygsgw.trust.identity import ProxyTrust
 
-    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
     usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
                           data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
                           encipher_only=False, decipher_only=False)
@@ -98,5 +98,5 @@ def test_a_forwarded_certificate_stops_counting_when_it_expires(pki):
     trust = ProxyTrust("127.0.0.1/32", "x-vp-auth-cert", str(pki.ca.cert_path))
     environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_VP_AUTH_CERT": urllib.parse.quote(short.pem)}
     assert trust.caller(environ).hsa_id == AUTHORIZED
-    time.sleep(max(0.0, (expires - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 1.1)
+    time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 1.1)
     assert trust.caller(environ) is None

@@ -8,7 +8,11 @@ import pytest
 import requests
 
 from intygsgw.devtools.samples import (
-    CertificateSpec, get_certificate, register_certificate, revoke_certificate, send_certificate_to_recipient,
+    CertificateSpec,
+    get_certificate,
+    register_certificate,
+    revoke_certificate,
+    send_certificate_to_recipient,
     set_certificate_status,
 )
 from intygsgw.devtools.samples.certificates import OTHER_PATIENT, PATIENT

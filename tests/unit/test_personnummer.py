@@ -3,7 +3,11 @@ import datetime as dt
 import pytest
 
 from intygsgw.domain.personnummer import (
-    PERSONNUMMER_ROOT, SAMORDNINGSNUMMER_ROOT, InvalidPersonId, parse_person_id, hash_for_log,
+    PERSONNUMMER_ROOT,
+    SAMORDNINGSNUMMER_ROOT,
+    InvalidPersonId,
+    hash_for_log,
+    parse_person_id,
 )
 
 TODAY = dt.date(2026, 11, 23)

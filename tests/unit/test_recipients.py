@@ -72,7 +72,7 @@ def test_syntax_errors_name_line_and_column():
 def test_required_recipients_and_unique_ids():
     with pytest.raises(RecipientFileError, match="required recipient\\(s\\) missing: INVANA"):
         parse_recipients(edited(lambda d: d.remove(next(r for r in d if r["id"] == "INVANA"))), "r.json")
-    with pytest.raises(RecipientFileError, match="recipient #8 FKASSA \\(line \\d+\\): id 'FKASSA' appears twice"):
+    with pytest.raises(RecipientFileError, match=r"recipient #8 FKASSA \(line \d+\): id 'FKASSA' appears twice"):
         parse_recipients(edited(lambda d: d.append(dict(d[0]))), "r.json")
 
 

@@ -78,8 +78,8 @@ def test_bad_route_files_name_the_route_and_field(bad, message):
 def test_every_served_contract_is_named_by_its_short_name():
     """Routes and authorizations say ``Name:major``; that must give each served
     contract's own request namespace, the Inera-internal ones included."""
-    from intygsgw.registry import CONTRACTS
     from intygsgw.outbound.routing import contract_namespace, short_name
+    from intygsgw.registry import CONTRACTS
 
     for contract in CONTRACTS:
         name = f"{contract.name}:{contract.major}"

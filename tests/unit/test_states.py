@@ -36,7 +36,7 @@ def test_a_recipient_sees_only_its_own_sent_entry():
 
 def test_archiving_newest_wins():
     assert not is_archived(HISTORY)  # restored after deleted
-    assert is_archived(HISTORY + [StateEntry(State.DELETED, "INVANA", at(9))])
+    assert is_archived([*HISTORY, StateEntry(State.DELETED, "INVANA", at(9))])
     assert not is_archived([StateEntry(State.RECEIVED, "HSVARD", at(0))])
 
 

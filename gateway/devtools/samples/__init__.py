@@ -6,13 +6,31 @@ passes the schema and the type's business rules; the other builders give the
 requests of the lifecycle and list contracts for the same certificate.
 """
 from intygsgw.devtools.samples.certificates import (
-    CARE_GIVER, CARE_UNIT, CORE, DOCTOR, OTHER_PATIENT, PATIENT, REGISTER, TYPES, CertificateSpec, intyg_content,
-    intyg_document, unique_certificate_ids,
+    CARE_GIVER,
+    CARE_UNIT,
+    CORE,
+    DOCTOR,
+    OTHER_PATIENT,
+    PATIENT,
+    REGISTER,
+    TYPES,
+    CertificateSpec,
+    intyg_content,
+    intyg_document,
+    unique_certificate_ids,
 )
 from intygsgw.devtools.samples.requests import (
-    HUB_ADDRESS, envelope, get_certificate, get_certificate_type_info, list_certificates_for_care,
-    list_certificates_for_citizen, list_relations_for_certificate, register_certificate, revoke_certificate,
-    send_certificate_to_recipient, set_certificate_status,
+    HUB_ADDRESS,
+    envelope,
+    get_certificate,
+    get_certificate_type_info,
+    list_certificates_for_care,
+    list_certificates_for_citizen,
+    list_relations_for_certificate,
+    register_certificate,
+    revoke_certificate,
+    send_certificate_to_recipient,
+    set_certificate_status,
 )
 
 __all__ = [

@@ -210,7 +210,7 @@ def unique_certificate_ids(count: int, seed: int = 0) -> list[str]:
     ids: list[str] = []
     seen: set[str] = set()
     while len(ids) < count:
-        raw = "%032x" % rng.getrandbits(128)
+        raw = f"{rng.getrandbits(128):032x}"
         value = f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-{raw[20:32]}"
         if value not in seen:
             seen.add(value)

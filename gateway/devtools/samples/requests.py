@@ -8,7 +8,15 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from intygsgw.devtools.samples.certificates import (
-    CORE, HSA_ROOT, PATIENT, PERSONNUMMER_ROOT, REGISTER, TYPE_CODE_SYSTEM, TYPES, CertificateSpec, intyg_content,
+    CORE,
+    HSA_ROOT,
+    PATIENT,
+    PERSONNUMMER_ROOT,
+    REGISTER,
+    TYPE_CODE_SYSTEM,
+    TYPES,
+    CertificateSpec,
+    intyg_content,
 )
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -27,7 +35,7 @@ def envelope(body: str, logical_address: str = HUB_ADDRESS) -> bytes:
         f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:add="{ADDRESSING}" xmlns:c="{CORE}" xmlns:t="{TYPES}">'
         f'<soapenv:Header><add:LogicalAddress>{escape(logical_address)}</add:LogicalAddress></soapenv:Header>'
         f'<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>'
-    ).encode("utf-8")
+    ).encode()
 
 
 def _person(tag: str, person_id: str) -> str:

@@ -5,10 +5,9 @@ tests, benchmarks and demos build signed requests here.
 """
 from __future__ import annotations
 
-from intygsgw.signing.sign import SigningKey, sign_enveloped
-
 from intygsgw.devtools.samples.certificates import REGISTER, CertificateSpec, intyg_document
 from intygsgw.devtools.samples.requests import HUB_ADDRESS, envelope
+from intygsgw.signing.sign import SigningKey, sign_enveloped
 
 
 def signed_intyg(spec: CertificateSpec, key: SigningKey, *, reference_uri: str = "") -> bytes:

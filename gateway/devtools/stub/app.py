@@ -12,16 +12,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
-from intygsgw.errors import GatewayError
-from intygsgw.soap.envelope import fault_envelope
-from intygsgw.soap.faults import SoapFault
 from intygsgw.devtools.stub.contracts import Request, read_request, result_answer
 from intygsgw.devtools.stub.rules import Rule, RuleBook, load_rules_file, parse_rules
 from intygsgw.devtools.stub.store import MessageStore, full_view
+from intygsgw.errors import GatewayError
+from intygsgw.soap.envelope import fault_envelope
+from intygsgw.soap.faults import SoapFault
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ def _record(req: Request, environ: dict, path: str, received: float, size: int, 
     contract = req.contract
     return {
         "seq": 0,
-        "received_at": datetime.fromtimestamp(received, timezone.utc).isoformat(timespec="milliseconds"),
+        "received_at": datetime.fromtimestamp(received, UTC).isoformat(timespec="milliseconds"),
         "path": path,
         "contract": contract.name if contract else None,
         "major": contract.major if contract else None,
@@ -262,4 +262,4 @@ def wsgi_app() -> StubApp:
     return build_app(options.name, options.rules_file, options.store_file, options.keep)
 
 
-__all__ = ["StubApp", "build_app", "wsgi_app", "DroppedConnection"]
+__all__ = ["DroppedConnection", "StubApp", "build_app", "wsgi_app"]

@@ -111,4 +111,4 @@ def result_answer(contract: Interaction, code: str, error_id: str | None = None,
     return (
         f'{_HEAD}<ns:{contract.name}Response xmlns:ns="{contract.namespace}" xmlns:core="{ns.CORE}">'
         f"<ns:result>{result}</ns:result></ns:{contract.name}Response>{_TAIL}"
-    ).encode("utf-8")
+    ).encode()

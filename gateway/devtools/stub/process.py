@@ -18,6 +18,7 @@ import requests
 
 from intygsgw.devtools.stub.client import StubClient
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -40,12 +41,13 @@ class StubProcess:
         self.proc: subprocess.Popen | None = None
         self.client = StubClient(self.base_url)
 
-    def start(self, timeout: float = 30.0) -> "StubProcess":
+    def start(self, timeout: float = 30.0) -> StubProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "intygsgw.cli", "stub-recipient", *self.args],
-                                     cwd=self.workdir, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        # The child gets its own copy of the descriptor; the parent's closes at once.
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "intygsgw.cli", "stub-recipient", *self.args],
+                                         cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -79,7 +81,6 @@ class StubProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
-        self._log.close()
         return self.proc.returncode
 
 

@@ -79,9 +79,7 @@ class Rule:
             return False
         if self.certificate_id is not None and self.certificate_id != certificate_id:
             return False
-        if self._address_key is not None and (logical_address or "").casefold() != self._address_key:
-            return False
-        return True
+        return not (self._address_key is not None and (logical_address or "").casefold() != self._address_key)
 
     def to_json(self) -> dict:
         out: dict = {"id": self.id, "action": self.action}

@@ -37,7 +37,7 @@ class StubOptions:
         return json.dumps(dataclasses.asdict(self))
 
     @classmethod
-    def from_env(cls) -> "StubOptions":
+    def from_env(cls) -> StubOptions:
         return cls(**json.loads(os.environ[OPTIONS_ENV]))
 
 

@@ -32,7 +32,8 @@ class MessageStore:
         self._entries: deque[tuple[dict, bytes]] = deque()
         self._bytes = 0
         self._next_seq = 1
-        self._file = open(jsonl_path, "a", encoding="utf-8") if jsonl_path else None
+        # Open for the store's life (close() closes it): one append per message under load.
+        self._file = open(jsonl_path, "a", encoding="utf-8") if jsonl_path else None  # noqa: SIM115
 
     def add(self, record: dict, body: bytes) -> int:
         """Store a record (a JSON-ready dict, not mutated afterwards) and give it its number."""
