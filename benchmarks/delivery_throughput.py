@@ -17,6 +17,7 @@
 
 Nothing here asserts: the machines are shared, so figures are read and reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,8 @@ def payload(cid: str) -> bytes:
 
 
 def routes(path: Path, healthy_url: str, dead_url: str) -> Path:
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [[route]]
 contract = "RevokeCertificate:2"
 logical_address = "{HEALTHY}"
@@ -64,7 +66,9 @@ contract = "RevokeCertificate:2"
 logical_address = "{DEAD}"
 url = "{dead_url}/revoke"
 read_timeout = {DEAD_READ_TIMEOUT}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -73,8 +77,15 @@ def enqueue(services, address: str, n: int) -> list[int]:
     with services.store.writing() as uow:
         for _ in range(n):
             cid = str(uuid.uuid4())
-            uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2.namespace, logical_address=address, kind="revoke",
-                               reference=cid, payload=payload(cid), correlation_id=str(uuid.uuid4()), now=now)
+            uow.outbox.enqueue(
+                contract=REVOKE_CERTIFICATE_2.namespace,
+                logical_address=address,
+                kind="revoke",
+                reference=cid,
+                payload=payload(cid),
+                correlation_id=str(uuid.uuid4()),
+                now=now,
+            )
         uow.commit()
 
 

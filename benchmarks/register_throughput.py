@@ -14,6 +14,7 @@ once before and once after the load (the machine's speed drifts), and prints
 the ratio of the gateway's rate to their mean. Nothing here asserts: the machines are
 shared, so the figures are read, compared and reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,8 +97,10 @@ def python_client(port: int, bodies: list[bytes], deadline: float, out: mp.Queue
         i += 1
     out.put((latencies, errors))
 
-def load_with_python_clients(port: int, chunks: list[list[bytes]], seconds: float,
-                             tls: dict | None = None) -> tuple[list[float], int, float]:
+
+def load_with_python_clients(
+    port: int, chunks: list[list[bytes]], seconds: float, tls: dict | None = None
+) -> tuple[list[float], int, float]:
     """One client process per chunk of bodies until ``seconds`` have passed:
     (sorted latencies in seconds, errors, elapsed seconds)."""
     queue: mp.Queue = mp.Queue()
@@ -160,9 +163,25 @@ def load_with_wrk(port: int, seconds: float, connections: int, workdir: Path) ->
     script.write_text(WRK_SCRIPT)
     env = {**os.environ, "BENCH_TEMPLATE": str(template), "BENCH_RUN": os.urandom(4).hex()}
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "30s",
-         "-s", str(script), f"http://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, env=env,
-        check=True).stdout
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{PATH}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
     line = next(row for row in out.splitlines() if row.startswith("WRK "))
     return {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
 
@@ -219,8 +238,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="threads per worker (default: the gateway's)")
     ap.add_argument("--per-client", type=int, default=6000, help="certificates prepared per client")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--load", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
-                    help="load generator (default: wrk when installed)")
+    ap.add_argument(
+        "--load",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="load generator (default: wrk when installed)",
+    )
     args = ap.parse_args()
 
     sys.path.insert(0, str(REPO / "tests" / ".."))
@@ -233,9 +256,11 @@ def main() -> None:
     size = statistics.mean(len(e) for e in envelopes[:100])
     print(f"certificate envelope size: {size / 1024:.1f} KiB")
 
-    floor_before = floor(envelopes[total:total + 2000], work, "floor-before.db")
-    print(f"floor (parse + validate + 1 durable SQLite insert, one loop): {floor_before:,.0f} msg/s before the load",
-          flush=True)
+    floor_before = floor(envelopes[total : total + 2000], work, "floor-before.db")
+    print(
+        f"floor (parse + validate + 1 durable SQLite insert, one loop): {floor_before:,.0f} msg/s before the load",
+        flush=True,
+    )
 
     env = {"INTYGSGW_DELIVERY": "false"}
     if args.threads:
@@ -244,7 +269,7 @@ def main() -> None:
     try:
         # warm up: schemas, connection pools, page cache
         warm = http.client.HTTPConnection("127.0.0.1", gw.port)
-        for env in envelopes[total:total + 200]:
+        for env in envelopes[total : total + 200]:
             warm.request("POST", PATH, env, {"Content-Type": "text/xml"})
             warm.getresponse().read()
         # Where the machine's time goes during the load: the gateway's
@@ -258,7 +283,7 @@ def main() -> None:
             errors = int(figures["failures"] + figures["errors"])
             p50, p99 = figures["p50_us"] / 1000, figures["p99_us"] / 1000
         else:
-            chunks = [envelopes[i * args.per_client:(i + 1) * args.per_client] for i in range(args.clients)]
+            chunks = [envelopes[i * args.per_client : (i + 1) * args.per_client] for i in range(args.clients)]
             latencies, errors, elapsed = load_with_python_clients(gw.port, chunks, args.seconds)
             n = len(latencies)
             p50, p99 = latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
@@ -268,23 +293,28 @@ def main() -> None:
     finally:
         gw.stop()
 
-    floor_after = floor(envelopes[total:total + 2000], work, "floor-after.db")
+    floor_after = floor(envelopes[total : total + 2000], work, "floor-after.db")
     floor_rate = (floor_before + floor_after) / 2
     print(f"floor after the load: {floor_after:,.0f} msg/s; mean {floor_rate:,.0f} msg/s")
     rate = n / elapsed
-    print(f"gateway ({args.load} load): {n} requests in {elapsed:.1f} s with {args.clients} connections, "
-          f"{args.workers} workers")
+    print(
+        f"gateway ({args.load} load): {n} requests in {elapsed:.1f} s with {args.clients} connections, "
+        f"{args.workers} workers"
+    )
     print(f"  throughput {rate:,.0f} req/s   errors {errors}")
     print(f"  latency p50 {p50:.2f} ms   p99 {p99:.2f} ms")
     print(f"  peak RSS per process (KiB): {sorted(rss)}")
     gateway_cpu = sum(cpu_after.get(p, 0) - c for p, c in cpu_before.items())
-    load_cpu = ((own_after.children_user + own_after.children_system)
-                - (own_before.children_user + own_before.children_system))
+    load_cpu = (own_after.children_user + own_after.children_system) - (
+        own_before.children_user + own_before.children_system
+    )
     idle = idle_after - idle_before
     steal = steal_after - steal_before
-    print(f"  machine time per request: gateway workers {gateway_cpu / n * 1000:.2f} ms CPU, "
-          f"load generator {load_cpu / n * 1000:.2f} ms CPU, idle cores {idle / n * 1000:.2f} ms "
-          f"({idle / elapsed / os.cpu_count():.0%} idle, {steal / elapsed / os.cpu_count():.0%} stolen by the host)")
+    print(
+        f"  machine time per request: gateway workers {gateway_cpu / n * 1000:.2f} ms CPU, "
+        f"load generator {load_cpu / n * 1000:.2f} ms CPU, idle cores {idle / n * 1000:.2f} ms "
+        f"({idle / elapsed / os.cpu_count():.0%} idle, {steal / elapsed / os.cpu_count():.0%} stolen by the host)"
+    )
     print(f"ratio gateway / floor (mean of before and after): {rate / floor_rate:.2f}")
 
 

@@ -23,6 +23,7 @@ messages per type) and prints the agreement counts per type.
 
     PYTHONPATH=$PWD python benchmarks/rules_validation.py [--count 500] [--check]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,20 +113,24 @@ def main(argv=None) -> int:
     parser.add_argument("--timed", type=int, default=200, help="messages per type that are timed")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--check", action="store_true", help="also compare verdicts on the whole corpus")
-    parser.add_argument("--plain", action="store_true",
-                        help="also time the plain (whole-tree) Schematron translation")
+    parser.add_argument("--plain", action="store_true", help="also time the plain (whole-tree) Schematron translation")
     parser.add_argument("types", nargs="*")
     args = parser.parse_args(argv)
     catalog = load_catalog(DEFAULT_DIR)
-    print(f"{'type':<16}{'msgs':>6}{'data p50 µs':>13}{'data p90':>10}{'sch p50 µs':>12}{'sch p90':>10}"
-          f"{'ratio':>8}{'read µs':>9}{'ceiling':>9}" + (f"{'plain p50':>11}{'x plain':>9}" if args.plain else "")
-          + ("   agree/total (valid)" if args.check else ""))
+    print(
+        f"{'type':<16}{'msgs':>6}{'data p50 µs':>13}{'data p90':>10}{'sch p50 µs':>12}{'sch p90':>10}"
+        f"{'ratio':>8}{'read µs':>9}{'ceiling':>9}"
+        + (f"{'plain p50':>11}{'x plain':>9}" if args.plain else "")
+        + ("   agree/total (valid)" if args.check else "")
+    )
     failed = False
     with saxon_warnings_set_aside() as saxon:
         failed = run_types(args, catalog)
     if saxon["warnings"]:
-        print(f"(Saxon printed {saxon['warnings']} warnings about XPath errors in match patterns on mutated "
-              "messages; set aside)")
+        print(
+            f"(Saxon printed {saxon['warnings']} warnings about XPath errors in match patterns on mutated "
+            "messages; set aside)"
+        )
     return 1 if failed else 0
 
 
@@ -145,13 +150,16 @@ def run_types(args, catalog) -> bool:
         n = args.timed
         modes = [(definition.validate, intygs[:n]), (oracle.validate, roots[:n]), (read_answers, intygs[:n])]
         if args.plain:
-            modes.append((plain_validator(SCHEMATRON_DIR / f"{code}.v{definition.major}.sch", roots[0]).validate,
-                          roots[:n]))
+            modes.append(
+                (plain_validator(SCHEMATRON_DIR / f"{code}.v{definition.major}.sch", roots[0]).validate, roots[:n])
+            )
         data, sch, read, *plain = timed(modes)
-        line = (f"{definition.type_id + ' v' + definition.major:<16}{args.timed:>6}{pct(data, 50):>13.1f}"
-                f"{pct(data, 90):>10.1f}{pct(sch, 50):>12.1f}{pct(sch, 90):>10.1f}"
-                f"{pct(sch, 50) / pct(data, 50):>7.0f}x{pct(read, 50):>9.1f}{pct(sch, 50) / pct(read, 50):>8.0f}x"
-                + plain_columns(plain, data))
+        line = (
+            f"{definition.type_id + ' v' + definition.major:<16}{args.timed:>6}{pct(data, 50):>13.1f}"
+            f"{pct(data, 90):>10.1f}{pct(sch, 50):>12.1f}{pct(sch, 90):>10.1f}"
+            f"{pct(sch, 50) / pct(data, 50):>7.0f}x{pct(read, 50):>9.1f}{pct(sch, 50) / pct(read, 50):>8.0f}x"
+            + plain_columns(plain, data)
+        )
         if args.check:
             agree = valid = 0
             for root, intyg in zip(roots, intygs, strict=True):
@@ -181,6 +189,7 @@ def plain_columns(plain: list[list[float]], data: list[float]) -> str:
 def sample_row(with_plain: bool) -> None:
     """The realistic ~10 KB LISJP of intygsgw.devtools.samples, the size the tooling notes measured."""
     from intygsgw.devtools import samples
+
     envelope = etree.fromstring(samples.register_certificate(samples.CertificateSpec(certificate_id="bench")))
     register = next(envelope.iter("{*}RegisterCertificate"))
     intyg = register.find(RG_INTYG)
@@ -192,10 +201,13 @@ def sample_row(with_plain: bool) -> None:
         modes.append((plain_validator(SCHEMATRON_DIR / "lisjp.v1.sch", register).validate, [register] * 200))
     data, sch, read, *plain = timed(modes)
     size = len(etree.tostring(register))
-    print(f"{'lisjp sample':<16}{1:>6}{pct(data, 50):>13.1f}{pct(data, 90):>10.1f}{pct(sch, 50):>12.1f}"
-          f"{pct(sch, 90):>10.1f}{pct(sch, 50) / pct(data, 50):>7.0f}x{pct(read, 50):>9.1f}"
-          f"{pct(sch, 50) / pct(read, 50):>8.0f}x" + plain_columns(plain, data)
-          + f"   ({size} bytes, intygsgw.devtools.samples)")
+    print(
+        f"{'lisjp sample':<16}{1:>6}{pct(data, 50):>13.1f}{pct(data, 90):>10.1f}{pct(sch, 50):>12.1f}"
+        f"{pct(sch, 90):>10.1f}{pct(sch, 50) / pct(data, 50):>7.0f}x{pct(read, 50):>9.1f}"
+        f"{pct(sch, 50) / pct(read, 50):>8.0f}x"
+        + plain_columns(plain, data)
+        + f"   ({size} bytes, intygsgw.devtools.samples)"
+    )
 
 
 if __name__ == "__main__":

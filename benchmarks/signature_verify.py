@@ -15,6 +15,7 @@
 Keys and certificates are made on the spot (intygsgw.devtools.devpki). Nothing here
 asserts: the figures are read.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,13 +70,14 @@ def per_message(work: Path, iterations: int) -> None:
     print(f"{'':28s} {'p50':>8s} {'p99':>8s}")
     for kind, label in (("rsa", "RSA-2048"), ("ec", "ECDSA P-256")):
         issued = ca.signer("SE2321000016-1R2F", key_kind=kind)
-        request = signed_register_certificate(CertificateSpec(certificate_id=f"bench-{kind}"),
-                                              load_signing_key(issued.key_path, issued.cert_path))
+        request = signed_register_certificate(
+            CertificateSpec(certificate_id=f"bench-{kind}"), load_signing_key(issued.key_path, issued.cert_path)
+        )
         envelope = etree.fromstring(request)
         body = envelope[-1][0]
         source = element_source(request, body)
         start = source.xml.index(b"<r:intyg")
-        intyg = source.xml[start:source.xml.index(b"</r:intyg>") + len(b"</r:intyg>")]
+        intyg = source.xml[start : source.xml.index(b"</r:intyg>") + len(b"</r:intyg>")]
         assert verify_intyg_signature(intyg, trust).valid
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -83,10 +85,16 @@ def per_message(work: Path, iterations: int) -> None:
 
         # Each timed call is bound to this round's certificate now, not when it runs.
         def register_check(kind=kind, source=source, now=now, parsed_intyg=parsed_intyg):
-            outcome = check.check_registration(type_id="lisjp", type_code="LISJP", certificate_id=f"bench-{kind}",
-                                               person_digits="191212121212", document=source.xml,
-                                               namespaces=source.inherited_namespaces, now=now,
-                                               parsed_intyg=parsed_intyg)
+            outcome = check.check_registration(
+                type_id="lisjp",
+                type_code="LISJP",
+                certificate_id=f"bench-{kind}",
+                person_digits="191212121212",
+                document=source.xml,
+                namespaces=source.inherited_namespaces,
+                now=now,
+                parsed_intyg=parsed_intyg,
+            )
             assert outcome.refused is None
 
         rows = [
@@ -101,6 +109,7 @@ def per_message(work: Path, iterations: int) -> None:
 
 
 # -- over HTTP -------------------------------------------------------------------
+
 
 def _sign_batch(job) -> list[bytes]:
     key_path, cert_path, ids = job
@@ -123,15 +132,18 @@ def run(policy: str, work: Path, envelopes: list[bytes], ca_path: Path, args, ro
         for body in envelopes[-100:]:
             warm.request("POST", PATH, body, {"Content-Type": "text/xml"})
             warm.getresponse().read()
-        chunks = [envelopes[i * per_client:(i + 1) * per_client] for i in range(args.clients)]
+        chunks = [envelopes[i * per_client : (i + 1) * per_client] for i in range(args.clients)]
         latencies, errors, elapsed = load_with_python_clients(gw.port, chunks, args.seconds)
     finally:
         gw.stop()
     n = len(latencies)
     rate = n / elapsed
     exhausted = " (ran out of prepared requests: raise --per-client)" if n >= per_client * args.clients else ""
-    print(f"policy {policy:8s} round {round_no + 1}  {rate:8,.0f} req/s   p50 {latencies[n // 2] * 1000:6.2f} ms   "
-          f"p99 {latencies[int(n * 0.99)] * 1000:6.2f} ms   requests {n}   errors {errors}{exhausted}", flush=True)
+    print(
+        f"policy {policy:8s} round {round_no + 1}  {rate:8,.0f} req/s   p50 {latencies[n // 2] * 1000:6.2f} ms   "
+        f"p99 {latencies[int(n * 0.99)] * 1000:6.2f} ms   requests {n}   errors {errors}{exhausted}",
+        flush=True,
+    )
     return rate
 
 
@@ -144,11 +156,13 @@ def over_http(work: Path, args) -> None:
     total = args.clients * args.per_client + 100
     print(f"\nsigning {total} distinct certificates ({args.key}) ...", flush=True)
     ids = unique_certificate_ids(total, args.seed)
-    batches = [(str(issued.key_path), str(issued.cert_path), ids[i:i + 500]) for i in range(0, total, 500)]
+    batches = [(str(issued.key_path), str(issued.cert_path), ids[i : i + 500]) for i in range(0, total, 500)]
     with mp.Pool() as pool:
         envelopes = [e for batch in pool.map(_sign_batch, batches) for e in batch]
-    print(f"RegisterCertificate over HTTP: {args.clients} clients, {args.workers} workers, "
-          f"{args.seconds:.0f} s per configuration, {args.rounds} interleaved rounds")
+    print(
+        f"RegisterCertificate over HTTP: {args.clients} clients, {args.workers} workers, "
+        f"{args.seconds:.0f} s per configuration, {args.rounds} interleaved rounds"
+    )
     rates: dict[str, list[float]] = {"off": [], "require": []}
     for r in range(args.rounds):
         for policy in rates:

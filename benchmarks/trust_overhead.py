@@ -19,6 +19,7 @@ configuration's ratio to the baseline. Keys and certificates are made on the
 spot (tests/support/pki.py). Nothing here asserts: the figures are read.
 (benchmarks/signature_verify.py breaks the signature cost down per message.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,13 +52,22 @@ def make_envelopes(n: int, seed: int, signer) -> list[bytes]:
     from intygsgw.devtools.samples.certificates import unique_certificate_ids
 
     ids = unique_certificate_ids(n, seed)
-    batches = [(str(signer.key_path), str(signer.cert_path), ids[i:i + 500]) for i in range(0, n, 500)]
+    batches = [(str(signer.key_path), str(signer.cert_path), ids[i : i + 500]) for i in range(0, n, 500)]
     with mp.Pool() as pool:
         return [e for batch in pool.map(_sign_batch, batches) for e in batch]
 
 
-def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, access_log: bool,
-        round_no: int = 0, signatures: bool = False) -> float:
+def run(
+    name: str,
+    work: Path,
+    envelopes: list[bytes],
+    args,
+    pki,
+    tls: bool,
+    access_log: bool,
+    round_no: int = 0,
+    signatures: bool = False,
+) -> float:
     from tests.support.server import GatewayProcess
 
     env = {"INTYGSGW_DELIVERY": "false", "INTYGSGW_ACCESS_LOG": "true" if access_log else "false"}
@@ -67,27 +77,42 @@ def run(name: str, work: Path, envelopes: list[bytes], args, pki, tls: bool, acc
     if tls:
         auth = work / f"{name}-authorizations.toml"
         auth.write_text(f'[[authorization]]\nconsumer = "{CALLER}"\ncontract = "*"\nlogical_address = "*"\n')
-        extra = ["--tls-cert", str(pki["server"].cert_path), "--tls-key", str(pki["server"].key_path),
-                 "--client-ca", str(pki["ca"].cert_path), "--authorizations", str(auth)]
+        extra = [
+            "--tls-cert",
+            str(pki["server"].cert_path),
+            "--tls-key",
+            str(pki["server"].key_path),
+            "--client-ca",
+            str(pki["ca"].cert_path),
+            "--authorizations",
+            str(auth),
+        ]
         https = {"cert": pki["client"].pair, "verify": str(pki["ca"].cert_path)}
-        client_tls = {"ca": str(pki["ca"].cert_path), "cert": str(pki["client"].cert_path),
-                      "key": str(pki["client"].key_path)}
-    gw = GatewayProcess(work / f"{name}-{round_no}", workers=args.workers, extra_env=env, extra_args=extra,
-                        https=https).start()
+        client_tls = {
+            "ca": str(pki["ca"].cert_path),
+            "cert": str(pki["client"].cert_path),
+            "key": str(pki["client"].key_path),
+        }
+    gw = GatewayProcess(
+        work / f"{name}-{round_no}", workers=args.workers, extra_env=env, extra_args=extra, https=https
+    ).start()
     total = args.clients * args.per_client
     try:
         warm = connect(gw.port, client_tls)
-        for body in envelopes[total:total + 200]:
+        for body in envelopes[total : total + 200]:
             warm.request("POST", PATH, body, {"Content-Type": "text/xml"})
             warm.getresponse().read()
-        chunks = [envelopes[i * args.per_client:(i + 1) * args.per_client] for i in range(args.clients)]
+        chunks = [envelopes[i * args.per_client : (i + 1) * args.per_client] for i in range(args.clients)]
         latencies, errors, elapsed = load_with_python_clients(gw.port, chunks, args.seconds, client_tls)
     finally:
         gw.stop()
     n = len(latencies)
     rate = n / elapsed
-    print(f"{name:8s} round {round_no + 1}  {rate:8,.0f} req/s   p50 {latencies[n // 2] * 1000:6.2f} ms   "
-          f"p99 {latencies[int(n * 0.99)] * 1000:6.2f} ms   requests {n}   errors {errors}", flush=True)
+    print(
+        f"{name:8s} round {round_no + 1}  {rate:8,.0f} req/s   p50 {latencies[n // 2] * 1000:6.2f} ms   "
+        f"p99 {latencies[int(n * 0.99)] * 1000:6.2f} ms   requests {n}   errors {errors}",
+        flush=True,
+    )
     return rate
 
 
@@ -98,23 +123,35 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--per-client", type=int, default=2500, help="certificates prepared (and signed) per client")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="configurations run interleaved this many times; the median counts "
-                         "(shared machines are noisy)")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="configurations run interleaved this many times; the median counts (shared machines are noisy)",
+    )
     args = ap.parse_args()
 
     from tests.support.pki import TestCA
 
     work = Path(tempfile.mkdtemp(prefix="intygsgw-trust-bench-"))
     ca = TestCA(work / "pki")
-    pki = {"ca": ca, "server": ca.server(), "client": ca.client(CALLER),
-           "signer": ca.signer("SE2321000016-1R2F", key_kind="rsa")}
+    pki = {
+        "ca": ca,
+        "server": ca.server(),
+        "client": ca.client(CALLER),
+        "signer": ca.signer("SE2321000016-1R2F", key_kind="rsa"),
+    }
     total = args.clients * args.per_client
     print(f"preparing and signing {total} distinct certificates ...", flush=True)
     envelopes = make_envelopes(total + 200, args.seed, pki["signer"])
     print(f"{args.clients} clients, {args.workers} workers, {args.seconds:.0f} s per configuration")
-    configs = (("off", False, False, False), ("log", False, True, False), ("tls", True, False, False),
-               ("tls+log", True, True, False), ("all", True, True, True))
+    configs = (
+        ("off", False, False, False),
+        ("log", False, True, False),
+        ("tls", True, False, False),
+        ("tls+log", True, True, False),
+        ("all", True, True, True),
+    )
     rates: dict[str, list[float]] = {name: [] for name, *_ in configs}
     for r in range(args.rounds):
         for name, tls, log, sig in configs:

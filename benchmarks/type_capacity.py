@@ -15,6 +15,7 @@ measures in one run:
 
     PYTHONPATH=$PWD python benchmarks/type_capacity.py [--types 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -107,18 +108,26 @@ def main(argv=None) -> int:
         rule_files = sorted(many.glob("*/v*.toml"))
         shipped, shipped_s, shipped_mib = timed_load(DEFAULT_DIR)
         book, load_s, mib = timed_load(many)
-        print(f"types folder: {args.types} types, {len(rule_files)} rules files "
-              f"(shipped: {len(shipped.current().catalog.types)} types)")
-        print(f"cold load     shipped {shipped_s * 1000:8.0f} ms {shipped_mib:6.1f} MiB   "
-              f"{args.types} types {load_s * 1000:8.0f} ms {mib:6.1f} MiB")
+        print(
+            f"types folder: {args.types} types, {len(rule_files)} rules files "
+            f"(shipped: {len(shipped.current().catalog.types)} types)"
+        )
+        print(
+            f"cold load     shipped {shipped_s * 1000:8.0f} ms {shipped_mib:6.1f} MiB   "
+            f"{args.types} types {load_s * 1000:8.0f} ms {mib:6.1f} MiB"
+        )
         reloads = [touch_and_reload(book, rule_files[i * 7 % len(rule_files)]) for i in range(5)]
-        print(f"reload after one rules file changed: p50 {statistics.median(reloads) * 1000:.0f} ms "
-              f"(max {max(reloads) * 1000:.0f} ms) in the request that notices it")
+        print(
+            f"reload after one rules file changed: p50 {statistics.median(reloads) * 1000:.0f} ms "
+            f"(max {max(reloads) * 1000:.0f} ms) in the request that notices it"
+        )
         lisjp_copy = next(i for i in ids if i.startswith("lisjp-"))
         # As a gateway process serves requests: the folder looked at every 2 s, not on every check.
         few, lots = validation_times(TypeBook(DEFAULT_DIR), TypeBook(many), lisjp_copy, args.runs)
-        print(f"LISJP sample check p50: {few:.1f} µs with the shipped types, {lots:.1f} µs with {args.types} "
-              f"(ratio {lots / few:.2f})")
+        print(
+            f"LISJP sample check p50: {few:.1f} µs with the shipped types, {lots:.1f} µs with {args.types} "
+            f"(ratio {lots / few:.2f})"
+        )
     return 0
 
 

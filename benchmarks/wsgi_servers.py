@@ -8,6 +8,7 @@ requests. Prints requests/s and p50/p99 for each, and the ratio. Needs wrk
 (Debian package ``wrk``). Nothing is asserted: the figures are read and
 reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,11 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 def run_granian(work: Path, args) -> dict:
-    gw = GatewayProcess(work / "granian", workers=args.workers,
-                        extra_env={"INTYGSGW_DELIVERY": "false", "INTYGSGW_THREADS": str(args.threads)}).start()
+    gw = GatewayProcess(
+        work / "granian",
+        workers=args.workers,
+        extra_env={"INTYGSGW_DELIVERY": "false", "INTYGSGW_THREADS": str(args.threads)},
+    ).start()
     try:
         return load_with_wrk(gw.port, args.seconds, args.clients, work)
     finally:
@@ -58,15 +62,36 @@ def run_gunicorn(work: Path, args) -> dict:
     workdir = work / "gunicorn"
     workdir.mkdir()
     db = f"sqlite:///{workdir / 'intygsgw.db'}"
-    subprocess.run([sys.executable, "-m", "intygsgw.cli", "migrate", "--db", db], check=True, cwd=workdir,
-                   env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "intygsgw.cli", "migrate", "--db", db],
+        check=True,
+        cwd=workdir,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+    )
     port = free_port()
     settings = Settings(db=db, delivery=False)
     env = {**os.environ, "PYTHONPATH": str(REPO), SETTINGS_ENV: settings.to_env()}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "intygsgw.app:wsgi_app()"],
-        cwd=workdir, env=env)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(args.workers),
+            "-k",
+            "gthread",
+            "--threads",
+            str(args.threads),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "intygsgw.app:wsgi_app()",
+        ],
+        cwd=workdir,
+        env=env,
+    )
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
         return load_with_wrk(port, args.seconds, args.clients, work)
@@ -86,8 +111,10 @@ def main() -> None:
     figures = {"granian": run_granian(work, args), "gunicorn (gthread)": run_gunicorn(work, args)}
     for name, f in figures.items():
         rate = f["requests"] / f["seconds"]
-        print(f"{name:20s} {rate:8,.0f} req/s   p50 {f['p50_us'] / 1000:6.2f} ms   p99 {f['p99_us'] / 1000:6.2f} ms"
-              f"   failed {int(f['failures'] + f['errors'])}")
+        print(
+            f"{name:20s} {rate:8,.0f} req/s   p50 {f['p50_us'] / 1000:6.2f} ms   p99 {f['p99_us'] / 1000:6.2f} ms"
+            f"   failed {int(f['failures'] + f['errors'])}"
+        )
     g = figures["granian"]["requests"] / figures["granian"]["seconds"]
     u = figures["gunicorn (gthread)"]["requests"] / figures["gunicorn (gthread)"]["seconds"]
     print(f"ratio granian / gunicorn: {g / u:.2f}")

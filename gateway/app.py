@@ -1,4 +1,5 @@
 """Assembling the gateway from its settings."""
+
 from __future__ import annotations
 
 import gc
@@ -40,8 +41,9 @@ def database_url(settings: Settings) -> str:
 
 
 def build_services(settings: Settings, *, migrate: bool = False) -> Services:
-    engine = make_engine(database_url(settings), sqlite_synchronous=settings.sqlite_synchronous,
-                         pool_size=max(5, settings.threads))
+    engine = make_engine(
+        database_url(settings), sqlite_synchronous=settings.sqlite_synchronous, pool_size=max(5, settings.threads)
+    )
     if migrate:
         upgrade(engine)
     clock = Clock(settings.clock_offset_file or None)
@@ -86,19 +88,23 @@ def build_signature_check(settings: Settings, catalog) -> SignatureCheck | None:
     # weaker than configured.
     unknown = sorted(name for name in policies.by_type if catalog.resolve(name) is None)
     if unknown:
-        raise ValueError(f"signature_policies names unknown certificate type(s) {', '.join(unknown)}; "
-                         f"known: {', '.join(sorted(catalog.types))}")
+        raise ValueError(
+            f"signature_policies names unknown certificate type(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(catalog.types))}"
+        )
     if not policies.ever_verifies:
         return None
     if not settings.signing_ca.strip():
-        raise ValueError("signature verification is on (signature_policy/signature_policies) "
-                         "but no signing_ca bundle is configured")
+        raise ValueError(
+            "signature verification is on (signature_policy/signature_policies) but no signing_ca bundle is configured"
+        )
     return SignatureCheck(policies, load_trust_anchors(settings.signing_ca))
 
 
 def build_deliverer(settings: Settings, services: Services) -> Deliverer:
-    config = DeliveryConfig(max_threads=settings.delivery_threads,
-                            schedule=RetrySchedule(parse_delays(settings.retry_delays)))
+    config = DeliveryConfig(
+        max_threads=settings.delivery_threads, schedule=RetrySchedule(parse_delays(settings.retry_delays))
+    )
     return Deliverer(services.store, services.outbound, services.clock, config)
 
 

@@ -4,6 +4,7 @@ Production uses the wall clock. Tests of retry schedules that span hours set
 ``clock_offset_file``: the file holds a number of seconds to add, so a test
 can move a running gateway hours ahead without waiting.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -5,6 +5,7 @@ it along the chain, so one id finds a registration, the revocation it
 triggered and that revocation's delivery in every system's logs. A call that
 arrives without one gets a new id here, as the platform would give it.
 """
+
 from __future__ import annotations
 
 import contextvars

@@ -6,6 +6,7 @@ keeps the built-in base that says what kind of failure it is (ValueError for
 bad input, LookupError for a missing entry), so callers written against those
 keep working.
 """
+
 from __future__ import annotations
 
 

@@ -6,6 +6,7 @@ schema file all follow from that, so the registry of served contracts
 (intygsgw.registry), the outbound calls and the stub recipient refer to these
 objects instead of spelling namespaces again.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -7,6 +7,7 @@ a personnummer or samordningsnummer with its hash (domain.personnummer), so
 the same person still correlates across lines. The access log, which must
 name the person, is a database table, not a log.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,13 +64,16 @@ class JsonFormatter(RedactingFormatter):
     """One JSON object a line, for log shippers; ``fields`` given with ``extra=`` become keys."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
-                "message": record.getMessage()}
+        line = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return redact(json.dumps(line, ensure_ascii=False, default=str))
-
 
 
 def configure(level: str | int = "INFO", fmt: str = "text") -> None:

@@ -1,4 +1,5 @@
 """The XML namespaces the gateway reads and writes, each spelt once here."""
+
 from __future__ import annotations
 
 CERTIFICATE_DOMAIN = "clinicalprocess:healthcond:certificate"

@@ -6,6 +6,7 @@ caller. The endpoint path, SOAPAction, WSDL, schema and dispatch key all
 follow from the interaction, so serving a contract is one entry here and one
 handler function.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -87,10 +88,16 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract(i.SEND_CERTIFICATE_TO_RECIPIENT_2, certificates.send_certificate_to_recipient),
     Contract(i.SET_CERTIFICATE_STATUS_2, certificates.set_certificate_status),
     Contract(i.LIST_CERTIFICATES_FOR_CARE_3, listing.list_certificates_for_care, errors=FAULT),
-    Contract(i.LIST_CERTIFICATES_FOR_CITIZEN_3, listing.list_certificates_for_citizen,
-             error_response=listing.citizen_error_response),
-    Contract(i.LIST_CERTIFICATES_FOR_CITIZEN_4, listing.list_certificates_for_citizen,
-             error_response=listing.citizen_error_response),
+    Contract(
+        i.LIST_CERTIFICATES_FOR_CITIZEN_3,
+        listing.list_certificates_for_citizen,
+        error_response=listing.citizen_error_response,
+    ),
+    Contract(
+        i.LIST_CERTIFICATES_FOR_CITIZEN_4,
+        listing.list_certificates_for_citizen,
+        error_response=listing.citizen_error_response,
+    ),
     Contract(i.LIST_RELATIONS_FOR_CERTIFICATE_1, relations.list_relations_for_certificate, errors=FAULT),
     Contract(i.GET_CERTIFICATE_TYPE_INFO_1, relations.get_certificate_type_info, errors=FAULT, patient_data=False),
     # Messages (ärenden) between care and recipients.
@@ -99,12 +106,20 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract(i.LIST_CERTIFICATES_FOR_CARE_WITH_QA_3, messages.list_certificates_for_care_with_qa, errors=FAULT),
     # Recipients and approved receivers (Inera-internal). The reference has no
     # fault transformer on these: failures are SOAP faults.
-    Contract(i.GET_RECIPIENTS_FOR_CERTIFICATE_1, recipient_handlers.get_recipients_for_certificate,
-             errors=FAULT, sends_schema_invalid_errors=True),
-    Contract(i.LIST_KNOWN_RECIPIENTS_1, recipient_handlers.list_known_recipients, errors=FAULT,
-             patient_data=False, sends_schema_invalid_errors=True),
-    Contract(i.LIST_POSSIBLE_RECEIVERS_1, recipient_handlers.list_possible_receivers, errors=FAULT,
-             patient_data=False),
+    Contract(
+        i.GET_RECIPIENTS_FOR_CERTIFICATE_1,
+        recipient_handlers.get_recipients_for_certificate,
+        errors=FAULT,
+        sends_schema_invalid_errors=True,
+    ),
+    Contract(
+        i.LIST_KNOWN_RECIPIENTS_1,
+        recipient_handlers.list_known_recipients,
+        errors=FAULT,
+        patient_data=False,
+        sends_schema_invalid_errors=True,
+    ),
+    Contract(i.LIST_POSSIBLE_RECEIVERS_1, recipient_handlers.list_possible_receivers, errors=FAULT, patient_data=False),
     Contract(i.LIST_APPROVED_RECEIVERS_1, recipient_handlers.list_approved_receivers, errors=FAULT),
     Contract(i.REGISTER_APPROVED_RECEIVERS_1, recipient_handlers.register_approved_receivers, errors=FAULT),
 )

@@ -4,6 +4,7 @@ A default plus per-type overrides, e.g. default ``verify-if-present`` with
 ``lisjp=require, ts-bas=off``. Types are named by the catalog id or the type
 code, in any case.
 """
+
 from __future__ import annotations
 
 import enum

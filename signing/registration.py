@@ -7,6 +7,7 @@ Runs after the type rules and before anything is stored. With the policy off
 (the default without a signing CA bundle) nothing here parses or hashes: the
 register path pays only a dictionary look-up.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,9 +31,18 @@ class SignatureCheck:
     policies: SignaturePolicies
     trust: TrustAnchors | None  # required when any policy verifies
 
-    def check_registration(self, *, type_id: str, type_code: str, certificate_id: str, person_digits: str,
-                           document: bytes, namespaces: dict[str, str], now: dt.datetime,
-                           parsed_intyg: etree._Element | None = None) -> SignatureOutcome:
+    def check_registration(
+        self,
+        *,
+        type_id: str,
+        type_code: str,
+        certificate_id: str,
+        person_digits: str,
+        document: bytes,
+        namespaces: dict[str, str],
+        now: dt.datetime,
+        parsed_intyg: etree._Element | None = None,
+    ) -> SignatureOutcome:
         """``document`` is the RegisterCertificate element exactly as received and about to be stored.
 
         ``parsed_intyg``, the request's intyg as the handler parsed it from those
@@ -43,8 +53,11 @@ class SignatureCheck:
             return NOT_CHECKED
 
         def refuse(reason: str) -> SignatureOutcome:
-            return SignatureOutcome(refused=error(
-                ErrorId.VALIDATION_ERROR, f"Signature of certificate '{certificate_id}' is not valid: {reason}"))
+            return SignatureOutcome(
+                refused=error(
+                    ErrorId.VALIDATION_ERROR, f"Signature of certificate '{certificate_id}' is not valid: {reason}"
+                )
+            )
 
         intyg = parsed_intyg if parsed_intyg is not None else _intyg_of(document, namespaces)
         if intyg is None:
@@ -52,17 +65,23 @@ class SignatureCheck:
         verdict = verify_intyg_signature(intyg, self.trust, now.replace(tzinfo=dt.UTC))
         if not verdict.present:
             if policy is Policy.REQUIRE:
-                return SignatureOutcome(refused=error(
-                    ErrorId.VALIDATION_ERROR,
-                    f"Certificate '{certificate_id}' is not signed: certificate type {type_code} requires a "
-                    "signature in intyg/underskrift"))
+                return SignatureOutcome(
+                    refused=error(
+                        ErrorId.VALIDATION_ERROR,
+                        f"Certificate '{certificate_id}' is not signed: certificate type {type_code} requires a "
+                        "signature in intyg/underskrift",
+                    )
+                )
             return SignatureOutcome(record=_record(certificate_id, policy, verdict))
         if not verdict.valid:
             return refuse(verdict.reason)
         # What is registered is read from the request; it must be what was signed.
         signed_person = try_parse_person_id(verdict.signed_person_id)
-        if verdict.signed_certificate_id != certificate_id or signed_person is None \
-                or signed_person.digits != person_digits:
+        if (
+            verdict.signed_certificate_id != certificate_id
+            or signed_person is None
+            or signed_person.digits != person_digits
+        ):
             return refuse("the signed content names another certificate or patient")
         return SignatureOutcome(record=_record(certificate_id, policy, verdict))
 
@@ -79,6 +98,12 @@ def _intyg_of(document: bytes, namespaces: dict[str, str]) -> etree._Element | N
 
 
 def _record(certificate_id: str, policy: Policy, verdict: SignatureVerdict) -> SignatureRecord:
-    return SignatureRecord(certificate_id=certificate_id, policy=policy.value, signed=verdict.present,
-                           valid=verdict.valid, signer_subject=verdict.signer_subject,
-                           signer_hsa_id=verdict.signer_hsa_id, verified_at=verdict.verified_at)
+    return SignatureRecord(
+        certificate_id=certificate_id,
+        policy=policy.value,
+        signed=verdict.present,
+        valid=verdict.valid,
+        signer_subject=verdict.signer_subject,
+        signer_hsa_id=verdict.signer_hsa_id,
+        verified_at=verdict.verified_at,
+    )

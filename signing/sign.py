@@ -7,6 +7,7 @@ inside a RegisterCertificate that the gateway signs again on the way out is
 untouched, and the new signature verifies because the digest is over the
 canonical form, which the copy and the original share.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,8 +45,9 @@ class SigningKey:
 
     @property
     def key_pem(self) -> bytes:
-        return self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
     @property
     def cert_pems(self) -> list[str]:
@@ -72,13 +74,17 @@ _PLACEHOLDER_ID = "placeholder"  # the id signxml looks for
 
 
 def _signer(signing: SigningKey) -> XMLSigner:
-    return XMLSigner(method=SignatureConstructionMethod.enveloped, signature_algorithm=signing.method,
-                     digest_algorithm=DigestAlgorithm.SHA256,
-                     c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
+    return XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm=signing.method,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
 
 
-def signature_element(xml: bytes, signing: SigningKey, *, in_underskrift: bool = False,
-                      reference_uri: str = "") -> bytes:
+def signature_element(
+    xml: bytes, signing: SigningKey, *, in_underskrift: bool = False, reference_uri: str = ""
+) -> bytes:
     """The serialised ``ds:Signature`` (wrapped in ``underskrift`` if asked) for ``xml``'s root element.
 
     With ``in_underskrift`` the digest covers the root with an empty
@@ -88,8 +94,9 @@ def signature_element(xml: bytes, signing: SigningKey, *, in_underskrift: bool =
     root = parse(xml)
     holder = etree.SubElement(root, UNDERSKRIFT, nsmap={"u": UNDERSKRIFT_NS}) if in_underskrift else root
     etree.SubElement(holder, f"{{{DS}}}Signature", {"Id": _PLACEHOLDER_ID}, nsmap={"ds": DS})
-    signed = _signer(signing).sign(root, key=signing.key, cert=signing.cert_pems,
-                                   reference_uri=reference_uri or None, always_add_key_value=False)
+    signed = _signer(signing).sign(
+        root, key=signing.key, cert=signing.cert_pems, reference_uri=reference_uri or None, always_add_key_value=False
+    )
     # Where the placeholder was: the last child (or inside it), never an
     # earlier signature such as the doctor's in a RegisterCertificate.
     sig = signed[-1][-1] if in_underskrift else signed[-1]
@@ -105,13 +112,15 @@ def signature_element(xml: bytes, signing: SigningKey, *, in_underskrift: bool =
 _END_TAG = re.compile(rb"</[^\s<>/]+\s*>\s*\Z")
 
 
-def sign_enveloped(xml: bytes, signing: SigningKey, *, in_underskrift: bool = False,
-                   reference_uri: str = "") -> bytes:
+def sign_enveloped(xml: bytes, signing: SigningKey, *, in_underskrift: bool = False, reference_uri: str = "") -> bytes:
     """``xml`` (one element, no XML declaration needed) with an enveloped signature as its last child."""
     if in_underskrift and parse(xml).find(UNDERSKRIFT) is not None:
         raise SigningError("the intyg is already signed (it has an underskrift)")
     end = _END_TAG.search(xml)
     if end is None:
         raise SigningError("the element must end with an end tag to take a signature")
-    return xml[:end.start()] + signature_element(xml, signing, in_underskrift=in_underskrift,
-                                                 reference_uri=reference_uri) + xml[end.start():]
+    return (
+        xml[: end.start()]
+        + signature_element(xml, signing, in_underskrift=in_underskrift, reference_uri=reference_uri)
+        + xml[end.start() :]
+    )

@@ -3,6 +3,7 @@
 Loaded once from PEM bundle files and kept as a ready verification store, so
 verifying a signature does not re-read the bundle (signxml's default would).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -8,6 +8,7 @@ element (reference URI ""): a signature over some other, moved or duplicated
 element — the signature-wrapping forgeries — does not make a forged intyg
 valid.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -68,8 +69,9 @@ class _AnchoredChainVerifier(X509CertChainVerifier):
 
     def __init__(self, anchors: TrustAnchors, verification_time, ee_policy=None, ca_policy=None):
         self._anchors = anchors
-        super().__init__(ca_pem_file="(preloaded)", verification_time=verification_time,
-                         ee_policy=ee_policy, ca_policy=ca_policy)
+        super().__init__(
+            ca_pem_file="(preloaded)", verification_time=verification_time, ee_policy=ee_policy, ca_policy=ca_policy
+        )
 
     @property
     def store(self):
@@ -101,8 +103,9 @@ class _AnchoredVerifier(XMLVerifier):
         self._anchors = anchors
 
     def get_cert_chain_verifier(self, ca_pem_file, ee_policy, ca_policy):
-        self.chain_verifier = _AnchoredChainVerifier(self._anchors, self._get_cert_verification_time(), ee_policy,
-                                                     ca_policy)
+        self.chain_verifier = _AnchoredChainVerifier(
+            self._anchors, self._get_cert_verification_time(), ee_policy, ca_policy
+        )
         return self.chain_verifier
 
     def get_root(self, data):
@@ -114,8 +117,9 @@ class _AnchoredVerifier(XMLVerifier):
         return super().get_root(data)
 
 
-def verify_intyg_signature(intyg: bytes | etree._Element, trust: TrustAnchors,
-                           at: dt.datetime | None = None) -> SignatureVerdict:
+def verify_intyg_signature(
+    intyg: bytes | etree._Element, trust: TrustAnchors, at: dt.datetime | None = None
+) -> SignatureVerdict:
     """The verdict on the signature in ``intyg/underskrift``; ``at`` defaults to now (UTC)."""
     when = at or _now()
     stamp = when.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -131,13 +135,15 @@ def verify_intyg_signature(intyg: bytes | etree._Element, trust: TrustAnchors,
         # c14n without comments drops them from what was signed, so a comment
         # inserted after signing splits a value (an id read as its first half)
         # while the signature still verifies.
-        return SignatureVerdict(False, True, verified_at=stamp,
-                                reason="a signed intyg must not contain comments or processing instructions")
+        return SignatureVerdict(
+            False, True, verified_at=stamp, reason="a signed intyg must not contain comments or processing instructions"
+        )
     return verdict
 
 
-def verify_enveloped(root: bytes | etree._Element, trust: TrustAnchors, at: dt.datetime | None = None, *,
-                     location: str = "./") -> SignatureVerdict:
+def verify_enveloped(
+    root: bytes | etree._Element, trust: TrustAnchors, at: dt.datetime | None = None, *, location: str = "./"
+) -> SignatureVerdict:
     """Verify an enveloped signature over the whole of ``root``, found at ``location`` (signxml's syntax)."""
     when = at or _now()
     stamp = when.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
@@ -150,8 +156,13 @@ def verify_enveloped(root: bytes | etree._Element, trust: TrustAnchors, at: dt.d
             root = parse(root)
     except NotXml as exc:
         return SignatureVerdict(False, False, verified_at=stamp, reason=str(exc))
-    config = SignatureConfiguration(location=location, expect_references=1, signature_methods=_METHODS,
-                                    digest_algorithms=_DIGESTS, verification_time=when)
+    config = SignatureConfiguration(
+        location=location,
+        expect_references=1,
+        signature_methods=_METHODS,
+        digest_algorithms=_DIGESTS,
+        verification_time=when,
+    )
     verifier = _AnchoredVerifier(trust)
     try:
         # One id attribute only: with signxml's default list, a reference to
@@ -172,11 +183,13 @@ def verify_enveloped(root: bytes | etree._Element, trust: TrustAnchors, at: dt.d
         return invalid("the signature was not verified with a certificate")
     signed = result.signed_xml
     return SignatureVerdict(
-        True, True, signer_subject=signer.subject.rfc4514_string(_NAMES), signer_hsa_id=_hsa_id(signer.subject),
+        True,
+        True,
+        signer_subject=signer.subject.rfc4514_string(_NAMES),
+        signer_hsa_id=_hsa_id(signer.subject),
         verified_at=stamp,
         signed_certificate_id=signed.findtext(f"{{{CORE_NS}}}intygs-id/{{{TYPES_NS}}}extension") or "",
-        signed_person_id=signed.findtext(f"{{{CORE_NS}}}patient/{{{CORE_NS}}}person-id/{{{TYPES_NS}}}extension")
-        or "",
+        signed_person_id=signed.findtext(f"{{{CORE_NS}}}patient/{{{CORE_NS}}}person-id/{{{TYPES_NS}}}extension") or "",
     )
 
 
@@ -190,8 +203,10 @@ def _coverage_problem(result, root: etree._Element) -> str:
     # signxml refuses an Id that more than one element carries, so an Id the
     # root carries can only mean the root (Id alone, as signxml was told).
     if uri != "" and not (uri.startswith("#") and root.get("Id") is not None and uri[1:] == root.get("Id")):
-        return (f"the signature covers the element with reference {uri!r}, "
-                "not the whole document (the reference must be empty or the root's Id)")
+        return (
+            f"the signature covers the element with reference {uri!r}, "
+            "not the whole document (the reference must be empty or the root's Id)"
+        )
     algorithms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", _DS)]
     if _ENVELOPED not in algorithms:
         return "the signature is not enveloped"

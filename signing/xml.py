@@ -1,4 +1,5 @@
 """XML names and the one parser the signing code uses on untrusted bytes."""
+
 from __future__ import annotations
 
 from lxml import etree
@@ -16,8 +17,9 @@ TYPES_NS = ns.TYPES
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 EXC_C14N_WITH_COMMENTS = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                          remove_blank_text=False)
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_blank_text=False
+)
 
 
 class NotXml(GatewayError, ValueError):

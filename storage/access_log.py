@@ -8,6 +8,7 @@ one head row inside the writing transaction: on PostgreSQL the row is locked
 write lock, so writers in any number of processes chain one after another and
 a rolled-back transaction leaves no gap.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,11 +37,20 @@ class StoredEntry:
 
     def as_json(self) -> dict:
         e = self.entry
-        return {"seq": self.seq, "at": _timestamp(e.at), "caller": e.caller,
-                "original_consumer": e.original_consumer, "acting_on_behalf": e.acting_on_behalf,
-                "contract": e.contract, "logical_address": e.logical_address, "person_id": e.person_id,
-                "certificate_ids": list(e.certificate_ids), "outcome": e.outcome,
-                "prev_hash": self.prev_hash, "hash": self.hash}
+        return {
+            "seq": self.seq,
+            "at": _timestamp(e.at),
+            "caller": e.caller,
+            "original_consumer": e.original_consumer,
+            "acting_on_behalf": e.acting_on_behalf,
+            "contract": e.contract,
+            "logical_address": e.logical_address,
+            "person_id": e.person_id,
+            "certificate_ids": list(e.certificate_ids),
+            "outcome": e.outcome,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
 
 
 def _timestamp(at: dt.datetime) -> str:
@@ -48,24 +58,64 @@ def _timestamp(at: dt.datetime) -> str:
 
 
 def entry_hash(prev_hash: str, seq: int, e: AccessEntry) -> str:
-    fields = [seq, _timestamp(e.at), e.caller, e.original_consumer, e.acting_on_behalf, e.contract,
-              e.logical_address, e.person_id, list(e.certificate_ids), e.outcome]
+    fields = [
+        seq,
+        _timestamp(e.at),
+        e.caller,
+        e.original_consumer,
+        e.acting_on_behalf,
+        e.contract,
+        e.logical_address,
+        e.person_id,
+        list(e.certificate_ids),
+        e.outcome,
+    ]
     text = prev_hash + "\n" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # Every logged call runs these three inside the write lock: see intygsgw.storage.prepared.
-_LOCK_HEAD = PreparedStatement(select(AccessLogHeadRow.seq, AccessLogHeadRow.hash)
-                               .where(AccessLogHeadRow.id == bindparam("head_id")).with_for_update())
-_INSERT = PreparedStatement(insert(AccessLogRow), [
-    "seq", "at", "caller", "original_consumer", "acting_on_behalf", "contract", "logical_address",
-    "person_id", "certificate_ids", "outcome", "prev_hash", "hash"])
-_MOVE_HEAD = PreparedStatement(update(AccessLogHeadRow).where(AccessLogHeadRow.id == bindparam("head_id"))
-                               .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
-_COLUMNS = [AccessLogRow.seq, AccessLogRow.at, AccessLogRow.caller, AccessLogRow.original_consumer,
-            AccessLogRow.acting_on_behalf, AccessLogRow.contract, AccessLogRow.logical_address,
-            AccessLogRow.person_id, AccessLogRow.certificate_ids, AccessLogRow.outcome,
-            AccessLogRow.prev_hash, AccessLogRow.hash]
+_LOCK_HEAD = PreparedStatement(
+    select(AccessLogHeadRow.seq, AccessLogHeadRow.hash)
+    .where(AccessLogHeadRow.id == bindparam("head_id"))
+    .with_for_update()
+)
+_INSERT = PreparedStatement(
+    insert(AccessLogRow),
+    [
+        "seq",
+        "at",
+        "caller",
+        "original_consumer",
+        "acting_on_behalf",
+        "contract",
+        "logical_address",
+        "person_id",
+        "certificate_ids",
+        "outcome",
+        "prev_hash",
+        "hash",
+    ],
+)
+_MOVE_HEAD = PreparedStatement(
+    update(AccessLogHeadRow)
+    .where(AccessLogHeadRow.id == bindparam("head_id"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_COLUMNS = [
+    AccessLogRow.seq,
+    AccessLogRow.at,
+    AccessLogRow.caller,
+    AccessLogRow.original_consumer,
+    AccessLogRow.acting_on_behalf,
+    AccessLogRow.contract,
+    AccessLogRow.logical_address,
+    AccessLogRow.person_id,
+    AccessLogRow.certificate_ids,
+    AccessLogRow.outcome,
+    AccessLogRow.prev_hash,
+    AccessLogRow.hash,
+]
 
 
 def _stored(row) -> StoredEntry:
@@ -86,24 +136,40 @@ class AccessLogRepository:
         for e in entries:
             seq += 1
             h = entry_hash(prev, seq, e)
-            _INSERT.execute(self.connection, {
-                "seq": seq, "at": e.at, "caller": e.caller, "original_consumer": e.original_consumer,
-                "acting_on_behalf": e.acting_on_behalf, "contract": e.contract,
-                "logical_address": e.logical_address, "person_id": e.person_id,
-                "certificate_ids": json.dumps(list(e.certificate_ids), ensure_ascii=False),
-                "outcome": e.outcome, "prev_hash": prev, "hash": h,
-            }).close()
+            _INSERT.execute(
+                self.connection,
+                {
+                    "seq": seq,
+                    "at": e.at,
+                    "caller": e.caller,
+                    "original_consumer": e.original_consumer,
+                    "acting_on_behalf": e.acting_on_behalf,
+                    "contract": e.contract,
+                    "logical_address": e.logical_address,
+                    "person_id": e.person_id,
+                    "certificate_ids": json.dumps(list(e.certificate_ids), ensure_ascii=False),
+                    "outcome": e.outcome,
+                    "prev_hash": prev,
+                    "hash": h,
+                },
+            ).close()
             prev = h
         _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
         return seq
 
     def head(self) -> tuple[int, str]:
         row = self.connection.execute(
-            select(AccessLogHeadRow.seq, AccessLogHeadRow.hash).where(AccessLogHeadRow.id == HEAD_ID)).one()
+            select(AccessLogHeadRow.seq, AccessLogHeadRow.hash).where(AccessLogHeadRow.id == HEAD_ID)
+        ).one()
         return row[0], row[1]
 
-    def entries(self, person_id: str | None = None, since: dt.datetime | None = None,
-                until: dt.datetime | None = None, batch: int = 5000) -> Iterator[StoredEntry]:
+    def entries(
+        self,
+        person_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        batch: int = 5000,
+    ) -> Iterator[StoredEntry]:
         """In chain order, in batches so a large log streams instead of loading whole."""
         after = 0
         while True:
@@ -134,8 +200,9 @@ class VerifyReport:
         return not self.problems
 
 
-def verify_chain(repo: AccessLogRepository, max_problems: int = 50,
-                 anchors: dict[int, str] | None = None) -> VerifyReport:
+def verify_chain(
+    repo: AccessLogRepository, max_problems: int = 50, anchors: dict[int, str] | None = None
+) -> VerifyReport:
     """Walk the whole chain; every break is reported with the seq where it shows.
 
     The chain alone cannot show that its last entries were cut off together
@@ -152,8 +219,10 @@ def verify_chain(repo: AccessLogRepository, max_problems: int = 50,
         if anchored is not None and anchored != stored.hash:
             problems.append(f"entry {stored.seq}: its hash is not the anchored {anchored} (rewritten)")
         if stored.seq != expected_seq:
-            problems.append(f"entry {stored.seq}: expected entry {expected_seq} here "
-                            f"({'missing' if stored.seq > expected_seq else 'out of order'})")
+            problems.append(
+                f"entry {stored.seq}: expected entry {expected_seq} here "
+                f"({'missing' if stored.seq > expected_seq else 'out of order'})"
+            )
         if stored.prev_hash != prev:
             problems.append(f"entry {stored.seq}: does not follow the entry before it (prev_hash mismatch)")
         if entry_hash(stored.prev_hash, stored.seq, stored.entry) != stored.hash:
@@ -163,8 +232,10 @@ def verify_chain(repo: AccessLogRepository, max_problems: int = 50,
             break
     head_seq, head_hash = repo.head()
     if len(problems) < max_problems and (head_seq != expected_seq - 1 or head_hash != prev):
-        problems.append(f"the chain ends at entry {expected_seq - 1} but its head says entry {head_seq}: "
-                        "entries at the end were removed or the head was changed")
+        problems.append(
+            f"the chain ends at entry {expected_seq - 1} but its head says entry {head_seq}: "
+            "entries at the end were removed or the head was changed"
+        )
     if len(problems) < max_problems:  # an early stop leaves anchors unvisited, not missing
         for seq in sorted(anchors):
             problems.append(f"entry {seq}: anchored but not in the log (entries at the end were removed)")

@@ -12,6 +12,7 @@ job raises is it rolled back and run again with a savepoint per job, so the
 failing job undoes only its own work and its caller gets the exception. If
 the commit itself fails, every job of the batch gets that error.
 """
+
 from __future__ import annotations
 
 import threading
@@ -59,8 +60,8 @@ class CommitBatcher:
         try:
             while not own.done:
                 with self._lock:
-                    batch = self._queue[:self._max_batch]
-                    del self._queue[:self._max_batch]
+                    batch = self._queue[: self._max_batch]
+                    del self._queue[: self._max_batch]
                 self._commit(batch)
         finally:
             with self._lock:

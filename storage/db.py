@@ -5,6 +5,7 @@ SQLite is the embedded default: WAL so readers never wait for the writer,
 cut, and ``BEGIN IMMEDIATE`` for writing transactions so two processes never
 deadlock upgrading a read lock. PostgreSQL needs nothing special.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ database failure on the other. The schemas allow any length for most of these
 texts; a caller that sends a 10,000-character unit name gets a validation
 error that names the field instead.
 """
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ A message id is claimed (inserted PENDING) before it is relayed and confirmed
 (STORED) or released (deleted) after the downstream answer, so the unique index
 on meddelande-id decides which of two concurrent duplicates is relayed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,8 +46,12 @@ class MessageRepository:
         if stale_before is None:
             return False
         taken_over = self.connection.execute(
-            delete(MessageRow).where(MessageRow.message_id == message.message_id, MessageRow.state == MESSAGE_PENDING,
-                                     MessageRow.received_at < stale_before))
+            delete(MessageRow).where(
+                MessageRow.message_id == message.message_id,
+                MessageRow.state == MESSAGE_PENDING,
+                MessageRow.received_at < stale_before,
+            )
+        )
         return taken_over.rowcount == 1 and self._insert(values)
 
     def _insert(self, values: dict) -> bool:
@@ -62,28 +67,34 @@ class MessageRepository:
 
     def confirm(self, message_id: str) -> None:
         self.connection.execute(
-            update(MessageRow).where(MessageRow.message_id == message_id).values(state=MESSAGE_STORED))
+            update(MessageRow).where(MessageRow.message_id == message_id).values(state=MESSAGE_STORED)
+        )
 
     def release(self, message_id: str) -> None:
         self.connection.execute(
-            delete(MessageRow).where(MessageRow.message_id == message_id, MessageRow.state == MESSAGE_PENDING))
+            delete(MessageRow).where(MessageRow.message_id == message_id, MessageRow.state == MESSAGE_PENDING)
+        )
 
     def mark_handled(self, message_id: str, at: dt.datetime) -> bool:
         done = self.connection.execute(
-            update(MessageRow).where(MessageRow.message_id == message_id, MessageRow.state == MESSAGE_STORED)
-            .values(handled=True, handled_at=at))
+            update(MessageRow)
+            .where(MessageRow.message_id == message_id, MessageRow.state == MESSAGE_STORED)
+            .values(handled=True, handled_at=at)
+        )
         return done.rowcount == 1
 
     def get(self, message_id: str) -> MessageRecord | None:
         """Any message holding the id, pending or stored (ids are unique across both)."""
-        row = self.connection.execute(
-            select(*_COLUMNS).where(MessageRow.message_id == message_id)).first()
+        row = self.connection.execute(select(*_COLUMNS).where(MessageRow.message_id == message_id)).first()
         return _record(row) if row else None
 
     def id_taken(self, message_id: str) -> bool:
-        return self.connection.execute(
-            select(func.count()).select_from(MessageRow).where(MessageRow.message_id == message_id)
-        ).scalar_one() > 0
+        return (
+            self.connection.execute(
+                select(func.count()).select_from(MessageRow).where(MessageRow.message_id == message_id)
+            ).scalar_one()
+            > 0
+        )
 
     def delete_for(self, certificate_id: str) -> None:
         self.connection.execute(delete(MessageRow).where(MessageRow.certificate_id == certificate_id))
@@ -95,8 +106,9 @@ class MessageRepository:
         for i in range(0, len(ids), 500):
             rows = self.connection.execute(
                 select(*_COLUMNS)
-                .where(MessageRow.certificate_id.in_(ids[i:i + 500]), MessageRow.state == MESSAGE_STORED)
-                .order_by(MessageRow.received_at, MessageRow.id))
+                .where(MessageRow.certificate_id.in_(ids[i : i + 500]), MessageRow.state == MESSAGE_STORED)
+                .order_by(MessageRow.received_at, MessageRow.id)
+            )
             for row in rows:
                 rec = _record(row)
                 out[rec.certificate_id].append(rec)

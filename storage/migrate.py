@@ -1,4 +1,5 @@
 """Bring a database to the current schema (Alembic), from code or the CLI."""
+
 from __future__ import annotations
 
 import logging

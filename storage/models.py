@@ -5,6 +5,7 @@ list contracts, and the payload exactly as received in ``certificate_document``
 so that list queries never drag ten-kilobyte blobs through the page cache.
 States are append-only history; nothing updates or deletes them.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -5,6 +5,7 @@ picked up again once the lease runs out. On PostgreSQL several gateway
 processes claim side by side with ``FOR UPDATE SKIP LOCKED``; on SQLite the
 single writer lock already makes a claim atomic.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,26 +22,47 @@ PENDING, DONE, DEAD, DISCARDED = "PENDING", "DONE", "DEAD", "DISCARDED"
 STATES = (PENDING, DONE, DEAD, DISCARDED)
 
 
-_COLUMNS = [OutboxRow.id, OutboxRow.destination, OutboxRow.contract, OutboxRow.logical_address,
-            OutboxRow.kind, OutboxRow.reference, OutboxRow.payload, OutboxRow.state, OutboxRow.attempts,
-            OutboxRow.next_attempt_at, OutboxRow.last_error, OutboxRow.correlation_id,
-            OutboxRow.created_at, OutboxRow.updated_at, OutboxRow.delivered_at]
+_COLUMNS = [
+    OutboxRow.id,
+    OutboxRow.destination,
+    OutboxRow.contract,
+    OutboxRow.logical_address,
+    OutboxRow.kind,
+    OutboxRow.reference,
+    OutboxRow.payload,
+    OutboxRow.state,
+    OutboxRow.attempts,
+    OutboxRow.next_attempt_at,
+    OutboxRow.last_error,
+    OutboxRow.correlation_id,
+    OutboxRow.created_at,
+    OutboxRow.updated_at,
+    OutboxRow.delivered_at,
+]
 
 
 def _due_destinations_statement():
     outbox = OutboxRow.__table__
     first, following, due = outbox.alias("first"), outbox.alias("following"), outbox.alias("due")
-    queues = (select(func.min(first.c.destination).label("destination"))
-              .where(first.c.state == PENDING).cte("queues", recursive=True))
+    queues = (
+        select(func.min(first.c.destination).label("destination"))
+        .where(first.c.state == PENDING)
+        .cte("queues", recursive=True)
+    )
     queues = queues.union_all(
-        select(select(func.min(following.c.destination))
-               .where(following.c.state == PENDING, following.c.destination > queues.c.destination)
-               .scalar_subquery())
-        .where(queues.c.destination.is_not(None)))
+        select(
+            select(func.min(following.c.destination))
+            .where(following.c.state == PENDING, following.c.destination > queues.c.destination)
+            .scalar_subquery()
+        ).where(queues.c.destination.is_not(None))
+    )
     now = bindparam("now", type_=DateTime())
-    has_due = exists().where(due.c.destination == queues.c.destination, due.c.state == PENDING,
-                             due.c.next_attempt_at <= now,
-                             or_(due.c.claimed_until.is_(None), due.c.claimed_until < now))
+    has_due = exists().where(
+        due.c.destination == queues.c.destination,
+        due.c.state == PENDING,
+        due.c.next_attempt_at <= now,
+        or_(due.c.claimed_until.is_(None), due.c.claimed_until < now),
+    )
     return select(queues.c.destination).where(queues.c.destination.is_not(None), has_due)
 
 
@@ -61,20 +83,40 @@ class OutboxRepository:
     def __init__(self, connection: Connection):
         self.connection = connection
 
-    def enqueue(self, *, contract: str, logical_address: str, kind: str, reference: str, payload: bytes,
-                correlation_id: str, now: dt.datetime) -> None:
+    def enqueue(
+        self,
+        *,
+        contract: str,
+        logical_address: str,
+        kind: str,
+        reference: str,
+        payload: bytes,
+        correlation_id: str,
+        now: dt.datetime,
+    ) -> None:
         values = {
-            "destination": destination_key(contract, logical_address), "contract": contract,
-            "logical_address": logical_address, "kind": kind, "reference": reference, "payload": payload,
-            "state": PENDING, "attempts": 0, "next_attempt_at": now, "correlation_id": correlation_id,
-            "created_at": now, "updated_at": now,
+            "destination": destination_key(contract, logical_address),
+            "contract": contract,
+            "logical_address": logical_address,
+            "kind": kind,
+            "reference": reference,
+            "payload": payload,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "correlation_id": correlation_id,
+            "created_at": now,
+            "updated_at": now,
         }
         check_lengths(OutboxRow.__table__, values)
         self.connection.execute(insert(OutboxRow), values)
 
     def _claimable(self, now: dt.datetime):
-        return and_(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= now,
-                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now))
+        return and_(
+            OutboxRow.state == PENDING,
+            OutboxRow.next_attempt_at <= now,
+            or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+        )
 
     def due_destinations(self, now: dt.datetime, exclude: Iterable[str] = ()) -> list[str]:
         """Destinations with an item to claim now.
@@ -87,63 +129,93 @@ class OutboxRepository:
         exclude = set(exclude)
         return [d for (d,) in self.connection.execute(_DUE_DESTINATIONS, {"now": now}) if d not in exclude]
 
-    def claim(self, destination: str, now: dt.datetime, lease: dt.timedelta, worker: str,
-              limit: int) -> list[OutboxItem]:
+    def claim(
+        self, destination: str, now: dt.datetime, lease: dt.timedelta, worker: str, limit: int
+    ) -> list[OutboxItem]:
         # Most overdue first: this order walks ix_outbox_destination_due and stops
         # at ``limit`` rows, where ordering by id alone sorts the whole backlog.
-        pick = (select(OutboxRow.id).where(OutboxRow.destination == destination, self._claimable(now))
-                .order_by(OutboxRow.next_attempt_at, OutboxRow.id).limit(limit))
+        pick = (
+            select(OutboxRow.id)
+            .where(OutboxRow.destination == destination, self._claimable(now))
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .limit(limit)
+        )
         if self.connection.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         ids = [i for (i,) in self.connection.execute(pick)]
         if not ids:
             return []
         self.connection.execute(
-            update(OutboxRow).where(OutboxRow.id.in_(ids))
-            .values(claimed_until=now + lease, claimed_by=worker))
-        rows = self.connection.execute(select(*_COLUMNS).where(OutboxRow.id.in_(ids))
-                                       .order_by(OutboxRow.next_attempt_at, OutboxRow.id))
+            update(OutboxRow).where(OutboxRow.id.in_(ids)).values(claimed_until=now + lease, claimed_by=worker)
+        )
+        rows = self.connection.execute(
+            select(*_COLUMNS).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        )
         return [_item(r) for r in rows]
 
     def renew(self, ids: list[int], worker: str, until: dt.datetime) -> list[int]:
         """Extend ``worker``'s claim on ``ids``; the ids it still held, which are the ones it may send."""
         if not ids:
             return []
-        held = and_(OutboxRow.id.in_(ids), OutboxRow.claimed_by == worker, OutboxRow.state == PENDING,
-                    OutboxRow.claimed_until.is_not(None))
+        held = and_(
+            OutboxRow.id.in_(ids),
+            OutboxRow.claimed_by == worker,
+            OutboxRow.state == PENDING,
+            OutboxRow.claimed_until.is_not(None),
+        )
         self.connection.execute(update(OutboxRow).where(held).values(claimed_until=until))
         return [i for (i,) in self.connection.execute(select(OutboxRow.id).where(held))]
 
     def mark_done(self, ids: list[int], now: dt.datetime) -> None:
         if ids:
             self.connection.execute(
-                update(OutboxRow).where(OutboxRow.id.in_(ids))
-                .values(state=DONE, delivered_at=now, updated_at=now, claimed_until=None,
-                        attempts=OutboxRow.attempts + 1, last_error=None))
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids))
+                .values(
+                    state=DONE,
+                    delivered_at=now,
+                    updated_at=now,
+                    claimed_until=None,
+                    attempts=OutboxRow.attempts + 1,
+                    last_error=None,
+                )
+            )
 
     # Retry and dead apply to PENDING items only: an item another claimant has
     # meanwhile delivered stays DONE whatever a late failure of ours says.
     def schedule_retry(self, item_id: int, next_attempt_at: dt.datetime, error: str, now: dt.datetime) -> None:
         self.connection.execute(
-            update(OutboxRow).where(OutboxRow.id == item_id, OutboxRow.state == PENDING)
-            .values(attempts=OutboxRow.attempts + 1, next_attempt_at=next_attempt_at, last_error=error,
-                    updated_at=now, claimed_until=None))
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id, OutboxRow.state == PENDING)
+            .values(
+                attempts=OutboxRow.attempts + 1,
+                next_attempt_at=next_attempt_at,
+                last_error=error,
+                updated_at=now,
+                claimed_until=None,
+            )
+        )
 
     def mark_dead(self, item_id: int, error: str, now: dt.datetime) -> None:
         self.connection.execute(
-            update(OutboxRow).where(OutboxRow.id == item_id, OutboxRow.state == PENDING)
-            .values(state=DEAD, attempts=OutboxRow.attempts + 1, last_error=error, updated_at=now,
-                    claimed_until=None))
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id, OutboxRow.state == PENDING)
+            .values(state=DEAD, attempts=OutboxRow.attempts + 1, last_error=error, updated_at=now, claimed_until=None)
+        )
 
     def release(self, ids: list[int], worker: str) -> None:
         """Give back ``worker``'s claim on ``ids``; an item another claimant has taken over stays theirs."""
         if ids:
-            self.connection.execute(update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.claimed_by == worker)
-                                    .values(claimed_until=None))
+            self.connection.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(ids), OutboxRow.claimed_by == worker)
+                .values(claimed_until=None)
+            )
 
     # -- operators ------------------------------------------------------------
-    def _filtered(self, stmt, *, destination: str | None, state: str | None, contract: str | None,
-                  reference: str | None):
+    def _filtered(
+        self, stmt, *, destination: str | None, state: str | None, contract: str | None, reference: str | None
+    ):
         """``destination``: a logical address, compared without case as routing does."""
         if destination:
             stmt = stmt.where(func.lower(OutboxRow.logical_address) == destination.strip().lower())
@@ -155,16 +227,34 @@ class OutboxRepository:
             stmt = stmt.where(OutboxRow.reference == reference)
         return stmt
 
-    def find(self, *, destination: str | None = None, state: str | None = None, reference: str | None = None,
-             contract: str | None = None, limit: int = 100) -> list[OutboxItem]:
+    def find(
+        self,
+        *,
+        destination: str | None = None,
+        state: str | None = None,
+        reference: str | None = None,
+        contract: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxItem]:
         stmt = select(*_COLUMNS).order_by(OutboxRow.id.desc()).limit(limit)
         stmt = self._filtered(stmt, destination=destination, state=state, contract=contract, reference=reference)
         return [_item(r) for r in self.connection.execute(stmt)]
 
-    def find_ids(self, *, destination: str | None = None, state: str | None = None, contract: str | None = None,
-                 reference: str | None = None) -> list[int]:
-        stmt = self._filtered(select(OutboxRow.id).order_by(OutboxRow.id), destination=destination, state=state,
-                              contract=contract, reference=reference)
+    def find_ids(
+        self,
+        *,
+        destination: str | None = None,
+        state: str | None = None,
+        contract: str | None = None,
+        reference: str | None = None,
+    ) -> list[int]:
+        stmt = self._filtered(
+            select(OutboxRow.id).order_by(OutboxRow.id),
+            destination=destination,
+            state=state,
+            contract=contract,
+            reference=reference,
+        )
         return [i for (i,) in self.connection.execute(stmt)]
 
     def get(self, item_id: int) -> OutboxItem | None:
@@ -177,23 +267,33 @@ class OutboxRepository:
         An item in flight (its lease still running) is left alone: freeing it
         would let a second process send it while the first still is."""
         res = self.connection.execute(
-            update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.state.in_((PENDING, DEAD)),
-                                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now))
-            .values(state=PENDING, next_attempt_at=now, claimed_until=None, updated_at=now))
+            update(OutboxRow)
+            .where(
+                OutboxRow.id.in_(ids),
+                OutboxRow.state.in_((PENDING, DEAD)),
+                or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+            )
+            .values(state=PENDING, next_attempt_at=now, claimed_until=None, updated_at=now)
+        )
         return res.rowcount
 
     def discard(self, ids: list[int], now: dt.datetime) -> int:
         res = self.connection.execute(
-            update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.state.in_((PENDING, DEAD)))
-            .values(state=DISCARDED, claimed_until=None, updated_at=now))
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(ids), OutboxRow.state.in_((PENDING, DEAD)))
+            .values(state=DISCARDED, claimed_until=None, updated_at=now)
+        )
         return res.rowcount
 
-    def counts(self, *, destination: str | None = None, state: str | None = None,
-               contract: str | None = None) -> list[tuple[str, str, str, int]]:
+    def counts(
+        self, *, destination: str | None = None, state: str | None = None, contract: str | None = None
+    ) -> list[tuple[str, str, str, int]]:
         """(contract, logical address, state, items) per queue and state."""
-        stmt = (select(OutboxRow.contract, OutboxRow.logical_address, OutboxRow.state, func.count())
-                .group_by(OutboxRow.contract, OutboxRow.logical_address, OutboxRow.state)
-                .order_by(OutboxRow.logical_address, OutboxRow.contract, OutboxRow.state))
+        stmt = (
+            select(OutboxRow.contract, OutboxRow.logical_address, OutboxRow.state, func.count())
+            .group_by(OutboxRow.contract, OutboxRow.logical_address, OutboxRow.state)
+            .order_by(OutboxRow.logical_address, OutboxRow.contract, OutboxRow.state)
+        )
         stmt = self._filtered(stmt, destination=destination, state=state, contract=contract, reference=None)
         return [tuple(r) for r in self.connection.execute(stmt)]
 
@@ -201,6 +301,7 @@ class OutboxRepository:
         """Of ``ids``, those still PENDING and not yet due: what a circuit may keep waiting for."""
         if not ids:
             return []
-        stmt = select(OutboxRow.id).where(OutboxRow.id.in_(ids), OutboxRow.state == PENDING,
-                                          OutboxRow.next_attempt_at > now)
+        stmt = select(OutboxRow.id).where(
+            OutboxRow.id.in_(ids), OutboxRow.state == PENDING, OutboxRow.next_attempt_at > now
+        )
         return [i for (i,) in self.connection.execute(stmt)]

@@ -12,6 +12,7 @@ unit of work's connection, inside that connection's transaction. Driver
 errors come out as SQLAlchemy's exceptions (``IntegrityError`` on a duplicate
 key), so callers catch one kind whichever path ran.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -66,11 +67,9 @@ class PreparedStatement:
         dialect = connection.dialect
         compiled = self._for(dialect)
         if compiled.positional:
-            args: Any = tuple(params[key] if proc is None else proc(params[key])
-                              for _, key, proc in compiled.binds)
+            args: Any = tuple(params[key] if proc is None else proc(params[key]) for _, key, proc in compiled.binds)
         else:
-            args = {name: params[key] if proc is None else proc(params[key])
-                    for name, key, proc in compiled.binds}
+            args = {name: params[key] if proc is None else proc(params[key]) for name, key, proc in compiled.binds}
         if not connection.in_transaction():
             # Starts the transaction the way connection.execute would (BEGIN
             # IMMEDIATE for a writing unit of work on SQLite, see intygsgw.storage.db).
@@ -80,6 +79,7 @@ class PreparedStatement:
             cursor.execute(compiled.sql, args)
         except dialect.loaded_dbapi.Error as error:
             cursor.close()
-            raise exc.DBAPIError.instance(compiled.sql, args, error, dialect.loaded_dbapi.Error,
-                                          dialect=dialect) from error
+            raise exc.DBAPIError.instance(
+                compiled.sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
         return cursor

@@ -1,4 +1,5 @@
 """Approved receivers: per certificate, which recipients the patient allowed."""
+
 from __future__ import annotations
 
 from sqlalchemy import delete, insert, select
@@ -17,13 +18,18 @@ class ApprovedReceiverRepository:
         """The new choice replaces every earlier one for the certificate."""
         self.connection.execute(delete(ApprovedReceiverRow).where(ApprovedReceiverRow.certificate_id == certificate_id))
         if receivers:
-            rows = [{"certificate_id": certificate_id, "receiver_id": r.receiver_id, "approved": r.approved}
-                    for r in receivers]
+            rows = [
+                {"certificate_id": certificate_id, "receiver_id": r.receiver_id, "approved": r.approved}
+                for r in receivers
+            ]
             for row in rows:
                 check_lengths(ApprovedReceiverRow.__table__, row)
             self.connection.execute(insert(ApprovedReceiverRow), rows)
 
     def for_certificate(self, certificate_id: str) -> list[ApprovedReceiver]:
-        stmt = (select(ApprovedReceiverRow.receiver_id, ApprovedReceiverRow.approved)
-                .where(ApprovedReceiverRow.certificate_id == certificate_id).order_by(ApprovedReceiverRow.id))
+        stmt = (
+            select(ApprovedReceiverRow.receiver_id, ApprovedReceiverRow.approved)
+            .where(ApprovedReceiverRow.certificate_id == certificate_id)
+            .order_by(ApprovedReceiverRow.id)
+        )
         return [ApprovedReceiver(rid, bool(approved)) for rid, approved in self.connection.execute(stmt)]

@@ -5,6 +5,7 @@ gets plain records back. Statements are SQLAlchemy Core on the unit of work's
 connection, the hot ones built once at import: the register path writes three
 small rows and a blob, and ORM bookkeeping cost more than the durable commit.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,10 +31,19 @@ from intygsgw.storage.models import (
 from intygsgw.storage.prepared import PreparedStatement
 
 _CERT_COLUMNS = [
-    CertificateRow.id, CertificateRow.type, CertificateRow.type_version, CertificateRow.person_id,
-    CertificateRow.signed_at, CertificateRow.care_unit_id, CertificateRow.care_unit_name,
-    CertificateRow.care_giver_id, CertificateRow.doctor_id, CertificateRow.doctor_name,
-    CertificateRow.test_certificate, CertificateRow.deleted_by_care_giver, CertificateRow.received_at,
+    CertificateRow.id,
+    CertificateRow.type,
+    CertificateRow.type_version,
+    CertificateRow.person_id,
+    CertificateRow.signed_at,
+    CertificateRow.care_unit_id,
+    CertificateRow.care_unit_name,
+    CertificateRow.care_giver_id,
+    CertificateRow.doctor_id,
+    CertificateRow.doctor_name,
+    CertificateRow.test_certificate,
+    CertificateRow.deleted_by_care_giver,
+    CertificateRow.received_at,
 ]
 
 
@@ -64,8 +74,11 @@ class CertificateRepository:
             raise AlreadyStored("certificate", cert.id) from exc
         _INSERT_DOC.execute(
             self.connection,
-            {"certificate_id": cert.id, "document": document,
-             "namespaces": json.dumps(namespaces, sort_keys=True, separators=(",", ":"))},
+            {
+                "certificate_id": cert.id,
+                "document": document,
+                "namespaces": json.dumps(namespaces, sort_keys=True, separators=(",", ":")),
+            },
         ).close()
 
     def add_state(self, certificate_id: str, state: State, target: str, timestamp: dt.datetime) -> None:
@@ -74,8 +87,9 @@ class CertificateRepository:
         _INSERT_STATE.execute(self.connection, values).close()
 
     def add_revocation_request(self, certificate_id: str, request: bytes, revoked_at: dt.datetime) -> None:
-        self.connection.execute(insert(RevocationRow),
-                                {"certificate_id": certificate_id, "request": request, "revoked_at": revoked_at})
+        self.connection.execute(
+            insert(RevocationRow), {"certificate_id": certificate_id, "request": request, "revoked_at": revoked_at}
+        )
 
     def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None:
         values = {"from_id": from_id, "to_id": to_id, "code": code, "created_at": created_at}
@@ -100,13 +114,15 @@ class CertificateRepository:
 
     def revocation_request(self, certificate_id: str) -> bytes | None:
         row = self.connection.execute(
-            select(RevocationRow.request).where(RevocationRow.certificate_id == certificate_id)).first()
+            select(RevocationRow.request).where(RevocationRow.certificate_id == certificate_id)
+        ).first()
         return bytes(row[0]) if row else None
 
     def document(self, certificate_id: str) -> StoredDocument | None:
         row = self.connection.execute(
-            select(CertificateDocumentRow.document, CertificateDocumentRow.namespaces)
-            .where(CertificateDocumentRow.certificate_id == certificate_id)
+            select(CertificateDocumentRow.document, CertificateDocumentRow.namespaces).where(
+                CertificateDocumentRow.certificate_id == certificate_id
+            )
         ).first()
         if row is None:
             return None
@@ -120,8 +136,12 @@ class CertificateRepository:
         result: dict[str, list[StateEntry]] = {i: [] for i in ids}
         for chunk in _chunks(list(ids), 500):
             rows = self.connection.execute(
-                select(CertificateStateRow.certificate_id, CertificateStateRow.state,
-                       CertificateStateRow.target, CertificateStateRow.timestamp)
+                select(
+                    CertificateStateRow.certificate_id,
+                    CertificateStateRow.state,
+                    CertificateStateRow.target,
+                    CertificateStateRow.timestamp,
+                )
                 .where(CertificateStateRow.certificate_id.in_(chunk))
                 .order_by(CertificateStateRow.timestamp.desc(), CertificateStateRow.id.desc())
             )
@@ -189,10 +209,14 @@ class CertificateRepository:
     def ids_for_persons(self, person_ids: Sequence[str], received_before: dt.datetime) -> list[str]:
         found: list[str] = []
         for chunk in _chunks(list(person_ids), 500):
-            found.extend(r[0] for r in self.connection.execute(
-                select(CertificateRow.id).where(CertificateRow.person_id.in_(chunk),
-                                                CertificateRow.received_at < received_before)
-                .order_by(CertificateRow.id)))
+            found.extend(
+                r[0]
+                for r in self.connection.execute(
+                    select(CertificateRow.id)
+                    .where(CertificateRow.person_id.in_(chunk), CertificateRow.received_at < received_before)
+                    .order_by(CertificateRow.id)
+                )
+            )
         return found
 
     def delete(self, certificate_id: str) -> None:
@@ -209,4 +233,4 @@ class CertificateRepository:
 
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]

@@ -5,6 +5,7 @@ half-way leaves nothing behind. A writing unit of work starts with ``BEGIN
 IMMEDIATE`` on SQLite (see intygsgw.storage.db) so concurrent writers queue up instead
 of failing on a lock upgrade.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import text

@@ -9,6 +9,7 @@ wakes the next writer as soon as the previous one commits. SQLite's own lock
 stays in force underneath, so a process that does not use the gate is still
 safe, only slower.
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -19,7 +19,9 @@ def postgres_server():
         # Never skip: a skipped database test reads as a pass in a summary
         # nobody inspects, and proves nothing about PostgreSQL support.
         where = "CI is set, so database tests must run here. " if os.environ.get("CI") else ""
-        hint = "" if "apt-get install postgresql" in str(exc) else "\nInstall the server with: apt-get install postgresql"
+        hint = (
+            "" if "apt-get install postgresql" in str(exc) else "\nInstall the server with: apt-get install postgresql"
+        )
         pytest.fail(f"{where}{exc}{hint}", pytrace=False)
     try:
         yield server.url
@@ -39,8 +41,11 @@ def outbox_database(request, tmp_path):
     from intygsgw.app import build_services
     from intygsgw.config.settings import Settings
 
-    url = f"sqlite:///{tmp_path / 'outbox.db'}" if request.param == "sqlite" else \
-        request.getfixturevalue("postgres_database")
+    url = (
+        f"sqlite:///{tmp_path / 'outbox.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_database")
+    )
     services = build_services(Settings(db=url), migrate=True)
     with services.store.writing() as uow:
         uow.connection.exec_driver_sql("DELETE FROM outbox")
@@ -55,4 +60,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+
+
 # --- end PostgreSQL ---

@@ -1,4 +1,5 @@
 """The session's PostgreSQL server is real, reachable, and behaves as the outbox needs."""
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,9 @@ def test_server_is_recent_and_durable(engine):
     with engine.connect() as conn:
         version = int(conn.execute(text("SHOW server_version_num")).scalar())
         fsync = conn.execute(text("SHOW fsync")).scalar()
-        encoding = conn.execute(text("SELECT pg_encoding_to_char(encoding) FROM pg_database "
-                                     "WHERE datname = current_database()")).scalar()
+        encoding = conn.execute(
+            text("SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()")
+        ).scalar()
     assert version >= 130000
     assert fsync == "on"
     assert encoding == "UTF8"

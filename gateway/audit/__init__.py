@@ -9,6 +9,7 @@ service the dispatcher writes the entries with the call's outcome, before the
 answer leaves. Nothing below the service layer knows about it, and a service
 function called outside a request (the CLI, tests) notes into nothing.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -49,8 +50,17 @@ class Access:
         at = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         touched = {p: ids for p, ids in self.touched.items() if p or ids or len(self.touched) == 1}
         return [
-            AccessEntry(at, self.caller[:128], self.original_consumer[:128], self.acting_on_behalf[:128],
-                        self.contract, self.logical_address[:128], person, tuple(ids), outcome[:64])
+            AccessEntry(
+                at,
+                self.caller[:128],
+                self.original_consumer[:128],
+                self.acting_on_behalf[:128],
+                self.contract,
+                self.logical_address[:128],
+                person,
+                tuple(ids),
+                outcome[:64],
+            )
             for person, ids in (touched or {"": []}).items()
         ]
 

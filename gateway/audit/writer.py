@@ -1,4 +1,5 @@
 """Writing a call's access-log entries in a transaction of their own."""
+
 from __future__ import annotations
 
 import datetime as dt

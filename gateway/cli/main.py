@@ -1,4 +1,5 @@
 """``intygsgw``: the command line of the gateway."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,11 +14,19 @@ from intygsgw.logsafety import configure as configure_logging
 def _serve(args) -> int:
     from intygsgw.serving.server import serve
 
-    settings = load_settings(args.config, {
-        "host": args.host, "port": args.port, "db": args.db, "workers": args.workers,
-        "tls_cert": args.tls_cert, "tls_key": args.tls_key, "client_ca": args.client_ca,
-        "authorization_file": args.authorizations,
-    })
+    settings = load_settings(
+        args.config,
+        {
+            "host": args.host,
+            "port": args.port,
+            "db": args.db,
+            "workers": args.workers,
+            "tls_cert": args.tls_cert,
+            "tls_key": args.tls_key,
+            "client_ca": args.client_ca,
+            "authorization_file": args.authorizations,
+        },
+    )
     if settings.tls and not settings.client_ca:
         print("serve: --tls-cert needs --client-ca (the gateway only serves mutual TLS)", file=sys.stderr)
         return 2
@@ -85,8 +94,17 @@ def _stub_recipient(args) -> int:
     from intygsgw.devtools.stub.server import StubOptions, serve
 
     try:
-        return serve(StubOptions(port=args.port, host=args.host, name=args.name, rules_file=args.rules,
-                                 store_file=args.store, keep=args.keep, threads=args.threads))
+        return serve(
+            StubOptions(
+                port=args.port,
+                host=args.host,
+                name=args.name,
+                rules_file=args.rules,
+                store_file=args.store,
+                keep=args.keep,
+                threads=args.threads,
+            )
+        )
     except (RuleError, OSError) as exc:
         print(f"stub-recipient: {exc}", file=sys.stderr)
         return 2
@@ -155,8 +173,9 @@ def _audit_export(args) -> int:
     out = sys.stdout
     count = 0
     with store.reading() as uow:
-        for stored in uow.access_log.entries(person_id=person, since=_when(args.since),
-                                             until=_when(args.until, end=True)):
+        for stored in uow.access_log.entries(
+            person_id=person, since=_when(args.since), until=_when(args.until, end=True)
+        ):
             out.write(json.dumps(stored.as_json(), ensure_ascii=False) + "\n")
             count += 1
     print(f"{count} entries", file=sys.stderr)
@@ -207,9 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("audit", help="check or export the patient-data access log")
     audit_sub = p.add_subparsers(dest="audit_command", required=True)
     a = audit_sub.add_parser("verify", help="check the hash chain; exit 1 if any entry was edited or removed")
-    a.add_argument("--anchor", action="append",
-                   help="ENTRY:HASH printed by an earlier verify and kept elsewhere; that entry must still be "
-                        "there unchanged (catches a cut-off tail); may be repeated")
+    a.add_argument(
+        "--anchor",
+        action="append",
+        help="ENTRY:HASH printed by an earlier verify and kept elsewhere; that entry must still be "
+        "there unchanged (catches a cut-off tail); may be repeated",
+    )
     a.add_argument("--db")
     a.add_argument("--config")
     a.set_defaults(func=_audit_verify)
@@ -261,4 +283,3 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(logging.INFO)
     return args.func(args) or 0
-

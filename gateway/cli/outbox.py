@@ -7,6 +7,7 @@ command works the same on SQLite and PostgreSQL and beside running gateways:
 a retried item is due at once and the delivery loop picks it up on its next
 round; a discarded one is never sent.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,12 @@ def _filters(args) -> dict:
     state = args.state.upper() if args.state else None
     if state and state not in STATES:
         raise UsageError(f"unknown state {args.state!r}; one of {', '.join(STATES)}")
-    return {"destination": destination or None, "state": state, "contract": contract,
-            "reference": getattr(args, "reference", None)}
+    return {
+        "destination": destination or None,
+        "state": state,
+        "contract": contract,
+        "reference": getattr(args, "reference", None),
+    }
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -59,17 +64,20 @@ def _line(item: OutboxItem) -> str:
     if len(error) > 60:
         error = error[:57] + "..."
     due = _when(item.next_attempt_at) if item.state == "PENDING" else _when(item.delivered_at or item.updated_at)
-    return (f"{item.id:>8}  {item.state:<9} {item.attempts:>3}  {due:<19}  "
-            f"{short_name(item.contract) + ' @ ' + item.logical_address:<45} {item.kind:<12} {item.reference}"
-            + (f"  [{error}]" if error else ""))
+    return (
+        f"{item.id:>8}  {item.state:<9} {item.attempts:>3}  {due:<19}  "
+        f"{short_name(item.contract) + ' @ ' + item.logical_address:<45} {item.kind:<12} {item.reference}"
+        + (f"  [{error}]" if error else "")
+    )
 
 
 def _list(store, args) -> int:
     filters = _filters(args)
     with store.reading() as uow:
         if args.summary:
-            rows = uow.outbox.counts(destination=filters["destination"], state=filters["state"],
-                                     contract=filters["contract"])
+            rows = uow.outbox.counts(
+                destination=filters["destination"], state=filters["state"], contract=filters["contract"]
+            )
         else:
             items = uow.outbox.find(limit=args.limit, **filters)
     if args.summary:
@@ -81,8 +89,7 @@ def _list(store, args) -> int:
         for item in items:
             print(json.dumps(_as_json(item, with_payload=False), ensure_ascii=False))
         return 0
-    print(f"{'id':>8}  {'state':<9} {'try':>3}  {'next/settled (UTC)':<19}  {'destination':<45} "
-          f"{'kind':<12} reference")
+    print(f"{'id':>8}  {'state':<9} {'try':>3}  {'next/settled (UTC)':<19}  {'destination':<45} {'kind':<12} reference")
     for item in items:
         print(_line(item))
     more = " (newest first; --limit to see more)" if len(items) == args.limit else ""
@@ -92,11 +99,19 @@ def _list(store, args) -> int:
 
 def _as_json(item: OutboxItem, with_payload: bool) -> dict:
     out = {
-        "id": item.id, "state": item.state, "destination": f"{short_name(item.contract)}@{item.logical_address}",
-        "contract": item.contract, "logical_address": item.logical_address, "kind": item.kind,
-        "reference": item.reference, "attempts": item.attempts, "next_attempt_at": _when(item.next_attempt_at),
-        "last_error": item.last_error, "correlation_id": item.correlation_id,
-        "created_at": _when(item.created_at), "updated_at": _when(item.updated_at),
+        "id": item.id,
+        "state": item.state,
+        "destination": f"{short_name(item.contract)}@{item.logical_address}",
+        "contract": item.contract,
+        "logical_address": item.logical_address,
+        "kind": item.kind,
+        "reference": item.reference,
+        "attempts": item.attempts,
+        "next_attempt_at": _when(item.next_attempt_at),
+        "last_error": item.last_error,
+        "correlation_id": item.correlation_id,
+        "created_at": _when(item.created_at),
+        "updated_at": _when(item.updated_at),
         "delivered_at": _when(item.delivered_at) if item.delivered_at else None,
     }
     if with_payload:
@@ -118,8 +133,13 @@ def _log_payload_read(store, item: OutboxItem) -> None:
         if record is None:  # a relayed message is queued under its meddelande-id
             message = uow.messages.get(item.reference)
             record = uow.certificates.get(message.certificate_id) if message else None
-    access = Access(caller=_operator(), original_consumer="", acting_on_behalf="", contract="outbox show",
-                    logical_address=item.logical_address)
+    access = Access(
+        caller=_operator(),
+        original_consumer="",
+        acting_on_behalf="",
+        contract="outbox show",
+        logical_address=item.logical_address,
+    )
     access.add(record.person_id if record else None, [record.id if record else item.reference])
     AccessLogWriter(store).write(access, "OK")
 
@@ -150,8 +170,9 @@ def _selected_ids(store, args, verb: str) -> list[int]:
     if args.ids:
         return list(args.ids)
     if not any(filters.values()):
-        raise UsageError(f"outbox {verb}: give item ids, or --destination/--state/--contract/--reference "
-                         "to select items")
+        raise UsageError(
+            f"outbox {verb}: give item ids, or --destination/--state/--contract/--reference to select items"
+        )
     with store.reading() as uow:
         return uow.outbox.find_ids(**filters)
 
@@ -163,8 +184,11 @@ def _change(store, args, verb: str, now: dt.datetime) -> int:
         uow.commit()
     skipped = len(ids) - changed
     done = "due now" if verb == "retry" else "discarded"
-    why = "only PENDING and DEAD items not in flight can be retried" if verb == "retry" else \
-        "only PENDING and DEAD items can be discarded"
+    why = (
+        "only PENDING and DEAD items not in flight can be retried"
+        if verb == "retry"
+        else "only PENDING and DEAD items can be discarded"
+    )
     print(f"{changed} item(s) {done}" + (f"; {skipped} left alone ({why})" if skipped else ""))
     return 0 if changed or not ids else 1
 

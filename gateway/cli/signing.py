@@ -1,4 +1,5 @@
 """``intygsgw keys create``, ``intygsgw verify FILE`` and ``intygsgw sign FILE``."""
+
 from __future__ import annotations
 
 import sys
@@ -25,8 +26,11 @@ def add_commands(sub) -> None:
     p.add_argument("file", help="an intyg, a RegisterCertificate element or a whole SOAP request")
     p.add_argument("--ca", help="PEM bundle(s) of trusted signing CAs, comma-separated; default: setting signing_ca")
     p.add_argument("--config", help="TOML settings file (for signing_ca)")
-    p.add_argument("--body", action="store_true",
-                   help="verify the enveloped signature over the SOAP body element (or the root), not the intyg's")
+    p.add_argument(
+        "--body",
+        action="store_true",
+        help="verify the enveloped signature over the SOAP body element (or the root), not the intyg's",
+    )
     p.set_defaults(func=verify_file)
 
     p = sub.add_parser("sign", help="sign an intyg (into underskrift) or any other element (enveloped)")
@@ -42,10 +46,13 @@ def keys_create(args) -> int:
 
     folder = Path(args.dir)
     keys = create_dev_keys(folder, client_hsa_id=args.client_hsa_id, signer_hsa_id=args.signer_hsa_id)
-    for label, issued in (("CA", keys.ca), ("server (localhost, 127.0.0.1)", keys.server),
-                          (f"client, HSA id {args.client_hsa_id}", keys.client),
-                          (f"signer (RSA), HSA id {args.signer_hsa_id}", keys.signer),
-                          ("gateway signer (EC), for outbound signing", keys.gateway_signer)):
+    for label, issued in (
+        ("CA", keys.ca),
+        ("server (localhost, 127.0.0.1)", keys.server),
+        (f"client, HSA id {args.client_hsa_id}", keys.client),
+        (f"signer (RSA), HSA id {args.signer_hsa_id}", keys.signer),
+        ("gateway signer (EC), for outbound signing", keys.gateway_signer),
+    ):
         print(f"{label:45} {issued.cert_path}  {issued.key_path}")
     d = folder
     print(f"""
@@ -96,8 +103,13 @@ def verify_file(args) -> int:
     except NotXml as exc:
         print(f"INVALID: {exc}")
         return 1
-    intyg = None if args.body else root if etree.QName(root).localname == "intyg" else next(
-        iter(root.xpath(".//*[local-name()='intyg']")), None)
+    intyg = (
+        None
+        if args.body
+        else root
+        if etree.QName(root).localname == "intyg"
+        else next(iter(root.xpath(".//*[local-name()='intyg']")), None)
+    )
     if args.body:
         body = root.find(f"{{{SOAP11}}}Body")
         target = next(iter(body), root) if body is not None else root

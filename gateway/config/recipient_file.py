@@ -5,6 +5,7 @@ recipientType, logicalAddress, certificateTypes, active, trusted), so an
 operator's existing recipient file works unchanged. A file with an error is
 rejected whole, naming the entry and field, and the registry in force stays.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,6 +19,8 @@ from intygsgw.storage.models import CertificateStateRow, OutboxRow
 DEFAULT_FILE = Path(str(resources.files("intygsgw.contracts"))) / "recipients.json"
 RECIPIENT_TYPES = ("HUVUDMOTTAGARE", "MOTTAGARE", "DIREKTMOTTAGARE")
 REQUIRED_IDS = ("FKASSA", "HSVARD", "INVANA", "TRANSP")
+
+
 class RecipientFileError(GatewayError, ValueError):
     pass
 
@@ -104,11 +107,17 @@ def parse_recipients(text: str, source: str = "recipients") -> list[Recipient]:
         for field_name, value, limit in (("id", rid, MAX_ID), ("logicalAddress", address, MAX_ADDRESS)):
             if len(value) > limit:
                 raise where.error(f"field {field_name!r} is longer than {limit} characters")
-        out.append(Recipient(
-            id=rid, name=name, recipient_type=rtype,
-            logical_address=address, certificate_types=tuple(types),
-            active=True if active is None else active, trusted=False if trusted is None else trusted,
-        ))
+        out.append(
+            Recipient(
+                id=rid,
+                name=name,
+                recipient_type=rtype,
+                logical_address=address,
+                certificate_types=tuple(types),
+                active=True if active is None else active,
+                trusted=False if trusted is None else trusted,
+            )
+        )
         seen.add(rid)
     missing = [r for r in REQUIRED_IDS if r not in seen]
     if missing:

@@ -5,6 +5,7 @@ A changed file is parsed whole; if it has an error the error is logged (naming
 the line or field, as the parser reports it) and the configuration in force
 stays, so a typo never takes a running gateway down.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,14 @@ class Reloadable(Generic[T]):
     """``parse_file(path)``, parsed again when ``stamp(path)`` changes (a file's mtime by
     default; a folder of files passes a stamp over all of them)."""
 
-    def __init__(self, path: str | None, parse_file: Callable[[str], T], fallback: T | None = None,
-                 check_every: float = 2.0, stamp: Callable[[str], object] = file_mtime):
+    def __init__(
+        self,
+        path: str | None,
+        parse_file: Callable[[str], T],
+        fallback: T | None = None,
+        check_every: float = 2.0,
+        stamp: Callable[[str], object] = file_mtime,
+    ):
         self.path = path
         self._parse = parse_file
         self._stamp = stamp

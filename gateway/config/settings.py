@@ -3,6 +3,7 @@
 The serving processes are separate from the one that parsed the command line,
 so the final settings travel to them as JSON in INTYGSGW_SETTINGS.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Values read from the operators' TOML files (routes, authorizations), checked with the place they came from."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -18,6 +18,7 @@ never take the last quarter of the pool. Receivers that hang until the read
 timeout then hold one thread each, not four, and a queue that just became due
 finds a free thread instead of waiting for their timeouts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -114,8 +115,9 @@ class Deliverer:
             try:
                 until = self.clock.utc() + lease
                 with self.store.writing() as uow:
-                    still = {claimant: set(uow.outbox.renew(ids, claimant, until))
-                             for claimant, ids in in_flight.items()}
+                    still = {
+                        claimant: set(uow.outbox.renew(ids, claimant, until)) for claimant, ids in in_flight.items()
+                    }
                     uow.commit()
             except Exception:
                 log.exception("could not renew the claims of deliveries in flight; trying again")
@@ -126,8 +128,9 @@ class Deliverer:
                         self._in_flight[claimant] &= held
             lost = sum(len(in_flight[c]) - len(still[c]) for c in still)
             if lost:
-                log.warning("%d deliveries were taken over after their claim lapsed; leaving them to the "
-                            "new claimant", lost)
+                log.warning(
+                    "%d deliveries were taken over after their claim lapsed; leaving them to the new claimant", lost
+                )
 
     # -- scheduling ---------------------------------------------------------------
     def _blocked(self, now: dt.datetime) -> set[str]:
@@ -176,8 +179,11 @@ class Deliverer:
         if running == 0:
             return True
         spare = self.config.max_threads - busy - 1
-        return (running < self.config.per_destination and destination in self._delivering
-                and spare >= self.config.max_threads // 4)
+        return (
+            running < self.config.per_destination
+            and destination in self._delivering
+            and spare >= self.config.max_threads // 4
+        )
 
     def _drain_guarded(self, destination: str) -> None:
         try:
@@ -257,8 +263,13 @@ class Deliverer:
             elif outcome.retryable:
                 when = self.config.schedule.next_attempt(now, item.attempts + 1)
                 retries.append((item.id, when, outcome.describe()))
-                log.warning("delivery %s to %s failed (%s); next attempt %s", item.id,
-                            _label(item), outcome.describe(), when.isoformat(timespec="seconds"))
+                log.warning(
+                    "delivery %s to %s failed (%s); next attempt %s",
+                    item.id,
+                    _label(item),
+                    outcome.describe(),
+                    when.isoformat(timespec="seconds"),
+                )
                 if outcome.answered:
                     # The receiver is up and turned down this one item for now
                     # (TECHNICAL_ERROR, a server fault): the rest of its queue
@@ -266,7 +277,7 @@ class Deliverer:
                     continue
                 opened = (when, item.id)
                 healthy = False
-                untouched = self._held(claimant, items[index + 1:])
+                untouched = self._held(claimant, items[index + 1 :])
                 break
             else:
                 dead.append((item.id, outcome.describe()))

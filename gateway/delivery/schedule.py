@@ -3,6 +3,7 @@
 Jitter spreads the retries of many items that failed together (a receiver's
 outage) so they do not all hit the receiver in the same second when it returns.
 """
+
 from __future__ import annotations
 
 import datetime as dt

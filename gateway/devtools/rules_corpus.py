@@ -10,6 +10,7 @@ structure and flipped rule conditions. The same seed gives the same corpus.
 
 Use: ``python -m intygsgw.devtools.rules_corpus lisjp 500 --seed 1 --out DIR``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -42,8 +43,8 @@ PERSON_ID = "191212121212"
 
 @dataclass(frozen=True)
 class Sample:
-    label: str          # "valid" or the mutations applied, e.g. "drop-svar:32"
-    xml: bytes          # a RegisterCertificate element
+    label: str  # "valid" or the mutations applied, e.g. "drop-svar:32"
+    xml: bytes  # a RegisterCertificate element
 
 
 class CorpusBuilder:
@@ -111,8 +112,11 @@ class CorpusBuilder:
             return self.rng.choice(spec["codes"])
         if "code_pattern" in spec:
             rx = re.compile(spec["code_pattern"])
-            fits = [c for c in (*ICD_SAMPLES, *spelled(spec["code_pattern"]))
-                    if rx.search(c) and len(c) <= int(spec.get("max_length", 99))]
+            fits = [
+                c
+                for c in (*ICD_SAMPLES, *spelled(spec["code_pattern"]))
+                if rx.search(c) and len(c) <= int(spec.get("max_length", 99))
+            ]
             if fits:
                 return self.rng.choice(fits)
         return "KOD1"
@@ -177,8 +181,9 @@ class CorpusBuilder:
         if scope == "intyg":
             return [None]
         if scope.startswith("delsvar:"):
-            return [s for s in model if any(d["id"] == scope[8:] for d in s["delsvar"])] or \
-                self.instances(model, self.delsvar_specs[scope[8:]][0])
+            return [s for s in model if any(d["id"] == scope[8:] for d in s["delsvar"])] or self.instances(
+                model, self.delsvar_specs[scope[8:]][0]
+            )
         return self.instances(model, scope[5:])
 
     def repair(self, model: list[dict], rule_id: str, round_no: int) -> None:
@@ -343,19 +348,24 @@ class CorpusBuilder:
             want_match = truth == ("code_matches" in cond)
             literals = [x.strip("^$") for x in rx.pattern.split("|")]
             base = spec.get("codes") or spelled(spec.get("code_pattern", ""))
-            pool = [c for c in (*base, *literals, "KOD1")
-                    if c and re.fullmatch(r"[\w.]+", c) and bool(rx.search(c)) == want_match]
+            pool = [
+                c
+                for c in (*base, *literals, "KOD1")
+                if c and re.fullmatch(r"[\w.]+", c) and bool(rx.search(c)) == want_match
+            ]
             for d in self.scope_delsvar(model, did, el, True):
                 if pool and d.get("type") == "cv":
                     d["code"] = self.rng.choice(pool)
             return
-        if "absent" in cond or not any(k in cond for k in ("codes", "not_codes", "matches", "not_matches", "less_than", "at_least")):
+        if "absent" in cond or not any(
+            k in cond for k in ("codes", "not_codes", "matches", "not_matches", "less_than", "at_least")
+        ):
             present = not cond.get("absent")
             if present == truth:
                 self.scope_delsvar(model, did, el, True)
             else:
                 sid, _ = self.delsvar_specs[did]
-                for h in ([el] if el is not None else self.instances(model, sid)):
+                for h in [el] if el is not None else self.instances(model, sid):
                     h["delsvar"] = [d for d in h["delsvar"] if d["id"] != did]
             return
         if "codes" in cond or "not_codes" in cond:
@@ -368,7 +378,11 @@ class CorpusBuilder:
             return
         if "less_than" in cond or "at_least" in cond:
             high, low = float(cond.get("less_than", "inf")), float(cond.get("at_least", "-inf"))
-            pool = [v for v in ("0.05", "0.1", "0.4", "0.5", "0.7", "0.8", "1.0", "1.5") if (low <= float(v) < high) == truth]
+            pool = [
+                v
+                for v in ("0.05", "0.1", "0.4", "0.5", "0.7", "0.8", "1.0", "1.5")
+                if (low <= float(v) < high) == truth
+            ]
             for d in self.scope_delsvar(model, did, el, True):
                 if pool:
                     d["text"] = self.rng.choice(pool)
@@ -393,11 +407,27 @@ class CorpusBuilder:
     def mutate(self, model: list[dict]) -> tuple[str, list[dict]]:
         m = copy.deepcopy(model)
         rng = self.rng
-        ops = [self.m_drop_svar, self.m_repeat_svar, self.m_unexpected_svar, self.m_drop_delsvar,
-               self.m_repeat_delsvar, self.m_unexpected_delsvar, self.m_bad_value, self.m_bad_value,
-               self.m_wrong_code, self.m_wrong_system, self.m_bad_instans, self.m_overlap,
-               self.m_flip, self.m_flip, self.m_add_optional, self.m_whitespace, self.m_shift_date,
-               self.m_move_delsvar, self.m_count_boundary]
+        ops = [
+            self.m_drop_svar,
+            self.m_repeat_svar,
+            self.m_unexpected_svar,
+            self.m_drop_delsvar,
+            self.m_repeat_delsvar,
+            self.m_unexpected_delsvar,
+            self.m_bad_value,
+            self.m_bad_value,
+            self.m_wrong_code,
+            self.m_wrong_system,
+            self.m_bad_instans,
+            self.m_overlap,
+            self.m_flip,
+            self.m_flip,
+            self.m_add_optional,
+            self.m_whitespace,
+            self.m_shift_date,
+            self.m_move_delsvar,
+            self.m_count_boundary,
+        ]
         labels = []
         for _ in range(1 if rng.random() < 0.75 else 2):
             labels.append(rng.choice(ops)(m))
@@ -438,11 +468,20 @@ class CorpusBuilder:
         New answers rather than copies, so their periods do not overlap and
         the count is what decides.
         """
-        limits = [(sid, int(spec["max"])) for sid, spec in self.svar_specs.items()
-                  if 1 < int(spec.get("max", 1)) <= MAX_BOUNDARY]
-        limits += [(r["then"]["svar"], int(r["then"]["max"])) for r in self.rules
-                   if isinstance(r.get("then"), dict) and "svar" in r["then"] and "max" in r["then"]
-                   and r["then"]["svar"] in self.svar_specs and int(r["then"]["max"]) <= MAX_BOUNDARY]
+        limits = [
+            (sid, int(spec["max"]))
+            for sid, spec in self.svar_specs.items()
+            if 1 < int(spec.get("max", 1)) <= MAX_BOUNDARY
+        ]
+        limits += [
+            (r["then"]["svar"], int(r["then"]["max"]))
+            for r in self.rules
+            if isinstance(r.get("then"), dict)
+            and "svar" in r["then"]
+            and "max" in r["then"]
+            and r["then"]["svar"] in self.svar_specs
+            and int(r["then"]["max"]) <= MAX_BOUNDARY
+        ]
         if not limits:
             return "noop"
         sid, limit = self.rng.choice(sorted(limits))
@@ -509,8 +548,20 @@ class CorpusBuilder:
         elif kind == "boolean":
             d["text"] = rng.choice(["ja", "TRUE", "", "yes", "2", " true "])
         elif kind in ("date", "any", "partial_date"):
-            d["text"] = rng.choice(["2020-13-01", "2021-02-29", "20200101", " 2020-01-01", "2020-1-1",
-                                    "2020-01-01Z", "2020-01-01T10:00:00", "", "2020-06-31", "2024-02-29"])
+            d["text"] = rng.choice(
+                [
+                    "2020-13-01",
+                    "2021-02-29",
+                    "20200101",
+                    " 2020-01-01",
+                    "2020-1-1",
+                    "2020-01-01Z",
+                    "2020-01-01T10:00:00",
+                    "",
+                    "2020-06-31",
+                    "2024-02-29",
+                ]
+            )
         elif kind == "decimal":
             d["text"] = rng.choice(["2.5", "-3", "-1.5", "abc", "1,5", "1e0", "", " 0.5 ", "INF", ".5", "2.00"])
             if rng.random() < 0.2:
@@ -518,8 +569,22 @@ class CorpusBuilder:
         elif kind in ("partial_date_day", "partial_date_year"):
             choice = rng.randrange(4)
             if choice == 0:
-                d["text"] = rng.choice(["2020-13-01", "2021-02-29", "20200101", " 2020-01-01", "2020-1-1",
-                                        "2020-01-01Z", "", "2020", "20", " 1999", "1999-05", "2099-01-01"])
+                d["text"] = rng.choice(
+                    [
+                        "2020-13-01",
+                        "2021-02-29",
+                        "20200101",
+                        " 2020-01-01",
+                        "2020-1-1",
+                        "2020-01-01Z",
+                        "",
+                        "2020",
+                        "20",
+                        " 1999",
+                        "1999-05",
+                        "2099-01-01",
+                    ]
+                )
             elif choice == 1:
                 d["text"] = rng.choice(["1900", "1912", "1911", "1912-12-11", "1912-12-12", "2099", "2090-06-01"])
             elif choice == 2:
@@ -575,8 +640,9 @@ class CorpusBuilder:
         _s, d = self.pick_delsvar(m, ("cv",))
         if d is None:
             return "noop"
-        d["system"] = self.rng.choice(["KV_FKMU_9999", " " + (d.get("system") or ""), "1.2.752.116.1.1.1.1.4",
-                                       "1.2.752.116.1.3.1.4.1"])
+        d["system"] = self.rng.choice(
+            ["KV_FKMU_9999", " " + (d.get("system") or ""), "1.2.752.116.1.1.1.1.4", "1.2.752.116.1.3.1.4.1"]
+        )
         return f"wrong-system:{d['id']}"
 
     def m_bad_instans(self, m):
@@ -680,6 +746,7 @@ def generate(definition: CompiledDefinition, count: int, seed: int = 0) -> list[
 
 
 # ------------------------------------------------------------------ rendering
+
 
 def _el(parent, ns: str, name: str, text: str | None = None):
     e = etree.SubElement(parent, f"{{{ns}}}{name}")

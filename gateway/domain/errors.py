@@ -3,6 +3,7 @@
 Adapters translate what their drivers raise into these, so no service
 function has to know which database or transport is underneath.
 """
+
 from __future__ import annotations
 
 from intygsgw.errors import GatewayError

@@ -1,4 +1,5 @@
 """What a call to another system came back with, as delivery decisions see it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

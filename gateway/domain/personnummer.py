@@ -7,6 +7,7 @@ checked at parse; ``has_valid_control_digit`` exists for the sick-leave lists
 that do filter on it and for the log redaction, which must not take every ten
 digits for a person.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -87,4 +88,4 @@ def hash_for_log(value: str | None) -> str:
     if not value:
         return "EMPTY"
     pid = try_parse_person_id(value)
-    return (pid.hashed() if pid else hashlib.sha256(value.encode()).hexdigest())
+    return pid.hashed() if pid else hashlib.sha256(value.encode()).hexdigest()

@@ -3,6 +3,7 @@
 The registry is read from the operator's recipient file (intygsgw.config.recipient_file)
 and reloaded when it changes; the lifecycle asks it where a certificate may go.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 The storage adapter reads and writes these; the service layer and the entry
 points receive them. They carry no behaviour and know nothing of tables.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,6 +40,7 @@ class RelationRecord:
     code: str
     created_at: dt.datetime
 
+
 TO_CARE = "TO_CARE"
 TO_RECIPIENT = "TO_RECIPIENT"
 # A message is claimed (PENDING) before it is relayed and STORED once the
@@ -66,10 +68,12 @@ class MessageRecord:
     handled: bool = False
     handled_at: dt.datetime | None = None
 
+
 @dataclass(frozen=True)
 class ApprovedReceiver:
     receiver_id: str
     approved: bool
+
 
 @dataclass(frozen=True)
 class SignatureRecord:
@@ -80,6 +84,7 @@ class SignatureRecord:
     signer_subject: str
     signer_hsa_id: str
     verified_at: dt.datetime
+
 
 @dataclass(frozen=True)
 class AccessEntry:
@@ -92,6 +97,7 @@ class AccessEntry:
     person_id: str
     certificate_ids: tuple[str, ...]
     outcome: str
+
 
 @dataclass(frozen=True)
 class OutboxItem:

@@ -1,4 +1,5 @@
 """The outcome of a changing operation, as RIV-TA's ResultType carries it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The certificate lifecycle: states, their RIV status codes, who sees what."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -85,7 +86,4 @@ def visible_to(entries: list[StateEntry], part: str) -> list[StateEntry]:
     archive = (State.DELETED, State.RESTORED)
     if part == HSVARD:
         return [e for e in ordered if e.state not in archive]
-    return [
-        e for e in ordered
-        if e.state not in archive and (e.state is not State.SENT or e.target == part)
-    ]
+    return [e for e in ordered if e.state not in archive and (e.state is not State.SENT or e.target == part)]

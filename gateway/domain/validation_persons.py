@@ -7,6 +7,7 @@ never count in statistics or sick-leave lists, and are purged after a
 retention period (``intygsgw purge-validation-persons`` or the serving
 parent's periodic purge).
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -2,6 +2,7 @@
 
 RegisterCertificate 3, GetCertificate 2, RevokeCertificate 2, SetCertificateStatus 2.
 """
+
 from __future__ import annotations
 
 from lxml import etree
@@ -36,7 +37,8 @@ def register_certificate(req: Request) -> etree._Element:
         doctor_name=text(skapad_av, C("fullstandigtNamn")),
         relation=(
             (text(relation, f"{C('typ')}/{T('code')}"), text(relation, f"{C('intygs-id')}/{T('extension')}"))
-            if relation is not None else None
+            if relation is not None
+            else None
         ),
         document=source.xml,
         namespaces=source.inherited_namespaces,

@@ -1,4 +1,5 @@
 """What a handler gets: the parsed request and the gateway's services."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,4 +1,5 @@
 """Turning a stored certificate back into an ``intyg`` element for a response."""
+
 from __future__ import annotations
 
 from lxml import etree
@@ -10,8 +11,20 @@ from intygsgw.soap.parser import parse_trusted
 from intygsgw.soap.source import standalone_document
 
 # Children of Intyg that come before the status list, in schema order.
-_BEFORE_STATUS = {C(t) for t in ("intygs-id", "mottagare", "typ", "version", "signeringstidpunkt",
-                                 "skickatTidpunkt", "patient", "skapadAv", "relation")}
+_BEFORE_STATUS = {
+    C(t)
+    for t in (
+        "intygs-id",
+        "mottagare",
+        "typ",
+        "version",
+        "signeringstidpunkt",
+        "skickatTidpunkt",
+        "patient",
+        "skapadAv",
+        "relation",
+    )
+}
 
 
 def stored_intyg(view: CertificateView) -> etree._Element:

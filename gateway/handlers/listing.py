@@ -1,4 +1,5 @@
 """Handlers of the list contracts: ListCertificatesForCare 3, ListCertificatesForCitizen 3 and 4."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,9 +32,7 @@ def _append_intyg_list(root: etree._Element, ns: str, views) -> None:
 
 def list_certificates_for_care(req: Request) -> etree._Element:
     person_id = text(req.body, f"{_ns(req, 'person-id')}/{T('extension')}")
-    unit_ids = [
-        (el.findtext(T("extension")) or "").strip() for el in req.body.findall(_ns(req, "enhets-id"))
-    ]
+    unit_ids = [(el.findtext(T("extension")) or "").strip() for el in req.body.findall(_ns(req, "enhets-id"))]
     views = service.list_for_care(req.services, person_id, unit_ids)
     root = response_root(req.contract.namespace, "ListCertificatesForCareResponse")
     _append_intyg_list(root, req.contract.namespace, views)

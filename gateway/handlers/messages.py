@@ -3,6 +3,7 @@
 The request element goes downstream byte for byte (made self-contained), so
 what the receiver gets is what the sender wrote.
 """
+
 from __future__ import annotations
 
 import logging

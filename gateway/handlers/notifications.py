@@ -4,6 +4,7 @@ Rendered here, next to the other response builders, so the service layer can
 queue a notification without knowing its XML (it gets a renderer through
 Services).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,13 +33,16 @@ def add_handelse(parent: etree._Element, tag: str, event: Event) -> etree._Eleme
 
 def add_counts(parent: etree._Element, tag: str, counts: QuestionCounts) -> None:
     el = sub(parent, tag)
-    for name, value in (("totalt", counts.total), ("ejBesvarade", counts.unanswered),
-                        ("besvarade", counts.answered), ("hanterade", counts.handled)):
+    for name, value in (
+        ("totalt", counts.total),
+        ("ejBesvarade", counts.unanswered),
+        ("besvarade", counts.answered),
+        ("hanterade", counts.handled),
+    ):
         sub(el, C(name), str(value))
 
 
-def render_status_update(view: CertificateView, event: Event, sent: QuestionCounts,
-                         received: QuestionCounts) -> bytes:
+def render_status_update(view: CertificateView, event: Event, sent: QuestionCounts, received: QuestionCounts) -> bytes:
     ns = CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace
     root = response_root(ns, "CertificateStatusUpdateForCare")
     root.append(intyg_with_statuses(view, f"{{{ns}}}intyg"))

@@ -4,6 +4,7 @@ GetRecipientsForCertificate 1 and ListKnownRecipients 1 answer with the
 version 1 result type; the receiver contracts use the receiver types
 namespace for their list entries.
 """
+
 from __future__ import annotations
 
 from lxml import etree
@@ -99,8 +100,10 @@ def list_approved_receivers(req: Request) -> etree._Element:
 
 
 def register_approved_receivers(req: Request) -> etree._Element:
-    choices = [((el.findtext(_ns(req, "receiverId")) or ""), (el.findtext(_ns(req, "approvalStatus")) or "").strip())
-               for el in req.body.findall(_ns(req, "approvedReceivers"))]
+    choices = [
+        ((el.findtext(_ns(req, "receiverId")) or ""), (el.findtext(_ns(req, "approvalStatus")) or "").strip())
+        for el in req.body.findall(_ns(req, "approvedReceivers"))
+    ]
     result = service.register_approved_receivers(
         req.services,
         req.body.findtext(f"{_ns(req, 'intyg-id')}/{T('extension')}") or "",

@@ -1,4 +1,5 @@
 """Handlers of ListRelationsForCertificate 1 and GetCertificateTypeInfo 1."""
+
 from __future__ import annotations
 
 from lxml import etree

@@ -1,4 +1,5 @@
 """Building blocks shared by the handlers: namespaces, reading, writing."""
+
 from __future__ import annotations
 
 import datetime as dt

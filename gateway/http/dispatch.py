@@ -6,6 +6,7 @@ VALIDATION_ERROR for a schema violation and an ERROR result otherwise, on HTTP
 200; the others answer a SOAP fault on HTTP 500. An unexpected exception never
 leaks its stack trace: the caller gets a reference to find it in the log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,8 +54,7 @@ class Dispatcher:
     before validation, so a refused call reads and writes nothing;
     ``access_log`` records every patient-data call before its answer leaves."""
 
-    def __init__(self, registry: Registry, services: Services, gate=None,
-                 access_log: AccessLogWriter | None = None):
+    def __init__(self, registry: Registry, services: Services, gate=None, access_log: AccessLogWriter | None = None):
         self.registry = registry
         self.services = services
         self.gate = gate
@@ -62,8 +62,13 @@ class Dispatcher:
         # Compile every schema before the first request, not during it.
         self._schemas = {c: registry.schema_for(c) for c in registry.contracts}
 
-    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None, caller: str | None = None,
-               content_type: str | None = None) -> Answer:
+    def handle(
+        self,
+        raw: bytes,
+        headers: Mapping[str, str] | None = None,
+        caller: str | None = None,
+        content_type: str | None = None,
+    ) -> Answer:
         """``caller`` is the HSA id of the nearest caller (trust.identity), None when unknown;
         ``content_type`` the HTTP header, whose charset counts when the body declares none."""
         headers = headers or {}
@@ -72,11 +77,16 @@ class Dispatcher:
             answer, contract, address = self._handle(raw, headers, caller, content_type)
         finally:
             correlation.end(token)
-        return replace(answer, contract=contract.interaction.key if contract else "",
-                       logical_address=address or "", correlation_id=cid)
+        return replace(
+            answer,
+            contract=contract.interaction.key if contract else "",
+            logical_address=address or "",
+            correlation_id=cid,
+        )
 
-    def _handle(self, raw: bytes, headers: Mapping[str, str], caller: str | None,
-                content_type: str | None) -> tuple[Answer, Contract | None, str | None]:
+    def _handle(
+        self, raw: bytes, headers: Mapping[str, str], caller: str | None, content_type: str | None
+    ) -> tuple[Answer, Contract | None, str | None]:
         contract: Contract | None = None
         address: str | None = None
         try:
@@ -90,15 +100,20 @@ class Dispatcher:
                 raise client_fault(f"No service contract is served for the element {envelope.operation}")
             address = envelope.logical_address()
             if address is None:
-                raise client_fault(
-                    "The LogicalAddress header (urn:riv:itintegration:registry:1) is missing or empty")
+                raise client_fault("The LogicalAddress header (urn:riv:itintegration:registry:1) is missing or empty")
         except SoapFault as fault:
             return Answer(fault.status, fault_envelope(fault)), contract, address
         if self.gate is not None:
             refusal = self.gate.refusal(caller, contract.namespace, address)
             if refusal is not None:
-                log.warning("refused %s:%d for caller %s at logical address %s: %s", contract.name,
-                            contract.major, caller or "(none)", address, refusal.string.split(" ", 1)[0])
+                log.warning(
+                    "refused %s:%d for caller %s at logical address %s: %s",
+                    contract.name,
+                    contract.major,
+                    caller or "(none)",
+                    address,
+                    refusal.string.split(" ", 1)[0],
+                )
                 return Answer(refusal.status, fault_envelope(refusal)), contract, address
         request = Request(contract.interaction, envelope.body_element, raw, address, self.services, headers)
         if self.access_log is None or not contract.patient_data:
@@ -106,9 +121,13 @@ class Dispatcher:
         return self._answer_logged(contract, request, caller or "", headers), contract, address
 
     def _answer_logged(self, contract: Contract, request: Request, caller: str, headers) -> Answer:
-        access = audit.Access(caller, headers.get(audit.ORIGINAL_CONSUMER_HEADER, ""),
-                              headers.get(audit.ACTING_ON_BEHALF_HEADER, ""), contract.namespace,
-                              request.logical_address)
+        access = audit.Access(
+            caller,
+            headers.get(audit.ORIGINAL_CONSUMER_HEADER, ""),
+            headers.get(audit.ACTING_ON_BEHALF_HEADER, ""),
+            contract.namespace,
+            request.logical_address,
+        )
         token = audit.begin(access)
         try:
             answer = self._answer(contract, request)
@@ -123,8 +142,9 @@ class Dispatcher:
             # either; the entries written here are reads and failed calls.
             ref = uuid.uuid4()
             log.exception("access log write failed for %s (reference %s)", contract.name, ref)
-            return self._failure(contract, ErrorId.TECHNICAL_ERROR,
-                                 f"Temporary error, try again (reference {ref})", "Server")
+            return self._failure(
+                contract, ErrorId.TECHNICAL_ERROR, f"Temporary error, try again (reference {ref})", "Server"
+            )
         return answer
 
     def _answer(self, contract: Contract, request: Request) -> Answer:
@@ -146,13 +166,13 @@ class Dispatcher:
         except DBAPIError:
             ref = uuid.uuid4()
             log.exception("database failure in %s (reference %s)", contract.name, ref)
-            return self._failure(contract, ErrorId.TECHNICAL_ERROR,
-                                 f"Temporary database error, try again (reference {ref})", "Server")
+            return self._failure(
+                contract, ErrorId.TECHNICAL_ERROR, f"Temporary database error, try again (reference {ref})", "Server"
+            )
         except Exception:
             ref = uuid.uuid4()
             log.exception("unexpected failure in %s (reference %s)", contract.name, ref)
-            return self._failure(contract, ErrorId.APPLICATION_ERROR,
-                                 f"Internal error (reference {ref})", "Server")
+            return self._failure(contract, ErrorId.APPLICATION_ERROR, f"Internal error (reference {ref})", "Server")
         return self._checked(contract, schema, response)
 
     def _failure(self, contract: Contract, error_id: ErrorId, text: str, fault_code: str) -> Answer:

@@ -5,6 +5,7 @@ operation, the LogicalAddress header part, names derived from the contract), so
 one generator serves every contract and no WSDL file can drift from the
 registry.
 """
+
 from __future__ import annotations
 
 from lxml import etree
@@ -21,18 +22,19 @@ REGISTRY_SCHEMA = "core/itintegration-registry-1.xsd"
 def render_wsdl(contract: Contract, endpoint_url: str, schema_base_url: str) -> bytes:
     name = contract.name
     tns = contract.wsdl_namespace
-    nsmap = {"wsdl": WSDL, "soap": WSOAP, "xs": XS, "tns": tns, "tjsr": contract.namespace,
-             "itr": RIV_REGISTRY_NS}
+    nsmap = {"wsdl": WSDL, "soap": WSOAP, "xs": XS, "tns": tns, "tjsr": contract.namespace, "itr": RIV_REGISTRY_NS}
     W = lambda tag: f"{{{WSDL}}}{tag}"  # noqa: E731
     S = lambda tag: f"{{{WSOAP}}}{tag}"  # noqa: E731
 
     defs = etree.Element(W("definitions"), nsmap=nsmap, name=f"{name}Interaction", targetNamespace=tns)
     types = etree.SubElement(defs, W("types"))
     schema = etree.SubElement(types, f"{{{XS}}}schema", targetNamespace=tns)
-    etree.SubElement(schema, f"{{{XS}}}import", namespace=contract.namespace,
-                     schemaLocation=f"{schema_base_url}/{contract.schema}")
-    etree.SubElement(schema, f"{{{XS}}}import", namespace=RIV_REGISTRY_NS,
-                     schemaLocation=f"{schema_base_url}/{REGISTRY_SCHEMA}")
+    etree.SubElement(
+        schema, f"{{{XS}}}import", namespace=contract.namespace, schemaLocation=f"{schema_base_url}/{contract.schema}"
+    )
+    etree.SubElement(
+        schema, f"{{{XS}}}import", namespace=RIV_REGISTRY_NS, schemaLocation=f"{schema_base_url}/{REGISTRY_SCHEMA}"
+    )
 
     request = etree.SubElement(defs, W("message"), name=f"{name}Request")
     etree.SubElement(request, W("part"), name="LogicalAddress", element="itr:LogicalAddress")
@@ -45,10 +47,8 @@ def render_wsdl(contract: Contract, endpoint_url: str, schema_base_url: str) -> 
     etree.SubElement(op, W("input"), message=f"tns:{name}Request")
     etree.SubElement(op, W("output"), message=f"tns:{name}Response")
 
-    binding = etree.SubElement(defs, W("binding"), name=f"{name}ResponderBinding",
-                               type=f"tns:{name}ResponderInterface")
-    etree.SubElement(binding, S("binding"), style="document",
-                     transport="http://schemas.xmlsoap.org/soap/http")
+    binding = etree.SubElement(defs, W("binding"), name=f"{name}ResponderBinding", type=f"tns:{name}ResponderInterface")
+    etree.SubElement(binding, S("binding"), style="document", transport="http://schemas.xmlsoap.org/soap/http")
     bop = etree.SubElement(binding, W("operation"), name=name)
     etree.SubElement(bop, S("operation"), soapAction=contract.soap_action, style="document")
     binput = etree.SubElement(bop, W("input"))
@@ -58,7 +58,6 @@ def render_wsdl(contract: Contract, endpoint_url: str, schema_base_url: str) -> 
     etree.SubElement(boutput, S("body"), use="literal")
 
     service = etree.SubElement(defs, W("service"), name=f"{name}ResponderService")
-    port = etree.SubElement(service, W("port"), name=f"{name}ResponderPort",
-                            binding=f"tns:{name}ResponderBinding")
+    port = etree.SubElement(service, W("port"), name=f"{name}ResponderPort", binding=f"tns:{name}ResponderBinding")
     etree.SubElement(port, S("address"), location=endpoint_url)
     return etree.tostring(defs, xml_declaration=True, encoding="UTF-8", pretty_print=True)

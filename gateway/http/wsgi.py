@@ -6,6 +6,7 @@ SOAP requests are dispatched on the Body's element, not on the path or the
 SOAPAction, so a consumer that posts to a sibling path or sends a stale
 SOAPAction still reaches the right contract.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,7 +45,7 @@ class GatewayApp:
             if path == "/healthz":
                 return self._health(start_response)
             if path.startswith("/schemas/"):
-                return self._schema(method, path[len("/schemas/"):], start_response)
+                return self._schema(method, path[len("/schemas/") :], start_response)
             contract = self.registry.by_path(path)
             if method == "GET" and contract is not None and query.lower().split("&")[0] == "wsdl":
                 return self._wsdl(environ, contract, start_response)
@@ -70,8 +71,12 @@ class GatewayApp:
             except SoapFault as fault:
                 answer = Answer(fault.status, fault_envelope(fault))
             else:
-                answer = self.dispatcher.handle(body, request_headers(environ), caller.hsa_id if caller else None,
-                                                content_type=environ.get("CONTENT_TYPE"))
+                answer = self.dispatcher.handle(
+                    body,
+                    request_headers(environ),
+                    caller.hsa_id if caller else None,
+                    content_type=environ.get("CONTENT_TYPE"),
+                )
         log_request(environ, answer, started, caller.hsa_id if caller else None)
         headers = [(correlation.HEADER, answer.correlation_id)] if answer.correlation_id else []
         return _reply(start_response, answer.status, answer.body, XML, headers)
@@ -101,10 +106,11 @@ class GatewayApp:
         return _reply(start_response, 200, b"ok\n", "text/plain")
 
 
-def _reply(start_response, status: int, body: bytes, content_type: str,
-           headers: list[tuple[str, str]] | None = None):
-    start_response(f"{status} {_REASONS.get(status, 'Status')}",
-                   [("Content-Type", content_type), ("Content-Length", str(len(body))), *(headers or ())])
+def _reply(start_response, status: int, body: bytes, content_type: str, headers: list[tuple[str, str]] | None = None):
+    start_response(
+        f"{status} {_REASONS.get(status, 'Status')}",
+        [("Content-Type", content_type), ("Content-Length", str(len(body))), *(headers or ())],
+    )
     return [body]
 
 
@@ -128,13 +134,24 @@ def log_request(environ: dict, answer: Answer, started: float, caller: str | Non
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         "correlation_id": answer.correlation_id,
     }
-    request_log.info("%(contract)s %(result)s%(error)s %(duration_ms).1f ms status=%(status)s "
-                     "address=%(logical_address)s caller=%(caller)s correlation=%(correlation_id)s",
-                     {**fields, "error": f" {error_id}" if error_id else ""}, extra={"fields": fields})
+    request_log.info(
+        "%(contract)s %(result)s%(error)s %(duration_ms).1f ms status=%(status)s "
+        "address=%(logical_address)s caller=%(caller)s correlation=%(correlation_id)s",
+        {**fields, "error": f" {error_id}" if error_id else ""},
+        extra={"fields": fields},
+    )
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 411: "Length Required",
-            413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    411: "Length Required",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 # granian starts each WSGI environ from a copy of the process environment, so
@@ -182,5 +199,3 @@ def _base_url(environ: dict) -> str:
         if port and port not in ("80", "443"):
             host = f"{host}:{port}"
     return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}"
-
-

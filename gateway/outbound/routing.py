@@ -6,6 +6,7 @@ route of its own falls back to the default route ``*`` of its contract.
 Exactly one route must match, or the call fails with an error that names the
 contract and the address (the platform's VP004/VP006 cases).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -76,7 +77,7 @@ def contract_namespace(name: str) -> str:
 def short_name(namespace: str) -> str:
     parts = namespace.split(":")
     if len(parts) >= 2 and parts[-2].endswith("Responder"):
-        return f"{parts[-2][:-len('Responder')]}:{parts[-1]}"
+        return f"{parts[-2][: -len('Responder')]}:{parts[-1]}"
     if len(parts) >= 2 and parts[-2] in INTERNAL_CONTRACTS:
         return f"{parts[-2]}:{parts[-1]}"
     return namespace
@@ -97,12 +98,12 @@ class RoutingTable:
         if not found:
             spaced = address != logical_address or " " in address
             hint = " (the address has surrounding or inner whitespace)" if spaced else ""
-            raise RoutingError(
-                f"no route for contract {short_name(contract_ns)} to logical address {address!r}{hint}")
+            raise RoutingError(f"no route for contract {short_name(contract_ns)} to logical address {address!r}{hint}")
         if len(found) > 1:
             raise RoutingError(
                 f"{len(found)} routes match contract {short_name(contract_ns)} and logical address {address!r}; "
-                "exactly one must")
+                "exactly one must"
+            )
         return found[0]
 
 
@@ -127,8 +128,17 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
         for key in ("contract", "logical_address", "url"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise RouteFileError(f"{where}: field '{key}' is missing or empty")
-        unknown = set(entry) - {"contract", "logical_address", "url", "valid_from", "valid_to",
-                                "connect_timeout", "read_timeout", "tls", "sign"}
+        unknown = set(entry) - {
+            "contract",
+            "logical_address",
+            "url",
+            "valid_from",
+            "valid_to",
+            "connect_timeout",
+            "read_timeout",
+            "tls",
+            "sign",
+        }
         if unknown:
             raise RouteFileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         if not entry["url"].startswith(("http://", "https://")):
@@ -166,20 +176,26 @@ def parse_routes(text: str, source: str = "routes") -> RoutingTable:
             # Synchronous calls (a send, a message relay) hold their caller;
             # the platform itself gives a producer 29 s by default. The cap
             # keeps a typo (read_timeout = 300) from holding callers for minutes.
-            raise RouteFileError(f"{where}: connect_timeout and read_timeout are positive and add up to at "
-                                 f"most {MAX_CALL_SECONDS:g} s")
+            raise RouteFileError(
+                f"{where}: connect_timeout and read_timeout are positive and add up to at most {MAX_CALL_SECONDS:g} s"
+            )
         try:
             contract = contract_namespace(entry["contract"].strip())
         except RouteFileError as exc:
             raise RouteFileError(f"{where}: field 'contract': {exc}") from None
-        routes.append(Route(
-            contract=contract,
-            logical_address=entry["logical_address"].strip(),
-            url=entry["url"].strip(),
-            valid_from=_date(entry.get("valid_from"), where),
-            valid_to=_date(entry.get("valid_to"), where),
-            connect_timeout=connect, read_timeout=read, tls=tls, sign=entry.get("sign", False),
-        ))
+        routes.append(
+            Route(
+                contract=contract,
+                logical_address=entry["logical_address"].strip(),
+                url=entry["url"].strip(),
+                valid_from=_date(entry.get("valid_from"), where),
+                valid_to=_date(entry.get("valid_to"), where),
+                connect_timeout=connect,
+                read_timeout=read,
+                tls=tls,
+                sign=entry.get("sign", False),
+            )
+        )
     return RoutingTable(routes)
 
 

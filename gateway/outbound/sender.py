@@ -4,6 +4,7 @@ Combines the routing table (which URL, which timeouts and TLS) with the SOAP
 transport. Synchronous sends (SendCertificateToRecipient) and the delivery
 loop both go through here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,15 +29,21 @@ def soap_action_for(contract_ns: str) -> str:
 
 
 class Outbound:
-    def __init__(self, routes: Callable[[], RoutingTable], transport: SoapTransport | None = None,
-                 today: Callable[[], dt.date] = dt.date.today, signer=None):
+    def __init__(
+        self,
+        routes: Callable[[], RoutingTable],
+        transport: SoapTransport | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+        signer=None,
+    ):
         self.routes = routes
         self.transport = transport or SoapTransport()
         self.today = today
         self.signer = signer  # intygsgw.signing.sign.SigningKey for routes with sign = true
 
-    def send(self, contract_ns: str, logical_address: str, payload: bytes,
-             correlation_id: str | None = None) -> Outcome:
+    def send(
+        self, contract_ns: str, logical_address: str, payload: bytes, correlation_id: str | None = None
+    ) -> Outcome:
         try:
             route = self.routes().resolve(contract_ns, logical_address, self.today())
         except RoutingError as exc:
@@ -46,8 +53,11 @@ class Outbound:
         if route.sign:
             if self.signer is None:
                 # Retryable like a missing route: configuring the key fixes it.
-                return Outcome("connect", text=f"the route to {describe_destination(contract_ns, logical_address)} "
-                                              "requires signing and no signing_key is configured")
+                return Outcome(
+                    "connect",
+                    text=f"the route to {describe_destination(contract_ns, logical_address)} "
+                    "requires signing and no signing_key is configured",
+                )
             from intygsgw.signing.sign import SigningError, sign_enveloped
 
             try:
@@ -55,14 +65,19 @@ class Outbound:
             except (SigningError, ValueError) as exc:
                 # The payload itself is unfit: trying again cannot help.
                 return Outcome("fault", fault_code="Client", text=f"cannot sign the request: {exc}")
-        return self.transport.call(route, logical_address, payload, soap_action_for(contract_ns),
-                                   correlation_id=correlation_id)
+        return self.transport.call(
+            route, logical_address, payload, soap_action_for(contract_ns), correlation_id=correlation_id
+        )
 
-
-    def send_stored(self, contract_ns: str, logical_address: str, document: StoredDocument,
-                    correlation_id: str | None = None) -> Outcome:
-        return self.send(contract_ns, logical_address, self_contained(document.document, document.namespaces),
-                         correlation_id=correlation_id)
+    def send_stored(
+        self, contract_ns: str, logical_address: str, document: StoredDocument, correlation_id: str | None = None
+    ) -> Outcome:
+        return self.send(
+            contract_ns,
+            logical_address,
+            self_contained(document.document, document.namespaces),
+            correlation_id=correlation_id,
+        )
 
     def has_route(self, contract_ns: str, logical_address: str, day: dt.date) -> bool:
         try:

@@ -6,6 +6,7 @@ bundle is therefore converted once per process into a private temporary
 folder (mode 0700, files 0600), removed when the process exits, and never
 written anywhere else.
 """
+
 from __future__ import annotations
 
 import atexit

@@ -6,6 +6,7 @@ stored certificate goes out byte for byte), and only the ResultType is read
 from the answer. One keep-alive connection pool per TLS identity keeps TLS
 handshakes off the hot path.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,15 +44,17 @@ class SoapTransport:
         with self._lock:
             pool = self._pools.get(key)
             if pool is None:
-                options = {"maxsize": self.pool_size, "cert_reqs": "CERT_REQUIRED",
-                           "ca_certs": os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")}
+                options = {
+                    "maxsize": self.pool_size,
+                    "cert_reqs": "CERT_REQUIRED",
+                    "ca_certs": os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"),
+                }
                 tls = route.tls
                 if tls is not None:
                     if tls.pkcs12:
                         from intygsgw.outbound.tls_files import pkcs12_to_pem_files
 
-                        options["cert_file"], options["key_file"] = pkcs12_to_pem_files(tls.pkcs12,
-                                                                                         tls.pkcs12_password)
+                        options["cert_file"], options["key_file"] = pkcs12_to_pem_files(tls.pkcs12, tls.pkcs12_password)
                     elif tls.client_cert:
                         options["cert_file"], options["key_file"] = tls.client_cert, tls.client_key
                     if tls.ca_bundle:
@@ -60,8 +63,15 @@ class SoapTransport:
                 self._pools[key] = pool
             return pool
 
-    def call(self, route: Route, logical_address: str, body_element_xml: bytes, soap_action: str,
-             correlation_id: str | None = None, extra_headers: dict | None = None) -> Outcome:
+    def call(
+        self,
+        route: Route,
+        logical_address: str,
+        body_element_xml: bytes,
+        soap_action: str,
+        correlation_id: str | None = None,
+        extra_headers: dict | None = None,
+    ) -> Outcome:
         envelope = request_envelope(body_element_xml, logical_address)
         headers = {
             "Content-Type": "text/xml; charset=UTF-8",
@@ -82,9 +92,16 @@ class SoapTransport:
         # one read timeout; the delivery claim is renewed meanwhile anyway).
         deadline = time.monotonic() + route.connect_timeout + route.read_timeout
         try:
-            resp = pool.request("POST", route.url, body=envelope, headers=headers, retries=False,
-                                redirect=False, preload_content=False,
-                                timeout=urllib3.Timeout(connect=route.connect_timeout, read=route.read_timeout))
+            resp = pool.request(
+                "POST",
+                route.url,
+                body=envelope,
+                headers=headers,
+                retries=False,
+                redirect=False,
+                preload_content=False,
+                timeout=urllib3.Timeout(connect=route.connect_timeout, read=route.read_timeout),
+            )
             complete = False
             try:
                 chunks = []
@@ -93,8 +110,10 @@ class SoapTransport:
                 while chunk := resp.read1(65536):
                     chunks.append(chunk)
                     if time.monotonic() > deadline:
-                        return Outcome("timeout", text=f"the answer took longer than "
-                                                       f"{route.connect_timeout + route.read_timeout:g} s")
+                        return Outcome(
+                            "timeout",
+                            text=f"the answer took longer than {route.connect_timeout + route.read_timeout:g} s",
+                        )
                 complete = True
             finally:
                 if not complete:
@@ -125,8 +144,13 @@ def classify(status: int, body: bytes) -> Outcome:
     first = soap_body[0]
     if first.tag == f"{{{SOAP11_NS}}}Fault":
         code = (first.findtext("faultcode") or "").strip()
-        return Outcome("fault", fault_code=code.split(":")[-1] or "Server",
-                       text=(first.findtext("faultstring") or "").strip(), http_status=status, body=body)
+        return Outcome(
+            "fault",
+            fault_code=code.split(":")[-1] or "Server",
+            text=(first.findtext("faultstring") or "").strip(),
+            http_status=status,
+            body=body,
+        )
     result = next((el for el in first if isinstance(el.tag, str) and el.tag.endswith("}result")), None)
     if result is None:
         return Outcome("malformed", text="the answer has no result", http_status=status, body=body)
@@ -135,5 +159,6 @@ def classify(status: int, body: bytes) -> Outcome:
         result_code=(result.findtext(f"{{{CORE_NS}}}resultCode") or "").strip(),
         error_id=(result.findtext(f"{{{CORE_NS}}}errorId") or "").strip() or None,
         text=(result.findtext(f"{{{CORE_NS}}}resultText") or "").strip(),
-        http_status=status, body=body,
+        http_status=status,
+        body=body,
     )

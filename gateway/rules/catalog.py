@@ -5,6 +5,7 @@ id (``lisjp``), the text versions this gateway accepts and the recipients that
 receive it. RegisterCertificate's type and version check and
 GetCertificateTypeInfo read only this catalogue.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -80,7 +81,9 @@ def _read_one(path: Path) -> CertificateType:
     if not isinstance(versions, list) or not versions or not all(isinstance(v, str) for v in versions):
         raise CatalogError(f"{path.name}: 'versions' must be a non-empty list of strings like \"1.0\"")
     return CertificateType(
-        id=data["id"], code=data["code"], name=data["name"],
+        id=data["id"],
+        code=data["code"],
+        name=data["name"],
         versions=tuple(normalise_version(v) for v in versions),
         recipients=tuple(data.get("recipients", [])),
         sick_leave=bool(data.get("sick_leave", False)),

@@ -10,6 +10,7 @@ previous set when the new one has an error, so a bad edit never takes a
 running gateway down and never half-applies; adding a type needs two files
 and no restart.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,6 +38,7 @@ class SchematronRules:
 
     def validate(self, intyg) -> list[str]:
         from intygsgw.rules.schematron import SchematronEvaluationError, SchematronValidator
+
         root = intyg.getparent() if intyg.getparent() is not None else intyg
         try:
             failures = SchematronValidator.from_file(self.source).validate(root)
@@ -47,12 +49,14 @@ class SchematronRules:
 
     def compile(self) -> None:
         from intygsgw.rules.schematron import SchematronError, SchematronValidator
+
         try:
             SchematronValidator.from_file(self.source)
         except SchematronError as exc:
             if "saxonche" in str(exc):
-                raise SchematronUnavailable(f"{self.source}: Schematron mode needs saxonche: "
-                                            "install intygsgw[schematron]") from None
+                raise SchematronUnavailable(
+                    f"{self.source}: Schematron mode needs saxonche: install intygsgw[schematron]"
+                ) from None
             raise DefinitionError(f"{self.source}: {exc}") from None
         except Exception as exc:
             raise DefinitionError(f"{self.source}: {exc}") from None
@@ -66,8 +70,10 @@ def load_definition(path: Path) -> CompiledDefinition:
     compiled = compile_definition(data, str(path))
     expected_type, expected_major = path.parent.name, path.stem.removeprefix("v")
     if compiled.type_id != expected_type or compiled.major != expected_major:
-        raise DefinitionError(f"{path}: declares type {compiled.type_id!r} major {compiled.major!r}, "
-                              f"but its place says {expected_type!r} major {expected_major!r}")
+        raise DefinitionError(
+            f"{path}: declares type {compiled.type_id!r} major {compiled.major!r}, "
+            f"but its place says {expected_type!r} major {expected_major!r}"
+        )
     return compiled
 
 
@@ -118,8 +124,9 @@ class CompiledFiles:
             del self._by_path[gone]
 
 
-def load_rules(directory: Path, compiled: CompiledFiles | None = None
-               ) -> dict[tuple[str, str], CompiledDefinition | SchematronRules]:
+def load_rules(
+    directory: Path, compiled: CompiledFiles | None = None
+) -> dict[tuple[str, str], CompiledDefinition | SchematronRules]:
     """Every rule file under ``directory``, keyed by (type id, major version)."""
     rules: dict[tuple[str, str], CompiledDefinition | SchematronRules] = {}
     paths = _rule_files(directory)
@@ -158,16 +165,20 @@ def load_types(directory: Path, compiled: CompiledFiles | None = None) -> TypeSe
     for ctype in catalog:
         for major in sorted(ctype.majors):
             if (ctype.id, major) not in rules:
-                raise DefinitionError(f"{directory / ctype.source}: version {major}.x of {ctype.id!r} has no rules; "
-                                      f"add {ctype.id}/v{major}.toml or {ctype.id}/v{major}.sch")
+                raise DefinitionError(
+                    f"{directory / ctype.source}: version {major}.x of {ctype.id!r} has no rules; "
+                    f"add {ctype.id}/v{major}.toml or {ctype.id}/v{major}.sch"
+                )
     for type_id, major in rules:
         ctype = catalog.by_id(type_id)
         if ctype is None:
-            raise DefinitionError(f"{directory / type_id}/v{major}: no catalogue entry for type {type_id!r}; "
-                                  f"add {type_id}.toml")
+            raise DefinitionError(
+                f"{directory / type_id}/v{major}: no catalogue entry for type {type_id!r}; add {type_id}.toml"
+            )
         if major not in ctype.majors:
-            raise DefinitionError(f"{directory / type_id}/v{major}: {ctype.source} accepts no version {major}.x of "
-                                  f"{type_id!r}")
+            raise DefinitionError(
+                f"{directory / type_id}/v{major}: {ctype.source} accepts no version {major}.x of {type_id!r}"
+            )
     return TypeSet(catalog, rules)
 
 
@@ -178,8 +189,12 @@ class TypeBook:
         self.directory = Path(directory)
         compiled = CompiledFiles()
         # A bad set at start is a start failure; later, a bad edit keeps the set in force.
-        self._source = Reloadable(str(self.directory), lambda d: load_types(Path(d), compiled),
-                                  check_every=check_every, stamp=_type_files_stamp)
+        self._source = Reloadable(
+            str(self.directory),
+            lambda d: load_types(Path(d), compiled),
+            check_every=check_every,
+            stamp=_type_files_stamp,
+        )
 
     def current(self) -> TypeSet:
         """One consistent set: read it once per request, then ask it everything."""

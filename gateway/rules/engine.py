@@ -11,6 +11,7 @@ their XPath details: code systems compared as written, codes after
 ``normalize-space``, booleans by ``xs:boolean`` lexical form, dates by
 ``xs:date`` plus the ``YYYY-MM-DD`` prefix, periods compared as strings.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -31,12 +32,27 @@ DATE_PERIOD, START, END = TP + "datePeriod", TP + "start", TP + "end"
 PQ, PQ_VALUE, PQ_UNIT = TP + "pq", TP + "value", TP + "unit"
 PARTIAL_DATE, PARTIAL_VALUE = TP + "partialDate", TP + "value"
 
-DATATYPES = ("text", "boolean", "date", "period", "cv", "quantity", "partial_date", "any", "boolean_or_cv", "year",
-             "partial_date_day", "partial_date_year", "decimal")
+DATATYPES = (
+    "text",
+    "boolean",
+    "date",
+    "period",
+    "cv",
+    "quantity",
+    "partial_date",
+    "any",
+    "boolean_or_cv",
+    "year",
+    "partial_date_day",
+    "partial_date_year",
+    "decimal",
+)
 XML_SPACE = " \t\r\n"
 _SPACE_RUN = re.compile(r"[ \t\r\n]+")
-_XS_DATE = re.compile(r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-                      r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?")
+_XS_DATE = re.compile(
+    r"-?([1-9][0-9]{3,}|0[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
+)
 _DATE_PREFIX = re.compile(r"\d{4}-\d\d-\d\d")
 _PLAIN_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -62,6 +78,7 @@ class RuleFailure:
 
 
 # --------------------------------------------------------------- XPath values
+
 
 def normalize(text: str | None) -> str:
     if not text:
@@ -108,7 +125,7 @@ def is_xs_date(value: str) -> bool:
     m = _XS_DATE.fullmatch(value)
     if not m:
         return False
-    year = int(value[:value.index("-", 1)])
+    year = int(value[: value.index("-", 1)])
     month, day = int(m.group(2)), int(m.group(3))
     leap = calendar.isleap(year) if year > 0 else calendar.isleap(year + 1 if year < 0 else 0) or year == 0
     days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
@@ -146,6 +163,7 @@ def xpath_number(text: str) -> float:
 
 
 # ---------------------------------------------------------- the answer index
+
 
 class View:
     """One ``svar`` with its children sorted out once."""
@@ -387,9 +405,11 @@ class _Compiler:
             for did in a.delsvar:
                 for check in by_delsvar.get(did, ()):
                     check(a, out)
+
         self.checks.insert(0, present_answers)
-        return CompiledDefinition(str(d["type"]), str(d["major"]), self.source, tuple(self.checks),
-                                  tuple(self.svar_specs), d)
+        return CompiledDefinition(
+            str(d["type"]), str(d["major"]), self.source, tuple(self.checks), tuple(self.svar_specs), d
+        )
 
     # -- declarations
 
@@ -400,9 +420,22 @@ class _Compiler:
         where = f"svar {sid}"
         if sid in self.svar_specs:
             raise self.fail(where, "defined twice")
-        unknown = set(s) - {"id", "name", "min", "max", "instans", "unique_code", "delsvar_ids", "delsvar", "check_delsvar_ids",
-                            "min_message", "max_message", "instans_message", "unique_message",
-                            "delsvar_ids_message"}
+        unknown = set(s) - {
+            "id",
+            "name",
+            "min",
+            "max",
+            "instans",
+            "unique_code",
+            "delsvar_ids",
+            "delsvar",
+            "check_delsvar_ids",
+            "min_message",
+            "max_message",
+            "instans_message",
+            "unique_message",
+            "delsvar_ids_message",
+        }
         if unknown:
             raise self.fail(where, f"unknown field(s) {', '.join(sorted(unknown))}")
         self.svar_specs[sid] = s
@@ -413,10 +446,33 @@ class _Compiler:
             dwhere = f"delsvar {did}"
             if did in self.delsvar_specs:
                 raise self.fail(dwhere, "defined twice")
-            unknown = set(ds) - {"id", "name", "type", "min", "max", "value_pattern", "value_message", "code_system", "code_system_pattern", "codes",
-                                 "code_pattern", "max_length", "max_abs", "unit", "min_message", "max_message",
-                                 "code_system_message", "code_message", "max_length_message", "type_message",
-                                 "type_checked", "value_min", "value_max", "unit_pattern", "unit_message"}
+            unknown = set(ds) - {
+                "id",
+                "name",
+                "type",
+                "min",
+                "max",
+                "value_pattern",
+                "value_message",
+                "code_system",
+                "code_system_pattern",
+                "codes",
+                "code_pattern",
+                "max_length",
+                "max_abs",
+                "unit",
+                "min_message",
+                "max_message",
+                "code_system_message",
+                "code_message",
+                "max_length_message",
+                "type_message",
+                "type_checked",
+                "value_min",
+                "value_max",
+                "unit_pattern",
+                "unit_message",
+            }
             if unknown:
                 raise self.fail(dwhere, f"unknown field(s) {', '.join(sorted(unknown))}")
             if not isinstance(ds.get("type_checked", True), bool):
@@ -426,8 +482,11 @@ class _Compiler:
             self.delsvar_specs[did] = ds
 
     def name(self, sid: str) -> str:
-        return self.svar_specs.get(sid, {}).get("name", sid) if sid in self.svar_specs else \
-            self.delsvar_specs.get(sid, {}).get("name", sid)
+        return (
+            self.svar_specs.get(sid, {}).get("name", sid)
+            if sid in self.svar_specs
+            else self.delsvar_specs.get(sid, {}).get("name", sid)
+        )
 
     # -- intyg level
 
@@ -450,6 +509,7 @@ class _Compiler:
             if simple and len(present) == len(a.order) and required.issubset(present):
                 return
             _check_counts(present, bounds_t, out)
+
         self.checks.append(count)
         pattern = self.data.get("svar_ids")
         if pattern:
@@ -468,6 +528,7 @@ class _Compiler:
                     if sid is None or not rx.search(sid):
                         out.append(RuleFailure("intyg.svar-ids", msg))
                         return
+
             self.checks.append(svar_ids)
 
     # -- svar level
@@ -507,16 +568,20 @@ class _Compiler:
             # A set of ids: one issuperset() per answer replaces the loop (None is never in it).
             allowed_ids = frozenset(ds["id"] for ds in delsvar)
             pattern = "|".join(sorted(allowed_ids))
-        ids_msg = s.get("delsvar_ids_message") or \
-            f'Oväntat delsvars-id i delsvar till svar "{sid}". Delsvars-id:n måste matcha "{pattern}".'
+        ids_msg = (
+            s.get("delsvar_ids_message")
+            or f'Oväntat delsvars-id i delsvar till svar "{sid}". Delsvars-id:n måste matcha "{pattern}".'
+        )
         instans_msg = s.get("instans_message") or f"'{name}' måste ha ett instansnummer."
         unique = s.get("unique_code")
         umsg = ""
         if unique:
             if unique not in {ds["id"] for ds in delsvar}:
                 raise self.fail(f"svar {sid}: unique_code", f"{unique!r} is not a delsvar of this svar")
-            umsg = s.get("unique_message") or \
-                f"Samma '{self.name(unique)}' kan inte användas flera gånger i samma '{self.subject}'."
+            umsg = (
+                s.get("unique_message")
+                or f"Samma '{self.name(unique)}' kan inte användas flera gånger i samma '{self.subject}'."
+            )
 
         def svar_check(a: Answers, out: list) -> None:
             views = a.svar.get(sid, ())
@@ -548,6 +613,7 @@ class _Compiler:
                     if mine & seen:
                         out.append(RuleFailure(f"{sid}.unique", umsg))
                     seen |= mine
+
         self.add(svar_check, svar=sid)
 
     # -- delsvar level
@@ -574,8 +640,7 @@ class _Compiler:
                 system_fail = RuleFailure(f"{did}.value", m)
             if "codes" in ds:
                 codes = frozenset(ds["codes"])
-                m = ds.get("code_message") or \
-                    f"'{ds.get('name', did)}' kan ha ett av värdena {', '.join(ds['codes'])}."
+                m = ds.get("code_message") or f"'{ds.get('name', did)}' kan ha ett av värdena {', '.join(ds['codes'])}."
                 code_fail = RuleFailure(f"{did}.value", m)
             elif "code_pattern" in ds:
                 code_rx = self.regex(f"{where}: code_pattern", ds["code_pattern"])
@@ -596,9 +661,13 @@ class _Compiler:
         elif kind == "quantity":
             if "unit" in ds:
                 unit = ds["unit"]
-                extra.append(lambda info, d, unit=unit: None if any(
-                    string_value(u) == unit for p in d.iterchildren(PQ) for u in p.iterchildren(PQ_UNIT))
-                    else f"Enheten måste vara '{unit}'.")
+                extra.append(
+                    lambda info, d, unit=unit: (
+                        None
+                        if any(string_value(u) == unit for p in d.iterchildren(PQ) for u in p.iterchildren(PQ_UNIT))
+                        else f"Enheten måste vara '{unit}'."
+                    )
+                )
             if "value_pattern" in ds:
                 rx = self.regex(f"{where}: value_pattern", ds["value_pattern"])
                 m = ds.get("value_message") or f"Värdet måste matcha '{rx.pattern}'."
@@ -606,6 +675,7 @@ class _Compiler:
                 def value_ok(info, d, rx=rx, m=m):
                     values = [string_value(v) for p in d.iterchildren(PQ) for v in p.iterchildren(PQ_VALUE)]
                     return None if len(values) <= 1 and rx.search(values[0] if values else "") else m
+
                 extra.append(value_ok)
             if "unit_pattern" in ds:
                 rx = self.regex(f"{where}: unit_pattern", ds["unit_pattern"])
@@ -614,15 +684,20 @@ class _Compiler:
                 def unit_ok(info, d, rx=rx, m=m):
                     units = [string_value(u) for p in d.iterchildren(PQ) for u in p.iterchildren(PQ_UNIT)]
                     return None if len(units) <= 1 and rx.search(normalize(units[0]) if units else "") else m
+
                 extra.append(unit_ok)
             if "value_min" in ds or "value_max" in ds:
                 lo, hi = float(ds.get("value_min", "-inf")), float(ds.get("value_max", "inf"))
-                m = ds.get("value_message") or f"Värdet måste vara mellan {ds.get('value_min')} och {ds.get('value_max')}."
+                m = (
+                    ds.get("value_message")
+                    or f"Värdet måste vara mellan {ds.get('value_min')} och {ds.get('value_max')}."
+                )
 
                 def in_range(info, d, lo=lo, hi=hi, m=m):
                     # number() of one value; none is NaN and several an XPath error: both fail
                     values = [string_value(v) for p in d.iterchildren(PQ) for v in p.iterchildren(PQ_VALUE)]
                     return None if len(values) == 1 and lo <= xpath_number(values[0]) <= hi else m
+
                 extra.append(in_range)
         if kind not in ("quantity", "cv", "boolean_or_cv") and "value_pattern" in ds:
             rx = self.regex(f"{where}: value_pattern", ds["value_pattern"])
@@ -638,6 +713,7 @@ class _Compiler:
         # Each extra check gets (CvInfo or None, delsvar); the CV form reads its CvInfo once.
         if is_cv or either:
             assert not extra_t  # a CV's checks are the inline ones
+
             def check(a: Answers, out: list) -> None:
                 for d in a.delsvar.get(did, ()):
                     if either and _is_boolean_text(d):
@@ -671,6 +747,7 @@ class _Compiler:
                     for d in a.delsvar.get(did, ()):
                         if not value_check(d):
                             out.append(type_failure)
+
                 self.add(check, delsvar=did)
                 return
 
@@ -682,6 +759,7 @@ class _Compiler:
                         m = e(None, d)
                         if m is not None:
                             out.append(RuleFailure(f"{did}.value", m))
+
         self.add(check, delsvar=did)
 
     # -- rules
@@ -705,10 +783,12 @@ class _Compiler:
                     if when(a, None) and not then(a, None):
                         out.append(RuleFailure(rid, message))
             else:
+
                 def implies(a: Answers, out: list) -> None:
                     for el in scope_of(a):
                         if when(a, el) and not then(a, el):
                             out.append(RuleFailure(rid, message))
+
             self.checks.append(implies)
         elif kind == "no_overlap":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -730,6 +810,7 @@ class _Compiler:
                         if _overlaps(seen, cs, ce):
                             out.append(RuleFailure(rid, message))
                     seen.append((starts, ends))
+
             self.checks.append(no_overlap)
         elif kind == "same_code_system":
             ids = rule.get("delsvar")
@@ -752,6 +833,7 @@ class _Compiler:
                         if not ok:
                             out.append(RuleFailure(rid, message))
                             break
+
             self.checks.append(same_system)
         elif kind == "exclusive_code":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -772,6 +854,7 @@ class _Compiler:
                         out.append(RuleFailure(rid, message))
                     has_it |= mine_it
                     has_other |= mine_other
+
             self.checks.append(exclusive)
         elif kind == "not_later":
             ids = rule.get("delsvar")
@@ -792,12 +875,13 @@ class _Compiler:
                 return normalize(string_value(found[0])) if found else ""
 
             def not_later(a: Answers, out: list) -> None:
-                for el in (a.svar.get(sid, ()) if sid else (None,)):
+                for el in a.svar.get(sid, ()) if sid else (None,):
                     if not when(a, el):
                         continue
                     x, y = value(a, el, first), value(a, el, second)
                     if x is None or y is None or x > y:
                         out.append(RuleFailure(rid, message))
+
             self.checks.append(not_later)
         elif kind == "value_type":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -810,9 +894,10 @@ class _Compiler:
             def value_type(a: Answers, out: list) -> None:
                 for el in scope_of(a):
                     if when(a, el):
-                        for d in (local_delsvar(el, did) if el is not None else a.delsvar.get(did, ())):
+                        for d in local_delsvar(el, did) if el is not None else a.delsvar.get(did, ()):
                             if not ok(d):
                                 out.append(RuleFailure(rid, message))
+
             self.checks.append(value_type)
         elif kind in ("date_after", "date_not_after"):
             ids = rule.get("delsvar")
@@ -826,8 +911,11 @@ class _Compiler:
                 for el in scope_of(a):
                     if not when(a, el):
                         continue
-                    subjects = local_delsvar(el, first) if el is not None and self.svar_of(first) == el.id \
+                    subjects = (
+                        local_delsvar(el, first)
+                        if el is not None and self.svar_of(first) == el.id
                         else a.delsvar.get(first, ())
+                    )
                     refs = a.delsvar.get(second, ())
                     if strict_after:
                         # [earlier, later]: a later value that is a date must follow the earlier one
@@ -855,6 +943,7 @@ class _Compiler:
                             v = string_value(d)
                             if not is_xs_date(v) or _date_key(v) > _date_key(ref):
                                 out.append(RuleFailure(rid, message))
+
             self.checks.append(dates)
         elif kind == "newborn":
             date_id = self.known_delsvar(where, rule.get("date"))
@@ -880,6 +969,7 @@ class _Compiler:
                     yes, no = re.search("1|true", flag), re.search("0|false", flag)
                     if not ((no or young) and (yes or not young)):
                         out.append(RuleFailure(rid, message))
+
             self.checks.append(newborn)
         elif kind == "date_sequence":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -906,6 +996,7 @@ class _Compiler:
                         out.append(RuleFailure(rid, message))  # xs:date() of several or of a non-date
                     elif any(d < same[0] for d in earlier):
                         out.append(RuleFailure(rid, message))
+
             self.checks.append(sequence)
         elif kind == "sequential_instans":
             sid = rule.get("svar")
@@ -913,11 +1004,14 @@ class _Compiler:
                 raise self.fail(where, f"names unknown svar {sid!r}")
 
             def sequential(a: Answers, out: list) -> None:
-                numbers = [xpath_number(string_value(el.instans[0])) if len(el.instans) == 1 else float("nan")
-                           for el in a.svar.get(sid, ())]
+                numbers = [
+                    xpath_number(string_value(el.instans[0])) if len(el.instans) == 1 else float("nan")
+                    for el in a.svar.get(sid, ())
+                ]
                 for n in numbers:
                     if n >= 2 and sum(1 for m in numbers if m == n - 1) != 1:
                         out.append(RuleFailure(rid, message))
+
             self.checks.append(sequential)
         elif kind == "not_after_today" and self.delsvar_specs.get(rule.get("delsvar"), {}).get("type") == "year":
             did = rule["delsvar"]
@@ -929,6 +1023,7 @@ class _Compiler:
                     # number() of no value is NaN and of several an XPath error: both fail
                     if len(values) != 1 or not xpath_number(string_value(values[0])) <= this_year:
                         out.append(RuleFailure(rid, message))
+
             self.checks.append(year_not_after_today)
         elif kind == "not_after_today":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -938,9 +1033,14 @@ class _Compiler:
                 number = xpath_number(did)
 
                 def selected(a: Answers) -> list:
-                    return [d for key, found in a.delsvar.items()
-                            if key is not None and xpath_number(key) == number for d in found]
+                    return [
+                        d
+                        for key, found in a.delsvar.items()
+                        if key is not None and xpath_number(key) == number
+                        for d in found
+                    ]
             else:
+
                 def selected(a: Answers) -> list:
                     return a.delsvar.get(did, ())
 
@@ -954,6 +1054,7 @@ class _Compiler:
                         continue  # a year before our era is never after today
                     elif len(value.split("-", 1)[0]) > 4 or value[:10] > today:
                         out.append(RuleFailure(rid, message))
+
             self.checks.append(not_after_today)
         elif kind == "within_life":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -977,6 +1078,7 @@ class _Compiler:
                         day, born = _date_key(string_value(values[0])), _xpath_birth_date(person_id(a))
                         if day is None or born is None or not born <= day <= today:
                             out.append(RuleFailure(rid, message))
+
             self.add(within_life, delsvar=did)
         elif kind == "not_after_signing":
             did = self.known_delsvar(where, rule.get("delsvar"))
@@ -985,10 +1087,12 @@ class _Compiler:
                 signed = a.intyg.find(SIGNED)
                 day = normalize(string_value(signed))[:10] if signed is not None else ""
                 for d in a.delsvar.get(did, ()):
-                    ends = [normalize(string_value(x)) for p in d.iterchildren(DATE_PERIOD)
-                            for x in p.iterchildren(END)] or [normalize(string_value(d))]
+                    ends = [
+                        normalize(string_value(x)) for p in d.iterchildren(DATE_PERIOD) for x in p.iterchildren(END)
+                    ] or [normalize(string_value(d))]
                     if day and any(e > day for e in ends):
                         out.append(RuleFailure(rid, message))
+
             self.checks.append(not_after)
         else:
             raise self.fail(where, f"unknown kind {kind!r}")
@@ -1028,14 +1132,17 @@ class _Compiler:
             raise self.fail(where, f"in_svar names unknown svar {holder!r}")
 
         if holder is None:
+
             def in_scope(a: Answers, el) -> list:
                 return el.ds.get(did, ()) if el is not None else a.delsvar.get(did, ())
+
             return in_scope
 
         def in_holder(a: Answers, el) -> list:
             if el is not None:
                 return el.ds.get(did, ())
             return [d for v in a.svar.get(holder, ()) for d in v.ds.get(did, ())]
+
         return in_holder
 
     def condition(self, where: str, cond: Any) -> Callable[[Answers, Any], bool]:
@@ -1046,11 +1153,13 @@ class _Compiler:
             parts = [self.condition(f"{where}.{key}[{i}]", c) for i, c in enumerate(cond[key])]
             # Plain loops: a generator inside any()/all() costs more than the few parts it tries.
             if key == "any":
+
                 def any_of(a: Answers, el) -> bool:
                     for p in parts:
                         if p(a, el):
                             return True
                     return False
+
                 return any_of
 
             def all_of(a: Answers, el) -> bool:
@@ -1058,12 +1167,26 @@ class _Compiler:
                     if not p(a, el):
                         return False
                 return True
+
             return all_of
         if "not" in cond:
             inner = self.condition(f"{where}.not", cond["not"])
             return lambda a, el: not inner(a, el)
-        predicates = [k for k in ("absent", "codes", "not_codes", "matches", "not_matches", "code_matches",
-                                  "code_not_matches", "less_than", "at_least") if k in cond]
+        predicates = [
+            k
+            for k in (
+                "absent",
+                "codes",
+                "not_codes",
+                "matches",
+                "not_matches",
+                "code_matches",
+                "code_not_matches",
+                "less_than",
+                "at_least",
+            )
+            if k in cond
+        ]
         if predicates == ["less_than", "at_least"]:
             predicates = ["less_than"]  # one numeric range
         if len(predicates) > 1:
@@ -1111,11 +1234,13 @@ class _Compiler:
         if pred in ("codes", "not_codes"):
             codes = frozenset(cond[pred])
             if pred == "codes":
+
                 def has_code(a: Answers, el) -> bool:
                     for d in in_scope(a, el):
                         if not codes.isdisjoint(cv_info(a, d).codes):
                             return True
                     return False
+
                 return has_code
 
             def has_other_code(a: Answers, el) -> bool:
@@ -1123,6 +1248,7 @@ class _Compiler:
                     if not codes.issuperset(cv_info(a, d).codes):
                         return True
                 return False
+
             return has_other_code
         if pred in ("less_than", "at_least"):
             try:
@@ -1130,35 +1256,43 @@ class _Compiler:
                 low = float(cond.get("at_least", "-inf"))
             except (TypeError, ValueError):
                 raise self.fail(where, "less_than and at_least need numbers") from None
+
             # XPath number(.) < high and number(.) >= low: a value that is no number (NaN) never is
             def in_range(a: Answers, el) -> bool:
                 for d in in_scope(a, el):
                     if low <= xpath_number(string_value(d)) < high:
                         return True
                 return False
+
             return in_range
         rx = self.regex(where, cond[pred])
         search = rx.search
         if pred == "code_matches":
+
             def code_matches(a: Answers, el) -> bool:
                 for d in in_scope(a, el):
                     if search(cv_info(a, d).one_code()):
                         return True
                 return False
+
             return code_matches
         if pred == "code_not_matches":
+
             def code_not_matches(a: Answers, el) -> bool:
                 for d in in_scope(a, el):
                     if not search(cv_info(a, d).one_code()):
                         return True
                 return False
+
             return code_not_matches
         if pred == "matches":
+
             def matches(a: Answers, el) -> bool:
                 for d in in_scope(a, el):
                     if search(normalize(string_value(d))):
                         return True
                 return False
+
             return matches
 
         def not_matches(a: Answers, el) -> bool:
@@ -1166,6 +1300,7 @@ class _Compiler:
                 if not search(normalize(string_value(d))):
                     return True
             return False
+
         return not_matches
 
     # -- tilläggsfrågor
@@ -1189,14 +1324,19 @@ class _Compiler:
                 sid = el.id
                 ds = el.all_ds
                 if len(ds) != 1:
-                    out.append(RuleFailure(f"{sid}.extra", "En tilläggsfråga måste ha ett delsvar med delfråge-id "
-                                                         "som består av frågans id plus '.1'."))
+                    out.append(
+                        RuleFailure(
+                            f"{sid}.extra",
+                            "En tilläggsfråga måste ha ett delsvar med delfråge-id som består av frågans id plus '.1'.",
+                        )
+                    )
                 if sid in seen:
                     out.append(RuleFailure(f"{sid}.extra", "Två tilläggsfrågor kan inte ha samma id."))
                 seen.add(sid)
                 for d in ds:
                     if not text_ok(d):
                         out.append(RuleFailure(f"{sid}.extra", "Sträng kan inte vara tom."))
+
         self.checks.append(extra)
 
 
@@ -1271,6 +1411,7 @@ def _joined_norm(a: Answers, delsvar: list) -> str | None:
 
 
 # ------------------------------------------------------------- datatypes
+
 
 def _text_ok(d) -> bool:
     text = d.text
@@ -1354,8 +1495,7 @@ def _quantity_ok(d) -> bool:
         return False
     values = list(pqs[0].iterchildren(PQ_VALUE))
     units = list(pqs[0].iterchildren(PQ_UNIT))
-    return len(values) == 1 and len(units) == 1 and not has_child_element(values[0]) \
-        and not has_child_element(units[0])
+    return len(values) == 1 and len(units) == 1 and not has_child_element(values[0]) and not has_child_element(units[0])
 
 
 def _partial_date_ok(d) -> bool:
@@ -1394,11 +1534,18 @@ def _decimal_ok(d) -> bool:
 
 
 _VALUE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "text": _text_ok, "boolean": _boolean_ok, "date": is_date_value, "period": _period_ok,
-    "cv": _cv_ok, "quantity": _quantity_ok, "partial_date": _partial_date_ok, "any": lambda d: True,
+    "text": _text_ok,
+    "boolean": _boolean_ok,
+    "date": is_date_value,
+    "period": _period_ok,
+    "cv": _cv_ok,
+    "quantity": _quantity_ok,
+    "partial_date": _partial_date_ok,
+    "any": lambda d: True,
     "boolean_or_cv": lambda d: True,  # handled in the delsvar check itself
     "year": _year_ok,
-    "partial_date_day": _partial_date_day_ok, "partial_date_year": _year_ok,
+    "partial_date_day": _partial_date_day_ok,
+    "partial_date_year": _year_ok,
     "decimal": _decimal_ok,
 }
 _TYPE_MESSAGES = {

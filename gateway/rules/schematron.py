@@ -53,6 +53,7 @@ Saxon and threads (saxonche 13.1):
 * The calls hold the GIL, so threads add safety, not throughput; use
   processes to validate in parallel.
 """
+
 from __future__ import annotations
 
 import copy
@@ -161,8 +162,12 @@ class Translation:
     walked_pattern_ids: tuple[str | None, ...]
 
 
-def translate(schema: str | os.PathLike[str] | etree._Element | etree._ElementTree,
-              *, phase: str | None = None, full_walk: bool = False) -> Translation:
+def translate(
+    schema: str | os.PathLike[str] | etree._Element | etree._ElementTree,
+    *,
+    phase: str | None = None,
+    full_walk: bool = False,
+) -> Translation:
     """Translate an ISO Schematron schema into an XSLT 3.0 stylesheet.
 
     ``full_walk`` turns off candidate selection, so every pattern visits
@@ -269,8 +274,7 @@ class _Pattern:
 
 
 class _Translator:
-    def __init__(self, root: etree._Element, source: str, phase: str | None,
-                 full_walk: bool) -> None:
+    def __init__(self, root: etree._Element, source: str, phase: str | None, full_walk: bool) -> None:
         self.root = root
         self.source = source
         self.phase = phase
@@ -291,8 +295,10 @@ class _Translator:
             raise self.fail(root, f"root element is {root.tag}, not sch:schema")
         binding = (root.get("queryBinding") or "xslt").strip().lower()
         if binding not in SUPPORTED_QUERY_BINDINGS:
-            raise self.fail(root, f"queryBinding {binding!r} is not supported "
-                                  f"(supported: {', '.join(sorted(SUPPORTED_QUERY_BINDINGS))})")
+            raise self.fail(
+                root,
+                f"queryBinding {binding!r} is not supported (supported: {', '.join(sorted(SUPPORTED_QUERY_BINDINGS))})",
+            )
 
         schema_lets: list[etree._Element] = []
         patterns: list[etree._Element] = []
@@ -387,8 +393,9 @@ class _Translator:
                     element.set(key, reference.sub(lambda m: params[m.group(1)], value))
         return instance
 
-    def _select_phase(self, patterns: list[_Pattern], phases: dict[str, etree._Element]
-                      ) -> tuple[list[_Pattern], list[etree._Element]]:
+    def _select_phase(
+        self, patterns: list[_Pattern], phases: dict[str, etree._Element]
+    ) -> tuple[list[_Pattern], list[etree._Element]]:
         phase = self.phase or self.root.get("defaultPhase") or "#ALL"
         if phase == "#ALL":
             return patterns, []
@@ -405,8 +412,9 @@ class _Translator:
 
     # -- stylesheet ---------------------------------------------------------
 
-    def _build(self, patterns: list[_Pattern], global_lets: list[etree._Element],
-               xslt_declarations: list[etree._Element]) -> Translation:
+    def _build(
+        self, patterns: list[_Pattern], global_lets: list[etree._Element], xslt_declarations: list[etree._Element]
+    ) -> Translation:
         nsmap = dict(self.namespaces)
         if "xs" not in nsmap:
             nsmap["xs"] = XS_NS
@@ -427,9 +435,12 @@ class _Translator:
         for let in global_lets + pattern_lets:
             name = let.get("name")
             if name in global_names:
-                raise self.fail(let, f"variable {name!r} is also declared on line "
-                                     f"{global_names[name].sourceline}; "
-                                     "lets outside rules share one scope")
+                raise self.fail(
+                    let,
+                    f"variable {name!r} is also declared on line "
+                    f"{global_names[name].sourceline}; "
+                    "lets outside rules share one scope",
+                )
             global_names[name] = let
             self._emit_let(stylesheet, let)
 
@@ -460,14 +471,15 @@ class _Translator:
                 etree.SubElement(stylesheet, self._x("mode"), name=mode, **{"on-no-match": "deep-skip"})
                 if candidates not in candidate_sets:
                     candidate_sets[candidates] = f"{self.internal}:candidates{len(candidate_sets)}"
-                    cached = etree.Element(self._x("variable"), name=candidate_sets[candidates],
-                                           select=candidates)
+                    cached = etree.Element(self._x("variable"), name=candidate_sets[candidates], select=candidates)
                     collect.addprevious(cached)
-                etree.SubElement(collect, self._x("apply-templates"),
-                                 select=f"${candidate_sets[candidates]}", mode=mode)
+                etree.SubElement(
+                    collect, self._x("apply-templates"), select=f"${candidate_sets[candidates]}", mode=mode
+                )
             for position, rule in enumerate(rules):
-                self._emit_rule(stylesheet, pattern, rule, mode, priority=len(rules) - position,
-                                descend=candidates is None)
+                self._emit_rule(
+                    stylesheet, pattern, rule, mode, priority=len(rules) - position, descend=candidates is None
+                )
 
         return Translation(
             source=self.source,
@@ -529,10 +541,19 @@ class _Translator:
         for child in let:
             variable.append(copy.deepcopy(child))
 
-    def _emit_rule(self, stylesheet: etree._Element, pattern: _Pattern, rule: etree._Element,
-                   mode: str, priority: int, *, descend: bool) -> None:
-        template = etree.SubElement(stylesheet, self._x("template"), match=rule.get("context"),
-                                    mode=mode, priority=str(priority))
+    def _emit_rule(
+        self,
+        stylesheet: etree._Element,
+        pattern: _Pattern,
+        rule: etree._Element,
+        mode: str,
+        priority: int,
+        *,
+        descend: bool,
+    ) -> None:
+        template = etree.SubElement(
+            stylesheet, self._x("template"), match=rule.get("context"), mode=mode, priority=str(priority)
+        )
         # Saxon may evaluate a rule's variables eagerly, outside the try
         # around each check; this outer try keeps such an error to one
         # finding for the rule instead of aborting the whole validation.
@@ -543,14 +564,14 @@ class _Translator:
                 self._emit_let(body, item)
             else:
                 self._emit_check(body, pattern, rule, owner, item, name)
-        rule_error = self._add_check(ERROR, pattern, rule, owner=rule, test="",
-                                     assertion_id=None, static_message=None)
+        rule_error = self._add_check(ERROR, pattern, rule, owner=rule, test="", assertion_id=None, static_message=None)
         self._emit_catch(body, rule_error)
         if descend:
             etree.SubElement(template, self._x("apply-templates"), select="@*|node()", mode="#current")
 
-    def _rule_items(self, rule: etree._Element, seen: tuple[str, ...]
-                    ) -> Iterator[tuple[etree._Element, etree._Element]]:
+    def _rule_items(
+        self, rule: etree._Element, seen: tuple[str, ...]
+    ) -> Iterator[tuple[etree._Element, etree._Element]]:
         """Lets and checks of a rule in document order, with extends expanded.
 
         Each item comes with the rule element it is written in.
@@ -575,8 +596,15 @@ class _Translator:
             elif etree.QName(child).namespace == XSL_NS:
                 raise self.fail(child, f"{child.tag} inside a rule is not supported")
 
-    def _emit_check(self, template: etree._Element, pattern: _Pattern, rule: etree._Element,
-                    owner: etree._Element, check: etree._Element, kind: str) -> None:
+    def _emit_check(
+        self,
+        template: etree._Element,
+        pattern: _Pattern,
+        rule: etree._Element,
+        owner: etree._Element,
+        check: etree._Element,
+        kind: str,
+    ) -> None:
         test = check.get("test")
         if test is None:
             raise self.fail(check, f"sch:{kind} needs a test")
@@ -607,21 +635,38 @@ class _Translator:
         etree.SubElement(target, self._x("sequence"), select=finding)
         self._emit_catch(attempt, index)
 
-    def _add_check(self, kind: str, pattern: _Pattern, rule: etree._Element,
-                   owner: etree._Element, test: str, assertion_id: str | None,
-                   static_message: str | None) -> int:
+    def _add_check(
+        self,
+        kind: str,
+        pattern: _Pattern,
+        rule: etree._Element,
+        owner: etree._Element,
+        test: str,
+        assertion_id: str | None,
+        static_message: str | None,
+    ) -> int:
         index = len(self.checks)
-        self.checks.append(Check(
-            index=index, kind=kind, pattern_id=pattern.id, rule_id=owner.get("id"),
-            context=rule.get("context"), test=test, assertion_id=assertion_id,
-            static_message=static_message,
-        ))
+        self.checks.append(
+            Check(
+                index=index,
+                kind=kind,
+                pattern_id=pattern.id,
+                rule_id=owner.get("id"),
+                context=rule.get("context"),
+                test=test,
+                assertion_id=assertion_id,
+                static_message=static_message,
+            )
+        )
         return index
 
     def _emit_catch(self, attempt: etree._Element, index: int) -> None:
         catch = etree.SubElement(attempt, self._x("catch"))
-        etree.SubElement(catch, self._x("sequence"), select=(
-            f"[{index}, 1, string(${self.err}:code) || ': ' || ${self.err}:description, path(), []]"))
+        etree.SubElement(
+            catch,
+            self._x("sequence"),
+            select=(f"[{index}, 1, string(${self.err}:code) || ': ' || ${self.err}:description, path(), []]"),
+        )
 
     def _message_parts(self, element: etree._Element) -> list[tuple[str, str]]:
         parts: list[tuple[str, str]] = []
@@ -689,8 +734,7 @@ def _processor() -> Any:
 
 
 def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           huge_tree=False)
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 _cache_lock = threading.Lock()
@@ -709,8 +753,7 @@ class SchematronValidator:
         with _saxon_lock:
             compiler = processor.new_xslt30_processor()
             try:
-                self._executable = compiler.compile_stylesheet(
-                    stylesheet_text=translation.stylesheet, encoding="UTF-8")
+                self._executable = compiler.compile_stylesheet(stylesheet_text=translation.stylesheet, encoding="UTF-8")
             except _saxon_module.PySaxonApiError as exc:
                 raise SchematronCompileError(f"{translation.source}: {exc}") from exc
         if self._executable is None:  # pragma: no cover - older saxonche returned None
@@ -721,8 +764,7 @@ class SchematronValidator:
             self._prefixes.setdefault(uri, prefix)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], *, phase: str | None = None
-                  ) -> SchematronValidator:
+    def from_file(cls, path: str | os.PathLike[str], *, phase: str | None = None) -> SchematronValidator:
         """The validator for a ``.sch`` file, compiled once per path and mtime."""
         resolved = os.path.realpath(path)
         mtime = os.stat(resolved).st_mtime_ns

@@ -4,6 +4,7 @@ Every function takes plain values and returns a Result (or records), with the
 reference hub's result codes and texts (hub-behaviour §1.3–1.8). Nothing here
 knows about SOAP or XML beyond carrying the received document through.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,8 +56,9 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     types = svc.types.current()  # one set for the type check and the rules, even across a reload
     ctype = types.catalog.by_code(cmd.type_code)
     if ctype is None or not ctype.supports(cmd.version):
-        return error(ErrorId.VALIDATION_ERROR,
-                     f"Certificate with type: {cmd.type_code} does not support version: {cmd.version}")
+        return error(
+            ErrorId.VALIDATION_ERROR, f"Certificate with type: {cmd.type_code} does not support version: {cmd.version}"
+        )
     try:
         person = parse_person_id(cmd.person_id)
     except InvalidPersonId:
@@ -66,19 +68,38 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         return error(ErrorId.VALIDATION_ERROR, ";".join(failures))
     if cmd.relation and cmd.relation[0] not in RELATION_CODES:
         return error(ErrorId.APPLICATION_ERROR, f"Unknown relation code: {cmd.relation[0]}")
-    signature = NOT_CHECKED if svc.signatures is None else svc.signatures.check_registration(
-        type_id=ctype.id, type_code=cmd.type_code, certificate_id=cmd.certificate_id,
-        person_digits=person.digits, document=cmd.document, namespaces=cmd.namespaces, now=svc.clock.utc(),
-        parsed_intyg=cmd.parsed)
+    signature = (
+        NOT_CHECKED
+        if svc.signatures is None
+        else svc.signatures.check_registration(
+            type_id=ctype.id,
+            type_code=cmd.type_code,
+            certificate_id=cmd.certificate_id,
+            person_digits=person.digits,
+            document=cmd.document,
+            namespaces=cmd.namespaces,
+            now=svc.clock.utc(),
+            parsed_intyg=cmd.parsed,
+        )
+    )
     if signature.refused is not None:
         return signature.refused
 
     now = svc.clock()
     record = CertificateRecord(
-        id=cmd.certificate_id, type=ctype.id, type_version=cmd.version, person_id=person.digits,
-        signed_at=cmd.signed_at, care_unit_id=cmd.care_unit_id, care_unit_name=cmd.care_unit_name,
-        care_giver_id=cmd.care_giver_id, doctor_id=cmd.doctor_id, doctor_name=cmd.doctor_name,
-        test_certificate=False, deleted_by_care_giver=False, received_at=now,
+        id=cmd.certificate_id,
+        type=ctype.id,
+        type_version=cmd.version,
+        person_id=person.digits,
+        signed_at=cmd.signed_at,
+        care_unit_id=cmd.care_unit_id,
+        care_unit_name=cmd.care_unit_name,
+        care_giver_id=cmd.care_giver_id,
+        doctor_id=cmd.doctor_id,
+        doctor_name=cmd.doctor_name,
+        test_certificate=False,
+        deleted_by_care_giver=False,
+        received_at=now,
     )
 
     access = audit.current()  # the job may run on another request's thread
@@ -124,7 +145,8 @@ def get_certificate(svc: Services, certificate_id: str, part: str) -> Certificat
         if record.test_certificate and part.upper() != HSVARD:
             raise ServiceError(
                 f"Failed to retrieve certificate: {certificate_id} because it is flagged as test "
-                f"certificate and part is set as: {part}")
+                f"certificate and part is set as: {part}"
+            )
         if record.deleted_by_care_giver:
             raise ServiceError(f"Certificate with id {certificate_id} is deleted from intygstjansten")
         document = uow.certificates.document(certificate_id)
@@ -174,13 +196,20 @@ def _queue_revocation(svc: Services, uow: UnitOfWork, certificate_id: str, targe
     if recipient is None:
         log.warning("revocation of %s not forwarded: recipient %s is not in the registry", certificate_id, target)
         return
-    uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2.namespace, logical_address=recipient.logical_address,
-                       kind="revoke", reference=certificate_id, payload=request,
-                       correlation_id=correlation.current(), now=svc.clock.utc())
+    uow.outbox.enqueue(
+        contract=REVOKE_CERTIFICATE_2.namespace,
+        logical_address=recipient.logical_address,
+        kind="revoke",
+        reference=certificate_id,
+        payload=request,
+        correlation_id=correlation.current(),
+        now=svc.clock.utc(),
+    )
 
 
-def send_certificate(svc: Services, certificate_id: str, person_id: str, recipient_id: str,
-                     by_citizen: bool = False) -> Result:
+def send_certificate(
+    svc: Services, certificate_id: str, person_id: str, recipient_id: str, by_citizen: bool = False
+) -> Result:
     """Forward the stored certificate to a recipient, synchronously (hub-behaviour §1.5, §3.2)."""
     audit.note(person_id, [certificate_id])
     person = try_parse_person_id(person_id)
@@ -194,17 +223,25 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
         if st.sent_to(history, recipient_id):
             return info(f"Certificate '{certificate_id}' already sent to '{recipient_id}'.")
         if record.test_certificate:
-            return error(ErrorId.VALIDATION_ERROR, f"Certificate '{certificate_id}' couldn't be sent to recipient "
-                                                   "because it is a test certificate")
+            return error(
+                ErrorId.VALIDATION_ERROR,
+                f"Certificate '{certificate_id}' couldn't be sent to recipient because it is a test certificate",
+            )
         if record.person_id in svc.validation_persons:
-            return error(ErrorId.VALIDATION_ERROR,
-                         f"Certificate '{certificate_id}' couldn't be sent to recipient because the patient is a "
-                         "validation person")
+            return error(
+                ErrorId.VALIDATION_ERROR,
+                f"Certificate '{certificate_id}' couldn't be sent to recipient because the patient is a "
+                "validation person",
+            )
         document = uow.certificates.document(certificate_id)
     failed = error(ErrorId.TECHNICAL_ERROR, f"Certificate '{certificate_id}' couldn't be sent to recipient")
     recipient = svc.recipients.get(recipient_id)
-    if (recipient is None or recipient.id in NOT_SEND_TARGETS or not recipient.active
-            or not recipient.accepts(record.type)):
+    if (
+        recipient is None
+        or recipient.id in NOT_SEND_TARGETS
+        or not recipient.active
+        or not recipient.accepts(record.type)
+    ):
         log.warning("Recipient %s is not available for certificate type %s", recipient_id, record.type)
         return failed
     if svc.outbound is None:
@@ -215,8 +252,9 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
         return failed
     # The registered element goes out as received: its bytes, the doctor's
     # signature among them, are untouched.
-    outcome = svc.outbound.send_stored(REGISTER_CERTIFICATE_3.namespace, recipient.logical_address, document,
-                                       correlation_id=correlation.current())
+    outcome = svc.outbound.send_stored(
+        REGISTER_CERTIFICATE_3.namespace, recipient.logical_address, document, correlation_id=correlation.current()
+    )
     if not outcome.succeeded:
         log.warning("sending %s to %s failed: %s", certificate_id, recipient_id, outcome.describe())
         return failed
@@ -241,8 +279,9 @@ def send_certificate(svc: Services, certificate_id: str, person_id: str, recipie
     return OK
 
 
-def set_certificate_status(svc: Services, certificate_id: str, part: str, status_code: str,
-                           timestamp: dt.datetime) -> Result:
+def set_certificate_status(
+    svc: Services, certificate_id: str, part: str, status_code: str, timestamp: dt.datetime
+) -> Result:
     if svc.recipients.get(part) is None:
         audit.note(None, [certificate_id])
         return error(ErrorId.VALIDATION_ERROR, f"No recipient found for recipient id: {part}")
@@ -256,13 +295,15 @@ def set_certificate_status(svc: Services, certificate_id: str, part: str, status
         if record is None:
             return error(ErrorId.VALIDATION_ERROR, f"Unknown certificate ID: {certificate_id}")
         if state is State.SENT and record.test_certificate:
-            return error(ErrorId.VALIDATION_ERROR,
-                         "Cannot set the certificate to SENT as it is flagged as a test certificate")
+            return error(
+                ErrorId.VALIDATION_ERROR, "Cannot set the certificate to SENT as it is flagged as a test certificate"
+            )
         if state is State.SENT and record.person_id in svc.validation_persons:
             # SENT would open the message relay to recipients for a certificate
             # that never leaves the gateway.
-            return error(ErrorId.VALIDATION_ERROR,
-                         "Cannot set the certificate to SENT as the patient is a validation person")
+            return error(
+                ErrorId.VALIDATION_ERROR, "Cannot set the certificate to SENT as the patient is a validation person"
+            )
         uow.certificates.add_state(certificate_id, state, part, timestamp)
         access = audit.current()
         audit.in_transaction(access, uow)
@@ -295,8 +336,15 @@ def list_for_care(svc: Services, person_id: str, unit_ids: list[str]) -> list[Ce
         return _views(uow, records, HSVARD)
 
 
-def list_for_citizen(svc: Services, person_id: str, type_codes: list[str], archived: bool,
-                     part: str, from_date: dt.date | None, to_date: dt.date | None) -> CitizenList:
+def list_for_citizen(
+    svc: Services,
+    person_id: str,
+    type_codes: list[str],
+    archived: bool,
+    part: str,
+    from_date: dt.date | None,
+    to_date: dt.date | None,
+) -> CitizenList:
     audit.note(person_id)
     person = try_parse_person_id(person_id)
     if person is None:
@@ -309,17 +357,22 @@ def list_for_citizen(svc: Services, person_id: str, type_codes: list[str], archi
     signed_before = dt.datetime.combine(to_date + dt.timedelta(days=1), dt.time()) if to_date else None
     with svc.store.reading() as uow:
         records = [
-            r for r in uow.certificates.find_for_citizen(person.digits, type_ids, signed_from, signed_before)
+            r
+            for r in uow.certificates.find_for_citizen(person.digits, type_ids, signed_from, signed_before)
             if r.type not in NOT_LISTED_FOR_CITIZEN
         ]
         histories = uow.certificates.states_for([r.id for r in records])
         records = [r for r in records if st.is_archived(histories[r.id]) == archived]
         audit.note(person.digits, [r.id for r in records])
         if any(r.test_certificate for r in records) and part.upper() not in (HSVARD, INVANA):
-            return CitizenList([], error(
-                ErrorId.VALIDATION_ERROR,
-                "Failed to retrieve certificates because it is flagged as test certificate and part is set as: "
-                f"{part}"))
+            return CitizenList(
+                [],
+                error(
+                    ErrorId.VALIDATION_ERROR,
+                    "Failed to retrieve certificates because it is flagged as test certificate and part is set as: "
+                    f"{part}",
+                ),
+            )
         return CitizenList(_views(uow, records, part), OK)
 
 
@@ -334,8 +387,10 @@ def list_relations(svc: Services, certificate_ids: list[str]) -> dict[str, list[
             graph: dict[tuple[str, str, str], RelationRecord] = {}
             # Newer certificates point at older ones: walk down through
             # "to" for descendants and up through "from" for ancestors.
-            for fetch, next_end in ((uow.certificates.relations_to, "from_id"),
-                                    (uow.certificates.relations_from, "to_id")):
+            for fetch, next_end in (
+                (uow.certificates.relations_to, "from_id"),
+                (uow.certificates.relations_from, "to_id"),
+            ):
                 frontier, seen = {cid}, set()
                 while frontier:
                     seen |= frontier
@@ -363,5 +418,6 @@ def certificate_type_info(svc: Services, certificate_id: str) -> tuple[str, str]
         record = uow.certificates.get(certificate_id)
     if record is None:
         raise ServiceError(
-            f"Failed to get certificate's type. Certificate with id {certificate_id} is invalid or does not exist")
+            f"Failed to get certificate's type. Certificate with id {certificate_id} is invalid or does not exist"
+        )
     return record.type, record.type_version

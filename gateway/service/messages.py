@@ -5,6 +5,7 @@ meddelande-id is claimed in its own committed transaction before the relay so
 that of two concurrent duplicates only one reaches the receiver; the claim is
 confirmed when the downstream answer is not ERROR and released otherwise.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -109,8 +110,10 @@ def validate_to_care(svc: Services, msg: IncomingMessage) -> Result | None:
             errors.append("Meddelande-id is not a GUID")
         if msg.subject not in SUBJECTS:
             errors.append("SUBJECT_NOT_SUPPORTED_ERROR")
-            errors.append(" The supplied certificate subject is invalid. "
-                          "Supported subjects are KOMPLT, AVSTMN, KONTKT, OVRIGT, PAMINN")
+            errors.append(
+                " The supplied certificate subject is invalid. "
+                "Supported subjects are KOMPLT, AVSTMN, KONTKT, OVRIGT, PAMINN"
+            )
         certificate = uow.certificates.get(msg.certificate_id)
         if certificate is None:
             errors.append(f"Unknown certificate ID: {msg.certificate_id}")
@@ -120,8 +123,10 @@ def validate_to_care(svc: Services, msg: IncomingMessage) -> Result | None:
                 errors.append("CIVIC_REGISTRATION_NUMBER_INCONSISTENCY_ERROR")
         if msg.reply_to and msg.has_deadline:
             errors.append("MESSAGE_TYPE_CONSISTENCY_ERROR")
-            errors.append(f" Message concerning certificate id {msg.certificate_id} is an answer to a "
-                          "questionand should not specify a last date of reply 'sistaSvarsDatum'.")
+            errors.append(
+                f" Message concerning certificate id {msg.certificate_id} is an answer to a "
+                "questionand should not specify a last date of reply 'sistaSvarsDatum'."
+            )
         if (msg.subject == REMINDER) != (msg.reminder_of is not None):
             errors.append("PAMINNELSE_ID_INCONSISTENCY_ERROR")
         elif msg.reminder_of is not None and uow.messages.get(msg.reminder_of) is None:
@@ -132,8 +137,10 @@ def validate_to_care(svc: Services, msg: IncomingMessage) -> Result | None:
                 errors.append("REFERENCED_MESSAGE_NOT_FOUND_ERROR")
             elif msg.subject != REMINDER and question.subject != msg.subject:
                 errors.append("SUBJECT_CONSISTENCY_ERROR")
-                errors.append(f" Message with meddelandeId {msg.reply_to} referenced by reply message with id "
-                              f"{msg.message_id} regarding certificate with id {msg.certificate_id}")
+                errors.append(
+                    f" Message with meddelandeId {msg.reply_to} referenced by reply message with id "
+                    f"{msg.message_id} regarding certificate with id {msg.certificate_id}"
+                )
         if msg.has_komplettering and msg.subject != "KOMPLT":
             errors.append("KOMPLETTERING_INCONSISTENCY_ERROR")
         if certificate is None:
@@ -143,17 +150,29 @@ def validate_to_care(svc: Services, msg: IncomingMessage) -> Result | None:
             errors.append(" The supplied certificate is invalid. Messages cannot be sent for test certificates.")
     if not errors:
         return None
-    return error(ErrorId.VALIDATION_ERROR,
-                 f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
-                 f"and certificate id {msg.certificate_id}. {_java_list(errors)}")
+    return error(
+        ErrorId.VALIDATION_ERROR,
+        f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
+        f"and certificate id {msg.certificate_id}. {_java_list(errors)}",
+    )
 
 
 def _record(msg: IncomingMessage, direction: str, now: dt.datetime) -> MessageRecord:
     return MessageRecord(
-        message_id=msg.message_id, certificate_id=msg.certificate_id, subject=msg.subject,
-        reply_to=msg.reply_to, reminder_of=msg.reminder_of, reference_id=msg.reference_id,
-        sender=msg.sender, recipient_address=msg.recipient_address, direction=direction,
-        has_deadline=msg.has_deadline, sent_at=msg.sent_at, received_at=now, document=msg.document)
+        message_id=msg.message_id,
+        certificate_id=msg.certificate_id,
+        subject=msg.subject,
+        reply_to=msg.reply_to,
+        reminder_of=msg.reminder_of,
+        reference_id=msg.reference_id,
+        sender=msg.sender,
+        recipient_address=msg.recipient_address,
+        direction=direction,
+        has_deadline=msg.has_deadline,
+        sent_at=msg.sent_at,
+        received_at=now,
+        document=msg.document,
+    )
 
 
 def claim_message(svc: Services, msg: IncomingMessage, direction: str) -> bool:
@@ -173,15 +192,13 @@ def settle_message(svc: Services, message_id: str, stored: bool) -> None:
             message = uow.messages.get(message_id)
             if message is not None and message.direction == TO_CARE:
                 code = ANSWER_FROM_RECIPIENT if message.reply_to else QUESTION_FROM_RECIPIENT
-                enqueue_status_update(svc, uow, message.certificate_id,
-                                      Event(code, svc.clock(), message.subject))
+                enqueue_status_update(svc, uow, message.certificate_id, Event(code, svc.clock(), message.subject))
         else:
             uow.messages.release(message_id)
         uow.commit()
 
 
-def _relay(svc: Services, msg: IncomingMessage, direction: str, contract: str,
-           duplicate: Result) -> Result:
+def _relay(svc: Services, msg: IncomingMessage, direction: str, contract: str, duplicate: Result) -> Result:
     if not claim_message(svc, msg, direction):
         return duplicate
     try:
@@ -200,11 +217,13 @@ def _downstream(svc: Services, contract: str, msg: IncomingMessage) -> Result:
     if svc.outbound is None:
         log.error("no outbound routing configured; cannot relay message %s", msg.message_id)
         return error(ErrorId.APPLICATION_ERROR, RELAY_FAILED)
-    outcome = svc.outbound.send(contract, msg.recipient_address, msg.document,
-                                correlation_id=correlation.current())
+    outcome = svc.outbound.send(contract, msg.recipient_address, msg.document, correlation_id=correlation.current())
     if outcome.kind == "result" and outcome.result_code is not None:
-        return Result(outcome.result_code, outcome.text or None,
-                      ErrorId(outcome.error_id) if outcome.error_id in ErrorId.__members__ else None)
+        return Result(
+            outcome.result_code,
+            outcome.text or None,
+            ErrorId(outcome.error_id) if outcome.error_id in ErrorId.__members__ else None,
+        )
     log.warning("relaying message %s failed: %s", msg.message_id, outcome.describe())
     # As the reference answers a failed relay: its exception's message as an
     # APPLICATION_ERROR, which is the receiver's faultstring, or the client's
@@ -224,11 +243,18 @@ def send_message_to_recipient(svc: Services, msg: IncomingMessage) -> Result:
     if certificate.test_certificate:
         return Result("OK")  # the reference answers OK and forwards nothing
     if certificate.person_id in svc.validation_persons:
-        return error(ErrorId.VALIDATION_ERROR,
-                     f"Message about certificate '{msg.certificate_id}' couldn't be sent to recipient because "
-                     "the patient is a validation person")
-    return _relay(svc, msg, TO_RECIPIENT, SEND_MESSAGE_TO_RECIPIENT_2.namespace,
-                  error(ErrorId.VALIDATION_ERROR, _java_list(["MeddelandeId is not globally unique"])))
+        return error(
+            ErrorId.VALIDATION_ERROR,
+            f"Message about certificate '{msg.certificate_id}' couldn't be sent to recipient because "
+            "the patient is a validation person",
+        )
+    return _relay(
+        svc,
+        msg,
+        TO_RECIPIENT,
+        SEND_MESSAGE_TO_RECIPIENT_2.namespace,
+        error(ErrorId.VALIDATION_ERROR, _java_list(["MeddelandeId is not globally unique"])),
+    )
 
 
 def send_message_to_care(svc: Services, msg: IncomingMessage) -> Result:
@@ -236,10 +262,17 @@ def send_message_to_care(svc: Services, msg: IncomingMessage) -> Result:
     failed = validate_to_care(svc, msg)
     if failed is not None:
         return failed
-    return _relay(svc, msg, TO_CARE, SEND_MESSAGE_TO_CARE_2.namespace, error(
-        ErrorId.VALIDATION_ERROR,
-        f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
-        f"and certificate id {msg.certificate_id}. [MEDDELANDE_ID_NOT_UNIQUE_ERROR, Meddelande-id is not a GUID]"))
+    return _relay(
+        svc,
+        msg,
+        TO_CARE,
+        SEND_MESSAGE_TO_CARE_2.namespace,
+        error(
+            ErrorId.VALIDATION_ERROR,
+            f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
+            f"and certificate id {msg.certificate_id}. [MEDDELANDE_ID_NOT_UNIQUE_ERROR, Meddelande-id is not a GUID]",
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -258,14 +291,23 @@ def message_event(message: MessageRecord) -> Event:
     return Event(code, message.sent_at or message.received_at, message.subject)
 
 
-def list_for_care_with_qa(svc: Services, person_id: str, unit_ids: list[str], care_giver_id: str | None,
-                          signed_from: dt.datetime | None, signed_to: dt.datetime | None) -> list[CertificateWithQA]:
+def list_for_care_with_qa(
+    svc: Services,
+    person_id: str,
+    unit_ids: list[str],
+    care_giver_id: str | None,
+    signed_from: dt.datetime | None,
+    signed_to: dt.datetime | None,
+) -> list[CertificateWithQA]:
     # The same selection and status visibility as ListCertificatesForCare.
 
-    views = [v for v in list_for_care(svc, person_id, unit_ids)
-             if (not care_giver_id or v.record.care_giver_id == care_giver_id)
-             and (signed_from is None or (v.record.signed_at and v.record.signed_at >= signed_from))
-             and (signed_to is None or (v.record.signed_at and v.record.signed_at <= signed_to))]
+    views = [
+        v
+        for v in list_for_care(svc, person_id, unit_ids)
+        if (not care_giver_id or v.record.care_giver_id == care_giver_id)
+        and (signed_from is None or (v.record.signed_at and v.record.signed_at >= signed_from))
+        and (signed_to is None or (v.record.signed_at and v.record.signed_at <= signed_to))
+    ]
     with svc.store.reading() as uow:
         stored = uow.messages.stored_for([v.record.id for v in views])
     out = []
@@ -275,6 +317,7 @@ def list_for_care_with_qa(svc: Services, person_id: str, unit_ids: list[str], ca
         events += [Event(REVOKED_EVENT, s.timestamp) for s in view.statuses if s.state == State.CANCELLED]
         events += [message_event(m) for m in messages]
         events.sort(key=lambda e: e.timestamp)
-        out.append(CertificateWithQA(view, events, question_counts(messages, TO_RECIPIENT),
-                                     question_counts(messages, TO_CARE)))
+        out.append(
+            CertificateWithQA(view, events, question_counts(messages, TO_RECIPIENT), question_counts(messages, TO_CARE))
+        )
     return out

@@ -4,6 +4,7 @@ The reference hub leaves these to Webcert; here they are queued in the same
 transaction as the change that causes them, one queue per care system, so a
 care system that is down holds back only its own notifications.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,9 +66,9 @@ def question_counts(messages: list[MessageRecord], direction: str) -> QuestionCo
             handled += 1
         elif q.message_id in answered_ids:
             answered += 1
-    return QuestionCounts(total=len(questions), handled=handled, answered=answered,
-                          unanswered=len(questions) - handled - answered)
-
+    return QuestionCounts(
+        total=len(questions), handled=handled, answered=answered, unanswered=len(questions) - handled - answered
+    )
 
 
 def enqueue_status_update(svc: Services, uow: UnitOfWork, certificate_id: str, event: Event) -> bool:
@@ -85,10 +86,16 @@ def enqueue_status_update(svc: Services, uow: UnitOfWork, certificate_id: str, e
         return False  # a damaged row: nothing to describe the certificate with
     view = CertificateView(record, document, st.visible_to(uow.certificates.states(certificate_id), HSVARD))
     messages = uow.messages.stored_for([certificate_id])[certificate_id]
-    payload = svc.render_status_update(view, event, question_counts(messages, TO_RECIPIENT),
-                                       question_counts(messages, TO_CARE))
-    uow.outbox.enqueue(contract=CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, logical_address=address,
-                       kind="notification", reference=certificate_id, payload=payload,
-                       correlation_id=correlation.current(),
-                       now=svc.clock.utc())
+    payload = svc.render_status_update(
+        view, event, question_counts(messages, TO_RECIPIENT), question_counts(messages, TO_CARE)
+    )
+    uow.outbox.enqueue(
+        contract=CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace,
+        logical_address=address,
+        kind="notification",
+        reference=certificate_id,
+        payload=payload,
+        correlation_id=correlation.current(),
+        now=svc.clock.utc(),
+    )
     return True

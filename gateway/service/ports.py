@@ -6,6 +6,7 @@ what the gateway runs with; tests/support/fakes.py holds an in-memory store
 that runs the same lifecycle in microseconds. A storage failure reaches the
 service as a domain error (intygsgw.domain.errors), never as a driver's.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,8 +56,13 @@ class CertificateRepository(Protocol):
 
     def find_for_care(self, person_id: str, unit_ids: Sequence[str]) -> list[CertificateRecord]: ...
 
-    def find_for_citizen(self, person_id: str, type_ids: Sequence[str], signed_from: dt.datetime | None,
-                         signed_before: dt.datetime | None) -> list[CertificateRecord]: ...
+    def find_for_citizen(
+        self,
+        person_id: str,
+        type_ids: Sequence[str],
+        signed_from: dt.datetime | None,
+        signed_before: dt.datetime | None,
+    ) -> list[CertificateRecord]: ...
 
     def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]: ...
 
@@ -103,8 +109,17 @@ class SignatureRepository(Protocol):
 class Outbox(Protocol):
     """Work for other systems, written in the same transaction as the change that causes it."""
 
-    def enqueue(self, *, contract: str, logical_address: str, kind: str, reference: str, payload: bytes,
-                correlation_id: str, now: dt.datetime) -> None: ...
+    def enqueue(
+        self,
+        *,
+        contract: str,
+        logical_address: str,
+        kind: str,
+        reference: str,
+        payload: bytes,
+        correlation_id: str,
+        now: dt.datetime,
+    ) -> None: ...
 
 
 class AccessLog(Protocol):
@@ -143,11 +158,13 @@ class Store(Protocol):
 class Outbound(Protocol):
     """Calls to other systems' contracts, by request namespace and logical address."""
 
-    def send(self, contract_ns: str, logical_address: str, payload: bytes,
-             correlation_id: str | None = None) -> Outcome: ...
+    def send(
+        self, contract_ns: str, logical_address: str, payload: bytes, correlation_id: str | None = None
+    ) -> Outcome: ...
 
-    def send_stored(self, contract_ns: str, logical_address: str, document: StoredDocument,
-                    correlation_id: str | None = None) -> Outcome:
+    def send_stored(
+        self, contract_ns: str, logical_address: str, document: StoredDocument, correlation_id: str | None = None
+    ) -> Outcome:
         """Send an element stored as received (its bytes, a signature among them, untouched)."""
 
     def has_route(self, contract_ns: str, logical_address: str, day: dt.date) -> bool: ...
@@ -169,7 +186,16 @@ NOT_CHECKED = SignatureOutcome()
 
 
 class SignatureChecker(Protocol):
-    def check_registration(self, *, type_id: str, type_code: str, certificate_id: str, person_digits: str,
-                           document: bytes, namespaces: dict[str, str], now: dt.datetime,
-                           parsed_intyg: Any = None) -> SignatureOutcome:
+    def check_registration(
+        self,
+        *,
+        type_id: str,
+        type_code: str,
+        certificate_id: str,
+        person_digits: str,
+        document: bytes,
+        namespaces: dict[str, str],
+        now: dt.datetime,
+        parsed_intyg: Any = None,
+    ) -> SignatureOutcome:
         """Verify a certificate's signature as its type's policy says, before it is stored."""

@@ -8,6 +8,7 @@ GetRecipientsForCertificate or ListKnownRecipients (NoRecipientsFound, an
 ERROR/APPLICATION_ERROR result) and RegisterApprovedReceivers, whose refusals
 are ERROR results without an errorId.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -91,8 +92,10 @@ def approved_receivers(svc: Services, certificate_id: str) -> list[ReceiverAppro
     for row in rows:
         recipient = registry.get(row.receiver_id)
         if recipient is None:
-            raise ServiceError(f"Approved receiver '{row.receiver_id}' of certificate '{certificate_id}' "
-                               "is no longer in the recipient registry")
+            raise ServiceError(
+                f"Approved receiver '{row.receiver_id}' of certificate '{certificate_id}' "
+                "is no longer in the recipient registry"
+            )
         out.append(ReceiverApproval(recipient, row.approved))
     return out
 
@@ -101,8 +104,9 @@ def _refused(text: str) -> Result:
     return Result("ERROR", f"Request to registerApprovedReceiver {text}")
 
 
-def register_approved_receivers(svc: Services, certificate_id: str, type_code: str,
-                                choices: list[tuple[str, str]]) -> Result:
+def register_approved_receivers(
+    svc: Services, certificate_id: str, type_code: str, choices: list[tuple[str, str]]
+) -> Result:
     """``choices``: (receiverId, YES|NO|UNDEFINED) as the request lists them.
 
     Every receiver of the type gets a row: approved if the request says YES

@@ -1,4 +1,5 @@
 """What the service layer needs from the outside world, in one object, typed by its ports."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """Keeping validation persons' data no longer than its retention period."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,8 +49,7 @@ class PeriodicPurge:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                purge_validation_persons(self.services,
-                                         purge_cutoff(self.services.clock(), self.retention_days))
+                purge_validation_persons(self.services, purge_cutoff(self.services.clock(), self.retention_days))
             except Exception:
                 log.exception("purging validation persons failed; trying again later")
             self._stop.wait(self.every)

@@ -1,4 +1,5 @@
 """What the service layer hands back to the entry points: records with what the asker may see."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -16,6 +16,7 @@ spawned helper process under gunicorn, which forks its workers. On SIGTERM
 the server stops accepting, lets in-flight requests finish, and then the
 background work finishes its current calls.
 """
+
 from __future__ import annotations
 
 import errno
@@ -120,9 +121,16 @@ def serve(settings: Settings) -> int:
     os.environ[SETTINGS_ENV] = settings.to_env()
     multiprocessing.set_start_method("spawn", force=True)
     scheme = "https (mutual TLS)" if settings.tls else "http"
-    log.info("serving on %s://%s:%d with %d worker(s), database %s, authorization %s, access log %s",
-             scheme, settings.host, settings.port, settings.workers, _redacted(database_url(settings)),
-             "on" if settings.authorization_required else "off", "on" if settings.access_log else "off")
+    log.info(
+        "serving on %s://%s:%d with %d worker(s), database %s, authorization %s, access log %s",
+        scheme,
+        settings.host,
+        settings.port,
+        settings.workers,
+        _redacted(database_url(settings)),
+        "on" if settings.authorization_required else "off",
+        "on" if settings.access_log else "off",
+    )
     if settings.tls:
         return _serve_tls(settings)
     return _serve_plain(settings, services)
@@ -158,7 +166,8 @@ def _serve_tls(settings: Settings) -> int:
     helper = None
     if settings.delivery or (settings.validation_persons.strip() and settings.validation_purge_every > 0):
         helper = multiprocessing.get_context("spawn").Process(
-            target=_background_process, args=(settings.to_env(),), name="intygsgw-background", daemon=False)
+            target=_background_process, args=(settings.to_env(),), name="intygsgw-background", daemon=False
+        )
         helper.start()
     try:
         serve_tls(settings)

@@ -13,6 +13,7 @@ The context is built once per worker, not per connection as gunicorn's
 default factory does: loading the key and the CA bundle per connection cost
 more than the request.
 """
+
 from __future__ import annotations
 
 import os

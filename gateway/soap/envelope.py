@@ -1,4 +1,5 @@
 """SOAP 1.1 envelopes: read the parts a request is routed on, write answers."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -64,15 +65,12 @@ def read_envelope(root: etree._Element) -> RequestEnvelope:
         raise client_fault("Malformed request: the envelope has no Body")
     elements = [c for c in body if isinstance(c.tag, str)]
     if len(elements) != 1:
-        raise client_fault(
-            f"Malformed request: the Body must hold exactly one element, it holds {len(elements)}"
-        )
+        raise client_fault(f"Malformed request: the Body must hold exactly one element, it holds {len(elements)}")
     return RequestEnvelope(root, header, elements[0])
 
 
 _RESPONSE_HEAD = (
-    "<?xml version='1.0' encoding='UTF-8'?>"
-    f'<soap:Envelope xmlns:soap="{SOAP11_NS}"><soap:Body>'
+    f"<?xml version='1.0' encoding='UTF-8'?><soap:Envelope xmlns:soap=\"{SOAP11_NS}\"><soap:Body>"
 ).encode()
 _RESPONSE_TAIL = b"</soap:Body></soap:Envelope>"
 
@@ -98,8 +96,12 @@ def fault_envelope(fault: SoapFault) -> bytes:
 def request_envelope(body_element_xml: bytes, logical_address: str) -> bytes:
     """An outbound RIV-TA request: LogicalAddress header plus the given body."""
     return (
-        "<?xml version='1.0' encoding='UTF-8'?>"
-        f'<soap:Envelope xmlns:soap="{SOAP11_NS}"><soap:Header>'
-        f'<riv:LogicalAddress xmlns:riv="{RIV_REGISTRY_NS}">{escape(logical_address)}</riv:LogicalAddress>'
-        "</soap:Header><soap:Body>"
-    ).encode() + body_element_xml + _RESPONSE_TAIL
+        (
+            "<?xml version='1.0' encoding='UTF-8'?>"
+            f'<soap:Envelope xmlns:soap="{SOAP11_NS}"><soap:Header>'
+            f'<riv:LogicalAddress xmlns:riv="{RIV_REGISTRY_NS}">{escape(logical_address)}</riv:LogicalAddress>'
+            "</soap:Header><soap:Body>"
+        ).encode()
+        + body_element_xml
+        + _RESPONSE_TAIL
+    )

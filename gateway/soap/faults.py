@@ -1,4 +1,5 @@
 """SOAP 1.1 faults: the one way a request can fail below the contract level."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ parser never reads DTDs, never resolves entities, never touches the network and
 keeps libxml2's size limits on, so entity bombs, external entities and
 oversized text nodes fail fast instead of eating the worker.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -55,13 +56,12 @@ def parse_untrusted(data: bytes) -> etree._Element:
         raise client_fault(f"Malformed request: {exc}") from None
     docinfo = root.getroottree().docinfo
     if not is_ascii_compatible(docinfo.encoding or "UTF-8"):
-        raise client_fault(f"Malformed request: the encoding {docinfo.encoding} is not accepted; "
-                           "send UTF-8 (or ISO-8859-1)")
+        raise client_fault(
+            f"Malformed request: the encoding {docinfo.encoding} is not accepted; send UTF-8 (or ISO-8859-1)"
+        )
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise client_fault("Malformed request: a document type declaration (DOCTYPE) is not allowed")
-    if XINCLUDE_NS in data and root.xpath(
-        "boolean(//*[namespace-uri()='http://www.w3.org/2001/XInclude'])"
-    ):
+    if XINCLUDE_NS in data and root.xpath("boolean(//*[namespace-uri()='http://www.w3.org/2001/XInclude'])"):
         raise client_fault("Malformed request: XInclude elements are not allowed")
     return root
 
@@ -70,8 +70,9 @@ def parse_untrusted(data: bytes) -> etree._Element:
 # nothing else. The stored payload is cut out of the raw bytes by its tags
 # (soap.source); in UTF-7, UTF-16, ISO-2022 or Shift_JIS the bytes of a
 # comment can spell a tag the parser never saw, so those are refused.
-_ASCII_COMPATIBLE = ({"utf-8", "ascii"} | {f"iso8859-{n}" for n in range(1, 17) if n != 12}
-                     | {f"cp125{n}" for n in range(9)})
+_ASCII_COMPATIBLE = (
+    {"utf-8", "ascii"} | {f"iso8859-{n}" for n in range(1, 17) if n != 12} | {f"cp125{n}" for n in range(9)}
+)
 
 
 def _codec(encoding: str) -> str | None:
@@ -115,10 +116,11 @@ def as_utf8(data: bytes, content_type: str | None = None) -> bytes:
         if _codec(encoding) == "utf-8":
             return data
         if bom:
-            raise client_fault(f"Malformed request: the body starts with a UTF-8 byte order mark but declares "
-                               f"{encoding}")
+            raise client_fault(
+                f"Malformed request: the body starts with a UTF-8 byte order mark but declares {encoding}"
+            )
         where = "the XML declaration"
-        data = data[:declared.start(2)] + b"UTF-8" + data[declared.end(2):]  # no BOM here: head is data
+        data = data[: declared.start(2)] + b"UTF-8" + data[declared.end(2) :]  # no BOM here: head is data
     else:
         match = _CHARSET.search(content_type or "")
         if match is None or bom or _codec(match.group(1)) == "utf-8":

@@ -4,6 +4,7 @@ Schemas compile once per process (tens of milliseconds each) and are then
 shared by every request; lxml's XMLSchema objects are safe to use from many
 threads for validation.
 """
+
 from __future__ import annotations
 
 import functools

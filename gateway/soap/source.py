@@ -17,6 +17,7 @@ because every request is made UTF-8 before it is parsed (soap.parser.as_utf8),
 by one decoder, and encodings in which other bytes could spell a tag (UTF-7,
 UTF-16, ISO-2022 and the like) are refused there.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,6 +36,7 @@ class ElementSource:
     xml: bytes  # UTF-8; byte-identical to the request when the request was UTF-8 (transcoded otherwise)
     inherited_namespaces: dict[str, str]  # prefix ('' = default) -> URI, from ancestors
 
+
 def _raw_qname(el: etree._Element) -> bytes:
     local = etree.QName(el).localname
     return (f"{el.prefix}:{local}" if el.prefix else local).encode("ascii", "strict")
@@ -50,7 +52,7 @@ def _span_by_regex(data: bytes, qname: bytes) -> tuple[int, int] | None:
     ends = [m.end() for m in re.finditer(rb"</" + q + rb"\s*>", data)]
     if len(starts) == 1 and len(ends) == 1 and starts[0] < ends[0]:
         tag_end = _start_tag_end(data, starts[0])
-        if tag_end < ends[0] and data[tag_end - 1:tag_end] != b"/":
+        if tag_end < ends[0] and data[tag_end - 1 : tag_end] != b"/":
             return starts[0], ends[0]
     return None
 
@@ -75,7 +77,7 @@ def _span_by_expat(data: bytes, tag: str, ordinal: int) -> tuple[int, int]:
                 at = parser.CurrentByteIndex
                 tag_end = _start_tag_end(data, at)
                 state["start"], state["depth"] = at, 1
-                if data[tag_end - 1:tag_end] == b"/":
+                if data[tag_end - 1 : tag_end] == b"/":
                     # An empty-element tag: expat reports its end after the tag,
                     # at whatever follows, so the span is the tag itself.
                     state["empty_end"] = tag_end + 1
@@ -116,7 +118,7 @@ def element_source(data: bytes, el: etree._Element) -> ElementSource:
                 break
             ordinal += 1
         span = _span_by_expat(data, el.tag, ordinal)
-    raw = data[span[0]:span[1]]
+    raw = data[span[0] : span[1]]
     parent = el.getparent()
     inherited = {}
     if parent is not None:
@@ -145,7 +147,7 @@ def _start_tag_end(xml: bytes, start: int = 0) -> int:
     """Index of the '>' closing the start tag that begins at ``start``."""
     quote = None
     for i in range(start + 1, len(xml)):
-        c = xml[i:i + 1]
+        c = xml[i : i + 1]
         if quote:
             if c == quote:
                 quote = None
@@ -189,6 +191,7 @@ def self_contained(source_xml: bytes, inherited_namespaces: dict[str, str]) -> b
     own = _declared_prefixes(start_tag, name.end())
     decls = "".join(
         (f" xmlns={quoteattr(uri)}" if not prefix else f" xmlns:{prefix}={quoteattr(uri)}")
-        for prefix, uri in sorted(inherited_namespaces.items()) if prefix not in own
+        for prefix, uri in sorted(inherited_namespaces.items())
+        if prefix not in own
     ).encode()
-    return source_xml[: name.end()] + decls + source_xml[name.end():]
+    return source_xml[: name.end()] + decls + source_xml[name.end() :]

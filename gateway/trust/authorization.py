@@ -14,6 +14,7 @@ refused: the table lists what is allowed, never what is forbidden.
     valid_from = 2026-01-01                 # optional
     valid_to = 2027-12-31                   # optional
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,8 +55,9 @@ class AuthorizationTable:
         for e in self.entries:
             self._by_key.setdefault((e.consumer, e.contract, e.logical_address), []).append(e)
 
-    def allows(self, consumer: str | None, contract_ns: str, logical_address: str,
-               today: dt.date | None = None) -> bool:
+    def allows(
+        self, consumer: str | None, contract_ns: str, logical_address: str, today: dt.date | None = None
+    ) -> bool:
         if not consumer:
             return False
         today = today or dt.date.today()
@@ -96,8 +98,13 @@ def parse_authorizations(text: str, source: str = "authorizations") -> Authoriza
             namespace = ANY if contract == ANY else contract_namespace(contract)
         except ValueError as exc:
             raise AuthorizationFileError(f"{where}: {exc}") from None
-        entry = Authorization(consumer.lower(), namespace, raw["logical_address"].strip().lower(),
-                              _date(raw.get("valid_from"), where), _date(raw.get("valid_to"), where))
+        entry = Authorization(
+            consumer.lower(),
+            namespace,
+            raw["logical_address"].strip().lower(),
+            _date(raw.get("valid_from"), where),
+            _date(raw.get("valid_to"), where),
+        )
         if entry.valid_from and entry.valid_to and entry.valid_to < entry.valid_from:
             raise AuthorizationFileError(f"{where}: valid_to is before valid_from")
         entries.append(entry)
@@ -130,9 +137,15 @@ class CallGate:
         if not caller_hsa_id:
             return SoapFault(
                 f"{NO_CALLER} [{PLATFORM_NAME}] No client certificate with a SERIALNUMBER (HSA id) in its "
-                "subject was presented, so the caller cannot be authorized", "Client", 500)
+                "subject was presented, so the caller cannot be authorized",
+                "Client",
+                500,
+            )
         if not self._table().allows(caller_hsa_id, contract_ns, logical_address, self._today()):
             return SoapFault(
                 f"{NOT_AUTHORIZED} [{PLATFORM_NAME}] Authorization missing for serviceconsumer: {caller_hsa_id}, "
-                f"receiver: {logical_address}, service contract: {contract_ns}", "Server", 500)
+                f"receiver: {logical_address}, service contract: {contract_ns}",
+                "Server",
+                500,
+            )
         return None

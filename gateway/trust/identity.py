@@ -11,6 +11,7 @@ so an ``HTTP_*`` variable set in the environment would look like a header.
 Nothing here reads a forwarded certificate unless the peer is a trusted proxy,
 and a header value that equals the process environment's is ignored.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -121,8 +122,9 @@ class ProxyTrust:
             log.warning("trusted proxy sent an unreadable client certificate: %s", exc)
             return None
         if self.anchors and not any(_issued_by(cert, ca) for ca in self.anchors):
-            log.warning("trusted proxy forwarded a certificate not issued by a client CA: %s",
-                        cert.subject.rfc4514_string())
+            log.warning(
+                "trusted proxy forwarded a certificate not issued by a client CA: %s", cert.subject.rfc4514_string()
+            )
             return None
         return cert
 

@@ -1,4 +1,5 @@
 """The project's import graph, read from the source with ast (nothing is imported)."""
+
 from __future__ import annotations
 
 import ast

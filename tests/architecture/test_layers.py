@@ -1,4 +1,5 @@
 """The layering ARCHITECTURE.md describes, checked on the import graph."""
+
 from __future__ import annotations
 
 import ast
@@ -37,16 +38,37 @@ def test_the_domain_depends_on_nothing_but_itself_and_the_standard_library():
     for module, targets in layer_imports("intygsgw.domain").items():
         outside = {t for t in targets if not t.startswith(allowed)}
         assert not outside, f"{module} imports {outside}"
-        assert not third_party_imports(modules()[module]) - {"datetime", "dataclasses", "enum", "re",
-                                                              "typing", "hashlib", "functools", "itertools",
-                                                              "collections", "math", "bisect", "zoneinfo"}
+        assert not third_party_imports(modules()[module]) - {
+            "datetime",
+            "dataclasses",
+            "enum",
+            "re",
+            "typing",
+            "hashlib",
+            "functools",
+            "itertools",
+            "collections",
+            "math",
+            "bisect",
+            "zoneinfo",
+        }
 
 
 def test_the_service_layer_knows_no_adapter_and_no_wire_format():
     # Ports only: storage, SOAP, outbound HTTP and files are behind intygsgw.service.ports.
-    forbidden_packages = ("intygsgw.storage", "intygsgw.soap", "intygsgw.outbound", "intygsgw.http",
-                          "intygsgw.handlers", "intygsgw.config", "intygsgw.signing", "intygsgw.serving",
-                          "intygsgw.cli", "intygsgw.app", "intygsgw.registry")
+    forbidden_packages = (
+        "intygsgw.storage",
+        "intygsgw.soap",
+        "intygsgw.outbound",
+        "intygsgw.http",
+        "intygsgw.handlers",
+        "intygsgw.config",
+        "intygsgw.signing",
+        "intygsgw.serving",
+        "intygsgw.cli",
+        "intygsgw.app",
+        "intygsgw.registry",
+    )
     forbidden_libraries = {"sqlalchemy", "lxml", "zeep", "urllib3", "requests", "granian", "gunicorn"}
     for module, targets in layer_imports("intygsgw.service").items():
         assert not {t for t in targets if t.startswith(forbidden_packages)}, module
@@ -54,8 +76,16 @@ def test_the_service_layer_knows_no_adapter_and_no_wire_format():
 
 
 def test_storage_depends_on_the_domain_not_on_the_layers_above():
-    above = ("intygsgw.service", "intygsgw.handlers", "intygsgw.http", "intygsgw.app", "intygsgw.serving",
-             "intygsgw.cli", "intygsgw.outbound", "intygsgw.delivery")
+    above = (
+        "intygsgw.service",
+        "intygsgw.handlers",
+        "intygsgw.http",
+        "intygsgw.app",
+        "intygsgw.serving",
+        "intygsgw.cli",
+        "intygsgw.outbound",
+        "intygsgw.delivery",
+    )
     for module, targets in layer_imports("intygsgw.storage").items():
         assert not {t for t in targets if t.startswith(above)}, module
 

@@ -18,6 +18,7 @@ Defects of the published files are asserted here (they fail to compile) and
 their comparison runs against a corrected copy in a temporary folder; the
 published files themselves are never modified.
 """
+
 from __future__ import annotations
 
 import copy
@@ -77,6 +78,7 @@ MACHINE_PATHS = ("/" + "work/", "/" + "tmp/")
 # What is compared with what
 # --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Pair:
     ours: str  # relative to schemas/
@@ -116,8 +118,11 @@ INTERACTIONS = [
     Pair("interactions/ListKnownRecipientsResponder-1.xsd", _intyg("ListKnownRecipients", "1.0")),
     Pair("interactions/ListPossibleReceiversResponder-1.xsd", _intyg("ListPossibleReceivers", "1.0"), needs_fix=True),
     Pair("interactions/ListApprovedReceiversResponder-1.xsd", _intyg("ListApprovedReceivers", "1.0"), needs_fix=True),
-    Pair("interactions/RegisterApprovedReceiversResponder-1.xsd", _intyg("RegisterApprovedReceivers", "1.0"),
-         needs_fix=True),
+    Pair(
+        "interactions/RegisterApprovedReceiversResponder-1.xsd",
+        _intyg("RegisterApprovedReceivers", "1.0"),
+        needs_fix=True,
+    ),
 ]
 PAIRS = {p.id: p for p in INTERACTIONS}
 
@@ -134,9 +139,12 @@ CORE = [
     Pair("core/certificate-types-1.xsd", CERT_CORE / "clinicalprocess_healthcond_certificate_types_1.0.xsd"),
     Pair("core/certificate-1.xsd", CERT_CORE / "clinicalprocess_healthcond_certificate_1.0.xsd"),
     Pair("core/receiver-types-1.xsd", INTYG_CORE / "intyg_receiver_types_1.0.xsd", needs_fix=True),
-    Pair("interactions/CertificateStatusUpdateForCareResponder-3.2-ext.xsd",
-         CERT_INTERACTIONS / "CertificateStatusUpdateForCareInteraction"
-         / "CertificateStatusUpdateForCareResponder_3.2_ext.xsd"),
+    Pair(
+        "interactions/CertificateStatusUpdateForCareResponder-3.2-ext.xsd",
+        CERT_INTERACTIONS
+        / "CertificateStatusUpdateForCareInteraction"
+        / "CertificateStatusUpdateForCareResponder_3.2_ext.xsd",
+    ),
 ]
 
 # The Inera-internal contracts below import the Inera copy of the core:3
@@ -188,6 +196,7 @@ def published_path(pair: Pair, request) -> Path:
 # --------------------------------------------------------------------------
 # Loading (each schema set compiles once per session)
 # --------------------------------------------------------------------------
+
 
 @functools.cache
 def lxml_schema(path: str) -> etree.XMLSchema:
@@ -281,6 +290,7 @@ def test_corrected_copy_of_published_defect_compiles(path, fixed_intyg_domain):
 # 2. Structural equivalence
 # --------------------------------------------------------------------------
 
+
 class Facts:
     """Every constraint of a schema set, keyed by a readable path.
 
@@ -300,8 +310,12 @@ class Facts:
         for qname, xsd_type in sorted(maps.types.items()):
             if self._ns(qname) not in BUILTIN_NAMESPACES:
                 self._type(f"type {self.short(qname)}", xsd_type, (qname,))
-        for kind, table in (("attribute", maps.attributes), ("group", maps.groups),
-                            ("attributeGroup", maps.attribute_groups), ("notation", maps.notations)):
+        for kind, table in (
+            ("attribute", maps.attributes),
+            ("group", maps.groups),
+            ("attributeGroup", maps.attribute_groups),
+            ("notation", maps.notations),
+        ):
             for qname in table:
                 if self._ns(qname) not in BUILTIN_NAMESPACES:
                     self.facts[f"{kind} {self.short(qname)}"] = "declared"
@@ -357,25 +371,29 @@ class Facts:
             self.facts[f"{path}#simple"] = self._simple(t)
             return
         base = t.base_type
-        self.facts[f"{path}#complex"] = " ".join([
-            f"name={self.short(t.name)}",
-            f"derivation={t.derivation}",
-            f"base={self.short(base.name) if base is not None else None}",
-            f"mixed={t.mixed}",
-            f"abstract={t.abstract}",
-            f"block={t.block!r} final={t.final!r}",
-        ])
+        self.facts[f"{path}#complex"] = " ".join(
+            [
+                f"name={self.short(t.name)}",
+                f"derivation={t.derivation}",
+                f"base={self.short(base.name) if base is not None else None}",
+                f"mixed={t.mixed}",
+                f"abstract={t.abstract}",
+                f"block={t.block!r} final={t.final!r}",
+            ]
+        )
         for name, attr in sorted(t.attributes.items(), key=lambda kv: kv[0] or ""):
             if name is None:
                 self.facts[f"{path}/@*"] = self._wildcard(attr)
             else:
-                self.facts[f"{path}/@{self.short(name)}"] = " ".join([
-                    f"use={attr.use}",
-                    f"type={self._simple(attr.type)}",
-                    f"fixed={attr.fixed!r}",
-                    f"default={attr.default!r}",
-                    f"form={'qualified' if attr.qualified else 'unqualified'}",
-                ])
+                self.facts[f"{path}/@{self.short(name)}"] = " ".join(
+                    [
+                        f"use={attr.use}",
+                        f"type={self._simple(attr.type)}",
+                        f"fixed={attr.fixed!r}",
+                        f"default={attr.default!r}",
+                        f"form={'qualified' if attr.qualified else 'unqualified'}",
+                    ]
+                )
         if t.has_simple_content():
             self.facts[f"{path}#text"] = self._simple(t.content)
         else:
@@ -483,33 +501,61 @@ def test_core_file_structurally_equivalent(pair, request):
 # at the path given. (file, old text, new text, expected path fragment)
 SABOTAGE = [
     ("core/certificate-types-3.xsd", r'value="\d{12}"', r'value="\d{10,12}"', "types:PersonIdExtension#simple"),
-    ("core/certificate-types-3.xsd", 'fixed="1.2.752.129.2.1.4.1"', 'fixed="1.2.752.129.2.1.4.2"',
-     "types:HsaId/sequence[0]/types:root"),
+    (
+        "core/certificate-types-3.xsd",
+        'fixed="1.2.752.129.2.1.4.1"',
+        'fixed="1.2.752.129.2.1.4.2"',
+        "types:HsaId/sequence[0]/types:root",
+    ),
     ("core/certificate-types-3.xsd", '<xs:enumeration value="1.2.752.129.2.1.3.3"/>', "", "types:PersonIdRoot"),
     ("core/certificate-types-3.xsd", '<xs:minLength value="1"/>', '<xs:minLength value="2"/>', "nonEmptyString"),
     ("core/certificate-3.xsd", '<xs:complexType mixed="true">', "<xs:complexType>", "core:delsvar#complex"),
-    ("core/certificate-3.xsd", 'type="c:DelfrageIdType" use="required"', 'type="c:DelfrageIdType"',
-     "core:delsvar/@id"),
-    ("core/certificate-3.xsd", '<xs:any namespace="##other" processContents="lax" minOccurs="0" maxOccurs="unbounded"/>'
-     "\n          </xs:sequence>\n          <xs:attribute",
-     '<xs:any namespace="##other" processContents="strict" minOccurs="0" maxOccurs="unbounded"/>'
-     "\n          </xs:sequence>\n          <xs:attribute", "core:delsvar/sequence[0]/any"),
-    ("core/certificate-3.xsd", '<xs:element name="mellannamn" type="xs:string" minOccurs="0"/>',
-     '<xs:element name="mellannamn" type="xs:string" minOccurs="0" maxOccurs="2"/>', "core:mellannamn"),
-    ("core/certificate-3.xsd", '<xs:enumeration value="INFO"/>', '<xs:enumeration value="WARN"/>',
-     "core:ResultCodeType"),
-    ("core/certificate-3.xsd", '<xs:element name="fornamn" type="xs:string"/>\n'
-                               '      <xs:element name="efternamn" type="xs:string"/>',
-     '<xs:element name="efternamn" type="xs:string"/>\n      <xs:element name="fornamn" type="xs:string"/>',
-     "core:patient/sequence[1]"),
+    ("core/certificate-3.xsd", 'type="c:DelfrageIdType" use="required"', 'type="c:DelfrageIdType"', "core:delsvar/@id"),
+    (
+        "core/certificate-3.xsd",
+        '<xs:any namespace="##other" processContents="lax" minOccurs="0" maxOccurs="unbounded"/>'
+        "\n          </xs:sequence>\n          <xs:attribute",
+        '<xs:any namespace="##other" processContents="strict" minOccurs="0" maxOccurs="unbounded"/>'
+        "\n          </xs:sequence>\n          <xs:attribute",
+        "core:delsvar/sequence[0]/any",
+    ),
+    (
+        "core/certificate-3.xsd",
+        '<xs:element name="mellannamn" type="xs:string" minOccurs="0"/>',
+        '<xs:element name="mellannamn" type="xs:string" minOccurs="0" maxOccurs="2"/>',
+        "core:mellannamn",
+    ),
+    (
+        "core/certificate-3.xsd",
+        '<xs:enumeration value="INFO"/>',
+        '<xs:enumeration value="WARN"/>',
+        "core:ResultCodeType",
+    ),
+    (
+        "core/certificate-3.xsd",
+        '<xs:element name="fornamn" type="xs:string"/>\n      <xs:element name="efternamn" type="xs:string"/>',
+        '<xs:element name="efternamn" type="xs:string"/>\n      <xs:element name="fornamn" type="xs:string"/>',
+        "core:patient/sequence[1]",
+    ),
     ("core/certificate-3.xsd", '<xs:element ref="x32:underskrift" minOccurs="0"/>', "", "ext32:underskrift"),
-    ("core/xmldsig-core.xsd", '<xs:any namespace="##other" processContents="lax"/>\n      <xs:element name="XPath"',
-     '<xs:any namespace="##other"/>\n      <xs:element name="XPath"', "ds:TransformType/choice[0]/any"),
-    ("interactions/RegisterCertificateResponder-3.xsd", 'name="svarPa" type="c:MeddelandeReferens" minOccurs="0"',
-     'name="svarPa" type="c:MeddelandeReferens"', "tns:svarPa"),
-    ("interactions/RegisterCertificateResponder-3.xsd",
-     '<xs:element name="intyg" type="c:Intyg"/>\n      <xs:any namespace="##other"',
-     '<xs:element name="intyg" type="c:Intyg"/>\n      <xs:any namespace="##any"', "RegisterCertificateType"),
+    (
+        "core/xmldsig-core.xsd",
+        '<xs:any namespace="##other" processContents="lax"/>\n      <xs:element name="XPath"',
+        '<xs:any namespace="##other"/>\n      <xs:element name="XPath"',
+        "ds:TransformType/choice[0]/any",
+    ),
+    (
+        "interactions/RegisterCertificateResponder-3.xsd",
+        'name="svarPa" type="c:MeddelandeReferens" minOccurs="0"',
+        'name="svarPa" type="c:MeddelandeReferens"',
+        "tns:svarPa",
+    ),
+    (
+        "interactions/RegisterCertificateResponder-3.xsd",
+        '<xs:element name="intyg" type="c:Intyg"/>\n      <xs:any namespace="##other"',
+        '<xs:element name="intyg" type="c:Intyg"/>\n      <xs:any namespace="##any"',
+        "RegisterCertificateType",
+    ),
 ]
 
 
@@ -548,6 +594,7 @@ def test_walk_sees_the_tricky_parts():
 # --------------------------------------------------------------------------
 # 3. Behaviour: both schemas give the same verdict on the same message
 # --------------------------------------------------------------------------
+
 
 def load_sample(name: str) -> etree._Element:
     """Parse a sample; <?sample file.xml?> is replaced by that file's root's children."""
@@ -588,12 +635,14 @@ def drop(xpath: str) -> Mutation:
     def apply(root):
         node = _one(root, xpath)
         node.getparent().remove(node)
+
     return apply
 
 
 def text(xpath: str, value: str) -> Mutation:
     def apply(root):
         _one(root, xpath).text = value
+
     return apply
 
 
@@ -604,26 +653,31 @@ def attr(xpath: str, name: str, value: str | None) -> Mutation:
             del node.attrib[name]
         else:
             node.set(name, value)
+
     return apply
 
 
 def append(xpath: str, xml: str) -> Mutation:
     def apply(root):
         _one(root, xpath).append(_fragment(root, xml))
+
     return apply
 
 
 def insert_after(xpath: str, xml: str) -> Mutation:
     def apply(root):
         _one(root, xpath).addnext(_fragment(root, xml))
+
     return apply
 
 
 def move_after(xpath: str, anchor_xpath: str) -> Mutation:
     """Wrong order: take the first node and put it after the second."""
+
     def apply(root):
         node, anchor = _one(root, xpath), _one(root, anchor_xpath)
         anchor.addnext(node)
+
     return apply
 
 
@@ -634,6 +688,7 @@ def replace_children(xpath: str, xml: str) -> Mutation:
             node.remove(child)
         node.text = None
         node.append(_fragment(root, xml))
+
     return apply
 
 
@@ -644,7 +699,8 @@ def sign_intyg(root):
     key, cert = _signing_material()
     intyg = _one(root, "//tns:intyg")
     signed = XMLSigner(c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#").sign(
-        copy.deepcopy(intyg), key=key, cert=cert)
+        copy.deepcopy(intyg), key=key, cert=cert
+    )
     signature = signed.find(f"{{{NS['ds']}}}Signature")
     # What signxml writes: SignedInfo with C14N, SignatureMethod, Reference with
     # Transforms and Digest*, SignatureValue, KeyInfo/X509Data/X509Certificate.
@@ -664,18 +720,26 @@ def _signing_material():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "intygsgw test signer")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
-    return (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()),
-            cert.public_bytes(serialization.Encoding.PEM))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        cert.public_bytes(serialization.Encoding.PEM),
+    )
 
 
 @dataclass(frozen=True)
 class Case:
     interaction: str  # Pair.id
-    message: str      # "request" or "response"
+    message: str  # "request" or "response"
     name: str
     valid: bool
     mutations: tuple = ()
@@ -694,13 +758,24 @@ def _generic_cases() -> list[Case]:
                 Case(pair.id, message, "as-written", True),
                 # A foreign element at the root's extension point must be ACCEPTED
                 # (the CertificateStatusUpdateForCare request has no such point).
-                Case(pair.id, message, "foreign-extension", not closed,
-                     (append("/*", "<x:extra><x:anything a='1'>free</x:anything></x:extra>"),)),
+                Case(
+                    pair.id,
+                    message,
+                    "foreign-extension",
+                    not closed,
+                    (append("/*", "<x:extra><x:anything a='1'>free</x:anything></x:extra>"),),
+                ),
                 # ##other excludes the contract's own namespace.
-                Case(pair.id, message, "unknown-own-namespace-element", False,
-                     (append("/*", "<tns:notInTheContract/>"),)),
-                Case(pair.id, message, "text-in-element-only-content", False,
-                     (lambda root: setattr(root, "text", "stray text"),)),
+                Case(
+                    pair.id, message, "unknown-own-namespace-element", False, (append("/*", "<tns:notInTheContract/>"),)
+                ),
+                Case(
+                    pair.id,
+                    message,
+                    "text-in-element-only-content",
+                    False,
+                    (lambda root: setattr(root, "text", "stray text"),),
+                ),
             ]
     return cases
 
@@ -714,16 +789,37 @@ ENHET = f"{HOS}/core:enhet"
 INTYG_CASES = [
     # delsvar: mixed content, ##other lax wildcard, required pattern-typed id
     ("delsvar-text-only", True, ()),
-    ("delsvar-with-cv-child", True, (replace_children(
-        DELSVAR, "<types:cv><types:code>X</types:code><types:codeSystem>KV</types:codeSystem></types:cv>"),)),
-    ("delsvar-with-text-and-cv", True, (append(
-        DELSVAR, "<types:cv><types:code>X</types:code><types:codeSystem>KV</types:codeSystem></types:cv>"),)),
-    ("delsvar-cv-missing-codeSystem", False, (replace_children(
-        DELSVAR, "<types:cv><types:code>X</types:code></types:cv>"),)),
+    (
+        "delsvar-with-cv-child",
+        True,
+        (
+            replace_children(
+                DELSVAR, "<types:cv><types:code>X</types:code><types:codeSystem>KV</types:codeSystem></types:cv>"
+            ),
+        ),
+    ),
+    (
+        "delsvar-with-text-and-cv",
+        True,
+        (append(DELSVAR, "<types:cv><types:code>X</types:code><types:codeSystem>KV</types:codeSystem></types:cv>"),),
+    ),
+    (
+        "delsvar-cv-missing-codeSystem",
+        False,
+        (replace_children(DELSVAR, "<types:cv><types:code>X</types:code></types:cv>"),),
+    ),
     ("delsvar-bad-date-value", False, (replace_children(DELSVAR, "<types:date>2024-13-01</types:date>"),)),
-    ("delsvar-partialDate", True, (replace_children(
-        DELSVAR, "<types:partialDate><types:format>YYYY-MM</types:format>"
-                 "<types:value>2024-02</types:value></types:partialDate>"),)),
+    (
+        "delsvar-partialDate",
+        True,
+        (
+            replace_children(
+                DELSVAR,
+                "<types:partialDate><types:format>YYYY-MM</types:format>"
+                "<types:value>2024-02</types:value></types:partialDate>",
+            ),
+        ),
+    ),
     ("delsvar-undeclared-types-element", True, (replace_children(DELSVAR, "<types:unknown>1</types:unknown>"),)),
     ("delsvar-foreign-element", True, (replace_children(DELSVAR, "<x:value>42</x:value>"),)),
     ("delsvar-core-element", False, (replace_children(DELSVAR, "<core:version>1</core:version>"),)),
@@ -736,23 +832,31 @@ INTYG_CASES = [
     ("person-id-11-digits", False, (text(PERSON_EXT, "19121212121"),)),
     ("person-id-with-dash", False, (text(PERSON_EXT, "19121212-1212"),)),
     ("person-id-unknown-root", False, (text(f"{INTYG}/core:patient/core:person-id/types:root", "1.2.3"),)),
-    ("samordningsnummer-root", True, (text(f"{INTYG}/core:patient/core:person-id/types:root",
-                                           "1.2.752.129.2.1.3.3"),)),
+    ("samordningsnummer-root", True, (text(f"{INTYG}/core:patient/core:person-id/types:root", "1.2.752.129.2.1.3.3"),)),
     ("hsa-id-wrong-fixed-root", False, (text(f"{HOS}/core:personal-id/types:root", "1.2.752.129.2.1.4.2"),)),
     ("hsa-id-empty-extension", False, (text(f"{HOS}/core:personal-id/types:extension", ""),)),
     ("arbetsplatskod-wrong-root", False, (text(f"{ENHET}/core:arbetsplatskod/types:root", "1.2.752.129.2.1.4.1"),)),
     ("part-wrong-codeSystem", False, (text(f"{INTYG}/core:mottagare/types:codeSystem", "KV_PART"),)),
     ("intygs-id-without-extension", False, (drop(f"{INTYG}/core:intygs-id/types:extension"),)),
-    ("typ-with-codeSystemName", False, (insert_after(f"{INTYG}/core:typ/types:codeSystem",
-                                                     "<types:codeSystemName>x</types:codeSystemName>"),)),
+    (
+        "typ-with-codeSystemName",
+        False,
+        (insert_after(f"{INTYG}/core:typ/types:codeSystem", "<types:codeSystemName>x</types:codeSystemName>"),),
+    ),
     ("epost-empty", False, (text(f"{ENHET}/core:epost", ""),)),
     # order and cardinality
     ("missing-version", False, (drop(f"{INTYG}/core:version"),)),
     ("missing-patient", False, (drop(f"{INTYG}/core:patient"),)),
     ("typ-after-version", False, (move_after(f"{INTYG}/core:typ", f"{INTYG}/core:version"),)),
     ("svar-before-status", False, (move_after(f"{INTYG}/core:status", f"{INTYG}/core:svar[last()]"),)),
-    ("two-mellannamn", False, (insert_after(f"{INTYG}/core:patient/core:efternamn", "<core:mellannamn>A</core:mellannamn>"),
-                               insert_after(f"{INTYG}/core:patient/core:efternamn", "<core:mellannamn>B</core:mellannamn>"))),
+    (
+        "two-mellannamn",
+        False,
+        (
+            insert_after(f"{INTYG}/core:patient/core:efternamn", "<core:mellannamn>A</core:mellannamn>"),
+            insert_after(f"{INTYG}/core:patient/core:efternamn", "<core:mellannamn>B</core:mellannamn>"),
+        ),
+    ),
     # timestamps
     ("signeringstidpunkt-with-millis", False, (text(f"{INTYG}/core:signeringstidpunkt", "2024-03-01T10:15:00.000"),)),
     ("signeringstidpunkt-with-zone", False, (text(f"{INTYG}/core:signeringstidpunkt", "2024-03-01T10:15:00Z"),)),
@@ -763,20 +867,43 @@ INTYG_CASES = [
     ("foreign-element-in-patient", False, (append(f"{INTYG}/core:patient", "<x:extra/>"),)),
     ("foreign-element-at-end-of-intyg", False, (append(INTYG, "<x:extra/>"),)),
     # the minor-version extension namespaces
-    ("kallaAdressuppgifter", True, (append(f"{INTYG}/core:patient",
-                                           "<ext32:kallaAdressuppgifter><types:code>PU</types:code><types:codeSystem>"
-                                           "4ade8de2-effe-41d0-b177-fedc820e69fa</types:codeSystem>"
-                                           "</ext32:kallaAdressuppgifter>"),)),
+    (
+        "kallaAdressuppgifter",
+        True,
+        (
+            append(
+                f"{INTYG}/core:patient",
+                "<ext32:kallaAdressuppgifter><types:code>PU</types:code><types:codeSystem>"
+                "4ade8de2-effe-41d0-b177-fedc820e69fa</types:codeSystem>"
+                "</ext32:kallaAdressuppgifter>",
+            ),
+        ),
+    ),
     ("legitimeratYrke-wrong-codeSystem", False, (text(f"{HOS}/ext32:legitimeratYrke/types:codeSystem", "x"),)),
-    ("legitimeratYrke-in-core-namespace", False, (append(HOS, "<core:legitimeratYrke><types:code>LK</types:code>"
-                                                              "<types:codeSystem>1.2.752.29.23.1.6</types:codeSystem>"
-                                                              "</core:legitimeratYrke>"),)),
+    (
+        "legitimeratYrke-in-core-namespace",
+        False,
+        (
+            append(
+                HOS,
+                "<core:legitimeratYrke><types:code>LK</types:code>"
+                "<types:codeSystem>1.2.752.29.23.1.6</types:codeSystem>"
+                "</core:legitimeratYrke>",
+            ),
+        ),
+    ),
     ("underskrift-signed-by-signxml", True, (sign_intyg,)),
     ("underskrift-empty", False, (append(INTYG, "<ext32:underskrift/>"),)),
-    ("underskrift-signature-without-SignedInfo", False, (
-        sign_intyg, drop(f"{INTYG}/ext32:underskrift/ds:Signature/ds:SignedInfo"))),
-    ("underskrift-signature-bad-base64", False, (
-        sign_intyg, text(f"{INTYG}/ext32:underskrift/ds:Signature/ds:SignatureValue", "not base64!"))),
+    (
+        "underskrift-signature-without-SignedInfo",
+        False,
+        (sign_intyg, drop(f"{INTYG}/ext32:underskrift/ds:Signature/ds:SignedInfo")),
+    ),
+    (
+        "underskrift-signature-bad-base64",
+        False,
+        (sign_intyg, text(f"{INTYG}/ext32:underskrift/ds:Signature/ds:SignatureValue", "not base64!")),
+    ),
 ]
 
 RESULT = "/*/tns:result"
@@ -784,121 +911,390 @@ SPECIFIC_CASES = [
     # RegisterCertificate carries the whole model: every Intyg case runs there.
     *(Case("RegisterCertificateResponder-3", "request", name, valid, muts) for name, valid, muts in INTYG_CASES),
     Case("RegisterCertificateResponder-3", "request", "without-svarPa", True, (drop("/*/tns:svarPa"),)),
-    Case("RegisterCertificateResponder-3", "request", "svarPa-after-intyg", False,
-         (move_after("/*/tns:svarPa", "/*/tns:intyg"),)),
-    Case("RegisterCertificateResponder-3", "response", "unknown-resultCode", False,
-         (text(f"{RESULT}/core:resultCode", "MAYBE"),)),
-    Case("RegisterCertificateResponder-3", "response", "errorId-before-resultText", False,
-         (append(RESULT, "<core:errorId>REVOKED</core:errorId>"),
-          move_after(f"{RESULT}/core:resultText", f"{RESULT}/core:errorId"))),
-    Case("RegisterCertificateResponder-3", "response", "foreign-element-in-result", True,
-         (append(RESULT, "<x:detail/>"),)),
-    Case("GetCertificateResponder-2", "request", "part-without-codeSystem", False,
-         (drop("/*/tns:part/types:codeSystem"),)),
+    Case(
+        "RegisterCertificateResponder-3",
+        "request",
+        "svarPa-after-intyg",
+        False,
+        (move_after("/*/tns:svarPa", "/*/tns:intyg"),),
+    ),
+    Case(
+        "RegisterCertificateResponder-3",
+        "response",
+        "unknown-resultCode",
+        False,
+        (text(f"{RESULT}/core:resultCode", "MAYBE"),),
+    ),
+    Case(
+        "RegisterCertificateResponder-3",
+        "response",
+        "errorId-before-resultText",
+        False,
+        (
+            append(RESULT, "<core:errorId>REVOKED</core:errorId>"),
+            move_after(f"{RESULT}/core:resultText", f"{RESULT}/core:errorId"),
+        ),
+    ),
+    Case(
+        "RegisterCertificateResponder-3",
+        "response",
+        "foreign-element-in-result",
+        True,
+        (append(RESULT, "<x:detail/>"),),
+    ),
+    Case(
+        "GetCertificateResponder-2",
+        "request",
+        "part-without-codeSystem",
+        False,
+        (drop("/*/tns:part/types:codeSystem"),),
+    ),
     Case("GetCertificateResponder-2", "response", "signed", True, (sign_intyg,)),
-    Case("GetCertificateResponder-2", "response", "delsvar-with-cv-child", True, (replace_children(
-        DELSVAR, "<types:cv><types:code>X</types:code><types:codeSystem>KV</types:codeSystem></types:cv>"),)),
-    Case("GetCertificateResponder-2", "response", "result-is-not-part-of-it", False,
-         (append("/*", "<tns:result><core:resultCode>OK</core:resultCode></tns:result>"),)),
+    Case(
+        "GetCertificateResponder-2",
+        "response",
+        "delsvar-with-cv-child",
+        True,
+        (
+            replace_children(
+                DELSVAR, "<types:cv><types:code>X</types:code><types:codeSystem>KV</types:codeSystem></types:cv>"
+            ),
+        ),
+    ),
+    Case(
+        "GetCertificateResponder-2",
+        "response",
+        "result-is-not-part-of-it",
+        False,
+        (append("/*", "<tns:result><core:resultCode>OK</core:resultCode></tns:result>"),),
+    ),
     Case("RevokeCertificateResponder-2", "request", "without-meddelande", True, (drop("/*/tns:meddelande"),)),
-    Case("RevokeCertificateResponder-2", "request", "patient-id-10-digits", False,
-         (text("/*/tns:patientPerson-id/types:extension", "1212121212"),)),
-    Case("RevokeCertificateResponder-2", "request", "skickatAv-wrong-hsa-root", False,
-         (text("/*/tns:skickatAv/core:personal-id/types:root", "1.2.3"),)),
-    Case("RevokeCertificateResponder-2", "response", "errorId-unknown", False,
-         (text(f"{RESULT}/core:errorId", "GONE"),)),
-    Case("SetCertificateStatusResponder-2", "request", "status-wrong-codeSystem", False,
-         (text("/*/tns:status/types:codeSystem", "1.2.3"),)),
-    Case("SetCertificateStatusResponder-2", "request", "tidpunkt-before-status", False,
-         (move_after("/*/tns:status", "/*/tns:tidpunkt"),)),
-    Case("ListCertificatesForCareResponder-3", "request", "vardgivare-instead-of-enheter", True,
-         (drop("/*/tns:enhets-id[2]"), drop("/*/tns:enhets-id"),
-          insert_after("/*/tns:person-id", "<tns:vardgivar-id><types:root>1.2.752.129.2.1.4.1</types:root>"
-                                            "<types:extension>SE2321000016-39KJ</types:extension></tns:vardgivar-id>"))),
-    Case("ListCertificatesForCareResponder-3", "request", "both-vardgivare-and-enheter", False,
-         (insert_after("/*/tns:person-id", "<tns:vardgivar-id><types:root>1.2.752.129.2.1.4.1</types:root>"
-                                           "<types:extension>SE2321000016-39KJ</types:extension></tns:vardgivar-id>"),)),
-    Case("ListCertificatesForCareResponder-3", "request", "neither-vardgivare-nor-enheter", False,
-         (drop("/*/tns:enhets-id[2]"), drop("/*/tns:enhets-id"))),
+    Case(
+        "RevokeCertificateResponder-2",
+        "request",
+        "patient-id-10-digits",
+        False,
+        (text("/*/tns:patientPerson-id/types:extension", "1212121212"),),
+    ),
+    Case(
+        "RevokeCertificateResponder-2",
+        "request",
+        "skickatAv-wrong-hsa-root",
+        False,
+        (text("/*/tns:skickatAv/core:personal-id/types:root", "1.2.3"),),
+    ),
+    Case(
+        "RevokeCertificateResponder-2", "response", "errorId-unknown", False, (text(f"{RESULT}/core:errorId", "GONE"),)
+    ),
+    Case(
+        "SetCertificateStatusResponder-2",
+        "request",
+        "status-wrong-codeSystem",
+        False,
+        (text("/*/tns:status/types:codeSystem", "1.2.3"),),
+    ),
+    Case(
+        "SetCertificateStatusResponder-2",
+        "request",
+        "tidpunkt-before-status",
+        False,
+        (move_after("/*/tns:status", "/*/tns:tidpunkt"),),
+    ),
+    Case(
+        "ListCertificatesForCareResponder-3",
+        "request",
+        "vardgivare-instead-of-enheter",
+        True,
+        (
+            drop("/*/tns:enhets-id[2]"),
+            drop("/*/tns:enhets-id"),
+            insert_after(
+                "/*/tns:person-id",
+                "<tns:vardgivar-id><types:root>1.2.752.129.2.1.4.1</types:root>"
+                "<types:extension>SE2321000016-39KJ</types:extension></tns:vardgivar-id>",
+            ),
+        ),
+    ),
+    Case(
+        "ListCertificatesForCareResponder-3",
+        "request",
+        "both-vardgivare-and-enheter",
+        False,
+        (
+            insert_after(
+                "/*/tns:person-id",
+                "<tns:vardgivar-id><types:root>1.2.752.129.2.1.4.1</types:root>"
+                "<types:extension>SE2321000016-39KJ</types:extension></tns:vardgivar-id>",
+            ),
+        ),
+    ),
+    Case(
+        "ListCertificatesForCareResponder-3",
+        "request",
+        "neither-vardgivare-nor-enheter",
+        False,
+        (drop("/*/tns:enhets-id[2]"), drop("/*/tns:enhets-id")),
+    ),
     Case("ListCertificatesForCareResponder-3", "response", "empty-list", True, (drop("/*/tns:intygsLista/tns:intyg"),)),
     Case("ListCertificatesForCitizenResponder-3", "response", "without-result", False, (drop(RESULT),)),
-    Case("ListCertificatesForCitizenResponder-4", "response", "with-result", False,
-         (append("/*", "<tns:result><core:resultCode>OK</core:resultCode></tns:result>"),)),
-    Case("ListCertificatesForCitizenResponder-4", "request", "arkiverade-not-boolean", False,
-         (text("/*/tns:arkiverade", "ja"),)),
-    Case("ListCertificatesForCitizenResponder-4", "request", "fromDatum-with-time", False,
-         (text("/*/tns:fromDatum", "2024-01-01T00:00:00"),)),
-    Case("SendCertificateToRecipientResponder-2", "request", "sent-by-citizen", True,
-         (replace_children("/*/tns:skickatAv", "<tns:person-id><types:root>1.2.752.129.2.1.3.1</types:root>"
-                                               "<types:extension>191212121212</types:extension></tns:person-id>"),)),
-    Case("SendCertificateToRecipientResponder-2", "request", "sent-by-both", False,
-         (append("/*/tns:skickatAv", "<tns:person-id><types:root>1.2.752.129.2.1.3.1</types:root>"
-                                     "<types:extension>191212121212</types:extension></tns:person-id>"),)),
-    Case("SendMessageToCareResponder-2", "request", "amne-wrong-codeSystem", False,
-         (text("/*/tns:amne/types:codeSystem", "KV_ARENDETYP"),)),
-    Case("SendMessageToCareResponder-2", "request", "komplettering-frage-id-dotted", False,
-         (text("/*/tns:komplettering/tns:frage-id", "27.1"),)),
-    Case("SendMessageToCareResponder-2", "request", "foreign-element-in-skickatAv", True,
-         (append("/*/tns:skickatAv", "<x:extra/>"),)),
+    Case(
+        "ListCertificatesForCitizenResponder-4",
+        "response",
+        "with-result",
+        False,
+        (append("/*", "<tns:result><core:resultCode>OK</core:resultCode></tns:result>"),),
+    ),
+    Case(
+        "ListCertificatesForCitizenResponder-4",
+        "request",
+        "arkiverade-not-boolean",
+        False,
+        (text("/*/tns:arkiverade", "ja"),),
+    ),
+    Case(
+        "ListCertificatesForCitizenResponder-4",
+        "request",
+        "fromDatum-with-time",
+        False,
+        (text("/*/tns:fromDatum", "2024-01-01T00:00:00"),),
+    ),
+    Case(
+        "SendCertificateToRecipientResponder-2",
+        "request",
+        "sent-by-citizen",
+        True,
+        (
+            replace_children(
+                "/*/tns:skickatAv",
+                "<tns:person-id><types:root>1.2.752.129.2.1.3.1</types:root>"
+                "<types:extension>191212121212</types:extension></tns:person-id>",
+            ),
+        ),
+    ),
+    Case(
+        "SendCertificateToRecipientResponder-2",
+        "request",
+        "sent-by-both",
+        False,
+        (
+            append(
+                "/*/tns:skickatAv",
+                "<tns:person-id><types:root>1.2.752.129.2.1.3.1</types:root>"
+                "<types:extension>191212121212</types:extension></tns:person-id>",
+            ),
+        ),
+    ),
+    Case(
+        "SendMessageToCareResponder-2",
+        "request",
+        "amne-wrong-codeSystem",
+        False,
+        (text("/*/tns:amne/types:codeSystem", "KV_ARENDETYP"),),
+    ),
+    Case(
+        "SendMessageToCareResponder-2",
+        "request",
+        "komplettering-frage-id-dotted",
+        False,
+        (text("/*/tns:komplettering/tns:frage-id", "27.1"),),
+    ),
+    Case(
+        "SendMessageToCareResponder-2",
+        "request",
+        "foreign-element-in-skickatAv",
+        True,
+        (append("/*/tns:skickatAv", "<x:extra/>"),),
+    ),
     Case("SendMessageToCareResponder-2", "request", "without-meddelande", False, (drop("/*/tns:meddelande"),)),
-    Case("SendMessageToRecipientResponder-2", "request", "sistaDatumForSvar-before-skickatAv", False,
-         (insert_after("/*/tns:svarPa", "<tns:sistaDatumForSvar>2024-03-19</tns:sistaDatumForSvar>"),)),
-    Case("SendMessageToRecipientResponder-2", "request", "skickatAv-legitimeratYrke", True,
-         (append("/*/tns:skickatAv", "<ext32:legitimeratYrke><types:code>LK</types:code>"
-                                     "<types:codeSystem>1.2.752.29.23.1.6</types:codeSystem></ext32:legitimeratYrke>"),)),
-    Case("CertificateStatusUpdateForCareResponder-3", "request", "handelse-tidpunkt-without-millis", False,
-         (text("/*/tns:handelse/core:tidpunkt", "2024-03-01T10:16:30"),)),
-    Case("CertificateStatusUpdateForCareResponder-3", "request", "handelse-hanteratAv-wrong-root", False,
-         (text("/*/tns:handelse/ext34:hanteratAv/types:root", "1.2.3"),)),
-    Case("CertificateStatusUpdateForCareResponder-3", "request", "handelse-foreign-element", False,
-         (append("/*/tns:handelse", "<x:extra/>"),)),
-    Case("CertificateStatusUpdateForCareResponder-3", "request", "hanteratAv-in-core-ext-namespace", False,
-         (drop("/*/csu32:hanteratAv"),
-          append("/*", "<ext34:hanteratAv><types:root>1.2.752.129.2.1.4.1</types:root>"
-                       "<types:extension>SE2321000016-92V4</types:extension></ext34:hanteratAv>"))),
-    Case("CertificateStatusUpdateForCareResponder-3", "request", "without-ref-and-hanteratAv", True,
-         (drop("/*/tns:ref"), drop("/*/csu32:hanteratAv"))),
-    Case("CertificateStatusUpdateForCareResponder-3", "request", "arenden-not-int", False,
-         (text("/*/tns:skickadeFragor/core:totalt", "two"),)),
-    Case("ListCertificatesForCareWithQAResponder-3", "request", "vardgivare-before-enhet", False,
-         (insert_after("/*/tns:person-id", "<tns:vardgivar-id><types:root>1.2.752.129.2.1.4.1</types:root>"
-                                           "<types:extension>SE2321000016-39KJ</types:extension></tns:vardgivar-id>"),)),
+    Case(
+        "SendMessageToRecipientResponder-2",
+        "request",
+        "sistaDatumForSvar-before-skickatAv",
+        False,
+        (insert_after("/*/tns:svarPa", "<tns:sistaDatumForSvar>2024-03-19</tns:sistaDatumForSvar>"),),
+    ),
+    Case(
+        "SendMessageToRecipientResponder-2",
+        "request",
+        "skickatAv-legitimeratYrke",
+        True,
+        (
+            append(
+                "/*/tns:skickatAv",
+                "<ext32:legitimeratYrke><types:code>LK</types:code>"
+                "<types:codeSystem>1.2.752.29.23.1.6</types:codeSystem></ext32:legitimeratYrke>",
+            ),
+        ),
+    ),
+    Case(
+        "CertificateStatusUpdateForCareResponder-3",
+        "request",
+        "handelse-tidpunkt-without-millis",
+        False,
+        (text("/*/tns:handelse/core:tidpunkt", "2024-03-01T10:16:30"),),
+    ),
+    Case(
+        "CertificateStatusUpdateForCareResponder-3",
+        "request",
+        "handelse-hanteratAv-wrong-root",
+        False,
+        (text("/*/tns:handelse/ext34:hanteratAv/types:root", "1.2.3"),),
+    ),
+    Case(
+        "CertificateStatusUpdateForCareResponder-3",
+        "request",
+        "handelse-foreign-element",
+        False,
+        (append("/*/tns:handelse", "<x:extra/>"),),
+    ),
+    Case(
+        "CertificateStatusUpdateForCareResponder-3",
+        "request",
+        "hanteratAv-in-core-ext-namespace",
+        False,
+        (
+            drop("/*/csu32:hanteratAv"),
+            append(
+                "/*",
+                "<ext34:hanteratAv><types:root>1.2.752.129.2.1.4.1</types:root>"
+                "<types:extension>SE2321000016-92V4</types:extension></ext34:hanteratAv>",
+            ),
+        ),
+    ),
+    Case(
+        "CertificateStatusUpdateForCareResponder-3",
+        "request",
+        "without-ref-and-hanteratAv",
+        True,
+        (drop("/*/tns:ref"), drop("/*/csu32:hanteratAv")),
+    ),
+    Case(
+        "CertificateStatusUpdateForCareResponder-3",
+        "request",
+        "arenden-not-int",
+        False,
+        (text("/*/tns:skickadeFragor/core:totalt", "two"),),
+    ),
+    Case(
+        "ListCertificatesForCareWithQAResponder-3",
+        "request",
+        "vardgivare-before-enhet",
+        False,
+        (
+            insert_after(
+                "/*/tns:person-id",
+                "<tns:vardgivar-id><types:root>1.2.752.129.2.1.4.1</types:root>"
+                "<types:extension>SE2321000016-39KJ</types:extension></tns:vardgivar-id>",
+            ),
+        ),
+    ),
     Case("ListCertificatesForCareWithQAResponder-3", "response", "empty", True, (drop("/*/tns:list"),)),
-    Case("ListCertificatesForCareWithQAResponder-3", "response", "item-without-handelser", False,
-         (drop("//tns:item/tns:handelser"),)),
-    Case("ListRelationsForCertificateResponder-1", "request", "no-ids", False,
-         (drop("/*/tns:intygs-id[2]"), drop("/*/tns:intygs-id"))),
-    Case("ListRelationsForCertificateResponder-1", "response", "relation-makulerat-not-boolean", False,
-         (text("//tns:fran-intyg-makulerat", "nej"),)),
+    Case(
+        "ListCertificatesForCareWithQAResponder-3",
+        "response",
+        "item-without-handelser",
+        False,
+        (drop("//tns:item/tns:handelser"),),
+    ),
+    Case(
+        "ListRelationsForCertificateResponder-1",
+        "request",
+        "no-ids",
+        False,
+        (drop("/*/tns:intygs-id[2]"), drop("/*/tns:intygs-id")),
+    ),
+    Case(
+        "ListRelationsForCertificateResponder-1",
+        "response",
+        "relation-makulerat-not-boolean",
+        False,
+        (text("//tns:fran-intyg-makulerat", "nej"),),
+    ),
     Case("ListRelationsForCertificateResponder-1", "response", "no-relations", True, (drop("//tns:relation"),)),
-    Case("GetCertificateTypeInfoResponder-1", "request", "two-ids", False,
-         (append("/*", "<tns:intygs-id>x</tns:intygs-id>"),)),
+    Case(
+        "GetCertificateTypeInfoResponder-1",
+        "request",
+        "two-ids",
+        False,
+        (append("/*", "<tns:intygs-id>x</tns:intygs-id>"),),
+    ),
     Case("GetCertificateTypeInfoResponder-1", "response", "missing-typVersion", False, (drop("/*/tns:typVersion"),)),
     Case("GetRecipientsForCertificateResponder-1", "response", "no-recipient", False, (drop("/*/tns:recipient"),)),
-    Case("GetRecipientsForCertificateResponder-1", "response", "result-with-v3-namespace", False,
-         (replace_children(RESULT, "<core:resultCode>OK</core:resultCode>"),)),
-    Case("GetRecipientsForCertificateResponder-1", "response", "foreign-v1-utlatande-invalid", False,
-         (append("/*", "<c1:utlatande/>"),)),
+    Case(
+        "GetRecipientsForCertificateResponder-1",
+        "response",
+        "result-with-v3-namespace",
+        False,
+        (replace_children(RESULT, "<core:resultCode>OK</core:resultCode>"),),
+    ),
+    Case(
+        "GetRecipientsForCertificateResponder-1",
+        "response",
+        "foreign-v1-utlatande-invalid",
+        False,
+        (append("/*", "<c1:utlatande/>"),),
+    ),
     # This contract does not load types:3, so a broken types:cv is skipped by lax processing.
-    Case("ListKnownRecipientsResponder-1", "request", "foreign-v3-cv-not-checked", True,
-         (append("/*", "<types:cv><types:code>x</types:code></types:cv>"),)),
-    Case("ListKnownRecipientsResponder-1", "response", "recipient-without-trusted", False,
-         (drop("/*/tns:recipient/tns:trusted"),)),
-    Case("ListPossibleReceiversResponder-1", "response", "unknown-receiverType", False,
-         (text("//recv:receiverType", "BIMOTTAGARE"),)),
-    Case("ListPossibleReceiversResponder-1", "response", "empty-receiverName", False,
-         (text("//recv:receiverName", ""),)),
+    Case(
+        "ListKnownRecipientsResponder-1",
+        "request",
+        "foreign-v3-cv-not-checked",
+        True,
+        (append("/*", "<types:cv><types:code>x</types:code></types:cv>"),),
+    ),
+    Case(
+        "ListKnownRecipientsResponder-1",
+        "response",
+        "recipient-without-trusted",
+        False,
+        (drop("/*/tns:recipient/tns:trusted"),),
+    ),
+    Case(
+        "ListPossibleReceiversResponder-1",
+        "response",
+        "unknown-receiverType",
+        False,
+        (text("//recv:receiverType", "BIMOTTAGARE"),),
+    ),
+    Case(
+        "ListPossibleReceiversResponder-1", "response", "empty-receiverName", False, (text("//recv:receiverName", ""),)
+    ),
     Case("ListPossibleReceiversResponder-1", "response", "no-receivers", True, (drop("/*/tns:receiverList"),)),
-    Case("ListApprovedReceiversResponder-1", "response", "without-approvalStatus", False,
-         (drop("//recv:approvalStatus"),)),
-    Case("ListApprovedReceiversResponder-1", "response", "approvalStatus-lowercase", False,
-         (text("//recv:approvalStatus", "yes"),)),
-    Case("RegisterApprovedReceiversResponder-1", "request", "approvalStatus-undefined", True,
-         (text("/*/tns:approvedReceivers/tns:approvalStatus", "UNDEFINED"),)),
-    Case("RegisterApprovedReceiversResponder-1", "request", "foreign-element-in-approval", False,
-         (append("/*/tns:approvedReceivers", "<x:extra/>"),)),
-    Case("RegisterApprovedReceiversResponder-1", "request", "empty-receiverId", False,
-         (text("/*/tns:approvedReceivers/tns:receiverId", ""),)),
+    Case(
+        "ListApprovedReceiversResponder-1",
+        "response",
+        "without-approvalStatus",
+        False,
+        (drop("//recv:approvalStatus"),),
+    ),
+    Case(
+        "ListApprovedReceiversResponder-1",
+        "response",
+        "approvalStatus-lowercase",
+        False,
+        (text("//recv:approvalStatus", "yes"),),
+    ),
+    Case(
+        "RegisterApprovedReceiversResponder-1",
+        "request",
+        "approvalStatus-undefined",
+        True,
+        (text("/*/tns:approvedReceivers/tns:approvalStatus", "UNDEFINED"),),
+    ),
+    Case(
+        "RegisterApprovedReceiversResponder-1",
+        "request",
+        "foreign-element-in-approval",
+        False,
+        (append("/*/tns:approvedReceivers", "<x:extra/>"),),
+    ),
+    Case(
+        "RegisterApprovedReceiversResponder-1",
+        "request",
+        "empty-receiverId",
+        False,
+        (text("/*/tns:approvedReceivers/tns:receiverId", ""),),
+    ),
 ]
 
 CASES = _generic_cases() + SPECIFIC_CASES
@@ -935,7 +1331,12 @@ def test_known_deviation_is_what_it_says(request):
     """The one behavioural consequence of KNOWN_DEVIATIONS: an extension element
     that happens to be ext34:hanteratAv is validated by ours (the 3.3 core loads
     the 3.4 extension) and skipped by the published Inera contract (3.2 core)."""
-    case = Case("RegisterApprovedReceiversResponder-1", "request", "ext34-hanteratAv-as-extension", False,
-                (append("/*", "<ext34:hanteratAv><x:not-an-hsa-id/></ext34:hanteratAv>"),))
+    case = Case(
+        "RegisterApprovedReceiversResponder-1",
+        "request",
+        "ext34-hanteratAv-as-extension",
+        False,
+        (append("/*", "<ext34:hanteratAv><x:not-an-hsa-id/></ext34:hanteratAv>"),),
+    )
     ok_mine, ok_theirs, _, _ = verdicts(case, request)
     assert (ok_mine, ok_theirs) == (False, True)

@@ -1,5 +1,6 @@
 """The recipient and route files change under a running gateway: taken up without a restart,
 and a broken file is refused with a message naming its line and field while the one in force stays."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,15 @@ from tests.support.server import GatewayProcess
 from tests.support.soapclient import GatewayClient
 from tests.support.waiting import wait_until
 
-FBA = {"id": "FBA", "name": "Försäkringsbolaget AB", "recipientType": "MOTTAGARE", "logicalAddress": "FBA",
-       "certificateTypes": ["lisjp"], "active": True, "trusted": False}
+FBA = {
+    "id": "FBA",
+    "name": "Försäkringsbolaget AB",
+    "recipientType": "MOTTAGARE",
+    "logicalAddress": "FBA",
+    "certificateTypes": ["lisjp"],
+    "active": True,
+    "trusted": False,
+}
 
 
 def routes_to(url: str) -> str:
@@ -29,15 +37,18 @@ def setup(tmp_path_factory):
     stubs = [StubProcess(tmp_path_factory.mktemp(name), name=name).start() for name in ("first", "second")]
     (work / "recipients.json").write_text(DEFAULT_FILE.read_text(encoding="utf-8"), encoding="utf-8")
     (work / "routes.toml").write_text(routes_to(stubs[0].base_url), encoding="utf-8")
-    gw = GatewayProcess(work, extra_env={"INTYGSGW_RECIPIENTS_FILE": str(work / "recipients.json"),
-                                         "INTYGSGW_ROUTES_FILE": str(work / "routes.toml"),
-                                         "INTYGSGW_DELIVERY": "false"}).start()
+    gw = GatewayProcess(
+        work,
+        extra_env={
+            "INTYGSGW_RECIPIENTS_FILE": str(work / "recipients.json"),
+            "INTYGSGW_ROUTES_FILE": str(work / "routes.toml"),
+            "INTYGSGW_DELIVERY": "false",
+        },
+    ).start()
     yield work, gw, GatewayClient(gw.base_url), [s.client for s in stubs]
     gw.stop()
     for s in stubs:
         s.stop()
-
-
 
 
 def known(client) -> set[str]:
@@ -62,8 +73,10 @@ def test_recipients_file_is_reloaded_and_a_broken_one_is_refused(setup):
     write(work / "recipients.json", broken)
     line = broken.count("\n", 0, broken.index('"id": "FBA"'))  # the entry's "{" is on the line before
     # A file is looked at when it is used, at most every two seconds.
-    wait_until(lambda: known(client) and f"recipient #8 FBA (line {line}): field 'recipientType'" in gw.log(),
-               "the refusal logged with line and field")
+    wait_until(
+        lambda: known(client) and f"recipient #8 FBA (line {line}): field 'recipientType'" in gw.log(),
+        "the refusal logged with line and field",
+    )
     assert "keeping the previous one" in gw.log()
     assert "FBA" in known(client)  # the registry in force stays
 
@@ -84,7 +97,11 @@ def test_routes_file_is_reloaded_and_a_broken_one_is_refused(setup):
     wait_until(lambda: send_lands_at(client, stubs, next(counter)) == 1, "sends going to the new route")
 
     write(work / "routes.toml", "# moved\n\n" + routes_to(stubs[0].base_url).replace("http://", "ftp://"))
-    wait_until(lambda: send_lands_at(client, stubs, next(counter)) == 1
-               and "route #1 (line 3): field 'url' must be an http(s) URL" in gw.log(),
-               "the refusal logged with line and field")
+    wait_until(
+        lambda: (
+            send_lands_at(client, stubs, next(counter)) == 1
+            and "route #1 (line 3): field 'url' must be an http(s) URL" in gw.log()
+        ),
+        "the refusal logged with line and field",
+    )
     assert send_lands_at(client, stubs, 9999) == 1  # the table in force stays

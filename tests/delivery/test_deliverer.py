@@ -1,4 +1,5 @@
 """The delivery loop against a real stub recipient: failing items, hanging receivers, slow receivers."""
+
 from __future__ import annotations
 
 import time
@@ -33,9 +34,10 @@ def routed(tmp_path, stub):
 
     def make(read_timeout: float | None = None, **settings):
         routes = tmp_path / "routes.toml"
-        routes.write_text(f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\n'
-                          f'url = "{stub.base_url}/revoke"\n'
-                          + (f"read_timeout = {read_timeout}\n" if read_timeout else ""))
+        routes.write_text(
+            f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\n'
+            f'url = "{stub.base_url}/revoke"\n' + (f"read_timeout = {read_timeout}\n" if read_timeout else "")
+        )
         config = Settings(db=f"sqlite:///{tmp_path / 'd.db'}", routes_file=str(routes), **settings)
         made.append(build_services(config, migrate=True))
         return config, made[-1]
@@ -59,8 +61,15 @@ def _enqueue_revocations(services, address: str, ids: list[str]) -> None:
     with services.store.writing() as uow:
         for cid in ids:
             body = etree.fromstring(revoke_certificate(cid)).find(f"{{{SOAP}}}Body")[0]
-            uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2.namespace, logical_address=address, kind="revoke",
-                               reference=cid, payload=etree.tostring(body), correlation_id=cid, now=now)
+            uow.outbox.enqueue(
+                contract=REVOKE_CERTIFICATE_2.namespace,
+                logical_address=address,
+                kind="revoke",
+                reference=cid,
+                payload=etree.tostring(body),
+                correlation_id=cid,
+                now=now,
+            )
         uow.commit()
 
 
@@ -68,10 +77,12 @@ def test_an_item_turned_down_for_now_does_not_hold_back_its_queue(stub, routed):
     settings, services = routed(retry_delays="1h")
     ids = [f"q-{n}-{uuid.uuid4()}" for n in range(5)]
     poison, refused = ids[0], ids[1]
-    stub.client.add_rule(certificate_id=poison, result_code="ERROR", error_id="TECHNICAL_ERROR",
-                         result_text="prova senare")
-    stub.client.add_rule(certificate_id=refused, result_code="ERROR", error_id="APPLICATION_ERROR",
-                         result_text="okänt intyg")
+    stub.client.add_rule(
+        certificate_id=poison, result_code="ERROR", error_id="TECHNICAL_ERROR", result_text="prova senare"
+    )
+    stub.client.add_rule(
+        certificate_id=refused, result_code="ERROR", error_id="APPLICATION_ERROR", result_text="okänt intyg"
+    )
     _enqueue_revocations(services, "FKORG", ids)
     build_deliverer(settings, services).run_until_idle()
     with services.store.reading() as uow:
@@ -115,12 +126,14 @@ def test_a_batch_that_outlasts_its_lease_is_sent_once(stub, routed, started):
     stub.client.add_rule(logical_address="SLOW", delay_ms=250)
     ids = [f"slow-{n}-{uuid.uuid4()}" for n in range(30)]
     _enqueue_revocations(services, "SLOW", ids)
-    started(Deliverer(services.store, services.outbound, services.clock,
-                      DeliveryConfig(lease_seconds=1.0, batch_size=10)))
+    started(
+        Deliverer(services.store, services.outbound, services.clock, DeliveryConfig(lease_seconds=1.0, batch_size=10))
+    )
 
     def delivered():
         with services.store.reading() as uow:
             return [i for i in uow.outbox.find(destination="SLOW") if i.state == DONE]
+
     wait_until(lambda: len(delivered()) == len(ids), timeout=60, what="every item delivered")
     received = [m["certificate_id"] for m in stub.client.messages(limit=1000)]
     assert sorted(received) == sorted(ids)
@@ -141,6 +154,7 @@ def test_a_single_call_longer_than_the_lease_is_not_taken_over_by_another_gatewa
     def delivered():
         with services.store.reading() as uow:
             return [i for i in uow.outbox.find(destination="LONG") if i.state == DONE]
+
     wait_until(lambda: len(delivered()) == len(ids), timeout=60, what="every item delivered")
     time.sleep(1.0)  # room for a duplicate to arrive
     assert sorted(m["certificate_id"] for m in stub.client.messages(limit=1000)) == sorted(ids)

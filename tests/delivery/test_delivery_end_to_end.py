@@ -8,6 +8,7 @@ The sample builders (intygsgw.devtools.samples) write LISJP certificates only, s
 recipient file of this test lets TRANSP receive LISJP as well; everything else
 is the shipped registry.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,8 @@ def setup(tmp_path_factory, stubs):
             r["certificateTypes"].append("lisjp")
     (work / "recipients.json").write_text(json.dumps(recipients), encoding="utf-8")
     fk, ts = stubs["FKASSA"].base_url, stubs["TRANSP"].base_url
-    (work / "routes.toml").write_text(f"""
+    (work / "routes.toml").write_text(
+        f"""
 [[route]]
 contract = "RegisterCertificate:3"
 logical_address = "FKORG"
@@ -87,11 +89,16 @@ contract = "RevokeCertificate:2"
 logical_address = "TRANSP"
 url = "{ts}/revoke"
 read_timeout = {TRANSP_READ_TIMEOUT}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     offset = work / "clock-offset"
     write_offset(str(offset), 0)
-    env = {"INTYGSGW_RECIPIENTS_FILE": str(work / "recipients.json"), "INTYGSGW_ROUTES_FILE": str(work / "routes.toml"),
-           "INTYGSGW_CLOCK_OFFSET_FILE": str(offset)}
+    env = {
+        "INTYGSGW_RECIPIENTS_FILE": str(work / "recipients.json"),
+        "INTYGSGW_ROUTES_FILE": str(work / "routes.toml"),
+        "INTYGSGW_CLOCK_OFFSET_FILE": str(offset),
+    }
     state = {"work": work, "env": env, "offset": offset, "gateway": GatewayProcess(work, extra_env=env).start()}
     services = build_services(Settings(db=f"sqlite:///{work / 'intygsgw.db'}", clock_offset_file=str(offset)))
     state["services"] = services
@@ -112,14 +119,16 @@ def client(setup) -> GatewayClient:
 
 
 def register(setup, cid: str) -> None:
-    result, _ = client(setup).call_raw("RegisterCertificate", 3,
-                                       samples.register_certificate(CertificateSpec(certificate_id=cid)))
+    result, _ = client(setup).call_raw(
+        "RegisterCertificate", 3, samples.register_certificate(CertificateSpec(certificate_id=cid))
+    )
     assert result.result.resultCode == "OK"
 
 
 def send(setup, cid: str, recipient: str):
-    result, _ = client(setup).call_raw("SendCertificateToRecipient", 2,
-                                       samples.send_certificate_to_recipient(cid, recipient=recipient))
+    result, _ = client(setup).call_raw(
+        "SendCertificateToRecipient", 2, samples.send_certificate_to_recipient(cid, recipient=recipient)
+    )
     return result.result
 
 
@@ -130,15 +139,16 @@ def revoke(setup, cid: str) -> None:
 
 def sent_to(setup, cid: str) -> set[str]:
     _, raw = client(setup).call_raw("GetCertificate", 2, samples.get_certificate(cid))
-    return {s.findtext(f"{{{CORE}}}part/{{{TYPES}}}code") for s in raw.iter(f"{{{CORE}}}status")
-            if s.findtext(f"{{{CORE}}}status/{{{TYPES}}}code") == "SENTTO"}
+    return {
+        s.findtext(f"{{{CORE}}}part/{{{TYPES}}}code")
+        for s in raw.iter(f"{{{CORE}}}status")
+        if s.findtext(f"{{{CORE}}}status/{{{TYPES}}}code") == "SENTTO"
+    }
 
 
 def revocations(setup, cid: str, address: str):
     with setup["services"].store.reading() as uow:
         return list(uow.outbox.find(reference=cid, contract=REVOKE_CERTIFICATE_2.namespace, destination=address))
-
-
 
 
 def new_id(prefix: str) -> str:
@@ -170,13 +180,17 @@ def test_a_failing_recipient_gives_technical_error_and_no_sent_state(gw, stubs, 
     if failure == "down":
         transp.down()
     elif failure == "error":
-        transp.add_rule(contract="RegisterCertificate", result_code="ERROR", error_id="APPLICATION_ERROR",
-                        result_text="nej")
+        transp.add_rule(
+            contract="RegisterCertificate", result_code="ERROR", error_id="APPLICATION_ERROR", result_text="nej"
+        )
     else:
         transp.add_rule(contract="RegisterCertificate", fault_string="boom")
     result = send(gw, cid, "TRANSP")
-    assert (result.resultCode, result.errorId, result.resultText) == \
-        ("ERROR", "TECHNICAL_ERROR", f"Certificate '{cid}' couldn't be sent to recipient")
+    assert (result.resultCode, result.errorId, result.resultText) == (
+        "ERROR",
+        "TECHNICAL_ERROR",
+        f"Certificate '{cid}' couldn't be sent to recipient",
+    )
     assert sent_to(gw, cid) == set()
     transp.reset()
     # Nothing was recorded, so a new attempt is a real send, not "already sent".
@@ -187,8 +201,9 @@ def test_a_failing_recipient_gives_technical_error_and_no_sent_state(gw, stubs, 
 def test_an_info_answer_from_the_recipient_counts_as_sent(gw, stubs):
     cid = new_id("info")
     register(gw, cid)
-    stubs["FKASSA"].client.add_rule(contract="RegisterCertificate", result_code="INFO",
-                                    result_text="Certificate already exists")
+    stubs["FKASSA"].client.add_rule(
+        contract="RegisterCertificate", result_code="INFO", result_text="Certificate already exists"
+    )
     assert send(gw, cid, "FKASSA").resultCode == "OK"
     assert sent_to(gw, cid) == {"FKASSA"}
 
@@ -200,8 +215,9 @@ def test_a_revocation_survives_an_outage_and_a_kill_and_is_delivered_when_the_re
     assert send(gw, cid, "FKASSA").resultCode == "OK"
     fk.down()
     revoke(gw, cid)
-    [item] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.attempts >= 1],
-                        what="a first failed delivery attempt")
+    [item] = wait_until(
+        lambda: [i for i in revocations(gw, cid, "FKORG") if i.attempts >= 1], what="a first failed delivery attempt"
+    )
     assert item.state == PENDING and "503" in item.last_error
 
     gw["gateway"].kill()  # kill -9 of the whole process group
@@ -218,8 +234,9 @@ def test_a_revocation_survives_an_outage_and_a_kill_and_is_delivered_when_the_re
         request = etree.fromstring(fk.body(msg["seq"])).find(f".//{{{REVOKE_NS}}}RevokeCertificate")
         assert_valid_against_published("RevokeCertificate", 2, request)
         assert request.findtext(f"{{{REVOKE_NS}}}intygs-id/{{{TYPES}}}extension") == cid
-        [done] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE],
-                            what="the outbox item marked DONE")
+        [done] = wait_until(
+            lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE], what="the outbox item marked DONE"
+        )
         assert done.attempts == 2
     finally:
         write_offset(str(gw["offset"]), 0)
@@ -266,8 +283,11 @@ def test_a_dead_destination_does_not_delay_a_healthy_one(gw, stubs):
     # Every FKASSA revocation arrived before the first TRANSP call could even time out.
     assert fk_done < TRANSP_READ_TIMEOUT, f"FKASSA waited {fk_done:.1f} s behind the dead TRANSP"
 
-    wait_until(lambda: [i for cid in ids for i in revocations(gw, cid, "TRANSP") if i.attempts >= 1],
-               timeout=TRANSP_READ_TIMEOUT * 4, what="the TRANSP timeout")
+    wait_until(
+        lambda: [i for cid in ids for i in revocations(gw, cid, "TRANSP") if i.attempts >= 1],
+        timeout=TRANSP_READ_TIMEOUT * 4,
+        what="the TRANSP timeout",
+    )
     time.sleep(TRANSP_READ_TIMEOUT + 1)  # calls already in flight when it went dead time out too
 
     def attempts():
@@ -305,8 +325,9 @@ def test_a_revocation_in_flight_when_the_gateway_is_killed_is_sent_again_once_it
     write_offset(str(gw["offset"]), 600)  # past the two-minute lease
     try:
         fk.wait_for(2, contract="RevokeCertificate", certificate_id=cid, timeout=15)
-        [done] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE],
-                            what="the outbox item marked DONE")
+        [done] = wait_until(
+            lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE], what="the outbox item marked DONE"
+        )
         assert done.attempts == 1
     finally:
         write_offset(str(gw["offset"]), 0)
@@ -317,11 +338,17 @@ def test_a_refused_revocation_is_dead_with_its_reason_until_an_operator_retries_
     cid = new_id("refused")
     register(gw, cid)
     assert send(gw, cid, "FKASSA").resultCode == "OK"
-    fk.add_rule(contract="RevokeCertificate", certificate_id=cid, result_code="ERROR", error_id="VALIDATION_ERROR",
-                result_text="Felaktigt intygs-id")
+    fk.add_rule(
+        contract="RevokeCertificate",
+        certificate_id=cid,
+        result_code="ERROR",
+        error_id="VALIDATION_ERROR",
+        result_text="Felaktigt intygs-id",
+    )
     revoke(gw, cid)
-    [dead] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == "DEAD"],
-                        what="the refused item in DEAD")
+    [dead] = wait_until(
+        lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == "DEAD"], what="the refused item in DEAD"
+    )
     assert dead.last_error == "ERROR/VALIDATION_ERROR: Felaktigt intygs-id"
     [msg] = fk.messages(contract="RevokeCertificate", certificate_id=cid)
     assert msg["headers"].get("x-skltp-correlation-id") == dead.correlation_id
@@ -332,29 +359,50 @@ def test_a_refused_revocation_is_dead_with_its_reason_until_an_operator_retries_
     fk.clear_rules()
     operator(gw, "retry", str(dead.id), "--db", db)
     fk.wait_for(contract="RevokeCertificate", certificate_id=cid, outcome="OK")
-    [done] = wait_until(lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE],
-                        what="the retried item delivered")
+    [done] = wait_until(
+        lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE], what="the retried item delivered"
+    )
     assert done.attempts == 2
 
 
 def operator(gw, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "intygsgw.cli", "outbox", *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "intygsgw.cli", "outbox", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def post(setup, interaction, body: bytes, correlation_id: str) -> requests.Response:
-    return requests.post(setup["gateway"].url(interaction.path), data=body, timeout=30,
-                         headers={"Content-Type": "text/xml; charset=UTF-8", "x-skltp-correlation-id": correlation_id})
+    return requests.post(
+        setup["gateway"].url(interaction.path),
+        data=body,
+        timeout=30,
+        headers={"Content-Type": "text/xml; charset=UTF-8", "x-skltp-correlation-id": correlation_id},
+    )
 
 
 def test_the_callers_correlation_id_follows_a_send_and_a_queued_revocation(gw, stubs):
     cid = new_id("corr")
-    assert post(gw, REGISTER_CERTIFICATE_3, samples.register_certificate(CertificateSpec(certificate_id=cid)),
-                "corr-register").headers["x-skltp-correlation-id"] == "corr-register"
-    sent = post(gw, SEND_CERTIFICATE_TO_RECIPIENT_2, samples.send_certificate_to_recipient(cid, recipient="FKASSA"),
-                "corr-send-1")
+    assert (
+        post(
+            gw,
+            REGISTER_CERTIFICATE_3,
+            samples.register_certificate(CertificateSpec(certificate_id=cid)),
+            "corr-register",
+        ).headers["x-skltp-correlation-id"]
+        == "corr-register"
+    )
+    sent = post(
+        gw,
+        SEND_CERTIFICATE_TO_RECIPIENT_2,
+        samples.send_certificate_to_recipient(cid, recipient="FKASSA"),
+        "corr-send-1",
+    )
     assert sent.status_code == 200 and sent.headers["x-skltp-correlation-id"] == "corr-send-1"
     [delivered] = stubs["FKASSA"].client.messages(contract="RegisterCertificate", certificate_id=cid)
     assert delivered["headers"]["x-skltp-correlation-id"] == "corr-send-1"
@@ -373,7 +421,11 @@ def test_the_callers_correlation_id_follows_a_send_and_a_queued_revocation(gw, s
 def test_a_call_without_a_correlation_id_gets_one_and_each_call_its_own(gw):
     ids = set()
     for n in range(3):
-        answer = requests.post(gw["gateway"].url(GET_CERTIFICATE_2.path), data=samples.get_certificate(f"none-{n}"),
-                               headers={"Content-Type": "text/xml"}, timeout=30)
+        answer = requests.post(
+            gw["gateway"].url(GET_CERTIFICATE_2.path),
+            data=samples.get_certificate(f"none-{n}"),
+            headers={"Content-Type": "text/xml"},
+            timeout=30,
+        )
         ids.add(answer.headers["x-skltp-correlation-id"])
     assert len(ids) == 3 and all(len(i) == 36 for i in ids)

@@ -6,6 +6,7 @@ as its ERROR result, which proves the whole round trip went through the
 handshake; without an accepted client certificate or with the wrong CA
 bundle, the call never gets that far.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,10 +32,18 @@ SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 def receiver(pki, tmp_path_factory):  # noqa: F811
     workdir = tmp_path_factory.mktemp("tls-receiver")
     gw = GatewayProcess(
-        workdir, extra_env={"INTYGSGW_DELIVERY": "false"},
-        extra_args=["--tls-cert", str(pki.server.cert_path), "--tls-key", str(pki.server.key_path),
-                    "--client-ca", str(pki.ca.cert_path),
-                    "--authorizations", str(write_authorizations(workdir / "authorizations.toml"))],
+        workdir,
+        extra_env={"INTYGSGW_DELIVERY": "false"},
+        extra_args=[
+            "--tls-cert",
+            str(pki.server.cert_path),
+            "--tls-key",
+            str(pki.server.key_path),
+            "--client-ca",
+            str(pki.ca.cert_path),
+            "--authorizations",
+            str(write_authorizations(workdir / "authorizations.toml")),
+        ],
         https={"cert": pki.authorized.pair, "verify": str(pki.ca.cert_path)},
     ).start()
     yield gw
@@ -45,9 +54,15 @@ def receiver(pki, tmp_path_factory):  # noqa: F811
 def bundle(pki, tmp_path_factory):  # noqa: F811
     """The authorized client's certificate and key as a password-protected PKCS#12 file."""
     path = tmp_path_factory.mktemp("p12") / "client.p12"
-    path.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"client", pki.authorized.key, pki.authorized.cert, [pki.ca.issued.cert],
-        BestAvailableEncryption(b"hemligt")))
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"client",
+            pki.authorized.key,
+            pki.authorized.cert,
+            [pki.ca.issued.cert],
+            BestAvailableEncryption(b"hemligt"),
+        )
+    )
     return path
 
 
@@ -70,19 +85,28 @@ read_timeout = 10
 
 def expect_round_trip(outcome):
     assert outcome.kind == "result", outcome.describe()
-    assert (outcome.result_code, outcome.error_id, outcome.text) == \
-        ("ERROR", "APPLICATION_ERROR", "Certificate tls-out-1 does not exist for patient.")
+    assert (outcome.result_code, outcome.error_id, outcome.text) == (
+        "ERROR",
+        "APPLICATION_ERROR",
+        "Certificate tls-out-1 does not exist for patient.",
+    )
 
 
 def test_pem_client_certificate_and_ca_bundle(receiver, pki):  # noqa: F811
     cert, key = pki.authorized.pair
-    expect_round_trip(call_with(receiver, f'tls = {{ client_cert = "{cert}", client_key = "{key}", '
-                                          f'ca_bundle = "{pki.ca.cert_path}" }}'))
+    expect_round_trip(
+        call_with(
+            receiver, f'tls = {{ client_cert = "{cert}", client_key = "{key}", ca_bundle = "{pki.ca.cert_path}" }}'
+        )
+    )
 
 
 def test_pkcs12_client_certificate(receiver, pki, bundle):  # noqa: F811
-    expect_round_trip(call_with(receiver, f'tls = {{ pkcs12 = "{bundle}", pkcs12_password = "hemligt", '
-                                          f'ca_bundle = "{pki.ca.cert_path}" }}'))
+    expect_round_trip(
+        call_with(
+            receiver, f'tls = {{ pkcs12 = "{bundle}", pkcs12_password = "hemligt", ca_bundle = "{pki.ca.cert_path}" }}'
+        )
+    )
 
 
 def test_pkcs12_is_converted_into_private_files(bundle):
@@ -101,20 +125,25 @@ def test_without_a_client_certificate_the_handshake_fails(receiver, pki):  # noq
 
 def test_a_server_not_signed_by_the_routes_ca_is_refused(receiver, pki):  # noqa: F811
     cert, key = pki.authorized.pair
-    outcome = call_with(receiver, f'tls = {{ client_cert = "{cert}", client_key = "{key}", '
-                                  f'ca_bundle = "{pki.other_ca.cert_path}" }}')
+    outcome = call_with(
+        receiver, f'tls = {{ client_cert = "{cert}", client_key = "{key}", ca_bundle = "{pki.other_ca.cert_path}" }}'
+    )
     assert outcome.kind == "connect" and "CERTIFICATE_VERIFY_FAILED" in outcome.text
 
 
-@pytest.mark.parametrize("tls, complaint", [
-    ('tls = { pkcs12 = "/nonexistent/client.p12" }', "tls.pkcs12: no such file '/nonexistent/client.p12'"),
-    ('tls = { pkcs12 = "{bundle}", pkcs12_password = "fel" }', "tls.pkcs12: PKCS#12 file"),
-    ('tls = { client_key = "{bundle}" }', "tls.client_key needs tls.client_cert"),
-    ('tls = { pkcs12 = "{bundle}", client_cert = "{bundle}" }', "give tls.pkcs12 or tls.client_cert"),
-])
+@pytest.mark.parametrize(
+    "tls, complaint",
+    [
+        ('tls = { pkcs12 = "/nonexistent/client.p12" }', "tls.pkcs12: no such file '/nonexistent/client.p12'"),
+        ('tls = { pkcs12 = "{bundle}", pkcs12_password = "fel" }', "tls.pkcs12: PKCS#12 file"),
+        ('tls = { client_key = "{bundle}" }', "tls.client_key needs tls.client_cert"),
+        ('tls = { pkcs12 = "{bundle}", client_cert = "{bundle}" }', "give tls.pkcs12 or tls.client_cert"),
+    ],
+)
 def test_bad_tls_settings_reject_the_routes_file(bundle, tls, complaint):
-    text = '[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\nurl = "https://x"\n' \
-           + tls.replace("{bundle}", str(bundle))
+    text = '[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\nurl = "https://x"\n' + tls.replace(
+        "{bundle}", str(bundle)
+    )
     with pytest.raises(RouteFileError) as excinfo:
         parse_routes(text, "routes.toml")
     assert str(excinfo.value).startswith("routes.toml: route #1 (line 1): ")

@@ -4,6 +4,7 @@ The outbox is filled through the repository the gateway itself uses; the
 command runs as a separate process against the same database, and what it
 changed is read back through the repository.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,13 @@ REVOKE = b"<RevokeCertificate xmlns='urn:riv:clinicalprocess:healthcond:certific
 
 def outbox(url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "intygsgw.cli", "outbox", *args, "--db", url],
-                          capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "intygsgw.cli", "outbox", *args, "--db", url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -38,8 +44,15 @@ def db(outbox_database):
 def enqueue(services, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2.namespace) -> int:
     now = services.clock.utc()
     with services.store.writing() as uow:
-        uow.outbox.enqueue(contract=contract, logical_address=address, kind="revoke", reference=reference,
-                           payload=REVOKE, correlation_id=f"corr-{reference}", now=now)
+        uow.outbox.enqueue(
+            contract=contract,
+            logical_address=address,
+            kind="revoke",
+            reference=reference,
+            payload=REVOKE,
+            correlation_id=f"corr-{reference}",
+            now=now,
+        )
         uow.commit()
         return uow.outbox.find(reference=reference, limit=1)[0].id
 
@@ -128,7 +141,8 @@ def test_showing_a_payload_is_in_the_patient_access_log(queue):
     with services.store.reading() as uow:
         shown = [e.entry for e in uow.access_log.entries() if e.seq > before and e.entry.contract == "outbox show"]
     assert [(e.caller.startswith("operator:"), e.logical_address, e.certificate_ids, e.outcome) for e in shown] == [
-        (True, "TRANSP", ("c-4",), "OK")]
+        (True, "TRANSP", ("c-4",), "OK")
+    ]
 
 
 def test_retry_by_id_and_by_filter_makes_items_due_now(queue):
@@ -149,8 +163,9 @@ def test_retry_by_id_and_by_filter_makes_items_due_now(queue):
     # An item in flight (claimed by a delivering process) is not freed for a second sender.
     in_flight = enqueue(services, "FKORG", "c-6")
     with services.store.writing() as uow:
-        uow.outbox.claim(uow.outbox.get(in_flight).destination, services.clock.utc(), dt.timedelta(minutes=2),
-                         "elsewhere", 10)
+        uow.outbox.claim(
+            uow.outbox.get(in_flight).destination, services.clock.utc(), dt.timedelta(minutes=2), "elsewhere", 10
+        )
         uow.commit()
     busy = outbox(url, "retry", str(in_flight))
     assert busy.returncode == 1 and "not in flight" in busy.stdout
@@ -185,8 +200,9 @@ def test_retry_closes_the_circuit_the_failure_opened(db, tmp_path):
     stub = StubProcess(tmp_path / "stub", name="fk").start()
     try:
         routes = tmp_path / "routes.toml"
-        routes.write_text(f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\n'
-                          f'url = "{stub.base_url}/revoke"\n')
+        routes.write_text(
+            f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\nurl = "{stub.base_url}/revoke"\n'
+        )
         settings = Settings(db=url, routes_file=str(routes), retry_delays="1h")
         services = build_services(settings)
         deliverer = build_deliverer(settings, services)

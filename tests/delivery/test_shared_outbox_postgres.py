@@ -4,6 +4,7 @@ Two ``intygsgw serve`` processes, each running its delivery loop, against the
 same database; the queued revocations are claimed with FOR UPDATE SKIP LOCKED
 and leases. The receiving stub counts what arrives.
 """
+
 from __future__ import annotations
 
 import collections
@@ -32,20 +33,26 @@ def test_two_gateways_deliver_each_item_once(tmp_path, postgres_database):
     gateways = []
     try:
         routes = tmp_path / "routes.toml"
-        routes.write_text(f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\n'
-                          f'url = "{stub.base_url}/revoke"\n')
+        routes.write_text(
+            f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\nurl = "{stub.base_url}/revoke"\n'
+        )
         env = {"INTYGSGW_ROUTES_FILE": str(routes)}
-        gateways = [GatewayProcess(tmp_path / f"gw{n}", db=postgres_database, extra_env=env).start()
-                    for n in (1, 2)]
+        gateways = [GatewayProcess(tmp_path / f"gw{n}", db=postgres_database, extra_env=env).start() for n in (1, 2)]
         ids = [f"shared-{uuid.uuid4()}" for _ in range(ITEMS)]
         now = services.clock.utc()
         with services.store.writing() as uow:
             uow.connection.exec_driver_sql("DELETE FROM outbox")
             for n, cid in enumerate(ids):
                 body = etree.fromstring(revoke_certificate(cid)).find(f"{{{SOAP}}}Body")[0]
-                uow.outbox.enqueue(contract=REVOKE_CERTIFICATE_2.namespace, logical_address=("FKORG", "TRANSP")[n % 2],
-                                   kind="revoke", reference=cid, payload=etree.tostring(body),
-                                   correlation_id=str(uuid.uuid4()), now=now)
+                uow.outbox.enqueue(
+                    contract=REVOKE_CERTIFICATE_2.namespace,
+                    logical_address=("FKORG", "TRANSP")[n % 2],
+                    kind="revoke",
+                    reference=cid,
+                    payload=etree.tostring(body),
+                    correlation_id=str(uuid.uuid4()),
+                    now=now,
+                )
             uow.commit()
 
         deadline = time.monotonic() + 60

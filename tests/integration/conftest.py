@@ -1,4 +1,5 @@
 """A real gateway on loopback, once on SQLite and once on PostgreSQL."""
+
 from __future__ import annotations
 
 import pytest

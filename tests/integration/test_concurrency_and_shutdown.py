@@ -1,4 +1,5 @@
 """Races between identical registrations, and a SIGTERM in the middle of traffic."""
+
 from __future__ import annotations
 
 import threading
@@ -31,8 +32,12 @@ def race_identical_registrations(gateway, contenders: int = 16) -> list[tuple[st
     def one(_):
         with requests.Session() as s:
             start.wait()
-            r = s.post(gateway.base_url + REGISTER_PATH, data=body, timeout=60,
-                       headers={"Content-Type": "text/xml; charset=UTF-8"})
+            r = s.post(
+                gateway.base_url + REGISTER_PATH,
+                data=body,
+                timeout=60,
+                headers={"Content-Type": "text/xml; charset=UTF-8"},
+            )
             assert r.status_code == 200, r.text[:500]
             return result_of(r.content)
 
@@ -69,9 +74,13 @@ def sigterm_mid_traffic(gw: GatewayProcess, **request_options) -> list[str]:
         with requests.Session() as s:
             for cid in chunk:
                 try:
-                    r = s.post(gw.base_url + REGISTER_PATH, timeout=60, **request_options,
-                               data=samples.register_certificate(CertificateSpec(certificate_id=cid)),
-                               headers={"Content-Type": "text/xml; charset=UTF-8"})
+                    r = s.post(
+                        gw.base_url + REGISTER_PATH,
+                        timeout=60,
+                        **request_options,
+                        data=samples.register_certificate(CertificateSpec(certificate_id=cid)),
+                        headers={"Content-Type": "text/xml; charset=UTF-8"},
+                    )
                 except requests.ConnectionError:
                     return  # the listener is closed: later requests are refused, not lost
                 if r.status_code != 200:
@@ -99,8 +108,12 @@ def assert_stored_after_restart(workdir, ids: list[str]) -> None:
     try:
         with requests.Session() as s:
             for cid in ids:
-                r = s.post(again.base_url + GET_PATH, data=samples.get_certificate(cid), timeout=60,
-                           headers={"Content-Type": "text/xml; charset=UTF-8"})
+                r = s.post(
+                    again.base_url + GET_PATH,
+                    data=samples.get_certificate(cid),
+                    timeout=60,
+                    headers={"Content-Type": "text/xml; charset=UTF-8"},
+                )
                 assert r.status_code == 200 and cid.encode() in r.content, cid
     finally:
         again.stop()

@@ -4,6 +4,7 @@ These go straight over HTTP with ``requests`` because a SOAP library would
 refuse to send most of them. The request timeout is a hang guard, not a
 speed check.
 """
+
 from __future__ import annotations
 
 import socket
@@ -27,15 +28,22 @@ HANG_GUARD = 30
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
-    gw = GatewayProcess(tmp_path_factory.mktemp("gw-hostile"), workers=1,
-                        extra_env={"INTYGSGW_DELIVERY": "false", "INTYGSGW_MAX_BODY_BYTES": str(1024 * 1024)}).start()
+    gw = GatewayProcess(
+        tmp_path_factory.mktemp("gw-hostile"),
+        workers=1,
+        extra_env={"INTYGSGW_DELIVERY": "false", "INTYGSGW_MAX_BODY_BYTES": str(1024 * 1024)},
+    ).start()
     yield gw
     gw.stop()
 
 
 def post(gateway, body: bytes, path: str = REGISTER_PATH, headers: dict | None = None) -> requests.Response:
-    return requests.post(gateway.base_url + path, data=body, timeout=HANG_GUARD,
-                         headers=headers or {"Content-Type": "text/xml; charset=UTF-8"})
+    return requests.post(
+        gateway.base_url + path,
+        data=body,
+        timeout=HANG_GUARD,
+        headers=headers or {"Content-Type": "text/xml; charset=UTF-8"},
+    )
 
 
 def fault_of(response: requests.Response) -> tuple[str, str]:
@@ -52,10 +60,14 @@ def assert_still_serving(gateway) -> None:
     assert ok.status_code == 200 and b">OK<" in ok.content
 
 
-def wrap(body: str, header: str = '<h:LogicalAddress xmlns:h="urn:riv:itintegration:registry:1">'
-                                  '5565594230</h:LogicalAddress>') -> str:
-    return (f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}"><soapenv:Header>{header}</soapenv:Header>'
-            f'<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>')
+def wrap(
+    body: str,
+    header: str = '<h:LogicalAddress xmlns:h="urn:riv:itintegration:registry:1">5565594230</h:LogicalAddress>',
+) -> str:
+    return (
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}"><soapenv:Header>{header}</soapenv:Header>'
+        f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
+    )
 
 
 class ListenerThatMustNotBeCalled:
@@ -90,8 +102,10 @@ class ListenerThatMustNotBeCalled:
 def test_xxe_external_entity_is_refused_and_never_read(gateway):
     listener = ListenerThatMustNotBeCalled()
     try:
-        body = (f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY file SYSTEM "file:///etc/passwd">'
-                f'<!ENTITY net SYSTEM "{listener.url}">]>' + wrap("<x>&file;&net;</x>")).encode()
+        body = (
+            f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY file SYSTEM "file:///etc/passwd">'
+            f'<!ENTITY net SYSTEM "{listener.url}">]>' + wrap("<x>&file;&net;</x>")
+        ).encode()
         response = post(gateway, body)
     finally:
         listener.close()
@@ -116,7 +130,8 @@ def test_external_dtd_is_not_fetched(gateway):
 
 def test_entity_bomb_is_refused(gateway):
     entities = '<!ENTITY a0 "lol">' + "".join(
-        f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 12))
+        f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 12)
+    )
     body = (f'<?xml version="1.0"?><!DOCTYPE x [{entities}]>' + wrap("<x>&a11;</x>")).encode()
     response = post(gateway, body)
     assert response.status_code == 500
@@ -126,8 +141,9 @@ def test_entity_bomb_is_refused(gateway):
 
 
 def test_xinclude_is_refused(gateway):
-    body = wrap('<x xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="file:///etc/passwd" '
-                'parse="text"/></x>').encode()
+    body = wrap(
+        '<x xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="file:///etc/passwd" parse="text"/></x>'
+    ).encode()
     response = post(gateway, body)
     code, text = fault_of(response)
     assert code.endswith("Client") and "XInclude" in text
@@ -152,8 +168,7 @@ def test_non_xml_and_empty_bodies(gateway):
 
 
 def test_soap_12_envelope_is_a_version_mismatch(gateway):
-    body = (b'<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><x/></env:Body>'
-            b'</env:Envelope>')
+    body = b'<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><x/></env:Body></env:Envelope>'
     response = post(gateway, body, headers={"Content-Type": "application/soap+xml"})
     code, text = fault_of(response)
     assert code.endswith("VersionMismatch") and "SOAP 1.2" in text
@@ -166,8 +181,7 @@ def test_unknown_body_element(gateway):
 
 
 def test_missing_logical_address(gateway):
-    envelope = samples.get_certificate("x").replace(
-        b"<add:LogicalAddress>5565594230</add:LogicalAddress>", b"")
+    envelope = samples.get_certificate("x").replace(b"<add:LogicalAddress>5565594230</add:LogicalAddress>", b"")
     response = post(gateway, envelope, GET_PATH)
     code, text = fault_of(response)
     assert code.endswith("Client") and "LogicalAddress" in text
@@ -203,12 +217,15 @@ def test_latin1_request_without_an_encoding_declaration_is_read_with_its_http_ch
     assert "Vårdcentralen Åby".encode() in got.content
 
 
-@pytest.mark.parametrize("charset, reason", [
-    ("x-no-such-charset", "the encoding 'x-no-such-charset' in the Content-Type is not accepted"),
-    ("punycode", "the encoding 'punycode' in the Content-Type is not accepted"),
-    ("utf-16", "the encoding 'utf-16' in the Content-Type is not accepted"),
-    ("windows-1252", "the body is not valid windows-1252 as the Content-Type says"),  # 0x81 is unassigned there
-])
+@pytest.mark.parametrize(
+    "charset, reason",
+    [
+        ("x-no-such-charset", "the encoding 'x-no-such-charset' in the Content-Type is not accepted"),
+        ("punycode", "the encoding 'punycode' in the Content-Type is not accepted"),
+        ("utf-16", "the encoding 'utf-16' in the Content-Type is not accepted"),
+        ("windows-1252", "the body is not valid windows-1252 as the Content-Type says"),  # 0x81 is unassigned there
+    ],
+)
 def test_a_charset_the_body_cannot_be_read_in_is_a_client_fault(gateway, charset, reason):
     body = samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4())))
     body = body.replace(b'<?xml version="1.0" encoding="UTF-8"?>', b"").replace(b"Linden", b"Linden\x81")
@@ -223,8 +240,9 @@ def test_encodings_whose_bytes_can_spell_a_tag_the_parser_never_saw_are_refused(
     # In these encodings a comment's bytes can read as the payload's tags,
     # and the stored bytes are cut out of the raw request by its tags.
     text = samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4()))).decode("utf-8")
-    body = text.replace('encoding="UTF-8"', f'encoding="{declared}"').encode(declared.replace("_", "-"),
-                                                                                   errors="xmlcharrefreplace")
+    body = text.replace('encoding="UTF-8"', f'encoding="{declared}"').encode(
+        declared.replace("_", "-"), errors="xmlcharrefreplace"
+    )
     response = post(gateway, body, headers={"Content-Type": "text/xml"})
     assert response.status_code == 500, response.text[:300]
     fault = etree.fromstring(response.content).find(f".//{{{SOAP_ENV}}}Fault")

@@ -4,6 +4,7 @@ Each test runs against a gateway on SQLite and one on PostgreSQL. Every
 non-fault answer is also checked against the published responder schema by
 the client (tests/support/soapclient.py).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -48,8 +49,11 @@ def get(client, cid: str, part_code: str = "HSVARD") -> etree._Element:
 
 
 def statuses(raw: etree._Element) -> list[tuple[str, str]]:
-    return [(s.findtext(f"{{{CORE}}}part/{{{TYPES}}}code"), s.findtext(f"{{{CORE}}}status/{{{TYPES}}}code"))
-            for s in raw.iter(f"{{{CORE}}}status") if s.find(f"{{{CORE}}}part") is not None]
+    return [
+        (s.findtext(f"{{{CORE}}}part/{{{TYPES}}}code"), s.findtext(f"{{{CORE}}}status/{{{TYPES}}}code"))
+        for s in raw.iter(f"{{{CORE}}}status")
+        if s.find(f"{{{CORE}}}part") is not None
+    ]
 
 
 def hos_personal() -> dict:
@@ -59,24 +63,37 @@ def hos_personal() -> dict:
         "enhet": {
             "enhets-id": {"root": "1.2.752.129.2.1.4.1", "extension": samples.CARE_UNIT},
             "arbetsplatskod": {"root": "1.2.752.29.4.71", "extension": "1234567890"},
-            "enhetsnamn": "Vårdcentralen Linden", "postadress": "Lindvägen 4", "postnummer": "12345",
-            "postort": "Stockholm", "telefonnummer": "08-1234567",
-            "vardgivare": {"vardgivare-id": {"root": "1.2.752.129.2.1.4.1", "extension": samples.CARE_GIVER},
-                           "vardgivarnamn": "Region Exempel"},
+            "enhetsnamn": "Vårdcentralen Linden",
+            "postadress": "Lindvägen 4",
+            "postnummer": "12345",
+            "postort": "Stockholm",
+            "telefonnummer": "08-1234567",
+            "vardgivare": {
+                "vardgivare-id": {"root": "1.2.752.129.2.1.4.1", "extension": samples.CARE_GIVER},
+                "vardgivarnamn": "Region Exempel",
+            },
         },
     }
 
 
 def revoke(client, cid: str, pnr: str = samples.PATIENT):
-    result, _ = client.call("RevokeCertificate", 2, **{
-        "skickatTidpunkt": "2026-11-21T09:00:00", "intygs-id": ii(cid), "patientPerson-id": person(pnr),
-        "skickatAv": hos_personal()})
+    result, _ = client.call(
+        "RevokeCertificate",
+        2,
+        **{
+            "skickatTidpunkt": "2026-11-21T09:00:00",
+            "intygs-id": ii(cid),
+            "patientPerson-id": person(pnr),
+            "skickatAv": hos_personal(),
+        },
+    )
     return result.result
 
 
 # --------------------------------------------------------------------------
 # RegisterCertificate 3
 # --------------------------------------------------------------------------
+
 
 def test_register_stores_the_certificate_received_by_care(client):
     cid = new_id()
@@ -100,32 +117,51 @@ def test_register_same_id_for_another_patient_is_a_validation_error(client):
     assert register(client, CertificateSpec(certificate_id=cid)).resultCode == "OK"
     other = register(client, CertificateSpec(certificate_id=cid, person_id=samples.OTHER_PATIENT))
     assert (other.resultCode, other.errorId, other.resultText) == (
-        "ERROR", "VALIDATION_ERROR", "Certificate already exists")
+        "ERROR",
+        "VALIDATION_ERROR",
+        "Certificate already exists",
+    )
 
 
 def test_register_unknown_type_version(client):
     result = register(client, CertificateSpec(certificate_id=new_id(), version="9.0"))
     assert (result.resultCode, result.errorId, result.resultText) == (
-        "ERROR", "VALIDATION_ERROR", "Certificate with type: LISJP does not support version: 9.0")
+        "ERROR",
+        "VALIDATION_ERROR",
+        "Certificate with type: LISJP does not support version: 9.0",
+    )
 
 
 def test_register_bad_person_id(client):
-    result = register(client, CertificateSpec(certificate_id=new_id(), person_id="181212121212"))  # 12 digits, but no such century
+    result = register(
+        client, CertificateSpec(certificate_id=new_id(), person_id="181212121212")
+    )  # 12 digits, but no such century
     assert (result.resultCode, result.errorId, result.resultText) == (
-        "ERROR", "VALIDATION_ERROR", "Social security number is not of correct format.")
+        "ERROR",
+        "VALIDATION_ERROR",
+        "Social security number is not of correct format.",
+    )
 
 
 def test_register_texts_longer_than_the_gateway_stores_are_a_validation_error(client):
     # The schema allows any length; PostgreSQL refused these as a database
     # failure while SQLite stored them. Both now answer the same, naming the field.
     cid = new_id()
-    result = register(client, CertificateSpec(certificate_id=cid, care_unit_name="Vårdcentral " * 30))  # 359 once trimmed
+    result = register(
+        client, CertificateSpec(certificate_id=cid, care_unit_name="Vårdcentral " * 30)
+    )  # 359 once trimmed
     assert (result.resultCode, result.errorId, result.resultText) == (
-        "ERROR", "VALIDATION_ERROR", "care_unit_name is 359 characters long; the gateway stores at most 255")
+        "ERROR",
+        "VALIDATION_ERROR",
+        "care_unit_name is 359 characters long; the gateway stores at most 255",
+    )
     assert register(client, CertificateSpec(certificate_id=cid)).resultCode == "OK"  # nothing was kept
     result = register(client, CertificateSpec(certificate_id="x" * 129))
     assert (result.resultCode, result.errorId, result.resultText) == (
-        "ERROR", "VALIDATION_ERROR", "id is 129 characters long; the gateway stores at most 128")
+        "ERROR",
+        "VALIDATION_ERROR",
+        "id is 129 characters long; the gateway stores at most 128",
+    )
 
 
 def test_register_schema_violation_is_an_unmarshalling_error_result(client):
@@ -143,8 +179,9 @@ def test_stored_certificate_is_returned_with_every_answer(client):
     raw = get(client, cid)
     returned = raw.find(f"{{{raw.tag[1:].split('}')[0]}}}intyg")
     sent = etree.fromstring(samples.intyg_document(spec))
-    assert [infoset(a) for a in returned.findall(f"{{{CORE}}}svar")] == \
-        [infoset(a) for a in sent.findall(f"{{{CORE}}}svar")]
+    assert [infoset(a) for a in returned.findall(f"{{{CORE}}}svar")] == [
+        infoset(a) for a in sent.findall(f"{{{CORE}}}svar")
+    ]
     assert infoset(returned.find(f"{{{CORE}}}skapadAv")) == infoset(sent.find(f"{{{CORE}}}skapadAv"))
 
 
@@ -157,6 +194,7 @@ def infoset(el: etree._Element):
 # GetCertificate 2
 # --------------------------------------------------------------------------
 
+
 def test_get_unknown_certificate_is_a_server_fault(client):
     cid = new_id()
     with pytest.raises(zeep.exceptions.Fault) as fault:
@@ -168,9 +206,16 @@ def test_get_unknown_certificate_is_a_server_fault(client):
 def test_status_list_is_newest_first_and_filtered_per_part(client):
     cid = new_id()
     register(client, CertificateSpec(certificate_id=cid))
-    _, _ = client.call("SetCertificateStatus", 2, **{
-        "intygs-id": ii(cid), "part": part("FKASSA"), "status": {"code": "SENTTO", "codeSystem": STATUS_SYSTEM},
-        "tidpunkt": "2030-01-01T10:00:00"})  # after the registration, whenever the test runs
+    _, _ = client.call(
+        "SetCertificateStatus",
+        2,
+        **{
+            "intygs-id": ii(cid),
+            "part": part("FKASSA"),
+            "status": {"code": "SENTTO", "codeSystem": STATUS_SYSTEM},
+            "tidpunkt": "2030-01-01T10:00:00",
+        },
+    )  # after the registration, whenever the test runs
     as_care = statuses(get(client, cid, "HSVARD"))
     as_citizen = statuses(get(client, cid, "INVANA"))
     assert as_care[0] == ("FKASSA", "SENTTO") and ("HSVARD", "RECEIV") in as_care
@@ -180,6 +225,7 @@ def test_status_list_is_newest_first_and_filtered_per_part(client):
 # --------------------------------------------------------------------------
 # RevokeCertificate 2
 # --------------------------------------------------------------------------
+
 
 def test_revoke_then_revoke_again(client):
     cid = new_id()
@@ -194,7 +240,10 @@ def test_revoke_unknown_or_for_another_patient(client):
     cid = new_id()
     unknown = revoke(client, cid)
     assert (unknown.resultCode, unknown.errorId, unknown.resultText) == (
-        "ERROR", "APPLICATION_ERROR", f"Certificate {cid} does not exist for patient.")
+        "ERROR",
+        "APPLICATION_ERROR",
+        f"Certificate {cid} does not exist for patient.",
+    )
     register(client, CertificateSpec(certificate_id=cid))
     other = revoke(client, cid, samples.OTHER_PATIENT)
     assert (other.resultCode, other.errorId) == ("ERROR", "APPLICATION_ERROR")
@@ -204,10 +253,18 @@ def test_revoke_unknown_or_for_another_patient(client):
 # SetCertificateStatus 2
 # --------------------------------------------------------------------------
 
+
 def set_status(client, cid: str, code: str, part_code: str = "INVANA", at: str = "2030-01-01T10:00:00"):
-    result, _ = client.call("SetCertificateStatus", 2, **{
-        "intygs-id": ii(cid), "part": part(part_code), "status": {"code": code, "codeSystem": STATUS_SYSTEM},
-        "tidpunkt": at})
+    result, _ = client.call(
+        "SetCertificateStatus",
+        2,
+        **{
+            "intygs-id": ii(cid),
+            "part": part(part_code),
+            "status": {"code": code, "codeSystem": STATUS_SYSTEM},
+            "tidpunkt": at,
+        },
+    )
     return result.result
 
 
@@ -223,21 +280,31 @@ def test_set_status_unknown_part_and_unknown_certificate(client):
     cid = new_id()
     unknown = set_status(client, cid, "DELETE")
     assert (unknown.resultCode, unknown.errorId, unknown.resultText) == (
-        "ERROR", "VALIDATION_ERROR", f"Unknown certificate ID: {cid}")
+        "ERROR",
+        "VALIDATION_ERROR",
+        f"Unknown certificate ID: {cid}",
+    )
     register(client, CertificateSpec(certificate_id=cid))
     bad_part = set_status(client, cid, "DELETE", "NOSUCH")
     assert (bad_part.resultCode, bad_part.errorId, bad_part.resultText) == (
-        "ERROR", "VALIDATION_ERROR", "No recipient found for recipient id: NOSUCH")
+        "ERROR",
+        "VALIDATION_ERROR",
+        "No recipient found for recipient id: NOSUCH",
+    )
     # Status codes outside the reference's enum get the message of its failed
     # enum lookup, word for word.
     bad_status = set_status(client, cid, "ARCHIV")
     assert (bad_status.resultCode, bad_status.errorId, bad_status.resultText) == (
-        "ERROR", "VALIDATION_ERROR", "No enum constant se.inera.intyg.common.support.model.StatusKod.ARCHIV")
+        "ERROR",
+        "VALIDATION_ERROR",
+        "No enum constant se.inera.intyg.common.support.model.StatusKod.ARCHIV",
+    )
 
 
 # --------------------------------------------------------------------------
 # List contracts
 # --------------------------------------------------------------------------
+
 
 def listed_ids(raw: etree._Element) -> list[str]:
     return [el.findtext(f"{{{TYPES}}}extension") for el in raw.iter(f"{{{CORE}}}intygs-id")]
@@ -251,8 +318,11 @@ def test_list_for_care_by_unit_includes_revoked(client):
     register(client, CertificateSpec(certificate_id=revoked, person_id=pnr, care_unit_id=unit))
     register(client, CertificateSpec(certificate_id=elsewhere, person_id=pnr))
     revoke(client, revoked, pnr)
-    _, raw = client.call("ListCertificatesForCare", 3, **{
-        "person-id": person(pnr), "enhets-id": [{"root": "1.2.752.129.2.1.4.1", "extension": unit}]})
+    _, raw = client.call(
+        "ListCertificatesForCare",
+        3,
+        **{"person-id": person(pnr), "enhets-id": [{"root": "1.2.752.129.2.1.4.1", "extension": unit}]},
+    )
     assert set(listed_ids(raw)) == {kept, revoked}
 
 
@@ -263,9 +333,12 @@ def test_list_for_citizen_archived_filter(client, major):
     register(client, CertificateSpec(certificate_id=active, person_id=pnr))
     register(client, CertificateSpec(certificate_id=archived, person_id=pnr))
     set_status(client, archived, "DELETE")
-    request = {"person-id": person(pnr), "intygTyp": [{"code": "LISJP", "codeSystem":
-                                                        "b64ea353-e8f6-4832-b563-fc7d46f29548"}],
-               "arkiverade": False, "part": part("INVANA")}
+    request = {
+        "person-id": person(pnr),
+        "intygTyp": [{"code": "LISJP", "codeSystem": "b64ea353-e8f6-4832-b563-fc7d46f29548"}],
+        "arkiverade": False,
+        "part": part("INVANA"),
+    }
     result, raw = client.call("ListCertificatesForCitizen", major, **request)
     assert listed_ids(raw) == [active]
     request["arkiverade"] = True
@@ -300,9 +373,13 @@ def test_register_element_is_stored_byte_for_byte(client, gateway):
     envelope = envelope.replace(b"<c:version>", b"<c:version   >").replace(b"</c:postort>", b"</c:postort\n>")
     # Straight over HTTP: zeep would re-serialise the envelope before sending.
     import requests
-    response = requests.post(gateway.base_url + "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/"
-                             "rivtabp21", data=envelope, headers={"Content-Type": "text/xml; charset=UTF-8"},
-                             timeout=30)
+
+    response = requests.post(
+        gateway.base_url + "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21",
+        data=envelope,
+        headers={"Content-Type": "text/xml; charset=UTF-8"},
+        timeout=30,
+    )
     assert b"<core:resultCode>OK</core:resultCode>" in response.content, response.text[:500]
     start = envelope.index(b"<r:RegisterCertificate")
     end = envelope.index(b"</r:RegisterCertificate>") + len(b"</r:RegisterCertificate>")
@@ -310,8 +387,9 @@ def test_register_element_is_stored_byte_for_byte(client, gateway):
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            stored = conn.execute(text("SELECT document FROM certificate_document WHERE certificate_id = :id"),
-                                  {"id": cid}).scalar_one()
+            stored = conn.execute(
+                text("SELECT document FROM certificate_document WHERE certificate_id = :id"), {"id": cid}
+            ).scalar_one()
     finally:
         engine.dispose()
     assert bytes(stored) == envelope[start:end]
@@ -321,7 +399,9 @@ def test_foreign_extension_content_is_accepted_and_kept(client):
     cid = new_id()
     envelope = samples.register_certificate(CertificateSpec(certificate_id=cid)).replace(
         b"</c:vardgivare></c:enhet>",
-        b'</c:vardgivare><x:regionalTag xmlns:x="urn:example:region">Norr</x:regionalTag></c:enhet>', 1)
+        b'</c:vardgivare><x:regionalTag xmlns:x="urn:example:region">Norr</x:regionalTag></c:enhet>',
+        1,
+    )
     assert b"urn:example:region" in envelope
     result, _ = client.call_raw("RegisterCertificate", 3, envelope)
     assert result.result.resultCode == "OK"

@@ -17,6 +17,7 @@ a bug even though the caller got a fault.
 a failure names the contract, the mutant's number and what was done to it,
 and the same seed reproduces it.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,13 +43,33 @@ MUTANTS = int(os.environ.get("INTYGSGW_MUTANTS", "24"))
 SEED = int(os.environ.get("INTYGSGW_MUTANT_SEED", "20261123"))
 CID = "mutants-" + str(uuid.UUID(int=SEED))
 ODD_TEXTS = (
-    "", " ", "x" * 100_000, "\u202eright-to-left\u202c", "\ufeffbom", "\U0001F600", "<intyg>&amp;</intyg>",
-    "'; DROP TABLE certificate; --", "2026-02-30", "2026-13-45T25:61:61", "2026-11-23T10:00:00.123+01:00",
-    "99999999999999999999999999", "-1", "\uff10\uff11\uff12", "19121212-1212", "NaN", "\t\n",
+    "",
+    " ",
+    "x" * 100_000,
+    "\u202eright-to-left\u202c",
+    "\ufeffbom",
+    "\U0001f600",
+    "<intyg>&amp;</intyg>",
+    "'; DROP TABLE certificate; --",
+    "2026-02-30",
+    "2026-13-45T25:61:61",
+    "2026-11-23T10:00:00.123+01:00",
+    "99999999999999999999999999",
+    "-1",
+    "\uff10\uff11\uff12",
+    "19121212-1212",
+    "NaN",
+    "\t\n",
 )
 # What the dispatcher and the WSGI app write when an exception gets past every expected path.
-UNEXPECTED = ("unexpected failure in", "database failure in", "failed its schema", "access log write failed",
-              "unhandled error serving", "Traceback")
+UNEXPECTED = (
+    "unexpected failure in",
+    "database failure in",
+    "failed its schema",
+    "access log write failed",
+    "unhandled error serving",
+    "Traceback",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +85,18 @@ def gateway(request, tmp_path_factory, stub):
     db = request.getfixturevalue("postgres_database") if request.param == "postgresql" else None
     work = tmp_path_factory.mktemp("gw-mutants")
     routes = work / "routes.toml"
-    routes.write_text("".join(
-        f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n'
-        for c in ("RegisterCertificate:3", "RevokeCertificate:2", "SendMessageToCare:2", "SendMessageToRecipient:2",
-                  "CertificateStatusUpdateForCare:3")))
+    routes.write_text(
+        "".join(
+            f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n'
+            for c in (
+                "RegisterCertificate:3",
+                "RevokeCertificate:2",
+                "SendMessageToCare:2",
+                "SendMessageToRecipient:2",
+                "CertificateStatusUpdateForCare:3",
+            )
+        )
+    )
     gw = GatewayProcess(work, db=db, extra_env={"INTYGSGW_ROUTES_FILE": str(routes)}).start()
     yield gw
     gw.stop()
@@ -98,23 +127,33 @@ def valid_requests(gateway) -> dict[tuple[str, int], bytes]:
         ("SendMessageToRecipient", 2): to_recipient(str(uuid.uuid4()), CID, amne="OVRIGT"),
         ("ListCertificatesForCareWithQA", 3): samples.envelope(
             f'<q:ListCertificatesForCareWithQA xmlns:q="{qa}"><q:person-id><t:root>1.2.752.129.2.1.3.1</t:root>'
-            f'<t:extension>{samples.PATIENT}</t:extension></q:person-id><q:enhets-id><t:root>1.2.752.129.2.1.4.1'
-            f'</t:root><t:extension>{samples.CARE_UNIT}</t:extension></q:enhets-id></q:ListCertificatesForCareWithQA>'),
+            f"<t:extension>{samples.PATIENT}</t:extension></q:person-id><q:enhets-id><t:root>1.2.752.129.2.1.4.1"
+            f"</t:root><t:extension>{samples.CARE_UNIT}</t:extension></q:enhets-id></q:ListCertificatesForCareWithQA>"
+        ),
         ("GetRecipientsForCertificate", 1): through_zeep(
-            "GetRecipientsForCertificate", 1, certificateId=CID, certificateType="lisjp"),
+            "GetRecipientsForCertificate", 1, certificateId=CID, certificateType="lisjp"
+        ),
         ("ListKnownRecipients", 1): through_zeep("ListKnownRecipients", 1),
         ("ListPossibleReceivers", 1): through_zeep(
-            "ListPossibleReceivers", 1, intygTyp={"code": "LISJP", "codeSystem": TYPE_SYSTEM}),
+            "ListPossibleReceivers", 1, intygTyp={"code": "LISJP", "codeSystem": TYPE_SYSTEM}
+        ),
         ("ListApprovedReceivers", 1): through_zeep(
-            "ListApprovedReceivers", 1, **{"intygs-id": {"root": samples.CARE_UNIT, "extension": CID}}),
-        ("RegisterApprovedReceivers", 1): through_zeep("RegisterApprovedReceivers", 1, **{
-            "intyg-id": {"root": samples.CARE_UNIT, "extension": CID},
-            "typAvIntyg": {"code": "LISJP", "codeSystem": TYPE_SYSTEM},
-            "approvedReceivers": [{"receiverId": "FKASSA", "approvalStatus": "YES"}]}),
+            "ListApprovedReceivers", 1, **{"intygs-id": {"root": samples.CARE_UNIT, "extension": CID}}
+        ),
+        ("RegisterApprovedReceivers", 1): through_zeep(
+            "RegisterApprovedReceivers",
+            1,
+            **{
+                "intyg-id": {"root": samples.CARE_UNIT, "extension": CID},
+                "typAvIntyg": {"code": "LISJP", "codeSystem": TYPE_SYSTEM},
+                "approvedReceivers": [{"receiverId": "FKASSA", "approvalStatus": "YES"}],
+            },
+        ),
     }
 
 
 # ------------------------------------------------------------------ mutations
+
 
 def _body_elements(root: etree._Element) -> list[etree._Element]:
     body = root.find(f"{{{SOAP_ENV}}}Body")
@@ -182,8 +221,17 @@ def unknown_attribute(rng, root):
     return f"attribute on {etree.QName(el).localname}"
 
 
-TREE_MUTATIONS = (drop, repeat, rename, foreign_namespace, empty, odd_text, odd_text, unknown_element,
-                  unknown_attribute)
+TREE_MUTATIONS = (
+    drop,
+    repeat,
+    rename,
+    foreign_namespace,
+    empty,
+    odd_text,
+    odd_text,
+    unknown_element,
+    unknown_attribute,
+)
 
 
 def mutate(rng: random.Random, request: bytes) -> tuple[bytes, str]:
@@ -194,7 +242,7 @@ def mutate(rng: random.Random, request: bytes) -> tuple[bytes, str]:
     if roll < 0.16:
         at = rng.randrange(len(request))
         value = rng.randrange(256)
-        return request[:at] + bytes([value]) + request[at + 1:], f"byte {at} set to {value}"
+        return request[:at] + bytes([value]) + request[at + 1 :], f"byte {at} set to {value}"
     root = etree.fromstring(request)
     steps = []
     for _ in range(rng.choice((1, 1, 2))):
@@ -205,6 +253,7 @@ def mutate(rng: random.Random, request: bytes) -> tuple[bytes, str]:
 
 
 # ---------------------------------------------------------------- invariants
+
 
 def assert_soap_answer(response: requests.Response, what: str) -> None:
     assert response.status_code in (200, 500), f"{what}: HTTP {response.status_code}: {response.text[:300]}"
@@ -240,8 +289,7 @@ def test_broken_requests_get_soap_answers_and_leave_no_unexpected_failure(gatewa
         for n in range(MUTANTS):
             body, how = mutate(rng, request)
             what = f"{name}:{major} mutant {n} ({how})"
-            response = requests.post(gateway.base_url + endpoint_path(name, major), data=body, headers=XML,
-                                     timeout=30)
+            response = requests.post(gateway.base_url + endpoint_path(name, major), data=body, headers=XML, timeout=30)
             assert_soap_answer(response, what)
     assert requests.get(gateway.base_url + "/healthz", timeout=10).status_code == 200
     fresh = samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4())))

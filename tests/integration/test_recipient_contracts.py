@@ -9,6 +9,7 @@ with only the missing import added (tests/support/published.py). That zeep
 builds working clients for them from the served WSDL shows the project's
 schemas compile where the published ones do not.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,30 +37,40 @@ def new_id() -> str:
 
 
 def register(client, certificate_id: str) -> None:
-    result, _ = client.call_raw("RegisterCertificate", 3,
-                                samples.register_certificate(CertificateSpec(certificate_id=certificate_id)))
+    result, _ = client.call_raw(
+        "RegisterCertificate", 3, samples.register_certificate(CertificateSpec(certificate_id=certificate_id))
+    )
     assert result.result.resultCode == "OK"
 
 
 def recipients_for(client, certificate_id: str, certificate_type: str = "lisjp"):
-    result, _ = client.call("GetRecipientsForCertificate", 1, certificateId=certificate_id,
-                            certificateType=certificate_type)
+    result, _ = client.call(
+        "GetRecipientsForCertificate", 1, certificateId=certificate_id, certificateType=certificate_type
+    )
     assert result.result.resultCode == "OK"
     return [(r.id, r.name, r.type, r.trusted) for r in result.recipient]
 
 
 def approve(client, certificate_id: str, type_code: str, choices: list[tuple[str, str]]):
-    result, _ = client.call("RegisterApprovedReceivers", 1, **{
-        "intyg-id": {"root": samples.CARE_UNIT, "extension": certificate_id},
-        "typAvIntyg": {"code": type_code, "codeSystem": TYPE_SYSTEM},
-        "approvedReceivers": [{"receiverId": rid, "approvalStatus": status} for rid, status in choices]})
+    result, _ = client.call(
+        "RegisterApprovedReceivers",
+        1,
+        **{
+            "intyg-id": {"root": samples.CARE_UNIT, "extension": certificate_id},
+            "typAvIntyg": {"code": type_code, "codeSystem": TYPE_SYSTEM},
+            "approvedReceivers": [{"receiverId": rid, "approvalStatus": status} for rid, status in choices],
+        },
+    )
     return result.result
 
 
 def approved(client, certificate_id: str) -> list[tuple[str, str, str, bool, str]]:
-    result, _ = client.call("ListApprovedReceivers", 1,
-                            **{"intygs-id": {"root": samples.CARE_UNIT, "extension": certificate_id}})
-    return sorted((r.receiverId, r.receiverName, r.receiverType, r.trusted, r.approvalStatus) for r in result.receiverList or [])
+    result, _ = client.call(
+        "ListApprovedReceivers", 1, **{"intygs-id": {"root": samples.CARE_UNIT, "extension": certificate_id}}
+    )
+    return sorted(
+        (r.receiverId, r.receiverName, r.receiverType, r.trusted, r.approvalStatus) for r in result.receiverList or []
+    )
 
 
 def possible(client, code: str) -> list[str]:
@@ -74,6 +85,7 @@ def fault_text(excinfo) -> str:
 # --------------------------------------------------------------------------
 # ListKnownRecipients, ListPossibleReceivers
 # --------------------------------------------------------------------------
+
 
 def test_known_recipients_are_the_whole_registry(client):
     result, _raw = client.call("ListKnownRecipients", 1)
@@ -92,8 +104,12 @@ def test_possible_receivers_of_a_type_never_include_care_or_the_citizen(client):
     assert possible(client, "no-such-type") == []
     result, _ = client.call("ListPossibleReceivers", 1, intygTyp={"code": "doi", "codeSystem": TYPE_SYSTEM})
     [sos] = result.receiverList
-    assert (sos.receiverId, sos.receiverName, sos.receiverType, sos.trusted) == \
-        ("SOS", "Socialstyrelsen", "DIREKTMOTTAGARE", True)
+    assert (sos.receiverId, sos.receiverName, sos.receiverType, sos.trusted) == (
+        "SOS",
+        "Socialstyrelsen",
+        "DIREKTMOTTAGARE",
+        True,
+    )
 
 
 def test_possible_receivers_without_a_type_is_a_fault(client):
@@ -105,6 +121,7 @@ def test_possible_receivers_without_a_type_is_a_fault(client):
 # --------------------------------------------------------------------------
 # GetRecipientsForCertificate
 # --------------------------------------------------------------------------
+
 
 def test_without_approvals_the_main_recipients_of_the_stored_type_are_returned(client):
     cid = new_id()
@@ -122,17 +139,29 @@ def test_unknown_certificate_without_approvals_has_no_recipients(client):
     # refuses it as it would the reference's: the answer is read here with lxml.
     cid = new_id()
     zc = client.zeep_client("GetRecipientsForCertificate", 1)
-    request = zc.create_message(zc.service, "GetRecipientsForCertificate", certificateId=cid,
-                                certificateType="lisjp", _soapheaders={"LogicalAddress": client.logical_address})
-    resp = requests.post(client.base_url + endpoint_path("GetRecipientsForCertificate", 1),
-                         data=etree.tostring(request), headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=30)
+    request = zc.create_message(
+        zc.service,
+        "GetRecipientsForCertificate",
+        certificateId=cid,
+        certificateType="lisjp",
+        _soapheaders={"LogicalAddress": client.logical_address},
+    )
+    resp = requests.post(
+        client.base_url + endpoint_path("GetRecipientsForCertificate", 1),
+        data=etree.tostring(request),
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+        timeout=30,
+    )
     assert resp.status_code == 200, resp.text
     answer = etree.fromstring(resp.content)[-1][0]
     assert etree.QName(answer).localname == "GetRecipientsForCertificateResponse"
     c1 = "urn:riv:clinicalprocess:healthcond:certificate:1"
     assert [etree.QName(e).localname for e in answer] == ["result"]
     assert [(etree.QName(e).namespace, e.text) for e in answer[0]] == [
-        (c1, "ERROR"), (c1, f"No recipients found for certificate id: {cid}"), (c1, "APPLICATION_ERROR")]
+        (c1, "ERROR"),
+        (c1, f"No recipients found for certificate id: {cid}"),
+        (c1, "APPLICATION_ERROR"),
+    ]
 
 
 def test_approved_receivers_replace_the_default(client):
@@ -153,19 +182,24 @@ def test_an_approval_that_approves_nobody_falls_back_to_the_main_recipients(clie
 # RegisterApprovedReceivers, ListApprovedReceivers
 # --------------------------------------------------------------------------
 
+
 def test_register_stores_one_row_per_receiver_of_the_type(client):
     cid = new_id()
     result = approve(client, cid, "LISJP", [("FKASSA", "NO"), ("SKV", "YES")])
-    assert (result.resultCode, result.resultText, result.errorId) == \
-        ("OK", f"Successfully registered 2 receivers for certificate '{cid}'", None)
+    assert (result.resultCode, result.resultText, result.errorId) == (
+        "OK",
+        f"Successfully registered 2 receivers for certificate '{cid}'",
+        None,
+    )
     # SKV does not receive lisjp, so only FKASSA is stored, as the request says.
     assert approved(client, cid) == [("FKASSA", "Försäkringskassan", "HUVUDMOTTAGARE", True, "NO")]
 
 
 def test_an_unmentioned_receiver_is_approved_only_if_it_is_a_main_recipient(client):
     main, direct = new_id(), new_id()
-    assert approve(client, main, "lisjp", []).resultText == \
-        f"Successfully registered 0 receivers for certificate '{main}'"
+    assert (
+        approve(client, main, "lisjp", []).resultText == f"Successfully registered 0 receivers for certificate '{main}'"
+    )
     assert approved(client, main) == [("FKASSA", "Försäkringskassan", "HUVUDMOTTAGARE", True, "YES")]
     approve(client, direct, "db", [])
     assert approved(client, direct) == [("SKV", "Skatteverket", "DIREKTMOTTAGARE", True, "NO")]
@@ -178,16 +212,28 @@ def test_a_new_registration_replaces_the_old_one(client):
     assert approved(client, cid) == [("FKASSA", "Försäkringskassan", "HUVUDMOTTAGARE", True, "YES")]
 
 
-@pytest.mark.parametrize("certificate_id, type_code, choices, text", [
-    ("", "lisjp", [], "Request to registerApprovedReceiver is missing required parameter 'intygs-id'"),
-    ("X", " ", [], "Request to registerApprovedReceiver is missing required parameter 'typAvIntyg'"),
-    ("X", "lisjp", [("FKASSA", "YES"), ("  ", "YES")],
-     "Request to registerApprovedReceiver contained receiverId that was null or empty."),
-    ("X", "lisjp", [("FKASSA", "YES"), ("NOPE", "YES")],
-     "Request to registerApprovedReceiver contained unknown receiverId 'NOPE'"),
-])
-def test_register_refusals_are_errors_without_an_error_id_and_change_nothing(client, certificate_id, type_code,
-                                                                              choices, text):
+@pytest.mark.parametrize(
+    "certificate_id, type_code, choices, text",
+    [
+        ("", "lisjp", [], "Request to registerApprovedReceiver is missing required parameter 'intygs-id'"),
+        ("X", " ", [], "Request to registerApprovedReceiver is missing required parameter 'typAvIntyg'"),
+        (
+            "X",
+            "lisjp",
+            [("FKASSA", "YES"), ("  ", "YES")],
+            "Request to registerApprovedReceiver contained receiverId that was null or empty.",
+        ),
+        (
+            "X",
+            "lisjp",
+            [("FKASSA", "YES"), ("NOPE", "YES")],
+            "Request to registerApprovedReceiver contained unknown receiverId 'NOPE'",
+        ),
+    ],
+)
+def test_register_refusals_are_errors_without_an_error_id_and_change_nothing(
+    client, certificate_id, type_code, choices, text
+):
     cid = f"{certificate_id}{new_id()}" if certificate_id else ""
     if cid:
         approve(client, cid, "lisjp", [("FKASSA", "NO")])
@@ -205,13 +251,20 @@ def test_list_approved_for_an_unknown_certificate_is_empty_and_without_an_id_a_f
 
 
 def test_a_schema_violation_is_a_client_fault_naming_the_unmarshalling_error(gateway):
-    body = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header>'
-            b'<LogicalAddress xmlns="urn:riv:itintegration:registry:1">' + HUB_ADDRESS.encode() +
-            b'</LogicalAddress></s:Header><s:Body>'
-            b'<RegisterApprovedReceivers xmlns="urn:riv:clinicalprocess:healthcond:certificate:'
-            b'RegisterApprovedReceivers:1"><approvedReceivers/></RegisterApprovedReceivers></s:Body></s:Envelope>')
-    resp = requests.post(gateway.url(endpoint_path("RegisterApprovedReceivers", 1)), data=body,
-                         headers={"Content-Type": "text/xml; charset=UTF-8"}, timeout=10)
+    body = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header>'
+        b'<LogicalAddress xmlns="urn:riv:itintegration:registry:1">'
+        + HUB_ADDRESS.encode()
+        + b"</LogicalAddress></s:Header><s:Body>"
+        b'<RegisterApprovedReceivers xmlns="urn:riv:clinicalprocess:healthcond:certificate:'
+        b'RegisterApprovedReceivers:1"><approvedReceivers/></RegisterApprovedReceivers></s:Body></s:Envelope>'
+    )
+    resp = requests.post(
+        gateway.url(endpoint_path("RegisterApprovedReceivers", 1)),
+        data=body,
+        headers={"Content-Type": "text/xml; charset=UTF-8"},
+        timeout=10,
+    )
     assert resp.status_code == 500
     assert b"Client" in resp.content and b"Unmarshalling Error" in resp.content
 
@@ -224,8 +277,14 @@ def test_approvals_are_in_the_access_log_under_the_patient(client, gateway):
     args = [sys.executable, "-m", "intygsgw.cli", "audit", "export", "--person", samples.PATIENT]
     if gateway.db:
         args += ["--db", gateway.db]
-    done = subprocess.run(args, cwd=gateway.workdir, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    done = subprocess.run(
+        args,
+        cwd=gateway.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
     assert done.returncode == 0, done.stderr
     entries = [json.loads(line) for line in done.stdout.splitlines() if cid in line]
     contracts = [(e["contract"].rsplit(":", 2)[-2], e["outcome"]) for e in entries]

@@ -4,6 +4,7 @@ Against a real gateway process: a LISJP that breaks its rules is answered
 ERROR/VALIDATION_ERROR listing every failed rule with its id and message, and
 nothing is stored; the valid sample is accepted.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -40,6 +41,7 @@ def test_a_certificate_breaking_its_rules_lists_every_failed_rule(client):
 
 
 def test_the_valid_sample_passes_the_rules(client):
-    result = client.call_raw("RegisterCertificate", 3,
-                             samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4()))))[0]
+    result = client.call_raw(
+        "RegisterCertificate", 3, samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4())))
+    )[0]
     assert result.result.resultCode == "OK"

@@ -1,4 +1,5 @@
 """A gateway whose message relays and sends go to one stub recipient, shared by the message tests."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,9 +19,12 @@ def stub(tmp_path_factory):
 def gateway(tmp_path_factory, stub):
     work = tmp_path_factory.mktemp("gw")
     routes = work / "routes.toml"
-    routes.write_text("".join(
-        f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n'
-        for c in ("SendMessageToCare:2", "SendMessageToRecipient:2", "RegisterCertificate:3")))
+    routes.write_text(
+        "".join(
+            f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n'
+            for c in ("SendMessageToCare:2", "SendMessageToRecipient:2", "RegisterCertificate:3")
+        )
+    )
     gw = GatewayProcess(work, extra_env={"INTYGSGW_ROUTES_FILE": str(routes)}).start()
     yield gw
     gw.stop()

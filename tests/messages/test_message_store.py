@@ -1,4 +1,5 @@
 """Message (ärende) storage and validation against real databases (SQLite file and PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,11 +33,24 @@ def services(request, tmp_path):
         uow.connection.exec_driver_sql("DELETE FROM certificate_document")
         uow.connection.exec_driver_sql("DELETE FROM certificate")
         for cid, test in (("cert-1", False), ("cert-test", True)):
-            uow.certificates.add(CertificateRecord(
-                id=cid, type="lisjp", type_version="1.3", person_id=PERSON, signed_at=NOW,
-                care_unit_id="unit-1", care_unit_name="Enhet", care_giver_id="giver-1",
-                doctor_id="doc-1", doctor_name="Doktor", test_certificate=test, received_at=NOW),
-                b"<intyg/>", {})
+            uow.certificates.add(
+                CertificateRecord(
+                    id=cid,
+                    type="lisjp",
+                    type_version="1.3",
+                    person_id=PERSON,
+                    signed_at=NOW,
+                    care_unit_id="unit-1",
+                    care_unit_name="Enhet",
+                    care_giver_id="giver-1",
+                    doctor_id="doc-1",
+                    doctor_name="Doktor",
+                    test_certificate=test,
+                    received_at=NOW,
+                ),
+                b"<intyg/>",
+                {},
+            )
             uow.certificates.add_state(cid, State.RECEIVED, HSVARD, NOW)
         uow.commit()
     yield svc
@@ -44,8 +58,15 @@ def services(request, tmp_path):
 
 
 def msg(message_id="m-1", **kw) -> IncomingMessage:
-    values = dict(message_id=message_id, certificate_id="cert-1", subject="KONTKT", person_id=PERSON,
-                  sender="FKASSA", recipient_address="unit-1", document=b"<m/>")
+    values = dict(
+        message_id=message_id,
+        certificate_id="cert-1",
+        subject="KONTKT",
+        person_id=PERSON,
+        sender="FKASSA",
+        recipient_address="unit-1",
+        document=b"<m/>",
+    )
     values.update(kw)
     return IncomingMessage(**values)
 
@@ -88,16 +109,21 @@ def test_to_care_passes_and_fails_with_reference_texts(services):
     prefix = "Validation of SendMessageToCare failed for message with question id {} and certificate id {}. "
     cases = [
         (msg(sender="NOPE"), "[SkickatAv part code NOPE is not valid]"),
-        (msg(subject="ARBTID"), "[SUBJECT_NOT_SUPPORTED_ERROR,  The supplied certificate subject is invalid. "
-                                "Supported subjects are KOMPLT, AVSTMN, KONTKT, OVRIGT, PAMINN]"),
+        (
+            msg(subject="ARBTID"),
+            "[SUBJECT_NOT_SUPPORTED_ERROR,  The supplied certificate subject is invalid. "
+            "Supported subjects are KOMPLT, AVSTMN, KONTKT, OVRIGT, PAMINN]",
+        ),
         (msg(person_id="195206172339"), "[CIVIC_REGISTRATION_NUMBER_INCONSISTENCY_ERROR]"),
         (msg(subject="PAMINN"), "[PAMINNELSE_ID_INCONSISTENCY_ERROR]"),
         (msg(reminder_of="x"), "[PAMINNELSE_ID_INCONSISTENCY_ERROR]"),
         (msg(subject="PAMINN", reminder_of="missing"), "[REFERENCED_MESSAGE_NOT_FOUND_ERROR]"),
         (msg(reply_to="missing"), "[REFERENCED_MESSAGE_NOT_FOUND_ERROR]"),
         (msg(has_komplettering=True), "[KOMPLETTERING_INCONSISTENCY_ERROR]"),
-        (msg(certificate_id="cert-test"), "[TEST_CERTIFICATE,  The supplied certificate is invalid. "
-                                          "Messages cannot be sent for test certificates.]"),
+        (
+            msg(certificate_id="cert-test"),
+            "[TEST_CERTIFICATE,  The supplied certificate is invalid. Messages cannot be sent for test certificates.]",
+        ),
         (msg(certificate_id="nope"), "[Unknown certificate ID: nope, Unknown certificate ID: nope]"),
     ]
     for m, expected in cases:
@@ -109,11 +135,15 @@ def test_to_care_passes_and_fails_with_reference_texts(services):
     dup = svc_messages.validate_to_care(services, msg("q-1"))
     assert dup.text.endswith("[MEDDELANDE_ID_NOT_UNIQUE_ERROR, Meddelande-id is not a GUID]")
     wrong = svc_messages.validate_to_care(services, msg("a-1", reply_to="q-1", subject="OVRIGT"))
-    assert wrong.text.endswith("[SUBJECT_CONSISTENCY_ERROR,  Message with meddelandeId q-1 referenced by reply "
-                               "message with id a-1 regarding certificate with id cert-1]")
+    assert wrong.text.endswith(
+        "[SUBJECT_CONSISTENCY_ERROR,  Message with meddelandeId q-1 referenced by reply "
+        "message with id a-1 regarding certificate with id cert-1]"
+    )
     deadline = svc_messages.validate_to_care(services, msg("a-1", reply_to="q-1", subject="KOMPLT", has_deadline=True))
-    assert deadline.text.endswith("[MESSAGE_TYPE_CONSISTENCY_ERROR,  Message concerning certificate id cert-1 is an "
-                                  "answer to a questionand should not specify a last date of reply 'sistaSvarsDatum'.]")
+    assert deadline.text.endswith(
+        "[MESSAGE_TYPE_CONSISTENCY_ERROR,  Message concerning certificate id cert-1 is an "
+        "answer to a questionand should not specify a last date of reply 'sistaSvarsDatum'.]"
+    )
     assert svc_messages.validate_to_care(services, msg("a-1", reply_to="q-1", subject="KOMPLT")) is None
     assert svc_messages.validate_to_care(services, msg("p-1", subject="PAMINN", reminder_of="q-1")) is None
 
@@ -137,8 +167,10 @@ def test_to_recipient_passes_and_fails_with_reference_texts(services):
     check(msg(subject="ARBTID", certificate_id="nope"), "Intyg does not exist", "APPLICATION_ERROR")
     store(services, msg("q-1", subject="AVSTMN"), TO_RECIPIENT)
     check(msg("q-1"), "[MeddelandeId is not globally unique]")
-    check(msg("a-1", reply_to="q-1", has_deadline=True),
-          "[SistaDatumForSvar is only valid on Questions, Svar amne is not consistent with question]")
+    check(
+        msg("a-1", reply_to="q-1", has_deadline=True),
+        "[SistaDatumForSvar is only valid on Questions, Svar amne is not consistent with question]",
+    )
     assert svc_messages.validate_to_recipient(services, msg("a-1", reply_to="q-1", subject="AVSTMN")) is None
 
 

@@ -5,6 +5,7 @@ in its own queue while the other's are delivered, and go out once it is back
 and the retry is due (the gateway's clock is moved with the offset file
 instead of waiting real minutes).
 """
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,7 @@ BASE = "/clinicalprocess/healthcond/certificate/{}/rivtabp21"
 
 @pytest.fixture(scope="module")
 def systems(tmp_path_factory):
-    procs = {name: StubProcess(tmp_path_factory.mktemp(name), name=name).start()
-             for name in ("care-a", "care-b", "fk")}
+    procs = {name: StubProcess(tmp_path_factory.mktemp(name), name=name).start() for name in ("care-a", "care-b", "fk")}
     yield {name: p.client for name, p in procs.items()}
     for p in procs.values():
         p.stop()
@@ -42,16 +42,26 @@ def gateway(tmp_path_factory, systems):
     offset = work / "clock-offset"
     write_offset(str(offset), 0)
     routes = work / "routes.toml"
-    entries = [("CertificateStatusUpdateForCare:3", CARE_UNIT, systems["care-a"]),
-               ("CertificateStatusUpdateForCare:3", OTHER_UNIT, systems["care-b"]),
-               ("SendMessageToCare:2", "*", systems["care-a"]),
-               ("SendMessageToRecipient:2", "*", systems["fk"]),
-               ("RegisterCertificate:3", "*", systems["fk"])]
-    routes.write_text("".join(f'[[route]]\ncontract = "{c}"\nlogical_address = "{a}"\nurl = "{s.base_url}/x"\n\n'
-                              for c, a, s in entries))
-    gw = GatewayProcess(work, extra_env={"INTYGSGW_ROUTES_FILE": str(routes),
-                                         "INTYGSGW_CLOCK_OFFSET_FILE": str(offset),
-                                         "INTYGSGW_RETRY_DELAYS": "1m"}).start()
+    entries = [
+        ("CertificateStatusUpdateForCare:3", CARE_UNIT, systems["care-a"]),
+        ("CertificateStatusUpdateForCare:3", OTHER_UNIT, systems["care-b"]),
+        ("SendMessageToCare:2", "*", systems["care-a"]),
+        ("SendMessageToRecipient:2", "*", systems["fk"]),
+        ("RegisterCertificate:3", "*", systems["fk"]),
+    ]
+    routes.write_text(
+        "".join(
+            f'[[route]]\ncontract = "{c}"\nlogical_address = "{a}"\nurl = "{s.base_url}/x"\n\n' for c, a, s in entries
+        )
+    )
+    gw = GatewayProcess(
+        work,
+        extra_env={
+            "INTYGSGW_ROUTES_FILE": str(routes),
+            "INTYGSGW_CLOCK_OFFSET_FILE": str(offset),
+            "INTYGSGW_RETRY_DELAYS": "1m",
+        },
+    ).start()
     gw.offset_file = str(offset)
     yield gw
     gw.stop()
@@ -76,16 +86,25 @@ def test_citizen_send_and_questions_notify_each_care_system_on_its_own_queue(gat
     care_a, care_b = systems["care-a"], systems["care-b"]
     call(gateway, "RegisterCertificate/3", register_certificate(CertificateSpec(certificate_id="n-a")))
     for cid in ("n-b0", "n-b"):
-        call(gateway, "RegisterCertificate/3",
-             register_certificate(CertificateSpec(certificate_id=cid, care_unit_id=OTHER_UNIT)))
+        call(
+            gateway,
+            "RegisterCertificate/3",
+            register_certificate(CertificateSpec(certificate_id=cid, care_unit_id=OTHER_UNIT)),
+        )
     care_a.down()
     try:
         # A send by care itself notifies nobody; a citizen's send does.
         call(gateway, "SendCertificateToRecipient/2", send_certificate_to_recipient("n-b0", recipient="FKASSA"))
-        call(gateway, "SendCertificateToRecipient/2",
-             send_certificate_to_recipient("n-a", recipient="FKASSA", sent_by_citizen=True))
-        call(gateway, "SendCertificateToRecipient/2",
-             send_certificate_to_recipient("n-b", recipient="FKASSA", sent_by_citizen=True))
+        call(
+            gateway,
+            "SendCertificateToRecipient/2",
+            send_certificate_to_recipient("n-a", recipient="FKASSA", sent_by_citizen=True),
+        )
+        call(
+            gateway,
+            "SendCertificateToRecipient/2",
+            send_certificate_to_recipient("n-b", recipient="FKASSA", sent_by_citizen=True),
+        )
         [got_b] = care_b.wait_for(1, timeout=15)
         code, cid, _ = notification(care_b, got_b["seq"])
         assert (code, cid) == ("SKICKA", "n-b")
@@ -127,8 +146,11 @@ def test_answer_from_the_recipient_notifies_care_as_nysvfm_with_answered_counts(
     care_a.clear()
     assert result(post(gateway, "SendMessageToCare", to_care("n-a2", "n-c", "KONTKT", svar_pa="n-q2")))[0] == "OK"
     found = care_a.wait_for(2, timeout=15, outcome="OK")
-    notes = [notification(care_a, m["seq"]) for m in found
-             if etree.fromstring(care_a.body(m["seq"])).find(f".//{{{CSU}}}CertificateStatusUpdateForCare") is not None]
+    notes = [
+        notification(care_a, m["seq"])
+        for m in found
+        if etree.fromstring(care_a.body(m["seq"])).find(f".//{{{CSU}}}CertificateStatusUpdateForCare") is not None
+    ]
     assert [(code, cid) for code, cid, _ in notes] == [("NYSVFM", "n-c")]
     asked = notes[0][2].find(f"{{{CSU}}}skickadeFragor")
     assert [asked.findtext(f"{{{CORE}}}{t}") for t in ("totalt", "ejBesvarade", "besvarade")] == ["1", "0", "1"]

@@ -1,4 +1,5 @@
 """A second gateway on a port already served stops instead of sharing it."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,7 +16,11 @@ def test_a_second_serve_on_a_busy_port_stops_with_a_clear_message(tmp_path):
     with running_gateway(tmp_path / "first") as first:
         second = subprocess.run(
             [sys.executable, "-m", "intygsgw.cli", "serve", "--host", "127.0.0.1", "--port", str(first.port)],
-            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 2
         assert f"port {first.port} on 127.0.0.1 is already in use" in second.stderr
         assert "Traceback" not in second.stderr
@@ -30,8 +35,12 @@ def test_a_port_freed_by_a_stopped_gateway_can_be_served_again(tmp_path):
     # count as "in use" for the restart.
     with running_gateway(tmp_path / "a") as gw:
         port = gw.port
-        answer = requests.post(gw.url(REGISTER_CERTIFICATE_3.path), data=samples.register_certificate(),
-                               headers={"Content-Type": "text/xml"}, timeout=10)
+        answer = requests.post(
+            gw.url(REGISTER_CERTIFICATE_3.path),
+            data=samples.register_certificate(),
+            headers={"Content-Type": "text/xml"},
+            timeout=10,
+        )
         assert answer.status_code == 200
     from intygsgw.serving.server import port_in_use
 

@@ -1,4 +1,5 @@
 """The wheel installs one import root, ``intygsgw``, and nothing beside it."""
+
 from __future__ import annotations
 
 import configparser
@@ -9,8 +10,13 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = {"gateway": "intygsgw", "storage": "intygsgw.storage", "signing": "intygsgw.signing",
-           "schemas": "intygsgw.schemas", "contracts": "intygsgw.contracts"}
+FOLDERS = {
+    "gateway": "intygsgw",
+    "storage": "intygsgw.storage",
+    "signing": "intygsgw.signing",
+    "schemas": "intygsgw.schemas",
+    "contracts": "intygsgw.contracts",
+}
 
 
 def declared_packages() -> set[str]:
@@ -38,10 +44,28 @@ def test_every_package_folder_is_declared():
 def test_wheel_has_one_top_level_package(tmp_path):
     # Built from a copy: setuptools writes build/ and egg-info next to the sources.
     source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__",
-                                                                "*.db*", ".pytest_cache"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path), str(source)], check=True, capture_output=True, cwd=tmp_path)
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", "*.db*", ".pytest_cache"),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=tmp_path,
+    )
     wheel = next(tmp_path.glob("intygsgw-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}

@@ -6,6 +6,7 @@ birth year from the first four digits) is exercised here on the published
 ``pass-complete`` fixtures with other patient ids and dates on and around the
 birth date and today. Each variant must get the oracle's verdict.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -23,14 +24,27 @@ GN = "{urn:riv:clinicalprocess:healthcond:certificate:3}"
 TP = "{urn:riv:clinicalprocess:healthcond:certificate:types:3}"
 RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}intyg"
 
-PERSON_IDS = ["192703104321", "192703704321", "192703614321", "192703004321", "192702294321",
-              "19270310", "abcdefghijkl"]
+PERSON_IDS = [
+    "192703104321",
+    "192703704321",
+    "192703614321",
+    "192703004321",
+    "192702294321",
+    "19270310",
+    "abcdefghijkl",
+]
 
 
 def _day_values() -> list[str]:
     today = datetime.date.today()
-    return ["1927-03-10", "1927-03-09", "1927-03-11", today.isoformat(),
-            (today + datetime.timedelta(days=1)).isoformat(), "2021-10-30"]
+    return [
+        "1927-03-10",
+        "1927-03-09",
+        "1927-03-11",
+        today.isoformat(),
+        (today + datetime.timedelta(days=1)).isoformat(),
+        "2021-10-30",
+    ]
 
 
 def _year_values() -> list[str]:

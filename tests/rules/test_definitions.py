@@ -1,4 +1,5 @@
 """Loading, reloading and running certificate type rules (FORMAT.md)."""
+
 from __future__ import annotations
 
 import os
@@ -73,7 +74,8 @@ def lisjp_folder(tmp_path, rules_name: str = "v1.toml", rules_source: Path = LIS
 def test_a_type_version_without_rules_is_refused(tmp_path):
     directory = lisjp_folder(tmp_path)
     (directory / "lisjp.toml").write_text(
-        (DEFAULT_DIR / "lisjp.toml").read_text(encoding="utf-8").replace('"1.3"]', '"1.3", "2.0"]'), encoding="utf-8")
+        (DEFAULT_DIR / "lisjp.toml").read_text(encoding="utf-8").replace('"1.3"]', '"1.3", "2.0"]'), encoding="utf-8"
+    )
     with pytest.raises(DefinitionError, match=r"lisjp.toml: version 2.x of 'lisjp' has no rules; add lisjp/v2.toml"):
         load_types(directory)
 
@@ -88,28 +90,56 @@ def test_rules_without_a_catalogue_entry_are_refused(tmp_path):
         load_types(directory)
 
 
-@pytest.mark.parametrize("text, needle", [
-    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "colour"'),
-     "delsvar 1.1: type must be one of"),
-    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
-             '[[rule]]\nid = "r9"\nwhen = { delsvar = "7.1" }\nthen = { svar = "1" }'),
-     "rule r9: when: names unknown delsvar '7.1'"),
-    (minimal('[[svar]]\nid = "1"\nunique_code = "1.5"\n[[svar.delsvar]]\nid = "1.1"\ntype = "cv"'),
-     "svar 1: unique_code: '1.5' is not a delsvar"),
-    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "cv"\ncode_pattern = "(["'),
-     "delsvar 1.1: code_pattern: bad regular expression"),
-    (minimal('[[svar]]\nid = "1"\ncolour = 3'), "svar 1: unknown field(s) colour"),
-    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
-             '[[rule]]\nid = "r2"\nkind = "sometimes"'), "rule r2: unknown kind 'sometimes'"),
-    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"\ntype_checked = "no"'),
-     "delsvar 1.1: type_checked must be true or false"),
-    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
-             '[[rule]]\nid = "r3"\nscope = "delsvar:7.1"\nthen = { svar = "1" }'),
-     "rule r3: scope must be 'intyg', 'svar:<known id>' or 'delsvar:<known id>'"),
-    (minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
-             '[[rule]]\nid = "r4"\nthen = { delsvar = "1.1", in_svar = "8" }'),
-     "rule r4: then: in_svar names unknown svar '8'"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        (
+            minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "colour"'),
+            "delsvar 1.1: type must be one of",
+        ),
+        (
+            minimal(
+                '[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
+                '[[rule]]\nid = "r9"\nwhen = { delsvar = "7.1" }\nthen = { svar = "1" }',
+            ),
+            "rule r9: when: names unknown delsvar '7.1'",
+        ),
+        (
+            minimal('[[svar]]\nid = "1"\nunique_code = "1.5"\n[[svar.delsvar]]\nid = "1.1"\ntype = "cv"'),
+            "svar 1: unique_code: '1.5' is not a delsvar",
+        ),
+        (
+            minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "cv"\ncode_pattern = "(["'),
+            "delsvar 1.1: code_pattern: bad regular expression",
+        ),
+        (minimal('[[svar]]\nid = "1"\ncolour = 3'), "svar 1: unknown field(s) colour"),
+        (
+            minimal(
+                '[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
+                '[[rule]]\nid = "r2"\nkind = "sometimes"',
+            ),
+            "rule r2: unknown kind 'sometimes'",
+        ),
+        (
+            minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"\ntype_checked = "no"'),
+            "delsvar 1.1: type_checked must be true or false",
+        ),
+        (
+            minimal(
+                '[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
+                '[[rule]]\nid = "r3"\nscope = "delsvar:7.1"\nthen = { svar = "1" }',
+            ),
+            "rule r3: scope must be 'intyg', 'svar:<known id>' or 'delsvar:<known id>'",
+        ),
+        (
+            minimal(
+                '[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
+                '[[rule]]\nid = "r4"\nthen = { delsvar = "1.1", in_svar = "8" }',
+            ),
+            "rule r4: then: in_svar names unknown svar '8'",
+        ),
+    ],
+)
 def test_errors_name_file_question_and_rule(tmp_path, text, needle):
     path = tmp_path / "x" / "v1.toml"
     path.parent.mkdir()
@@ -140,7 +170,9 @@ def test_reload_applies_a_good_set_and_keeps_the_old_one_on_error(tmp_path):
         os.utime(target, ns=(stamp, stamp))
 
     original = LISJP.read_text(encoding="utf-8")
-    rewrite(original.replace('id = "6"\nname = "Typ av diagnos"\nmin = 1', 'id = "6"\nname = "Typ av diagnos"\nmin = 2'))
+    rewrite(
+        original.replace('id = "6"\nname = "Typ av diagnos"\nmin = 1', 'id = "6"\nname = "Typ av diagnos"\nmin = 2')
+    )
     assert book.current().check("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
     rewrite(original.replace('type = "boolean"', 'type = "maybe"', 1))
     assert book.current().check("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
@@ -161,8 +193,9 @@ def test_schematron_mode_for_a_type_with_only_a_sch_file(tmp_path):
 def test_a_broken_sch_file_is_rejected_naming_the_file(tmp_path):
     directory = tmp_path / "types"
     (directory / "lisjp").mkdir(parents=True)
-    (directory / "lisjp" / "v1.sch").write_text("<schema xmlns='http://purl.oclc.org/dsdl/schematron'>"
-                                                "<include href='x'/></schema>")
+    (directory / "lisjp" / "v1.sch").write_text(
+        "<schema xmlns='http://purl.oclc.org/dsdl/schematron'><include href='x'/></schema>"
+    )
     with pytest.raises(DefinitionError, match=r"v1\.sch"):
         load_rules(directory)
 
@@ -177,6 +210,7 @@ def test_corpus_is_reproducible():
 
 def test_engine_datatypes_follow_xpath():
     from intygsgw.rules.engine import is_xs_date, xpath_number
+
     assert is_xs_date("2024-02-29") and not is_xs_date("2023-02-29") and is_xs_date(" 2020-01-01Z ")
     assert not is_xs_date("2020-1-01") and not is_xs_date("20200101")
     assert xpath_number(" 2 ") == 2 and xpath_number("1_0") != xpath_number("1_0")
@@ -190,8 +224,10 @@ def test_a_reload_compiles_only_the_rules_files_that_changed(tmp_path):
     book = TypeBook(directory, check_every=0)
     before = book.current().rules
     target = directory / "lisjp" / "v1.toml"
-    target.write_text(target.read_text(encoding="utf-8").replace('min = 1\nmin_message = "Ett', 'min = 0\nmin_message = "Ett', 1),
-                      encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8").replace('min = 1\nmin_message = "Ett', 'min = 0\nmin_message = "Ett', 1),
+        encoding="utf-8",
+    )
     stamp = time.time_ns() + 10_000_000
     os.utime(target, ns=(stamp, stamp))
     after = book.current().rules

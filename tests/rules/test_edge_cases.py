@@ -4,6 +4,7 @@ The generated corpus varies answers; these pin down the XPath details the
 engine reproduces (text nodes around comments, xs:date and xs:boolean lexical
 forms, number() of instance numbers, missing ids, tilläggsfrågor...).
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,91 +39,163 @@ def case(name):
     def deco(f):
         CASES[name] = f
         return f
+
     return deco
 
 
-@case('comment in text')
-def _(r): x=ds(r,'6.1')[0]; x.text='ab'; c=etree.Comment('c'); x.append(c); c.tail='cd'
-
-@case('comment only text')
-def _(r): x=ds(r,'6.1')[0]; x.text=None; c=etree.Comment('c'); x.append(c); c.tail='cd'
-
-@case('child elem in text')
-def _(r): x=ds(r,'6.1')[0]; etree.SubElement(x, TP+'x').text='y'
-
-@case('boolean spaced')
-def _(r): x=(ds(r,'27.1') or ds(r,'34.1') or ds(r,'33.1'))[0]; x.text=' \n1 '
-
-@case('date tz')
-def _(r): x=ds(r,'1.2')[0]; x.text='2020-01-01+01:00'
-
-@case('date year5')
-def _(r): x=ds(r,'1.2')[0]; x.text='12020-01-01'
-
-@case('instans 1.0')
-def _(r): x=sv(r,'32')[0].find(GN+'instans'); x.text='1.0'
-
-@case('instans +1')
-def _(r): x=sv(r,'32')[0].find(GN+'instans'); x.text='+1'
-
-@case('instans 0.5')
-def _(r): x=sv(r,'32')[0].find(GN+'instans'); x.text='0.5'
-
-@case('svar no id')
-def _(r): del sv(r,'32')[0].attrib['id']
-
-@case('delsvar no id')
-def _(r): del ds(r,'32.1')[0].attrib['id']
-
-@case('codeSystem spaced')
-def _(r): ds(r,'32.1')[0].find(TP+'cv/'+TP+'codeSystem').text=' KV_FKMU_0003'
-
-@case('code lower')
-def _(r): ds(r,'32.1')[0].find(TP+'cv/'+TP+'code').text='helt_nedsatt'
-
-@case('icd 6 chars')
-def _(r): ds(r,'6.2')[0].find(TP+'cv/'+TP+'code').text='J201AB'
-
-@case('icd F3')
-def _(r): ds(r,'6.2')[0].find(TP+'cv/'+TP+'code').text='F32'
-
-@case('extra q 9001 ok')
+@case("comment in text")
 def _(r):
-    s=etree.SubElement(r[0],GN+'svar',id='9001'); x=etree.SubElement(s,GN+'delsvar',id='9001.1'); x.text='hej'
+    x = ds(r, "6.1")[0]
+    x.text = "ab"
+    c = etree.Comment("c")
+    x.append(c)
+    c.tail = "cd"
 
-@case('extra q dup')
+
+@case("comment only text")
+def _(r):
+    x = ds(r, "6.1")[0]
+    x.text = None
+    c = etree.Comment("c")
+    x.append(c)
+    c.tail = "cd"
+
+
+@case("child elem in text")
+def _(r):
+    x = ds(r, "6.1")[0]
+    etree.SubElement(x, TP + "x").text = "y"
+
+
+@case("boolean spaced")
+def _(r):
+    x = (ds(r, "27.1") or ds(r, "34.1") or ds(r, "33.1"))[0]
+    x.text = " \n1 "
+
+
+@case("date tz")
+def _(r):
+    x = ds(r, "1.2")[0]
+    x.text = "2020-01-01+01:00"
+
+
+@case("date year5")
+def _(r):
+    x = ds(r, "1.2")[0]
+    x.text = "12020-01-01"
+
+
+@case("instans 1.0")
+def _(r):
+    x = sv(r, "32")[0].find(GN + "instans")
+    x.text = "1.0"
+
+
+@case("instans +1")
+def _(r):
+    x = sv(r, "32")[0].find(GN + "instans")
+    x.text = "+1"
+
+
+@case("instans 0.5")
+def _(r):
+    x = sv(r, "32")[0].find(GN + "instans")
+    x.text = "0.5"
+
+
+@case("svar no id")
+def _(r):
+    del sv(r, "32")[0].attrib["id"]
+
+
+@case("delsvar no id")
+def _(r):
+    del ds(r, "32.1")[0].attrib["id"]
+
+
+@case("codeSystem spaced")
+def _(r):
+    ds(r, "32.1")[0].find(TP + "cv/" + TP + "codeSystem").text = " KV_FKMU_0003"
+
+
+@case("code lower")
+def _(r):
+    ds(r, "32.1")[0].find(TP + "cv/" + TP + "code").text = "helt_nedsatt"
+
+
+@case("icd 6 chars")
+def _(r):
+    ds(r, "6.2")[0].find(TP + "cv/" + TP + "code").text = "J201AB"
+
+
+@case("icd F3")
+def _(r):
+    ds(r, "6.2")[0].find(TP + "cv/" + TP + "code").text = "F32"
+
+
+@case("extra q 9001 ok")
+def _(r):
+    s = etree.SubElement(r[0], GN + "svar", id="9001")
+    x = etree.SubElement(s, GN + "delsvar", id="9001.1")
+    x.text = "hej"
+
+
+@case("extra q dup")
 def _(r):
     for _ in range(2):
-        s=etree.SubElement(r[0],GN+'svar',id='9001'); x=etree.SubElement(s,GN+'delsvar',id='9001.1'); x.text='hej'
+        s = etree.SubElement(r[0], GN + "svar", id="9001")
+        x = etree.SubElement(s, GN + "delsvar", id="9001.1")
+        x.text = "hej"
 
-@case('extra q 2 delsvar')
+
+@case("extra q 2 delsvar")
 def _(r):
-    s=etree.SubElement(r[0],GN+'svar',id='9002')
-    for i in (1,2): x=etree.SubElement(s,GN+'delsvar',id=f'9002.{i}'); x.text='hej'
+    s = etree.SubElement(r[0], GN + "svar", id="9002")
+    for i in (1, 2):
+        x = etree.SubElement(s, GN + "delsvar", id=f"9002.{i}")
+        x.text = "hej"
 
-@case('extra q 9000')
+
+@case("extra q 9000")
 def _(r):
-    s=etree.SubElement(r[0],GN+'svar',id='9000'); x=etree.SubElement(s,GN+'delsvar',id='9000.1'); x.text=''
+    s = etree.SubElement(r[0], GN + "svar", id="9000")
+    x = etree.SubElement(s, GN + "delsvar", id="9000.1")
+    x.text = ""
 
-@case('extra q empty')
+
+@case("extra q empty")
 def _(r):
-    s=etree.SubElement(r[0],GN+'svar',id='9003'); x=etree.SubElement(s,GN+'delsvar',id='9003.1'); x.text='  '
+    s = etree.SubElement(r[0], GN + "svar", id="9003")
+    x = etree.SubElement(s, GN + "delsvar", id="9003.1")
+    x.text = "  "
 
-@case('period adjacent')
+
+@case("period adjacent")
 def _(r):
-    s=copy.deepcopy(sv(r,'32')[0]); r[0].append(s)
+    s = copy.deepcopy(sv(r, "32")[0])
+    r[0].append(s)
 
-@case('period start=end')
-def _(r): p=ds(r,'32.2')[0].find(TP+'datePeriod'); p.find(TP+'end').text=p.find(TP+'start').text
 
-@case('two cv')
-def _(r): x=ds(r,'32.1')[0]; x.append(copy.deepcopy(x.find(TP+'cv')))
+@case("period start=end")
+def _(r):
+    p = ds(r, "32.2")[0].find(TP + "datePeriod")
+    p.find(TP + "end").text = p.find(TP + "start").text
 
-@case('cv code child')
-def _(r): etree.SubElement(ds(r,'32.1')[0].find(TP+'cv/'+TP+'code'), TP+'x')
 
-@case('svar in other ns')
-def _(r): etree.SubElement(r[0],'{urn:x}svar',id='99')
+@case("two cv")
+def _(r):
+    x = ds(r, "32.1")[0]
+    x.append(copy.deepcopy(x.find(TP + "cv")))
+
+
+@case("cv code child")
+def _(r):
+    etree.SubElement(ds(r, "32.1")[0].find(TP + "cv/" + TP + "code"), TP + "x")
+
+
+@case("svar in other ns")
+def _(r):
+    etree.SubElement(r[0], "{urn:x}svar", id="99")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

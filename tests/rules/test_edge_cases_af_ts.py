@@ -6,6 +6,7 @@ never checked, numeric bounds on pq values, years in ``tp:partialDate``. Each
 case states the verdict the published rules give, and the data rules must give
 the same one.
 """
+
 from __future__ import annotations
 
 import copy
@@ -71,6 +72,7 @@ def case(type_id: str, name: str, accepted: bool):
     def deco(f):
         CASES.append((type_id, name, f, accepted))
         return f
+
     return deco
 
 
@@ -80,54 +82,71 @@ DELTID = cv("1.2.752.129.5.1.2", "DELTID")
 
 
 @case("af00251", "2.2 Deltid filed under svar 3 needs its 2.3 there", False)
-def _(r): add_svar(r, "3", **{"2_2": DELTID})
+def _(r):
+    add_svar(r, "3", **{"2_2": DELTID})
 
 
 @case("af00251", "2.2 Deltid and 2.3 both under svar 3", True)
-def _(r): add_svar(r, "3", **{"2_2": DELTID, "2_3": pq("20", "h")})
+def _(r):
+    add_svar(r, "3", **{"2_2": DELTID, "2_3": pq("20", "h")})
 
 
 @case("af00251", "2.2 code checked without a cv structure: two cv, one code each", False)
-def _(r): add_svar(r, "2", **{"2_2": cv("1.2.752.129.5.1.2", "HELTID") + cv("1.2.752.129.5.1.2", "OKAND")})
+def _(r):
+    add_svar(r, "2", **{"2_2": cv("1.2.752.129.5.1.2", "HELTID") + cv("1.2.752.129.5.1.2", "OKAND")})
 
 
 @case("af00251", "2.3 unit only has to contain h", True)
-def _(r): add_svar(r, "2", **{"2_2": DELTID, "2_3": pq("39", "hours")})
+def _(r):
+    add_svar(r, "2", **{"2_2": DELTID, "2_3": pq("39", "hours")})
 
 
 @case("af00251", "2.3 40 hours is too many", False)
-def _(r): add_svar(r, "2", **{"2_2": DELTID, "2_3": pq("40", "h")})
+def _(r):
+    add_svar(r, "2", **{"2_2": DELTID, "2_3": pq("40", "h")})
 
 
 @case("af00251", "6.1 value as 1e2 is 100", True)
-def _(r): drop_svar(r, "6"); add_svar(r, "6", **{"6_1": pq("1e2", "%"), "6_2": "not a period"})
+def _(r):
+    drop_svar(r, "6")
+    add_svar(r, "6", **{"6_1": pq("1e2", "%"), "6_2": "not a period"})
 
 
 @case("af00251", "6.1 value 0.5 is below 1", False)
-def _(r): drop_svar(r, "6"); add_svar(r, "6", **{"6_1": pq("0.5", "%"), "6_2": "x"})
+def _(r):
+    drop_svar(r, "6")
+    add_svar(r, "6", **{"6_1": pq("0.5", "%"), "6_2": "x"})
 
 
 @case("af00251", "1.1 display name with a 3 asks for 1.3", False)
 def _(r):
-    drop_svar(r, "1"); add_svar(r, "1", **{"1_1": cv("FKMU_0001", "UNDERSOKNING", "v3")})
+    drop_svar(r, "1")
+    add_svar(r, "1", **{"1_1": cv("FKMU_0001", "UNDERSOKNING", "v3")})
 
 
 @case("af00251", "5.1 false allows one Sjukfrånvaro, not two", False)
 def _(r):
-    drop_svar(r, "5"); drop_svar(r, "6"); add_svar(r, "5", **{"5_1": "false"})
-    add_svar(r, "6", **{"6_2": "a"}); add_svar(r, "6", **{"6_2": "b"})
+    drop_svar(r, "5")
+    drop_svar(r, "6")
+    add_svar(r, "5", **{"5_1": "false"})
+    add_svar(r, "6", **{"6_2": "a"})
+    add_svar(r, "6", **{"6_2": "b"})
 
 
 @case("af00251", "5.1 true allows four Sjukfrånvaro, not five", False)
 def _(r):
-    drop_svar(r, "5"); drop_svar(r, "6"); add_svar(r, "5", **{"5_1": "true"})
+    drop_svar(r, "5")
+    drop_svar(r, "6")
+    add_svar(r, "5", **{"5_1": "true"})
     for i in range(5):
         add_svar(r, "6", **{"6_2": f"p{i}"})
 
 
 @case("af00251", "5.1 true with four Sjukfrånvaro", True)
 def _(r):
-    drop_svar(r, "5"); drop_svar(r, "6"); add_svar(r, "5", **{"5_1": "1"})
+    drop_svar(r, "5")
+    drop_svar(r, "6")
+    add_svar(r, "5", **{"5_1": "1"})
     for i in range(4):
         add_svar(r, "6", **{"6_2": f"p{i}"})
 
@@ -138,57 +157,75 @@ VAR = "e889fa20-1dee-4f79-8b37-03853e75a9f8"
 
 
 @case("tstrk1009", "VAR11 outside svar 1 does not clash with another code in svar 1", True)
-def _(r): drop_svar(r, "1"); add_svar(r, "1", "1", **{"1_1": cv(VAR, "VAR3")}); add_svar(r, "99", **{"1_1": cv(VAR, "VAR11")})
+def _(r):
+    drop_svar(r, "1")
+    add_svar(r, "1", "1", **{"1_1": cv(VAR, "VAR3")})
+    add_svar(r, "99", **{"1_1": cv(VAR, "VAR11")})
 
 
 @case("tstrk1009", "VAR11 beside another code in svar 1", False)
-def _(r): drop_svar(r, "1"); add_svar(r, "1", "1", **{"1_1": cv(VAR, "VAR3")}); add_svar(r, "1", "2", **{"1_1": cv(VAR, "VAR11")})
+def _(r):
+    drop_svar(r, "1")
+    add_svar(r, "1", "1", **{"1_1": cv(VAR, "VAR3")})
+    add_svar(r, "1", "2", **{"1_1": cv(VAR, "VAR11")})
 
 
 @case("tstrk1009", "48.1 tomorrow", False)
-def _(r): set_delsvar(r, "48.1", TOMORROW)
+def _(r):
+    set_delsvar(r, "48.1", TOMORROW)
 
 
 @case("tstrk1009", "a delsvar with id 48.10 is a 48.1 for the date rule", False)
-def _(r): add_svar(r, "99", **{"48_10": TOMORROW})
+def _(r):
+    add_svar(r, "99", **{"48_10": TOMORROW})
 
 
 @case("tstrk1009", "a delsvar with id 48.10 and a past date", True)
-def _(r): add_svar(r, "99", **{"48_10": "2020-01-01"})
+def _(r):
+    add_svar(r, "99", **{"48_10": "2020-01-01"})
 
 
 # -------------------------------------------------------------- TSTRK1062
 
+
 @case("tstrk1062", "year with trailing space", False)
-def _(r): set_delsvar(r, "51.3", year("2020 "))
+def _(r):
+    set_delsvar(r, "51.3", year("2020 "))
 
 
 @case("tstrk1062", "year next year", False)
-def _(r): set_delsvar(r, "51.3", year(NEXT_YEAR))
+def _(r):
+    set_delsvar(r, "51.3", year(NEXT_YEAR))
 
 
 @case("tstrk1062", "year without partialDate", False)
-def _(r): set_delsvar(r, "51.3", "2020")
+def _(r):
+    set_delsvar(r, "51.3", "2020")
 
 
 @case("tstrk1062", "61.1 no information", True)
-def _(r): set_delsvar(r, "61.1", cv("2.16.840.1.113883.5.1008", "NI"))
+def _(r):
+    set_delsvar(r, "61.1", cv("2.16.840.1.113883.5.1008", "NI"))
 
 
 @case("tstrk1062", "61.1 spaced boolean", True)
-def _(r): set_delsvar(r, "61.1", " true ")
+def _(r):
+    set_delsvar(r, "61.1", " true ")
 
 
 @case("tstrk1062", "58.1 is never checked", True)
-def _(r): set_delsvar(r, "58.1", "kanske")
+def _(r):
+    set_delsvar(r, "58.1", "kanske")
 
 
 @case("tstrk1062", "2.1 is never checked", True)
-def _(r): set_delsvar(r, "2.1", "vad som helst")
+def _(r):
+    set_delsvar(r, "2.1", "vad som helst")
 
 
 @case("tstrk1062", "53.1 with a child element is still a boolean by its text", True)
-def _(r): set_delsvar(r, "53.1", "0<tp:x/>")
+def _(r):
+    set_delsvar(r, "53.1", "0<tp:x/>")
 
 
 def _base(type_id: str):

@@ -9,6 +9,7 @@ and (b) a seeded corpus from :mod:`intygsgw.devtools.rules_corpus`. The test run
 ``benchmarks/rules_validation.py --check`` runs the same generator with another
 seed and prints the agreement per type.
 """
+
 from __future__ import annotations
 
 import collections

@@ -4,6 +4,7 @@ The equivalence test compares verdicts; this pins the text a caller reads. A
 closure bug once made every `<svar>.instans` failure carry the delsvar-ids
 message, and no verdict changed, so only a text comparison could catch it.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The Schematron runner against the published rules and against small
 schemas written here for the constructs the published files do not use."""
+
 from __future__ import annotations
 
 import os
@@ -92,16 +93,16 @@ def test_every_published_schema_translates_compiles_and_runs(path):
 
 
 @pytest.mark.parametrize(
-    "fixture", [f for f in FIXTURE_FILES if f.name.startswith("pass-")],
-    ids=lambda p: f"{p.parent.name}/{p.name}")
+    "fixture", [f for f in FIXTURE_FILES if f.name.startswith("pass-")], ids=lambda p: f"{p.parent.name}/{p.name}"
+)
 def test_pass_fixtures_have_no_findings(fixture):
     validator = SchematronValidator.from_file(schema_for(fixture))
     assert validator.validate(fixture.read_bytes()) == []
 
 
 @pytest.mark.parametrize(
-    "fixture", [f for f in FIXTURE_FILES if f.name.startswith("fail-")],
-    ids=lambda p: f"{p.parent.name}/{p.name}")
+    "fixture", [f for f in FIXTURE_FILES if f.name.startswith("fail-")], ids=lambda p: f"{p.parent.name}/{p.name}"
+)
 def test_fail_fixtures_trip_the_rule_they_are_named_after(fixture):
     schema = schema_for(fixture)
     findings = SchematronValidator.from_file(schema).validate(fixture.read_bytes())
@@ -113,8 +114,9 @@ def test_fail_fixtures_trip_the_rule_they_are_named_after(fixture):
         assert elsewhere in {f.pattern_id for f in findings}
     else:
         wanted = rule_numbers(fixture.stem)
-        assert any(wanted & rule_numbers(f.pattern_id or "") for f in findings), (
-            [(f.pattern_id, f.message) for f in findings])
+        assert any(wanted & rule_numbers(f.pattern_id or "") for f in findings), [
+            (f.pattern_id, f.message) for f in findings
+        ]
 
 
 def test_candidate_selection_finds_exactly_what_a_full_walk_finds():
@@ -164,8 +166,7 @@ def test_a_broken_lisjp_gets_the_published_swedish_messages(lisjp):
     assert missing_diagnosis.test == "count(gn:svar[@id='6']) = 1"
     assert missing_diagnosis.location == "/rg:RegisterCertificate[1]/rg:intyg[1]"
 
-    level = by_message["'Sjukskrivningsnivå' kan ha ett av värdena "
-                       "HELT_NEDSATT, TRE_FJARDEDEL, HALFTEN, EN_FJARDEDEL."]
+    level = by_message["'Sjukskrivningsnivå' kan ha ett av värdena HELT_NEDSATT, TRE_FJARDEDEL, HALFTEN, EN_FJARDEDEL."]
     assert level.pattern_id == "q32.1"
     assert level.location == "/rg:RegisterCertificate[1]/rg:intyg[1]/gn:svar[2]/gn:delsvar[1]"
 
@@ -175,9 +176,10 @@ def test_a_broken_lisjp_gets_the_published_swedish_messages(lisjp):
     assert period.context == "//gn:delsvar[@id='32.2']"
 
     # sch:value-of is evaluated on the failing node.
-    assert by_message[
-        'Oväntat delsvars-id i delsvar till svar "32". Delsvars-id:n måste matcha "^32\\.[12]$".'
-    ].pattern_id == "q32"
+    assert (
+        by_message['Oväntat delsvars-id i delsvar till svar "32". Delsvars-id:n måste matcha "^32\\.[12]$".'].pattern_id
+        == "q32"
+    )
 
 
 def test_result_text_is_test_and_untrimmed_message_joined_by_semicolons(lisjp):
@@ -198,7 +200,8 @@ def test_a_rule_that_cannot_be_evaluated_is_a_finding_not_a_crash(lisjp):
     # wraps an element, which is a type error in XPath 2.0.
     document = BROKEN_LISJP.replace(
         b'<delsvar id="27.1">true</delsvar>',
-        b'<delsvar id="27.1">true</delsvar></svar><svar id="25"><delsvar id="25.1"> <x/> </delsvar>')
+        b'<delsvar id="27.1">true</delsvar></svar><svar id="25"><delsvar id="25.1"> <x/> </delsvar>',
+    )
     findings = lisjp.validate(document)
     errors = [f for f in findings if f.kind == "error"]
     assert [(f.pattern_id, f.rule_id) for f in errors] == [("q25.1", "non-empty-string")]
@@ -213,9 +216,14 @@ def test_documents_with_a_doctype_are_refused(lisjp):
 
 def test_validators_are_cached_per_file_until_it_changes(tmp_path):
     source = tmp_path / "small.sch"
-    source.write_text(SMALL_SCHEMA.format(body="""
+    source.write_text(
+        SMALL_SCHEMA.format(
+            body="""
       <sch:pattern id="p"><sch:rule context="d:item"><sch:assert test="false()">old</sch:assert></sch:rule></sch:pattern>
-    """), encoding="utf-8")
+    """
+        ),
+        encoding="utf-8",
+    )
     first = SchematronValidator.from_file(source)
     assert SchematronValidator.from_file(source) is first
 
@@ -285,7 +293,9 @@ def test_a_node_fires_only_the_first_matching_rule_of_a_pattern():
       </sch:pattern>
     """)
     assert [(f.pattern_id, f.message) for f in findings] == [
-        ("first", "special 1"), ("first", "general 2"), ("first", "general x"),
+        ("first", "special 1"),
+        ("first", "general 2"),
+        ("first", "general x"),
         ("second", "second pattern"),
     ]
 
@@ -304,12 +314,19 @@ def test_reports_names_and_diagnostics():
         <sch:diagnostic id="limit">the limit is <sch:value-of select="$limit"/></sch:diagnostic>
       </sch:diagnostics>
     """)
-    assert findings == [Failure(
-        kind="report", pattern_id="reports", rule_id=None,
-        context="d:item[@n castable as xs:integer]", test="xs:integer(@n) gt $limit",
-        message="d:item has n=2", location="/d:root[1]/d:item[2]", assertion_id="too-big",
-        diagnostics=("the limit is 1",),
-    )]
+    assert findings == [
+        Failure(
+            kind="report",
+            pattern_id="reports",
+            rule_id=None,
+            context="d:item[@n castable as xs:integer]",
+            test="xs:integer(@n) gt $limit",
+            message="d:item has n=2",
+            location="/d:root[1]/d:item[2]",
+            assertion_id="too-big",
+            diagnostics=("the limit is 1",),
+        )
+    ]
 
 
 def test_abstract_patterns_are_instantiated_with_their_parameters():
@@ -347,7 +364,9 @@ def test_lets_at_every_level_and_nested_extends():
       </sch:pattern>
     """)
     assert [(f.rule_id, f.message) for f in findings] == [
-        ("inner", "inner sees 3"), ("outer", "outer"), (None, "1 special, 2 plain"),
+        ("inner", "inner sees 3"),
+        ("outer", "outer"),
+        (None, "1 special, 2 plain"),
     ]
 
 
@@ -394,17 +413,28 @@ def test_an_assert_that_raises_is_reported_with_its_test():
     assert findings[0].message.startswith("err:FORG0001")
 
 
-@pytest.mark.parametrize("body, problem", [
-    ('<sch:include href="other.sch"/>', "sch:include"),
-    ('<sch:pattern id="p"><sch:rule context="d:root"><sch:extends rule="nowhere"/></sch:rule></sch:pattern>',
-     "unknown abstract rule"),
-    ('<sch:pattern id="p"><sch:rule context="d:root"><sch:assert test="1">'
-     '<sch:value-of/></sch:assert></sch:rule></sch:pattern>', "needs a select"),
-    ('<sch:pattern id="p"><sch:let name="v" value="1"/><sch:rule context="d:root">'
-     '<sch:assert test="$v">x</sch:assert></sch:rule></sch:pattern>'
-     '<sch:pattern id="q"><sch:let name="v" value="2"/></sch:pattern>', "also declared"),
-    ('<sch:pattern id="p" is-a="missing"/>', "unknown abstract pattern"),
-])
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ('<sch:include href="other.sch"/>', "sch:include"),
+        (
+            '<sch:pattern id="p"><sch:rule context="d:root"><sch:extends rule="nowhere"/></sch:rule></sch:pattern>',
+            "unknown abstract rule",
+        ),
+        (
+            '<sch:pattern id="p"><sch:rule context="d:root"><sch:assert test="1">'
+            "<sch:value-of/></sch:assert></sch:rule></sch:pattern>",
+            "needs a select",
+        ),
+        (
+            '<sch:pattern id="p"><sch:let name="v" value="1"/><sch:rule context="d:root">'
+            '<sch:assert test="$v">x</sch:assert></sch:rule></sch:pattern>'
+            '<sch:pattern id="q"><sch:let name="v" value="2"/></sch:pattern>',
+            "also declared",
+        ),
+        ('<sch:pattern id="p" is-a="missing"/>', "unknown abstract pattern"),
+    ],
+)
 def test_unsupported_or_broken_schemas_are_refused(body, problem):
     with pytest.raises(SchematronSyntaxError, match=problem):
         translate(etree.fromstring(SMALL_SCHEMA.format(body=body).encode()))

@@ -4,6 +4,7 @@ The same rules are proven over HTTP against SQLite and PostgreSQL in
 tests/integration; here each rule is one call on a fake, so the whole file
 runs in a fraction of a second and a failing rule points at one function.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,11 +50,15 @@ def recipient(rid: str, address: str, types: tuple[str, ...] = ("lisjp",), activ
     return Recipient(rid, rid.title(), "HUVUDMOTTAGARE", address, types, active, trusted=True)
 
 
-RECIPIENTS = RecipientRegistry([
-    recipient("HSVARD", "HSVARD-ADDRESS"), recipient("INVANA", "INVANA-ADDRESS"),
-    recipient("FKASSA", "FKORG"), recipient("TRANSP", "TSORG", types=("ts-bas",)),
-    recipient("RETIRED", "OLDORG", active=False),
-])
+RECIPIENTS = RecipientRegistry(
+    [
+        recipient("HSVARD", "HSVARD-ADDRESS"),
+        recipient("INVANA", "INVANA-ADDRESS"),
+        recipient("FKASSA", "FKORG"),
+        recipient("TRANSP", "TSORG", types=("ts-bas",)),
+        recipient("RETIRED", "OLDORG", active=False),
+    ]
+)
 
 
 @pytest.fixture
@@ -63,17 +68,42 @@ def outbound():
 
 @pytest.fixture
 def svc(outbound):
-    return Services(store=FakeStore(), types=Fixed(TypeSet(CATALOG, {})), recipients_source=Fixed(RECIPIENTS),
-                    outbound=outbound, clock=FixedClock(), validation_persons=frozenset({"194011306125"}))
+    return Services(
+        store=FakeStore(),
+        types=Fixed(TypeSet(CATALOG, {})),
+        recipients_source=Fixed(RECIPIENTS),
+        outbound=outbound,
+        clock=FixedClock(),
+        validation_persons=frozenset({"194011306125"}),
+    )
 
 
-def register(svc: Services, cid: str = "cert-1", person: str = PATIENT, type_code: str = "LISJP",
-             version: str = "1.3", relation: tuple[str, str] | None = None):
-    return lifecycle.register_certificate(svc, lifecycle.RegisterCertificate(
-        certificate_id=cid, type_code=type_code, version=version, person_id=person,
-        signed_at=dt.datetime(2026, 11, 30, 14, 0), care_unit_id="SE-UNIT-1", care_unit_name="Vårdenheten",
-        care_giver_id="SE-GIVER-1", doctor_id="SE-DOC-1", doctor_name="Doktor Ek", relation=relation,
-        document=DOCUMENT, namespaces={}))
+def register(
+    svc: Services,
+    cid: str = "cert-1",
+    person: str = PATIENT,
+    type_code: str = "LISJP",
+    version: str = "1.3",
+    relation: tuple[str, str] | None = None,
+):
+    return lifecycle.register_certificate(
+        svc,
+        lifecycle.RegisterCertificate(
+            certificate_id=cid,
+            type_code=type_code,
+            version=version,
+            person_id=person,
+            signed_at=dt.datetime(2026, 11, 30, 14, 0),
+            care_unit_id="SE-UNIT-1",
+            care_unit_name="Vårdenheten",
+            care_giver_id="SE-GIVER-1",
+            doctor_id="SE-DOC-1",
+            doctor_name="Doktor Ek",
+            relation=relation,
+            document=DOCUMENT,
+            namespaces={},
+        ),
+    )
 
 
 def states(svc: Services, cid: str, part: str = INVANA) -> list[tuple[State, str]]:
@@ -81,6 +111,7 @@ def states(svc: Services, cid: str, part: str = INVANA) -> list[tuple[State, str
 
 
 # -- register -----------------------------------------------------------------------
+
 
 def test_register_stores_the_document_as_received_with_state_received(svc):
     assert register(svc) == OK
@@ -123,11 +154,13 @@ def test_register_an_unknown_relation_code_is_an_application_error(svc):
 
 # -- send -----------------------------------------------------------------------------
 
+
 def test_send_delivers_the_stored_bytes_once_and_records_sent(svc, outbound):
     register(svc)
     assert lifecycle.send_certificate(svc, "cert-1", PATIENT, "FKASSA") == OK
     assert [(s.contract_ns, s.logical_address, s.payload) for s in outbound.sent] == [
-        (REGISTER_CERTIFICATE_3.namespace, "FKORG", DOCUMENT)]
+        (REGISTER_CERTIFICATE_3.namespace, "FKORG", DOCUMENT)
+    ]
     assert states(svc, "cert-1")[0] == (State.SENT, "FKASSA")
 
     again = lifecycle.send_certificate(svc, "cert-1", PATIENT, "FKASSA")
@@ -146,8 +179,10 @@ def test_send_for_the_wrong_patient_is_unknown_certificate(svc, outbound):
 def test_send_to_a_recipient_that_cannot_take_it_is_a_technical_error_and_sends_nothing(svc, outbound, target):
     register(svc)
     refused = lifecycle.send_certificate(svc, "cert-1", PATIENT, target)
-    assert (refused.error_id, refused.text) == (ErrorId.TECHNICAL_ERROR,
-                                                "Certificate 'cert-1' couldn't be sent to recipient")
+    assert (refused.error_id, refused.text) == (
+        ErrorId.TECHNICAL_ERROR,
+        "Certificate 'cert-1' couldn't be sent to recipient",
+    )
     assert outbound.sent == []
 
 
@@ -168,6 +203,7 @@ def test_a_validation_persons_certificate_never_leaves(svc, outbound):
 
 # -- revoke ---------------------------------------------------------------------------
 
+
 def test_revoke_queues_the_revocation_to_each_recipient_it_was_sent_to(svc):
     register(svc)
     lifecycle.send_certificate(svc, "cert-1", PATIENT, "FKASSA")
@@ -175,7 +211,8 @@ def test_revoke_queues_the_revocation_to_each_recipient_it_was_sent_to(svc):
     assert states(svc, "cert-1")[0] == (State.CANCELLED, HSVARD)
     queued = svc.store.tables.outbox
     assert [(q["contract"], q["logical_address"], q["payload"]) for q in queued] == [
-        (REVOKE_CERTIFICATE_2.namespace, "FKORG", b"<Revoke/>")]
+        (REVOKE_CERTIFICATE_2.namespace, "FKORG", b"<Revoke/>")
+    ]
 
 
 def test_revoke_twice_is_info_and_queues_nothing_more(svc):
@@ -190,8 +227,10 @@ def test_revoke_twice_is_info_and_queues_nothing_more(svc):
 def test_revoke_an_unknown_certificate_asks_the_sender_to_try_again(svc):
     refused = lifecycle.revoke_certificate(svc, "missing", PATIENT)
     # APPLICATION_ERROR: a revocation can overtake its registration.
-    assert (refused.error_id, refused.text) == (ErrorId.APPLICATION_ERROR,
-                                                "Certificate missing does not exist for patient.")
+    assert (refused.error_id, refused.text) == (
+        ErrorId.APPLICATION_ERROR,
+        "Certificate missing does not exist for patient.",
+    )
 
 
 def test_a_revoked_certificate_is_not_sent(svc, outbound):
@@ -203,6 +242,7 @@ def test_a_revoked_certificate_is_not_sent(svc, outbound):
 
 
 # -- archive and visibility per part ----------------------------------------------------
+
 
 def citizen_list(svc: Services, archived: bool, part: str = INVANA) -> list[str]:
     listed = lifecycle.list_for_citizen(svc, PATIENT, [], archived, part, None, None)
@@ -226,8 +266,12 @@ def test_each_part_sees_its_own_statuses(svc):
     lifecycle.set_certificate_status(svc, "cert-1", "TRANSP", "SENTTO", dt.datetime(2026, 12, 3, 8, 0))
     lifecycle.set_certificate_status(svc, "cert-1", INVANA, "DELETE", dt.datetime(2026, 12, 4, 8, 0))
     everything = states(svc, "cert-1", INVANA)
-    assert everything == [(State.DELETED, INVANA), (State.SENT, "TRANSP"), (State.SENT, "FKASSA"),
-                          (State.RECEIVED, HSVARD)]
+    assert everything == [
+        (State.DELETED, INVANA),
+        (State.SENT, "TRANSP"),
+        (State.SENT, "FKASSA"),
+        (State.RECEIVED, HSVARD),
+    ]
     # Care: all but the citizen's archiving.
     assert states(svc, "cert-1", HSVARD) == everything[1:]
     # A recipient: no archiving, and only its own SENT.
@@ -250,6 +294,7 @@ def test_death_certificates_are_not_listed_for_the_citizen(svc):
 
 # -- relations ------------------------------------------------------------------------
 
+
 def test_relations_are_listed_both_ways_with_the_newer_ones_revocation(svc):
     register(svc, "old")
     register(svc, "new", relation=("ERSATT", "old"))
@@ -257,4 +302,8 @@ def test_relations_are_listed_both_ways_with_the_newer_ones_revocation(svc):
     for asked in ("old", "new"):
         [relation] = lifecycle.list_relations(svc, [asked])[asked]
         assert (relation.code, relation.from_id, relation.to_id, relation.from_revoked) == (
-            "ERSATT", "new", "old", True)
+            "ERSATT",
+            "new",
+            "old",
+            True,
+        )

@@ -1,4 +1,5 @@
 """Keys for the signature tests: a trusted CA with RSA, EC and expired signers, and a CA nobody trusts."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace

@@ -1,4 +1,5 @@
 """``intygsgw keys create``, ``sign`` and ``verify`` as a newcomer runs them, then a gateway on those keys."""
+
 from __future__ import annotations
 
 import requests
@@ -27,8 +28,9 @@ def test_keys_sign_verify_and_serve(tmp_path):
     assert _serial(k / "signer.crt") == "SE2321000016-1R2F"
     assert (k / "signer.key").stat().st_mode & 0o077 == 0
 
-    (tmp_path / "intyg.xml").write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n'
-                                         + intyg_document(CertificateSpec(certificate_id="cli-1")) + b"\n")
+    (tmp_path / "intyg.xml").write_bytes(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n' + intyg_document(CertificateSpec(certificate_id="cli-1")) + b"\n"
+    )
     done = cli(tmp_path, "sign", "intyg.xml", "--key", "k/signer.key", "--cert", "k/signer.crt", "--out", "signed.xml")
     assert done.returncode == 0, done.stderr
     done = cli(tmp_path, "verify", "signed.xml", "--ca", "k/development_ca.crt")
@@ -52,19 +54,37 @@ def test_keys_sign_verify_and_serve(tmp_path):
     assert cli(tmp_path, "verify", "request.xml", "--ca", "k/development_ca.crt").returncode == 0
     auth = tmp_path / "authorizations.toml"
     auth.write_text('[[authorization]]\nconsumer = "SE2321000016-NEW1"\ncontract = "*"\nlogical_address = "*"\n')
-    gw = GatewayProcess(tmp_path / "gw", extra_env={
-        "INTYGSGW_DELIVERY": "false", "INTYGSGW_SIGNING_CA": str(k / "development_ca.crt"),
-        "INTYGSGW_SIGNATURE_POLICY": "require"},
-        extra_args=["--tls-cert", str(k / "server.crt"), "--tls-key", str(k / "server.key"),
-                    "--client-ca", str(k / "development_ca.crt"), "--authorizations", str(auth)],
-        https={"cert": (str(k / "client.crt"), str(k / "client.key")), "verify": str(k / "development_ca.crt")})
+    gw = GatewayProcess(
+        tmp_path / "gw",
+        extra_env={
+            "INTYGSGW_DELIVERY": "false",
+            "INTYGSGW_SIGNING_CA": str(k / "development_ca.crt"),
+            "INTYGSGW_SIGNATURE_POLICY": "require",
+        },
+        extra_args=[
+            "--tls-cert",
+            str(k / "server.crt"),
+            "--tls-key",
+            str(k / "server.key"),
+            "--client-ca",
+            str(k / "development_ca.crt"),
+            "--authorizations",
+            str(auth),
+        ],
+        https={"cert": (str(k / "client.crt"), str(k / "client.key")), "verify": str(k / "development_ca.crt")},
+    )
     gw.start()
     try:
-        answer = requests.post(gw.base_url + REGISTER, data=request, headers={"Content-Type": "text/xml"},
-                               timeout=30, **gw.https)
-        unsigned = requests.post(gw.base_url + REGISTER, data=register_with_intyg(
-            intyg_document(CertificateSpec(certificate_id="cli-2"))), headers={"Content-Type": "text/xml"},
-            timeout=30, **gw.https)
+        answer = requests.post(
+            gw.base_url + REGISTER, data=request, headers={"Content-Type": "text/xml"}, timeout=30, **gw.https
+        )
+        unsigned = requests.post(
+            gw.base_url + REGISTER,
+            data=register_with_intyg(intyg_document(CertificateSpec(certificate_id="cli-2"))),
+            headers={"Content-Type": "text/xml"},
+            timeout=30,
+            **gw.https,
+        )
     finally:
         gw.stop()
     assert "<core:resultCode>OK</core:resultCode>" in answer.text, answer.text
@@ -82,14 +102,20 @@ def test_serve_refuses_signature_settings_it_cannot_honour(tmp_path):
     cases = [
         ({"INTYGSGW_SIGNATURE_POLICY": "require"}, "no signing_ca bundle is configured"),
         ({"INTYGSGW_SIGNATURE_POLICY": "sometimes"}, "require, verify-if-present or off"),
-        ({"INTYGSGW_SIGNATURE_POLICY": "off", "INTYGSGW_SIGNATURE_POLICIES": "lisjp=require"},
-         "no signing_ca bundle is configured"),
+        (
+            {"INTYGSGW_SIGNATURE_POLICY": "off", "INTYGSGW_SIGNATURE_POLICIES": "lisjp=require"},
+            "no signing_ca bundle is configured",
+        ),
         ({"INTYGSGW_SIGNING_CA": str(tmp_path / "missing.pem")}, "cannot read CA bundle"),
         ({"INTYGSGW_SIGNING_KEY": str(tmp_path / "missing.key")}, "signing_key and signing_cert go together"),
         # A misspelt type would otherwise stay at the default policy.
-        ({"INTYGSGW_SIGNATURE_POLICIES": "lisjp=require, lsjp=require",
-          "INTYGSGW_SIGNING_CA": str(TestCA(tmp_path / "ca").cert_path)},
-         "signature_policies names unknown certificate type(s) lsjp; known: "),
+        (
+            {
+                "INTYGSGW_SIGNATURE_POLICIES": "lisjp=require, lsjp=require",
+                "INTYGSGW_SIGNING_CA": str(TestCA(tmp_path / "ca").cert_path),
+            },
+            "signature_policies names unknown certificate type(s) lsjp; known: ",
+        ),
     ]
     for env, message in cases:
         done = cli(tmp_path, "serve", "--port", "1", env=env)

@@ -5,6 +5,7 @@ The gateway forwards a doctor-signed certificate to the stub recipient
 bytes the stub received: the gateway's over the RegisterCertificate element
 and the doctor's over the intyg inside it, which went out untouched.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -42,15 +43,22 @@ def _gateway(workdir, keys, stub, *, sign: bool, with_key: bool = True, delivery
     workdir.mkdir(parents=True, exist_ok=True)
     routes = workdir / "routes.toml"
     flag = "true" if sign else "false"
-    routes.write_text(f'[[route]]\ncontract = "RegisterCertificate:3"\nlogical_address = "FKORG"\n'
-                      f'url = "{stub.url("/fk/register")}"\nsign = {flag}\n'
-                      f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "FKORG"\n'
-                      f'url = "{stub.url("/fk/revoke")}"\nsign = {flag}\n')
-    env = {"INTYGSGW_DELIVERY": "true" if delivery else "false", "INTYGSGW_ROUTES_FILE": str(routes),
-           "INTYGSGW_SIGNING_CA": str(keys.ca.cert_path)}
+    routes.write_text(
+        f'[[route]]\ncontract = "RegisterCertificate:3"\nlogical_address = "FKORG"\n'
+        f'url = "{stub.url("/fk/register")}"\nsign = {flag}\n'
+        f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "FKORG"\n'
+        f'url = "{stub.url("/fk/revoke")}"\nsign = {flag}\n'
+    )
+    env = {
+        "INTYGSGW_DELIVERY": "true" if delivery else "false",
+        "INTYGSGW_ROUTES_FILE": str(routes),
+        "INTYGSGW_SIGNING_CA": str(keys.ca.cert_path),
+    }
     if with_key:
-        env |= {"INTYGSGW_SIGNING_KEY": str(keys.gateway.key_path),
-                "INTYGSGW_SIGNING_CERT": str(keys.gateway.cert_path)}
+        env |= {
+            "INTYGSGW_SIGNING_KEY": str(keys.gateway.key_path),
+            "INTYGSGW_SIGNING_CERT": str(keys.gateway.cert_path),
+        }
     return GatewayProcess(workdir, workers=1, extra_env=env).start()
 
 
@@ -88,7 +96,7 @@ def test_signed_route(keys, stub, tmp_path):
     # The doctor's intyg went out as it was signed, byte for byte.
     doctor_intyg = signed_intyg(CertificateSpec(certificate_id="out-signed-1"), key_of(keys.rsa))
     start = doctor_intyg.index(b"<c:intygs-id>")
-    assert doctor_intyg[start:doctor_intyg.index(b"<ds:SignatureValue>")] in received
+    assert doctor_intyg[start : doctor_intyg.index(b"<ds:SignatureValue>")] in received
     verdict = verify_intyg_signature(body.find(f"{{{REGISTER_NS}}}intyg"), keys.trust)
     assert verdict.valid and verdict.signer_hsa_id == DOCTOR, verdict.reason
     # What the recipient got can be checked from the command line as well.
@@ -135,14 +143,18 @@ def test_outbox_deliveries_are_signed_too(keys, stub, tmp_path):
     gw = _gateway(tmp_path / "gw", keys, stub, sign=True, delivery=True)
     try:
         cid = "out-revoke-1"
-        assert "<core:resultCode>OK<" in _post(gw, REGISTER, signed_register_certificate(
-            CertificateSpec(certificate_id=cid), key_of(keys.ec)))
         assert "<core:resultCode>OK<" in _post(
-            gw, "/clinicalprocess/healthcond/certificate/SetCertificateStatus/2/rivtabp21",
-            set_certificate_status(cid, "SENTTO", part="FKASSA"))
+            gw, REGISTER, signed_register_certificate(CertificateSpec(certificate_id=cid), key_of(keys.ec))
+        )
+        assert "<core:resultCode>OK<" in _post(
+            gw,
+            "/clinicalprocess/healthcond/certificate/SetCertificateStatus/2/rivtabp21",
+            set_certificate_status(cid, "SENTTO", part="FKASSA"),
+        )
         stub.clear()
         assert "<core:resultCode>OK<" in _post(
-            gw, "/clinicalprocess/healthcond/certificate/RevokeCertificate/2/rivtabp21", revoke_certificate(cid))
+            gw, "/clinicalprocess/healthcond/certificate/RevokeCertificate/2/rivtabp21", revoke_certificate(cid)
+        )
         [msg] = stub.wait_for(certificate_id=cid, timeout=30)
         received = stub.body(msg["seq"])
     finally:

@@ -1,4 +1,5 @@
 """RegisterCertificate over HTTP on loopback with signature policies require, verify-if-present and off."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -23,9 +24,15 @@ GET_NS = "urn:riv:clinicalprocess:healthcond:certificate:GetCertificateResponder
 
 
 def _gateway(workdir, keys, policy: str) -> GatewayProcess:
-    return GatewayProcess(workdir, workers=1, extra_env={
-        "INTYGSGW_DELIVERY": "false", "INTYGSGW_SIGNING_CA": str(keys.ca.cert_path),
-        "INTYGSGW_SIGNATURE_POLICY": policy}).start()
+    return GatewayProcess(
+        workdir,
+        workers=1,
+        extra_env={
+            "INTYGSGW_DELIVERY": "false",
+            "INTYGSGW_SIGNING_CA": str(keys.ca.cert_path),
+            "INTYGSGW_SIGNATURE_POLICY": policy,
+        },
+    ).start()
 
 
 @pytest.fixture(scope="module", params=["require", "verify-if-present", "off"])
@@ -44,16 +51,18 @@ def requiring(keys, tmp_path_factory):
 
 
 def post(gw, path: str, body: bytes) -> requests.Response:
-    return requests.post(gw.base_url + path, data=body, headers={"Content-Type": "text/xml; charset=UTF-8"},
-                         timeout=30)
+    return requests.post(gw.base_url + path, data=body, headers={"Content-Type": "text/xml; charset=UTF-8"}, timeout=30)
 
 
 def result(resp: requests.Response) -> tuple[str, str, str]:
     assert resp.status_code == 200, resp.text
     root = etree.fromstring(resp.content)
     res = root.find(f".//{{{REGISTER_NS}}}result")
-    return (res.findtext(f"{{{CORE_NS}}}resultCode"), res.findtext(f"{{{CORE_NS}}}errorId") or "",
-            res.findtext(f"{{{CORE_NS}}}resultText") or "")
+    return (
+        res.findtext(f"{{{CORE_NS}}}resultCode"),
+        res.findtext(f"{{{CORE_NS}}}errorId") or "",
+        res.findtext(f"{{{CORE_NS}}}resultText") or "",
+    )
 
 
 def rows(gw, sql: str, *args):
@@ -68,10 +77,22 @@ def _id(gw, name: str) -> str:
 @pytest.mark.parametrize("which", ["rsa", "ec"])
 def test_signed_certificate_is_accepted(gw, keys, which):
     cid = _id(gw, f"signed-{which}")
-    assert result(post(gw, REGISTER, signed_register_certificate(CertificateSpec(certificate_id=cid),
-                                                                 key_of(getattr(keys, which)))))[0] == "OK"
-    stored = rows(gw, "SELECT policy, signed, valid, signer_hsa_id, signer_subject FROM certificate_signature "
-                      "WHERE certificate_id = ?", cid)
+    assert (
+        result(
+            post(
+                gw,
+                REGISTER,
+                signed_register_certificate(CertificateSpec(certificate_id=cid), key_of(getattr(keys, which))),
+            )
+        )[0]
+        == "OK"
+    )
+    stored = rows(
+        gw,
+        "SELECT policy, signed, valid, signer_hsa_id, signer_subject FROM certificate_signature "
+        "WHERE certificate_id = ?",
+        cid,
+    )
     if gw.policy == "off":
         assert stored == []
     else:
@@ -83,14 +104,17 @@ def test_unsigned_certificate(gw):
     code, error_id, text = result(post(gw, REGISTER, register_certificate(CertificateSpec(certificate_id=cid))))
     if gw.policy == "require":
         assert (code, error_id) == ("ERROR", "VALIDATION_ERROR")
-        assert text == (f"Certificate '{cid}' is not signed: certificate type LISJP requires a signature in "
-                        "intyg/underskrift")
+        assert text == (
+            f"Certificate '{cid}' is not signed: certificate type LISJP requires a signature in intyg/underskrift"
+        )
         assert rows(gw, "SELECT id FROM certificate WHERE id = ?", cid) == []
     else:
         assert code == "OK"
         expected = [] if gw.policy == "off" else [(0, 0, "")]
-        assert rows(gw, "SELECT signed, valid, signer_hsa_id FROM certificate_signature WHERE certificate_id = ?",
-                    cid) == expected
+        assert (
+            rows(gw, "SELECT signed, valid, signer_hsa_id FROM certificate_signature WHERE certificate_id = ?", cid)
+            == expected
+        )
 
 
 def test_tampered_certificate(gw, keys):
@@ -102,19 +126,26 @@ def test_tampered_certificate(gw, keys):
         assert code == "OK"  # nobody looked: that is what off means
         return
     assert (code, error_id) == ("ERROR", "VALIDATION_ERROR")
-    assert text == (f"Signature of certificate '{cid}' is not valid: "
-                    "the signed content was changed after signing (digest mismatch)")
+    assert text == (
+        f"Signature of certificate '{cid}' is not valid: the signed content was changed after signing (digest mismatch)"
+    )
     assert rows(gw, "SELECT id FROM certificate WHERE id = ?", cid) == []
 
 
-@pytest.mark.parametrize("which, reason", [
-    ("untrusted", "the signing certificate is not issued by a trusted CA"),
-    ("expired", "the signing certificate has expired"),
-])
+@pytest.mark.parametrize(
+    "which, reason",
+    [
+        ("untrusted", "the signing certificate is not issued by a trusted CA"),
+        ("expired", "the signing certificate has expired"),
+    ],
+)
 def test_signer_not_trusted(gw, keys, which, reason):
     cid = _id(gw, which)
-    code, error_id, text = result(post(gw, REGISTER, signed_register_certificate(
-        CertificateSpec(certificate_id=cid), key_of(getattr(keys, which)))))
+    code, error_id, text = result(
+        post(
+            gw, REGISTER, signed_register_certificate(CertificateSpec(certificate_id=cid), key_of(getattr(keys, which)))
+        )
+    )
     if gw.policy == "off":
         assert code == "OK"
         return
@@ -140,16 +171,19 @@ def test_forged_copy_in_the_header_is_not_stored_in_place_of_the_signed_intyg(re
     cid = "header-decoy-1"
     body = signed_register_certificate(CertificateSpec(certificate_id=cid), key_of(keys.ec))
     forged = register_certificate(CertificateSpec(certificate_id=cid, person_id=OTHER_PATIENT))
-    forged = forged[forged.index(b"<r:RegisterCertificate"):]
-    forged = forged[:forged.index(b"</r:RegisterCertificate>") + len(b"</r:RegisterCertificate>")]
+    forged = forged[forged.index(b"<r:RegisterCertificate") :]
+    forged = forged[: forged.index(b"</r:RegisterCertificate>") + len(b"</r:RegisterCertificate>")]
     forged = forged.replace(f'xmlns:r="{REGISTER_NS}"'.encode(), b'xmlns:r="urn:decoy"', 1)
     assert b"urn:decoy" in forged and OTHER_PATIENT.encode() in forged
-    assert result(post(requiring, REGISTER, body.replace(b"</soapenv:Header>", forged + b"</soapenv:Header>", 1)))[0] == "OK"
+    assert (
+        result(post(requiring, REGISTER, body.replace(b"</soapenv:Header>", forged + b"</soapenv:Header>", 1)))[0]
+        == "OK"
+    )
 
     [(document,)] = rows(requiring, "SELECT document FROM certificate_document WHERE certificate_id = ?", cid)
     stored = bytes(document)
     assert OTHER_PATIENT.encode() not in stored and b"urn:decoy" not in stored
-    signed = body[body.index(b"<r:intyg "):body.index(b"</r:intyg>") + len(b"</r:intyg>")]
+    signed = body[body.index(b"<r:intyg ") : body.index(b"</r:intyg>") + len(b"</r:intyg>")]
     assert signed in stored
     resp = post(requiring, GET, get_certificate(cid))
     assert OTHER_PATIENT.encode() not in resp.content
@@ -159,7 +193,7 @@ def test_end_to_end_stored_bytes_reverify(requiring, keys):
     cid = "e2e-signed-1"
     body = signed_register_certificate(CertificateSpec(certificate_id=cid), key_of(keys.rsa))
     start = body.index(b"<r:intyg ")
-    sent_intyg = body[start:body.index(b"</r:intyg>") + len(b"</r:intyg>")]
+    sent_intyg = body[start : body.index(b"</r:intyg>") + len(b"</r:intyg>")]
     assert result(post(requiring, REGISTER, body))[0] == "OK"
 
     # The stored RegisterCertificate element holds the intyg byte for byte.
@@ -183,7 +217,10 @@ def test_end_to_end_stored_bytes_reverify(requiring, keys):
 
     # Registering the same signed bytes again is the usual duplicate answer.
     assert result(post(requiring, REGISTER, register_with_intyg(sent_intyg)))[:3] == (
-        "INFO", "", "Certificate already exists")
+        "INFO",
+        "",
+        "Certificate already exists",
+    )
 
 
 def _shape(el: etree._Element):

@@ -1,4 +1,5 @@
 """The signature verdict table: migrated, written with its certificate, gone when the certificate is deleted."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,11 @@ from intygsgw.storage.uow import Store
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'sig.db'}" if request.param == "sqlite" else request.getfixturevalue(
-        "postgres_database")
+    url = (
+        f"sqlite:///{tmp_path / 'sig.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_database")
+    )
     engine = make_engine(url)
     upgrade(engine)
     yield Store(engine)
@@ -29,12 +33,28 @@ def test_verdict_round_trip_and_delete(store):
     assert current_revision(store.engine) == script.get_current_head()
     assert "0006" in {r.revision for r in script.iterate_revisions(script.get_current_head(), "base")}
     now = dt.datetime(2026, 11, 23, 8, 0, 0)
-    record = CertificateRecord(id="sig-store-1", type="lisjp", type_version="1.3", person_id="191212121212",
-                               signed_at=now, care_unit_id="U", care_unit_name="Unit", care_giver_id="G",
-                               doctor_id="D", doctor_name="Doctor", received_at=now)
-    verdict = SignatureRecord(certificate_id="sig-store-1", policy="require", signed=True, valid=True,
-                              signer_subject="SERIALNUMBER=SE2321000016-1R2F,CN=Ingrid Nilsson Läkare,O=Test,C=SE",
-                              signer_hsa_id="SE2321000016-1R2F", verified_at=now)
+    record = CertificateRecord(
+        id="sig-store-1",
+        type="lisjp",
+        type_version="1.3",
+        person_id="191212121212",
+        signed_at=now,
+        care_unit_id="U",
+        care_unit_name="Unit",
+        care_giver_id="G",
+        doctor_id="D",
+        doctor_name="Doctor",
+        received_at=now,
+    )
+    verdict = SignatureRecord(
+        certificate_id="sig-store-1",
+        policy="require",
+        signed=True,
+        valid=True,
+        signer_subject="SERIALNUMBER=SE2321000016-1R2F,CN=Ingrid Nilsson Läkare,O=Test,C=SE",
+        signer_hsa_id="SE2321000016-1R2F",
+        verified_at=now,
+    )
     with store.writing() as uow:
         uow.certificates.add(record, b"<r:RegisterCertificate/>", {})
         uow.certificates.add_state(record.id, State.RECEIVED, HSVARD, now)

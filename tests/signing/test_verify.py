@@ -1,4 +1,5 @@
 """Verifying intyg signatures: real keys, real signatures, real forgeries."""
+
 from __future__ import annotations
 
 import base64
@@ -40,11 +41,16 @@ def test_valid_signature(keys, which):
 def test_signature_method_is_sha256_with_exclusive_c14n(keys, which):
     sig = etree.fromstring(_sign(keys, which)).find(f"{UNDERSKRIFT}/{{{DS}}}Signature")
     algorithms = {el.get("Algorithm") for el in sig.iter() if el.get("Algorithm")}
-    method = {"rsa": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-              "ec": "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"}[which]
-    assert algorithms == {method, "http://www.w3.org/2001/04/xmlenc#sha256",
-                          "http://www.w3.org/2001/10/xml-exc-c14n#",
-                          "http://www.w3.org/2000/09/xmldsig#enveloped-signature"}
+    method = {
+        "rsa": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        "ec": "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+    }[which]
+    assert algorithms == {
+        method,
+        "http://www.w3.org/2001/04/xmlenc#sha256",
+        "http://www.w3.org/2001/10/xml-exc-c14n#",
+        "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+    }
 
 
 def test_signing_keeps_every_original_byte(keys):
@@ -137,6 +143,7 @@ def test_signature_elsewhere_than_underskrift_is_not_the_intyg_signature(keys):
 
 # -- signature wrapping --------------------------------------------------------
 
+
 def _with_id(spec: CertificateSpec, value: str) -> bytes:
     return intyg_document(spec).replace(b"<r:intyg ", f'<r:intyg Id="{value}" '.encode(), 1)
 
@@ -158,8 +165,9 @@ def _hide_unsigned_copy(genuine_root: etree._Element, forged: etree._Element) ->
 
 
 def _signed_by_id(keys, value: str = "intyg-A") -> etree._Element:
-    return etree.fromstring(sign_enveloped(_with_id(SPEC, value), key_of(keys.ec), in_underskrift=True,
-                                           reference_uri=f"#{value}"))
+    return etree.fromstring(
+        sign_enveloped(_with_id(SPEC, value), key_of(keys.ec), in_underskrift=True, reference_uri=f"#{value}")
+    )
 
 
 def test_wrapping_signed_element_moved_and_forged_intyg_swapped_in(keys):
@@ -174,6 +182,7 @@ def test_wrapping_signed_element_moved_and_forged_intyg_swapped_in(keys):
     _hide_unsigned_copy(genuine, forged)
     # Without the coverage check this forgery would pass: signxml alone accepts it.
     from signxml import XMLVerifier
+
     assert XMLVerifier().verify(etree.tostring(forged), ca_pem_file=str(keys.ca.cert_path)).signed_xml is not None
     verdict = verify_intyg_signature(etree.tostring(forged), keys.trust)
     assert not verdict.valid and verdict.present
@@ -230,6 +239,7 @@ def test_hostile_xml_is_a_verdict_not_a_crash(keys):
 
 # -- policy --------------------------------------------------------------------
 
+
 def test_policy_default_and_overrides():
     policies = parse_policies("verify-if-present", "LISJP=require, ts-bas = off")
     assert policies.for_type("lisjp", "LISJP") is Policy.REQUIRE
@@ -249,19 +259,29 @@ def test_comment_inserted_after_signing_is_refused(keys):
     signed = _sign(keys)
     split = signed.replace(b">sig-verify-1<", b">sig-verify<!---->-1<", 1)
     from signxml import XMLVerifier
+
     assert XMLVerifier().verify(split, ca_pem_file=str(keys.ca.cert_path)).signed_xml is not None
     verdict = verify_intyg_signature(split, keys.trust)
     assert not verdict.valid and "comments" in verdict.reason
 
 
-@pytest.mark.parametrize("old, new, reason", [
-    (rb"http://www\.w3\.org/2001/04/xmldsig-more#rsa-sha256", b"http://www.w3.org/2000/09/xmldsig#rsa-sha1",
-     "Signature method RSA_SHA1 forbidden by configuration"),
-    (rb"http://www\.w3\.org/2001/04/xmlenc#sha256", b"http://www.w3.org/2000/09/xmldsig#sha1",
-     "signature value does not verify"),  # SignedInfo was changed, so its signature fails first
-    (rb"<ds:SignatureValue>[^<]+<", b"<ds:SignatureValue>AAAA<", "signature value does not verify"),
-    (rb"<ds:X509Certificate>[^<]+<", b"<ds:X509Certificate>AAAA<", "malformed signature"),
-])
+@pytest.mark.parametrize(
+    "old, new, reason",
+    [
+        (
+            rb"http://www\.w3\.org/2001/04/xmldsig-more#rsa-sha256",
+            b"http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            "Signature method RSA_SHA1 forbidden by configuration",
+        ),
+        (
+            rb"http://www\.w3\.org/2001/04/xmlenc#sha256",
+            b"http://www.w3.org/2000/09/xmldsig#sha1",
+            "signature value does not verify",
+        ),  # SignedInfo was changed, so its signature fails first
+        (rb"<ds:SignatureValue>[^<]+<", b"<ds:SignatureValue>AAAA<", "signature value does not verify"),
+        (rb"<ds:X509Certificate>[^<]+<", b"<ds:X509Certificate>AAAA<", "malformed signature"),
+    ],
+)
 def test_weak_or_malformed_signature(keys, old, new, reason):
     import re
 
@@ -282,8 +302,10 @@ def test_inclusive_c14n_is_refused(keys):
     root = etree.fromstring(intyg_document(SPEC))
     holder = etree.SubElement(root, UNDERSKRIFT, nsmap={"u": UNDERSKRIFT_NS})
     etree.SubElement(holder, f"{{{DS}}}Signature", {"Id": "placeholder"}, nsmap={"ds": DS})
-    signed = XMLSigner(signature_algorithm=SignatureMethod.ECDSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
-                       c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_1).sign(
-        root, key=key.key_pem, cert=key.cert_pems)
+    signed = XMLSigner(
+        signature_algorithm=SignatureMethod.ECDSA_SHA256,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_1,
+    ).sign(root, key=key.key_pem, cert=key.cert_pems)
     verdict = verify_intyg_signature(etree.tostring(signed), keys.trust)
     assert not verdict.valid and "exclusive c14n" in verdict.reason

@@ -1,4 +1,5 @@
 """Group commit on a real database file: isolation of failing jobs, durability, races."""
+
 from __future__ import annotations
 
 import threading
@@ -27,9 +28,11 @@ def store(request, tmp_path):
 
 def insert(item_id: str, note: str = ""):
     def job(uow):
-        uow.connection.execute(text("INSERT INTO batch_item (id, note) VALUES (:id, :note)"),
-                               {"id": item_id, "note": note})
+        uow.connection.execute(
+            text("INSERT INTO batch_item (id, note) VALUES (:id, :note)"), {"id": item_id, "note": note}
+        )
         return item_id
+
     return job
 
 

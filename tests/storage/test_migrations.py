@@ -1,4 +1,5 @@
 """The Alembic migrations form one line, and they build exactly the tables the models describe."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata

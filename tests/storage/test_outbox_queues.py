@@ -1,4 +1,5 @@
 """Which queues the delivery loop sees as due, and in which order a queue is claimed (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,10 +18,19 @@ def store(outbox_database):
     return outbox_database[1].store
 
 
-def add(store, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2.namespace, at: dt.datetime = NOW) -> int:
+def add(
+    store, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2.namespace, at: dt.datetime = NOW
+) -> int:
     with store.writing() as uow:
-        uow.outbox.enqueue(contract=contract, logical_address=address, kind="revoke", reference=reference,
-                           payload=b"<x/>", correlation_id=reference, now=at)
+        uow.outbox.enqueue(
+            contract=contract,
+            logical_address=address,
+            kind="revoke",
+            reference=reference,
+            payload=b"<x/>",
+            correlation_id=reference,
+            now=at,
+        )
         uow.commit()
         return uow.outbox.find(reference=reference, limit=1)[0].id
 
@@ -31,7 +41,10 @@ def due(store, now=NOW, exclude=()) -> set[str]:
 
 
 def test_due_queues_are_those_with_an_unclaimed_item_due_now(store):
-    fk, ts = destination_key(REVOKE_CERTIFICATE_2.namespace, "FKORG"), destination_key(REVOKE_CERTIFICATE_2.namespace, "TRANSP")
+    fk, ts = (
+        destination_key(REVOKE_CERTIFICATE_2.namespace, "FKORG"),
+        destination_key(REVOKE_CERTIFICATE_2.namespace, "TRANSP"),
+    )
     care = destination_key(CERTIFICATE_STATUS_UPDATE_FOR_CARE_3.namespace, "SE2321000016-1001")
     assert due(store) == set()
     add(store, "FKORG", "a")

@@ -1,4 +1,5 @@
 """Prepared statements on the driver's cursor store what Core would store, and fail the same way."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,11 @@ RECEIVED = dt.datetime(2026, 11, 23, 10, 11, 12, 345678)
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
-    url = (f"sqlite:///{tmp_path / 'prepared.db'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_database"))
+    url = (
+        f"sqlite:///{tmp_path / 'prepared.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_database")
+    )
     engine = make_engine(url)
     upgrade(engine)
     yield Store(engine)
@@ -32,10 +36,21 @@ def store(request, tmp_path):
 
 
 def record(cid: str, **changes) -> CertificateRecord:
-    values = dict(id=cid, type="lisjp", type_version="1.3", person_id="191212121212", signed_at=SIGNED,
-                  care_unit_id="SE-UNIT", care_unit_name="Vårdenhet Åsa", care_giver_id="SE-GIVER",
-                  doctor_id="SE-DOC", doctor_name="Läkare Örn", test_certificate=False,
-                  deleted_by_care_giver=False, received_at=RECEIVED)
+    values = dict(
+        id=cid,
+        type="lisjp",
+        type_version="1.3",
+        person_id="191212121212",
+        signed_at=SIGNED,
+        care_unit_id="SE-UNIT",
+        care_unit_name="Vårdenhet Åsa",
+        care_giver_id="SE-GIVER",
+        doctor_id="SE-DOC",
+        doctor_name="Läkare Örn",
+        test_certificate=False,
+        deleted_by_care_giver=False,
+        received_at=RECEIVED,
+    )
     values.update(changes)
     return CertificateRecord(**values)
 
@@ -44,6 +59,7 @@ def add(store: Store, cert: CertificateRecord) -> None:
     def job(uow):
         uow.certificates.add(cert, b"<intyg/>", {"p": "urn:x"})
         uow.certificates.add_state(cert.id, State.RECEIVED, "HSVARD", RECEIVED)
+
     store.write(job)
 
 
@@ -53,7 +69,8 @@ def test_rows_read_back_through_core_as_written(store):
         assert uow.certificates.get("c-1") == record("c-1", test_certificate=True)
         assert uow.certificates.document("c-1").document == b"<intyg/>"
         assert [(s.state, s.target, s.timestamp) for s in uow.certificates.states("c-1")] == [
-            (State.RECEIVED, "HSVARD", RECEIVED)]
+            (State.RECEIVED, "HSVARD", RECEIVED)
+        ]
 
 
 def test_stored_text_matches_what_core_stores(store):
@@ -65,8 +82,10 @@ def test_stored_text_matches_what_core_stores(store):
         uow.connection.execute(insert(CertificateRow), record("core").__dict__)
         uow.commit()
     with store.reading() as uow:
-        rows = {r.id: r._asdict() for r in uow.connection.execute(
-            text("SELECT * FROM certificate WHERE id IN ('prepared', 'core')"))}
+        rows = {
+            r.id: r._asdict()
+            for r in uow.connection.execute(text("SELECT * FROM certificate WHERE id IN ('prepared', 'core')"))
+        }
     assert set(rows) == {"prepared", "core"}
     assert rows["prepared"] | {"id": "x"} == rows["core"] | {"id": "x"}
     assert rows["core"]["doctor_name"] == "Läkare Örn"

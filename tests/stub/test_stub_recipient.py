@@ -1,4 +1,5 @@
 """The stub recipient, run as a real process on loopback and spoken to over HTTP."""
+
 from __future__ import annotations
 
 import base64
@@ -30,30 +31,48 @@ CONTRACTS = {
 
 
 def _intygs_id(prefix: str, cert_id: str) -> str:
-    return (f"<{prefix}:intygs-id><t:root>SE5565594230-B31</t:root>"
-            f"<t:extension>{cert_id}</t:extension></{prefix}:intygs-id>")
+    return (
+        f"<{prefix}:intygs-id><t:root>SE5565594230-B31</t:root>"
+        f"<t:extension>{cert_id}</t:extension></{prefix}:intygs-id>"
+    )
 
 
-def envelope(contract: str = "RegisterCertificate", cert_id: str = "cert-1", address: str | None = "FKORG",
-             message_id: str = "msg-1") -> bytes:
+def envelope(
+    contract: str = "RegisterCertificate",
+    cert_id: str = "cert-1",
+    address: str | None = "FKORG",
+    message_id: str = "msg-1",
+) -> bytes:
     """A small request in the shape the gateway sends (not schema-complete: the stub does not validate)."""
     major = CONTRACTS[contract]
     if contract in ("RegisterCertificate", "CertificateStatusUpdateForCare"):
         # The certificate's own id comes first; a relation's id must not be mistaken for it.
-        content = (f"<ns:intyg>{_intygs_id('core', cert_id)}<core:relation><core:typ><t:code>ERSATT</t:code>"
-                   f"</core:typ>{_intygs_id('core', 'older-' + cert_id)}</core:relation></ns:intyg>")
+        content = (
+            f"<ns:intyg>{_intygs_id('core', cert_id)}<core:relation><core:typ><t:code>ERSATT</t:code>"
+            f"</core:typ>{_intygs_id('core', 'older-' + cert_id)}</core:relation></ns:intyg>"
+        )
     elif contract == "RevokeCertificate":
-        content = (f"<ns:meddelande>Fel patient</ns:meddelande><ns:skickatTidpunkt>2024-05-02T10:00:00"
-                   f"</ns:skickatTidpunkt>{_intygs_id('ns', cert_id)}")
+        content = (
+            f"<ns:meddelande>Fel patient</ns:meddelande><ns:skickatTidpunkt>2024-05-02T10:00:00"
+            f"</ns:skickatTidpunkt>{_intygs_id('ns', cert_id)}"
+        )
     else:
-        content = (f"<ns:meddelande-id>{message_id}</ns:meddelande-id><ns:skickatTidpunkt>2024-05-02T10:00:00"
-                   f"</ns:skickatTidpunkt>{_intygs_id('ns', cert_id)}")
-    header = ("<soap:Header><riv:LogicalAddress xmlns:riv=\"urn:riv:itintegration:registry:1\">"
-              f"{address}</riv:LogicalAddress></soap:Header>") if address is not None else ""
+        content = (
+            f"<ns:meddelande-id>{message_id}</ns:meddelande-id><ns:skickatTidpunkt>2024-05-02T10:00:00"
+            f"</ns:skickatTidpunkt>{_intygs_id('ns', cert_id)}"
+        )
+    header = (
+        (
+            '<soap:Header><riv:LogicalAddress xmlns:riv="urn:riv:itintegration:registry:1">'
+            f"{address}</riv:LogicalAddress></soap:Header>"
+        )
+        if address is not None
+        else ""
+    )
     return (
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-        f"<soap:Envelope xmlns:soap=\"{SOAP}\" xmlns:core=\"{CORE}\" xmlns:t=\"{TYPES}\">{header}<soap:Body>"
-        f"<ns:{contract} xmlns:ns=\"{CERT}:{contract}Responder:{major}\">{content}</ns:{contract}>"
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soap:Envelope xmlns:soap="{SOAP}" xmlns:core="{CORE}" xmlns:t="{TYPES}">{header}<soap:Body>'
+        f'<ns:{contract} xmlns:ns="{CERT}:{contract}Responder:{major}">{content}</ns:{contract}>'
         "</soap:Body></soap:Envelope>"
     ).encode()
 
@@ -72,8 +91,7 @@ def result_of(resp: requests.Response, contract: str = "RegisterCertificate") ->
     assert element.tag == f"{{{ns}}}{contract}Response"
     result = element.find(f"{{{ns}}}result")
     assert result is not None, resp.text
-    return {etree.QName(child).localname: child.text for child in result
-            if etree.QName(child).namespace == CORE}
+    return {etree.QName(child).localname: child.text for child in result if etree.QName(child).namespace == CORE}
 
 
 def fault_of(resp: requests.Response) -> tuple[str, str]:
@@ -96,19 +114,24 @@ def stub(stub_process):
     assert stub_process.alive(), stub_process.log()
 
 
-def post(stub, body: bytes, path: str = "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21",
-         **kwargs) -> requests.Response:
+def post(
+    stub, body: bytes, path: str = "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21", **kwargs
+) -> requests.Response:
     headers = {**XML, **kwargs.pop("headers", {})}
     return requests.post(stub.url(path), data=body, headers=headers, timeout=kwargs.pop("timeout", 10), **kwargs)
 
 
 def test_register_certificate_is_answered_ok_and_recorded_as_received(stub):
     body = envelope(cert_id="9f02dd2f-b3f2", address="FKORG")
-    resp = post(stub, body, headers={
-        "SOAPAction": f'"{CERT}:RegisterCertificateResponder:3:RegisterCertificate"',
-        "x-skltp-correlation-id": "corr-42",
-        "x-rivta-original-serviceconsumer-hsaid": "SE2321000016-ABCD",
-    })
+    resp = post(
+        stub,
+        body,
+        headers={
+            "SOAPAction": f'"{CERT}:RegisterCertificateResponder:3:RegisterCertificate"',
+            "x-skltp-correlation-id": "corr-42",
+            "x-rivta-original-serviceconsumer-hsaid": "SE2321000016-ABCD",
+        },
+    )
 
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/xml")
@@ -151,18 +174,23 @@ _SCHEMAS = {
     "RevokeCertificate": "RevokeCertificateInteraction/RevokeCertificateResponder_2.1.xsd",
     "SendMessageToRecipient": "SendMessageToRecipientInteraction/SendMessageToRecipientResponder_2.1.xsd",
     "SendMessageToCare": "SendMessageToCareInteraction/SendMessageToCareResponder_2.0.xsd",
-    "CertificateStatusUpdateForCare":
-        "CertificateStatusUpdateForCareInteraction/CertificateStatusUpdateForCareResponder_3.2.xsd",
+    "CertificateStatusUpdateForCare": "CertificateStatusUpdateForCareInteraction/CertificateStatusUpdateForCareResponder_3.2.xsd",
 }
 
 
 def test_answers_validate_against_the_published_responder_schemas(stub):
     interactions = published(CERT_DOMAIN / "interactions")
-    stub.add_rules([
-        {"certificate_id": "info", "result_code": "INFO", "result_text": "Certificate already exists"},
-        {"certificate_id": "error", "result_code": "ERROR", "error_id": "VALIDATION_ERROR",
-         "result_text": "Bad & <wrong>"},
-    ])
+    stub.add_rules(
+        [
+            {"certificate_id": "info", "result_code": "INFO", "result_text": "Certificate already exists"},
+            {
+                "certificate_id": "error",
+                "result_code": "ERROR",
+                "error_id": "VALIDATION_ERROR",
+                "result_text": "Bad & <wrong>",
+            },
+        ]
+    )
     for contract, xsd in _SCHEMAS.items():
         schema = etree.XMLSchema(etree.parse(str(interactions / xsd)))
         for cert_id, code in (("ok", "OK"), ("info", "INFO"), ("error", "ERROR")):
@@ -202,33 +230,53 @@ def test_listing_filters_by_contract_certificate_address_outcome_and_since(stub)
 
 
 def test_an_error_rule_with_times_fires_that_often_then_expires(stub):
-    rule = stub.add_rule(contract="RegisterCertificate", certificate_id="c-err", result_code="ERROR",
-                         error_id="TECHNICAL_ERROR", result_text="Try again later", times=1)
+    rule = stub.add_rule(
+        contract="RegisterCertificate",
+        certificate_id="c-err",
+        result_code="ERROR",
+        error_id="TECHNICAL_ERROR",
+        result_text="Try again later",
+        times=1,
+    )
     assert rule["remaining"] == 1
 
     assert result_of(post(stub, envelope(cert_id="other")))["resultCode"] == "OK"  # not matched, not spent
     assert result_of(post(stub, envelope("RevokeCertificate", cert_id="c-err")), "RevokeCertificate") == {
-        "resultCode": "OK"}  # another contract
+        "resultCode": "OK"
+    }  # another contract
     assert result_of(post(stub, envelope(cert_id="c-err"))) == {
-        "resultCode": "ERROR", "errorId": "TECHNICAL_ERROR", "resultText": "Try again later"}
+        "resultCode": "ERROR",
+        "errorId": "TECHNICAL_ERROR",
+        "resultText": "Try again later",
+    }
     assert stub.rules() == []
     assert result_of(post(stub, envelope(cert_id="c-err")))["resultCode"] == "OK"
 
     assert [(m["certificate_id"], m["outcome"], m["rule"]) for m in stub.messages()] == [
-        ("other", "OK", None), ("c-err", "OK", None), ("c-err", "ERROR", rule["id"]), ("c-err", "OK", None)]
+        ("other", "OK", None),
+        ("c-err", "OK", None),
+        ("c-err", "ERROR", rule["id"]),
+        ("c-err", "OK", None),
+    ]
 
 
 def test_the_first_matching_rule_wins_and_addresses_ignore_case(stub):
-    info, error = stub.add_rules([
-        {"logical_address": "fkorg", "result_code": "INFO", "result_text": "Certificate already exists"},
-        {"result_code": "ERROR", "error_id": "APPLICATION_ERROR", "result_text": "No"},
-    ])
+    info, error = stub.add_rules(
+        [
+            {"logical_address": "fkorg", "result_code": "INFO", "result_text": "Certificate already exists"},
+            {"result_code": "ERROR", "error_id": "APPLICATION_ERROR", "result_text": "No"},
+        ]
+    )
     assert result_of(post(stub, envelope(address="FKORG"))) == {
-        "resultCode": "INFO", "resultText": "Certificate already exists"}
+        "resultCode": "INFO",
+        "resultText": "Certificate already exists",
+    }
     assert result_of(post(stub, envelope(address="TSORG")))["errorId"] == "APPLICATION_ERROR"
     assert result_of(post(stub, envelope(address="FkOrg")))["resultCode"] == "INFO"
-    assert [(r["id"], r["fired"], r["remaining"]) for r in stub.rules()] == [(info["id"], 2, None),
-                                                                            (error["id"], 1, None)]
+    assert [(r["id"], r["fired"], r["remaining"]) for r in stub.rules()] == [
+        (info["id"], 2, None),
+        (error["id"], 1, None),
+    ]
 
 
 def test_a_fault_rule_answers_a_soap_fault_on_http_500(stub):
@@ -265,7 +313,9 @@ def test_a_close_rule_drops_the_connection_and_the_stub_keeps_serving(stub):
     assert stub.health()["status"] == "up"
     assert result_of(post(stub, envelope(cert_id="c-drop")))["resultCode"] == "OK"
     assert [(m["outcome"], m["http_status"], m["rule"]) for m in stub.messages()] == [
-        ("close", None, rule["id"]), ("OK", 200, None)]
+        ("close", None, rule["id"]),
+        ("OK", 200, None),
+    ]
 
 
 def test_a_delay_rule_answers_late(stub):
@@ -305,8 +355,9 @@ def test_malformed_xml_gets_a_soap_fault_is_recorded_and_the_stub_stays_up(stub)
     code, text = fault_of(resp)
     assert code == "soap:Client" and "not well-formed" in text
 
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
-            b"<lolz>&lol2;</lolz>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><lolz>&lol2;</lolz>'
+    )
     resp = post(stub, bomb)
     assert resp.status_code == 500 and "DOCTYPE" in fault_of(resp)[1]
 
@@ -338,17 +389,20 @@ def test_a_missing_logical_address_or_an_unserved_element_is_a_client_fault(stub
     assert [r["fired"] for r in stub.rules()] == [0]
 
 
-@pytest.mark.parametrize("rule, complaint", [
-    ({"result_code": "MAYBE"}, "result_code"),
-    ({"result_code": "ERROR", "error_id": "OOPS"}, "error_id"),
-    ({"contract": "RegisterCertificat"}, "not served"),
-    ({"colour": "red"}, "unknown key"),
-    ({"action": "result", "status": 503}, "unknown key"),
-    ({"action": "explode"}, "unknown action"),
-    ({"times": 0}, "times"),
-    ({"delay_ms": "soon"}, "delay_ms"),
-    ([{"result_code": "OK"}, {"fault_code": "Sometimes"}], "rule 2"),
-])
+@pytest.mark.parametrize(
+    "rule, complaint",
+    [
+        ({"result_code": "MAYBE"}, "result_code"),
+        ({"result_code": "ERROR", "error_id": "OOPS"}, "error_id"),
+        ({"contract": "RegisterCertificat"}, "not served"),
+        ({"colour": "red"}, "unknown key"),
+        ({"action": "result", "status": 503}, "unknown key"),
+        ({"action": "explode"}, "unknown action"),
+        ({"times": 0}, "times"),
+        ({"delay_ms": "soon"}, "delay_ms"),
+        ([{"result_code": "OK"}, {"fault_code": "Sometimes"}], "rule 2"),
+    ],
+)
 def test_bad_rules_are_refused_whole(stub, rule, complaint):
     resp = requests.post(stub.base_url + "/_stub/rules", json=rule, timeout=10)
     assert resp.status_code == 400
@@ -385,8 +439,10 @@ def test_concurrent_requests_are_each_recorded_once(stub):
     for w in workers:
         w.join()
     elapsed = time.monotonic() - started
-    print(f"\nstub recipient: {threads * per_thread / elapsed:.0f} requests/s "
-          f"({threads} client threads, plain OK answers, loopback)")
+    print(
+        f"\nstub recipient: {threads * per_thread / elapsed:.0f} requests/s "
+        f"({threads} client threads, plain OK answers, loopback)"
+    )
 
     assert failures == []
     messages = stub.messages()
@@ -398,13 +454,18 @@ def test_concurrent_requests_are_each_recorded_once(stub):
 
 def test_rules_file_store_file_and_bounded_memory(tmp_path):
     rules_file = tmp_path / "rules.json"
-    rules_file.write_text(json.dumps([
-        {"contract": "RegisterCertificate", "certificate_id": "c-2", "result_code": "ERROR", "times": 1},
-        {"logical_address": "TSORG", "status": 503},
-    ]))
+    rules_file.write_text(
+        json.dumps(
+            [
+                {"contract": "RegisterCertificate", "certificate_id": "c-2", "result_code": "ERROR", "times": 1},
+                {"logical_address": "TSORG", "status": 503},
+            ]
+        )
+    )
     store_file = tmp_path / "received.jsonl"
-    proc = StubProcess(tmp_path, name="TRANSP", rules_file=rules_file, store_file=store_file,
-                       extra_args=["--keep", "3"]).start()
+    proc = StubProcess(
+        tmp_path, name="TRANSP", rules_file=rules_file, store_file=store_file, extra_args=["--keep", "3"]
+    ).start()
     try:
         stub = proc.client
         assert [r["action"] for r in stub.rules()] == ["result", "http"]

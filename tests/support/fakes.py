@@ -5,6 +5,7 @@ can see it: a unit of work left without commit() leaves nothing behind, a
 taken certificate id raises AlreadyStored, state histories come newest first.
 That is enough to test the lifecycle rules without a database or a process.
 """
+
 from __future__ import annotations
 
 import copy
@@ -91,12 +92,19 @@ class FakeCertificates:
         return sorted(records, key=lambda r: (r.signed_at is not None, r.signed_at or dt.datetime.min, r.id))
 
     def find_for_care(self, person_id: str, unit_ids: Sequence[str]) -> list[CertificateRecord]:
-        return self._sorted(r for r in self.t.certificates.values()
-                            if r.person_id == person_id and not r.deleted_by_care_giver
-                            and (not unit_ids or r.care_unit_id in unit_ids))
+        return self._sorted(
+            r
+            for r in self.t.certificates.values()
+            if r.person_id == person_id and not r.deleted_by_care_giver and (not unit_ids or r.care_unit_id in unit_ids)
+        )
 
-    def find_for_citizen(self, person_id: str, type_ids: Sequence[str], signed_from: dt.datetime | None,
-                         signed_before: dt.datetime | None) -> list[CertificateRecord]:
+    def find_for_citizen(
+        self,
+        person_id: str,
+        type_ids: Sequence[str],
+        signed_from: dt.datetime | None,
+        signed_before: dt.datetime | None,
+    ) -> list[CertificateRecord]:
         types = {t.lower() for t in type_ids}
 
         def wanted(r: CertificateRecord) -> bool:
@@ -120,8 +128,11 @@ class FakeCertificates:
         return {i for i in ids if i in self.t.certificates}
 
     def ids_for_persons(self, person_ids: Sequence[str], received_before: dt.datetime) -> list[str]:
-        return sorted(r.id for r in self.t.certificates.values()
-                      if r.person_id in person_ids and r.received_at is not None and r.received_at < received_before)
+        return sorted(
+            r.id
+            for r in self.t.certificates.values()
+            if r.person_id in person_ids and r.received_at is not None and r.received_at < received_before
+        )
 
     def delete(self, certificate_id: str) -> None:
         self.t.certificates.pop(certificate_id, None)
@@ -138,8 +149,9 @@ class FakeMessages:
 
     def claim(self, message: MessageRecord, stale_before: dt.datetime | None = None) -> bool:
         held = self.t.messages.get(message.message_id)
-        if held is not None and not (held.state == MESSAGE_PENDING and stale_before is not None
-                                     and held.received_at < stale_before):
+        if held is not None and not (
+            held.state == MESSAGE_PENDING and stale_before is not None and held.received_at < stale_before
+        ):
             return False
         self.t.messages[message.message_id] = replace(message, state=MESSAGE_PENDING)
         return True
@@ -202,10 +214,27 @@ class FakeOutbox:
     def __init__(self, t: Tables):
         self.t = t
 
-    def enqueue(self, *, contract: str, logical_address: str, kind: str, reference: str, payload: bytes,
-                correlation_id: str, now: dt.datetime) -> None:
-        self.t.outbox.append({"contract": contract, "logical_address": logical_address, "kind": kind,
-                              "reference": reference, "payload": payload, "correlation_id": correlation_id})
+    def enqueue(
+        self,
+        *,
+        contract: str,
+        logical_address: str,
+        kind: str,
+        reference: str,
+        payload: bytes,
+        correlation_id: str,
+        now: dt.datetime,
+    ) -> None:
+        self.t.outbox.append(
+            {
+                "contract": contract,
+                "logical_address": logical_address,
+                "kind": kind,
+                "reference": reference,
+                "payload": payload,
+                "correlation_id": correlation_id,
+            }
+        )
 
 
 class FakeAccessLog:
@@ -240,8 +269,14 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         self._store.tables = self._tables
         self._tables = copy.deepcopy(self._tables)
-        for repo in (self.certificates, self.messages, self.approved_receivers, self.signatures, self.outbox,
-                     self.access_log):
+        for repo in (
+            self.certificates,
+            self.messages,
+            self.approved_receivers,
+            self.signatures,
+            self.outbox,
+            self.access_log,
+        ):
             repo.t = self._tables
 
 
@@ -279,13 +314,15 @@ class FakeOutbound:
         self.routed = set(routed)  # logical addresses with a route for any contract
         self.sent: list[Sent] = []
 
-    def send(self, contract_ns: str, logical_address: str, payload: bytes,
-             correlation_id: str | None = None) -> Outcome:
+    def send(
+        self, contract_ns: str, logical_address: str, payload: bytes, correlation_id: str | None = None
+    ) -> Outcome:
         self.sent.append(Sent(contract_ns, logical_address, payload))
         return self.answer
 
-    def send_stored(self, contract_ns: str, logical_address: str, document: StoredDocument,
-                    correlation_id: str | None = None) -> Outcome:
+    def send_stored(
+        self, contract_ns: str, logical_address: str, document: StoredDocument, correlation_id: str | None = None
+    ) -> Outcome:
         return self.send(contract_ns, logical_address, document.document, correlation_id)
 
     def has_route(self, contract_ns: str, logical_address: str, day: dt.date) -> bool:

@@ -4,6 +4,7 @@ The published RIV-TA contract files are the test oracle. They live beside the
 checkout (``../shared/riv-ta``), never inside it; ``INTYGSGW_RIVTA_DIR``
 points elsewhere when a checkout is laid out differently.
 """
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 The generator lives in intygsgw.devtools.devpki (``intygsgw keys create`` uses it too).
 """
+
 from __future__ import annotations
 
 from intygsgw.devtools.devpki import DevCA, Issued

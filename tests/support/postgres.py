@@ -7,6 +7,7 @@ package rather than a mock. Each session gets its own cluster in a temporary
 directory on a free loopback port, so it never touches a system cluster and
 parallel sessions never collide.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -166,8 +167,15 @@ class PostgresServer:
     def _run(self, argv: list[str], timeout: float) -> subprocess.CompletedProcess:
         # cwd is the cluster's own directory: after dropping privileges the
         # caller's cwd (often under /root) may not even be readable.
-        return subprocess.run(_as_account(self.account, argv), cwd=self.base, env=_clean_env(),
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            _as_account(self.account, argv),
+            cwd=self.base,
+            env=_clean_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def log(self, tail: int = 5000) -> str:
         try:
@@ -212,8 +220,22 @@ class PostgresServer:
             )
 
     def _initdb(self, timeout: float) -> None:
-        done = self._run([str(self.bindir / "initdb"), "-D", str(self.datadir), "--username", SUPERUSER,
-                          "--auth", "trust", "--encoding", "UTF8", "--locale", "C"], timeout=timeout)
+        done = self._run(
+            [
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.datadir),
+                "--username",
+                SUPERUSER,
+                "--auth",
+                "trust",
+                "--encoding",
+                "UTF8",
+                "--locale",
+                "C",
+            ],
+            timeout=timeout,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
         # Our settings live in their own file so a retry on another port can
@@ -242,8 +264,20 @@ class PostgresServer:
         for _ in range(attempts):
             self.port = free_port()
             self._write_settings()
-            done = self._run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.log_path),
-                              "-w", "-t", str(int(timeout)), "start"], timeout=timeout + 30)
+            done = self._run(
+                [
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(self.log_path),
+                    "-w",
+                    "-t",
+                    str(int(timeout)),
+                    "start",
+                ],
+                timeout=timeout + 30,
+            )
             if done.returncode == 0:
                 self._running = True
                 return
@@ -255,8 +289,14 @@ class PostgresServer:
     def _connect(self, dbname: str, connect_timeout: int = 5):
         import psycopg
 
-        return psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname=dbname,
-                               connect_timeout=connect_timeout, autocommit=True)
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=SUPERUSER,
+            dbname=dbname,
+            connect_timeout=connect_timeout,
+            autocommit=True,
+        )
 
     def _wait_for_tcp(self, deadline: float) -> None:
         # pg_ctl -w watches the pid file; the tests connect over TCP, so that is what must answer.
@@ -282,8 +322,10 @@ class PostgresServer:
         if self.base is None:
             return
         if self._running:
-            done = self._run([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "-t", "60",
-                              "stop"], timeout=90)
+            done = self._run(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "-t", "60", "stop"],
+                timeout=90,
+            )
             if done.returncode != 0:
                 self._kill_postmaster()
             self._running = False

@@ -1,4 +1,5 @@
 """The published responder schemas, as the oracle for what goes over the wire."""
+
 from __future__ import annotations
 
 import atexit
@@ -54,8 +55,9 @@ def corrected_intyg_domain() -> Path:
     root = Path(folder) / "intyg"
     shutil.copytree(INTYG_DOMAIN, root)
     target = root / RECEIVER_TYPES
-    patched, count = re.subn(r"(<xs:schema\b[^>]*>)", r"\1" + MISSING_IMPORT,
-                             target.read_text(encoding="utf-8"), count=1)
+    patched, count = re.subn(
+        r"(<xs:schema\b[^>]*>)", r"\1" + MISSING_IMPORT, target.read_text(encoding="utf-8"), count=1
+    )
     assert count == 1, "the published receiver types file changed shape"
     target.write_text(patched, encoding="utf-8")
     return root
@@ -66,8 +68,7 @@ def published_schema(contract: str, major: int) -> etree.XMLSchema:
     domain, version = PUBLISHED_VERSIONS[(contract, major)]
     if (contract, major) in BROKEN_AS_SHIPPED:
         domain = corrected_intyg_domain()
-    path = (domain / "interactions" / f"{contract}Interaction"
-            / f"{contract}Responder_{version}.xsd")
+    path = domain / "interactions" / f"{contract}Interaction" / f"{contract}Responder_{version}.xsd"
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     return etree.XMLSchema(etree.parse(str(path), parser))
 
@@ -76,5 +77,7 @@ def assert_valid_against_published(contract: str, major: int, element: etree._El
     schema = published_schema(contract, major)
     doc = etree.ElementTree(etree.fromstring(etree.tostring(element)))
     if not schema.validate(doc):
-        raise AssertionError(f"{contract} {major}: not valid against the published schema: "
-                             f"{schema.error_log.last_error}\n{etree.tostring(element)[:2000]!r}")
+        raise AssertionError(
+            f"{contract} {major}: not valid against the published schema: "
+            f"{schema.error_log.last_error}\n{etree.tostring(element)[:2000]!r}"
+        )

@@ -3,6 +3,7 @@
 The gateway is started the way an operator starts it (``intygsgw serve``), in
 its own working directory, and is ready when ``/healthz`` answers 200.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,15 @@ def free_port() -> int:
 
 
 class GatewayProcess:
-    def __init__(self, workdir: Path, db: str | None = None, workers: int = 1, extra_env: dict | None = None,
-                 extra_args: list[str] | None = None, https: dict | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        db: str | None = None,
+        workers: int = 1,
+        extra_env: dict | None = None,
+        extra_args: list[str] | None = None,
+        https: dict | None = None,
+    ):
         """``https``: requests options (cert=, verify=) for a gateway serving mutual TLS."""
         self.workdir = Path(workdir)
         self.port = free_port()
@@ -42,15 +50,27 @@ class GatewayProcess:
 
     def start(self, timeout: float = 60.0) -> GatewayProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "intygsgw.cli", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), "--workers", str(self.workers), *self.extra_args]
+        args = [
+            sys.executable,
+            "-m",
+            "intygsgw.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            *self.extra_args,
+        ]
         if self.db:
             args += ["--db", self.db]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **self.extra_env}
         # The child gets its own copy of the descriptor; the parent's closes at once.
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(args, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                args, cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -4,6 +4,7 @@ Every answer that is not a fault is checked against the *published* responder
 schema before the test sees it, so a test that forgets to look still proves
 the wire format.
 """
+
 from __future__ import annotations
 
 import zeep

@@ -1,4 +1,5 @@
 """Waiting for something another process does, with a deadline instead of a fixed sleep."""
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """Keys, certificates and authorization files made by the tests, and helpers to read the gateway's store."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,8 @@ def pki(tmp_path_factory):
 
 
 def write_authorizations(path: Path, extra: str = "") -> Path:
-    path.write_text(f'''
+    path.write_text(
+        f'''
 [[authorization]]
 consumer = "{AUTHORIZED}"
 contract = "*"
@@ -57,13 +59,21 @@ contract = "*"
 logical_address = "*"
 valid_from = 2020-01-01
 valid_to = 2021-12-31
-{extra}''', encoding="utf-8")
+{extra}''',
+        encoding="utf-8",
+    )
     return path
 
 
 def cli(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "intygsgw.cli", *args], cwd=workdir, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "intygsgw.cli", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
+        timeout=120,
+    )
 
 
 def exported(workdir: Path, *args: str, env: dict | None = None) -> list[dict]:

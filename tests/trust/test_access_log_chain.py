@@ -1,4 +1,5 @@
 """The access log's hash chain: intact under concurrent writers, broken by any edit, removal or reordering."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -103,18 +104,23 @@ def written(url):
     return url, engine
 
 
-COLUMNS = ("at, caller, original_consumer, acting_on_behalf, contract, logical_address, person_id, "
-           "certificate_ids, outcome, prev_hash, hash")
+COLUMNS = (
+    "at, caller, original_consumer, acting_on_behalf, contract, logical_address, person_id, "
+    "certificate_ids, outcome, prev_hash, hash"
+)
 
 
-@pytest.mark.parametrize("tamper, where", [
-    ("UPDATE access_log SET person_id = '197705232382' WHERE seq = 3", "entry 3"),
-    ("UPDATE access_log SET outcome = 'ERROR:X' WHERE seq = 1", "entry 1"),
-    ("UPDATE access_log SET at = '2020-01-01 00:00:00' WHERE seq = 5", "entry 5"),
-    ("DELETE FROM access_log WHERE seq = 4", "entry 5"),
-    ("DELETE FROM access_log WHERE seq = 6", "ends at entry 5"),
-    ("DELETE FROM access_log WHERE seq = 1", "entry 2"),
-])
+@pytest.mark.parametrize(
+    "tamper, where",
+    [
+        ("UPDATE access_log SET person_id = '197705232382' WHERE seq = 3", "entry 3"),
+        ("UPDATE access_log SET outcome = 'ERROR:X' WHERE seq = 1", "entry 1"),
+        ("UPDATE access_log SET at = '2020-01-01 00:00:00' WHERE seq = 5", "entry 5"),
+        ("DELETE FROM access_log WHERE seq = 4", "entry 5"),
+        ("DELETE FROM access_log WHERE seq = 6", "ends at entry 5"),
+        ("DELETE FROM access_log WHERE seq = 1", "entry 2"),
+    ],
+)
 def test_edited_or_removed_entry_is_found(written, tamper, where):
     url, engine = written
     with engine.begin() as conn:
@@ -128,11 +134,16 @@ def test_reordered_entries_are_found(written):
     # Swap the contents of entries 2 and 3 (hashes included) through a spare row.
     url, engine = written
     with engine.begin() as conn:
-        conn.execute(text(f"INSERT INTO access_log (seq, {COLUMNS}) SELECT 1000, {COLUMNS} FROM access_log WHERE seq = 2"))
+        conn.execute(
+            text(f"INSERT INTO access_log (seq, {COLUMNS}) SELECT 1000, {COLUMNS} FROM access_log WHERE seq = 2")
+        )
         for target, source in ((2, 3), (3, 1000)):
-            conn.execute(text(
-                f"UPDATE access_log SET ({COLUMNS}) = (SELECT {COLUMNS} FROM access_log WHERE seq = {source}) "
-                f"WHERE seq = {target}"))
+            conn.execute(
+                text(
+                    f"UPDATE access_log SET ({COLUMNS}) = (SELECT {COLUMNS} FROM access_log WHERE seq = {source}) "
+                    f"WHERE seq = {target}"
+                )
+            )
         conn.execute(text("DELETE FROM access_log WHERE seq = 1000"))
     report = _report(url)
     assert any("entry 2" in p for p in report.problems) and any("entry 3" in p for p in report.problems)
@@ -165,8 +176,9 @@ def test_a_cut_off_tail_with_a_recomputed_head_is_found_against_an_anchor(writte
     assert "BROKEN: entry 6: anchored but not in the log (entries at the end were removed)" in anchored.stdout
     # An anchor that is still in the chain passes; a wrong hash for it does not.
     with Store(make_engine(url)).reading() as uow:
-        assert verify_chain(uow.access_log, anchors={2: next(e.hash for e in uow.access_log.entries()
-                                                              if e.seq == 2)}).ok
+        assert verify_chain(
+            uow.access_log, anchors={2: next(e.hash for e in uow.access_log.entries() if e.seq == 2)}
+        ).ok
         assert "rewritten" in verify_chain(uow.access_log, anchors={2: "0" * 64}).problems[0]
     assert cli(tmp_path, "audit", "verify", "--db", url, "--anchor", "six:abc").returncode == 2
     assert cli(tmp_path, "audit", "verify", "--db", url, "--anchor", "\u00b2:" + "0" * 64).returncode == 2

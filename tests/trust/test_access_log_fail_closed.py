@@ -1,4 +1,5 @@
 """If the access log cannot be written, no patient data leaves and no change stays."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -60,6 +61,8 @@ def test_relations_are_logged_under_the_patient(app):
     gw.dispatcher.handle(register_certificate(CertificateSpec(certificate_id="fc-4")))
     assert gw.dispatcher.handle(list_relations_for_certificate(("fc-4", "fc-unknown"))).status == 200
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT person_id, certificate_ids FROM access_log WHERE contract LIKE "
-                            "'%ListRelationsForCertificate%' ORDER BY seq").fetchall()
+        rows = conn.execute(
+            "SELECT person_id, certificate_ids FROM access_log WHERE contract LIKE "
+            "'%ListRelationsForCertificate%' ORDER BY seq"
+        ).fetchall()
     assert rows == [("191212121212", '["fc-4"]'), ("", '["fc-unknown"]')]

@@ -1,4 +1,5 @@
 """The authorization table's look-up rules, file errors and the dispatcher's refusal."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,14 +62,20 @@ def test_no_caller_is_never_allowed(table):
     assert gate.refusal("SE-A", NS.format("RegisterCertificate", 3), "5565594230") is None
 
 
-@pytest.mark.parametrize("text, message", [
-    ('[[authorization]]\nconsumer = "*"\ncontract = "*"\nlogical_address = "*"', "not '*'"),
-    ('[[authorization]]\nconsumer = "SE-A"\ncontract = "Bad"\nlogical_address = "*"', "Name:major"),
-    ('[[authorization]]\nconsumer = "SE-A"\ncontract = "*"', "logical_address"),
-    ('[[authorization]]\nconsumer = "SE-A"\ncontract = "*"\nlogical_address = "*"\nvalid_to = "soon"', "not a date"),
-    ('[[authorization]]\nconsumer = "SE-A"\ncontract = "*"\nlogical_address = "*"\nrole = "x"', "unknown field"),
-    ('[[authorisation]]\nconsumer = "SE-A"', "unknown table"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[[authorization]]\nconsumer = "*"\ncontract = "*"\nlogical_address = "*"', "not '*'"),
+        ('[[authorization]]\nconsumer = "SE-A"\ncontract = "Bad"\nlogical_address = "*"', "Name:major"),
+        ('[[authorization]]\nconsumer = "SE-A"\ncontract = "*"', "logical_address"),
+        (
+            '[[authorization]]\nconsumer = "SE-A"\ncontract = "*"\nlogical_address = "*"\nvalid_to = "soon"',
+            "not a date",
+        ),
+        ('[[authorization]]\nconsumer = "SE-A"\ncontract = "*"\nlogical_address = "*"\nrole = "x"', "unknown field"),
+        ('[[authorisation]]\nconsumer = "SE-A"', "unknown table"),
+    ],
+)
 def test_file_errors_name_the_problem(text, message):
     with pytest.raises(AuthorizationFileError, match=message):
         parse_authorizations(text, "auth.toml")

@@ -1,4 +1,5 @@
 """Person ids never reach the application log in clear."""
+
 from __future__ import annotations
 
 import logging
@@ -36,7 +37,6 @@ def test_exception_text_is_redacted_too():
     except ValueError:
         import sys
 
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed for %s", ("20121212-1212",),
-                                   sys.exc_info())
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed for %s", ("20121212-1212",), sys.exc_info())
     text = formatter.format(record)
     assert "191212121212" not in text and "20121212-1212" not in text and "ValueError" in text

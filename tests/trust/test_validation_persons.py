@@ -1,4 +1,5 @@
 """Validation persons: stored and readable, never sent, revocations not forwarded, purged."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -34,9 +35,15 @@ PATHS = {
 
 
 def _gateway(workdir, **env) -> GatewayProcess:
-    return GatewayProcess(workdir, workers=1, extra_env={
-        "INTYGSGW_DELIVERY": "false", "INTYGSGW_VALIDATION_PERSONS": "19770523-2382",
-        **{f"INTYGSGW_{k.upper()}": str(v) for k, v in env.items()}}).start()
+    return GatewayProcess(
+        workdir,
+        workers=1,
+        extra_env={
+            "INTYGSGW_DELIVERY": "false",
+            "INTYGSGW_VALIDATION_PERSONS": "19770523-2382",
+            **{f"INTYGSGW_{k.upper()}": str(v) for k, v in env.items()},
+        },
+    ).start()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,8 @@ def call(gw, kind, body) -> str:
 
 def register(gw, cid, person):
     assert "<core:resultCode>OK</core:resultCode>" in call(
-        gw, "register", register_certificate(CertificateSpec(certificate_id=cid, person_id=person)))
+        gw, "register", register_certificate(CertificateSpec(certificate_id=cid, person_id=person))
+    )
 
 
 def db_rows(gw, sql, *args):
@@ -80,8 +88,11 @@ def test_registered_and_read_but_never_sent(gw):
 def mark_sent_before_listing(gw, cid):
     """A certificate sent to FKASSA before its patient was listed as a validation person."""
     with sqlite3.connect(gw.workdir / "intygsgw.db") as db:
-        db.execute("INSERT INTO certificate_state (certificate_id, state, target, timestamp) "
-                   "VALUES (?, 'SENT', 'FKASSA', '2026-01-01 10:00:00.000000')", (cid,))
+        db.execute(
+            "INSERT INTO certificate_state (certificate_id, state, target, timestamp) "
+            "VALUES (?, 'SENT', 'FKASSA', '2026-01-01 10:00:00.000000')",
+            (cid,),
+        )
 
 
 def test_revocation_is_not_forwarded_for_validation_persons(gw):
@@ -108,8 +119,9 @@ def test_no_recipient_hears_of_a_validation_persons_certificate(gw):
     mark_sent_before_listing(gw, "val-4")
     answer = call(gw, "message", to_recipient("val-4-question", "val-4", "KONTKT", person=VALIDATION_PERSON))
     assert "VALIDATION_ERROR" in answer
-    assert ("Message about certificate 'val-4' couldn't be sent to recipient because the patient is a "
-            "validation person") in answer
+    assert (
+        "Message about certificate 'val-4' couldn't be sent to recipient because the patient is a validation person"
+    ) in answer
     assert not db_rows(gw, "SELECT 1 FROM message WHERE certificate_id = 'val-4'")
 
 
@@ -119,16 +131,25 @@ def test_cli_purge_removes_only_validation_persons(gw):
     # A question from FK about the certificate and the patient's choice of
     # receivers are the certificate's data too.
     with sqlite3.connect(gw.workdir / "intygsgw.db") as db:
-        db.execute("INSERT INTO message (message_id, certificate_id, subject, sender, recipient_address, direction, "
-                   "has_deadline, received_at, state, handled, document) VALUES ('val-3-question', 'val-3', "
-                   "'KONTKT', 'FKASSA', 'SE2321000016-1003', 'TO_CARE', 0, '2026-01-01 10:00:00.000000', 'STORED', "
-                   "0, x'3c6d2f3e')")
-        db.executemany("INSERT INTO approved_receiver (certificate_id, receiver_id, approved) VALUES (?, 'FKASSA', 1)",
-                       [("val-3",), ("ordinary-3",)])
+        db.execute(
+            "INSERT INTO message (message_id, certificate_id, subject, sender, recipient_address, direction, "
+            "has_deadline, received_at, state, handled, document) VALUES ('val-3-question', 'val-3', "
+            "'KONTKT', 'FKASSA', 'SE2321000016-1003', 'TO_CARE', 0, '2026-01-01 10:00:00.000000', 'STORED', "
+            "0, x'3c6d2f3e')"
+        )
+        db.executemany(
+            "INSERT INTO approved_receiver (certificate_id, receiver_id, approved) VALUES (?, 'FKASSA', 1)",
+            [("val-3",), ("ordinary-3",)],
+        )
     kept = cli(gw.workdir, "purge-validation-persons", env={"INTYGSGW_VALIDATION_PERSONS": VALIDATION_PERSON})
     assert kept.returncode == 0 and "purged 0 certificate(s)" in kept.stdout  # younger than 30 days
-    done = cli(gw.workdir, "purge-validation-persons", "--older-than", "0",
-               env={"INTYGSGW_VALIDATION_PERSONS": VALIDATION_PERSON})
+    done = cli(
+        gw.workdir,
+        "purge-validation-persons",
+        "--older-than",
+        "0",
+        env={"INTYGSGW_VALIDATION_PERSONS": VALIDATION_PERSON},
+    )
     assert done.returncode == 0, done.stderr
     ids = {r[0] for r in db_rows(gw, "SELECT id FROM certificate")}
     assert {"ordinary-2", "ordinary-3"} <= ids

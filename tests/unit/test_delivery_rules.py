@@ -16,27 +16,34 @@ def answer(code, error_id=None, text=None):
         parts += f"<c:resultText>{text}</c:resultText>"
     if error_id:
         parts += f"<c:errorId>{error_id}</c:errorId>"
-    return (f'<s:Envelope xmlns:s="{SOAP}"><s:Body><r:XResponse xmlns:r="urn:x" xmlns:c="{CORE}">'
-            f"<r:result>{parts}</r:result></r:XResponse></s:Body></s:Envelope>").encode()
+    return (
+        f'<s:Envelope xmlns:s="{SOAP}"><s:Body><r:XResponse xmlns:r="urn:x" xmlns:c="{CORE}">'
+        f"<r:result>{parts}</r:result></r:XResponse></s:Body></s:Envelope>"
+    ).encode()
 
 
 def fault(code):
-    return (f'<s:Envelope xmlns:s="{SOAP}"><s:Body><s:Fault><faultcode>s:{code}</faultcode>'
-            f"<faultstring>boom</faultstring></s:Fault></s:Body></s:Envelope>").encode()
+    return (
+        f'<s:Envelope xmlns:s="{SOAP}"><s:Body><s:Fault><faultcode>s:{code}</faultcode>'
+        f"<faultstring>boom</faultstring></s:Fault></s:Body></s:Envelope>"
+    ).encode()
 
 
-@pytest.mark.parametrize("status, body, succeeded, retryable", [
-    (200, answer("OK"), True, False),
-    (200, answer("INFO", text="Certificate already exists"), True, False),
-    (200, answer("ERROR", "TECHNICAL_ERROR", "later"), False, True),
-    (200, answer("ERROR", "VALIDATION_ERROR", "bad"), False, False),
-    (200, answer("ERROR", "APPLICATION_ERROR", "no"), False, False),
-    (200, answer("ERROR", "REVOKED", "gone"), False, False),
-    (500, fault("Server"), False, True),
-    (500, fault("Client"), False, False),
-    (503, b"Service Unavailable", False, True),
-    (502, b"<html>bad gateway</html>", False, True),
-])
+@pytest.mark.parametrize(
+    "status, body, succeeded, retryable",
+    [
+        (200, answer("OK"), True, False),
+        (200, answer("INFO", text="Certificate already exists"), True, False),
+        (200, answer("ERROR", "TECHNICAL_ERROR", "later"), False, True),
+        (200, answer("ERROR", "VALIDATION_ERROR", "bad"), False, False),
+        (200, answer("ERROR", "APPLICATION_ERROR", "no"), False, False),
+        (200, answer("ERROR", "REVOKED", "gone"), False, False),
+        (500, fault("Server"), False, True),
+        (500, fault("Client"), False, False),
+        (503, b"Service Unavailable", False, True),
+        (502, b"<html>bad gateway</html>", False, True),
+    ],
+)
 def test_answers_are_classified_for_delivery(status, body, succeeded, retryable):
     outcome = classify(status, body)
     assert (outcome.succeeded, outcome.retryable) == (succeeded, retryable)

@@ -13,15 +13,18 @@ from intygsgw.domain.personnummer import (
 TODAY = dt.date(2026, 11, 23)
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("191212121212", "191212121212"),
-    ("19121212-1212", "191212121212"),
-    ("20121212+1212", "201212121212"),
-    ("121212-1212", "201212121212"),   # (2026 - 12) // 100 = 20
-    ("121212+1212", "191212121212"),   # '+' marks a centenarian: one century back
-    ("501212-1212", "195012121212"),   # (2026 - 50) // 100 = 19
-    ("5012121212", "195012121212"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("191212121212", "191212121212"),
+        ("19121212-1212", "191212121212"),
+        ("20121212+1212", "201212121212"),
+        ("121212-1212", "201212121212"),  # (2026 - 12) // 100 = 20
+        ("121212+1212", "191212121212"),  # '+' marks a centenarian: one century back
+        ("501212-1212", "195012121212"),  # (2026 - 50) // 100 = 19
+        ("5012121212", "195012121212"),
+    ],
+)
 def test_accepted_formats_normalise_to_twelve_digits(raw, expected):
     assert parse_person_id(raw, TODAY).digits == expected
 

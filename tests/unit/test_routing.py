@@ -63,13 +63,22 @@ def test_two_matching_routes_are_an_error():
         parse_routes(doubled).resolve(REVOKE, "FKORG", DAY)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ('[[route]]\ncontract = "RevokeCertificate:2"\nurl = "https://x"\n', "logical_address"),
-    ('[[route]]\ncontract = "Revoke"\nlogical_address = "A"\nurl = "https://x"\n', "Name:major"),
-    ('[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "A"\nurl = "ftp://x"\n', "http"),
-    ('[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "A"\nurl = "https://x"\nvalid_from = "soon"\n', "date"),
-    ('[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "A"\nurl = "https://x"\ncolour = 1\n', "colour"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ('[[route]]\ncontract = "RevokeCertificate:2"\nurl = "https://x"\n', "logical_address"),
+        ('[[route]]\ncontract = "Revoke"\nlogical_address = "A"\nurl = "https://x"\n', "Name:major"),
+        ('[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "A"\nurl = "ftp://x"\n', "http"),
+        (
+            '[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "A"\nurl = "https://x"\nvalid_from = "soon"\n',
+            "date",
+        ),
+        (
+            '[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "A"\nurl = "https://x"\ncolour = 1\n',
+            "colour",
+        ),
+    ],
+)
 def test_bad_route_files_name_the_route_and_field(bad, message):
     with pytest.raises(RouteFileError, match=message):
         parse_routes(bad, "routes.toml")
@@ -87,8 +96,12 @@ def test_every_served_contract_is_named_by_its_short_name():
         assert short_name(contract.namespace) == name
 
 
-@pytest.mark.parametrize("timeouts", ["read_timeout = 60", "connect_timeout = 0", "connect_timeout = 5\nread_timeout = 51"])
+@pytest.mark.parametrize(
+    "timeouts", ["read_timeout = 60", "connect_timeout = 0", "connect_timeout = 5\nread_timeout = 51"]
+)
 def test_a_call_must_fit_well_within_the_delivery_lease(timeouts):
-    text = f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\nurl = "https://x.example/r"\n{timeouts}\n'
+    text = (
+        f'[[route]]\ncontract = "RevokeCertificate:2"\nlogical_address = "*"\nurl = "https://x.example/r"\n{timeouts}\n'
+    )
     with pytest.raises(RouteFileError, match="add up to at most 55 s"):
         parse_routes(text)

@@ -1,4 +1,5 @@
 """The payload element's bytes are kept exactly as they arrived."""
+
 import pytest
 from lxml import etree
 
@@ -10,7 +11,7 @@ ENV = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
     b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="urn:a">'
     b'<s:Body>\n  <a:Register   x="1" >\n\t<a:intyg>  text &amp; more <!-- a:Register --></a:intyg>\n  </a:Register >\n'
-    b'</s:Body></s:Envelope>'
+    b"</s:Body></s:Envelope>"
 )
 
 
@@ -21,7 +22,10 @@ def _body_child(root):
 def test_regex_path_returns_exact_bytes_and_inherited_namespaces():
     root = parse_untrusted(ENV)
     src = element_source(ENV, _body_child(root))
-    assert src.xml == b'<a:Register   x="1" >\n\t<a:intyg>  text &amp; more <!-- a:Register --></a:intyg>\n  </a:Register >'
+    assert (
+        src.xml
+        == b'<a:Register   x="1" >\n\t<a:intyg>  text &amp; more <!-- a:Register --></a:intyg>\n  </a:Register >'
+    )
     assert src.inherited_namespaces == {"s": "http://schemas.xmlsoap.org/soap/envelope/", "a": "urn:a"}
 
 
@@ -56,23 +60,29 @@ def test_same_namespace_under_another_prefix_is_counted():
 
 
 def test_self_closing_element_is_not_stretched_to_an_end_tag_in_a_comment():
-    env = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="urn:a"><s:Body>'
-           b'<a:Register x="1"/><!-- </a:Register> --></s:Body></s:Envelope>')
+    env = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="urn:a"><s:Body>'
+        b'<a:Register x="1"/><!-- </a:Register> --></s:Body></s:Envelope>'
+    )
     root = parse_untrusted(env)
     assert element_source(env, _body_child(root)).xml == b'<a:Register x="1"/>'
 
 
 def test_self_closing_element_found_by_the_exact_scan_is_just_its_tag():
-    env = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="urn:a"><s:Body>'
-           b'<!-- <a:Register> --><a:Register x="a/>b"/></s:Body></s:Envelope>')
+    env = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="urn:a"><s:Body>'
+        b'<!-- <a:Register> --><a:Register x="a/>b"/></s:Body></s:Envelope>'
+    )
     root = parse_untrusted(env)
     assert element_source(env, _body_child(root)).xml == b'<a:Register x="a/>b"/>'
 
 
 def test_a_default_namespace_copy_in_the_header_is_not_taken():
     s = b'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"'
-    env = (b"<s:Envelope " + s + b'><s:Header><R xmlns="urn:a">forged</R></s:Header>'
-           b'<s:Body><R xmlns="urn:a">real</R></s:Body></s:Envelope>')
+    env = (
+        b"<s:Envelope " + s + b'><s:Header><R xmlns="urn:a">forged</R></s:Header>'
+        b'<s:Body><R xmlns="urn:a">real</R></s:Body></s:Envelope>'
+    )
     body = parse_untrusted(env).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
     assert element_source(env, body).xml == b'<R xmlns="urn:a">real</R>'
 
@@ -85,13 +95,16 @@ def test_latin1_request_is_stored_as_utf8_with_the_same_characters():
     assert "mör".encode() in src.xml
 
 
-@pytest.mark.parametrize("body, why", [
-    ("\ufeff<x/>".encode("utf-16-le"), "UTF-16 or UTF-32"),
-    (b"<x>\x00</x>", "UTF-16 or UTF-32"),
-    (b'\xef\xbb\xbf<?xml version="1.0" encoding="ISO-8859-1"?><x/>', "byte order mark but declares ISO-8859-1"),
-    (b'<?xml version="1.0" encoding="UTF-7"?><x/>', "the encoding 'UTF-7' in the XML declaration is not accepted"),
-    (b'<?xml version="1.0" encoding="windows-1252"?><x>\x81</x>', "not valid windows-1252"),
-])
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        ("\ufeff<x/>".encode("utf-16-le"), "UTF-16 or UTF-32"),
+        (b"<x>\x00</x>", "UTF-16 or UTF-32"),
+        (b'\xef\xbb\xbf<?xml version="1.0" encoding="ISO-8859-1"?><x/>', "byte order mark but declares ISO-8859-1"),
+        (b'<?xml version="1.0" encoding="UTF-7"?><x/>', "the encoding 'UTF-7' in the XML declaration is not accepted"),
+        (b'<?xml version="1.0" encoding="windows-1252"?><x>\x81</x>', "not valid windows-1252"),
+    ],
+)
 def test_bodies_that_cannot_be_read_as_one_text_are_refused(body, why):
     with pytest.raises(SoapFault) as refused:
         as_utf8(body)
@@ -126,15 +139,16 @@ def test_self_contained_element_parses_alone_with_content_unchanged():
     again = etree.fromstring(alone)
     assert etree.tostring(again, method="c14n") == etree.tostring(el, method="c14n")
     # everything after the element name is the original text
-    assert alone.endswith(src.xml[len(b"<a:Register"):])
+    assert alone.endswith(src.xml[len(b"<a:Register") :])
 
 
 def test_self_contained_does_not_read_declarations_inside_attribute_values():
     from intygsgw.soap.source import self_contained
 
-    xml = b'<a:x xsi:schemaLocation="urn:x xmlns:c=\'urn:evil\'" b=\'1 xmlns="urn:evil"\'><c:y/></a:x>'
-    out = self_contained(xml, {"a": "urn:a", "c": "urn:c", "": "urn:d",
-                               "xsi": "http://www.w3.org/2001/XMLSchema-instance"})
+    xml = b"<a:x xsi:schemaLocation=\"urn:x xmlns:c='urn:evil'\" b='1 xmlns=\"urn:evil\"'><c:y/></a:x>"
+    out = self_contained(
+        xml, {"a": "urn:a", "c": "urn:c", "": "urn:d", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+    )
     assert etree.fromstring(out)[0].tag == "{urn:c}y"
     assert b'xmlns:c="urn:c"' in out and b'xmlns="urn:d"' in out
 

@@ -24,14 +24,16 @@ def test_citizen_sees_everything_newest_first():
 
 
 def test_care_sees_no_archiving():
-    assert [e.state for e in visible_to(HISTORY, "hsvard")] == [
-        State.CANCELLED, State.SENT, State.SENT, State.RECEIVED]
+    assert [e.state for e in visible_to(HISTORY, "hsvard")] == [State.CANCELLED, State.SENT, State.SENT, State.RECEIVED]
 
 
 def test_a_recipient_sees_only_its_own_sent_entry():
     seen = visible_to(HISTORY, "FKASSA")
     assert [(e.state, e.target) for e in seen] == [
-        (State.CANCELLED, "HSVARD"), (State.SENT, "FKASSA"), (State.RECEIVED, "HSVARD")]
+        (State.CANCELLED, "HSVARD"),
+        (State.SENT, "FKASSA"),
+        (State.RECEIVED, "HSVARD"),
+    ]
 
 
 def test_archiving_newest_wins():

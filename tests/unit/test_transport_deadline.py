@@ -1,4 +1,5 @@
 """A receiver that answers a byte at a time cannot hold an outbound call past its timeouts."""
+
 from __future__ import annotations
 
 import socket
@@ -33,8 +34,13 @@ def test_a_trickling_answer_ends_as_a_timeout_at_connect_plus_read():
     server, stop = _trickling_server()
     try:
         port = server.getsockname()[1]
-        route = Route(contract="urn:x", logical_address="*", url=f"http://127.0.0.1:{port}/r",
-                      connect_timeout=0.5, read_timeout=1.0)
+        route = Route(
+            contract="urn:x",
+            logical_address="*",
+            url=f"http://127.0.0.1:{port}/r",
+            connect_timeout=0.5,
+            read_timeout=1.0,
+        )
         started = time.monotonic()
         outcome = SoapTransport().call(route, "FKORG", b"<x/>", "urn:x:X")
         elapsed = time.monotonic() - started

@@ -5,6 +5,7 @@
 passes the schema and the type's business rules; the other builders give the
 requests of the lifecycle and list contracts for the same certificate.
 """
+
 from intygsgw.devtools.samples.certificates import (
     CARE_GIVER,
     CARE_UNIT,
@@ -34,9 +35,27 @@ from intygsgw.devtools.samples.requests import (
 )
 
 __all__ = [
-    "CARE_GIVER", "CARE_UNIT", "CORE", "DOCTOR", "HUB_ADDRESS", "OTHER_PATIENT", "PATIENT", "REGISTER", "TYPES",
-    "CertificateSpec", "envelope", "get_certificate", "get_certificate_type_info", "intyg_content",
-    "intyg_document", "list_certificates_for_care", "list_certificates_for_citizen",
-    "list_relations_for_certificate", "register_certificate", "revoke_certificate",
-    "send_certificate_to_recipient", "set_certificate_status", "unique_certificate_ids",
+    "CARE_GIVER",
+    "CARE_UNIT",
+    "CORE",
+    "DOCTOR",
+    "HUB_ADDRESS",
+    "OTHER_PATIENT",
+    "PATIENT",
+    "REGISTER",
+    "TYPES",
+    "CertificateSpec",
+    "envelope",
+    "get_certificate",
+    "get_certificate_type_info",
+    "intyg_content",
+    "intyg_document",
+    "list_certificates_for_care",
+    "list_certificates_for_citizen",
+    "list_relations_for_certificate",
+    "register_certificate",
+    "revoke_certificate",
+    "send_certificate_to_recipient",
+    "set_certificate_status",
+    "unique_certificate_ids",
 ]

@@ -5,6 +5,7 @@ passes the schema and the type's published business rules, written out with
 the free text a doctor actually writes, so a message is about 10 KB on the
 wire like the ones the national hub receives.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -89,7 +90,7 @@ def _text(value: str) -> str:
 
 
 def _ii(tag: str, root: str, extension: str) -> str:
-    return (f"<c:{tag}><t:root>{root}</t:root><t:extension>{_text(extension)}</t:extension></c:{tag}>")
+    return f"<c:{tag}><t:root>{root}</t:root><t:extension>{_text(extension)}</t:extension></c:{tag}>"
 
 
 def _cv(code: str, system: str, display: str | None = None) -> str:
@@ -109,38 +110,87 @@ def lisjp_answers(spec: CertificateSpec) -> str:
     signed = spec.signed_at[:10]
     examined = (dt.date.fromisoformat(signed) - dt.timedelta(days=1)).isoformat()
     parts = [
-        _svar("1", [("1.1", _cv("UNDERSOKNING", "KV_FKMU_0001", "Min undersökning av patienten")),
-                    ("1.2", examined)], instans=1),
-        _svar("1", [("1.1", _cv("JOURNALUPPGIFTER", "KV_FKMU_0001", "Journaluppgifter från den")),
-                    ("1.2", "2026-10-02")], instans=2),
+        _svar(
+            "1",
+            [("1.1", _cv("UNDERSOKNING", "KV_FKMU_0001", "Min undersökning av patienten")), ("1.2", examined)],
+            instans=1,
+        ),
+        _svar(
+            "1",
+            [("1.1", _cv("JOURNALUPPGIFTER", "KV_FKMU_0001", "Journaluppgifter från den")), ("1.2", "2026-10-02")],
+            instans=2,
+        ),
         _svar("28", [("28.1", _cv("NUVARANDE_ARBETE", "KV_FKMU_0002", "Nuvarande arbete"))], instans=1),
         _svar("29", [("29.1", _text(_WORK_TEXT * scale))]),
-        _svar("6", [("6.1", "Lumbago-ischias"), ("6.2", _cv("M544", ICD10_SE, "Lumbago med ischias")),
-                    ("6.3", "Sömnstörning"), ("6.4", _cv("G479", ICD10_SE, "Sömnstörning, ospecificerad"))]),
+        _svar(
+            "6",
+            [
+                ("6.1", "Lumbago-ischias"),
+                ("6.2", _cv("M544", ICD10_SE, "Lumbago med ischias")),
+                ("6.3", "Sömnstörning"),
+                ("6.4", _cv("G479", ICD10_SE, "Sömnstörning, ospecificerad")),
+            ],
+        ),
         _svar("35", [("35.1", _text(_FUNCTION_TEXT * 4 * scale))]),
         _svar("17", [("17.1", _text(_ACTIVITY_TEXT * 4 * scale))]),
         _svar("19", [("19.1", _text(_TREATMENT_TEXT * 3 * scale))]),
         _svar("20", [("20.1", _text("Ortopedisk bedömning, eventuellt MR av ländryggen. " * 2 * scale))]),
     ]
     for index, (level, start, end) in enumerate(spec.periods, start=1):
-        parts.append(_svar("32", [
-            ("32.1", _cv(level, "KV_FKMU_0003")),
-            ("32.2", f"<t:datePeriod><t:start>{start}</t:start><t:end>{end}</t:end></t:datePeriod>"),
-        ], instans=index))
+        parts.append(
+            _svar(
+                "32",
+                [
+                    ("32.1", _cv(level, "KV_FKMU_0003")),
+                    ("32.2", f"<t:datePeriod><t:start>{start}</t:start><t:end>{end}</t:end></t:datePeriod>"),
+                ],
+                instans=index,
+            )
+        )
     if any(level != "HELT_NEDSATT" for level, _, _ in spec.periods):
-        parts.append(_svar("33", [("33.1", "true"), ("33.2", _text(
-            "Arbete förlagt till förmiddagar då smärtan är som lägst, med paus för träning mitt på dagen. ")
-        )]))
+        parts.append(
+            _svar(
+                "33",
+                [
+                    ("33.1", "true"),
+                    (
+                        "33.2",
+                        _text(
+                            "Arbete förlagt till förmiddagar då smärtan är som lägst, med paus för träning mitt på dagen. "
+                        ),
+                    ),
+                ],
+            )
+        )
     parts += [
-        _svar("37", [("37.1", _text("Sjukskrivningen överskrider beslutsstödets rekommendation på grund av "
-                                    "det fysiskt tunga arbetet och den långa restiden. "))]),
+        _svar(
+            "37",
+            [
+                (
+                    "37.1",
+                    _text(
+                        "Sjukskrivningen överskrider beslutsstödets rekommendation på grund av "
+                        "det fysiskt tunga arbetet och den långa restiden. "
+                    ),
+                )
+            ],
+        ),
         _svar("34", [("34.1", "true")]),
-        _svar("39", [("39.1", _cv("ATER_X_ANTAL_DGR", "KV_FKMU_0006")),
-                     ("39.3", _cv("SEXTIO_DGR", "KV_FKMU_0007"))]),
+        _svar("39", [("39.1", _cv("ATER_X_ANTAL_DGR", "KV_FKMU_0006")), ("39.3", _cv("SEXTIO_DGR", "KV_FKMU_0007"))]),
         _svar("40", [("40.1", _cv("ARBETSANPASSNING", "KV_FKMU_0004"))], instans=1),
         _svar("40", [("40.1", _cv("BESOK_ARBETSPLATS", "KV_FKMU_0004"))], instans=2),
-        _svar("44", [("44.1", _text("Arbetsplatsbesök tillsammans med företagshälsovården för att se över "
-                                    "lyfthjälpmedel och schema. " * 2 * scale))]),
+        _svar(
+            "44",
+            [
+                (
+                    "44.1",
+                    _text(
+                        "Arbetsplatsbesök tillsammans med företagshälsovården för att se över "
+                        "lyfthjälpmedel och schema. " * 2 * scale
+                    ),
+                )
+            ],
+        ),
         _svar("25", [("25.1", _text("Patienten är motiverad och tränar regelbundet enligt programmet. " * 4 * scale))]),
         _svar("26", [("26.1", "true"), ("26.2", "Vill gärna diskutera upplägget av arbetsanpassningen.")]),
     ]
@@ -153,10 +203,12 @@ def intyg_content(spec: CertificateSpec) -> str:
     relation = ""
     if spec.relation:
         code, other = spec.relation
-        relation = (f"<c:relation><c:typ><t:code>{code}</t:code><t:codeSystem>{RELATION_CODE_SYSTEM}"
-                    f"</t:codeSystem></c:typ>"
-                    f"<c:intygs-id><t:root>{spec.care_unit_id}</t:root><t:extension>{_text(other)}"
-                    f"</t:extension></c:intygs-id></c:relation>")
+        relation = (
+            f"<c:relation><c:typ><t:code>{code}</t:code><t:codeSystem>{RELATION_CODE_SYSTEM}"
+            f"</t:codeSystem></c:typ>"
+            f"<c:intygs-id><t:root>{spec.care_unit_id}</t:root><t:extension>{_text(other)}"
+            f"</t:extension></c:intygs-id></c:relation>"
+        )
     answers = lisjp_answers(spec) if spec.type_code == "LISJP" else "".join(spec.extra_answers)
     return (
         f"<c:intygs-id><t:root>{spec.care_unit_id}</t:root><t:extension>{_text(spec.certificate_id)}"
@@ -200,8 +252,9 @@ def intyg_content(spec: CertificateSpec) -> str:
 
 def intyg_document(spec: CertificateSpec) -> bytes:
     """A standalone ``intyg`` element as RegisterCertificate carries it; what the business rules see."""
-    return (f'<r:intyg xmlns:r="{REGISTER}" xmlns:c="{CORE}" xmlns:t="{TYPES}">'
-            f'{intyg_content(spec)}</r:intyg>').encode()
+    return (
+        f'<r:intyg xmlns:r="{REGISTER}" xmlns:c="{CORE}" xmlns:t="{TYPES}">{intyg_content(spec)}</r:intyg>'
+    ).encode()
 
 
 def unique_certificate_ids(count: int, seed: int = 0) -> list[str]:

@@ -3,6 +3,7 @@
 Each function returns the whole envelope as UTF-8 bytes, with the
 ``LogicalAddress`` header the national platform requires.
 """
+
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
@@ -33,8 +34,8 @@ def envelope(body: str, logical_address: str = HUB_ADDRESS) -> bytes:
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>'
         f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:add="{ADDRESSING}" xmlns:c="{CORE}" xmlns:t="{TYPES}">'
-        f'<soapenv:Header><add:LogicalAddress>{escape(logical_address)}</add:LogicalAddress></soapenv:Header>'
-        f'<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>'
+        f"<soapenv:Header><add:LogicalAddress>{escape(logical_address)}</add:LogicalAddress></soapenv:Header>"
+        f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
     ).encode()
 
 
@@ -68,84 +69,138 @@ def _hos_personal(tag: str, unit: str = "SE2321000016-1003") -> str:
 def register_certificate(spec: CertificateSpec | None = None, logical_address: str = HUB_ADDRESS) -> bytes:
     spec = spec or CertificateSpec()
     return envelope(
-        f'<r:RegisterCertificate xmlns:r="{REGISTER}"><r:intyg>{intyg_content(spec)}</r:intyg>'
-        f'</r:RegisterCertificate>', logical_address)
+        f'<r:RegisterCertificate xmlns:r="{REGISTER}"><r:intyg>{intyg_content(spec)}</r:intyg></r:RegisterCertificate>',
+        logical_address,
+    )
 
 
 def get_certificate(certificate_id: str, part: str = "HSVARD", logical_address: str = HUB_ADDRESS) -> bytes:
     ns = _RESPONDER.format(name="GetCertificate", major=2)
     return envelope(
         f'<g:GetCertificate xmlns:g="{ns}">{_certificate_id("g:intygs-id", certificate_id)}'
-        f'{_part("g:part", part)}</g:GetCertificate>', logical_address)
+        f"{_part('g:part', part)}</g:GetCertificate>",
+        logical_address,
+    )
 
 
-def revoke_certificate(certificate_id: str, person_id: str = PATIENT, message: str | None = "Fel patient",
-                       sent_at: str = "2026-11-21T09:00:00", logical_address: str = HUB_ADDRESS) -> bytes:
+def revoke_certificate(
+    certificate_id: str,
+    person_id: str = PATIENT,
+    message: str | None = "Fel patient",
+    sent_at: str = "2026-11-21T09:00:00",
+    logical_address: str = HUB_ADDRESS,
+) -> bytes:
     ns = _RESPONDER.format(name="RevokeCertificate", major=2)
     meddelande = f"<v:meddelande>{escape(message)}</v:meddelande>" if message is not None else ""
     return envelope(
         f'<v:RevokeCertificate xmlns:v="{ns}">{meddelande}<v:skickatTidpunkt>{sent_at}</v:skickatTidpunkt>'
-        f'{_certificate_id("v:intygs-id", certificate_id)}{_person("v:patientPerson-id", person_id)}'
-        f'{_hos_personal("v:skickatAv")}</v:RevokeCertificate>', logical_address)
+        f"{_certificate_id('v:intygs-id', certificate_id)}{_person('v:patientPerson-id', person_id)}"
+        f"{_hos_personal('v:skickatAv')}</v:RevokeCertificate>",
+        logical_address,
+    )
 
 
-def send_certificate_to_recipient(certificate_id: str, recipient: str = "FKASSA", person_id: str = PATIENT,
-                                  sent_by_citizen: bool = False, sent_at: str = "2026-11-21T09:00:00",
-                                  logical_address: str = HUB_ADDRESS) -> bytes:
+def send_certificate_to_recipient(
+    certificate_id: str,
+    recipient: str = "FKASSA",
+    person_id: str = PATIENT,
+    sent_by_citizen: bool = False,
+    sent_at: str = "2026-11-21T09:00:00",
+    logical_address: str = HUB_ADDRESS,
+) -> bytes:
     ns = _RESPONDER.format(name="SendCertificateToRecipient", major=2)
-    sender = (_person("s:person-id", person_id) if sent_by_citizen else _hos_personal("s:hosPersonal"))
+    sender = _person("s:person-id", person_id) if sent_by_citizen else _hos_personal("s:hosPersonal")
     return envelope(
         f'<s:SendCertificateToRecipient xmlns:s="{ns}"><s:skickatTidpunkt>{sent_at}</s:skickatTidpunkt>'
-        f'{_certificate_id("s:intygs-id", certificate_id)}{_person("s:patientPerson-id", person_id)}'
-        f'{_part("s:mottagare", recipient)}<s:skickatAv>{sender}</s:skickatAv>'
-        f'</s:SendCertificateToRecipient>', logical_address)
+        f"{_certificate_id('s:intygs-id', certificate_id)}{_person('s:patientPerson-id', person_id)}"
+        f"{_part('s:mottagare', recipient)}<s:skickatAv>{sender}</s:skickatAv>"
+        f"</s:SendCertificateToRecipient>",
+        logical_address,
+    )
 
 
-def set_certificate_status(certificate_id: str, status: str, part: str = "INVANA",
-                           at: str = "2026-11-21T09:00:00", logical_address: str = HUB_ADDRESS) -> bytes:
+def set_certificate_status(
+    certificate_id: str,
+    status: str,
+    part: str = "INVANA",
+    at: str = "2026-11-21T09:00:00",
+    logical_address: str = HUB_ADDRESS,
+) -> bytes:
     ns = _RESPONDER.format(name="SetCertificateStatus", major=2)
     return envelope(
         f'<s:SetCertificateStatus xmlns:s="{ns}">{_certificate_id("s:intygs-id", certificate_id)}'
-        f'{_part("s:part", part)}<s:status><t:code>{status}</t:code><t:codeSystem>{STATUS_CODE_SYSTEM}'
-        f'</t:codeSystem></s:status><s:tidpunkt>{at}</s:tidpunkt></s:SetCertificateStatus>', logical_address)
+        f"{_part('s:part', part)}<s:status><t:code>{status}</t:code><t:codeSystem>{STATUS_CODE_SYSTEM}"
+        f"</t:codeSystem></s:status><s:tidpunkt>{at}</s:tidpunkt></s:SetCertificateStatus>",
+        logical_address,
+    )
 
 
-def list_certificates_for_care(person_id: str = PATIENT, care_unit_ids: tuple[str, ...] = ("SE2321000016-1003",),
-                               care_giver_id: str | None = None,
-                               logical_address: str = HUB_ADDRESS) -> bytes:
+def list_certificates_for_care(
+    person_id: str = PATIENT,
+    care_unit_ids: tuple[str, ...] = ("SE2321000016-1003",),
+    care_giver_id: str | None = None,
+    logical_address: str = HUB_ADDRESS,
+) -> bytes:
     ns = _RESPONDER.format(name="ListCertificatesForCare", major=3)
     # The contract takes either a care giver or a list of care units.
-    giver = (f"<l:vardgivar-id><t:root>{HSA_ROOT}</t:root><t:extension>{care_giver_id}</t:extension>"
-             f"</l:vardgivar-id>" if care_giver_id else "")
-    units = "" if care_giver_id else "".join(f"<l:enhets-id><t:root>{HSA_ROOT}</t:root><t:extension>{u}</t:extension></l:enhets-id>"
-                    for u in care_unit_ids)
+    giver = (
+        f"<l:vardgivar-id><t:root>{HSA_ROOT}</t:root><t:extension>{care_giver_id}</t:extension></l:vardgivar-id>"
+        if care_giver_id
+        else ""
+    )
+    units = (
+        ""
+        if care_giver_id
+        else "".join(
+            f"<l:enhets-id><t:root>{HSA_ROOT}</t:root><t:extension>{u}</t:extension></l:enhets-id>"
+            for u in care_unit_ids
+        )
+    )
     return envelope(
         f'<l:ListCertificatesForCare xmlns:l="{ns}">{_person("l:person-id", person_id)}'
-        f'{giver}{units}</l:ListCertificatesForCare>', logical_address)
+        f"{giver}{units}</l:ListCertificatesForCare>",
+        logical_address,
+    )
 
 
-def list_certificates_for_citizen(person_id: str = PATIENT, major: int = 4, type_codes: tuple[str, ...] = (),
-                                  archived: bool = False, part: str = "INVANA", from_date: str | None = None,
-                                  to_date: str | None = None, logical_address: str = HUB_ADDRESS) -> bytes:
+def list_certificates_for_citizen(
+    person_id: str = PATIENT,
+    major: int = 4,
+    type_codes: tuple[str, ...] = (),
+    archived: bool = False,
+    part: str = "INVANA",
+    from_date: str | None = None,
+    to_date: str | None = None,
+    logical_address: str = HUB_ADDRESS,
+) -> bytes:
     ns = _RESPONDER.format(name="ListCertificatesForCitizen", major=major)
-    types = "".join(f"<l:intygTyp><t:code>{code}</t:code><t:codeSystem>{TYPE_CODE_SYSTEM}</t:codeSystem>"
-                    f"</l:intygTyp>" for code in type_codes)
+    types = "".join(
+        f"<l:intygTyp><t:code>{code}</t:code><t:codeSystem>{TYPE_CODE_SYSTEM}</t:codeSystem></l:intygTyp>"
+        for code in type_codes
+    )
     dates = (f"<l:fromDatum>{from_date}</l:fromDatum>" if from_date else "") + (
-        f"<l:tomDatum>{to_date}</l:tomDatum>" if to_date else "")
+        f"<l:tomDatum>{to_date}</l:tomDatum>" if to_date else ""
+    )
     return envelope(
         f'<l:ListCertificatesForCitizen xmlns:l="{ns}">{_person("l:person-id", person_id)}{types}'
-        f'<l:arkiverade>{"true" if archived else "false"}</l:arkiverade>{dates}{_part("l:part", part)}'
-        f'</l:ListCertificatesForCitizen>', logical_address)
+        f"<l:arkiverade>{'true' if archived else 'false'}</l:arkiverade>{dates}{_part('l:part', part)}"
+        f"</l:ListCertificatesForCitizen>",
+        logical_address,
+    )
 
 
 def list_relations_for_certificate(certificate_ids: tuple[str, ...], logical_address: str = HUB_ADDRESS) -> bytes:
     ns = _INTERNAL.format(name="ListRelationsForCertificate", major=1)
     ids = "".join(f"<l:intygs-id>{escape(i)}</l:intygs-id>" for i in certificate_ids)
-    return envelope(f'<l:ListRelationsForCertificate xmlns:l="{ns}">{ids}</l:ListRelationsForCertificate>',
-                    logical_address)
+    return envelope(
+        f'<l:ListRelationsForCertificate xmlns:l="{ns}">{ids}</l:ListRelationsForCertificate>', logical_address
+    )
 
 
 def get_certificate_type_info(certificate_id: str, logical_address: str = HUB_ADDRESS) -> bytes:
     ns = _INTERNAL.format(name="GetCertificateTypeInfo", major=1)
-    return envelope(f'<g:GetCertificateTypeInfo xmlns:g="{ns}"><g:intygs-id>{escape(certificate_id)}'
-                    f'</g:intygs-id></g:GetCertificateTypeInfo>', logical_address)
+    return envelope(
+        f'<g:GetCertificateTypeInfo xmlns:g="{ns}"><g:intygs-id>{escape(certificate_id)}'
+        f"</g:intygs-id></g:GetCertificateTypeInfo>",
+        logical_address,
+    )

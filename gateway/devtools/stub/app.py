@@ -7,6 +7,7 @@ wants to see it arrive even at an unexpected address (the path is recorded).
 Every SOAP request is recorded before it is answered, including refused and
 unparseable ones, so a test can inspect exactly what the gateway sent.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,16 @@ _HEADERS = (
     ("HTTP_X_RIVTA_ORIGINAL_SERVICECONSUMER_HSAID", "x-rivta-original-serviceconsumer-hsaid"),
     ("HTTP_X_RIVTA_ACTING_ON_BEHALF_OF_HSAID", "x-rivta-acting-on-behalf-of-hsaid"),
 )
-_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class DroppedConnection(GatewayError):
@@ -46,8 +55,7 @@ class DroppedConnection(GatewayError):
 
 
 class StubApp:
-    def __init__(self, name: str = "stub-recipient", store: MessageStore | None = None,
-                 rules: RuleBook | None = None):
+    def __init__(self, name: str = "stub-recipient", store: MessageStore | None = None, rules: RuleBook | None = None):
         self.name = name
         # Not ``store or …``: an empty store or rule book is falsy (it has a length).
         self.store = store if store is not None else MessageStore()
@@ -69,7 +77,7 @@ class StubApp:
         path = environ.get("PATH_INFO") or "/"
         try:
             if path.startswith("/_stub/"):
-                return self._api(method, path[len("/_stub/"):].rstrip("/"), environ, start_response)
+                return self._api(method, path[len("/_stub/") :].rstrip("/"), environ, start_response)
             if method != "POST":
                 return _reply(start_response, 405, b"POST a SOAP request; the stub's API is under /_stub/\n", TEXT)
             return self._soap(environ, path, start_response)
@@ -108,8 +116,9 @@ class StubApp:
 
     def _perform(self, rule: Rule, req: Request, start_response):
         if rule.action == "result":
-            return _reply(start_response, 200,
-                          result_answer(req.contract, rule.result_code, rule.error_id, rule.result_text), XML)
+            return _reply(
+                start_response, 200, result_answer(req.contract, rule.result_code, rule.error_id, rule.result_text), XML
+            )
         if rule.action == "fault":
             return _reply(start_response, 500, fault_envelope(SoapFault(rule.fault_string, rule.fault_code)), XML)
         if rule.action == "http":
@@ -135,8 +144,16 @@ class StubApp:
         return handler(route, environ, start_response)
 
     def _health(self, _route, _environ, start_response):
-        return _json(start_response, 200, {"status": "down" if self.down else "up", "name": self.name,
-                                           "messages": len(self.store), "rules": len(self.rules)})
+        return _json(
+            start_response,
+            200,
+            {
+                "status": "down" if self.down else "up",
+                "name": self.name,
+                "messages": len(self.store),
+                "rules": len(self.rules),
+            },
+        )
 
     def _clear_messages(self, _route, _environ, start_response):
         return _json(start_response, 200, {"cleared": self.store.clear()})
@@ -157,13 +174,18 @@ class StubApp:
         since, limit = _int_param(q, "since", 0), _int_param(q, "limit", 1)
         if since is False or limit is False:
             return _json(start_response, 400, {"error": "since must be an integer >= 0 and limit one >= 1"})
-        found = self.store.query(contract=q.get("contract"), certificate_id=q.get("certificate_id"),
-                                 logical_address=q.get("logical_address"), outcome=q.get("outcome"),
-                                 since=since, limit=limit)
+        found = self.store.query(
+            contract=q.get("contract"),
+            certificate_id=q.get("certificate_id"),
+            logical_address=q.get("logical_address"),
+            outcome=q.get("outcome"),
+            since=since,
+            limit=limit,
+        )
         return _json(start_response, 200, found)
 
     def _one(self, route: str, _environ, start_response):
-        rest = route[len("messages/"):]
+        rest = route[len("messages/") :]
         seq_text, _, part = rest.partition("/")
         entry = self.store.get(int(seq_text)) if seq_text.isdigit() else None
         if entry is None or part not in ("", "body"):
@@ -196,8 +218,16 @@ def _status_of(rule: Rule) -> int | None:
     return {"result": 200, "fault": 500, "http": rule.status, "close": None}[rule.action]
 
 
-def _record(req: Request, environ: dict, path: str, received: float, size: int, outcome: str,
-            status: int | None, rule: Rule | None) -> dict:
+def _record(
+    req: Request,
+    environ: dict,
+    path: str,
+    received: float,
+    size: int,
+    outcome: str,
+    status: int | None,
+    rule: Rule | None,
+) -> dict:
     contract = req.contract
     return {
         "seq": 0,
@@ -235,8 +265,10 @@ def _read_body(environ: dict) -> bytes:
 
 
 def _reply(start_response, status: int, body: bytes, content_type: str):
-    start_response(f"{status} {_REASONS.get(status, 'Status')}",
-                   [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    start_response(
+        f"{status} {_REASONS.get(status, 'Status')}",
+        [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+    )
     return [body]
 
 
@@ -244,8 +276,9 @@ def _json(start_response, status: int, data) -> list[bytes]:
     return _reply(start_response, status, json.dumps(data, ensure_ascii=False).encode("utf-8"), JSON)
 
 
-def build_app(name: str = "stub-recipient", rules_file: str | None = None, store_file: str | None = None,
-              keep: int | None = None) -> StubApp:
+def build_app(
+    name: str = "stub-recipient", rules_file: str | None = None, store_file: str | None = None, keep: int | None = None
+) -> StubApp:
     store = MessageStore(**({"keep": keep} if keep else {}), jsonl_path=store_file)
     rules = RuleBook()
     if rules_file:

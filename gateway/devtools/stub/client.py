@@ -1,11 +1,12 @@
 """A small client for the stub recipient's ``/_stub/`` API, for tests and scripts.
 
-    stub = StubClient("http://127.0.0.1:9001")
-    stub.add_rule(contract="RegisterCertificate", result_code="ERROR", times=1)
-    ...  # make the gateway deliver
-    [msg] = stub.wait_for(certificate_id="abc", outcome="OK")
-    stub.body(msg["seq"])  # the exact bytes the gateway sent
+stub = StubClient("http://127.0.0.1:9001")
+stub.add_rule(contract="RegisterCertificate", result_code="ERROR", times=1)
+...  # make the gateway deliver
+[msg] = stub.wait_for(certificate_id="abc", outcome="OK")
+stub.body(msg["seq"])  # the exact bytes the gateway sent
 """
+
 from __future__ import annotations
 
 import time
@@ -58,8 +59,10 @@ class StubClient:
                 break
             time.sleep(0.05)
         if len(found) < count:
-            raise StubError(f"expected {count} message(s) matching {filters} within {timeout:g} s, "
-                            f"got {len(found)}; all received: {self.messages()}")
+            raise StubError(
+                f"expected {count} message(s) matching {filters} within {timeout:g} s, "
+                f"got {len(found)}; all received: {self.messages()}"
+            )
         return found
 
     def add_rule(self, **rule) -> dict:

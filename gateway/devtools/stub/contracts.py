@@ -6,6 +6,7 @@ test can look at a malformed delivery instead of only seeing it refused.
 Answers are written from text templates (no tree building on the hot path)
 and follow the published responder schemas.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 For tests of the gateway's outbound side: ``with running_stub(tmp_path) as stub:``
 gives a ``StubClient`` whose ``url()`` the gateway's routes can point at.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,14 @@ def free_port() -> int:
 
 
 class StubProcess:
-    def __init__(self, workdir: str | Path, name: str = "stub-recipient", rules_file: str | Path | None = None,
-                 store_file: str | Path | None = None, extra_args: list[str] | None = None):
+    def __init__(
+        self,
+        workdir: str | Path,
+        name: str = "stub-recipient",
+        rules_file: str | Path | None = None,
+        store_file: str | Path | None = None,
+        extra_args: list[str] | None = None,
+    ):
         self.workdir = Path(workdir)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -45,9 +52,13 @@ class StubProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         # The child gets its own copy of the descriptor; the parent's closes at once.
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "intygsgw.cli", "stub-recipient", *self.args],
-                                         cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "intygsgw.cli", "stub-recipient", *self.args],
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

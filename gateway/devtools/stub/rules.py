@@ -19,6 +19,7 @@ on purpose). Unknown keys
 and out-of-range values are refused, so a typo fails loudly instead of
 silently never matching.
 """
+
 from __future__ import annotations
 
 import json
@@ -157,8 +158,11 @@ def _result(rule: Rule, data: dict) -> None:
     if error_id is not None and error_id not in ERROR_IDS:
         raise RuleError(f"error_id must be one of {', '.join(ERROR_IDS)}")
     rule.error_id = error_id
-    default_text = {"OK": None, "INFO": "Simulated INFO from the stub recipient",
-                    "ERROR": "Simulated ERROR from the stub recipient"}[code]
+    default_text = {
+        "OK": None,
+        "INFO": "Simulated INFO from the stub recipient",
+        "ERROR": "Simulated ERROR from the stub recipient",
+    }[code]
     text = data.get("result_text", default_text)
     if text is not None and not isinstance(text, str):
         raise RuleError("result_text must be a string")
@@ -170,7 +174,9 @@ def _int(data: dict, key: str, default, low: int, high: int | None):
     if isinstance(value, bool) or not isinstance(value, int):
         raise RuleError(f"{key} must be an integer")
     if value < low or (high is not None and value > high):
-        raise RuleError(f"{key} must be between {low} and {high}" if high is not None else f"{key} must be at least {low}")
+        raise RuleError(
+            f"{key} must be between {low} and {high}" if high is not None else f"{key} must be at least {low}"
+        )
     return value
 
 
@@ -233,7 +239,9 @@ class RuleBook:
         with self._lock:
             return [r.to_json() for r in self._rules]
 
-    def take(self, contract: Interaction | None, certificate_id: str | None, logical_address: str | None) -> Rule | None:
+    def take(
+        self, contract: Interaction | None, certificate_id: str | None, logical_address: str | None
+    ) -> Rule | None:
         """The first matching rule, counted as fired (and dropped once spent)."""
         if not self._rules:  # the common case under load: no lock taken
             return None

@@ -6,6 +6,7 @@ Concurrency comes from the worker's blocking threads instead (a delay rule
 holds one of them for its whole delay). The options reach the worker, a
 separate process, as JSON in an environment variable.
 """
+
 from __future__ import annotations
 
 import dataclasses

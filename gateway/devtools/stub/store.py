@@ -5,6 +5,7 @@ a safe cursor for a test that polls. The oldest messages are dropped once
 either the count or the total body size passes its bound, which keeps a long
 benchmark from eating the machine.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,9 @@ def full_view(record: dict, body: bytes) -> dict:
 
 
 class MessageStore:
-    def __init__(self, keep: int = DEFAULT_KEEP, keep_bytes: int = DEFAULT_KEEP_BYTES,
-                 jsonl_path: str | Path | None = None):
+    def __init__(
+        self, keep: int = DEFAULT_KEEP, keep_bytes: int = DEFAULT_KEEP_BYTES, jsonl_path: str | Path | None = None
+    ):
         self.keep = max(1, keep)
         self.keep_bytes = keep_bytes
         self._lock = threading.Lock()
@@ -71,9 +73,15 @@ class MessageStore:
                 return self._entries[i]
         return None
 
-    def query(self, contract: str | None = None, certificate_id: str | None = None,
-              logical_address: str | None = None, outcome: str | None = None,
-              since: int | None = None, limit: int | None = None) -> list[dict]:
+    def query(
+        self,
+        contract: str | None = None,
+        certificate_id: str | None = None,
+        logical_address: str | None = None,
+        outcome: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict]:
         """Records in sequence order, without bodies. ``since`` excludes that number itself."""
         with self._lock:
             start = 0
