@@ -771,331 +771,10 @@ class _Compiler:
         where = f"rule {rid}"
         kind = rule.get("kind", "implies")
         message = rule.get("message") or f"Regel {rid} är inte uppfylld."
-        if kind == "implies":
-            if "then" not in rule:
-                raise self.fail(where, "an 'implies' rule needs 'then' (and 'when' unless it always applies)")
-            scope_of, when = self.scoped(where, rule)
-            then = self.condition(where + ": then", rule["then"])
-
-            if rule.get("scope", "intyg") == "intyg":
-                # Once per message, no answer in scope: skip the one-element loop.
-                def implies(a: Answers, out: list) -> None:
-                    if when(a, None) and not then(a, None):
-                        out.append(RuleFailure(rid, message))
-            else:
-
-                def implies(a: Answers, out: list) -> None:
-                    for el in scope_of(a):
-                        if when(a, el) and not then(a, el):
-                            out.append(RuleFailure(rid, message))
-
-            self.checks.append(implies)
-        elif kind == "no_overlap":
-            did = self.known_delsvar(where, rule.get("delsvar"))
-            sid = self.svar_of(did)
-
-            def no_overlap(a: Answers, out: list) -> None:
-                seen: list[tuple[list, list]] = []
-                for el in a.svar.get(sid, ()):
-                    starts, ends = [], []
-                    for d in el.ds.get(did, ()):
-                        period_starts, period_ends = period_of(a, d)
-                        starts += [normalize(string_value(x)) for x in period_starts]
-                        ends += [normalize(string_value(x)) for x in period_ends]
-                    if len(starts) > 1 or len(ends) > 1:
-                        out.append(RuleFailure(rid, message))  # XPath would raise: not one value
-                    else:
-                        cs = starts[0] if starts else ""
-                        ce = ends[0] if ends else ""
-                        if _overlaps(seen, cs, ce):
-                            out.append(RuleFailure(rid, message))
-                    seen.append((starts, ends))
-
-            self.checks.append(no_overlap)
-        elif kind == "same_code_system":
-            ids = rule.get("delsvar")
-            if not isinstance(ids, list) or len(ids) < 2:
-                raise self.fail(where, "'delsvar' must list at least two delsvar ids")
-            for did in ids:
-                self.known_delsvar(where, did)
-            sid = self.svar_of(ids[0])
-            first, others = ids[0], ids[1:]
-
-            def same_system(a: Answers, out: list) -> None:
-                for el in a.svar.get(sid, ()):
-                    base = _joined_norm(a, local_delsvar(el, first))
-                    for other in others:
-                        pattern = _joined_norm(a, local_delsvar(el, other))
-                        try:
-                            ok = base is not None and pattern is not None and re.search(pattern, base)
-                        except re.error:
-                            ok = False
-                        if not ok:
-                            out.append(RuleFailure(rid, message))
-                            break
-
-            self.checks.append(same_system)
-        elif kind == "exclusive_code":
-            did = self.known_delsvar(where, rule.get("delsvar"))
-            code = rule.get("code")
-            sid = self.svar_of(did)
-
-            def exclusive(a: Answers, out: list) -> None:
-                has_it = has_other = False
-                for el in a.svar.get(sid, ()):
-                    mine_it = mine_other = False
-                    for d in el.ds.get(did, ()):
-                        for r in cv_info(a, d).raw_codes:
-                            if r == code:
-                                mine_it = True
-                            else:
-                                mine_other = True
-                    if (has_other and mine_it) or (has_it and mine_other):
-                        out.append(RuleFailure(rid, message))
-                    has_it |= mine_it
-                    has_other |= mine_other
-
-            self.checks.append(exclusive)
-        elif kind == "not_later":
-            ids = rule.get("delsvar")
-            if not isinstance(ids, list) or len(ids) != 2:
-                raise self.fail(where, "'delsvar' must list two ids: [earlier, later]")
-            first, second = (self.known_delsvar(where, x) for x in ids)
-            scope = rule.get("scope", "intyg")
-            sid = scope[5:] if scope.startswith("svar:") else None
-            if scope != "intyg" and sid not in self.svar_specs:
-                raise self.fail(where, f"scope must be 'intyg' or 'svar:<known id>', got {scope!r}")
-            when = self.condition(where + ": when", rule["when"]) if "when" in rule else (lambda a, el: True)
-            local = {x for x in (first, second) if sid is not None and self.svar_of(x) == sid}
-
-            def value(a: Answers, el, did):
-                found = local_delsvar(el, did) if did in local else a.delsvar.get(did, ())
-                if len(found) > 1:
-                    return None  # normalize-space() of two nodes: an XPath error
-                return normalize(string_value(found[0])) if found else ""
-
-            def not_later(a: Answers, out: list) -> None:
-                for el in a.svar.get(sid, ()) if sid else (None,):
-                    if not when(a, el):
-                        continue
-                    x, y = value(a, el, first), value(a, el, second)
-                    if x is None or y is None or x > y:
-                        out.append(RuleFailure(rid, message))
-
-            self.checks.append(not_later)
-        elif kind == "value_type":
-            did = self.known_delsvar(where, rule.get("delsvar"))
-            vtype = rule.get("type")
-            if vtype not in _VALUE_CHECKS:
-                raise self.fail(where, f"type must be one of {', '.join(DATATYPES)}, got {vtype!r}")
-            ok = _VALUE_CHECKS[vtype]
-            scope_of, when = self.scoped(where, rule)
-
-            def value_type(a: Answers, out: list) -> None:
-                for el in scope_of(a):
-                    if when(a, el):
-                        for d in local_delsvar(el, did) if el is not None else a.delsvar.get(did, ()):
-                            if not ok(d):
-                                out.append(RuleFailure(rid, message))
-
-            self.checks.append(value_type)
-        elif kind in ("date_after", "date_not_after"):
-            ids = rule.get("delsvar")
-            if not isinstance(ids, list) or len(ids) != 2:
-                raise self.fail(where, "'delsvar' must list two ids")
-            first, second = (self.known_delsvar(where, x) for x in ids)
-            scope_of, when = self.scoped(where, rule)
-            strict_after = kind == "date_after"
-
-            def dates(a: Answers, out: list) -> None:
-                for el in scope_of(a):
-                    if not when(a, el):
-                        continue
-                    subjects = (
-                        local_delsvar(el, first)
-                        if el is not None and self.svar_of(first) == el.id
-                        else a.delsvar.get(first, ())
-                    )
-                    refs = a.delsvar.get(second, ())
-                    if strict_after:
-                        # [earlier, later]: a later value that is a date must follow the earlier one
-                        # (as dates when the earlier is one, else as strings); an empty earlier is no check.
-                        if len(subjects) > 1 or len(refs) > 1:
-                            out.append(RuleFailure(rid, message))
-                            continue
-                        if not refs or not subjects:
-                            continue
-                        later, earlier = string_value(refs[0]), string_value(subjects[0])
-                        if not is_xs_date(later) or not earlier:
-                            continue
-                        if is_xs_date(earlier):
-                            bad = not _date_key(later) > _date_key(earlier)
-                        else:
-                            bad = not later > earlier
-                        if bad:
-                            out.append(RuleFailure(rid, message))
-                    else:
-                        # [date, reference]: the date may not be after the reference when that is a date.
-                        ref = string_value(refs[0]) if len(refs) == 1 else ""
-                        if not is_xs_date(ref):
-                            continue
-                        for d in subjects:
-                            v = string_value(d)
-                            if not is_xs_date(v) or _date_key(v) > _date_key(ref):
-                                out.append(RuleFailure(rid, message))
-
-            self.checks.append(dates)
-        elif kind == "newborn":
-            date_id = self.known_delsvar(where, rule.get("date"))
-            flag_id = self.known_delsvar(where, rule.get("flag"))
-            days = int(rule.get("days", 28))
-            scope_of, when = self.scoped(where, rule)
-
-            def newborn(a: Answers, out: list) -> None:
-                for el in scope_of(a):
-                    if not when(a, el):
-                        continue
-                    local = local_delsvar(el, date_id) if el is not None else a.delsvar.get(date_id, ())
-                    if len(local) != 1 or not is_xs_date(string_value(local[0])):
-                        continue
-                    death = _date_key(string_value(a.delsvar[date_id][0])) if len(a.delsvar[date_id]) == 1 else None
-                    birth = _birth_date(person_id(a))
-                    flags = a.delsvar.get(flag_id, ())
-                    flag = normalize(string_value(flags[0])) if len(flags) == 1 else ("\x00" if flags else "")
-                    if death is None or birth is None or flag == "\x00":
-                        out.append(RuleFailure(rid, message))
-                        continue
-                    young = death <= birth + datetime.timedelta(days=days)
-                    yes, no = re.search("1|true", flag), re.search("0|false", flag)
-                    if not ((no or young) and (yes or not young)):
-                        out.append(RuleFailure(rid, message))
-
-            self.checks.append(newborn)
-        elif kind == "date_sequence":
-            did = self.known_delsvar(where, rule.get("delsvar"))
-            limit = self.known_delsvar(where, rule["not_after"]) if "not_after" in rule else None
-            sid = self.svar_of(did)
-
-            def sequence(a: Answers, out: list) -> None:
-                items = []  # (instance number, date key or None, raw) per delsvar, in document order
-                for el in a.svar.get(sid, ()):
-                    n = xpath_number(string_value(el.instans[0])) if len(el.instans) == 1 else float("nan")
-                    for d in el.ds.get(did, ()):
-                        items.append((n, _date_key(string_value(d)) if is_xs_date(string_value(d)) else None))
-                refs = a.delsvar.get(limit, ()) if limit else ()
-                ref = _date_key(string_value(refs[0])) if len(refs) == 1 and is_xs_date(string_value(refs[0])) else None
-                for n, day in items:
-                    if ref is not None and (day is None or day > ref):
-                        out.append(RuleFailure(rid, message))
-                        continue
-                    same = [d for m, d in items if m == n]
-                    earlier = [d for m, d in items if m < n]
-                    if not earlier:
-                        continue
-                    if len(same) != 1 or same[0] is None or any(d is None for d in earlier):
-                        out.append(RuleFailure(rid, message))  # xs:date() of several or of a non-date
-                    elif any(d < same[0] for d in earlier):
-                        out.append(RuleFailure(rid, message))
-
-            self.checks.append(sequence)
-        elif kind == "sequential_instans":
-            sid = rule.get("svar")
-            if sid not in self.svar_specs:
-                raise self.fail(where, f"names unknown svar {sid!r}")
-
-            def sequential(a: Answers, out: list) -> None:
-                numbers = [
-                    xpath_number(string_value(el.instans[0])) if len(el.instans) == 1 else float("nan")
-                    for el in a.svar.get(sid, ())
-                ]
-                for n in numbers:
-                    if n >= 2 and sum(1 for m in numbers if m == n - 1) != 1:
-                        out.append(RuleFailure(rid, message))
-
-            self.checks.append(sequential)
-        elif kind == "not_after_today" and self.delsvar_specs.get(rule.get("delsvar"), {}).get("type") == "year":
-            did = rule["delsvar"]
-
-            def year_not_after_today(a: Answers, out: list) -> None:
-                this_year = date_today().year
-                for d in a.delsvar.get(did, ()):
-                    values = _partial_values(d)
-                    # number() of no value is NaN and of several an XPath error: both fail
-                    if len(values) != 1 or not xpath_number(string_value(values[0])) <= this_year:
-                        out.append(RuleFailure(rid, message))
-
-            self.checks.append(year_not_after_today)
-        elif kind == "not_after_today":
-            did = self.known_delsvar(where, rule.get("delsvar"))
-            if rule.get("numeric_id"):
-                # The published context is //gn:delsvar[@id=48.1]: ids compared as numbers,
-                # so '48.10' or ' 48.1' are checked too; an id that is no number is not.
-                number = xpath_number(did)
-
-                def selected(a: Answers) -> list:
-                    return [
-                        d
-                        for key, found in a.delsvar.items()
-                        if key is not None and xpath_number(key) == number
-                        for d in found
-                    ]
-            else:
-
-                def selected(a: Answers) -> list:
-                    return a.delsvar.get(did, ())
-
-            def not_after_today(a: Answers, out: list) -> None:
-                today = date_today().isoformat()
-                for d in selected(a):
-                    value = string_value(d).strip(XML_SPACE)
-                    if not is_xs_date(value):
-                        out.append(RuleFailure(rid, message))  # xs:date() would raise
-                    elif value.startswith("-"):
-                        continue  # a year before our era is never after today
-                    elif len(value.split("-", 1)[0]) > 4 or value[:10] > today:
-                        out.append(RuleFailure(rid, message))
-
-            self.checks.append(not_after_today)
-        elif kind == "within_life":
-            did = self.known_delsvar(where, rule.get("delsvar"))
-            precision = rule.get("precision", "day")
-            if precision not in ("day", "year"):
-                raise self.fail(where, f"precision must be 'day' or 'year', got {precision!r}")
-            by_year = precision == "year"
-
-            def within_life(a: Answers, out: list) -> None:
-                today = date_today()
-                for d in a.delsvar.get(did, ()):
-                    values = _partial_values(d)
-                    if len(values) != 1:
-                        out.append(RuleFailure(rid, message))  # no value compares false, several raise
-                    elif by_year:
-                        year = xpath_number(string_value(values[0]))
-                        born = xpath_number(person_id(a)[:4])
-                        if not born <= year <= today.year:
-                            out.append(RuleFailure(rid, message))
-                    else:
-                        day, born = _date_key(string_value(values[0])), _xpath_birth_date(person_id(a))
-                        if day is None or born is None or not born <= day <= today:
-                            out.append(RuleFailure(rid, message))
-
-            self.add(within_life, delsvar=did)
-        elif kind == "not_after_signing":
-            did = self.known_delsvar(where, rule.get("delsvar"))
-
-            def not_after(a: Answers, out: list) -> None:
-                signed = a.intyg.find(SIGNED)
-                day = normalize(string_value(signed))[:10] if signed is not None else ""
-                for d in a.delsvar.get(did, ()):
-                    ends = [
-                        normalize(string_value(x)) for p in d.iterchildren(DATE_PERIOD) for x in p.iterchildren(END)
-                    ] or [normalize(string_value(d))]
-                    if day and any(e > day for e in ends):
-                        out.append(RuleFailure(rid, message))
-
-            self.checks.append(not_after)
-        else:
+        compile_kind = RULE_KINDS.get(kind)
+        if compile_kind is None:
             raise self.fail(where, f"unknown kind {kind!r}")
+        compile_kind(self, rule, where, rid, message)
 
     def scoped(self, where: str, rule: dict):
         scope = rule.get("scope", "intyg")
@@ -1338,6 +1017,378 @@ class _Compiler:
                         out.append(RuleFailure(f"{sid}.extra", "Sträng kan inte vara tom."))
 
         self.checks.append(extra)
+
+
+# -- rule kinds: each compiles one kind of rule of a type definition into checks --
+
+
+def _implies(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    if "then" not in rule:
+        raise c.fail(where, "an 'implies' rule needs 'then' (and 'when' unless it always applies)")
+    scope_of, when = c.scoped(where, rule)
+    then = c.condition(where + ": then", rule["then"])
+
+    if rule.get("scope", "intyg") == "intyg":
+        # Once per message, no answer in scope: skip the one-element loop.
+        def implies(a: Answers, out: list) -> None:
+            if when(a, None) and not then(a, None):
+                out.append(RuleFailure(rid, message))
+    else:
+
+        def implies(a: Answers, out: list) -> None:
+            for el in scope_of(a):
+                if when(a, el) and not then(a, el):
+                    out.append(RuleFailure(rid, message))
+
+    c.checks.append(implies)
+
+
+def _no_overlap(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    did = c.known_delsvar(where, rule.get("delsvar"))
+    sid = c.svar_of(did)
+
+    def no_overlap(a: Answers, out: list) -> None:
+        seen: list[tuple[list, list]] = []
+        for el in a.svar.get(sid, ()):
+            starts, ends = [], []
+            for d in el.ds.get(did, ()):
+                period_starts, period_ends = period_of(a, d)
+                starts += [normalize(string_value(x)) for x in period_starts]
+                ends += [normalize(string_value(x)) for x in period_ends]
+            if len(starts) > 1 or len(ends) > 1:
+                out.append(RuleFailure(rid, message))  # XPath would raise: not one value
+            else:
+                cs = starts[0] if starts else ""
+                ce = ends[0] if ends else ""
+                if _overlaps(seen, cs, ce):
+                    out.append(RuleFailure(rid, message))
+            seen.append((starts, ends))
+
+    c.checks.append(no_overlap)
+
+
+def _same_code_system(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    ids = rule.get("delsvar")
+    if not isinstance(ids, list) or len(ids) < 2:
+        raise c.fail(where, "'delsvar' must list at least two delsvar ids")
+    for did in ids:
+        c.known_delsvar(where, did)
+    sid = c.svar_of(ids[0])
+    first, others = ids[0], ids[1:]
+
+    def same_system(a: Answers, out: list) -> None:
+        for el in a.svar.get(sid, ()):
+            base = _joined_norm(a, local_delsvar(el, first))
+            for other in others:
+                pattern = _joined_norm(a, local_delsvar(el, other))
+                try:
+                    ok = base is not None and pattern is not None and re.search(pattern, base)
+                except re.error:
+                    ok = False
+                if not ok:
+                    out.append(RuleFailure(rid, message))
+                    break
+
+    c.checks.append(same_system)
+
+
+def _exclusive_code(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    did = c.known_delsvar(where, rule.get("delsvar"))
+    code = rule.get("code")
+    sid = c.svar_of(did)
+
+    def exclusive(a: Answers, out: list) -> None:
+        has_it = has_other = False
+        for el in a.svar.get(sid, ()):
+            mine_it = mine_other = False
+            for d in el.ds.get(did, ()):
+                for r in cv_info(a, d).raw_codes:
+                    if r == code:
+                        mine_it = True
+                    else:
+                        mine_other = True
+            if (has_other and mine_it) or (has_it and mine_other):
+                out.append(RuleFailure(rid, message))
+            has_it |= mine_it
+            has_other |= mine_other
+
+    c.checks.append(exclusive)
+
+
+def _not_later(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    ids = rule.get("delsvar")
+    if not isinstance(ids, list) or len(ids) != 2:
+        raise c.fail(where, "'delsvar' must list two ids: [earlier, later]")
+    first, second = (c.known_delsvar(where, x) for x in ids)
+    scope = rule.get("scope", "intyg")
+    sid = scope[5:] if scope.startswith("svar:") else None
+    if scope != "intyg" and sid not in c.svar_specs:
+        raise c.fail(where, f"scope must be 'intyg' or 'svar:<known id>', got {scope!r}")
+    when = c.condition(where + ": when", rule["when"]) if "when" in rule else (lambda a, el: True)
+    local = {x for x in (first, second) if sid is not None and c.svar_of(x) == sid}
+
+    def value(a: Answers, el, did):
+        found = local_delsvar(el, did) if did in local else a.delsvar.get(did, ())
+        if len(found) > 1:
+            return None  # normalize-space() of two nodes: an XPath error
+        return normalize(string_value(found[0])) if found else ""
+
+    def not_later(a: Answers, out: list) -> None:
+        for el in a.svar.get(sid, ()) if sid else (None,):
+            if not when(a, el):
+                continue
+            x, y = value(a, el, first), value(a, el, second)
+            if x is None or y is None or x > y:
+                out.append(RuleFailure(rid, message))
+
+    c.checks.append(not_later)
+
+
+def _value_type(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    did = c.known_delsvar(where, rule.get("delsvar"))
+    vtype = rule.get("type")
+    if vtype not in _VALUE_CHECKS:
+        raise c.fail(where, f"type must be one of {', '.join(DATATYPES)}, got {vtype!r}")
+    ok = _VALUE_CHECKS[vtype]
+    scope_of, when = c.scoped(where, rule)
+
+    def value_type(a: Answers, out: list) -> None:
+        for el in scope_of(a):
+            if when(a, el):
+                for d in local_delsvar(el, did) if el is not None else a.delsvar.get(did, ()):
+                    if not ok(d):
+                        out.append(RuleFailure(rid, message))
+
+    c.checks.append(value_type)
+
+
+def _date_after_or_not(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    ids = rule.get("delsvar")
+    if not isinstance(ids, list) or len(ids) != 2:
+        raise c.fail(where, "'delsvar' must list two ids")
+    first, second = (c.known_delsvar(where, x) for x in ids)
+    scope_of, when = c.scoped(where, rule)
+    strict_after = rule["kind"] == "date_after"
+
+    def dates(a: Answers, out: list) -> None:
+        for el in scope_of(a):
+            if not when(a, el):
+                continue
+            subjects = (
+                local_delsvar(el, first) if el is not None and c.svar_of(first) == el.id else a.delsvar.get(first, ())
+            )
+            refs = a.delsvar.get(second, ())
+            if strict_after:
+                # [earlier, later]: a later value that is a date must follow the earlier one
+                # (as dates when the earlier is one, else as strings); an empty earlier is no check.
+                if len(subjects) > 1 or len(refs) > 1:
+                    out.append(RuleFailure(rid, message))
+                    continue
+                if not refs or not subjects:
+                    continue
+                later, earlier = string_value(refs[0]), string_value(subjects[0])
+                if not is_xs_date(later) or not earlier:
+                    continue
+                if is_xs_date(earlier):
+                    bad = not _date_key(later) > _date_key(earlier)
+                else:
+                    bad = not later > earlier
+                if bad:
+                    out.append(RuleFailure(rid, message))
+            else:
+                # [date, reference]: the date may not be after the reference when that is a date.
+                ref = string_value(refs[0]) if len(refs) == 1 else ""
+                if not is_xs_date(ref):
+                    continue
+                for d in subjects:
+                    v = string_value(d)
+                    if not is_xs_date(v) or _date_key(v) > _date_key(ref):
+                        out.append(RuleFailure(rid, message))
+
+    c.checks.append(dates)
+
+
+def _newborn(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    date_id = c.known_delsvar(where, rule.get("date"))
+    flag_id = c.known_delsvar(where, rule.get("flag"))
+    days = int(rule.get("days", 28))
+    scope_of, when = c.scoped(where, rule)
+
+    def newborn(a: Answers, out: list) -> None:
+        for el in scope_of(a):
+            if not when(a, el):
+                continue
+            local = local_delsvar(el, date_id) if el is not None else a.delsvar.get(date_id, ())
+            if len(local) != 1 or not is_xs_date(string_value(local[0])):
+                continue
+            death = _date_key(string_value(a.delsvar[date_id][0])) if len(a.delsvar[date_id]) == 1 else None
+            birth = _birth_date(person_id(a))
+            flags = a.delsvar.get(flag_id, ())
+            flag = normalize(string_value(flags[0])) if len(flags) == 1 else ("\x00" if flags else "")
+            if death is None or birth is None or flag == "\x00":
+                out.append(RuleFailure(rid, message))
+                continue
+            young = death <= birth + datetime.timedelta(days=days)
+            yes, no = re.search("1|true", flag), re.search("0|false", flag)
+            if not ((no or young) and (yes or not young)):
+                out.append(RuleFailure(rid, message))
+
+    c.checks.append(newborn)
+
+
+def _date_sequence(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    did = c.known_delsvar(where, rule.get("delsvar"))
+    limit = c.known_delsvar(where, rule["not_after"]) if "not_after" in rule else None
+    sid = c.svar_of(did)
+
+    def sequence(a: Answers, out: list) -> None:
+        items = []  # (instance number, date key or None, raw) per delsvar, in document order
+        for el in a.svar.get(sid, ()):
+            n = xpath_number(string_value(el.instans[0])) if len(el.instans) == 1 else float("nan")
+            for d in el.ds.get(did, ()):
+                items.append((n, _date_key(string_value(d)) if is_xs_date(string_value(d)) else None))
+        refs = a.delsvar.get(limit, ()) if limit else ()
+        ref = _date_key(string_value(refs[0])) if len(refs) == 1 and is_xs_date(string_value(refs[0])) else None
+        for n, day in items:
+            if ref is not None and (day is None or day > ref):
+                out.append(RuleFailure(rid, message))
+                continue
+            same = [d for m, d in items if m == n]
+            earlier = [d for m, d in items if m < n]
+            if not earlier:
+                continue
+            if len(same) != 1 or same[0] is None or any(d is None for d in earlier):
+                out.append(RuleFailure(rid, message))  # xs:date() of several or of a non-date
+            elif any(d < same[0] for d in earlier):
+                out.append(RuleFailure(rid, message))
+
+    c.checks.append(sequence)
+
+
+def _sequential_instans(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    sid = rule.get("svar")
+    if sid not in c.svar_specs:
+        raise c.fail(where, f"names unknown svar {sid!r}")
+
+    def sequential(a: Answers, out: list) -> None:
+        numbers = [
+            xpath_number(string_value(el.instans[0])) if len(el.instans) == 1 else float("nan")
+            for el in a.svar.get(sid, ())
+        ]
+        for n in numbers:
+            if n >= 2 and sum(1 for m in numbers if m == n - 1) != 1:
+                out.append(RuleFailure(rid, message))
+
+    c.checks.append(sequential)
+
+
+def _year_not_after_today(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    did = rule["delsvar"]
+
+    def year_not_after_today(a: Answers, out: list) -> None:
+        this_year = date_today().year
+        for d in a.delsvar.get(did, ()):
+            values = _partial_values(d)
+            # number() of no value is NaN and of several an XPath error: both fail
+            if len(values) != 1 or not xpath_number(string_value(values[0])) <= this_year:
+                out.append(RuleFailure(rid, message))
+
+    c.checks.append(year_not_after_today)
+
+
+def _not_after_today(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    if c.delsvar_specs.get(rule.get("delsvar"), {}).get("type") == "year":
+        # A year alone compares with this year, not with today's date.
+        _year_not_after_today(c, rule, where, rid, message)
+        return
+    did = c.known_delsvar(where, rule.get("delsvar"))
+    if rule.get("numeric_id"):
+        # The published context is //gn:delsvar[@id=48.1]: ids compared as numbers,
+        # so '48.10' or ' 48.1' are checked too; an id that is no number is not.
+        number = xpath_number(did)
+
+        def selected(a: Answers) -> list:
+            return [
+                d for key, found in a.delsvar.items() if key is not None and xpath_number(key) == number for d in found
+            ]
+    else:
+
+        def selected(a: Answers) -> list:
+            return a.delsvar.get(did, ())
+
+    def not_after_today(a: Answers, out: list) -> None:
+        today = date_today().isoformat()
+        for d in selected(a):
+            value = string_value(d).strip(XML_SPACE)
+            if not is_xs_date(value):
+                out.append(RuleFailure(rid, message))  # xs:date() would raise
+            elif value.startswith("-"):
+                continue  # a year before our era is never after today
+            elif len(value.split("-", 1)[0]) > 4 or value[:10] > today:
+                out.append(RuleFailure(rid, message))
+
+    c.checks.append(not_after_today)
+
+
+def _within_life(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    did = c.known_delsvar(where, rule.get("delsvar"))
+    precision = rule.get("precision", "day")
+    if precision not in ("day", "year"):
+        raise c.fail(where, f"precision must be 'day' or 'year', got {precision!r}")
+    by_year = precision == "year"
+
+    def within_life(a: Answers, out: list) -> None:
+        today = date_today()
+        for d in a.delsvar.get(did, ()):
+            values = _partial_values(d)
+            if len(values) != 1:
+                out.append(RuleFailure(rid, message))  # no value compares false, several raise
+            elif by_year:
+                year = xpath_number(string_value(values[0]))
+                born = xpath_number(person_id(a)[:4])
+                if not born <= year <= today.year:
+                    out.append(RuleFailure(rid, message))
+            else:
+                day, born = _date_key(string_value(values[0])), _xpath_birth_date(person_id(a))
+                if day is None or born is None or not born <= day <= today:
+                    out.append(RuleFailure(rid, message))
+
+    c.add(within_life, delsvar=did)
+
+
+def _not_after_signing(c: _Compiler, rule: dict, where: str, rid: str, message: str) -> None:
+    did = c.known_delsvar(where, rule.get("delsvar"))
+
+    def not_after(a: Answers, out: list) -> None:
+        signed = a.intyg.find(SIGNED)
+        day = normalize(string_value(signed))[:10] if signed is not None else ""
+        for d in a.delsvar.get(did, ()):
+            ends = [normalize(string_value(x)) for p in d.iterchildren(DATE_PERIOD) for x in p.iterchildren(END)] or [
+                normalize(string_value(d))
+            ]
+            if day and any(e > day for e in ends):
+                out.append(RuleFailure(rid, message))
+
+    c.checks.append(not_after)
+
+
+# The rule kinds a type definition may use, by the name its ``kind`` gives.
+RULE_KINDS: dict[str, Callable[[_Compiler, dict, str, str, str], None]] = {
+    "implies": _implies,
+    "no_overlap": _no_overlap,
+    "same_code_system": _same_code_system,
+    "exclusive_code": _exclusive_code,
+    "not_later": _not_later,
+    "value_type": _value_type,
+    "date_after": _date_after_or_not,
+    "date_not_after": _date_after_or_not,
+    "newborn": _newborn,
+    "date_sequence": _date_sequence,
+    "sequential_instans": _sequential_instans,
+    "not_after_today": _not_after_today,
+    "within_life": _within_life,
+    "not_after_signing": _not_after_signing,
+}
 
 
 def _date_key(value: str) -> datetime.date | None:
