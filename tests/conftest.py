@@ -54,6 +54,16 @@ def outbox_database(request, tmp_path):
     services.store.engine.dispose()
 
 
+def pytest_runtest_setup(item):
+    # Conformance tests compare with the published contracts: without them,
+    # each fails here with one message saying where they come from, before a
+    # fixture or the test itself trips over a missing file.
+    if item.get_closest_marker("conformance") is not None:
+        from tests.support.paths import require_published
+
+        require_published()
+
+
 def pytest_collection_modifyitems(config, items):
     # Marking by fixture use means `-m postgres` / `-m "not postgres"` cannot
     # drift from what a test really needs.

@@ -71,6 +71,9 @@ FORBIDDEN = (
     "Sveriges " + "Kommuner och Landsting",
     "Tjänste" + "interaktionens namn",
 )
+
+# Compares the gateway with the published contracts (tests/support/paths.py).
+pytestmark = pytest.mark.conformance
 MACHINE_PATHS = ("/" + "work/", "/" + "tmp/")
 
 

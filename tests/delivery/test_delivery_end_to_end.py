@@ -38,7 +38,7 @@ from intygsgw.interactions import (
 )
 from intygsgw.storage.outbox import DONE, PENDING
 from tests.support.paths import REPO_ROOT
-from tests.support.published import assert_valid_against_published
+from tests.support.published import assert_valid_answer
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import GatewayClient
 from tests.support.waiting import wait_until
@@ -232,7 +232,7 @@ def test_a_revocation_survives_an_outage_and_a_kill_and_is_delivered_when_the_re
         [msg] = fk.wait_for(contract="RevokeCertificate", certificate_id=cid, outcome="OK", timeout=15)
         assert msg["logical_address"] == "FKORG"
         request = etree.fromstring(fk.body(msg["seq"])).find(f".//{{{REVOKE_NS}}}RevokeCertificate")
-        assert_valid_against_published("RevokeCertificate", 2, request)
+        assert_valid_answer("RevokeCertificate", 2, request)
         assert request.findtext(f"{{{REVOKE_NS}}}intygs-id/{{{TYPES}}}extension") == cid
         [done] = wait_until(
             lambda: [i for i in revocations(gw, cid, "FKORG") if i.state == DONE], what="the outbox item marked DONE"

@@ -262,7 +262,7 @@ def events(item) -> list[tuple]:
 
 
 def test_stored_messages_are_counted_and_listed_as_events(gateway, stub):
-    from tests.support.published import assert_valid_against_published
+    from tests.support.published import assert_valid_answer
 
     register(gateway, "qa-cert-1")
     sent = requests.post(
@@ -283,7 +283,7 @@ def test_stored_messages_are_counted_and_listed_as_events(gateway, stub):
     assert result(post(gateway, "SendMessageToCare", to_care("qa-refused", "qa-cert-1", "OVRIGT")))[0] == "ERROR"
 
     response = list_with_qa(gateway)
-    assert_valid_against_published("ListCertificatesForCareWithQA", 3, response)
+    assert_valid_answer("ListCertificatesForCareWithQA", 3, response)
     item = item_for(response, "qa-cert-1")
     assert counts(item, "mottagnaFragor") == (2, 1, 0, 1)  # questions from FK: one answered, so handled, by care
     assert counts(item, "skickadeFragor") == (1, 1, 0, 0)  # the care unit's own question

@@ -18,7 +18,7 @@ from intygsgw.clock import write_offset
 from intygsgw.devtools.samples import CARE_UNIT, CertificateSpec, register_certificate, send_certificate_to_recipient
 from intygsgw.devtools.stub.process import StubProcess
 from tests.messages.test_message_relay_http import XML, post, result, to_care, to_recipient
-from tests.support.published import assert_valid_against_published
+from tests.support.published import assert_valid_answer
 from tests.support.server import GatewayProcess
 
 OTHER_UNIT = "SE2321000016-2002"
@@ -76,7 +76,7 @@ def call(gw, name: str, body: bytes) -> bytes:
 def notification(stub, seq) -> tuple[str, str, etree._Element]:
     body = etree.fromstring(stub.body(seq))
     request = body.find(f".//{{{CSU}}}CertificateStatusUpdateForCare")
-    assert_valid_against_published("CertificateStatusUpdateForCare", 3, request)
+    assert_valid_answer("CertificateStatusUpdateForCare", 3, request)
     code = request.findtext(f"{{{CSU}}}handelse/{{{CORE}}}handelsekod/{{{TYPES}}}code")
     cid = request.findtext(f"{{{CSU}}}intyg/{{{CORE}}}intygs-id/{{{TYPES}}}extension")
     return code, cid, request

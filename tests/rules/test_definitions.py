@@ -14,7 +14,7 @@ from intygsgw.devtools.rules_corpus import CorpusBuilder, render
 from intygsgw.rules.catalog import DEFAULT_DIR
 from intygsgw.rules.definitions import TypeBook, load_definition, load_rules, load_types
 from intygsgw.rules.engine import DefinitionError
-from tests.support.paths import SCHEMATRON_DIR
+from tests.support.paths import SCHEMATRON_DIR, published
 
 LISJP = DEFAULT_DIR / "lisjp" / "v1.toml"
 RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}intyg"
@@ -179,8 +179,9 @@ def test_reload_applies_a_good_set_and_keeps_the_old_one_on_error(tmp_path):
     assert "delsvar 27.1: type must be one of" in book.last_error and str(target) in book.last_error
 
 
+@pytest.mark.conformance
 def test_schematron_mode_for_a_type_with_only_a_sch_file(tmp_path):
-    directory = lisjp_folder(tmp_path, "v1.sch", SCHEMATRON_DIR / "lisjp.v1.sch")
+    directory = lisjp_folder(tmp_path, "v1.sch", published(SCHEMATRON_DIR / "lisjp.v1.sch"))
     types = TypeBook(directory).current()
     intyg = valid_lisjp()
     assert types.check("lisjp", "1.1", intyg) == []

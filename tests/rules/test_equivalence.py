@@ -23,7 +23,10 @@ from intygsgw.devtools.rules_corpus import generate
 from intygsgw.rules.catalog import DEFAULT_DIR, load_catalog
 from intygsgw.rules.definitions import load_definition
 from intygsgw.rules.schematron import SchematronValidator
-from tests.support.paths import SCHEMATRON_DIR
+from tests.support.paths import NOT_PUBLISHED, SCHEMATRON_DIR, published_available
+
+# Compares the gateway with the published contracts (tests/support/paths.py).
+pytestmark = pytest.mark.conformance
 
 CORPUS_PER_TYPE = int(os.environ.get("INTYGSGW_CORPUS_PER_TYPE", "500"))
 CATALOG = load_catalog(DEFAULT_DIR)
@@ -63,10 +66,10 @@ def _fixtures(path: Path):
 
 
 # Only some types and versions have published fixtures (today tstrk1031 v3 and v4).
-WITH_FIXTURES = [p for p in DEFINITIONS if _fixtures(p)]
+WITH_FIXTURES = [p for p in DEFINITIONS if _fixtures(p)] if published_available() else [NOT_PUBLISHED]
 
 
-@pytest.mark.parametrize("path", WITH_FIXTURES, ids=[f"{p.parent.name}-{p.stem}" for p in WITH_FIXTURES])
+@pytest.mark.parametrize("path", WITH_FIXTURES, ids=lambda p: f"{p.parent.name}-{p.stem}")
 def test_published_fixtures_get_the_schematron_verdict(path):
     fixtures = _fixtures(path)
     disagreements = []

@@ -178,6 +178,7 @@ _SCHEMAS = {
 }
 
 
+@pytest.mark.conformance
 def test_answers_validate_against_the_published_responder_schemas(stub):
     interactions = published(CERT_DOMAIN / "interactions")
     stub.add_rules(

@@ -26,14 +26,48 @@ INTYG_DOMAIN = RIVTA / "intyg" / "clinicalprocess-healthcond-certificate"
 SCHEMATRON_DIR = RIVTA / "intyg" / "clinicalprocess-healthcond-certificate-schematron"
 
 
-def published(path: Path) -> Path:
-    """``path`` inside the published contracts, failing the test when it is not there.
+MISSING_MESSAGE = (
+    "the published RIV-TA contracts are not at {where}. They are the national platform's contract files "
+    "(XSD, WSDL, Schematron and its fixtures), laid beside the checkout as ../shared/riv-ta; set "
+    "INTYGSGW_RIVTA_DIR to use another folder. Without them run `pytest -m 'not conformance'`."
+)
+
+
+def published_available() -> bool:
+    return RIVTA.is_dir()
+
+
+def require_published() -> Path:
+    """The published contracts' folder, or the test fails with one message that says where they come from.
 
     Never a skip: the published files are the oracle, and a skipped
     conformance check reads as a pass in a summary nobody inspects.
     """
+    if not published_available():
+        import pytest
+
+        pytest.fail(MISSING_MESSAGE.format(where=RIVTA), pytrace=False)
+    return RIVTA
+
+
+def published(path: Path) -> Path:
+    """``path`` inside the published contracts, failing the test when it is not there."""
+    require_published()
     if not path.exists():
         import pytest
 
-        pytest.fail(f"the published contracts are not at {path} (set INTYGSGW_RIVTA_DIR)", pytrace=False)
+        pytest.fail(f"{path} is not among the published contracts at {RIVTA}", pytrace=False)
     return path
+
+
+# Stands for the files a parametrized conformance test would have run on when
+# the published folder is missing: the test still runs, once, and fails with
+# MISSING_MESSAGE instead of collecting an empty (skipped) parameter set.
+NOT_PUBLISHED = RIVTA / "(the published contracts are missing)"
+
+
+def published_files(folder: Path, pattern: str) -> list[Path]:
+    """The published files matching ``pattern`` under ``folder``, for parametrizing at collection."""
+    if not published_available():
+        return [NOT_PUBLISHED]
+    return sorted(folder.glob(pattern))

@@ -11,7 +11,7 @@ import zeep
 from lxml import etree
 from zeep.plugins import HistoryPlugin
 
-from .published import assert_valid_against_published
+from .published import assert_valid_answer
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 HUB_ADDRESS = "5565594230"
@@ -39,7 +39,7 @@ class GatewayClient:
         body = envelope.find(f"{{{SOAP_ENV}}}Body")
         answer = body[0]
         if answer.tag != f"{{{SOAP_ENV}}}Fault":
-            assert_valid_against_published(name, major, answer)
+            assert_valid_answer(name, major, answer)
         return answer
 
     def call(self, name: str, major: int, **kwargs):
