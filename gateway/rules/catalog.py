@@ -51,6 +51,8 @@ def normalise_version(version: str) -> str:
 @dataclass
 class TypeCatalog:
     types: dict[str, CertificateType] = field(default_factory=dict)
+    # Where the definitions were read, for telling an operator which file to change.
+    directory: Path | None = None
 
     def __post_init__(self):
         self._by_code = {t.code.upper(): t for t in self.types.values()}
@@ -104,4 +106,4 @@ def load_catalog(directory: Path = DEFAULT_DIR) -> TypeCatalog:
         codes[t.code.upper()] = path.name
     if not types:
         raise CatalogError(f"no certificate type definitions in {directory}")
-    return TypeCatalog(types)
+    return TypeCatalog(types, directory)

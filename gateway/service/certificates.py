@@ -21,6 +21,7 @@ from intygsgw.domain.records import CertificateRecord, RelationRecord
 from intygsgw.domain.results import OK, ErrorId, Result, ServiceError, error, info
 from intygsgw.domain.states import HSVARD, INVANA, State
 from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
+from intygsgw.rules.catalog import TypeCatalog
 from intygsgw.service.notifications import SENT_EVENT, Event, enqueue_status_update
 from intygsgw.service.ports import NOT_CHECKED, UnitOfWork
 from intygsgw.service.services import Services
@@ -56,6 +57,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     types = svc.types.current()  # one set for the type check and the rules, even across a reload
     ctype = types.catalog.by_code(cmd.type_code)
     if ctype is None or not ctype.supports(cmd.version):
+        _log_unknown_type(types.catalog, cmd.type_code, cmd.version)
         return error(
             ErrorId.VALIDATION_ERROR, f"Certificate with type: {cmd.type_code} does not support version: {cmd.version}"
         )
@@ -126,6 +128,23 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     if access is not None:
         access.written = True
     return OK
+
+
+def _log_unknown_type(catalog: TypeCatalog, code: str, version: str) -> None:
+    # The caller's answer is the reference's text; the operator is told what to change.
+    folder = catalog.directory or "the certificate type folder"
+    ctype = catalog.by_code(code)
+    if ctype is None:
+        log.warning("certificate type %r is not in the catalogue: add a definition for it to %s", code, folder)
+    else:
+        log.warning(
+            "certificate type %s has no text version %r: add it to 'versions' in %s/%s (and rules for a "
+            "new major version)",
+            code,
+            version,
+            folder,
+            ctype.source,
+        )
 
 
 def _already_exists(existing: CertificateRecord, person: PersonId) -> Result:

@@ -307,3 +307,16 @@ def test_relations_are_listed_both_ways_with_the_newer_ones_revocation(svc):
             "old",
             True,
         )
+
+
+def test_the_ts_bas_text_versions_journal_systems_send_are_accepted(svc):
+    for n, version in enumerate(("6.7", "6.8", "7.0")):
+        assert register(svc, f"ts-{n}", type_code="TSTRK1007", version=version) == OK
+
+
+def test_an_unknown_version_tells_the_operator_which_file_to_change(svc, caplog):
+    refused = register(svc, type_code="TSTRK1007", version="6.9")
+    assert refused.text == "Certificate with type: TSTRK1007 does not support version: 6.9"
+    assert "add it to 'versions' in" in caplog.text and "ts-bas.toml" in caplog.text
+    register(svc, type_code="TSTRK9999", version="1.0")
+    assert "'TSTRK9999' is not in the catalogue: add a definition for it to" in caplog.text
