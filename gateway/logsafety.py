@@ -82,6 +82,8 @@ def configure(level: str | int = "INFO", fmt: str = "text") -> None:
         raise ValueError(f"log_format must be text or json, not {fmt!r}")
     logging.basicConfig(level=level)
     logging.getLogger().setLevel(level)
+    # Announced on import, before any migration could quiet it.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     formatter = JsonFormatter() if fmt == "json" else RedactingFormatter()
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)

@@ -14,6 +14,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
+from intygsgw.errors import GatewayError
+
 DEFAULT_SQLITE_FILE = "intygsgw.db"
 WRITE_OPTION = "intygsgw_write"
 
@@ -33,7 +35,17 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 
         )
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise DatabaseDriverMissing(
+            f"the database URL needs the Python module {exc.name!r}, which is not installed; for PostgreSQL "
+            "install the gateway with its postgresql extra: pip install 'intygsgw[postgresql]'"
+        ) from None
+
+
+class DatabaseDriverMissing(GatewayError, RuntimeError):
+    """A database URL whose driver is not installed."""
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:

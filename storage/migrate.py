@@ -14,6 +14,9 @@ from intygsgw.storage.db import WRITE_OPTION
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+log = logging.getLogger(__name__)
+
+
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -23,13 +26,19 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    # Alembic announces each of its plugins at INFO on every start.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Alembic announces its plugins, its dialect and every step at INFO on each
+    # start; one line of ours says what changed, and only when something did.
+    for name in ("alembic.runtime.plugins", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    before = current_revision(engine)
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()
+    after = current_revision(engine)
+    if after != before:
+        log.info("database schema migrated from %s to %s", before or "empty", after)
 
 
 def current_revision(engine: Engine) -> str | None:

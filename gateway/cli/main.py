@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
+import os
 import re
 import sys
 
-from intygsgw.config.settings import load_settings
+from intygsgw.config.settings import Settings, load_settings
+from intygsgw.errors import GatewayError
 from intygsgw.logsafety import configure as configure_logging
 
 
@@ -76,7 +79,8 @@ def _wsdl(args) -> int:
         print(f"unknown contract {args.contract!r}; known: {names}", file=sys.stderr)
         return 2
     contract = wanted[-1]
-    base = args.base.rstrip("/")
+    settings = load_settings(args.config, {"public_url": args.base})
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     sys.stdout.buffer.write(render_wsdl(contract, base + contract.path, base + "/schemas"))
     return 0
 
@@ -207,15 +211,38 @@ def _outbox(args) -> int:
     return outbox_cli.run(args, store, Clock(settings.clock_offset_file or None).utc())
 
 
+class _DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # Options that take their default from the settings say so in their help.
+        if action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every command's --help shows the defaults (subcommands inherit the class)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _DefaultsShown)
+        super().__init__(*args, **kwargs)
+
+
+def _setting(name: str) -> str:
+    """How help names a setting's default: the value, and where else it can be set."""
+    default = getattr(Settings(), name)
+    return f"default: {default!r} (setting {name}, or INTYGSGW_{name.upper()})"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="intygsgw", description="RIV-TA certificate gateway")
+    parser = _Parser(prog="intygsgw", description="RIV-TA certificate gateway")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="serve the SOAP contracts over HTTP")
-    p.add_argument("--host")
-    p.add_argument("--port", type=int)
-    p.add_argument("--db", help="SQLAlchemy URL; default: SQLite file intygsgw.db here")
-    p.add_argument("--workers", type=int)
+    p.add_argument("--host", help=_setting("host"))
+    p.add_argument("--port", type=int, help=_setting("port"))
+    p.add_argument("--db", help="SQLAlchemy URL; default: SQLite file intygsgw.db in the working directory")
+    p.add_argument("--workers", type=int, help=_setting("workers"))
     p.add_argument("--config", help="TOML settings file")
     p.add_argument("--tls-cert", help="PEM server certificate: serve HTTPS with mutual TLS")
     p.add_argument("--tls-key", help="PEM key of the server certificate")
@@ -260,15 +287,21 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("wsdl", help="print the WSDL of a contract (e.g. RegisterCertificate:3)")
     p.add_argument("contract")
-    p.add_argument("--base", default="http://localhost:8080")
+    p.add_argument(
+        "--base",
+        help="the URL callers reach the gateway at; "
+        + _setting("public_url")
+        + "; empty: http://<host>:<port> of the settings",
+    )
+    p.add_argument("--config", help="TOML settings file")
     p.set_defaults(func=_wsdl)
 
     p = sub.add_parser("contracts", help="list the served contracts and their paths")
     p.set_defaults(func=_contracts)
 
     p = sub.add_parser("stub-recipient", help="run a stand-in recipient that records what it gets (dev and tests)")
-    p.add_argument("--port", type=int, required=True)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True, help="where to listen")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--rules", help="JSON file of behaviour rules (one object or a list)")
     p.add_argument("--name", default="stub-recipient", help="shown in logs and /_stub/health")
     p.add_argument("--store", help="also append every received message to this JSONL file")
@@ -282,4 +315,20 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     configure_logging(logging.INFO)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except GatewayError as exc:
+        # A bad file, setting or missing driver: the message says what to fix; a traceback would not.
+        print(f"intygsgw {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # Output piped to head and cut short: not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("intygsgw")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"

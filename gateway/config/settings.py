@@ -38,7 +38,10 @@ class Settings:
     clock_offset_file: str = ""  # tests only: seconds to add to the wall clock
     accept_any_path: bool = False  # also take SOAP posted to unknown paths
     log_level: str = "INFO"
-    log_format: str = "text"  # text | json: one JSON object a line, for log shippers
+    log_format: str = "text"
+    # The URL callers reach the gateway at (behind a proxy, say), for `intygsgw wsdl`;
+    # empty: http://<host>:<port>. Served WSDLs take theirs from each request.
+    public_url: str = ""  # text | json: one JSON object a line, for log shippers
     # -- trust (issue 6) --
     tls_cert: str = ""  # PEM server certificate; with tls_key and client_ca: mutual TLS
     tls_key: str = ""

@@ -33,6 +33,30 @@ from intygsgw.logsafety import configure as configure_logging
 log = logging.getLogger(__name__)
 
 
+class _IntendedThreadCount(logging.Filter):
+    """granian warns when a worker may run more threads than 2 x cores + 1. The
+    default's 16 are intended: a request mostly waits on the database's lock
+    and disk flush, not on the CPU (see Settings.threads)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Configuration allows spawning up to")
+
+
+# granian's own lines go through the gateway's handlers and formatter (time
+# with zone, JSON when asked) instead of its separate stdout format.
+GRANIAN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"intended_threads": {"()": _IntendedThreadCount}},
+    "formatters": {},
+    "handlers": {},
+    "loggers": {
+        "_granian": {"level": "INFO", "propagate": True, "filters": ["intended_threads"]},
+        "granian.access": {"level": "WARNING", "propagate": True},
+    },
+}
+
+
 class _Background:
     """The delivery loop and the periodic purge of validation persons."""
 
@@ -148,7 +172,9 @@ def _serve_plain(settings: Settings, services) -> int:
         workers=settings.workers,
         blocking_threads=settings.threads,
         factory=True,
+        websockets=False,
         log_access=False,
+        log_dictconfig=GRANIAN_LOGGING,
         workers_kill_timeout=30,
     )
     background = _Background(settings, services)
