@@ -19,7 +19,7 @@ from intygsgw.config.settings import Settings
 from intygsgw.http.dispatch import Answer, Dispatcher
 from intygsgw.http.wsdl import render_wsdl
 from intygsgw.registry import Registry
-from intygsgw.soap.envelope import fault_envelope
+from intygsgw.soap.envelope import fault_envelope, soap12_refused
 from intygsgw.soap.faults import SoapFault, client_fault
 from intygsgw.soap.schemas import schema_path
 
@@ -61,9 +61,21 @@ class GatewayApp:
     def _soap(self, environ, contract, start_response):
         started = time.perf_counter()
         caller = None
+        media_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
         if contract is None and not self.settings.accept_any_path:
             fault = client_fault("No service at this address", status=404)
             answer = Answer(404, fault_envelope(fault))
+        elif media_type == "application/soap+xml":
+            answer = Answer(500, fault_envelope(soap12_refused()))
+        elif media_type != "text/xml":
+            # RIV-TA is SOAP 1.1, which travels as text/xml (the platform sets it on
+            # every call); anything else is refused unread, before it can write.
+            fault = client_fault(
+                f"Unsupported Content-Type {environ.get('CONTENT_TYPE') or '(none)'}: the RIV-TA contracts are "
+                "SOAP 1.1, sent as text/xml",
+                status=415,
+            )
+            answer = Answer(415, fault_envelope(fault))
         else:
             caller = self.resolve_caller(environ) if self.resolve_caller else None
             try:
@@ -149,6 +161,7 @@ _REASONS = {
     405: "Method Not Allowed",
     411: "Length Required",
     413: "Payload Too Large",
+    415: "Unsupported Media Type",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }

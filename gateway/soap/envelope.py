@@ -40,13 +40,14 @@ class RequestEnvelope:
         return el.text.strip() or None
 
 
+def soap12_refused() -> SoapFault:
+    return SoapFault("SOAP 1.2 is not supported: RIV-TA Basic Profile 2.1 services speak SOAP 1.1", "VersionMismatch")
+
+
 def read_envelope(root: etree._Element) -> RequestEnvelope:
     tag = root.tag if isinstance(root.tag, str) else ""
     if tag == f"{{{SOAP12_NS}}}Envelope":
-        raise SoapFault(
-            "SOAP 1.2 is not supported: RIV-TA Basic Profile 2.1 services speak SOAP 1.1",
-            "VersionMismatch",
-        )
+        raise soap12_refused()
     if tag != _ENVELOPE:
         if tag.endswith("}Envelope") or tag == "Envelope":
             raise SoapFault(f"Unsupported SOAP envelope namespace in {tag}", "VersionMismatch")

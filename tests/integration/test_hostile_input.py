@@ -273,3 +273,25 @@ def test_every_wsdl_is_served_with_resolvable_imports(gateway):
             location = imp.get("schemaLocation")
             assert location.startswith(gateway.base_url + "/schemas/")
             assert requests.get(location, timeout=HANG_GUARD).status_code == 200, location
+
+
+@pytest.mark.parametrize("content_type", [None, "application/json", "text/plain; charset=UTF-8", "application/xml"])
+def test_a_request_not_sent_as_text_xml_is_refused_unread_and_writes_nothing(gateway, content_type):
+    cid = f"content-type-{uuid.uuid4()}"
+    headers = {"Content-Type": content_type} if content_type else {"Content-Type": ""}
+    response = post(gateway, samples.register_certificate(CertificateSpec(certificate_id=cid)), headers=headers)
+    assert response.status_code == 415
+    code, text = fault_of(response)
+    assert code.endswith("Client") and "SOAP 1.1, sent as text/xml" in text
+    after = post(gateway, samples.get_certificate(cid), GET_PATH)
+    assert "does not exist" in fault_of(after)[1]
+
+
+def test_text_xml_with_any_charset_parameter_is_served(gateway):
+    cid = f"content-type-{uuid.uuid4()}"
+    response = post(
+        gateway,
+        samples.register_certificate(CertificateSpec(certificate_id=cid)),
+        headers={"Content-Type": 'TEXT/XML; charset="utf-8"'},
+    )
+    assert response.status_code == 200 and b">OK<" in response.content
