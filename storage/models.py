@@ -94,6 +94,26 @@ class RevocationRow(Base):
     revoked_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class SendClaimRow(Base):
+    """A SendCertificateToRecipient under way: one claimant per certificate and recipient.
+
+    The claim is committed before the recipient is called and removed in the
+    transaction that records SENT (or when the call failed), so concurrent
+    sends of one certificate to one recipient deliver it once. ``claimed_until``
+    outlasts any call (route timeouts add up to at most 55 s); a claim left by
+    a process that died is taken over once it has passed.
+    """
+
+    __tablename__ = "send_claim"
+
+    certificate_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("certificate.id", ondelete="CASCADE"), primary_key=True
+    )
+    recipient_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class RelationRow(Base):
     __tablename__ = "relation"
 

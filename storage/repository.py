@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +27,7 @@ from intygsgw.storage.models import (
     CertificateStateRow,
     RelationRow,
     RevocationRow,
+    SendClaimRow,
 )
 from intygsgw.storage.prepared import PreparedStatement
 
@@ -95,6 +96,59 @@ class CertificateRepository:
         values = {"from_id": from_id, "to_id": to_id, "code": code, "created_at": created_at}
         check_lengths(RelationRow.__table__, values)
         self.connection.execute(_INSERT_RELATION, values)
+
+    def claim_send(
+        self, certificate_id: str, recipient_id: str, owner: str, now: dt.datetime, until: dt.datetime
+    ) -> bool:
+        """Take the send of this certificate to this recipient; False while another holds it.
+
+        A claim whose time has passed belongs to a sender that died; it is taken over.
+        """
+        values = {
+            "certificate_id": certificate_id,
+            "recipient_id": recipient_id,
+            "owner": owner,
+            "claimed_until": until,
+        }
+        check_lengths(SendClaimRow.__table__, values)
+        savepoint = self.connection.begin_nested()
+        try:
+            self.connection.execute(insert(SendClaimRow), values)
+        except IntegrityError:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+            return True
+        taken_over = self.connection.execute(
+            update(SendClaimRow)
+            .where(
+                SendClaimRow.certificate_id == certificate_id,
+                SendClaimRow.recipient_id == recipient_id,
+                SendClaimRow.claimed_until < now,
+            )
+            .values(owner=owner, claimed_until=until)
+        )
+        return taken_over.rowcount == 1
+
+    def release_send(self, certificate_id: str, recipient_id: str, owner: str) -> None:
+        self.connection.execute(
+            delete(SendClaimRow).where(
+                SendClaimRow.certificate_id == certificate_id,
+                SendClaimRow.recipient_id == recipient_id,
+                SendClaimRow.owner == owner,
+            )
+        )
+
+    def send_claimed(self, certificate_id: str, recipient_id: str, now: dt.datetime) -> bool:
+        """Whether a live claim holds this send (one that has not passed its time)."""
+        row = self.connection.execute(
+            select(SendClaimRow.owner).where(
+                SendClaimRow.certificate_id == certificate_id,
+                SendClaimRow.recipient_id == recipient_id,
+                SendClaimRow.claimed_until >= now,
+            )
+        ).first()
+        return row is not None
 
     # -- reading -------------------------------------------------------------
     def get(self, certificate_id: str) -> CertificateRecord | None:
@@ -224,6 +278,7 @@ class CertificateRepository:
         for table, column in (
             (CertificateSignatureRow, CertificateSignatureRow.certificate_id),
             (RevocationRow, RevocationRow.certificate_id),
+            (SendClaimRow, SendClaimRow.certificate_id),
             (CertificateStateRow, CertificateStateRow.certificate_id),
             (CertificateDocumentRow, CertificateDocumentRow.certificate_id),
             (CertificateRow, CertificateRow.id),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -269,18 +271,28 @@ def send_certificate(
     if document is None:
         log.warning("certificate %s has no stored document; nothing to send", certificate_id)
         return failed
-    # The registered element goes out as received: its bytes, the doctor's
-    # signature among them, are untouched.
-    outcome = svc.outbound.send_stored(
-        REGISTER_CERTIFICATE_3.namespace, recipient.logical_address, document, correlation_id=correlation.current()
-    )
+    owner = str(uuid.uuid4())
+    settled = _claim_send(svc, certificate_id, recipient_id, owner, failed)
+    if settled is not None:
+        return settled
+    try:
+        # The registered element goes out as received: its bytes, the doctor's
+        # signature among them, are untouched.
+        outcome = svc.outbound.send_stored(
+            REGISTER_CERTIFICATE_3.namespace, recipient.logical_address, document, correlation_id=correlation.current()
+        )
+    except Exception:
+        _release_send(svc, certificate_id, recipient_id, owner)
+        raise
     if not outcome.succeeded:
         log.warning("sending %s to %s failed: %s", certificate_id, recipient_id, outcome.describe())
+        _release_send(svc, certificate_id, recipient_id, owner)
         return failed
     access = audit.current()
     with svc.store.writing() as uow:
         now = svc.clock()
         uow.certificates.get_for_update(certificate_id)
+        uow.certificates.release_send(certificate_id, recipient_id, owner)
         revoked_meanwhile = st.is_revoked(uow.certificates.states(certificate_id))
         uow.certificates.add_state(certificate_id, State.SENT, recipient_id, now)
         if revoked_meanwhile:
@@ -296,6 +308,67 @@ def send_certificate(
     if access is not None:
         access.written = True
     return OK
+
+
+# A send's claim outlasts any call (a route's timeouts add up to at most 55 s);
+# one left by a process that died is taken over once it has passed.
+SEND_CLAIM = dt.timedelta(seconds=90)
+# How long a second caller waits for the first send's outcome before answering
+# TECHNICAL_ERROR (try again): within the platform's 30 s timeout of that caller.
+WAIT_FOR_OTHER_SEND = 25.0
+POLL_OTHER_SEND = 0.05
+
+
+def _claim_send(svc: Services, certificate_id: str, recipient_id: str, owner: str, failed: Result) -> Result | None:
+    """Take this send, or answer as the concurrent send that holds it ends: None when it is ours.
+
+    A citizen's double click or an EHR retrying on a timeout must not deliver
+    the certificate twice, so only the claimant calls the recipient; the others
+    wait for its outcome and answer as the reference answers once it has
+    committed (INFO already sent), or take over if it failed or died.
+    """
+    deadline = time.monotonic() + WAIT_FOR_OTHER_SEND
+    while True:
+        with svc.store.writing() as uow:
+            now = svc.clock.utc()
+            if uow.certificates.claim_send(certificate_id, recipient_id, owner, now, now + SEND_CLAIM):
+                # Another send may have finished between our first look and this
+                # claim: its SENT, committed with its release, is visible here.
+                history = uow.certificates.states(certificate_id)
+                if st.sent_to(history, recipient_id):
+                    return info(f"Certificate '{certificate_id}' already sent to '{recipient_id}'.")
+                if st.is_revoked(history):
+                    return info(f"Certificate '{certificate_id}' has been revoked.")
+                uow.commit()
+                return None
+        while True:
+            # The claim first, then the history: a claim is released in the
+            # transaction that records SENT, so seeing it gone means seeing SENT
+            # too (reads need not share one snapshot for this to hold).
+            with svc.store.reading() as uow:
+                held = uow.certificates.send_claimed(certificate_id, recipient_id, svc.clock.utc())
+            with svc.store.reading() as uow:
+                history = uow.certificates.states(certificate_id)
+            if st.sent_to(history, recipient_id):
+                return info(f"Certificate '{certificate_id}' already sent to '{recipient_id}'.")
+            if st.is_revoked(history):
+                return info(f"Certificate '{certificate_id}' has been revoked.")
+            if not held:
+                break  # the other send failed or its sender died: try to take it
+            if time.monotonic() > deadline:
+                log.warning(
+                    "send of %s to %s still under way elsewhere; asking the caller to retry",
+                    certificate_id,
+                    recipient_id,
+                )
+                return failed
+            time.sleep(POLL_OTHER_SEND)
+
+
+def _release_send(svc: Services, certificate_id: str, recipient_id: str, owner: str) -> None:
+    with svc.store.writing() as uow:
+        uow.certificates.release_send(certificate_id, recipient_id, owner)
+        uow.commit()
 
 
 def set_certificate_status(

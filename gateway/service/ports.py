@@ -41,6 +41,15 @@ class CertificateRepository(Protocol):
 
     def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None: ...
 
+    def claim_send(
+        self, certificate_id: str, recipient_id: str, owner: str, now: dt.datetime, until: dt.datetime
+    ) -> bool:
+        """Take the send of a certificate to a recipient until ``until``; False while another holds it."""
+
+    def release_send(self, certificate_id: str, recipient_id: str, owner: str) -> None: ...
+
+    def send_claimed(self, certificate_id: str, recipient_id: str, now: dt.datetime) -> bool: ...
+
     def get(self, certificate_id: str) -> CertificateRecord | None: ...
 
     def get_for_update(self, certificate_id: str) -> CertificateRecord | None:

@@ -320,3 +320,38 @@ def test_an_unknown_version_tells_the_operator_which_file_to_change(svc, caplog)
     assert "add it to 'versions' in" in caplog.text and "ts-bas.toml" in caplog.text
     register(svc, type_code="TSTRK9999", version="1.0")
     assert "'TSTRK9999' is not in the catalogue: add a definition for it to" in caplog.text
+
+
+# -- one delivery per certificate and recipient -----------------------------------------
+
+
+def hold_send(svc: Services, cid: str, recipient_id: str, until: dt.datetime) -> None:
+    with svc.store.writing() as uow:
+        assert uow.certificates.claim_send(cid, recipient_id, "another-gateway", dt.datetime.min, until)
+        uow.commit()
+
+
+def test_a_send_in_flight_elsewhere_is_not_sent_again(svc, outbound, monkeypatch):
+    monkeypatch.setattr(lifecycle, "WAIT_FOR_OTHER_SEND", 0.2)
+    register(svc)
+    hold_send(svc, "cert-1", "FKASSA", until=dt.datetime(2999, 1, 1))
+    answer = lifecycle.send_certificate(svc, "cert-1", PATIENT, "FKASSA")
+    assert answer.error_id is ErrorId.TECHNICAL_ERROR  # try again: the other send decides
+    assert outbound.sent == []
+
+
+def test_the_claim_of_a_sender_that_died_is_taken_over(svc, outbound):
+    register(svc)
+    hold_send(svc, "cert-1", "FKASSA", until=dt.datetime(2000, 1, 1))
+    assert lifecycle.send_certificate(svc, "cert-1", PATIENT, "FKASSA") == OK
+    assert len(outbound.sent) == 1
+    assert svc.store.tables.send_claims == {}  # settled with the SENT state
+
+
+def test_a_failed_send_leaves_no_claim_behind(svc, outbound):
+    register(svc)
+    outbound.answer = Outcome("connect", text="refused")
+    assert lifecycle.send_certificate(svc, "cert-1", PATIENT, "FKASSA").error_id is ErrorId.TECHNICAL_ERROR
+    assert svc.store.tables.send_claims == {}
+    outbound.answer = Outcome("result", result_code="OK")
+    assert lifecycle.send_certificate(svc, "cert-1", PATIENT, "FKASSA") == OK

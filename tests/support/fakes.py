@@ -40,6 +40,7 @@ class Tables:
     states: list[tuple[int, str, StateEntry]] = field(default_factory=list)
     relations: list[RelationRecord] = field(default_factory=list)
     revocations: dict[str, bytes] = field(default_factory=dict)
+    send_claims: dict[tuple[str, str], tuple[str, dt.datetime]] = field(default_factory=dict)
     messages: dict[str, MessageRecord] = field(default_factory=dict)
     approved: dict[str, list[ApprovedReceiver]] = field(default_factory=dict)
     signatures: dict[str, SignatureRecord] = field(default_factory=dict)
@@ -65,6 +66,23 @@ class FakeCertificates:
 
     def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None:
         self.t.relations.append(RelationRecord(from_id, to_id, code, created_at))
+
+    def claim_send(
+        self, certificate_id: str, recipient_id: str, owner: str, now: dt.datetime, until: dt.datetime
+    ) -> bool:
+        held = self.t.send_claims.get((certificate_id, recipient_id))
+        if held is not None and held[1] >= now:
+            return False
+        self.t.send_claims[(certificate_id, recipient_id)] = (owner, until)
+        return True
+
+    def release_send(self, certificate_id: str, recipient_id: str, owner: str) -> None:
+        if self.t.send_claims.get((certificate_id, recipient_id), ("",))[0] == owner:
+            del self.t.send_claims[(certificate_id, recipient_id)]
+
+    def send_claimed(self, certificate_id: str, recipient_id: str, now: dt.datetime) -> bool:
+        held = self.t.send_claims.get((certificate_id, recipient_id))
+        return held is not None and held[1] >= now
 
     def get(self, certificate_id: str) -> CertificateRecord | None:
         return self.t.certificates.get(certificate_id)
