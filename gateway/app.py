@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import socket
 from pathlib import Path
 
 from intygsgw.audit.writer import AccessLogWriter
@@ -103,7 +104,9 @@ def build_signature_check(settings: Settings, catalog) -> SignatureCheck | None:
 
 def build_deliverer(settings: Settings, services: Services) -> Deliverer:
     config = DeliveryConfig(
-        max_threads=settings.delivery_threads, schedule=RetrySchedule(parse_delays(settings.retry_delays))
+        max_threads=settings.delivery_threads,
+        schedule=RetrySchedule(parse_delays(settings.retry_delays)),
+        instance=settings.instance_name or f"{socket.gethostname()[:40]}:{settings.port}",
     )
     return Deliverer(services.store, services.outbound, services.clock, config)
 

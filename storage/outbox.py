@@ -203,6 +203,20 @@ class OutboxRepository:
             .values(state=DEAD, attempts=OutboxRow.attempts + 1, last_error=error, updated_at=now, claimed_until=None)
         )
 
+    def release_stale(self, prefix: str, current: str) -> int:
+        """Free PENDING items claimed under ``prefix`` by any claimant but ``current`` (and its drains)."""
+        freed = self.connection.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.state == PENDING,
+                OutboxRow.claimed_until.is_not(None),
+                OutboxRow.claimed_by.startswith(prefix, autoescape=True),
+                ~OutboxRow.claimed_by.startswith(current + "/", autoescape=True),
+            )
+            .values(claimed_until=None)
+        )
+        return freed.rowcount
+
     def release(self, ids: list[int], worker: str) -> None:
         """Give back ``worker``'s claim on ``ids``; an item another claimant has taken over stays theirs."""
         if ids:

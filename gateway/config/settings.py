@@ -35,6 +35,9 @@ class Settings:
     retry_delays: str = "1m,5m,30m,1h"  # outbox retry ladder; the last step repeats
     delivery_threads: int = 32
     delivery: bool = True  # run the outbox delivery loop in the serving parent process
+    # This gateway's name among those sharing a database (default hostname:port).
+    # A restart under the same name takes over the deliveries its predecessor left in flight at once.
+    instance_name: str = ""
     clock_offset_file: str = ""  # tests only: seconds to add to the wall clock
     accept_any_path: bool = False  # also take SOAP posted to unknown paths
     log_level: str = "INFO"

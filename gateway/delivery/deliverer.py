@@ -49,6 +49,10 @@ class DeliveryConfig:
     max_threads: int = 32
     per_destination: int = 4  # parallel drains of one destination's queue
     schedule: RetrySchedule = field(default_factory=RetrySchedule)
+    # This gateway's stable name among those sharing the outbox (hostname:port
+    # by default). Claims are made under it, so a restarted gateway knows the
+    # claims its dead predecessor left and takes them over at once.
+    instance: str = ""
 
 
 class Deliverer:
@@ -57,7 +61,8 @@ class Deliverer:
         self.outbound = outbound
         self.clock = clock
         self.config = config
-        self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}"
+        self.instance = (config.instance or socket.gethostname())[:48]
+        self.worker_id = f"{self.instance}:{os.getpid()}"
         self._drain_numbers = itertools.count(1)
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # destination -> drains in progress
@@ -72,6 +77,7 @@ class Deliverer:
 
     # -- lifecycle ----------------------------------------------------------------
     def start(self) -> Deliverer:
+        self.take_over_own_claims()
         self._pool = ThreadPoolExecutor(self.config.max_threads, thread_name_prefix="deliver")
         self._thread = threading.Thread(target=self._loop, name="deliverer", daemon=True)
         self._thread.start()
@@ -209,6 +215,21 @@ class Deliverer:
             for destination in due:
                 self.drain(destination)
 
+    def take_over_own_claims(self) -> int:
+        """Free the claims an earlier process of this gateway left when it died; returns how many.
+
+        Another gateway must wait out such a claim's lease, as it cannot know
+        the claimant is dead; this one can: only one process serves under its
+        name at a time (a second start on a busy port stops). Its items are
+        delivered again now rather than two minutes later.
+        """
+        with self.store.writing() as uow:
+            freed = uow.outbox.release_stale(f"{self.instance}:", self.worker_id)
+            uow.commit()
+        if freed:
+            log.info("took over %d delivery claim(s) left by this gateway's previous process", freed)
+        return freed
+
     # -- delivering ---------------------------------------------------------------
     def drain(self, destination: str) -> None:
         # Each drain claims under its own name, so that a claim that lapsed and
@@ -237,6 +258,12 @@ class Deliverer:
             with self._lock:
                 self._in_flight.pop(claimant, None)
 
+    def _settle(self, claimant: str, item_id: int, write) -> None:
+        """Record one item's outcome now, in a group-committed transaction shared with other writers."""
+        self.store.write(write)
+        with self._lock:
+            self._in_flight.get(claimant, set()).discard(item_id)  # no more renewing it
+
     def _held(self, claimant: str, items: list[OutboxItem]) -> list[int]:
         """The ids among ``items`` whose claim ``claimant`` still holds (see _renew_claims)."""
         with self._lock:
@@ -245,8 +272,6 @@ class Deliverer:
 
     def _deliver_claimed(self, destination: str, items: list[OutboxItem], claimant: str) -> bool:
         done: list[int] = []
-        retries: list[tuple[int, dt.datetime, str]] = []
-        dead: list[tuple[int, str]] = []
         untouched: list[int] = []
         healthy = True
         opened: tuple[dt.datetime, int] | None = None
@@ -259,10 +284,17 @@ class Deliverer:
             outcome = self._deliver(item)
             now = self.clock.utc()
             if outcome.succeeded:
+                # Settled at once: a crash later in the batch must not send it again.
+                self._settle(claimant, item.id, lambda uow, i=item.id, at=now: uow.outbox.mark_done([i], at))
                 done.append(item.id)
             elif outcome.retryable:
                 when = self.config.schedule.next_attempt(now, item.attempts + 1)
-                retries.append((item.id, when, outcome.describe()))
+                reason = outcome.describe()
+                self._settle(
+                    claimant,
+                    item.id,
+                    lambda uow, i=item.id, w=when, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at),
+                )
                 log.warning(
                     "delivery %s to %s failed (%s); next attempt %s",
                     item.id,
@@ -280,17 +312,13 @@ class Deliverer:
                 untouched = self._held(claimant, items[index + 1 :])
                 break
             else:
-                dead.append((item.id, outcome.describe()))
-                log.error("delivery %s to %s refused for good: %s", item.id, _label(item), outcome.describe())
-        now = self.clock.utc()
-        with self.store.writing() as uow:
-            uow.outbox.mark_done(done, now)
-            for item_id, when, reason in retries:
-                uow.outbox.schedule_retry(item_id, when, reason, now)
-            for item_id, reason in dead:
-                uow.outbox.mark_dead(item_id, reason, now)
-            uow.outbox.release(untouched, claimant)
-            uow.commit()
+                reason = outcome.describe()
+                self._settle(claimant, item.id, lambda uow, i=item.id, r=reason, at=now: uow.outbox.mark_dead(i, r, at))
+                log.error("delivery %s to %s refused for good: %s", item.id, _label(item), reason)
+        if untouched:
+            with self.store.writing() as uow:
+                uow.outbox.release(untouched, claimant)
+                uow.commit()
         # The circuit changes only once the retry time is committed, so that a
         # look at the outbox (_close_circuits_settled_elsewhere) sees it.
         with self._lock:
