@@ -186,21 +186,27 @@ def request_headers(environ: dict, process_env: dict[str, str] | None = None) ->
 def _read_body(environ: dict, limit: int) -> bytes:
     length = environ.get("CONTENT_LENGTH") or ""
     stream = environ["wsgi.input"]
-    too_large = SoapFault(f"The request body exceeds the limit of {limit} bytes", "Client", 413)
     if length:
         try:
             n = int(length)
         except ValueError:
             raise client_fault("Malformed request: bad Content-Length", status=400) from None
         if n > limit:
-            raise too_large
-        data = stream.read(n)
-    else:
-        # No length (chunked): read at most one byte past the limit.
-        data = stream.read(limit + 1)
-        if len(data) > limit:
-            raise too_large
+            raise _too_large(limit)
+        return stream.read(n)
+    # No length (chunked): read at most one byte past the limit.
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        # The fault's traceback holds this frame, and a fault kept in a local
+        # here made a cycle that lived until the collector ran (rarely, with
+        # the workers' thresholds) with the whole body in it.
+        del data
+        raise _too_large(limit)
     return data
+
+
+def _too_large(limit: int) -> SoapFault:
+    return SoapFault(f"The request body exceeds the limit of {limit} bytes", "Client", 413)
 
 
 def _base_url(environ: dict) -> str:
