@@ -17,6 +17,7 @@ from intygsgw.delivery.schedule import RetrySchedule, parse_delays
 from intygsgw.domain.validation_persons import parse_validation_persons
 from intygsgw.handlers.notifications import render_status_update
 from intygsgw.http.dispatch import Dispatcher
+from intygsgw.http.rsgi import RsgiGateway
 from intygsgw.http.wsgi import GatewayApp
 from intygsgw.logsafety import configure as configure_logging
 from intygsgw.outbound.routing import RoutingTable, load_routes
@@ -144,3 +145,14 @@ def wsgi_app() -> GatewayApp:
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD_GEN0, 20, 20)
     return app
+
+
+def rsgi_app() -> RsgiGateway:
+    """Factory for granian's workers: the WSGI app behind a body reader with a deadline."""
+    app = wsgi_app()
+    return RsgiGateway(
+        app,
+        max_body_bytes=app.settings.max_body_bytes,
+        body_timeout=app.settings.body_timeout,
+        threads=app.settings.threads,
+    )

@@ -37,6 +37,8 @@ def _serve(args) -> int:
         _ = settings.authorization_required  # reads the authorization file: refuse a bad one now
         _check_signature_settings(settings)
         configure_logging(settings.log_level, settings.log_format)
+        if settings.front_end not in ("rsgi", "wsgi"):
+            raise ValueError(f"front_end must be rsgi or wsgi, not {settings.front_end!r}")
     except ValueError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2

@@ -27,6 +27,15 @@ class Settings:
     # others wait for the group commit (idle cores 18% -> 14% in
     # benchmarks/register_throughput.py).
     threads: int = 16
+    # A request's headers, and a kept-alive connection's next request, must come
+    # within header_timeout seconds, and its whole body within body_timeout:
+    # a client trickling bytes holds no request thread meanwhile (http.rsgi).
+    header_timeout: float = 10.0
+    body_timeout: float = 20.0
+    # rsgi: bodies are read without holding a request thread, under body_timeout.
+    # wsgi: ~25% more RegisterCertificate/s, for a gateway behind a proxy that
+    # buffers whole request bodies (a trickling client then holds a thread).
+    front_end: str = "rsgi"
     max_body_bytes: int = 15 * 1024 * 1024  # the national platform's default cap
     sqlite_synchronous: str = "FULL"  # durable: an OK answer survives a power cut
     recipients_file: str = ""  # empty: the shipped default

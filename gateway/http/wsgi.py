@@ -183,7 +183,14 @@ def request_headers(environ: dict, process_env: dict[str, str] | None = None) ->
     }
 
 
+# Where a front end that reads the body itself (http.rsgi) says why it stopped.
+BODY_FAULT_KEY = "intygsgw.body_fault"
+
+
 def _read_body(environ: dict, limit: int) -> bytes:
+    stopped = environ.get(BODY_FAULT_KEY)
+    if stopped is not None:
+        raise stopped
     length = environ.get("CONTENT_LENGTH") or ""
     stream = environ["wsgi.input"]
     if length:
