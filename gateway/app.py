@@ -6,6 +6,7 @@ import gc
 import socket
 from pathlib import Path
 
+from intygsgw import metrics
 from intygsgw.audit.writer import AccessLogWriter
 from intygsgw.clock import Clock
 from intygsgw.config.recipient_file import DEFAULT_FILE as RECIPIENTS_FILE
@@ -50,10 +51,10 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         upgrade(engine)
     clock = Clock(settings.clock_offset_file or None)
     routes = Reloadable(settings.routes_file or None, load_routes, RoutingTable())
-    types = TypeBook(types_dir(settings))
+    types = TypeBook(types_dir(settings), on_reload=metrics.count_type_reload)
     signatures = build_signature_check(settings, types.current().catalog)
     return Services(
-        store=Store(engine),
+        store=Store(engine, on_batch=metrics.observe_batch),
         types=types,
         recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
         outbound=Outbound(routes.current, today=lambda: clock.local().date(), signer=_gateway_signer(settings)),

@@ -34,8 +34,9 @@ class _Job:
 
 
 class CommitBatcher:
-    def __init__(self, open_unit: Callable, max_batch: int = MAX_BATCH):
+    def __init__(self, open_unit: Callable, max_batch: int = MAX_BATCH, on_batch: Callable[[int], None] | None = None):
         self._open_unit = open_unit
+        self._on_batch = on_batch  # told each committed batch's size (metrics)
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._queue: list[_Job] = []
@@ -81,6 +82,9 @@ class CommitBatcher:
             for job in batch:
                 if job.error is None:
                     job.result, job.error = None, exc
+        else:
+            if self._on_batch is not None:
+                self._on_batch(len(batch))
         for job in batch:
             job.done = True
             job.turn.set()

@@ -311,6 +311,21 @@ class OutboxRepository:
         stmt = self._filtered(stmt, destination=destination, state=state, contract=contract, reference=None)
         return [tuple(r) for r in self.connection.execute(stmt)]
 
+    def waiting(self) -> list[tuple[str, str, str, int, dt.datetime | None]]:
+        """(contract, logical address, state, items, oldest created_at) of PENDING and DEAD items per queue."""
+        stmt = (
+            select(
+                OutboxRow.contract,
+                OutboxRow.logical_address,
+                OutboxRow.state,
+                func.count(),
+                func.min(OutboxRow.created_at),
+            )
+            .where(OutboxRow.state.in_((PENDING, DEAD)))
+            .group_by(OutboxRow.contract, OutboxRow.logical_address, OutboxRow.state)
+        )
+        return [tuple(r) for r in self.connection.execute(stmt)]
+
     def unsettled(self, ids: list[int], now: dt.datetime) -> list[int]:
         """Of ``ids``, those still PENDING and not yet due: what a circuit may keep waiting for."""
         if not ids:

@@ -8,6 +8,8 @@ of failing on a lock upgrade.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -77,10 +79,10 @@ class UnitOfWork:
 class Store:
     """Hands out units of work on one engine."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, on_batch: Callable[[int], None] | None = None):
         self.engine = engine
         self._gate = gate_for(engine.url.render_as_string(hide_password=False))
-        self._batcher = CommitBatcher(self.writing)
+        self._batcher = CommitBatcher(self.writing, on_batch=on_batch)
 
     def writing(self) -> UnitOfWork:
         return UnitOfWork(self.engine, write=True, gate=self._gate)

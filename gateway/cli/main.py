@@ -15,7 +15,9 @@ from intygsgw.logsafety import configure as configure_logging
 
 
 def _serve(args) -> int:
-    from intygsgw.serving.server import serve
+    from intygsgw.serving.server import serve, share_metrics_between_processes
+
+    share_metrics_between_processes()  # before the checks below import the metrics client
 
     settings = load_settings(
         args.config,

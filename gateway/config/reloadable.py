@@ -38,11 +38,13 @@ class Reloadable(Generic[T]):
         fallback: T | None = None,
         check_every: float = 2.0,
         stamp: Callable[[str], object] = file_mtime,
+        on_reload: Callable[[bool], None] | None = None,
     ):
         self.path = path
         self._parse = parse_file
         self._stamp = stamp
         self._check_every = check_every
+        self._on_reload = on_reload  # told each reload's outcome, True when it took (metrics)
         self._lock = threading.Lock()
         self._checked = time.monotonic()
         self._mtime = self._stat()
@@ -70,8 +72,12 @@ class Reloadable(Generic[T]):
             except Exception as exc:  # keep serving with what we had
                 self.last_error = str(exc)
                 log.error("configuration %s rejected, keeping the previous one: %s", self.path, exc)
+                if self._on_reload is not None:
+                    self._on_reload(False)
                 return False
             self._value = value
             self.last_error = None
             log.info("configuration %s reloaded", self.path)
+            if self._on_reload is not None:
+                self._on_reload(True)
             return True

@@ -36,6 +36,7 @@ class Settings:
     # wsgi: ~25% more RegisterCertificate/s, for a gateway behind a proxy that
     # buffers whole request bodies (a trickling client then holds a thread).
     front_end: str = "rsgi"
+    metrics: bool = True  # Prometheus text at GET /metrics on the SOAP port
     max_body_bytes: int = 15 * 1024 * 1024  # the national platform's default cap
     sqlite_synchronous: str = "FULL"  # durable: an OK answer survives a power cut
     recipients_file: str = ""  # empty: the shipped default

@@ -30,6 +30,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from intygsgw import metrics
 from intygsgw.clock import Clock
 from intygsgw.delivery.schedule import RetrySchedule
 from intygsgw.domain.outcome import Outcome
@@ -258,11 +259,12 @@ class Deliverer:
             with self._lock:
                 self._in_flight.pop(claimant, None)
 
-    def _settle(self, claimant: str, item_id: int, write) -> None:
+    def _settle(self, claimant: str, item: OutboxItem, outcome: str, write) -> None:
         """Record one item's outcome now, in a group-committed transaction shared with other writers."""
         self.store.write(write)
+        metrics.count_delivery(_label(item), outcome)
         with self._lock:
-            self._in_flight.get(claimant, set()).discard(item_id)  # no more renewing it
+            self._in_flight.get(claimant, set()).discard(item.id)  # no more renewing it
 
     def _held(self, claimant: str, items: list[OutboxItem]) -> list[int]:
         """The ids among ``items`` whose claim ``claimant`` still holds (see _renew_claims)."""
@@ -285,14 +287,15 @@ class Deliverer:
             now = self.clock.utc()
             if outcome.succeeded:
                 # Settled at once: a crash later in the batch must not send it again.
-                self._settle(claimant, item.id, lambda uow, i=item.id, at=now: uow.outbox.mark_done([i], at))
+                self._settle(claimant, item, "done", lambda uow, i=item.id, at=now: uow.outbox.mark_done([i], at))
                 done.append(item.id)
             elif outcome.retryable:
                 when = self.config.schedule.next_attempt(now, item.attempts + 1)
                 reason = outcome.describe()
                 self._settle(
                     claimant,
-                    item.id,
+                    item,
+                    "retry",
                     lambda uow, i=item.id, w=when, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at),
                 )
                 log.warning(
@@ -313,7 +316,9 @@ class Deliverer:
                 break
             else:
                 reason = outcome.describe()
-                self._settle(claimant, item.id, lambda uow, i=item.id, r=reason, at=now: uow.outbox.mark_dead(i, r, at))
+                self._settle(
+                    claimant, item, "dead", lambda uow, i=item.id, r=reason, at=now: uow.outbox.mark_dead(i, r, at)
+                )
                 log.error("delivery %s to %s refused for good: %s", item.id, _label(item), reason)
         if untouched:
             with self.store.writing() as uow:

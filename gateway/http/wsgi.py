@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 
-from intygsgw import correlation
+from intygsgw import correlation, interactions, metrics
 from intygsgw.config.settings import Settings
 from intygsgw.http.dispatch import Answer, Dispatcher
 from intygsgw.http.wsdl import render_wsdl
@@ -36,6 +36,8 @@ class GatewayApp:
         self.registry: Registry = dispatcher.registry
         self.settings = settings
         self.resolve_caller = resolve_caller  # environ -> trust.identity.Caller | None
+        store = dispatcher.services.store
+        self.outbox_metrics = metrics.OutboxCollector(lambda: _outbox_waiting(store), dispatcher.services.clock.utc)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -44,6 +46,8 @@ class GatewayApp:
         try:
             if path == "/healthz":
                 return self._health(start_response)
+            if path == "/metrics" and method == "GET" and self.settings.metrics:
+                return _reply(start_response, 200, metrics.exposition(self.outbox_metrics), metrics.CONTENT_TYPE)
             if path.startswith("/schemas/"):
                 return self._schema(method, path[len("/schemas/") :], start_response)
             contract = self.registry.by_path(path)
@@ -126,6 +130,16 @@ def _reply(start_response, status: int, body: bytes, content_type: str, headers:
     return [body]
 
 
+def _outbox_waiting(store) -> list:
+    with store.reading() as uow:
+        rows = uow.outbox.waiting()
+    named = []
+    for contract, address, state, items, oldest in rows:
+        known = interactions.by_namespace(contract)
+        named.append((f"{known.key if known else contract} @ {address}", state, items, oldest))
+    return named
+
+
 def log_request(environ: dict, answer: Answer, started: float, caller: str | None) -> None:
     """One line per SOAP call for operators: what was called, by whom, with what outcome, how fast.
 
@@ -133,9 +147,12 @@ def log_request(environ: dict, answer: Answer, started: float, caller: str | Non
     address, caller HSA id, result code, errorId, HTTP status, duration and
     correlation id. As JSON keys with ``log_format = "json"``.
     """
+    result, _, error_id = answer.outcome.partition(":")
+    seconds = time.perf_counter() - started
+    # Labelled by served contract only: a path or element a caller made up must not mint series.
+    metrics.observe_request(answer.contract or "(unknown)", result, seconds)
     if not request_log.isEnabledFor(logging.INFO):
         return
-    result, _, error_id = answer.outcome.partition(":")
     fields = {
         "contract": answer.contract or environ.get("PATH_INFO", ""),
         "logical_address": answer.logical_address,
@@ -143,7 +160,7 @@ def log_request(environ: dict, answer: Answer, started: float, caller: str | Non
         "result": result,
         "error_id": error_id,
         "status": answer.status,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "duration_ms": round(seconds * 1000, 1),
         "correlation_id": answer.correlation_id,
     }
     request_log.info(
@@ -159,6 +176,7 @@ _REASONS = {
     400: "Bad Request",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     411: "Length Required",
     413: "Payload Too Large",
     415: "Unsupported Media Type",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,7 +186,7 @@ def load_types(directory: Path, compiled: CompiledFiles | None = None) -> TypeSe
 class TypeBook:
     """The certificate types in force, re-read when the folder changes."""
 
-    def __init__(self, directory: Path, check_every: float = 2.0):
+    def __init__(self, directory: Path, check_every: float = 2.0, on_reload: Callable[[bool], None] | None = None):
         self.directory = Path(directory)
         compiled = CompiledFiles()
         # A bad set at start is a start failure; later, a bad edit keeps the set in force.
@@ -194,6 +195,7 @@ class TypeBook:
             lambda d: load_types(Path(d), compiled),
             check_every=check_every,
             stamp=_type_files_stamp,
+            on_reload=on_reload,
         )
 
     def current(self) -> TypeSet:

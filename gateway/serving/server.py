@@ -19,13 +19,16 @@ background work finishes its current calls.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 
 from intygsgw.config.settings import SETTINGS_ENV, Settings
 from intygsgw.logsafety import configure as configure_logging
@@ -89,6 +92,16 @@ def _background_process(settings_json: str) -> None:
     background.stop()
 
 
+def share_metrics_between_processes() -> None:
+    """Every process of this gateway counts into one fresh folder (prometheus-client's
+    multiprocess mode); it must be named before any of them imports the client."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return  # an operator's own folder: theirs to manage
+    folder = tempfile.mkdtemp(prefix="intygsgw-metrics-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
 def port_in_use(host: str, port: int) -> str | None:
     """Why ``host:port`` cannot be listened on now, or None when it can.
 
@@ -115,6 +128,7 @@ def port_in_use(host: str, port: int) -> str | None:
 
 
 def serve(settings: Settings) -> int:
+    share_metrics_between_processes()
     from intygsgw.app import build_services, database_url
 
     busy = port_in_use(settings.host, settings.port)
