@@ -59,24 +59,26 @@ def test_a_kill_mid_drain_resends_at_most_the_calls_in_flight(tmp_path, database
             )
         uow.commit()
     env = {"INTYGSGW_ROUTES_FILE": str(routes), "INTYGSGW_INSTANCE_NAME": "kill-test"}
+    gateways: list[GatewayProcess] = []
     try:
-        gw = GatewayProcess(tmp_path / "gw", db=database, extra_env=env).start()
+        gateways.append(GatewayProcess(tmp_path / "gw", db=database, extra_env=env).start())
         wait_until(
             lambda: len(stub.client.messages(contract="RevokeCertificate")) >= ITEMS // 3,
             what="a third delivered",
             timeout=60,
         )
-        gw.kill()
-        gw = GatewayProcess(tmp_path / "gw", db=database, extra_env=env).start()
+        gateways[-1].kill()
+        gateways.append(GatewayProcess(tmp_path / "gw", db=database, extra_env=env).start())
 
         def all_done():
             with services.store.reading() as uow:
                 return len(uow.outbox.find(state=DONE, limit=ITEMS + 1)) == ITEMS
 
         wait_until(all_done, what="every item delivered after the restart", timeout=90)
-        gw.stop()
         received = collections.Counter(m["certificate_id"] for m in stub.client.messages(contract="RevokeCertificate"))
     finally:
+        for gw in gateways:
+            gw.stop()
         stub.stop()
         services.store.engine.dispose()
     assert set(received) == set(ids)  # nothing lost
