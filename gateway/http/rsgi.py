@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from intygsgw.http.wsgi import BODY_FAULT_KEY
 from intygsgw.soap.faults import SoapFault
-
-log = logging.getLogger(__name__)
 
 
 class RsgiGateway:
