@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -92,6 +93,54 @@ class RevocationRow(Base):
     )
     request: Mapped[bytes] = mapped_column(LargeBinary)  # the RevokeCertificate element, self-contained
     revoked_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SickLeaveCertificateRow(Base):
+    """A sick-leave certificate as the sick-leave lists read it, written with the certificate.
+
+    Only certificates of types that feed sick leave and that the lists include
+    (a main diagnosis, no smittbärarpenning); never a validation person's.
+    """
+
+    __tablename__ = "sick_leave_certificate"
+    __table_args__ = (
+        Index("ix_sick_leave_unit_patient", "care_giver_id", "care_unit_id", "patient_id"),
+        Index("ix_sick_leave_patient", "patient_id"),
+    )
+
+    certificate_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("certificate.id", ondelete="CASCADE"), primary_key=True
+    )
+    patient_id: Mapped[str] = mapped_column(String(64))
+    patient_name: Mapped[str] = mapped_column(String(255))
+    care_giver_id: Mapped[str] = mapped_column(String(64))
+    care_unit_id: Mapped[str] = mapped_column(String(64))
+    care_unit_name: Mapped[str] = mapped_column(String(255))
+    doctor_id: Mapped[str] = mapped_column(String(64))
+    doctor_name: Mapped[str] = mapped_column(String(255))
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    diagnosis: Mapped[str] = mapped_column(String(64))
+    secondary_diagnoses: Mapped[str] = mapped_column(String(255), default="")  # comma-separated codes
+    employment: Mapped[str] = mapped_column(String(255), default="")  # comma-separated codes
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)  # revoked
+
+
+class SickLeavePeriodRow(Base):
+    """One work-capacity period of a sick-leave certificate."""
+
+    __tablename__ = "sick_leave_period"
+    __table_args__ = (
+        Index("ix_sick_leave_period_certificate", "certificate_id"),
+        Index("ix_sick_leave_period_end", "end"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    certificate_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("sick_leave_certificate.certificate_id", ondelete="CASCADE")
+    )
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    grade: Mapped[int] = mapped_column(Integer)
 
 
 class SendClaimRow(Base):

@@ -28,6 +28,8 @@ from intygsgw.storage.models import (
     RelationRow,
     RevocationRow,
     SendClaimRow,
+    SickLeaveCertificateRow,
+    SickLeavePeriodRow,
 )
 from intygsgw.storage.prepared import PreparedStatement
 
@@ -279,6 +281,8 @@ class CertificateRepository:
             (CertificateSignatureRow, CertificateSignatureRow.certificate_id),
             (RevocationRow, RevocationRow.certificate_id),
             (SendClaimRow, SendClaimRow.certificate_id),
+            (SickLeavePeriodRow, SickLeavePeriodRow.certificate_id),
+            (SickLeaveCertificateRow, SickLeaveCertificateRow.certificate_id),
             (CertificateStateRow, CertificateStateRow.certificate_id),
             (CertificateDocumentRow, CertificateDocumentRow.certificate_id),
             (CertificateRow, CertificateRow.id),

@@ -20,6 +20,7 @@ from intygsgw.storage.messages import MessageRepository
 from intygsgw.storage.outbox import OutboxRepository
 from intygsgw.storage.receivers import ApprovedReceiverRepository
 from intygsgw.storage.repository import CertificateRepository
+from intygsgw.storage.sick_leave import SickLeaveRepository
 from intygsgw.storage.signatures import SignatureRepository
 from intygsgw.storage.writegate import WriteGate, gate_for
 
@@ -56,6 +57,7 @@ class UnitOfWork:
         self.messages = MessageRepository(conn)
         self.approved_receivers = ApprovedReceiverRepository(conn)
         self.signatures = SignatureRepository(conn)
+        self.sick_leave = SickLeaveRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -25,6 +25,19 @@ class CatalogError(GatewayError, ValueError):
 
 
 @dataclass(frozen=True)
+class SickLeaveFields:
+    """Where a sick-leave type keeps what the sick-leave lists show: delsvar ids, and grade codes in percent."""
+
+    diagnosis: str
+    grade: str
+    period: str
+    grades: tuple[tuple[str, int], ...]
+    secondary_diagnoses: tuple[str, ...] = ()
+    employment: str = ""
+    excluded_when_true: str = ""
+
+
+@dataclass(frozen=True)
 class CertificateType:
     id: str
     code: str
@@ -33,6 +46,7 @@ class CertificateType:
     recipients: tuple[str, ...] = ()
     sick_leave: bool = False
     source: str = ""
+    sick_leave_data: SickLeaveFields | None = None
 
     def supports(self, version: str) -> bool:
         return normalise_version(version) in self.versions
@@ -82,15 +96,38 @@ def _read_one(path: Path) -> CertificateType:
     versions = data["versions"]
     if not isinstance(versions, list) or not versions or not all(isinstance(v, str) for v in versions):
         raise CatalogError(f"{path.name}: 'versions' must be a non-empty list of strings like \"1.0\"")
+    sick_leave = bool(data.get("sick_leave", False))
+    fields = data.get("sick_leave_data")
+    if sick_leave and not isinstance(fields, dict):
+        raise CatalogError(f"{path.name}: a sick_leave type needs a [sick_leave_data] table naming its delsvar")
     return CertificateType(
         id=data["id"],
         code=data["code"],
         name=data["name"],
         versions=tuple(normalise_version(v) for v in versions),
         recipients=tuple(data.get("recipients", [])),
-        sick_leave=bool(data.get("sick_leave", False)),
+        sick_leave=sick_leave,
         source=path.name,
+        sick_leave_data=_sick_leave_fields(path, fields) if sick_leave else None,
     )
+
+
+def _sick_leave_fields(path: Path, data: dict) -> SickLeaveFields:
+    try:
+        grades = data["grades"]
+        if not grades or not all(isinstance(v, int) for v in grades.values()):
+            raise CatalogError(f"{path.name}: [sick_leave_data.grades] maps grade codes to percentages")
+        return SickLeaveFields(
+            diagnosis=data["diagnosis"],
+            grade=data["grade"],
+            period=data["period"],
+            grades=tuple(sorted(grades.items())),
+            secondary_diagnoses=tuple(data.get("secondary_diagnoses", ())),
+            employment=data.get("employment", ""),
+            excluded_when_true=data.get("excluded_when_true", ""),
+        )
+    except KeyError as exc:
+        raise CatalogError(f"{path.name}: [sick_leave_data] needs {exc.args[0]!r}") from None
 
 
 def load_catalog(directory: Path = DEFAULT_DIR) -> TypeCatalog:

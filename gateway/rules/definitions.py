@@ -23,6 +23,7 @@ from pathlib import Path
 from intygsgw.config.reloadable import Reloadable
 from intygsgw.rules.catalog import TypeCatalog, load_catalog
 from intygsgw.rules.engine import CompiledDefinition, DefinitionError, compile_definition
+from intygsgw.rules.sick_leave_fields import SickLeaveAnswers, read_sick_leave
 
 
 class SchematronUnavailable(DefinitionError):
@@ -157,6 +158,14 @@ class TypeSet:
         if isinstance(rules, SchematronRules):
             return rules.validate(document)
         return [str(f) for f in rules.validate(document)]
+
+    def sick_leave_answers(self, type_id: str, document) -> SickLeaveAnswers | None:
+        """What the sick-leave lists show of ``document`` (the ``intyg``); None when its type feeds none
+        or the certificate is left out of them."""
+        ctype = self.catalog.by_id(type_id)
+        if ctype is None or ctype.sick_leave_data is None or document is None:
+            return None
+        return read_sick_leave(document, ctype.sick_leave_data)
 
 
 def load_types(directory: Path, compiled: CompiledFiles | None = None) -> TypeSet:

@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intygsgw import audit, correlation
 from intygsgw.domain import states as st
@@ -21,6 +21,7 @@ from intygsgw.domain.personnummer import InvalidPersonId, PersonId, parse_person
 from intygsgw.domain.recipients import NOT_SEND_TARGETS
 from intygsgw.domain.records import CertificateRecord, RelationRecord
 from intygsgw.domain.results import OK, ErrorId, Result, ServiceError, error, info
+from intygsgw.domain.sick_leave import SickLeaveCertificate
 from intygsgw.domain.states import HSVARD, INVANA, State
 from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
 from intygsgw.rules.catalog import TypeCatalog
@@ -28,6 +29,9 @@ from intygsgw.service.notifications import SENT_EVENT, Event, enqueue_status_upd
 from intygsgw.service.ports import NOT_CHECKED, UnitOfWork
 from intygsgw.service.services import Services
 from intygsgw.service.views import CertificateView, CitizenList, RelationView
+
+if TYPE_CHECKING:
+    from intygsgw.rules.definitions import TypeSet
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +110,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         received_at=now,
     )
 
+    sick_leave = _sick_leave_of(svc, types, record, cmd)
     access = audit.current()  # the job may run on another request's thread
 
     def store_new(uow: UnitOfWork) -> None:
@@ -115,6 +120,8 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
             uow.certificates.add_relation(cmd.certificate_id, cmd.relation[1], cmd.relation[0], now)
         if signature.record is not None:
             uow.signatures.add(signature.record)
+        if sick_leave is not None:
+            uow.sick_leave.add(sick_leave)
         audit.in_transaction(access, uow)
 
     # No look-up first: a new id is the common case, and the primary key turns
@@ -130,6 +137,36 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     if access is not None:
         access.written = True
     return OK
+
+
+def _sick_leave_of(
+    svc: Services, types: TypeSet, record: CertificateRecord, cmd: RegisterCertificate
+) -> SickLeaveCertificate | None:
+    """The certificate as the sick-leave lists will read it; None when they leave it out.
+
+    Written with the certificate, in its transaction. A validation person's
+    certificates never appear in the lists.
+    """
+    if record.person_id in svc.validation_persons or record.signed_at is None:
+        return None
+    answers = types.sick_leave_answers(record.type, cmd.parsed)
+    if answers is None:
+        return None
+    return SickLeaveCertificate(
+        certificate_id=record.id,
+        patient_id=record.person_id,
+        patient_name=answers.patient_name,
+        care_giver_id=record.care_giver_id,
+        care_unit_id=record.care_unit_id,
+        care_unit_name=record.care_unit_name,
+        doctor_id=record.doctor_id,
+        doctor_name=record.doctor_name,
+        signed_at=record.signed_at,
+        diagnosis=answers.diagnosis,
+        periods=answers.periods,
+        secondary_diagnoses=answers.secondary_diagnoses,
+        employment=answers.employment,
+    )
 
 
 def _log_unknown_type(catalog: TypeCatalog, code: str, version: str) -> None:
@@ -198,6 +235,7 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
         if st.is_revoked(history):
             return info(f"Certificate {certificate_id} is already revoked.")
         uow.certificates.add_state(certificate_id, State.CANCELLED, HSVARD, svc.clock())
+        uow.sick_leave.mark_deleted(certificate_id)
         if record.person_id in svc.validation_persons:
             log.info("revocation of %s not forwarded: the patient is a validation person", certificate_id)
         elif forward is not None and not record.test_certificate:

@@ -25,6 +25,7 @@ from intygsgw.domain.records import (
     StoredDocument,
 )
 from intygsgw.domain.results import Result
+from intygsgw.domain.sick_leave import SickLeaveCertificate
 from intygsgw.domain.states import State, StateEntry
 
 T = TypeVar("T")
@@ -115,6 +116,12 @@ class SignatureRepository(Protocol):
     def get(self, certificate_id: str) -> SignatureRecord | None: ...
 
 
+class SickLeaveRepository(Protocol):
+    def add(self, cert: SickLeaveCertificate) -> None: ...
+
+    def mark_deleted(self, certificate_id: str) -> None: ...
+
+
 class Outbox(Protocol):
     """Work for other systems, written in the same transaction as the change that causes it."""
 
@@ -142,6 +149,7 @@ class UnitOfWork(Protocol):
     messages: MessageRepository
     approved_receivers: ApprovedReceiverRepository
     signatures: SignatureRepository
+    sick_leave: SickLeaveRepository
     outbox: Outbox
     access_log: AccessLog
 

@@ -27,6 +27,7 @@ from intygsgw.domain.records import (
     SignatureRecord,
     StoredDocument,
 )
+from intygsgw.domain.sick_leave import SickLeaveCertificate
 from intygsgw.domain.states import State, StateEntry
 
 T = TypeVar("T")
@@ -45,6 +46,7 @@ class Tables:
     approved: dict[str, list[ApprovedReceiver]] = field(default_factory=dict)
     signatures: dict[str, SignatureRecord] = field(default_factory=dict)
     outbox: list[dict] = field(default_factory=list)
+    sick_leave: dict[str, tuple[SickLeaveCertificate, bool]] = field(default_factory=dict)  # with deleted
     access_log: list[AccessEntry] = field(default_factory=list)
 
 
@@ -228,6 +230,18 @@ class FakeSignatures:
         return self.t.signatures.get(certificate_id)
 
 
+class FakeSickLeave:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    def add(self, cert: SickLeaveCertificate) -> None:
+        self.t.sick_leave[cert.certificate_id] = (cert, False)
+
+    def mark_deleted(self, certificate_id: str) -> None:
+        if certificate_id in self.t.sick_leave:
+            self.t.sick_leave[certificate_id] = (self.t.sick_leave[certificate_id][0], True)
+
+
 class FakeOutbox:
     def __init__(self, t: Tables):
         self.t = t
@@ -277,6 +291,7 @@ class FakeUnitOfWork:
         self.messages = FakeMessages(t)
         self.approved_receivers = FakeApprovedReceivers(t)
         self.signatures = FakeSignatures(t)
+        self.sick_leave = FakeSickLeave(t)
         self.outbox = FakeOutbox(t)
         self.access_log = FakeAccessLog(t)
         return self
@@ -292,6 +307,7 @@ class FakeUnitOfWork:
             self.messages,
             self.approved_receivers,
             self.signatures,
+            self.sick_leave,
             self.outbox,
             self.access_log,
         ):

@@ -1,0 +1,90 @@
+"""Reading a sick-leave certificate's diagnoses, employment and work-capacity periods from its intyg.
+
+Which delsvar hold them is data (the type's ``[sick_leave_data]``), so a new
+sick-leave type is a catalogue entry, not code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from intygsgw import ns
+from intygsgw.domain.sick_leave import WorkCapacity
+from intygsgw.rules.catalog import SickLeaveFields
+
+_C = f"{{{ns.CORE}}}"
+_T = f"{{{ns.TYPES}}}"
+
+
+@dataclass(frozen=True)
+class SickLeaveAnswers:
+    """What the certificate itself says; who issued it, for whom and when comes from the registration."""
+
+    patient_name: str
+    diagnosis: str
+    secondary_diagnoses: tuple[str, ...]
+    employment: tuple[str, ...]
+    periods: tuple[WorkCapacity, ...]
+
+
+def read_sick_leave(intyg, fields: SickLeaveFields) -> SickLeaveAnswers | None:
+    """The sick-leave answers of ``intyg``, or None for a certificate the sick-leave lists leave out.
+
+    Left out, as in the reference: no main diagnosis code, smittbärarpenning
+    (avstängning enligt smittskyddslagen), or no period that can be read.
+    """
+    values: dict[str, list] = {}
+    periods = []
+    grades = dict(fields.grades)
+    for svar in intyg.iterchildren(f"{_C}svar"):
+        grade = period = None
+        for delsvar in svar.iterchildren(f"{_C}delsvar"):
+            did = delsvar.get("id")
+            values.setdefault(did, []).append(delsvar)
+            if did == fields.grade:
+                grade = grades.get(_code(delsvar))
+            elif did == fields.period:
+                period = _period(delsvar)
+        if grade is not None and period is not None:
+            periods.append(WorkCapacity(period[0], period[1], grade))
+    if fields.excluded_when_true and any(_text(d) == "true" for d in values.get(fields.excluded_when_true, [])):
+        return None
+    diagnosis = next((code for d in values.get(fields.diagnosis, []) if (code := _code(d))), "")
+    if not diagnosis or not periods:
+        return None
+    return SickLeaveAnswers(
+        patient_name=_patient_name(intyg),
+        diagnosis=diagnosis,
+        secondary_diagnoses=tuple(
+            c for did in fields.secondary_diagnoses for d in values.get(did, []) if (c := _code(d))
+        ),
+        employment=tuple(c for d in values.get(fields.employment, []) if (c := _code(d))),
+        periods=tuple(sorted(periods, key=lambda p: p.start)),
+    )
+
+
+def _text(element) -> str:
+    return "".join(element.itertext()).strip()
+
+
+def _code(delsvar) -> str:
+    return (delsvar.findtext(f"{_T}cv/{_T}code") or "").strip()
+
+
+def _period(delsvar) -> tuple[dt.date, dt.date] | None:
+    start = delsvar.findtext(f"{_T}datePeriod/{_T}start")
+    end = delsvar.findtext(f"{_T}datePeriod/{_T}end")
+    try:
+        first, last = dt.date.fromisoformat((start or "").strip()[:10]), dt.date.fromisoformat((end or "").strip()[:10])
+    except ValueError:
+        return None
+    return (first, last) if first <= last else None
+
+
+def _patient_name(intyg) -> str:
+    patient = intyg.find(f"{_C}patient")
+    if patient is None:
+        return ""
+    parts = (patient.findtext(f"{_C}{name}") for name in ("fornamn", "mellannamn", "efternamn"))
+    return " ".join(p.strip() for p in parts if p and p.strip())

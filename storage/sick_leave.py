@@ -1,0 +1,96 @@
+"""Sick-leave certificates and their periods, as the sick-leave lists read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
+from intygsgw.storage.limits import check_lengths
+from intygsgw.storage.models import SickLeaveCertificateRow, SickLeavePeriodRow
+
+
+class SickLeaveRepository:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def add(self, cert: SickLeaveCertificate) -> None:
+        values = {
+            "certificate_id": cert.certificate_id,
+            "patient_id": cert.patient_id,
+            "patient_name": cert.patient_name[:255],
+            "care_giver_id": cert.care_giver_id,
+            "care_unit_id": cert.care_unit_id,
+            "care_unit_name": cert.care_unit_name,
+            "doctor_id": cert.doctor_id,
+            "doctor_name": cert.doctor_name,
+            "signed_at": cert.signed_at,
+            "diagnosis": cert.diagnosis,
+            "secondary_diagnoses": ",".join(cert.secondary_diagnoses),
+            "employment": ",".join(cert.employment),
+            "deleted": False,
+        }
+        check_lengths(SickLeaveCertificateRow.__table__, values)
+        self.connection.execute(insert(SickLeaveCertificateRow), values)
+        self.connection.execute(
+            insert(SickLeavePeriodRow),
+            [
+                {"certificate_id": cert.certificate_id, "start": p.start, "end": p.end, "grade": p.grade}
+                for p in cert.periods
+            ],
+        )
+
+    def mark_deleted(self, certificate_id: str) -> None:
+        self.connection.execute(
+            update(SickLeaveCertificateRow)
+            .where(SickLeaveCertificateRow.certificate_id == certificate_id)
+            .values(deleted=True)
+        )
+
+    def delete(self, certificate_id: str) -> None:
+        self.connection.execute(delete(SickLeavePeriodRow).where(SickLeavePeriodRow.certificate_id == certificate_id))
+        self.connection.execute(
+            delete(SickLeaveCertificateRow).where(SickLeaveCertificateRow.certificate_id == certificate_id)
+        )
+
+    def of_patient(self, patient_id: str, *, include_deleted: bool = False) -> list[tuple[SickLeaveCertificate, bool]]:
+        """A patient's sick-leave certificates with whether each is deleted (revoked)."""
+        t = SickLeaveCertificateRow.__table__
+        stmt = select(t).where(t.c.patient_id == patient_id).order_by(t.c.signed_at, t.c.certificate_id)
+        if not include_deleted:
+            stmt = stmt.where(t.c.deleted.is_(False))
+        rows = self.connection.execute(stmt).mappings().all()
+        periods: dict[str, list[WorkCapacity]] = {}
+        if rows:
+            p = SickLeavePeriodRow.__table__
+            for cid, start, end, grade in self.connection.execute(
+                select(p.c.certificate_id, p.c.start, p.c.end, p.c.grade)
+                .where(p.c.certificate_id.in_([r["certificate_id"] for r in rows]))
+                .order_by(p.c.start)
+            ):
+                periods.setdefault(cid, []).append(WorkCapacity(_date(start), _date(end), grade))
+        return [(_certificate(r, periods.get(r["certificate_id"], [])), bool(r["deleted"])) for r in rows]
+
+
+def _date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _certificate(row: SickLeaveCertificateRow, periods: list[WorkCapacity]) -> SickLeaveCertificate:
+    return SickLeaveCertificate(
+        certificate_id=row.certificate_id,
+        patient_id=row.patient_id,
+        patient_name=row.patient_name,
+        care_giver_id=row.care_giver_id,
+        care_unit_id=row.care_unit_id,
+        care_unit_name=row.care_unit_name,
+        doctor_id=row.doctor_id,
+        doctor_name=row.doctor_name,
+        signed_at=row.signed_at,
+        diagnosis=row.diagnosis,
+        periods=tuple(periods),
+        secondary_diagnoses=tuple(c for c in row.secondary_diagnoses.split(",") if c),
+        employment=tuple(c for c in row.employment.split(",") if c),
+    )

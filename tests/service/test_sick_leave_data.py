@@ -1,0 +1,73 @@
+"""Sick-leave data is written with a certificate whose type feeds the sick-leave lists, and only then."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from lxml import etree
+
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.domain.results import OK
+from intygsgw.domain.sick_leave import WorkCapacity
+from intygsgw.interactions import REGISTER_CERTIFICATE_3
+from intygsgw.service import certificates as lifecycle
+from tests.service.test_lifecycle import PATIENT
+
+INTYG = f"{{{REGISTER_CERTIFICATE_3.namespace}}}intyg"
+SMITTBARARPENNING = '<c:svar id="27"><c:delsvar id="27.1">true</c:delsvar></c:svar>'
+
+
+def command(cid: str, person: str = PATIENT, extra_svar: str = "") -> lifecycle.RegisterCertificate:
+    xml = samples.register_certificate(CertificateSpec(certificate_id=cid, person_id=person))
+    if extra_svar:
+        xml = xml.replace(b"<c:svar ", extra_svar.encode() + b"<c:svar ", 1)
+    intyg = etree.fromstring(xml).find(f".//{INTYG}")
+    return lifecycle.RegisterCertificate(
+        certificate_id=cid,
+        type_code="LISJP",
+        version="1.3",
+        person_id=person,
+        signed_at=dt.datetime(2026, 11, 20, 10, 15),
+        care_unit_id="SE-UNIT-1",
+        care_unit_name="Vårdenheten",
+        care_giver_id="SE-GIVER-1",
+        doctor_id="SE-DOC-1",
+        doctor_name="Doktor Ek",
+        relation=None,
+        document=xml,
+        namespaces={},
+        parsed=intyg,
+    )
+
+
+def test_a_lisjp_is_written_with_its_diagnoses_employment_and_periods(svc):
+    assert lifecycle.register_certificate(svc, command("sl-1")) == OK
+    [(cert, deleted)] = svc.store.tables.sick_leave.values()
+    assert not deleted
+    assert (cert.certificate_id, cert.patient_id, cert.patient_name) == ("sl-1", PATIENT, "Tolvan Tolvansson")
+    assert (cert.care_giver_id, cert.care_unit_id, cert.doctor_name) == ("SE-GIVER-1", "SE-UNIT-1", "Doktor Ek")
+    assert (cert.diagnosis, cert.secondary_diagnoses, cert.employment) == ("M544", ("G479",), ("NUVARANDE_ARBETE",))
+    # The sample's two periods: HELT_NEDSATT, then HALFTEN.
+    assert cert.periods == (
+        WorkCapacity(dt.date(2026, 11, 20), dt.date(2026, 12, 3), 100),
+        WorkCapacity(dt.date(2026, 12, 4), dt.date(2026, 12, 31), 50),
+    )
+
+
+def test_a_revocation_marks_it_deleted(svc):
+    lifecycle.register_certificate(svc, command("sl-2"))
+    assert lifecycle.revoke_certificate(svc, "sl-2", PATIENT) == OK
+    assert svc.store.tables.sick_leave["sl-2"][1] is True
+
+
+@pytest.mark.parametrize("left_out", ["smittbararpenning", "validation person"])
+def test_certificates_the_lists_leave_out_are_not_written(svc, left_out):
+    cmd = (
+        command("sl-3", extra_svar=SMITTBARARPENNING)
+        if left_out == "smittbararpenning"
+        else command("sl-3", person="194011306125")
+    )
+    assert lifecycle.register_certificate(svc, cmd) == OK
+    assert svc.store.tables.sick_leave == {}

@@ -1,0 +1,48 @@
+"""Sick-leave rows on the real databases: written with the certificate, marked deleted by a revocation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from intygsgw.app import build_services
+from intygsgw.config.settings import Settings
+from intygsgw.domain.results import OK
+from intygsgw.domain.sick_leave import WorkCapacity
+from intygsgw.service import certificates as lifecycle
+from tests.service.test_sick_leave_data import command
+
+PATIENT = "191212121212"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def services(request, tmp_path):
+    url = (
+        f"sqlite:///{tmp_path / 'sl.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_database")
+    )
+    made = build_services(Settings(db=url), migrate=True)
+    with made.store.writing() as uow:
+        uow.connection.exec_driver_sql("DELETE FROM sick_leave_period")
+        uow.connection.exec_driver_sql("DELETE FROM sick_leave_certificate")
+        uow.commit()
+    yield made
+    made.store.engine.dispose()
+
+
+def test_registration_writes_the_rows_and_revocation_marks_them(services):
+    cid = f"sl-db-{dt.datetime.now().timestamp()}"
+    assert lifecycle.register_certificate(services, command(cid)) == OK
+    with services.store.reading() as uow:
+        [(cert, deleted)] = uow.sick_leave.of_patient(PATIENT)
+    assert not deleted and cert.certificate_id == cid
+    assert (cert.diagnosis, cert.secondary_diagnoses, cert.employment) == ("M544", ("G479",), ("NUVARANDE_ARBETE",))
+    assert cert.periods == (
+        WorkCapacity(dt.date(2026, 11, 20), dt.date(2026, 12, 3), 100),
+        WorkCapacity(dt.date(2026, 12, 4), dt.date(2026, 12, 31), 50),
+    )
+    assert lifecycle.revoke_certificate(services, cid, PATIENT) == OK
+    with services.store.reading() as uow:
+        assert uow.sick_leave.of_patient(PATIENT) == []
+        [(_, deleted)] = uow.sick_leave.of_patient(PATIENT, include_deleted=True)
+    assert deleted
