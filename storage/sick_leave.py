@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
 from intygsgw.storage.limits import check_lengths
-from intygsgw.storage.models import SickLeaveCertificateRow, SickLeavePeriodRow
+from intygsgw.storage.models import RelationRow, SickLeaveCertificateRow, SickLeavePeriodRow
 
 
 class SickLeaveRepository:
@@ -54,6 +54,52 @@ class SickLeaveRepository:
         self.connection.execute(
             delete(SickLeaveCertificateRow).where(SickLeaveCertificateRow.certificate_id == certificate_id)
         )
+
+    def for_units(
+        self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
+    ) -> list[SickLeaveCertificate]:
+        """Every certificate on these units of the patients with one that is active today or ended since ``since``.
+
+        Left out, as the reference's selection does: deleted (revoked) rows, and
+        rows replaced or completed (ERSATT, KOMPLT) by a sick-leave certificate
+        that is not itself revoked.
+        """
+        if not unit_ids:
+            return []
+        t, p, r = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__, RelationRow.__table__
+        on_units = (t.c.care_giver_id == care_giver_id, t.c.care_unit_id.in_(unit_ids), t.c.deleted.is_(False))
+        active_patients = (
+            select(t.c.patient_id)
+            .join(p, p.c.certificate_id == t.c.certificate_id)
+            .where(*on_units, p.c.start <= today, p.c.end >= since)
+            .distinct()
+        )
+        newer = t.alias("newer")
+        replaced = exists().where(
+            r.c.to_id == t.c.certificate_id,
+            r.c.code.in_(("ERSATT", "KOMPLT")),
+            newer.c.certificate_id == r.c.from_id,
+            newer.c.deleted.is_(False),
+        )
+        stmt = (
+            select(t)
+            .where(*on_units, t.c.patient_id.in_(active_patients), ~replaced)
+            .order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id)
+        )
+        return self._with_periods(self.connection.execute(stmt).mappings().all())
+
+    def _with_periods(self, rows) -> list[SickLeaveCertificate]:
+        periods: dict[str, list[WorkCapacity]] = {}
+        p = SickLeavePeriodRow.__table__
+        ids = [r["certificate_id"] for r in rows]
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            for cid, start, end, grade in self.connection.execute(
+                select(p.c.certificate_id, p.c.start, p.c.end, p.c.grade)
+                .where(p.c.certificate_id.in_(chunk))
+                .order_by(p.c.start)
+            ):
+                periods.setdefault(cid, []).append(WorkCapacity(_date(start), _date(end), grade))
+        return [_certificate(r, periods.get(r["certificate_id"], [])) for r in rows]
 
     def of_patient(self, patient_id: str, *, include_deleted: bool = False) -> list[tuple[SickLeaveCertificate, bool]]:
         """A patient's sick-leave certificates with whether each is deleted (revoked)."""

@@ -121,6 +121,11 @@ class SickLeaveRepository(Protocol):
 
     def mark_deleted(self, certificate_id: str) -> None: ...
 
+    def for_units(
+        self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
+    ) -> list[SickLeaveCertificate]:
+        """The units' certificates of patients with one active today or ended since ``since``, replaced ones left out."""
+
 
 class Outbox(Protocol):
     """Work for other systems, written in the same transaction as the change that causes it."""

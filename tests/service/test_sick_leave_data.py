@@ -13,13 +13,20 @@ from intygsgw.domain.results import OK
 from intygsgw.domain.sick_leave import WorkCapacity
 from intygsgw.interactions import REGISTER_CERTIFICATE_3
 from intygsgw.service import certificates as lifecycle
+from intygsgw.service import sick_leave
 from tests.service.test_lifecycle import PATIENT
 
 INTYG = f"{{{REGISTER_CERTIFICATE_3.namespace}}}intyg"
 SMITTBARARPENNING = '<c:svar id="27"><c:delsvar id="27.1">true</c:delsvar></c:svar>'
 
 
-def command(cid: str, person: str = PATIENT, extra_svar: str = "") -> lifecycle.RegisterCertificate:
+def command(
+    cid: str,
+    person: str = PATIENT,
+    extra_svar: str = "",
+    unit: str = "SE-UNIT-1",
+    relation: tuple[str, str] | None = None,
+) -> lifecycle.RegisterCertificate:
     xml = samples.register_certificate(CertificateSpec(certificate_id=cid, person_id=person))
     if extra_svar:
         xml = xml.replace(b"<c:svar ", extra_svar.encode() + b"<c:svar ", 1)
@@ -30,12 +37,12 @@ def command(cid: str, person: str = PATIENT, extra_svar: str = "") -> lifecycle.
         version="1.3",
         person_id=person,
         signed_at=dt.datetime(2026, 11, 20, 10, 15),
-        care_unit_id="SE-UNIT-1",
+        care_unit_id=unit,
         care_unit_name="Vårdenheten",
         care_giver_id="SE-GIVER-1",
         doctor_id="SE-DOC-1",
         doctor_name="Doktor Ek",
-        relation=None,
+        relation=relation,
         document=xml,
         namespaces={},
         parsed=intyg,
@@ -71,3 +78,36 @@ def test_certificates_the_lists_leave_out_are_not_written(svc, left_out):
     )
     assert lifecycle.register_certificate(svc, cmd) == OK
     assert svc.store.tables.sick_leave == {}
+
+
+# -- the unit's list -------------------------------------------------------------------------
+# The service clock reads 2026-12-01; the sample's periods are 20 Nov-3 Dec (100%) and 4-31 Dec (50%).
+
+
+def listed(svc, units=("SE-UNIT-1",), gap: int = 5):
+    return [
+        (case.anchor.certificate_id, [c.certificate_id for c in case.certificates])
+        for case in sick_leave.unit_sick_leaves(svc, "SE-GIVER-1", list(units), gap)
+    ]
+
+
+def test_a_units_active_sick_leave_is_listed_with_todays_grade(svc):
+    lifecycle.register_certificate(svc, command("u-1"))
+    [case] = sick_leave.unit_sick_leaves(svc, "SE-GIVER-1", ["SE-UNIT-1"], 5)
+    assert (case.anchor.certificate_id, case.start, case.end, case.days, case.active_grade) == (
+        "u-1",
+        dt.date(2026, 11, 20),
+        dt.date(2026, 12, 31),
+        42,
+        100,
+    )
+    assert listed(svc, units=("SE-UNIT-2",)) == []
+    assert listed(svc, gap=-1) == []
+
+
+def test_a_replaced_certificate_is_hidden_until_its_replacement_is_revoked(svc):
+    lifecycle.register_certificate(svc, command("u-old"))
+    lifecycle.register_certificate(svc, command("u-new", relation=("ERSATT", "u-old")))
+    assert listed(svc) == [("u-new", ["u-new"])]
+    lifecycle.revoke_certificate(svc, "u-new", PATIENT)
+    assert listed(svc) == [("u-old", ["u-old"])]

@@ -46,3 +46,19 @@ def test_registration_writes_the_rows_and_revocation_marks_them(services):
         assert uow.sick_leave.of_patient(PATIENT) == []
         [(_, deleted)] = uow.sick_leave.of_patient(PATIENT, include_deleted=True)
     assert deleted
+
+
+def test_the_units_selection_hides_replaced_certificates_and_other_units(services):
+    stamp = dt.datetime.now().timestamp()
+    old, new, other = f"sel-old-{stamp}", f"sel-new-{stamp}", f"sel-other-{stamp}"
+    assert lifecycle.register_certificate(services, command(old)) == OK
+    assert lifecycle.register_certificate(services, command(new, relation=("KOMPLT", old))) == OK
+    assert lifecycle.register_certificate(services, command(other, unit="SE-UNIT-2")) == OK
+    today, since = dt.date(2026, 12, 1), dt.date(2026, 12, 1)
+    with services.store.reading() as uow:
+        assert [c.certificate_id for c in uow.sick_leave.for_units("SE-GIVER-1", ["SE-UNIT-1"], today, since)] == [new]
+        # Long after every period ended, nobody is active, so nothing is selected.
+        assert uow.sick_leave.for_units("SE-GIVER-1", ["SE-UNIT-1"], dt.date(2027, 6, 1), dt.date(2027, 6, 1)) == []
+    assert lifecycle.revoke_certificate(services, new, PATIENT) == OK
+    with services.store.reading() as uow:
+        assert [c.certificate_id for c in uow.sick_leave.for_units("SE-GIVER-1", ["SE-UNIT-1"], today, since)] == [old]

@@ -241,6 +241,23 @@ class FakeSickLeave:
         if certificate_id in self.t.sick_leave:
             self.t.sick_leave[certificate_id] = (self.t.sick_leave[certificate_id][0], True)
 
+    def for_units(
+        self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
+    ) -> list[SickLeaveCertificate]:
+        live = {
+            cid: c
+            for cid, (c, deleted) in self.t.sick_leave.items()
+            if not deleted and c.care_giver_id == care_giver_id and c.care_unit_id in unit_ids
+        }
+        patients = {c.patient_id for c in live.values() if any(p.start <= today and p.end >= since for p in c.periods)}
+        # Replaced by a live sick-leave certificate on any unit, as the reference's selection reads it.
+        alive = {cid for cid, (_, deleted) in self.t.sick_leave.items() if not deleted}
+        replaced = {r.to_id for r in self.t.relations if r.code in ("ERSATT", "KOMPLT") and r.from_id in alive}
+        return sorted(
+            (c for cid, c in live.items() if c.patient_id in patients and cid not in replaced),
+            key=lambda c: (c.patient_id, c.signed_at, c.certificate_id),
+        )
+
 
 class FakeOutbox:
     def __init__(self, t: Tables):
