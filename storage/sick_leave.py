@@ -108,16 +108,7 @@ class SickLeaveRepository:
         if not include_deleted:
             stmt = stmt.where(t.c.deleted.is_(False))
         rows = self.connection.execute(stmt).mappings().all()
-        periods: dict[str, list[WorkCapacity]] = {}
-        if rows:
-            p = SickLeavePeriodRow.__table__
-            for cid, start, end, grade in self.connection.execute(
-                select(p.c.certificate_id, p.c.start, p.c.end, p.c.grade)
-                .where(p.c.certificate_id.in_([r["certificate_id"] for r in rows]))
-                .order_by(p.c.start)
-            ):
-                periods.setdefault(cid, []).append(WorkCapacity(_date(start), _date(end), grade))
-        return [(_certificate(r, periods.get(r["certificate_id"], [])), bool(r["deleted"])) for r in rows]
+        return list(zip(self._with_periods(rows), (bool(r["deleted"]) for r in rows), strict=True))
 
 
 def _date(value) -> dt.date:
