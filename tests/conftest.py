@@ -54,22 +54,36 @@ def outbox_database(request, tmp_path):
     services.store.engine.dispose()
 
 
-def pytest_runtest_setup(item):
-    # Conformance tests compare with the published contracts: without them,
-    # each fails here with one message saying where they come from, before a
-    # fixture or the test itself trips over a missing file.
-    if item.get_closest_marker("conformance") is not None:
-        from tests.support.paths import require_published
+# --- end PostgreSQL ---
 
-        require_published()
+
+# --- Published RIV-TA contracts for conformance tests (see tests/support/paths.py) ---
+
+
+@pytest.fixture(scope="session")
+def published_contracts():
+    """The folder of the published RIV-TA contracts, the oracle of conformance tests.
+
+    A test that reads any published file asks for this fixture (usually with
+    ``pytest.mark.usefixtures``), and that is what marks it ``conformance``.
+    Without the contracts each such test fails here with one message saying
+    where they come from, before it can trip over a missing file.
+    """
+    from tests.support.paths import require_published
+
+    # Never skip, as for PostgreSQL: the published files are the oracle.
+    return require_published()
+
+
+# --- end published contracts ---
 
 
 def pytest_collection_modifyitems(config, items):
-    # Marking by fixture use means `-m postgres` / `-m "not postgres"` cannot
-    # drift from what a test really needs.
+    # Marking by fixture use means `-m postgres` / `-m "not conformance"`
+    # cannot drift from what a test really needs.
     for item in items:
-        if "postgres_server" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "postgres_server" in fixtures:
             item.add_marker(pytest.mark.postgres)
-
-
-# --- end PostgreSQL ---
+        if "published_contracts" in fixtures:
+            item.add_marker(pytest.mark.conformance)

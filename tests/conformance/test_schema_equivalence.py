@@ -72,8 +72,9 @@ FORBIDDEN = (
     "Tjänste" + "interaktionens namn",
 )
 
-# Compares the gateway with the published contracts (tests/support/paths.py).
-pytestmark = pytest.mark.conformance
+# The tests that read the published files ask for published_contracts (and so
+# are conformance tests); those about the project's own files run anywhere.
+PUBLISHED = pytest.mark.usefixtures("published_contracts")
 MACHINE_PATHS = ("/" + "work/", "/" + "tmp/")
 
 
@@ -176,7 +177,7 @@ MISSING_IMPORT = (
 
 
 @pytest.fixture(scope="session")
-def fixed_intyg_domain(tmp_path_factory) -> Path:
+def fixed_intyg_domain(tmp_path_factory, published_contracts) -> Path:
     """A copy of the Inera domain in which the receiver types import what they use."""
     root = tmp_path_factory.mktemp("published-fixed") / "intyg"
     shutil.copytree(INTYG_DOMAIN, root)
@@ -252,6 +253,7 @@ def test_project_schema_is_self_contained_and_original(relative):
         assert (path.parent / location).resolve().is_file(), f"{relative}: {location} does not exist"
 
 
+@PUBLISHED
 @pytest.mark.parametrize("pair", INTERACTIONS + CORE, ids=lambda p: p.id)
 def test_version_attribute_matches_published(pair):
     ours_root = etree.parse(str(ours(pair.ours))).getroot()
@@ -269,6 +271,7 @@ def test_version_attribute_matches_published(pair):
 BROKEN_AS_SHIPPED = [INTYG_DOMAIN / RECEIVER_TYPES] + [p.published for p in INTERACTIONS if p.needs_fix]
 
 
+@PUBLISHED
 @pytest.mark.parametrize("path", BROKEN_AS_SHIPPED, ids=lambda p: p.name)
 def test_published_defect_receiver_types_lack_types_import(path):
     """intyg_receiver_types_1.0.xsd uses types:nonEmptyString (types:3) without
@@ -282,6 +285,7 @@ def test_published_defect_receiver_types_lack_types_import(path):
         xmlschema.XMLSchema10(str(path))
 
 
+@PUBLISHED
 @pytest.mark.parametrize("path", BROKEN_AS_SHIPPED, ids=lambda p: p.name)
 def test_corrected_copy_of_published_defect_compiles(path, fixed_intyg_domain):
     fixed = fixed_intyg_domain / path.relative_to(INTYG_DOMAIN)
@@ -477,6 +481,7 @@ def _report(pair: Pair, diffs: list[str]) -> str:
     return f"{pair.ours} differs from {pair.published.name} in {len(diffs)} place(s):\n  {shown}{more}"
 
 
+@PUBLISHED
 @pytest.mark.parametrize("pair", INTERACTIONS, ids=lambda p: p.id)
 def test_interaction_structurally_equivalent(pair, request):
     diffs = compare(pair, request)
@@ -489,6 +494,7 @@ def test_interaction_structurally_equivalent(pair, request):
             assert any(d.startswith(prefix) for d in diffs), f"deviation {prefix!r} no longer present"
 
 
+@PUBLISHED
 @pytest.mark.parametrize("pair", CORE, ids=lambda p: p.id)
 def test_core_file_structurally_equivalent(pair, request):
     if pair.needs_fix:
@@ -562,6 +568,7 @@ SABOTAGE = [
 ]
 
 
+@PUBLISHED
 @pytest.mark.parametrize("sabotage", SABOTAGE, ids=lambda s: f"{Path(s[0]).stem}:{s[3]}")
 def test_comparison_notices_a_changed_fact(sabotage, tmp_path):
     """The structural comparison is only worth something if it fails on a real difference."""
@@ -1315,6 +1322,7 @@ def verdicts(case: Case, request) -> tuple[bool, bool, str, str]:
     return ok_mine, ok_theirs, str(mine.error_log.last_error), str(theirs.error_log.last_error)
 
 
+@PUBLISHED
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_same_verdict_as_published(case, request):
     ok_mine, ok_theirs, err_mine, err_theirs = verdicts(case, request)
@@ -1330,6 +1338,7 @@ def test_every_interaction_has_samples():
     assert covered == set(PAIRS), f"no specific cases for {set(PAIRS) - covered}"
 
 
+@PUBLISHED
 def test_known_deviation_is_what_it_says(request):
     """The one behavioural consequence of KNOWN_DEVIATIONS: an extension element
     that happens to be ext34:hanteratAv is validated by ours (the 3.3 core loads

@@ -17,8 +17,9 @@ from intygsgw.devtools.samples import CertificateSpec
 from tests.support.published import published_schema
 from tests.support.soapclient import endpoint_path
 
-# Compares the gateway with the published contracts (tests/support/paths.py).
-pytestmark = pytest.mark.conformance
+# Every test here compares the gateway with the published contracts; the
+# fixture marks each one `conformance` (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("published_contracts")
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 CID = str(uuid.uuid4())

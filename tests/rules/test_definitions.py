@@ -179,7 +179,7 @@ def test_reload_applies_a_good_set_and_keeps_the_old_one_on_error(tmp_path):
     assert "delsvar 27.1: type must be one of" in book.last_error and str(target) in book.last_error
 
 
-@pytest.mark.conformance
+@pytest.mark.usefixtures("published_contracts")
 def test_schematron_mode_for_a_type_with_only_a_sch_file(tmp_path):
     directory = lisjp_folder(tmp_path, "v1.sch", published(SCHEMATRON_DIR / "lisjp.v1.sch"))
     types = TypeBook(directory).current()

@@ -25,8 +25,9 @@ from intygsgw.rules.definitions import load_definition
 from intygsgw.rules.schematron import SchematronValidator
 from tests.support.paths import NOT_PUBLISHED, SCHEMATRON_DIR, published_available
 
-# Compares the gateway with the published contracts (tests/support/paths.py).
-pytestmark = pytest.mark.conformance
+# Every test here compares the gateway with the published contracts; the
+# fixture marks each one `conformance` (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("published_contracts")
 
 CORPUS_PER_TYPE = int(os.environ.get("INTYGSGW_CORPUS_PER_TYPE", "500"))
 CATALOG = load_catalog(DEFAULT_DIR)

@@ -15,8 +15,9 @@ from intygsgw.rules.definitions import load_definition
 from intygsgw.rules.schematron import SchematronValidator
 from tests.support.paths import SCHEMATRON_DIR, published
 
-# Compares the gateway with the published contracts (tests/support/paths.py).
-pytestmark = pytest.mark.conformance
+# Every test here compares the gateway with the published contracts; the
+# fixture marks each one `conformance` (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("published_contracts")
 
 GN = "{urn:riv:clinicalprocess:healthcond:certificate:3}"
 RG_INTYG = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}intyg"

@@ -178,7 +178,7 @@ _SCHEMAS = {
 }
 
 
-@pytest.mark.conformance
+@pytest.mark.usefixtures("published_contracts")
 def test_answers_validate_against_the_published_responder_schemas(stub):
     interactions = published(CERT_DOMAIN / "interactions")
     stub.add_rules(

@@ -2,7 +2,10 @@
 
 The published RIV-TA contract files are the test oracle. They live beside the
 checkout (``../shared/riv-ta``), never inside it; ``INTYGSGW_RIVTA_DIR``
-points elsewhere when a checkout is laid out differently.
+points elsewhere when a checkout is laid out differently. A test that reads
+them asks for the ``published_contracts`` fixture (tests/conftest.py), which
+fails it with MISSING_MESSAGE when they are not there and marks it
+``conformance``.
 """
 
 from __future__ import annotations
