@@ -81,9 +81,19 @@ def published_contracts():
 def pytest_collection_modifyitems(config, items):
     # Marking by fixture use means `-m postgres` / `-m "not conformance"`
     # cannot drift from what a test really needs.
+    written = []
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         if "postgres_server" in fixtures:
             item.add_marker(pytest.mark.postgres)
         if "published_contracts" in fixtures:
             item.add_marker(pytest.mark.conformance)
+        elif item.get_closest_marker("conformance") is not None:
+            written.append(item.nodeid)
+    if written:
+        # A hand-written mark would leave unit tests out of -m "not conformance"
+        # or a test that reads published files without failing clearly.
+        raise pytest.UsageError(
+            "mark `conformance` comes from the published_contracts fixture; ask for the fixture "
+            "(pytest.mark.usefixtures) instead of writing the mark: " + ", ".join(written[:5])
+        )
