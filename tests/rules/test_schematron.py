@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-pytest.importorskip("saxonche")
-
 from intygsgw.rules.schematron import (
     Failure,
     SchematronSyntaxError,
