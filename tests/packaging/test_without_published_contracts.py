@@ -23,8 +23,8 @@ MIXED = (
 )
 
 
-def run_pytest(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "INTYGSGW_RIVTA_DIR": NOWHERE}
+def run_pytest(*args: str, rivta: str = NOWHERE) -> subprocess.CompletedProcess:
+    env = {**os.environ, "INTYGSGW_RIVTA_DIR": rivta}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=REPO_ROOT,
@@ -51,6 +51,16 @@ def test_conformance_tests_fail_with_one_message_and_unit_tests_pass():
     assert done.stdout.count(MESSAGE) == summary["errors"], done.stdout
     for noise in ("OSError", "FileNotFoundError", "Traceback"):
         assert noise not in done.stdout, done.stdout
+
+
+def test_an_empty_contracts_folder_counts_as_missing(tmp_path):
+    done = run_pytest(
+        "tests/rules/test_schematron.py::test_the_published_folder_has_the_expected_schemas_and_fixtures",
+        rivta=str(tmp_path),
+    )
+    assert done.returncode == 1, done.stdout
+    assert f"the published RIV-TA contracts are not at {tmp_path}" in done.stdout, done.stdout
+    assert counts(done.stdout.splitlines()[-1]) == {"error": 1}
 
 
 def test_deselecting_conformance_runs_the_rest_green():

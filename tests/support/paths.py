@@ -37,7 +37,9 @@ MISSING_MESSAGE = (
 
 
 def published_available() -> bool:
-    return RIVTA.is_dir()
+    # An empty folder (a submodule not checked out, a bare mount point) is as
+    # good as none: the tests would only trip over its missing files.
+    return all(folder.is_dir() for folder in (CERT_DOMAIN, INTYG_DOMAIN, SCHEMATRON_DIR))
 
 
 def require_published() -> Path:
