@@ -771,7 +771,9 @@ class _Compiler:
         where = f"rule {rid}"
         kind = rule.get("kind", "implies")
         message = rule.get("message") or f"Regel {rid} är inte uppfylld."
-        compile_kind = RULE_KINDS.get(kind)
+        # A kind that is no string (a TOML array or table) is unknown too, not a TypeError from
+        # looking an unhashable value up in the table.
+        compile_kind = RULE_KINDS.get(kind) if isinstance(kind, str) else None
         if compile_kind is None:
             raise self.fail(where, f"unknown kind {kind!r}")
         compile_kind(self, rule, where, rid, message)

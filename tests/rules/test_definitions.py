@@ -121,6 +121,13 @@ def test_rules_without_a_catalogue_entry_are_refused(tmp_path):
             "rule r2: unknown kind 'sometimes'",
         ),
         (
+            minimal(
+                '[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"',
+                '[[rule]]\nid = "r5"\nkind = ["implies"]',
+            ),
+            "rule r5: unknown kind ['implies']",
+        ),
+        (
             minimal('[[svar]]\nid = "1"\n[[svar.delsvar]]\nid = "1.1"\ntype = "text"\ntype_checked = "no"'),
             "delsvar 1.1: type_checked must be true or false",
         ),
