@@ -24,9 +24,11 @@ MIXED = (
 
 
 def run_pytest(*args: str, rivta: str = NOWHERE) -> subprocess.CompletedProcess:
-    env = {**os.environ, "INTYGSGW_RIVTA_DIR": rivta}
+    # No short summary (-rN): its lines are cut to the terminal width, so how often the message
+    # shows would depend on the machine's COLUMNS rather than on the fixture.
+    env = {**os.environ, "INTYGSGW_RIVTA_DIR": rivta, "COLUMNS": "120"}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-q", "-rN", "-p", "no:cacheprovider", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
