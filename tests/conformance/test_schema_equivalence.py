@@ -34,7 +34,7 @@ import pytest
 import xmlschema
 from lxml import etree
 
-from tests.support.paths import CERT_DOMAIN, INTYG_DOMAIN, REPO_ROOT
+from tests.support.paths import CERT_DOMAIN, INTYG_DOMAIN, REHAB_DOMAIN, REPO_ROOT
 
 SCHEMAS = REPO_ROOT / "schemas"
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -43,6 +43,8 @@ CERT_INTERACTIONS = CERT_DOMAIN / "interactions"
 CERT_CORE = CERT_DOMAIN / "core_components"
 INTYG_INTERACTIONS = INTYG_DOMAIN / "interactions"
 INTYG_CORE = INTYG_DOMAIN / "core_components"
+REHAB_INTERACTIONS = REHAB_DOMAIN / "interactions"
+REHAB_CORE = REHAB_DOMAIN / "core_components"
 
 XS = "http://www.w3.org/2001/XMLSchema"
 NS = {
@@ -58,6 +60,8 @@ NS = {
     "ds": "http://www.w3.org/2000/09/xmldsig#",
     "xf": "http://www.w3.org/2002/06/xmldsig-filter2",
     "reg": "urn:riv:itintegration:registry:1",
+    "t2": "urn:riv:clinicalprocess:healthcond:certificate:types:2",
+    "rehab": "urn:riv:clinicalprocess:healthcond:rehabilitation:1",
     "xs": XS,
 }
 # Built-in namespaces every xmlschema schema set carries; not part of the contracts.
@@ -103,6 +107,10 @@ def _intyg(contract: str, version: str) -> Path:
     return INTYG_INTERACTIONS / f"{contract}Interaction" / f"{contract}Responder_{version}.xsd"
 
 
+def _rehab(contract: str, version: str) -> Path:
+    return REHAB_INTERACTIONS / f"{contract}Interaction" / f"{contract}Responder_{version}.xsd"
+
+
 INTERACTIONS = [
     Pair("interactions/RegisterCertificateResponder-3.xsd", _cert("RegisterCertificate", "3.1")),
     Pair("interactions/GetCertificateResponder-2.xsd", _cert("GetCertificate", "2.1")),
@@ -116,6 +124,12 @@ INTERACTIONS = [
     Pair("interactions/SendMessageToRecipientResponder-2.xsd", _cert("SendMessageToRecipient", "2.1")),
     Pair("interactions/CertificateStatusUpdateForCareResponder-3.xsd", _cert("CertificateStatusUpdateForCare", "3.2")),
     Pair("interactions/ListCertificatesForCareWithQAResponder-3.xsd", _cert("ListCertificatesForCareWithQA", "3.3")),
+    Pair("interactions/ListSickLeavesForCareResponder-1.xsd", _cert("ListSickLeavesForCare", "1.0")),
+    Pair(
+        "interactions/ListActiveSickLeavesForCareUnitResponder-1.xsd",
+        _rehab("ListActiveSickLeavesForCareUnit", "1.0"),
+    ),
+    Pair("interactions/ListSickLeavesForPersonResponder-1.xsd", _rehab("ListSickLeavesForPerson", "1.0")),
     Pair("interactions/ListRelationsForCertificateResponder-1.xsd", _intyg("ListRelationsForCertificate", "1.0")),
     Pair("interactions/GetCertificateTypeInfoResponder-1.xsd", _intyg("GetCertificateTypeInfo", "1.0")),
     Pair("interactions/GetRecipientsForCertificateResponder-1.xsd", _intyg("GetRecipientsForCertificate", "1.1")),
@@ -142,6 +156,8 @@ CORE = [
     Pair("core/certificate-3.4-ext.xsd", CERT_CORE / "clinicalprocess_healthcond_certificate_3.4_ext.xsd"),
     Pair("core/certificate-types-1.xsd", CERT_CORE / "clinicalprocess_healthcond_certificate_types_1.0.xsd"),
     Pair("core/certificate-1.xsd", CERT_CORE / "clinicalprocess_healthcond_certificate_1.0.xsd"),
+    Pair("core/certificate-types-2.xsd", REHAB_CORE / "clinicalprocess_healthcond_certificate_types_2.0.xsd"),
+    Pair("core/rehabilitation-1.xsd", REHAB_CORE / "clinicalprocess_healthcond_rehabilitation_1.0.xsd"),
     Pair("core/receiver-types-1.xsd", INTYG_CORE / "intyg_receiver_types_1.0.xsd", needs_fix=True),
     Pair(
         "interactions/CertificateStatusUpdateForCareResponder-3.2-ext.xsd",
@@ -1304,6 +1320,100 @@ SPECIFIC_CASES = [
         "empty-receiverId",
         False,
         (text("/*/tns:approvedReceivers/tns:receiverId", ""),),
+    ),
+    # Sick leave. The rehabilitation contracts use types:2, whose person id has no dash.
+    Case(
+        "ListSickLeavesForCareResponder-1",
+        "request",
+        "gap-not-a-number",
+        False,
+        (text("/*/tns:maxDagarMellanIntyg", "fem"),),
+    ),
+    Case(
+        "ListSickLeavesForCareResponder-1", "request", "negative-gap", True, (text("/*/tns:maxDagarMellanIntyg", "-1"),)
+    ),
+    Case("ListSickLeavesForCareResponder-1", "request", "without-gap", False, (drop("/*/tns:maxDagarMellanIntyg"),)),
+    Case(
+        "ListSickLeavesForCareResponder-1",
+        "response",
+        "five-grades",
+        False,
+        tuple(append("//tns:grader", f"<tns:grad>{grade}</tns:grad>") for grade in (25, 75, 25)),
+    ),
+    Case("ListSickLeavesForCareResponder-1", "response", "no-cases", True, (drop("//tns:sjukfall"),)),
+    Case(
+        "ListActiveSickLeavesForCareUnitResponder-1",
+        "request",
+        "fifteen-days-since-end",
+        False,
+        (text("/*/tns:max-dagar-sedan-avslut", "15"),),
+    ),
+    Case(
+        "ListActiveSickLeavesForCareUnitResponder-1",
+        "request",
+        "person-id-with-dash",
+        False,
+        (text("/*/tns:person-id/t2:extension", "19121212-1212"),),
+    ),
+    Case(
+        "ListActiveSickLeavesForCareUnitResponder-1",
+        "request",
+        "empty-unit",
+        False,
+        (text("/*/tns:enhets-id/t2:extension", ""),),
+    ),
+    Case(
+        "ListActiveSickLeavesForCareUnitResponder-1",
+        "response",
+        "error-with-comment",
+        True,
+        (drop("//rehab:intygsData"), text("/*/tns:resultCode", "ERROR"), append("/*", "<tns:comment>x</tns:comment>")),
+    ),
+    Case(
+        "ListActiveSickLeavesForCareUnitResponder-1",
+        "response",
+        "without-vardgivare",
+        False,
+        (drop("/*/tns:vardgivare"),),
+    ),
+    Case(
+        "ListActiveSickLeavesForCareUnitResponder-1",
+        "response",
+        "grade-zero",
+        False,
+        (text("(//rehab:nedsattning)[1]", "0"),),
+    ),
+    Case(
+        "ListActiveSickLeavesForCareUnitResponder-1",
+        "response",
+        "five-employments",
+        False,
+        tuple(append("//rehab:intygsData", "<rehab:sysselsattning>A</rehab:sysselsattning>") for _ in range(3)),
+    ),
+    Case(
+        "ListSickLeavesForPersonResponder-1",
+        "response",
+        "error-with-message",
+        True,
+        (
+            drop("//rehab:intygsData"),
+            text("/*/tns:result/tns:resultCode", "ERROR"),
+            append("/*/tns:result", "<tns:resultMessage>Could not parse passed personnummer</tns:resultMessage>"),
+        ),
+    ),
+    Case(
+        "ListSickLeavesForPersonResponder-1",
+        "response",
+        "doctor-without-name",
+        True,
+        (drop("(//rehab:skapadAv)[1]/rehab:fullstandigtNamn"),),
+    ),
+    Case(
+        "ListSickLeavesForPersonResponder-1",
+        "request",
+        "samordningsnummer-root",
+        True,
+        (text("/*/tns:person-id/t2:root", "1.2.752.129.2.1.3.3"),),
     ),
 ]
 

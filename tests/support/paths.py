@@ -26,6 +26,7 @@ def rivta_dir() -> Path:
 RIVTA = rivta_dir()
 CERT_DOMAIN = RIVTA / "rivta" / "clinicalprocess-healthcond-certificate"
 INTYG_DOMAIN = RIVTA / "intyg" / "clinicalprocess-healthcond-certificate"
+REHAB_DOMAIN = RIVTA / "intyg" / "clinicalprocess-healthcond-rehabilitation"
 SCHEMATRON_DIR = RIVTA / "intyg" / "clinicalprocess-healthcond-certificate-schematron"
 
 
