@@ -9,6 +9,7 @@ from pathlib import Path
 from intygsgw import metrics
 from intygsgw.audit.writer import AccessLogWriter
 from intygsgw.clock import Clock
+from intygsgw.config.care_units import load_sub_units
 from intygsgw.config.recipient_file import DEFAULT_FILE as RECIPIENTS_FILE
 from intygsgw.config.recipient_file import load_recipients
 from intygsgw.config.reloadable import Reloadable
@@ -62,6 +63,7 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         validation_persons=parse_validation_persons(settings.validation_persons),
         render_status_update=render_status_update,
         signatures=signatures,
+        sub_units=Reloadable(settings.sub_units_file, load_sub_units) if settings.sub_units_file else None,
     )
 
 

@@ -83,6 +83,11 @@ SEND_MESSAGE_TO_CARE_2 = _national("SendMessageToCare", 2)
 SEND_MESSAGE_TO_RECIPIENT_2 = _national("SendMessageToRecipient", 2)
 LIST_CERTIFICATES_FOR_CARE_WITH_QA_3 = _national("ListCertificatesForCareWithQA", 3)
 CERTIFICATE_STATUS_UPDATE_FOR_CARE_3 = _national("CertificateStatusUpdateForCare", 3)
+LIST_SICK_LEAVES_FOR_CARE_1 = _national("ListSickLeavesForCare", 1)
+
+# Rehabstöd's contracts live in their own service domain.
+LIST_ACTIVE_SICK_LEAVES_FOR_CARE_UNIT_1 = Interaction("ListActiveSickLeavesForCareUnit", 1, ns.REHABILITATION_DOMAIN)
+LIST_SICK_LEAVES_FOR_PERSON_1 = Interaction("ListSickLeavesForPerson", 1, ns.REHABILITATION_DOMAIN)
 
 LIST_RELATIONS_FOR_CERTIFICATE_1 = _internal("ListRelationsForCertificate", 1)
 GET_CERTIFICATE_TYPE_INFO_1 = _internal("GetCertificateTypeInfo", 1)

@@ -14,6 +14,9 @@ CORE_1 = f"{CERT}:1"
 CORE_3_2 = f"{CERT}:3.2"
 TYPES = f"{CERT}:types:3"
 RECEIVER_TYPES = f"{CERT}:receiver:types:1"
+# The rehabilitation contracts' model and the older data types it is built on.
+REHAB = f"urn:riv:{REHABILITATION_DOMAIN}:1"
+TYPES_2 = f"{CERT}:types:2"
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"

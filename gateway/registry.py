@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from intygsgw import interactions as i
-from intygsgw.handlers import certificates, listing, messages, relations
+from intygsgw.handlers import certificates, listing, messages, relations, sick_leave
 from intygsgw.handlers import recipients as recipient_handlers
 from intygsgw.handlers.responses import ErrorResponse, result_only
 from intygsgw.interactions import Interaction
@@ -36,6 +36,10 @@ class Contract:
     error_response: ErrorResponse = field(default=result_only)
     # Calls that read or change a patient's certificates go to the access log.
     patient_data: bool = True
+    # The reference validates most requests against the contract's schema; the
+    # Rehabstöd contracts it does not (hub-behaviour §1.1), and their callers
+    # rely on it: a blank unit id must get that contract's own ERROR text.
+    validates_request: bool = True
     # The reference answers "nothing found" with an ERROR result that leaves
     # out a list its own schema requires (GetRecipientsForCertificate,
     # ListKnownRecipients). Callers handle that answer, not a fault, so an
@@ -122,6 +126,22 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract(i.LIST_POSSIBLE_RECEIVERS_1, recipient_handlers.list_possible_receivers, errors=FAULT, patient_data=False),
     Contract(i.LIST_APPROVED_RECEIVERS_1, recipient_handlers.list_approved_receivers, errors=FAULT),
     Contract(i.REGISTER_APPROVED_RECEIVERS_1, recipient_handlers.register_approved_receivers, errors=FAULT),
+    # Sick leave (sjukfall): the case engine's answer for care, and Rehabstöd's raw data.
+    Contract(i.LIST_SICK_LEAVES_FOR_CARE_1, sick_leave.list_sick_leaves_for_care, errors=FAULT),
+    Contract(
+        i.LIST_ACTIVE_SICK_LEAVES_FOR_CARE_UNIT_1,
+        sick_leave.list_active_sick_leaves_for_care_unit,
+        error_response=sick_leave.unit_error_response,
+        validates_request=False,
+        sends_schema_invalid_errors=True,
+    ),
+    Contract(
+        i.LIST_SICK_LEAVES_FOR_PERSON_1,
+        sick_leave.list_sick_leaves_for_person,
+        error_response=sick_leave.person_error_response,
+        validates_request=False,
+        sends_schema_invalid_errors=True,
+    ),
 )
 
 

@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
-from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
+from intygsgw.domain.sick_leave import HIDING_RELATIONS, SickLeaveCertificate, WorkCapacity
 from intygsgw.storage.limits import check_lengths
-from intygsgw.storage.models import RelationRow, SickLeaveCertificateRow, SickLeavePeriodRow
+from intygsgw.storage.models import CertificateRow, RelationRow, SickLeaveCertificateRow, SickLeavePeriodRow
 
 
 class SickLeaveRepository:
@@ -66,7 +66,7 @@ class SickLeaveRepository:
         """
         if not unit_ids:
             return []
-        t, p, r = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__, RelationRow.__table__
+        t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
         on_units = (t.c.care_giver_id == care_giver_id, t.c.care_unit_id.in_(unit_ids), t.c.deleted.is_(False))
         active_patients = (
             select(t.c.patient_id)
@@ -74,19 +74,28 @@ class SickLeaveRepository:
             .where(*on_units, p.c.start <= today, p.c.end >= since)
             .distinct()
         )
-        newer = t.alias("newer")
-        replaced = exists().where(
-            r.c.to_id == t.c.certificate_id,
-            r.c.code.in_(("ERSATT", "KOMPLT")),
-            newer.c.certificate_id == r.c.from_id,
-            newer.c.deleted.is_(False),
-        )
         stmt = (
             select(t)
-            .where(*on_units, t.c.patient_id.in_(active_patients), ~replaced)
+            .where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
             .order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id)
         )
         return self._with_periods(self.connection.execute(stmt).mappings().all())
+
+    def for_patient(self, patient_id: str) -> list[SickLeaveCertificate]:
+        """A patient's sick-leave certificates on every care giver, revoked and replaced ones left out."""
+        t = SickLeaveCertificateRow.__table__
+        stmt = (
+            select(t)
+            .where(t.c.patient_id == patient_id, t.c.deleted.is_(False), ~_replaced(t))
+            .order_by(t.c.signed_at, t.c.certificate_id)
+        )
+        return self._with_periods(self.connection.execute(stmt).mappings().all())
+
+    def care_giver_of_unit(self, unit_id: str) -> str | None:
+        """The care giver the unit's latest certificate names; None for a unit the gateway has no certificate of."""
+        c = CertificateRow.__table__
+        stmt = select(c.c.care_giver_id).where(c.c.care_unit_id == unit_id).order_by(c.c.signed_at.desc()).limit(1)
+        return self.connection.execute(stmt).scalar()
 
     def _with_periods(self, rows) -> list[SickLeaveCertificate]:
         periods: dict[str, list[WorkCapacity]] = {}
@@ -109,6 +118,21 @@ class SickLeaveRepository:
             stmt = stmt.where(t.c.deleted.is_(False))
         rows = self.connection.execute(stmt).mappings().all()
         return list(zip(self._with_periods(rows), (bool(r["deleted"]) for r in rows), strict=True))
+
+
+def _replaced(t):
+    """Whether a row is replaced or completed (ERSATT, KOMPLT) by a sick-leave certificate that is not revoked.
+
+    Revoking the newer certificate brings the older one back (§2.4).
+    """
+    r = RelationRow.__table__
+    newer = t.alias("newer")
+    return exists().where(
+        r.c.to_id == t.c.certificate_id,
+        r.c.code.in_(HIDING_RELATIONS),
+        newer.c.certificate_id == r.c.from_id,
+        newer.c.deleted.is_(False),
+    )
 
 
 def _date(value) -> dt.date:

@@ -65,6 +65,9 @@ class Settings:
     authorization_file: str = ""  # TOML call authorizations; empty: nobody is authorized
     access_log: bool = True  # the tamper-evident patient-data access log
     validation_persons: str = ""  # comma-separated person ids whose certificates are never sent
+    # TOML [sub_units] table: care unit id = [its sub-units], for the sick-leave lists
+    # (the reference reads them from the HSA directory); empty: a unit is just itself.
+    sub_units_file: str = ""
     validation_retention_days: int = 30  # validation persons' certificates are purged after this
     validation_purge_every: int = 3600  # seconds between purges in the serving parent; 0: never
     # -- XML signatures (issue 6, signing/) --

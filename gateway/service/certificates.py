@@ -145,9 +145,9 @@ def _sick_leave_of(
     """The certificate as the sick-leave lists will read it; None when they leave it out.
 
     Written with the certificate, in its transaction. A validation person's
-    certificates never appear in the lists.
+    certificates and test certificates never appear in the lists.
     """
-    if record.person_id in svc.validation_persons or record.signed_at is None:
+    if record.person_id in svc.validation_persons or record.test_certificate or record.signed_at is None:
         return None
     answers = types.sick_leave_answers(record.type, cmd.parsed)
     if answers is None:

@@ -126,6 +126,12 @@ class SickLeaveRepository(Protocol):
     ) -> list[SickLeaveCertificate]:
         """The units' certificates of patients with one active today or ended since ``since``, replaced ones left out."""
 
+    def for_patient(self, patient_id: str) -> list[SickLeaveCertificate]:
+        """A patient's certificates on every care giver, revoked and replaced ones left out."""
+
+    def care_giver_of_unit(self, unit_id: str) -> str | None:
+        """The care giver the unit's latest certificate names; None for an unknown unit."""
+
 
 class Outbox(Protocol):
     """Work for other systems, written in the same transaction as the change that causes it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,6 +37,8 @@ class Services:
     render_status_update: Callable[..., bytes] | None = None
     # Signature policy and trust anchors (intygsgw.signing.registration); None: never verify.
     signatures: SignatureChecker | None = None
+    # Care unit id -> its sub-units, read by the sick-leave lists; None: every unit is just itself.
+    sub_units: Current[Mapping[str, tuple[str, ...]]] | None = None
 
     @property
     def catalog(self) -> TypeCatalog:

@@ -1,12 +1,76 @@
-"""Sick leaves as the sick-leave lists show them, from the data written at registration."""
+"""Sick leaves as the sick-leave lists show them, from the data written at registration.
+
+A care unit's list covers the unit and its sub-units (intygsgw.config.care_units)
+on the care giver the unit's certificates name. Validation persons never appear.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from intygsgw import audit
-from intygsgw.domain.sick_leave import Parameters, UnitCase, unit_cases
+from intygsgw.domain.personnummer import PersonId
+from intygsgw.domain.sick_leave import (
+    CaseFilter,
+    Parameters,
+    SickLeaveCertificate,
+    UnitCase,
+    filter_cases,
+    unit_cases,
+)
 from intygsgw.service.services import Services
+
+
+def care_units(svc: Services, unit_id: str) -> list[str]:
+    """The unit and its sub-units, the unit first."""
+    subs = svc.sub_units.current().get(unit_id, ()) if svc.sub_units is not None else ()
+    return [unit_id, *(s for s in subs if s != unit_id)]
+
+
+def unit_certificates(
+    svc: Services, unit_id: str, person: PersonId | None = None, max_days_since_end: int = 0
+) -> tuple[str | None, list[SickLeaveCertificate]]:
+    """The care giver of the unit, and every certificate of the patients on sick leave there.
+
+    On sick leave: a period covers today or ended at most ``max_days_since_end``
+    days ago. Raw certificates, not merged into cases (ListActiveSickLeavesForCareUnit).
+    An unknown unit has no care giver and no certificates.
+    """
+    today = svc.clock().date()
+    since = today - dt.timedelta(days=max(0, max_days_since_end))
+    with svc.store.reading() as uow:
+        care_giver = uow.sick_leave.care_giver_of_unit(unit_id)
+        if care_giver is None:
+            return None, []
+        certificates = uow.sick_leave.for_units(care_giver, care_units(svc, unit_id), today, since)
+    certificates = [c for c in certificates if c.patient_id not in svc.validation_persons]
+    if person is not None:
+        certificates = [c for c in certificates if c.patient_id == person.digits]
+    _note_by_patient(certificates)
+    return care_giver, certificates
+
+
+def person_certificates(svc: Services, person: PersonId) -> list[SickLeaveCertificate]:
+    """Every sick-leave certificate of the person on every care giver (ListSickLeavesForPerson)."""
+    if person.digits in svc.validation_persons:
+        audit.note(person.digits)
+        return []
+    with svc.store.reading() as uow:
+        certificates = uow.sick_leave.for_patient(person.digits)
+    audit.note(person.digits, [c.certificate_id for c in certificates])
+    return certificates
+
+
+def care_unit_cases(svc: Services, unit_id: str, max_gap: int, case_filter: CaseFilter | None = None) -> list[UnitCase]:
+    """The unit's active sick-leave cases with the request's filter applied (ListSickLeavesForCare)."""
+    if max_gap < 0:
+        return []
+    with svc.store.reading() as uow:
+        care_giver = uow.sick_leave.care_giver_of_unit(unit_id)
+    if care_giver is None:
+        return []
+    cases = unit_sick_leaves(svc, care_giver, care_units(svc, unit_id), max_gap)
+    return filter_cases(cases, case_filter or CaseFilter())
 
 
 def unit_sick_leaves(
@@ -27,3 +91,11 @@ def unit_sick_leaves(
     for case in cases:
         audit.note(case.patient_id, [c.certificate_id for c in case.certificates])
     return cases
+
+
+def _note_by_patient(certificates: list[SickLeaveCertificate]) -> None:
+    by_patient: dict[str, list[str]] = {}
+    for c in certificates:
+        by_patient.setdefault(c.patient_id, []).append(c.certificate_id)
+    for patient, ids in by_patient.items():
+        audit.note(patient, ids)

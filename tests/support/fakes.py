@@ -258,6 +258,22 @@ class FakeSickLeave:
             key=lambda c: (c.patient_id, c.signed_at, c.certificate_id),
         )
 
+    def for_patient(self, patient_id: str) -> list[SickLeaveCertificate]:
+        alive = {cid for cid, (_, deleted) in self.t.sick_leave.items() if not deleted}
+        replaced = {r.to_id for r in self.t.relations if r.code in ("ERSATT", "KOMPLT") and r.from_id in alive}
+        return sorted(
+            (
+                c
+                for cid, (c, _) in self.t.sick_leave.items()
+                if c.patient_id == patient_id and cid in alive and cid not in replaced
+            ),
+            key=lambda c: (c.signed_at, c.certificate_id),
+        )
+
+    def care_giver_of_unit(self, unit_id: str) -> str | None:
+        on_unit = [r for r in self.t.certificates.values() if r.care_unit_id == unit_id]
+        return max(on_unit, key=lambda r: r.signed_at or dt.datetime.min).care_giver_id if on_unit else None
+
 
 class FakeOutbox:
     def __init__(self, t: Tables):

@@ -18,6 +18,11 @@ HUB_ADDRESS = "5565594230"
 
 
 def endpoint_path(name: str, major: int) -> str:
+    from intygsgw.interactions import ALL
+
+    for interaction in ALL:
+        if (interaction.name, interaction.major) == (name, major):
+            return interaction.path
     return f"/clinicalprocess/healthcond/certificate/{name}/{major}/rivtabp21"
 
 

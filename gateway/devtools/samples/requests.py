@@ -204,3 +204,63 @@ def get_certificate_type_info(certificate_id: str, logical_address: str = HUB_AD
         f"</g:intygs-id></g:GetCertificateTypeInfo>",
         logical_address,
     )
+
+
+_REHAB_RESPONDER = "urn:riv:clinicalprocess:healthcond:rehabilitation:{name}Responder:{major}"
+_TYPES_2 = "urn:riv:clinicalprocess:healthcond:certificate:types:2"
+
+
+def _ii2(tag: str, root: str, extension: str) -> str:
+    return f"<{tag}><t2:root>{root}</t2:root><t2:extension>{escape(extension)}</t2:extension></{tag}>"
+
+
+def list_sick_leaves_for_care(
+    unit_id: str,
+    max_gap: int = 5,
+    min_days: int | None = None,
+    max_days: int | None = None,
+    doctor_ids: tuple[str, ...] = (),
+    logical_address: str = HUB_ADDRESS,
+) -> bytes:
+    ns = _RESPONDER.format(name="ListSickLeavesForCare", major=1)
+    parts = [
+        _certificate_id("s:enhets-id", unit_id, HSA_ROOT),
+        f"<s:maxDagarMellanIntyg>{max_gap}</s:maxDagarMellanIntyg>",
+    ]
+    if min_days is not None:
+        parts.append(f"<s:minstaSjukskrivningslangd>{min_days}</s:minstaSjukskrivningslangd>")
+    if max_days is not None:
+        parts.append(f"<s:maxSjukskrivningslangd>{max_days}</s:maxSjukskrivningslangd>")
+    parts += [_certificate_id("s:personal-id", doctor, HSA_ROOT) for doctor in doctor_ids]
+    return envelope(
+        f'<s:ListSickLeavesForCare xmlns:s="{ns}">{"".join(parts)}</s:ListSickLeavesForCare>', logical_address
+    )
+
+
+def list_active_sick_leaves_for_care_unit(
+    unit_id: str,
+    person_id: str | None = None,
+    max_days_since_end: int | str | None = None,
+    logical_address: str = HUB_ADDRESS,
+) -> bytes:
+    """Rehabstöd's raw list; ``person_id`` as given, so a test can send a malformed one."""
+    ns = _REHAB_RESPONDER.format(name="ListActiveSickLeavesForCareUnit", major=1)
+    parts = [_ii2("a:enhets-id", HSA_ROOT, unit_id)]
+    if person_id is not None:
+        parts.append(_ii2("a:person-id", PERSONNUMMER_ROOT, person_id))
+    if max_days_since_end is not None:
+        parts.append(f"<a:max-dagar-sedan-avslut>{max_days_since_end}</a:max-dagar-sedan-avslut>")
+    return envelope(
+        f'<a:ListActiveSickLeavesForCareUnit xmlns:a="{ns}" xmlns:t2="{_TYPES_2}">{"".join(parts)}'
+        f"</a:ListActiveSickLeavesForCareUnit>",
+        logical_address,
+    )
+
+
+def list_sick_leaves_for_person(person_id: str, logical_address: str = HUB_ADDRESS) -> bytes:
+    ns = _REHAB_RESPONDER.format(name="ListSickLeavesForPerson", major=1)
+    return envelope(
+        f'<p:ListSickLeavesForPerson xmlns:p="{ns}" xmlns:t2="{_TYPES_2}">'
+        f"{_ii2('p:person-id', PERSONNUMMER_ROOT, person_id)}</p:ListSickLeavesForPerson>",
+        logical_address,
+    )

@@ -1,0 +1,235 @@
+"""Handlers of the sick-leave contracts: ListSickLeavesForCare 1 and Rehabstöd's
+ListActiveSickLeavesForCareUnit 1 and ListSickLeavesForPerson 1 (hub-behaviour §1.11).
+
+The two rehabilitation contracts are not schema-validated on the way in, as
+in the reference: a blank unit id or a person id with a dash reaches the
+handler, which answers with the reference's own texts.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from intygsgw import ns
+from intygsgw.domain.personnummer import PersonId, try_parse_person_id
+from intygsgw.domain.results import ErrorId, Result, error
+from intygsgw.domain.sick_leave import CaseFilter, SickLeaveCertificate, UnitCase
+from intygsgw.handlers.context import Request
+from intygsgw.handlers.responses import HSA_ROOT, T, format_timestamp, sub
+from intygsgw.interactions import Interaction
+from intygsgw.service import sick_leave as service
+from intygsgw.soap.faults import server_fault
+
+NO_UNIT = "No careUnitHsaId specified in request."
+BAD_PERSON_ID = "Could not parse passed personnummer"
+MISSING_UNIT_FOR_CARE = "Request to ListSickLeavesForCare is missing required parameter 'enhets-id'"
+# A century: as good as unbounded for sick leave, and still a date.
+LONGEST_LOOKBACK_DAYS = 36_500
+
+
+def _error(text: str) -> Result:
+    # These contracts carry no errorId; the Result just ferries the text to the answer.
+    return error(ErrorId.APPLICATION_ERROR, text)
+
+
+def R(tag: str) -> str:
+    return f"{{{ns.REHAB}}}{tag}"
+
+
+def T2(tag: str) -> str:
+    return f"{{{ns.TYPES_2}}}{tag}"
+
+
+def _tag(req: Request, local: str) -> str:
+    return f"{{{req.contract.namespace}}}{local}"
+
+
+def _root(contract: Interaction) -> etree._Element:
+    return etree.Element(
+        f"{{{contract.namespace}}}{contract.name}Response",
+        nsmap={"ns": contract.namespace, "rehab": ns.REHAB, "t2": ns.TYPES_2},
+    )
+
+
+# -- ListActiveSickLeavesForCareUnit ----------------------------------------------------------------
+
+
+def list_active_sick_leaves_for_care_unit(req: Request) -> etree._Element:
+    unit_id = (req.body.findtext(f"{_tag(req, 'enhets-id')}/{T2('extension')}") or "").strip()
+    if not unit_id:
+        return unit_error_response(req.contract, _error(NO_UNIT))
+    person: PersonId | None = None
+    person_text = (req.body.findtext(f"{_tag(req, 'person-id')}/{T2('extension')}") or "").strip()
+    if person_text:
+        person = try_parse_person_id(person_text)
+        if person is None:
+            return unit_error_response(req.contract, _error(BAD_PERSON_ID))
+    days_text = (req.body.findtext(_tag(req, "max-dagar-sedan-avslut")) or "").strip()
+    try:
+        days = int(days_text) if days_text else 0
+    except ValueError:
+        return unit_error_response(
+            req.contract, _error(f"Unmarshalling Error: max-dagar-sedan-avslut is not an integer: {days_text!r}")
+        )
+    days = max(-LONGEST_LOOKBACK_DAYS, min(days, LONGEST_LOOKBACK_DAYS))
+    care_giver, certificates = service.unit_certificates(req.services, unit_id, person, days)
+    root = _root(req.contract)
+    _add_vardgivare(root, _tag(req, "vardgivare"), care_giver or req.logical_address)
+    _add_intygs_lista(root, _tag(req, "intygsLista"), certificates)
+    sub(root, _tag(req, "resultCode"), "OK")
+    return root
+
+
+def unit_error_response(contract: Interaction, result: Result) -> etree._Element:
+    """ERROR and the text in ``comment``; no care giver, as the reference sends it."""
+    root = _root(contract)
+    sub(root, f"{{{contract.namespace}}}intygsLista")
+    sub(root, f"{{{contract.namespace}}}resultCode", "ERROR")
+    sub(root, f"{{{contract.namespace}}}comment", result.text or "")
+    return root
+
+
+# -- ListSickLeavesForPerson ------------------------------------------------------------------------
+
+
+def list_sick_leaves_for_person(req: Request) -> etree._Element:
+    person = try_parse_person_id(req.body.findtext(f"{_tag(req, 'person-id')}/{T2('extension')}"))
+    if person is None:
+        return person_error_response(req.contract, _error(BAD_PERSON_ID))
+    certificates = service.person_certificates(req.services, person)
+    root = _root(req.contract)
+    care_giver = certificates[-1].care_giver_id if certificates else req.logical_address
+    _add_vardgivare(root, _tag(req, "vardgivare"), care_giver)
+    _add_intygs_lista(root, _tag(req, "intygsLista"), certificates)
+    result = sub(root, _tag(req, "result"))
+    sub(result, _tag(req, "resultCode"), "OK")
+    return root
+
+
+def person_error_response(contract: Interaction, result: Result) -> etree._Element:
+    """ERROR and the text in ``result/resultMessage``; no care giver, as the reference sends it."""
+    root = _root(contract)
+    sub(root, f"{{{contract.namespace}}}intygsLista")
+    el = sub(root, f"{{{contract.namespace}}}result")
+    sub(el, f"{{{contract.namespace}}}resultCode", "ERROR")
+    sub(el, f"{{{contract.namespace}}}resultMessage", result.text or "")
+    return root
+
+
+# -- the rehabilitation model ------------------------------------------------------------------------
+
+
+def _hsa_id(parent: etree._Element, tag: str, extension: str) -> None:
+    el = sub(parent, tag)
+    sub(el, T2("root"), HSA_ROOT)
+    sub(el, T2("extension"), extension)
+
+
+def _add_vardgivare(parent: etree._Element, tag: str, care_giver_id: str) -> etree._Element:
+    # The reference leaves the name empty: the hub does not know care givers' names.
+    el = sub(parent, tag)
+    _hsa_id(el, R("vardgivarId"), care_giver_id)
+    sub(el, R("vardgivarnamn"), "")
+    return el
+
+
+def _add_intygs_lista(parent: etree._Element, tag: str, certificates: list[SickLeaveCertificate]) -> None:
+    lista = sub(parent, tag)
+    for cert in certificates:
+        lista.append(_intygs_data(cert))
+
+
+def _intygs_data(cert: SickLeaveCertificate) -> etree._Element:
+    data = etree.Element(R("intygsData"))
+    sub(data, R("intygsId"), cert.certificate_id)
+    patient = sub(data, R("patient"))
+    person = PersonId(cert.patient_id)
+    pid = sub(patient, R("personId"))
+    sub(pid, T2("root"), person.root)
+    sub(pid, T2("extension"), person.digits)
+    sub(patient, R("fullstandigtNamn"), cert.patient_name)
+    author = sub(data, R("skapadAv"))
+    _hsa_id(author, R("personalId"), cert.doctor_id)
+    sub(author, R("fullstandigtNamn"), cert.doctor_name)
+    sub(author, R("befattningar"))
+    unit = sub(author, R("enhet"))
+    _hsa_id(unit, R("enhetsId"), cert.care_unit_id)
+    sub(unit, R("enhetsnamn"), cert.care_unit_name)
+    _add_vardgivare(unit, R("vardgivare"), cert.care_giver_id)
+    sub(data, R("diagnoskod"), cert.diagnosis)
+    for code in cert.secondary_diagnoses:
+        sub(data, R("bidiagnoser"), code)
+    capacity = sub(data, R("arbetsformaga"))
+    for period in cert.periods:
+        formaga = sub(capacity, R("formaga"))
+        sub(formaga, R("startdatum"), period.start.isoformat())
+        sub(formaga, R("slutdatum"), period.end.isoformat())
+        sub(formaga, R("nedsattning"), str(period.grade))
+    sub(data, R("enkeltIntyg"), "false")
+    sub(data, R("signeringsTidpunkt"), format_timestamp(cert.signed_at))
+    # The schema allows four; the stored list is at most the type's four employment codes.
+    for code in cert.employment[:4]:
+        sub(data, R("sysselsattning"), code)
+    return data
+
+
+# -- ListSickLeavesForCare ---------------------------------------------------------------------------
+
+
+def list_sick_leaves_for_care(req: Request) -> etree._Element:
+    unit_id = (req.body.findtext(f"{_tag(req, 'enhets-id')}/{T('extension')}") or "").strip()
+    if not unit_id:
+        raise server_fault(MISSING_UNIT_FOR_CARE)
+    gap = int(req.body.findtext(_tag(req, "maxDagarMellanIntyg")) or "0")
+    if gap < 0:
+        raise server_fault(
+            "Request to ListSickLeavesForCare has invalid value for parameter 'maxDagarMellanIntyg', "
+            f"must be >= 0, was {gap}"
+        )
+    shortest = req.body.findtext(_tag(req, "minstaSjukskrivningslangd"))
+    longest = req.body.findtext(_tag(req, "maxSjukskrivningslangd"))
+    doctors = tuple((el.findtext(T("extension")) or "").strip() for el in req.body.findall(_tag(req, "personal-id")))
+    case_filter = CaseFilter(
+        min_days=int(shortest) if shortest else 0,
+        max_days=int(longest) if longest else None,
+        doctor_ids=tuple(d for d in doctors if d),
+    )
+    cases = service.care_unit_cases(req.services, unit_id, gap, case_filter)
+    root = etree.Element(
+        f"{{{req.contract.namespace}}}ListSickLeavesForCareResponse",
+        nsmap={"ns": req.contract.namespace, "types": ns.TYPES},
+    )
+    lista = sub(root, _tag(req, "sjukfallLista"))
+    for case in cases:
+        lista.append(_sjukfall(req, case))
+    return root
+
+
+def _sjukfall(req: Request, case: UnitCase) -> etree._Element:
+    el = etree.Element(_tag(req, "sjukfall"))
+    person = PersonId(case.patient_id)
+    pid = sub(el, _tag(req, "person-id"))
+    sub(pid, T("root"), person.root)
+    sub(pid, T("extension"), person.digits)
+    sub(el, _tag(req, "patientFullstandigtNamn"), case.patient_name)
+    unit = sub(el, _tag(req, "enhets-id"))
+    sub(unit, T("root"), HSA_ROOT)
+    sub(unit, T("extension"), case.care_unit_id)
+    doctor = sub(el, _tag(req, "personal-id"))
+    sub(doctor, T("root"), HSA_ROOT)
+    sub(doctor, T("extension"), case.doctor_id)
+    sub(el, _tag(req, "startdatum"), case.start.isoformat())
+    sub(el, _tag(req, "slutdatum"), case.end.isoformat())
+    code = sub(el, _tag(req, "diagnoskod"))
+    sub(code, _tag(req, "code"), case.diagnosis_code)
+    sub(el, _tag(req, "antalIntyg"), str(case.certificate_count))
+    sub(el, _tag(req, "sjukskrivningslangd"), str(case.days))
+    grade = sub(el, _tag(req, "sjukskrivningsgrad"))
+    # A case of this list is active today; a grade for today is there unless today falls
+    # between two of the anchor's periods, when its latest grade is the truest answer.
+    active = case.active_grade if case.active_grade is not None else case.grades[-1]
+    sub(grade, _tag(req, "aktivGrad"), str(active))
+    grades = sub(grade, _tag(req, "grader"))
+    for g in case.grades[:4]:
+        sub(grades, _tag(req, "grad"), str(g))
+    return el
