@@ -99,8 +99,14 @@ REGISTER_APPROVED_RECEIVERS_1 = _internal("RegisterApprovedReceivers", 1)
 
 ALL: tuple[Interaction, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Interaction))
 _BY_NAMESPACE = {i.namespace: i for i in ALL}
+_BY_KEY = {i.key: i for i in ALL}
 INTERNAL_NAMES = frozenset(i.name for i in ALL if i.internal)
 
 
 def by_namespace(namespace: str) -> Interaction | None:
     return _BY_NAMESPACE.get(namespace)
+
+
+def by_key(key: str) -> Interaction | None:
+    """``RegisterCertificate:3`` -> its interaction, None for one the gateway does not know."""
+    return _BY_KEY.get(key)

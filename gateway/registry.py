@@ -133,14 +133,12 @@ CONTRACTS: tuple[Contract, ...] = (
         sick_leave.list_active_sick_leaves_for_care_unit,
         error_response=sick_leave.unit_error_response,
         validates_request=False,
-        sends_schema_invalid_errors=True,
     ),
     Contract(
         i.LIST_SICK_LEAVES_FOR_PERSON_1,
         sick_leave.list_sick_leaves_for_person,
         error_response=sick_leave.person_error_response,
         validates_request=False,
-        sends_schema_invalid_errors=True,
     ),
 )
 

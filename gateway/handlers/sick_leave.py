@@ -23,6 +23,11 @@ from intygsgw.soap.faults import server_fault
 NO_UNIT = "No careUnitHsaId specified in request."
 BAD_PERSON_ID = "Could not parse passed personnummer"
 MISSING_UNIT_FOR_CARE = "Request to ListSickLeavesForCare is missing required parameter 'enhets-id'"
+# The response's vardgivare is required by the schema, but the reference never
+# fills it in and Rehabstöd does not read it. It names the care giver of the
+# listed certificates when there are some; otherwise this stands in, so that
+# every answer, errors included, stays valid for strict clients.
+UNKNOWN_CARE_GIVER = "okänd"
 # A century: as good as unbounded for sick leave, and still a date.
 LONGEST_LOOKBACK_DAYS = 36_500
 
@@ -74,15 +79,16 @@ def list_active_sick_leaves_for_care_unit(req: Request) -> etree._Element:
     days = max(-LONGEST_LOOKBACK_DAYS, min(days, LONGEST_LOOKBACK_DAYS))
     care_giver, certificates = service.unit_certificates(req.services, unit_id, person, days)
     root = _root(req.contract)
-    _add_vardgivare(root, _tag(req, "vardgivare"), care_giver or req.logical_address)
+    _add_vardgivare(root, _tag(req, "vardgivare"), care_giver or UNKNOWN_CARE_GIVER)
     _add_intygs_lista(root, _tag(req, "intygsLista"), certificates)
     sub(root, _tag(req, "resultCode"), "OK")
     return root
 
 
 def unit_error_response(contract: Interaction, result: Result) -> etree._Element:
-    """ERROR and the text in ``comment``; no care giver, as the reference sends it."""
+    """ERROR and the text in ``comment``."""
     root = _root(contract)
+    _add_vardgivare(root, f"{{{contract.namespace}}}vardgivare", UNKNOWN_CARE_GIVER)
     sub(root, f"{{{contract.namespace}}}intygsLista")
     sub(root, f"{{{contract.namespace}}}resultCode", "ERROR")
     sub(root, f"{{{contract.namespace}}}comment", result.text or "")
@@ -98,7 +104,7 @@ def list_sick_leaves_for_person(req: Request) -> etree._Element:
         return person_error_response(req.contract, _error(BAD_PERSON_ID))
     certificates = service.person_certificates(req.services, person)
     root = _root(req.contract)
-    care_giver = certificates[-1].care_giver_id if certificates else req.logical_address
+    care_giver = certificates[-1].care_giver_id if certificates else UNKNOWN_CARE_GIVER
     _add_vardgivare(root, _tag(req, "vardgivare"), care_giver)
     _add_intygs_lista(root, _tag(req, "intygsLista"), certificates)
     result = sub(root, _tag(req, "result"))
@@ -107,8 +113,9 @@ def list_sick_leaves_for_person(req: Request) -> etree._Element:
 
 
 def person_error_response(contract: Interaction, result: Result) -> etree._Element:
-    """ERROR and the text in ``result/resultMessage``; no care giver, as the reference sends it."""
+    """ERROR and the text in ``result/resultMessage``."""
     root = _root(contract)
+    _add_vardgivare(root, f"{{{contract.namespace}}}vardgivare", UNKNOWN_CARE_GIVER)
     sub(root, f"{{{contract.namespace}}}intygsLista")
     el = sub(root, f"{{{contract.namespace}}}result")
     sub(el, f"{{{contract.namespace}}}resultCode", "ERROR")

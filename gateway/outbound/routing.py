@@ -69,6 +69,11 @@ def contract_namespace(name: str) -> str:
     contract, _, major = name.partition(":")
     if not contract or not major.isdigit():
         raise RouteFileError(f"contract {name!r}: write Name:major (e.g. RevokeCertificate:2) or a namespace")
+    known = interactions.by_key(f"{contract}:{major}")
+    if known is not None:
+        return known.namespace
+    # A contract the gateway does not serve (a recipient's own, say) is read as a national
+    # certificate contract; write its full namespace if it lives elsewhere.
     if contract in INTERNAL_CONTRACTS:
         return f"{ns.CERT}:{contract}:{major}"
     return f"{ns.CERT}:{contract}Responder:{major}"

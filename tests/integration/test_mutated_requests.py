@@ -149,6 +149,11 @@ def valid_requests(gateway) -> dict[tuple[str, int], bytes]:
                 "approvedReceivers": [{"receiverId": "FKASSA", "approvalStatus": "YES"}],
             },
         ),
+        ("ListSickLeavesForCare", 1): samples.list_sick_leaves_for_care(samples.CARE_UNIT, min_days=1, max_days=400),
+        ("ListActiveSickLeavesForCareUnit", 1): samples.list_active_sick_leaves_for_care_unit(
+            samples.CARE_UNIT, samples.PATIENT, 3
+        ),
+        ("ListSickLeavesForPerson", 1): samples.list_sick_leaves_for_person(samples.PATIENT),
     }
 
 
