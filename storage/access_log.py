@@ -133,11 +133,11 @@ class AccessLogRepository:
         cursor = _LOCK_HEAD.execute(self.connection, {"head_id": HEAD_ID})
         seq, prev = cursor.fetchone()
         cursor.close()
+        rows = []
         for e in entries:
             seq += 1
             h = entry_hash(prev, seq, e)
-            _INSERT.execute(
-                self.connection,
+            rows.append(
                 {
                     "seq": seq,
                     "at": e.at,
@@ -151,9 +151,11 @@ class AccessLogRepository:
                     "outcome": e.outcome,
                     "prev_hash": prev,
                     "hash": h,
-                },
-            ).close()
+                }
+            )
             prev = h
+        if rows:
+            _INSERT.execute_many(self.connection, rows)
         _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
         return seq
 

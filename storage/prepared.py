@@ -62,6 +62,30 @@ class PreparedStatement:
             compiled = self._by_dialect[dialect.name] = _Compiled(self._statement, dialect, self._keys)
         return compiled
 
+    def execute_many(self, connection: Connection, rows: list[Mapping[str, Any]]) -> None:
+        """Run once per row in one DBAPI call: a listing that touched thousands of patients logs them in one go."""
+        dialect = connection.dialect
+        compiled = self._for(dialect)
+        if compiled.positional:
+            args: list[Any] = [
+                tuple(p[key] if proc is None else proc(p[key]) for _, key, proc in compiled.binds) for p in rows
+            ]
+        else:
+            args = [
+                {name: p[key] if proc is None else proc(p[key]) for name, key, proc in compiled.binds} for p in rows
+            ]
+        if not connection.in_transaction():
+            connection.begin()
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(compiled.sql, args)
+        except dialect.loaded_dbapi.Error as error:
+            raise exc.DBAPIError.instance(
+                compiled.sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
+        finally:
+            cursor.close()
+
     def execute(self, connection: Connection, params: Mapping[str, Any]):
         """Run once with ``params``; returns the DBAPI cursor (``fetchone``/``fetchall``)."""
         dialect = connection.dialect

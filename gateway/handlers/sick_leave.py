@@ -8,6 +8,8 @@ handler, which answers with the reference's own texts.
 
 from __future__ import annotations
 
+from xml.sax.saxutils import escape
+
 from lxml import etree
 
 from intygsgw import ns
@@ -141,43 +143,46 @@ def _add_vardgivare(parent: etree._Element, tag: str, care_giver_id: str) -> etr
 
 
 def _add_intygs_lista(parent: etree._Element, tag: str, certificates: list[SickLeaveCertificate]) -> None:
-    lista = sub(parent, tag)
-    for cert in certificates:
-        lista.append(_intygs_data(cert))
+    # A unit's list runs to thousands of certificates and megabytes. Written as
+    # text and parsed once, it costs a fraction of building it node by node;
+    # every value goes through escape(), and the answer is still checked against
+    # the schema before it leaves.
+    body = "".join(map(_intygs_data, certificates))
+    lista = etree.fromstring(
+        f'<l:{etree.QName(tag).localname} xmlns:l="{etree.QName(tag).namespace}" xmlns:r="{ns.REHAB}" '
+        f'xmlns:t="{ns.TYPES_2}">{body}</l:{etree.QName(tag).localname}>'
+    )
+    parent.append(lista)
 
 
-def _intygs_data(cert: SickLeaveCertificate) -> etree._Element:
-    data = etree.Element(R("intygsData"))
-    sub(data, R("intygsId"), cert.certificate_id)
-    patient = sub(data, R("patient"))
+def _hsa_xml(tag: str, extension: str) -> str:
+    return f"<r:{tag}><t:root>{HSA_ROOT}</t:root><t:extension>{escape(extension)}</t:extension></r:{tag}>"
+
+
+def _intygs_data(cert: SickLeaveCertificate) -> str:
     person = PersonId(cert.patient_id)
-    pid = sub(patient, R("personId"))
-    sub(pid, T2("root"), person.root)
-    sub(pid, T2("extension"), person.digits)
-    sub(patient, R("fullstandigtNamn"), cert.patient_name)
-    author = sub(data, R("skapadAv"))
-    _hsa_id(author, R("personalId"), cert.doctor_id)
-    sub(author, R("fullstandigtNamn"), cert.doctor_name)
-    sub(author, R("befattningar"))
-    unit = sub(author, R("enhet"))
-    _hsa_id(unit, R("enhetsId"), cert.care_unit_id)
-    sub(unit, R("enhetsnamn"), cert.care_unit_name)
-    _add_vardgivare(unit, R("vardgivare"), cert.care_giver_id)
-    sub(data, R("diagnoskod"), cert.diagnosis)
-    for code in cert.secondary_diagnoses:
-        sub(data, R("bidiagnoser"), code)
-    capacity = sub(data, R("arbetsformaga"))
-    for period in cert.periods:
-        formaga = sub(capacity, R("formaga"))
-        sub(formaga, R("startdatum"), period.start.isoformat())
-        sub(formaga, R("slutdatum"), period.end.isoformat())
-        sub(formaga, R("nedsattning"), str(period.grade))
-    sub(data, R("enkeltIntyg"), "false")
-    sub(data, R("signeringsTidpunkt"), format_timestamp(cert.signed_at))
+    periods = "".join(
+        f"<r:formaga><r:startdatum>{p.start.isoformat()}</r:startdatum><r:slutdatum>{p.end.isoformat()}</r:slutdatum>"
+        f"<r:nedsattning>{int(p.grade)}</r:nedsattning></r:formaga>"
+        for p in cert.periods
+    )
+    secondary = "".join(f"<r:bidiagnoser>{escape(code)}</r:bidiagnoser>" for code in cert.secondary_diagnoses)
     # The schema allows four; the stored list is at most the type's four employment codes.
-    for code in cert.employment[:4]:
-        sub(data, R("sysselsattning"), code)
-    return data
+    employment = "".join(f"<r:sysselsattning>{escape(code)}</r:sysselsattning>" for code in cert.employment[:4])
+    return (
+        f"<r:intygsData><r:intygsId>{escape(cert.certificate_id)}</r:intygsId>"
+        f"<r:patient><r:personId><t:root>{person.root}</t:root><t:extension>{person.digits}</t:extension></r:personId>"
+        f"<r:fullstandigtNamn>{escape(cert.patient_name)}</r:fullstandigtNamn></r:patient>"
+        f"<r:skapadAv>{_hsa_xml('personalId', cert.doctor_id)}"
+        f"<r:fullstandigtNamn>{escape(cert.doctor_name)}</r:fullstandigtNamn><r:befattningar/>"
+        f"<r:enhet>{_hsa_xml('enhetsId', cert.care_unit_id)}<r:enhetsnamn>{escape(cert.care_unit_name)}</r:enhetsnamn>"
+        f"<r:vardgivare>{_hsa_xml('vardgivarId', cert.care_giver_id)}<r:vardgivarnamn/></r:vardgivare>"
+        f"</r:enhet></r:skapadAv>"
+        f"<r:diagnoskod>{escape(cert.diagnosis)}</r:diagnoskod>{secondary}"
+        f"<r:arbetsformaga>{periods}</r:arbetsformaga><r:enkeltIntyg>false</r:enkeltIntyg>"
+        f"<r:signeringsTidpunkt>{format_timestamp(cert.signed_at)}</r:signeringsTidpunkt>{employment}"
+        f"</r:intygsData>"
+    )
 
 
 # -- ListSickLeavesForCare ---------------------------------------------------------------------------

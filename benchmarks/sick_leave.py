@@ -1,0 +1,350 @@
+"""The sick-leave contracts against a large store, on SQLite and PostgreSQL.
+
+    python benchmarks/sick_leave.py [--certificates 10000000] [--db sqlite|postgres|both] [--queries 200]
+                                    [--seed 1] [--keep DIR]
+
+Generates a seeded data set straight into a migrated database (with a progress
+bar): ``--certificates`` sick-leave certificates with one to three periods each,
+spread over 4,000 care units of 40 care givers and five years, plus one care
+unit with 2,000 patients on sick leave today and their history (about 18,000
+certificates). Then, in-process through the SOAP dispatcher (parsing, the
+access log, the engine and rendering included), it asks the three contracts
+about that unit and its patients and prints p50/p99 per contract.
+
+Same-run baseline: the selection query alone (ListActiveSickLeavesForCareUnit's
+rows, read and turned into objects, without the engine or any XML), so the
+printed ratio says what the contract adds on top of reading the rows.
+
+The target of issue 15 is p99 <= 50 ms for ListActiveSickLeavesForCareUnit with
+10 million certificates stored. Nothing here asserts; the machines are shared.
+PostgreSQL is started from the Debian package in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from intygsgw.app import build_app  # noqa: E402
+from intygsgw.config.settings import Settings  # noqa: E402
+from intygsgw.devtools import samples  # noqa: E402
+from intygsgw.storage.db import make_engine  # noqa: E402
+from intygsgw.storage.migrate import upgrade  # noqa: E402
+
+TARGET_UNIT = "SE2321000016-BENCH"
+TARGET_GIVER = "SE2321000016-VG00"
+ACTIVE_PATIENTS = 2_000
+UNITS, GIVERS = 4_000, 40
+GRADES = (100, 75, 50, 25)
+BATCH = 20_000
+
+CERT_COLS = [
+    "id",
+    "type",
+    "type_version",
+    "person_id",
+    "signed_at",
+    "care_unit_id",
+    "care_unit_name",
+    "care_giver_id",
+    "doctor_id",
+    "doctor_name",
+    "test_certificate",
+    "deleted_by_care_giver",
+    "received_at",
+]
+SICK_COLS = [
+    "certificate_id",
+    "patient_id",
+    "patient_name",
+    "care_giver_id",
+    "care_unit_id",
+    "care_unit_name",
+    "doctor_id",
+    "doctor_name",
+    "signed_at",
+    "diagnosis",
+    "secondary_diagnoses",
+    "employment",
+    "deleted",
+]
+PERIOD_COLS = ["certificate_id", "start", "end", "grade"]
+
+
+def progress(label: str, done: int, total: int, started: float) -> None:
+    width = 30
+    filled = int(width * done / max(total, 1))
+    rate = done / max(time.perf_counter() - started, 1e-9)
+    eta = (total - done) / rate if rate else 0
+    print(
+        f"\r{label:<10} [{'#' * filled}{'.' * (width - filled)}] {done:>11,}/{total:,}  {rate:>9,.0f}/s  eta {eta:5.0f}s",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+    if done >= total:
+        print(file=sys.stderr)
+
+
+def personnummer(n: int) -> str:
+    born = dt.date(1950, 1, 1) + dt.timedelta(days=n % 20_000)
+    nine = born.strftime("%y%m%d") + f"{(n // 20_000) % 1000:03d}"
+    total = 0
+    for i, ch in enumerate(nine):
+        product = int(ch) * (2 if i % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return born.strftime("%Y")[:2] + nine + str((10 - total % 10) % 10)
+
+
+def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple, tuple, list[tuple]]]:
+    """(certificate row, sick-leave row, period rows), the target unit's first."""
+    rng = random.Random(seed)
+    serial = 0
+
+    def one(patient: str, unit: str, giver: str, start: dt.date, length: int) -> tuple[tuple, tuple, list[tuple]]:
+        nonlocal serial
+        serial += 1
+        cid = f"bench-{serial:010d}"
+        signed = dt.datetime.combine(start, dt.time(10, 0))
+        doctor = f"{giver}-DR{rng.randrange(20):02d}"
+        cert = (
+            cid,
+            "lisjp",
+            "1.3",
+            patient,
+            signed,
+            unit,
+            "Enheten",
+            giver,
+            doctor,
+            "Doktor Bench",
+            False,
+            False,
+            signed,
+        )
+        sick = (
+            cid, patient, "Patient Bench", giver, unit, "Enheten", doctor, "Doktor Bench", signed,
+            rng.choice(("M544", "F321", "S822", "J069")), "", "NUVARANDE_ARBETE", False,
+        )  # fmt: skip
+        periods, at, left = [], start, length
+        for _ in range(rng.randint(1, 3)):
+            part = max(1, left // 2) if left > 1 else 1
+            periods.append((cid, at, at + dt.timedelta(days=part - 1), rng.choice(GRADES)))
+            at += dt.timedelta(days=part)
+            left -= part
+            if left <= 0:
+                break
+        return cert, sick, periods
+
+    # The target unit: every active patient has a current certificate and two earlier ones,
+    # and as many again were on sick leave there before and are not now.
+    for p in range(ACTIVE_PATIENTS * 2):
+        patient = personnummer(10_000_000 + p)
+        active = p < ACTIVE_PATIENTS
+        end = (
+            today + dt.timedelta(days=rng.randint(1, 60)) if active else today - dt.timedelta(days=rng.randint(30, 900))
+        )
+        for k in range(3):
+            length = rng.randint(7, 60)
+            start = end - dt.timedelta(days=length - 1)
+            yield one(patient, TARGET_UNIT, TARGET_GIVER, start, length)
+            end = start - dt.timedelta(days=rng.randint(1, 30 if k == 0 else 200))
+    patients = max(1, total // 3)
+    first_day = today - dt.timedelta(days=5 * 365)
+    for _ in range(max(0, total - ACTIVE_PATIENTS * 6)):
+        u = rng.randrange(UNITS)
+        length = rng.randint(7, 90)
+        start = first_day + dt.timedelta(days=rng.randrange(5 * 365 + 30))
+        yield one(
+            personnummer(rng.randrange(patients)),
+            f"SE2321000016-U{u:04d}",
+            f"SE2321000016-VG{1 + u % GIVERS:02d}",
+            start,
+            length,
+        )
+
+
+def load_sqlite(path: str, total: int, seed: int, today: dt.date) -> None:
+    con = sqlite3.connect(path)
+    # A bulk load that can be redone from the seed: no need to wait for the disk.
+    con.executescript("PRAGMA synchronous=OFF; PRAGMA cache_size=-1000000;")
+
+    def fmt(row: tuple) -> tuple:
+        return tuple(
+            v.strftime("%Y-%m-%d %H:%M:%S.000000")
+            if isinstance(v, dt.datetime)
+            else v.isoformat()
+            if isinstance(v, dt.date)
+            else int(v)
+            if isinstance(v, bool)
+            else v
+            for v in row
+        )
+
+    def insert(table: str, cols: list[str], rows: list[tuple]) -> None:
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        con.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' * len(cols))})", map(fmt, rows))
+
+    grand = total + ACTIVE_PATIENTS * 6 if total < ACTIVE_PATIENTS * 6 else total
+    _load(certificates(total, seed, today), grand, insert)
+    con.commit()
+    con.execute("ANALYZE")
+    con.close()
+
+
+def load_postgres(url: str, total: int, seed: int, today: dt.date) -> None:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as con:
+
+        def insert(table: str, cols: list[str], rows: list[tuple]) -> None:
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            with con.cursor().copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+        grand = total + ACTIVE_PATIENTS * 6 if total < ACTIVE_PATIENTS * 6 else total
+        _load(certificates(total, seed, today), grand, insert)
+        con.commit()
+        con.execute("ANALYZE")
+
+
+def _load(rows: Iterator[tuple[tuple, tuple, list[tuple]]], total: int, insert) -> None:
+    started, done = time.perf_counter(), 0
+    certs: list[tuple] = []
+    sick: list[tuple] = []
+    periods: list[tuple] = []
+    for cert, leave, parts in rows:
+        certs.append(cert)
+        sick.append(leave)
+        periods.extend(parts)
+        if len(certs) >= BATCH:
+            insert("certificate", CERT_COLS, certs)
+            insert("sick_leave_certificate", SICK_COLS, sick)
+            insert("sick_leave_period", PERIOD_COLS, periods)
+            done += len(certs)
+            certs, sick, periods = [], [], []
+            progress("loading", done, total, started)
+    if certs:
+        insert("certificate", CERT_COLS, certs)
+        insert("sick_leave_certificate", SICK_COLS, sick)
+        insert("sick_leave_period", PERIOD_COLS, periods)
+        done += len(certs)
+    progress("loading", total, total, started)
+
+
+def timed(fn, n: int) -> list[float]:
+    fn()  # warm the caches and the schema compilation out of the figures
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
+    app = build_app(Settings(db=url, delivery=False))
+    dispatcher = app.dispatcher
+    services = dispatcher.services
+    rng = random.Random(seed)
+    actives = [personnummer(10_000_000 + p) for p in range(ACTIVE_PATIENTS)]
+
+    def call(envelope: bytes, expect: bytes) -> None:
+        answer = dispatcher.handle(envelope)
+        if answer.status != 200 or expect not in answer.body:
+            raise SystemExit(f"unexpected answer: {answer.status} {answer.body[:400]!r}")
+
+    unit_list = samples.list_active_sick_leaves_for_care_unit(TARGET_UNIT)
+    care_list = samples.list_sick_leaves_for_care(TARGET_UNIT, max_gap=5)
+
+    def selection_only() -> None:
+        today = services.clock().date()
+        with services.store.reading() as uow:
+            rows = uow.sick_leave.for_units(TARGET_GIVER, [TARGET_UNIT], today, today)
+        if not rows:
+            raise SystemExit("the target unit has no rows: was the data set generated for another day?")
+
+    figures = {
+        "selection query alone (baseline)": timed(selection_only, queries),
+        "ListActiveSickLeavesForCareUnit": timed(lambda: call(unit_list, b"intygsData"), queries),
+        "ListSickLeavesForCare": timed(lambda: call(care_list, b"sjukfall>"), queries),
+        "ListSickLeavesForPerson": timed(
+            lambda: call(samples.list_sick_leaves_for_person(rng.choice(actives)), b"intygsData"), queries
+        ),
+    }
+    answer = dispatcher.handle(unit_list)
+    print(f"  ListActiveSickLeavesForCareUnit answer: {answer.body.count(b':intygsData>') // 2:,} certificates, "
+          f"{len(answer.body) / 1e6:.1f} MB")  # fmt: skip
+    return figures
+
+
+def report(label: str, figures: dict[str, list[float]]) -> None:
+    base = statistics.median(figures["selection query alone (baseline)"])
+    print(f"\n{label}")
+    print(f"  {'':36} {'p50 ms':>8} {'p99 ms':>8} {'p50 / baseline':>15}")
+    for name, values in figures.items():
+        print(f"  {name:36} {p(values, 0.5):8.1f} {p(values, 0.99):8.1f} {statistics.median(values) / base:15.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--certificates", type=int, default=10_000_000)
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", help="folder for the databases (kept afterwards); default a temporary one")
+    args = parser.parse_args()
+    today = dt.date.today()
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="sick-leave-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"{args.certificates:,} sick-leave certificates, target unit with {ACTIVE_PATIENTS:,} patients on sick leave")
+
+    if args.db in ("sqlite", "both"):
+        path = folder / "bench.db"
+        url = f"sqlite:///{path}"
+        if not path.exists():
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            t0 = time.perf_counter()
+            load_sqlite(str(path), args.certificates, args.seed, today)
+            print(f"SQLite: loaded in {time.perf_counter() - t0:.0f} s, {path.stat().st_size / 1e9:.1f} GB")
+        report(f"SQLite ({path})", measure(url, args.queries, args.seed))
+
+    if args.db in ("postgres", "both"):
+        sys.path.insert(0, str(REPO))
+        from tests.support.postgres import PostgresServer, create_database
+
+        server = PostgresServer().start()
+        try:
+            url = create_database(server.url, "sick_leave_bench")
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            t0 = time.perf_counter()
+            load_postgres(url, args.certificates, args.seed, today)
+            print(f"PostgreSQL: loaded in {time.perf_counter() - t0:.0f} s")
+            report("PostgreSQL", measure(url, args.queries, args.seed))
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
