@@ -10,6 +10,27 @@ from sqlalchemy.engine import Connection
 from intygsgw.domain.sick_leave import HIDING_RELATIONS, SickLeaveCertificate, WorkCapacity
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import CertificateRow, RelationRow, SickLeaveCertificateRow, SickLeavePeriodRow
+from intygsgw.storage.prepared import PreparedStatement
+
+_INSERT_CERTIFICATE = PreparedStatement(
+    insert(SickLeaveCertificateRow),
+    [
+        "certificate_id",
+        "patient_id",
+        "patient_name",
+        "care_giver_id",
+        "care_unit_id",
+        "care_unit_name",
+        "doctor_id",
+        "doctor_name",
+        "signed_at",
+        "diagnosis",
+        "secondary_diagnoses",
+        "employment",
+        "deleted",
+    ],
+)
+_INSERT_PERIOD = PreparedStatement(insert(SickLeavePeriodRow), ["certificate_id", "start", "end", "grade"])
 
 
 class SickLeaveRepository:
@@ -33,9 +54,10 @@ class SickLeaveRepository:
             "deleted": False,
         }
         check_lengths(SickLeaveCertificateRow.__table__, values)
-        self.connection.execute(insert(SickLeaveCertificateRow), values)
-        self.connection.execute(
-            insert(SickLeavePeriodRow),
+        # Written with every registered sick-leave certificate: prepared, like the certificate's own rows.
+        _INSERT_CERTIFICATE.execute(self.connection, values).close()
+        _INSERT_PERIOD.execute_many(
+            self.connection,
             [
                 {"certificate_id": cert.certificate_id, "start": p.start, "end": p.end, "grade": p.grade}
                 for p in cert.periods
