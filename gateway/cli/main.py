@@ -237,6 +237,12 @@ def _setting(name: str) -> str:
     return f"default: {default!r} (setting {name}, or INTYGSGW_{name.upper()})"
 
 
+def _conformance(args) -> int:
+    from intygsgw.cli.conformance import run
+
+    return run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="intygsgw", description="RIV-TA certificate gateway")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -302,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("contracts", help="list the served contracts and their paths")
     p.set_defaults(func=_contracts)
+
+    from intygsgw.cli.conformance import add_arguments as add_conformance_arguments
+
+    p = sub.add_parser("conformance", help="run the contract test suite against a hub or a receiver")
+    add_conformance_arguments(p)
+    p.set_defaults(func=_conformance)
 
     p = sub.add_parser("stub-recipient", help="run a stand-in recipient that records what it gets (dev and tests)")
     p.add_argument("--port", type=int, required=True, help="where to listen")

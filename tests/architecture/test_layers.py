@@ -97,11 +97,12 @@ def test_nothing_imports_the_composition_root_but_the_entry_points():
 
 
 def test_serving_code_does_not_import_the_development_tools():
-    # devtools ships so testers have it; a running gateway must not need it.
+    # devtools and the conformance suite ship so testers have them; a running gateway must not need them.
+    tools = ("intygsgw.devtools", "intygsgw.conformance")
     for module, targets in EDGES.items():
-        if module.startswith(("intygsgw.devtools", "intygsgw.cli")):
-            continue  # the CLI starts the stub recipient on request
-        assert not {t for t in targets if t.startswith("intygsgw.devtools")}, module
+        if module.startswith((*tools, "intygsgw.cli")):
+            continue  # the CLI starts the stub recipient and the suite on request
+        assert not {t for t in targets if t.startswith(tools)}, module
 
 
 def test_every_exception_the_gateway_defines_derives_from_gateway_error():

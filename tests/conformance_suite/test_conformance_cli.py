@@ -1,0 +1,186 @@
+"""The contract test suite testers run (`rivta-conformance`), pointed at real things.
+
+Producer mode against a gateway this module starts; receiver mode against the
+project's stub recipient, and against the gateway's own RegisterCertificate
+endpoint (which accepts a generated certificate of every type only if the
+suite's certificates are valid); and against a deliberately broken receiver,
+a real HTTP server here that answers in the wrong namespace, with INFO
+instead of OK, or after ten seconds, each of which must be reported with its
+reason.
+"""
+
+from __future__ import annotations
+
+import http.server
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.interactions import REGISTER_CERTIFICATE_3
+from tests.support.paths import REPO_ROOT
+from tests.support.server import GatewayProcess
+
+
+def conformance(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "intygsgw.cli.conformance", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def junit_counts(path: Path) -> dict[str, int]:
+    suite = etree.parse(str(path)).getroot().find("testsuite")
+    return {k: int(suite.get(k)) for k in ("tests", "failures", "skipped")}
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    gw = GatewayProcess(tmp_path_factory.mktemp("gw"), workers=1, extra_env={"INTYGSGW_DELIVERY": "false"}).start()
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture(scope="module")
+def stub(tmp_path_factory):
+    stub = StubProcess(tmp_path_factory.mktemp("stub"), name="FKASSA").start()
+    yield stub
+    stub.stop()
+
+
+def test_the_producer_suite_passes_against_the_gateway_with_reports(gateway, tmp_path):
+    junit, page = tmp_path / "junit.xml", tmp_path / "report.html"
+    done = conformance("producer", "--base-url", gateway.base_url, "--junit", str(junit), "--html", str(page))
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    counts = junit_counts(junit)
+    assert counts["tests"] >= 25 and counts["failures"] == 0 and counts["skipped"] == 0, counts
+    assert " 0 failed" in done.stdout
+    html = page.read_text(encoding="utf-8")
+    # Every request and answer is in the page, the test person's id never.
+    assert "RegisterCertificate" in html and "[person-id]" in html
+    assert "191212121212" not in html and "191212121212" not in done.stdout
+
+
+def test_read_only_leaves_out_every_case_that_writes(gateway, tmp_path):
+    junit = tmp_path / "junit.xml"
+    done = conformance("producer", "--base-url", gateway.base_url, "--read-only", "--junit", str(junit))
+    assert done.returncode == 0, done.stdout[-3000:]
+    counts = junit_counts(junit)
+    assert counts["skipped"] > 0 and counts["tests"] - counts["skipped"] > 0, counts
+    skipped = etree.parse(str(junit)).getroot().iter("skipped")
+    assert all("writes" in s.get("message") for s in skipped)
+
+
+def test_a_wrong_expectation_fails_the_run_with_its_reason(gateway, tmp_path):
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "mine.toml").write_text(
+        'contract = "GetCertificate:2"\n'
+        "[[case]]\n"
+        'name = "an unknown id answers OK (it does not)"\n'
+        "writes = false\n"
+        "[[case.step]]\n"
+        "body = '''<g:GetCertificate xmlns:g=\"${ns}\"><g:intygs-id><t:root>${unit}</t:root>"
+        "<t:extension>${id}</t:extension></g:intygs-id><g:part><t:code>HSVARD</t:code>"
+        "<t:codeSystem>769bb12b-bd9f-4203-a5cd-fd14f2eb3b80</t:codeSystem></g:part></g:GetCertificate>'''\n"
+        'expect = { result = "OK" }\n',
+        encoding="utf-8",
+    )
+    done = conformance("producer", "--base-url", gateway.base_url, "--cases", str(cases), "--only", "(it does not)")
+    assert done.returncode == 1
+    assert "a SOAP fault (Server: Certificate with id" in done.stdout
+
+
+def test_a_broken_case_file_is_refused_naming_the_problem(gateway, tmp_path):
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "bad.toml").write_text('contract = "NoSuchContract:9"\n', encoding="utf-8")
+    done = conformance("producer", "--base-url", gateway.base_url, "--cases", str(cases))
+    assert done.returncode == 2
+    assert "bad.toml: contract must name a known contract" in done.stderr
+
+
+@pytest.mark.parametrize("contract", ["RegisterCertificate:3", "RevokeCertificate:2"])
+def test_the_receiver_suite_passes_against_the_stub_recipient(stub, contract):
+    done = conformance("receiver", "--url", stub.base_url + "/receive", "--contract", contract)
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert " 0 failed" in done.stdout
+
+
+def test_every_generated_certificate_is_one_the_gateway_accepts(gateway):
+    done = conformance(
+        "receiver", "--url", gateway.base_url + REGISTER_CERTIFICATE_3.path, "--contract", "RegisterCertificate:3"
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "[tstrk1062]" in done.stdout and "[lisjp]" in done.stdout
+
+
+# -- a receiver that gets it wrong ------------------------------------------------------------------
+
+RESPONSE = (
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+    '<r:RegisterCertificateResponse xmlns:r="{ns}" xmlns:c="urn:riv:clinicalprocess:healthcond:certificate:3">'
+    "<r:result><c:resultCode>{code}</c:resultCode>{text}</r:result></r:RegisterCertificateResponse>"
+    "</soap:Body></soap:Envelope>"
+)
+
+
+class BrokenReceiver(http.server.ThreadingHTTPServer):
+    def __init__(self, mode: str):
+        self.mode = mode
+        super().__init__(("127.0.0.1", 0), _Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/receive"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        mode = self.server.mode
+        ns, code, text = REGISTER_CERTIFICATE_3.namespace, "OK", ""
+        if mode == "wrong-namespace":
+            ns = "urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:2"
+        elif mode == "info":
+            code, text = "INFO", "<c:resultText>Noted</c:resultText>"
+        elif mode == "slow":
+            time.sleep(10)
+        body = RESPONSE.format(ns=ns, code=code, text=text).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("wrong-namespace", "the answer element is {urn:riv:clinicalprocess:healthcond:certificate:"),
+        ("info", "resultCode INFO (Noted), expected OK"),
+        ("slow", "more than the 5 s allowed"),
+    ],
+)
+def test_a_broken_receiver_is_reported_with_the_reason_per_case(mode, reason):
+    server = BrokenReceiver(mode)
+    try:
+        only = ["--only", "[lisjp]"]
+        done = conformance("receiver", "--url", server.url, "--contract", "RegisterCertificate:3", *only)
+    finally:
+        server.shutdown()
+    assert done.returncode == 1, done.stdout
+    assert "FAIL RegisterCertificate.toml: a valid certificate of each type is accepted [lisjp]" in done.stdout
+    assert reason in done.stdout, done.stdout
