@@ -108,7 +108,9 @@ def test_a_broken_case_file_is_refused_naming_the_problem(gateway, tmp_path):
     assert "bad.toml: contract must name a known contract" in done.stderr
 
 
-@pytest.mark.parametrize("contract", ["RegisterCertificate:3", "RevokeCertificate:2"])
+@pytest.mark.parametrize(
+    "contract", ["RegisterCertificate:3", "RevokeCertificate:2", "SendMessageToRecipient:2", "SendMessageToCare:2"]
+)
 def test_the_receiver_suite_passes_against_the_stub_recipient(stub, contract):
     done = conformance("receiver", "--url", stub.base_url + "/receive", "--contract", contract)
     assert done.returncode == 0, done.stdout[-4000:]
@@ -184,3 +186,26 @@ def test_a_broken_receiver_is_reported_with_the_reason_per_case(mode, reason):
     assert done.returncode == 1, done.stdout
     assert "FAIL RegisterCertificate.toml: a valid certificate of each type is accepted [lisjp]" in done.stdout
     assert reason in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("mode", ["producer", "receiver"])
+def test_every_shipped_request_expected_to_succeed_is_valid_against_its_schema(mode):
+    """A case whose answer must be OK would prove nothing about a receiver that rejects a broken request."""
+    from intygsgw.conformance.cases import CASES_DIR, load_cases
+    from intygsgw.conformance.runner import _request_bytes, placeholders
+    from intygsgw.interactions import by_key
+    from intygsgw.soap.schemas import compiled
+
+    checked = 0
+    for case in load_cases(CASES_DIR / mode):
+        values = placeholders(case.options, "191212121212")
+        for step in case.steps:
+            wanted = step.expect.result
+            if wanted not in ("OK", ("OK", "INFO")) or step.envelope is not None or step.replace:
+                continue
+            raw = _request_bytes(step, values, "5565594230", case.name)
+            body = etree.fromstring(raw).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+            schema = compiled(by_key(step.contract).schema)
+            assert schema.validate(body), f"{case.file}: {case.name}: {schema.error_log.last_error}"
+            checked += 1
+    assert checked >= 5
