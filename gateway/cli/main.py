@@ -30,8 +30,15 @@ def _serve(args) -> int:
             "tls_key": args.tls_key,
             "client_ca": args.client_ca,
             "authorization_file": args.authorizations,
+            "internal_port": args.internal_port,
         },
     )
+    if settings.internal_port and (settings.internal_port == settings.port or not 0 < settings.internal_port < 65536):
+        print(
+            f"serve: --internal-port {settings.internal_port} must be a port of its own (1-65535), never the SOAP port",
+            file=sys.stderr,
+        )
+        return 2
     if settings.tls and not settings.client_ca:
         print("serve: --tls-cert needs --client-ca (the gateway only serves mutual TLS)", file=sys.stderr)
         return 2
@@ -252,6 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tls-key", help="PEM key of the server certificate")
     p.add_argument("--client-ca", help="PEM bundle of the CAs that issue accepted client certificates")
     p.add_argument("--authorizations", help="TOML call authorization table (reloaded when it changes)")
+    p.add_argument(
+        "--internal-port",
+        type=int,
+        help="serve the internal REST API (/internalapi) on this port; " + _setting("internal_port"),
+    )
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("audit", help="check or export the patient-data access log")

@@ -76,6 +76,15 @@ class Settings:
     signature_policies: str = ""  # per-type overrides, e.g. "lisjp=require, ts-bas=off"
     signing_key: str = ""  # PEM key the gateway signs outbound messages with (routes with sign = true)
     signing_cert: str = ""  # its PEM certificate (intermediates may follow)
+    # -- internal REST API (issue 19): Mina intyg, Webcert, Rehabstöd, Intygsadmin --
+    # Its own listener, never the SOAP port; 0: off. Trusted callers only, so on
+    # loopback unless an operator binds it elsewhere on purpose.
+    internal_port: int = 0
+    internal_host: str = "127.0.0.1"
+    internal_workers: int = 1
+    # Folder of the certificate text XML files (root attributes typ, version, giltigFrom) that
+    # GET /internalapi/v1/certificatetexts hands out; empty: none.
+    certificate_texts_dir: str = ""
 
     @property
     def tls(self) -> bool:
