@@ -4,20 +4,39 @@ from __future__ import annotations
 
 import pytest
 
+from intygsgw.devtools.stub.process import StubProcess
 from tests.internalapi.support import InternalGateway, OpenApiChecked
 from tests.support.soapclient import GatewayClient
 
 
 @pytest.fixture(scope="module")
-def sqlite_internal(tmp_path_factory):
-    gw = InternalGateway(tmp_path_factory.mktemp("internal-sqlite")).start()
+def stub(tmp_path_factory):
+    """The recipient a citizen's send reaches (FKASSA's RegisterCertificate)."""
+    proc = StubProcess(tmp_path_factory.mktemp("stub"), name="fkassa").start()
+    yield proc.client
+    proc.stop()
+
+
+def _routes(work, stub) -> dict:
+    routes = work / "routes.toml"
+    routes.write_text(
+        f'[[route]]\ncontract = "RegisterCertificate:3"\nlogical_address = "*"\nurl = "{stub.base_url}/register"\n'
+    )
+    return {"INTYGSGW_ROUTES_FILE": str(routes)}
+
+
+@pytest.fixture(scope="module")
+def sqlite_internal(tmp_path_factory, stub):
+    work = tmp_path_factory.mktemp("internal-sqlite")
+    gw = InternalGateway(work, extra_env=_routes(work, stub)).start()
     yield gw
     gw.stop()
 
 
 @pytest.fixture(scope="module")
-def postgres_internal(tmp_path_factory, postgres_database):
-    gw = InternalGateway(tmp_path_factory.mktemp("internal-pg"), db=postgres_database).start()
+def postgres_internal(tmp_path_factory, postgres_database, stub):
+    work = tmp_path_factory.mktemp("internal-pg")
+    gw = InternalGateway(work, db=postgres_database, extra_env=_routes(work, stub)).start()
     yield gw
     gw.stop()
 
