@@ -11,7 +11,7 @@ from tests.support.soapclient import GatewayClient
 
 @pytest.fixture(scope="module")
 def stub(tmp_path_factory):
-    """The recipient a citizen's send reaches (FKASSA's RegisterCertificate)."""
+    """The recipient a citizen's send reaches, and care for the messages relayed to it."""
     proc = StubProcess(tmp_path_factory.mktemp("stub"), name="fkassa").start()
     yield proc.client
     proc.stop()
@@ -20,7 +20,10 @@ def stub(tmp_path_factory):
 def _routes(work, stub) -> dict:
     routes = work / "routes.toml"
     routes.write_text(
-        f'[[route]]\ncontract = "RegisterCertificate:3"\nlogical_address = "*"\nurl = "{stub.base_url}/register"\n'
+        "".join(
+            f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c.split(":")[0]}"\n\n'
+            for c in ("RegisterCertificate:3", "SendMessageToCare:2")
+        )
     )
     return {"INTYGSGW_ROUTES_FILE": str(routes)}
 

@@ -61,7 +61,7 @@ def test_filters_by_unit_year_type_and_sent_status(api, soap, stub):
     )
     assert sent.status_code == 200, sent.text
     assert sent.content == b""
-    assert stub.wait_for(1, path="/register")
+    assert stub.wait_for(1, path="/RegisterCertificate")
     assert {c["id"] for c in listed(api, person, statuses=["SENT"])} == {this_year}
     assert {c["id"] for c in listed(api, person, statuses=["NOT_SENT"])} == {last_year}
     assert {c["id"] for c in listed(api, person, statuses=["SENT", "NOT_SENT"])} == {this_year, last_year}
