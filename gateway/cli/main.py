@@ -325,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=8, help="request threads (a delayed answer holds one)")
     p.set_defaults(func=_stub_recipient)
 
+    from intygsgw.cli.care_provider import add_commands as add_care_provider_commands
+
+    add_care_provider_commands(sub)  # export, erase, import
+
     from intygsgw.cli.signing import add_commands as add_signing_commands
 
     add_signing_commands(sub)  # keys create, verify, sign

@@ -17,6 +17,20 @@ def stub(tmp_path_factory):
     proc.stop()
 
 
+TEXTS = {
+    "lisjp-1.3.xml": '<texter typ="lisjp" version="1.3" giltigFrom="2020-01-01"><text id="KAT_1">Grund</text></texter>',
+    "luse-9.9.xml": '<texter typ="luse" version="9.9" giltigFrom="2999-01-01"><text id="X">Later</text></texter>',
+}
+
+
+def _settings(work, stub) -> dict:
+    texts = work / "texts"
+    texts.mkdir()
+    for name, xml in TEXTS.items():
+        (texts / name).write_text(xml, encoding="utf-8")
+    return {**_routes(work, stub), "INTYGSGW_CERTIFICATE_TEXTS_DIR": str(texts)}
+
+
 def _routes(work, stub) -> dict:
     routes = work / "routes.toml"
     routes.write_text(
@@ -31,7 +45,7 @@ def _routes(work, stub) -> dict:
 @pytest.fixture(scope="module")
 def sqlite_internal(tmp_path_factory, stub):
     work = tmp_path_factory.mktemp("internal-sqlite")
-    gw = InternalGateway(work, extra_env=_routes(work, stub)).start()
+    gw = InternalGateway(work, extra_env=_settings(work, stub)).start()
     yield gw
     gw.stop()
 
@@ -39,7 +53,7 @@ def sqlite_internal(tmp_path_factory, stub):
 @pytest.fixture(scope="module")
 def postgres_internal(tmp_path_factory, postgres_database, stub):
     work = tmp_path_factory.mktemp("internal-pg")
-    gw = InternalGateway(work, db=postgres_database, extra_env=_routes(work, stub)).start()
+    gw = InternalGateway(work, db=postgres_database, extra_env=_settings(work, stub)).start()
     yield gw
     gw.stop()
 
