@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from intygsgw import audit
 from intygsgw.domain import states as st
 from intygsgw.domain.personnummer import PersonId
-from intygsgw.domain.recipients import Recipient
+from intygsgw.domain.recipients import NOT_SEND_TARGETS, Recipient
 from intygsgw.domain.records import CertificateRecord, RelationRecord
 from intygsgw.domain.states import State
 from intygsgw.service.certificates import NOT_LISTED_FOR_CITIZEN
@@ -109,7 +109,11 @@ def list_citizen_certificates(
 
 def _main_recipient(svc: Services, type_id: str) -> Recipient | None:
     for recipient in svc.recipients.all():
-        if recipient.recipient_type == "HUVUDMOTTAGARE" and recipient.accepts(type_id):
+        if (
+            recipient.recipient_type == "HUVUDMOTTAGARE"
+            and recipient.id not in NOT_SEND_TARGETS
+            and recipient.accepts(type_id)
+        ):
             return recipient
     return None
 
