@@ -78,7 +78,8 @@ def cli_export(url: str, provider: str, out: Path) -> tuple[float, int, float]:
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"export of {provider} failed")
-    lines = sum(1 for _ in open(out, "rb")) - 2
+    with open(out, "rb") as f:
+        lines = sum(1 for _ in f) - 2
     return seconds, usage.ru_maxrss // 1024, lines / seconds
 
 
@@ -119,16 +120,17 @@ def _peak_mb(pid: int) -> int:
 def http_export(url: str, providers: list[str], workdir: Path) -> list[tuple[str, float, int, float, int]]:
     port, internal = _free_port(), _free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "INTYGSGW_DELIVERY": "false", "INTYGSGW_LOG_LEVEL": "WARNING"}
-    log = open(workdir / "gateway.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "intygsgw.cli", "serve", "--port", str(port), "--internal-port", str(internal)]
-        + ["--workers", "1", "--db", url],
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    serve = ["serve", "--port", str(port), "--internal-port", str(internal), "--workers", "1", "--db", url]
+    # The child keeps its own copy of the descriptor; the parent's closes at once.
+    with open(workdir / "gateway.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "intygsgw.cli", *serve],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{internal}"
     try:
         deadline = time.monotonic() + 60
@@ -158,7 +160,6 @@ def http_export(url: str, providers: list[str], workdir: Path) -> list[tuple[str
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(60)
-        log.close()
 
 
 def main() -> None:

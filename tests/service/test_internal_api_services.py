@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from intygsgw import audit
@@ -85,8 +86,11 @@ def test_export_then_import_gives_the_certificates_back_and_skips_what_is_stored
 
 
 def test_the_doctor_list_orders_and_pages(svc):
-    for i, day in enumerate((3, 1, 2)):
-        register(svc, f"c{i}")
+    persons = {"c0": "197705232382", "c1": PATIENT, "c2": "195206172339"}
+    for cid, person in persons.items():
+        register(svc, cid, person=person)
+    lifecycle.revoke_certificate(svc, "c0", persons["c0"])
+    register(svc, "c3", person="194011306125")
     query = care_info.DoctorQuery(
         unit_ids=["SE-UNIT-1"],
         signed_from=dt.datetime(2026, 1, 1),
@@ -96,4 +100,7 @@ def test_the_doctor_list_orders_and_pages(svc):
         page_size=2,
     )
     found = care_info.doctor_certificates(svc, query)
-    assert found.total == 3 and len(found.entries) == 2
+    assert found.total == 3  # the revoked one is left out
+    assert [e.record.id for e in found.entries] == ["c1", "c3"]  # 1912…, 1940…
+    later = care_info.doctor_certificates(svc, dataclasses.replace(query, start_from=2))
+    assert [e.record.id for e in later.entries] == ["c2"]
