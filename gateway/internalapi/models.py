@@ -260,3 +260,111 @@ ExportLine = Annotated[ExportHeader | ExportedCertificate | ExportTrailer, Field
 class EraseResult(Answer):
     careProviderId: str
     erasedCount: int
+
+
+# -- Rehabstöd ----------------------------------------------------------------
+
+
+class DiagnosKategori(Answer):
+    letter: Annotated[str, StringConstraints(pattern=r"^[A-Z]$")]
+    number: int = Field(ge=0, le=99)
+    id: str | None = None
+
+
+class DiagnosKategoriIn(Request):
+    letter: Annotated[str, StringConstraints(pattern=r"^[A-Z]$")]
+    number: int = Field(ge=0, le=99)
+
+
+class DiagnosKapitel(Answer):
+    from_: DiagnosKategori = Field(alias="from")
+    to: DiagnosKategori
+    name: str
+    id: str
+
+
+class DiagnosKapitelIn(Request):
+    from_: DiagnosKategoriIn = Field(alias="from")
+    to: DiagnosKategoriIn
+    name: str | None = None
+
+
+class SickLeaveLengthInterval(Request):
+    from_: int | None = Field(default=None, alias="from", ge=0)
+    to: int | None = Field(default=None, ge=0)
+
+
+class SickLeaveRequestDTO(Request):
+    careUnitId: HsaId = Field(description="The care unit (vårdenhet); its sub-units are included")
+    unitId: HsaId | None = Field(default=None, description="Only this sub-unit (mottagning)")
+    doctorIds: list[HsaId] | None = None
+    maxCertificateGap: int = Field(default=0, ge=0, le=365)
+    maxDaysSinceSickLeaveCompleted: int = Field(default=0, ge=0, le=365)
+    sickLeaveLengthIntervals: list[SickLeaveLengthInterval] | None = None
+    diagnosisChapters: list[DiagnosKapitelIn] | None = None
+    fromPatientAge: int | None = Field(default=None, ge=0, le=150)
+    toPatientAge: int | None = Field(default=None, ge=0, le=150)
+    protectedPersonFilterId: HsaId | None = Field(
+        default=None, description="Accepted; the gateway has no population register to find protected persons in"
+    )
+    fromSickLeaveEndDate: dt.date | None = None
+    toSickLeaveEndDate: dt.date | None = None
+    rekoStatusTypeIds: list[str] | None = None
+    occupationTypeIds: list[str] | None = None
+    textSearch: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class IdName(Answer):
+    id: str
+    namn: str | None
+
+
+class DiagnosKod(Answer):
+    originalCode: str
+    cleanedCode: str
+    name: str | None
+
+
+class SjukfallEnhet(Answer):
+    rekoStatus: None = None
+    vardgivare: IdName
+    vardenhet: IdName
+    lakare: IdName
+    patient: IdName
+    diagnosKod: DiagnosKod
+    biDiagnoser: list[DiagnosKod]
+    start: dt.date
+    slut: dt.date
+    dagar: int
+    intyg: int
+    intygLista: list[str]
+    aktivGrad: int
+    grader: list[int]
+    aktivIntygsId: str
+    sysselsattning: list[str]
+
+
+class SickLeaveResponseDTO(Answer):
+    content: list[SjukfallEnhet]
+
+
+class PopulateFiltersRequestDTO(Request):
+    careUnitId: HsaId
+    unitId: HsaId | None = None
+    doctorId: HsaId | None = None
+    maxDaysSinceSickLeaveCompleted: int = Field(default=0, ge=0, le=365)
+    protectedPersonFilterId: HsaId | None = None
+
+
+class CodeName(Answer):
+    id: str
+    name: str
+
+
+class PopulateFiltersResponseDTO(Answer):
+    activeDoctors: list[IdName]
+    diagnosisChapters: list[DiagnosKapitel]
+    nbrOfSickLeaves: int
+    hasOngoingSickLeaves: bool
+    rekoStatusTypes: list[CodeName]
+    occupationTypes: list[CodeName]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from intygsgw.domain import rehab
 from intygsgw.domain.personnummer import PersonId, try_parse_person_id
 from intygsgw.domain.results import ErrorId
+from intygsgw.domain.sick_leave import cleaned_diagnosis_code
 from intygsgw.internalapi import export_format
 from intygsgw.internalapi import models as m
 from intygsgw.internalapi.framework import Call, PathParam, Route, Streamed, StreamSpec
 from intygsgw.internalapi.problems import Problem, invalid, not_found
-from intygsgw.service import care_info, care_provider, citizen
+from intygsgw.service import care_info, care_provider, citizen, sick_leave
 from intygsgw.service.certificates import send_certificate
 
 CERTIFICATE_ID = PathParam("certificateId", m.CertificateId, "certificate id")
@@ -345,5 +347,121 @@ ROUTES: list[Route] = [
         erase,
         response=m.EraseResult,
         path_params=(CARE_PROVIDER_ID,),
+    ),
+]
+
+
+# -- Rehabstöd ----------------------------------------------------------------
+
+
+def _dashed(digits: str) -> str:
+    return f"{digits[:8]}-{digits[8:]}" if len(digits) == 12 and digits.isdigit() else digits
+
+
+def _diagnosis(code: str) -> m.DiagnosKod:
+    # As the reference reads a stored code: seven characters of code, the rest its name.
+    return m.DiagnosKod(originalCode=code, cleanedCode=cleaned_diagnosis_code(code), name=code[7:].strip() or None)
+
+
+def _chapter(c: rehab.Chapter) -> m.DiagnosKapitel:
+    first = m.DiagnosKategori(letter=c.from_letter, number=c.from_number, id=f"{c.from_letter}{c.from_number:02d}")
+    last = m.DiagnosKategori(letter=c.to_letter, number=c.to_number, id=f"{c.to_letter}{c.to_number:02d}")
+    return m.DiagnosKapitel.model_validate({"from": first, "to": last, "name": c.name, "id": c.range})
+
+
+def sick_leaves_active(call: Call) -> m.SickLeaveResponseDTO:
+    body: m.SickLeaveRequestDTO = call.body
+    cases = sick_leave.rehab_sick_leaves(
+        call.services,
+        body.careUnitId,
+        body.unitId,
+        body.maxCertificateGap,
+        body.maxDaysSinceSickLeaveCompleted,
+        body.doctorIds or (),
+    )
+    chapters = [
+        rehab.Chapter(c.from_.letter, c.from_.number, c.to.letter, c.to.number, c.name or "")
+        for c in body.diagnosisChapters or ()
+    ]
+    wanted = rehab.RehabFilter(
+        length_intervals=[(i.from_, i.to) for i in body.sickLeaveLengthIntervals or ()],
+        chapters=chapters,
+        age_from=body.fromPatientAge,
+        age_to=body.toPatientAge,
+        end_from=body.fromSickLeaveEndDate,
+        end_to=body.toSickLeaveEndDate,
+        doctor_ids=body.doctorIds or (),
+        reko_status_ids=body.rekoStatusTypeIds or (),
+        occupation_ids=body.occupationTypeIds or (),
+        text=body.textSearch or "",
+    )
+    kept = rehab.rehab_filter(cases, wanted, call.services.clock().date())
+    return m.SickLeaveResponseDTO(content=[_sjukfall(case) for case in kept])
+
+
+def _sjukfall(case) -> m.SjukfallEnhet:
+    anchor = case.anchor
+    return m.SjukfallEnhet(
+        vardgivare=m.IdName(id=case.care_giver_id, namn=None),
+        vardenhet=m.IdName(id=case.care_unit_id, namn=case.care_unit_name),
+        lakare=m.IdName(id=case.doctor_id, namn=case.doctor_name),
+        patient=m.IdName(id=_dashed(case.patient_id), namn=case.patient_name),
+        diagnosKod=_diagnosis(case.diagnosis),
+        biDiagnoser=[_diagnosis(d) for d in case.secondary_diagnoses if d],
+        start=case.start,
+        slut=case.end,
+        dagar=case.days,
+        intyg=case.certificate_count,
+        intygLista=list(case.certificate_ids),
+        aktivGrad=case.active_grade or 0,
+        grader=list(case.grades),
+        aktivIntygsId=anchor.certificate_id,
+        sysselsattning=list(case.employment),
+    )
+
+
+def sick_leave_filters(call: Call) -> m.PopulateFiltersResponseDTO:
+    body: m.PopulateFiltersRequestDTO = call.body
+    cases = sick_leave.active_cases(
+        call.services, body.careUnitId, body.unitId, body.maxDaysSinceSickLeaveCompleted, body.doctorId
+    )
+    today = call.services.clock().date()
+    doctors: dict[str, str] = {}
+    chapters: dict[str, rehab.Chapter] = {}
+    for case in cases:
+        doctors.setdefault(case.doctor_id, case.doctor_name)
+        chapter = rehab.chapter_of(case.diagnosis)
+        chapters.setdefault(chapter.range, chapter)
+    return m.PopulateFiltersResponseDTO(
+        activeDoctors=[m.IdName(id=i, namn=n) for i, n in doctors.items()],
+        diagnosisChapters=[_chapter(c) for c in chapters.values()],
+        nbrOfSickLeaves=len(cases),
+        hasOngoingSickLeaves=any(case.end >= today for case in cases),
+        rekoStatusTypes=[m.CodeName(id=i, name=n) for i, n in rehab.REKO_STATUSES],
+        occupationTypes=[m.CodeName(id=i, name=n) for i, n in rehab.OCCUPATIONS],
+    )
+
+
+ROUTES += [
+    Route(
+        "POST",
+        "/internalapi/sickleave/active",
+        "listActiveSickLeaves",
+        "Rehabstöd: a care unit's sick leaves active today or recently ended, linked with the requested gap "
+        "and filtered",
+        "Rehabstöd",
+        sick_leaves_active,
+        body=m.SickLeaveRequestDTO,
+        response=m.SickLeaveResponseDTO,
+    ),
+    Route(
+        "POST",
+        "/internalapi/sickleave/filters",
+        "populateSickLeaveFilters",
+        "Rehabstöd: what the unit's active sick leaves can be filtered by",
+        "Rehabstöd",
+        sick_leave_filters,
+        body=m.PopulateFiltersRequestDTO,
+        response=m.PopulateFiltersResponseDTO,
     ),
 ]
