@@ -164,7 +164,19 @@ def internal_wsgi_app():
     configure_logging(settings.log_level, settings.log_format)
     services = build_services(settings)
     access_log = AccessLogWriter(services.store) if settings.access_log else None
-    return build_internal_api(services, access_log)
+    return build_internal_api(
+        services, access_log, caller=build_caller_resolver(settings), access=build_internal_access(settings)
+    )
+
+
+def build_internal_access(settings: Settings):
+    """The internal API's caller list, reloaded on change; None when nobody is checked."""
+    if not settings.internal_authorization_required:
+        return None
+    from intygsgw.trust.internal_access import InternalAccessTable, load_internal_access
+
+    table = Reloadable(settings.internal_authorization_file or None, load_internal_access, InternalAccessTable())
+    return table.current
 
 
 def rsgi_app() -> RsgiGateway:

@@ -39,11 +39,21 @@ def _serve(args) -> int:
             file=sys.stderr,
         )
         return 2
+    if settings.internal_tls and not (settings.internal_client_ca and settings.internal_port):
+        print("serve: internal_tls_cert needs internal_client_ca and an internal port", file=sys.stderr)
+        return 2
     if settings.tls and not settings.client_ca:
         print("serve: --tls-cert needs --client-ca (the gateway only serves mutual TLS)", file=sys.stderr)
         return 2
     try:
         _ = settings.authorization_required  # reads the authorization file: refuse a bad one now
+        if settings.internal_authorization_file:
+            from intygsgw.trust.internal_access import load_internal_access
+
+            try:
+                load_internal_access(settings.internal_authorization_file)
+            except OSError as exc:
+                raise ValueError(f"internal_authorization_file: {exc.strerror}: {exc.filename}") from None
         _check_signature_settings(settings)
         configure_logging(settings.log_level, settings.log_format)
         if settings.front_end not in ("rsgi", "wsgi"):

@@ -17,9 +17,10 @@ def openapi_document() -> dict:
     return openapi.document(ROUTES, _version())
 
 
-def build_internal_api(services: Services, access_log: AccessLogWriter | None) -> InternalApi:
+def build_internal_api(services: Services, access_log: AccessLogWriter | None, caller=None, access=None) -> InternalApi:
+    """``caller``: environ -> trust.identity.Caller | None; ``access``: () -> the caller list, None: unchecked."""
     openapi_document()  # built before the first request: a model clash stops the start, not a call
-    return InternalApi(ROUTES, services, access_log, openapi_document)
+    return InternalApi(ROUTES, services, access_log, openapi_document, caller=caller, access=access)
 
 
 def _version() -> str:

@@ -101,9 +101,13 @@ class InternalApi:
         services: Services,
         access_log: AccessLogWriter | None,
         document: Callable[[], dict],
+        caller: Callable[[dict], Any] | None = None,
+        access: Callable[[], Any] | None = None,
     ):
         self.services = services
         self.access_log = access_log
+        self.caller = caller  # environ -> trust.identity.Caller | None
+        self.access = access  # () -> trust.internal_access.InternalAccessTable; None: every caller may call
         self.app = falcon.App(media_type=JSON)
         self.app.req_options.strip_url_path_trailing_slash = True
         self.app.set_error_serializer(_serialize_http_error)
@@ -147,6 +151,14 @@ class InternalApi:
         return respond
 
     def _serve(self, route: Route, req: falcon.Request, resp: falcon.Response, params: dict[str, str]) -> None:
+        caller = self.caller(req.env) if self.caller else None
+        hsa_id = caller.hsa_id if caller else None
+        if self.access is not None and not self.access().allows(hsa_id, req.method, req.path):
+            # Refused before anything is read, as the SOAP gate refuses.
+            log.warning("internal API refused %s %s for caller %s", req.method, req.path, hsa_id or "(none)")
+            if hsa_id is None:
+                raise Problem(403, "No caller identity: a client certificate with an HSA id (SERIALNUMBER) is required")
+            raise Problem(403, f"Caller {hsa_id} may not {req.method} {req.path}")
         headers = {k.lower(): v for k, v in req.headers.items()}
         call = Call(self.services, self._path_values(route, params), headers=headers)
         if route.query is not None:
@@ -157,7 +169,7 @@ class InternalApi:
             self._answer(route, call, resp)
             return
         access = audit.Access(
-            "",
+            hsa_id or "",
             headers.get(audit.ORIGINAL_CONSUMER_HEADER, ""),
             headers.get(audit.ACTING_ON_BEHALF_HEADER, ""),
             route.contract,

@@ -56,6 +56,7 @@ class ProblemDetails(BaseModel):
 
 _PROBLEM_STATUSES = {
     "400": "The request was refused: a field, parameter or id is not valid",
+    "403": "The caller may not call this path (internal authorization list)",
     "404": "Nothing at this path, or the thing asked for does not exist",
     "405": "This method is not allowed on this path",
     "409": "The request conflicts with the certificate's state (revoked, a test certificate)",
@@ -138,7 +139,7 @@ def _operation(route: Route, components: _Components, problem_ref: dict) -> dict
     if content:
         ok["content"] = content
     responses: dict[str, Any] = {"200": ok}
-    statuses = ["400", "405", "500", "503"]
+    statuses = ["400", "403", "405", "500", "503"]
     if route.body is not None:
         statuses += ["413", "415"]
     if route.not_found:

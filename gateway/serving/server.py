@@ -184,14 +184,19 @@ def _start_internal(settings: Settings):
     if not settings.internal_port:
         return None
     process = multiprocessing.get_context("spawn").Process(
-        target=_internal_process, args=(settings.to_env(),), name="intygsgw-internal-api", daemon=False
+        target=_internal_tls_process if settings.internal_tls else _internal_process,
+        args=(settings.to_env(),),
+        name="intygsgw-internal-api",
+        daemon=False,
     )
     process.start()
     log.info(
-        "internal REST API on http://%s:%d with %d worker(s)",
+        "internal REST API on %s://%s:%d with %d worker(s), caller list %s",
+        "https (mutual TLS)" if settings.internal_tls else "http",
         settings.internal_host,
         settings.internal_port,
         settings.internal_workers,
+        "on" if settings.internal_authorization_required else "off",
     )
     return process
 
@@ -202,6 +207,17 @@ def _stop_internal(process) -> None:
     if process.is_alive():
         process.terminate()
     process.join(40)
+
+
+def _internal_tls_process(settings_json: str) -> None:
+    import json
+
+    from intygsgw.serving.tls_server import serve_internal_tls
+
+    settings = Settings(**json.loads(settings_json))
+    configure_logging(settings.log_level, settings.log_format)
+    os.environ[SETTINGS_ENV] = settings_json
+    serve_internal_tls(settings)  # gunicorn's arbiter ends the process itself
 
 
 def _internal_process(settings_json: str) -> None:

@@ -19,8 +19,10 @@ from tests.support.server import GatewayProcess, free_port
 class InternalGateway:
     """A gateway process with its internal listener on, and its SOAP base URL for registering."""
 
-    def __init__(self, workdir, db=None, extra_env=None):
+    def __init__(self, workdir, db=None, extra_env=None, https=None):
+        """``https``: requests options (cert=, verify=) when the internal listener serves mutual TLS."""
         self.internal_port = free_port()
+        self.https = https
         self.process = GatewayProcess(
             workdir,
             db=db,
@@ -28,14 +30,15 @@ class InternalGateway:
             extra_env={"INTYGSGW_DELIVERY": "false", **(extra_env or {})},
             extra_args=["--internal-port", str(self.internal_port)],
         )
-        self.internal_url = f"http://127.0.0.1:{self.internal_port}"
+        self.internal_url = f"{'https' if https else 'http'}://127.0.0.1:{self.internal_port}"
 
     def start(self) -> InternalGateway:
         self.process.start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.internal_url + "/internalapi/healthz", timeout=1).status_code == 200:
+                health = requests.get(self.internal_url + "/internalapi/healthz", timeout=1, **(self.https or {}))
+                if health.status_code == 200:
                     return self
             except requests.RequestException:
                 pass
