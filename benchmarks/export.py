@@ -12,6 +12,9 @@ LISJP as registered, stored by ``intygsgw import`` of generated exports. Then:
    from a real ``intygsgw serve --internal-port``; the client counts lines and
    the serving processes' peak RSS (VmHWM) is read from /proc.
 
+3. ``intygsgw erase --care-provider … --yes`` removes the large one, 500
+   certificates per transaction; its time and peak RSS are printed.
+
 The export reads a page of 500 certificates at a time, so memory must not
 grow with the care provider: the ratio large/small of peak RSS is the figure
 to read (about 1.0 when bounded), with certificates/s beside it.
@@ -81,6 +84,21 @@ def cli_export(url: str, provider: str, out: Path) -> tuple[float, int, float]:
     with open(out, "rb") as f:
         lines = sum(1 for _ in f) - 2
     return seconds, usage.ru_maxrss // 1024, lines / seconds
+
+
+def cli_erase(url: str, provider: str) -> tuple[float, int]:
+    """(seconds, peak RSS in MB) of ``intygsgw erase`` as its own process."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "intygsgw.cli", "erase", "--care-provider", provider, "--yes", "--db", url],
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"erase of {provider} failed")
+    return time.perf_counter() - started, usage.ru_maxrss // 1024
 
 
 def _free_port() -> int:
@@ -191,9 +209,14 @@ def main() -> None:
                 f"  {provider}: {n} certificates, {seconds:7.1f} s, {rate:8,.0f} certificates/s, serving peak RSS {rss} MB"
             )
         print(f"  serving peak RSS large/small: {rows[1][4] / max(rows[0][4], 1):.2f}")
+    print("\nintygsgw erase (own process, batches of 500):")
+    seconds, rss = cli_erase(url, LARGE)
+    print(
+        f"  {args.certificates} certificates: {seconds:7.1f} s, {args.certificates / seconds:8,.0f} certificates/s, peak RSS {rss} MB"
+    )
     for f in ("small.jsonl", "large.jsonl"):
         (workdir / f).unlink(missing_ok=True)
-    print(f"\n(database kept in {workdir} for a rerun with --db {url})")
+    print(f"\n(database kept in {workdir}; the large care provider was erased)")
 
 
 if __name__ == "__main__":

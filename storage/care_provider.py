@@ -136,6 +136,15 @@ class CareProviderRepository:
             )
         }
 
+    def persons(self, ids: Sequence[str]) -> dict[str, str]:
+        """The patient of each certificate (for the access log of an erase)."""
+        if not ids:
+            return {}
+        rows = self.connection.execute(
+            select(CertificateRow.id, CertificateRow.person_id).where(CertificateRow.id.in_(list(ids)))
+        )
+        return {cid: person for cid, person in rows}
+
     def exists(self, certificate_id: str) -> bool:
         return (
             self.connection.execute(select(CertificateRow.id).where(CertificateRow.id == certificate_id)).first()

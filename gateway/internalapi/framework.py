@@ -180,8 +180,11 @@ class InternalApi:
             self._answer(route, call, resp)
             outcome = call.outcome or "OK"
         except Problem as problem:
-            outcome = f"HTTP:{problem.status}"
-            self._log_access(route, access, outcome)
+            self._log_access(route, access, f"HTTP:{problem.status}")
+            raise
+        except Exception:
+            # A failure is answered 500 by the error handler; what the call touched is logged all the same.
+            self._log_access(route, access, "HTTP:500")
             raise
         finally:
             audit.end(token)

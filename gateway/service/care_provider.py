@@ -183,11 +183,8 @@ def erase_test_certificates(svc: Services, signed_from: dt.datetime | None, sign
 
 
 def _persons(uow: UnitOfWork, ids: list[str]) -> dict[str, str]:
-    persons = {}
-    for cid in ids:
-        record = uow.certificates.get(cid)
-        persons[cid] = record.person_id if record else ""
-    return persons
+    found = uow.care_provider.persons(ids)
+    return {cid: found.get(cid, "") for cid in ids}
 
 
 def _person_of(export: CertificateExport) -> str:

@@ -157,6 +157,9 @@ class CareProviderRepository(Protocol):
     def export(self, ids: Sequence[str]) -> list[CertificateExport]:
         """Everything stored about each certificate, in the order of ``ids``."""
 
+    def persons(self, ids: Sequence[str]) -> dict[str, str]:
+        """The patient of each certificate."""
+
     def exists(self, certificate_id: str) -> bool: ...
 
     def restore(self, export: CertificateExport) -> None:

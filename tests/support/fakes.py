@@ -335,6 +335,9 @@ class FakeCareProvider:
             out.append(CertificateExport(cid, record.care_giver_id, revoked, document.document, rows))
         return out
 
+    def persons(self, ids: Sequence[str]) -> dict[str, str]:
+        return {i: self.t.certificates[i].person_id for i in ids if i in self.t.certificates}
+
     def exists(self, certificate_id: str) -> bool:
         return certificate_id in self.t.certificates
 
