@@ -143,7 +143,7 @@ class CareProviderRepository:
         rows = self.connection.execute(
             select(CertificateRow.id, CertificateRow.person_id).where(CertificateRow.id.in_(list(ids)))
         )
-        return {cid: person for cid, person in rows}
+        return {row[0]: row[1] for row in rows.all()}
 
     def exists(self, certificate_id: str) -> bool:
         return (
