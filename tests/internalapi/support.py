@@ -57,9 +57,9 @@ class InternalGateway:
 class OpenApiChecked:
     """Calls the internal API; every answer must be one the document describes, in its shape."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, https: dict | None = None):
         self.base_url = base_url
-        self.document = requests.get(base_url + "/internalapi/openapi.json", timeout=10).json()
+        self.document = requests.get(base_url + "/internalapi/openapi.json", timeout=10, **(https or {})).json()
         self.operations = [
             (path_pattern(template), method.upper(), op)
             for template, item in self.document["paths"].items()

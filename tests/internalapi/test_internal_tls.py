@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.internalapi.support import InternalGateway, access_entries
+from tests.internalapi.support import InternalGateway, OpenApiChecked, access_entries
 from tests.support.pki import TestCA
 
 MINA_INTYG = "SE2321000016-MI01"
@@ -53,7 +53,7 @@ def tls_internal(pki, tmp_path_factory):
 
 
 def call(gw, pki, client, method, path, body=None):
-    return requests.request(
+    answer = requests.request(
         method,
         gw.internal_url + path,
         json=body,
@@ -61,6 +61,8 @@ def call(gw, pki, client, method, path, body=None):
         verify=str(pki.ca.cert_path),
         timeout=30,
     )
+    OpenApiChecked(gw.internal_url, gw.https).check(method, path, answer)
+    return answer
 
 
 def test_a_listed_caller_may_call_its_paths_and_is_in_the_access_log(tls_internal, pki):

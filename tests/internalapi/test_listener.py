@@ -37,12 +37,11 @@ def test_the_soap_port_refuses_the_internal_api(gateway):
     assert "internal port" in answer.json()["detail"]
 
 
-def test_the_internal_port_serves_no_soap(gateway):
-    answer = requests.post(
-        gateway.internal_url + "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21",
+def test_the_internal_port_serves_no_soap(api):
+    answer = api.post(
+        "/clinicalprocess/healthcond/certificate/RegisterCertificate/3/rivtabp21",
         data=b"<x/>",
         headers={"Content-Type": "text/xml"},
-        timeout=10,
     )
     assert answer.status_code == 404
     assert answer.headers["Content-Type"] == "application/problem+json"
@@ -88,8 +87,8 @@ def test_every_bad_request_gets_a_problem_document(api):
     problem(api.request("PUT", "/internalapi/citizen", json_body={}), 405)
 
 
-def test_an_unknown_path_is_a_problem_too(gateway):
-    answer = requests.get(gateway.internal_url + "/internalapi/nothing-here", timeout=10)
+def test_an_unknown_path_is_a_problem_too(api):
+    answer = api.get("/internalapi/nothing-here")
     body = problem(answer, 404)
     assert body["instance"] == "/internalapi/nothing-here"
 
