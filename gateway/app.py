@@ -10,6 +10,7 @@ from intygsgw import metrics
 from intygsgw.audit.writer import AccessLogWriter
 from intygsgw.clock import Clock
 from intygsgw.config.care_units import load_sub_units
+from intygsgw.config.certificate_texts import load_certificate_texts, texts_stamp
 from intygsgw.config.recipient_file import DEFAULT_FILE as RECIPIENTS_FILE
 from intygsgw.config.recipient_file import load_recipients
 from intygsgw.config.reloadable import Reloadable
@@ -64,6 +65,11 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         render_status_update=render_status_update,
         signatures=signatures,
         sub_units=Reloadable(settings.sub_units_file, load_sub_units) if settings.sub_units_file else None,
+        certificate_texts=(
+            Reloadable(settings.certificate_texts_dir, load_certificate_texts, stamp=texts_stamp)
+            if settings.certificate_texts_dir
+            else None
+        ),
     )
 
 
@@ -148,6 +154,29 @@ def wsgi_app() -> GatewayApp:
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD_GEN0, 20, 20)
     return app
+
+
+def internal_wsgi_app():
+    """Factory for the internal REST API's granian workers (intygsgw.serving.server)."""
+    from intygsgw.internalapi.app import build_internal_api
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    services = build_services(settings)
+    access_log = AccessLogWriter(services.store) if settings.access_log else None
+    return build_internal_api(
+        services, access_log, caller=build_caller_resolver(settings), access=build_internal_access(settings)
+    )
+
+
+def build_internal_access(settings: Settings):
+    """The internal API's caller list, reloaded on change; None when nobody is checked."""
+    if not settings.internal_authorization_required:
+        return None
+    from intygsgw.trust.internal_access import InternalAccessTable, load_internal_access
+
+    table = Reloadable(settings.internal_authorization_file or None, load_internal_access, InternalAccessTable())
+    return table.current
 
 
 def rsgi_app() -> RsgiGateway:

@@ -233,6 +233,32 @@ class CertificateRepository:
         stmt = stmt.order_by(CertificateRow.signed_at.asc(), CertificateRow.id.asc())
         return [_record(r) for r in self.connection.execute(stmt)]
 
+    def find_for_units(
+        self,
+        unit_ids: Sequence[str],
+        doctor_id: str | None,
+        person_id: str | None,
+        signed_from: dt.datetime,
+        signed_to: dt.datetime,
+        type_ids: Sequence[str],
+    ) -> list[CertificateRecord]:
+        """Certificates signed on these units in [signed_from, signed_to], newest first (Webcert's list)."""
+        if not unit_ids:
+            return []
+        stmt = select(*_CERT_COLUMNS).where(
+            CertificateRow.care_unit_id.in_(list(unit_ids)),
+            CertificateRow.signed_at >= signed_from,
+            CertificateRow.signed_at <= signed_to,
+        )
+        if doctor_id is not None:
+            stmt = stmt.where(CertificateRow.doctor_id == doctor_id)
+        if person_id is not None:
+            stmt = stmt.where(CertificateRow.person_id == person_id)
+        if type_ids:
+            stmt = stmt.where(CertificateRow.type.in_([t.lower() for t in type_ids]))
+        stmt = stmt.order_by(CertificateRow.signed_at.desc(), CertificateRow.id.asc())
+        return [_record(r) for r in self.connection.execute(stmt)]
+
     def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]:
         """Relations pointing at any of ``ids`` (their newer certificates)."""
         return self._relations(RelationRow.to_id, ids)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from intygsgw.storage.access_log import AccessLogRepository
 from intygsgw.storage.batching import CommitBatcher
+from intygsgw.storage.care_provider import CareProviderRepository
 from intygsgw.storage.db import WRITE_OPTION
 from intygsgw.storage.messages import MessageRepository
 from intygsgw.storage.outbox import OutboxRepository
@@ -58,6 +59,7 @@ class UnitOfWork:
         self.approved_receivers = ApprovedReceiverRepository(conn)
         self.signatures = SignatureRepository(conn)
         self.sick_leave = SickLeaveRepository(conn)
+        self.care_provider = CareProviderRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -30,13 +30,30 @@ def _serve(args) -> int:
             "tls_key": args.tls_key,
             "client_ca": args.client_ca,
             "authorization_file": args.authorizations,
+            "internal_port": args.internal_port,
         },
     )
+    if settings.internal_port and (settings.internal_port == settings.port or not 0 < settings.internal_port < 65536):
+        print(
+            f"serve: --internal-port {settings.internal_port} must be a port of its own (1-65535), never the SOAP port",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.internal_tls and not (settings.internal_client_ca and settings.internal_port):
+        print("serve: internal_tls_cert needs internal_client_ca and an internal port", file=sys.stderr)
+        return 2
     if settings.tls and not settings.client_ca:
         print("serve: --tls-cert needs --client-ca (the gateway only serves mutual TLS)", file=sys.stderr)
         return 2
     try:
         _ = settings.authorization_required  # reads the authorization file: refuse a bad one now
+        if settings.internal_authorization_file:
+            from intygsgw.trust.internal_access import load_internal_access
+
+            try:
+                load_internal_access(settings.internal_authorization_file)
+            except OSError as exc:
+                raise ValueError(f"internal_authorization_file: {exc.strerror}: {exc.filename}") from None
         _check_signature_settings(settings)
         configure_logging(settings.log_level, settings.log_format)
         if settings.front_end not in ("rsgi", "wsgi"):
@@ -258,6 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tls-key", help="PEM key of the server certificate")
     p.add_argument("--client-ca", help="PEM bundle of the CAs that issue accepted client certificates")
     p.add_argument("--authorizations", help="TOML call authorization table (reloaded when it changes)")
+    p.add_argument(
+        "--internal-port",
+        type=int,
+        help="serve the internal REST API (/internalapi) on this port; " + _setting("internal_port"),
+    )
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("audit", help="check or export the patient-data access log")
@@ -324,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", type=int, default=100_000, help="messages kept in memory (oldest dropped)")
     p.add_argument("--threads", type=int, default=8, help="request threads (a delayed answer holds one)")
     p.set_defaults(func=_stub_recipient)
+
+    from intygsgw.cli.care_provider import add_commands as add_care_provider_commands
+
+    add_care_provider_commands(sub)  # export, erase, import
 
     from intygsgw.cli.signing import add_commands as add_signing_commands
 

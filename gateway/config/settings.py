@@ -76,10 +76,35 @@ class Settings:
     signature_policies: str = ""  # per-type overrides, e.g. "lisjp=require, ts-bas=off"
     signing_key: str = ""  # PEM key the gateway signs outbound messages with (routes with sign = true)
     signing_cert: str = ""  # its PEM certificate (intermediates may follow)
+    # -- internal REST API (issue 19): Mina intyg, Webcert, Rehabstöd, Intygsadmin --
+    # Its own listener, never the SOAP port; 0: off. Trusted callers only, so on
+    # loopback unless an operator binds it elsewhere on purpose.
+    internal_port: int = 0
+    internal_host: str = "127.0.0.1"
+    internal_workers: int = 1
+    # Mutual TLS on the internal listener (served by gunicorn, as the SOAP side under TLS);
+    # the client certificate's SERIALNUMBER is the caller's HSA id.
+    internal_tls_cert: str = ""
+    internal_tls_key: str = ""
+    internal_client_ca: str = ""
+    # TOML list of callers and the internal paths each may call (intygsgw.trust.internal_access).
+    # Checked when set, and always under internal TLS (no file: every call refused).
+    internal_authorization_file: str = ""
+    # Folder of the certificate text XML files (root attributes typ, version, giltigFrom) that
+    # GET /internalapi/v1/certificatetexts hands out; empty: none.
+    certificate_texts_dir: str = ""
 
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert)
+
+    @property
+    def internal_tls(self) -> bool:
+        return bool(self.internal_tls_cert)
+
+    @property
+    def internal_authorization_required(self) -> bool:
+        return self.internal_tls or bool(self.internal_authorization_file.strip())
 
     @property
     def authorization_required(self) -> bool:

@@ -23,3 +23,7 @@ class FieldTooLong(GatewayError, ValueError):
     def __init__(self, table: str, column: str, limit: int, length: int):
         self.table, self.column, self.limit, self.length = table, column, limit, length
         super().__init__(f"{column} is {length} characters long; the gateway stores at most {limit}")
+
+
+class InvalidExport(GatewayError, ValueError):
+    """An exported certificate that cannot be restored as it stands (a wrong table, column or value)."""

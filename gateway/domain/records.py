@@ -116,3 +116,30 @@ class OutboxItem:
     created_at: dt.datetime
     updated_at: dt.datetime
     delivered_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class CertificateExport:
+    """One certificate with everything stored about it, in a form that survives JSON unchanged.
+
+    ``rows`` holds, per table, the rows that belong to the certificate (its
+    states, relations from it, messages, sick-leave data, approved receivers,
+    signature finding, revocation request), each column a JSON value: text as
+    is, bytes in base64, times in ISO 8601. Restoring them gives back the same
+    stored values, the document's bytes included.
+    """
+
+    certificate_id: str
+    care_giver_id: str
+    revoked: bool
+    document: bytes  # the RegisterCertificate element as received (UTF-8)
+    rows: dict[str, list[dict]]
+
+
+@dataclass(frozen=True)
+class CertificateText:
+    """The texts of one version of a certificate type, as the customer-termination service archives them."""
+
+    type: str
+    version: str
+    xml: str

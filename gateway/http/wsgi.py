@@ -46,6 +46,9 @@ class GatewayApp:
         try:
             if path == "/healthz":
                 return self._health(start_response)
+            if path == "/internalapi" or path.startswith("/internalapi/"):
+                # As the reference's filter does: the internal API lives only on its own listener.
+                return _reply(start_response, 403, _INTERNAL_ONLY, "application/problem+json")
             if path == "/metrics" and method == "GET" and self.settings.metrics:
                 return _reply(start_response, 200, metrics.exposition(self.outbox_metrics), metrics.CONTENT_TYPE)
             if path.startswith("/schemas/"):
@@ -171,9 +174,15 @@ def log_request(environ: dict, answer: Answer, started: float, caller: str | Non
     )
 
 
+_INTERNAL_ONLY = (
+    b'{"type":"about:blank","title":"Forbidden","status":403,'
+    b'"detail":"The internal API is served only on the internal port (setting internal_port)"}'
+)
+
 _REASONS = {
     200: "OK",
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     408: "Request Timeout",

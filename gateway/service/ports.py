@@ -18,6 +18,7 @@ from intygsgw.domain.outcome import Outcome
 from intygsgw.domain.records import (
     AccessEntry,
     ApprovedReceiver,
+    CertificateExport,
     CertificateRecord,
     MessageRecord,
     RelationRecord,
@@ -73,6 +74,17 @@ class CertificateRepository(Protocol):
         signed_from: dt.datetime | None,
         signed_before: dt.datetime | None,
     ) -> list[CertificateRecord]: ...
+
+    def find_for_units(
+        self,
+        unit_ids: Sequence[str],
+        doctor_id: str | None,
+        person_id: str | None,
+        signed_from: dt.datetime,
+        signed_to: dt.datetime,
+        type_ids: Sequence[str],
+    ) -> list[CertificateRecord]:
+        """Certificates signed on these units in [signed_from, signed_to], newest first."""
 
     def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]: ...
 
@@ -133,6 +145,33 @@ class SickLeaveRepository(Protocol):
         """The care giver the unit's latest certificate names; None for an unknown unit."""
 
 
+class CareProviderRepository(Protocol):
+    """A care provider's certificates as a whole (customer termination: export, erase, restore)."""
+
+    def counts(self, care_giver_id: str) -> tuple[int, int]:
+        """(certificates, revoked certificates) of the care provider."""
+
+    def ids(self, care_giver_id: str, after: str | None, limit: int, offset: int = 0) -> list[str]:
+        """The next ``limit`` certificate ids of the care provider in id order, after ``after``."""
+
+    def export(self, ids: Sequence[str]) -> list[CertificateExport]:
+        """Everything stored about each certificate, in the order of ``ids``."""
+
+    def persons(self, ids: Sequence[str]) -> dict[str, str]:
+        """The patient of each certificate."""
+
+    def exists(self, certificate_id: str) -> bool: ...
+
+    def restore(self, export: CertificateExport) -> None:
+        """Write an exported certificate back unchanged; AlreadyStored when its id is taken, InvalidExport when
+        the export cannot be stored as it stands."""
+
+    def erase(self, ids: Sequence[str]) -> int:
+        """Remove the certificates and everything that belongs to them; how many certificates were removed."""
+
+    def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]: ...
+
+
 class Outbox(Protocol):
     """Work for other systems, written in the same transaction as the change that causes it."""
 
@@ -161,6 +200,7 @@ class UnitOfWork(Protocol):
     approved_receivers: ApprovedReceiverRepository
     signatures: SignatureRepository
     sick_leave: SickLeaveRepository
+    care_provider: CareProviderRepository
     outbox: Outbox
     access_log: AccessLog
 

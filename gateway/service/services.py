@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from intygsgw.clock import Clock
 from intygsgw.domain.recipients import RecipientRegistry
+from intygsgw.domain.records import CertificateText
 from intygsgw.rules.catalog import TypeCatalog
 from intygsgw.service.ports import Current, Outbound, SignatureChecker, Store
 
@@ -39,6 +41,9 @@ class Services:
     signatures: SignatureChecker | None = None
     # Care unit id -> its sub-units, read by the sick-leave lists; None: every unit is just itself.
     sub_units: Current[Mapping[str, tuple[str, ...]]] | None = None
+    # The certificate text files the customer-termination export hands out, each with the date it
+    # applies from (intygsgw.config.certificate_texts); None: no folder configured.
+    certificate_texts: Current[Sequence[tuple[CertificateText, dt.date | None]]] | None = None
 
     @property
     def catalog(self) -> TypeCatalog:

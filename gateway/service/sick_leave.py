@@ -7,9 +7,10 @@ on the care giver the unit's certificates name. Validation persons never appear.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from intygsgw import audit
-from intygsgw.domain.personnummer import PersonId
+from intygsgw.domain.personnummer import PersonId, try_parse_person_id
 from intygsgw.domain.sick_leave import (
     CaseFilter,
     Parameters,
@@ -99,3 +100,64 @@ def _note_by_patient(certificates: list[SickLeaveCertificate]) -> None:
         by_patient.setdefault(c.patient_id, []).append(c.certificate_id)
     for patient, ids in by_patient.items():
         audit.note(patient, ids)
+
+
+def rehab_sick_leaves(
+    svc: Services,
+    care_unit_id: str,
+    unit_id: str | None,
+    max_gap: int,
+    max_days_since_end: int,
+    doctor_ids: Sequence[str] = (),
+) -> list[UnitCase]:
+    """Rehabstöd's active list (internal REST ``/sickleave/active``): the engine in two passes (§5.3).
+
+    The first pass, with no gap, finds the patients whose sick leave is active
+    today or ended at most ``max_days_since_end`` days ago (on one of the
+    doctors, when given); the second links all of those patients'
+    certificates with the requested gap. Patients whose personnummer fails
+    its control digit are left out, as the reference's register check does.
+    """
+    if max_gap < 0:
+        return []
+    today, certificates = _rehab_certificates(svc, care_unit_id, unit_id, max_days_since_end)
+    first = unit_cases(certificates, Parameters(today, 0, max_days_since_end))
+    patients = {c.patient_id for c in first if not doctor_ids or c.doctor_id in doctor_ids}
+    cases = unit_cases(
+        [c for c in certificates if c.patient_id in patients], Parameters(today, max_gap, max_days_since_end)
+    )
+    for case in cases:
+        audit.note(case.patient_id, [c.certificate_id for c in case.certificates])
+    return cases
+
+
+def active_cases(
+    svc: Services, care_unit_id: str, unit_id: str | None, max_days_since_end: int, doctor_id: str | None = None
+) -> list[UnitCase]:
+    """The first pass alone (what Rehabstöd's filters are made from): cases with no gap, on the doctor if given."""
+    today, certificates = _rehab_certificates(svc, care_unit_id, unit_id, max_days_since_end)
+    cases = unit_cases(certificates, Parameters(today, 0, max_days_since_end))
+    cases = [c for c in cases if doctor_id is None or c.doctor_id == doctor_id]
+    for case in cases:
+        audit.note(case.patient_id, [c.certificate_id for c in case.certificates])
+    return cases
+
+
+def _rehab_certificates(
+    svc: Services, care_unit_id: str, unit_id: str | None, max_days_since_end: int
+) -> tuple[dt.date, list[SickLeaveCertificate]]:
+    """The care unit's (or one of its sub-units') certificates of patients on sick leave; none for an unknown unit."""
+    today = svc.clock().date()
+    since = today - dt.timedelta(days=max(0, max_days_since_end))
+    with svc.store.reading() as uow:
+        care_giver = uow.sick_leave.care_giver_of_unit(care_unit_id)
+        if care_giver is None:
+            return today, []
+        units = [unit_id] if unit_id else care_units(svc, care_unit_id)
+        certificates = uow.sick_leave.for_units(care_giver, units, today, since)
+    return today, [c for c in certificates if c.patient_id not in svc.validation_persons and _checked(c.patient_id)]
+
+
+def _checked(patient_id: str) -> bool:
+    person = try_parse_person_id(patient_id)
+    return person is not None and person.has_valid_control_digit()

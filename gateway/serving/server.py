@@ -135,6 +135,11 @@ def serve(settings: Settings) -> int:
     if busy is not None:
         print(f"serve: {busy}; stop it or choose another --port", file=sys.stderr)
         return 2
+    if settings.internal_port:
+        busy = port_in_use(settings.internal_host, settings.internal_port)
+        if busy is not None:
+            print(f"serve: {busy}; stop it or choose another --internal-port", file=sys.stderr)
+            return 2
 
     # Fail fast in the parent: a bad database URL, recipient file, route file,
     # authorization file or type definition stops the start instead of
@@ -159,9 +164,86 @@ def serve(settings: Settings) -> int:
         "on" if settings.authorization_required else "off",
         "on" if settings.access_log else "off",
     )
-    if settings.tls:
-        return _serve_tls(settings)
-    return _serve_plain(settings, services)
+    internal = _start_internal(settings)
+    try:
+        if settings.tls:
+            return _serve_tls(settings)
+        return _serve_plain(settings, services)
+    finally:
+        _stop_internal(internal)
+
+
+def _start_internal(settings: Settings):
+    """The internal REST API's own granian, in a spawned process of its own.
+
+    One granian serves one address, and the internal API must never share the
+    SOAP listener (hub-behaviour §6): a second server on its own port, bound to
+    loopback unless the operator says otherwise. Same front end, same
+    workers-and-threads model, same shutdown on SIGTERM.
+    """
+    if not settings.internal_port:
+        return None
+    process = multiprocessing.get_context("spawn").Process(
+        target=_internal_tls_process if settings.internal_tls else _internal_process,
+        args=(settings.to_env(),),
+        name="intygsgw-internal-api",
+        daemon=False,
+    )
+    process.start()
+    log.info(
+        "internal REST API on %s://%s:%d with %d worker(s), caller list %s",
+        "https (mutual TLS)" if settings.internal_tls else "http",
+        settings.internal_host,
+        settings.internal_port,
+        settings.internal_workers,
+        "on" if settings.internal_authorization_required else "off",
+    )
+    return process
+
+
+def _stop_internal(process) -> None:
+    if process is None:
+        return
+    if process.is_alive():
+        process.terminate()
+    process.join(40)
+
+
+def _internal_tls_process(settings_json: str) -> None:
+    import json
+
+    from intygsgw.serving.tls_server import serve_internal_tls
+
+    settings = Settings(**json.loads(settings_json))
+    configure_logging(settings.log_level, settings.log_format)
+    os.environ[SETTINGS_ENV] = settings_json
+    serve_internal_tls(settings)  # gunicorn's arbiter ends the process itself
+
+
+def _internal_process(settings_json: str) -> None:
+    import json
+
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
+    settings = Settings(**json.loads(settings_json))
+    configure_logging(settings.log_level, settings.log_format)
+    os.environ[SETTINGS_ENV] = settings_json
+    Granian(
+        "intygsgw.app:internal_wsgi_app",
+        address=settings.internal_host,
+        port=settings.internal_port,
+        workers=settings.internal_workers,
+        interface=Interfaces.WSGI,
+        blocking_threads=settings.threads,
+        http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000)),
+        factory=True,
+        websockets=False,
+        log_access=False,
+        log_dictconfig=GRANIAN_LOGGING,
+        workers_kill_timeout=30,
+    ).serve()
 
 
 def _serve_plain(settings: Settings, services) -> int:

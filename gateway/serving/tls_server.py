@@ -107,3 +107,33 @@ def serve_tls(settings: Settings) -> None:
     if not (settings.tls_cert and settings.client_ca):
         raise ValueError("mutual TLS needs --tls-cert (and --tls-key) and --client-ca")
     TlsGateway(settings).run()
+
+
+class InternalTlsGateway(TlsGateway):
+    """The internal REST API under mutual TLS, on its own port with its own certificate and CA bundle."""
+
+    def load_config(self):
+        super().load_config()
+        s = self.settings
+        for key, value in {
+            "bind": [f"{s.internal_host}:{s.internal_port}"],
+            "workers": s.internal_workers,
+            "certfile": s.internal_tls_cert,
+            "keyfile": s.internal_tls_key or None,
+            "ca_certs": s.internal_client_ca,
+            "proc_name": "intygsgw-internal",
+        }.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from intygsgw.app import internal_wsgi_app  # in the worker, after the fork
+
+        return internal_wsgi_app()
+
+
+def serve_internal_tls(settings: Settings) -> None:
+    if not (settings.internal_tls_cert and settings.internal_client_ca):
+        raise ValueError(
+            "mutual TLS on the internal port needs internal_tls_cert (and internal_tls_key) and internal_client_ca"
+        )
+    InternalTlsGateway(settings).run()

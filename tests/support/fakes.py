@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TypeVar
 
 from intygsgw.domain.errors import AlreadyStored
@@ -21,6 +21,7 @@ from intygsgw.domain.records import (
     MESSAGE_STORED,
     AccessEntry,
     ApprovedReceiver,
+    CertificateExport,
     CertificateRecord,
     MessageRecord,
     RelationRecord,
@@ -135,6 +136,28 @@ class FakeCertificates:
             return signed_before is None or (r.signed_at is not None and r.signed_at < signed_before)
 
         return self._sorted(filter(wanted, self.t.certificates.values()))
+
+    def find_for_units(
+        self,
+        unit_ids: Sequence[str],
+        doctor_id: str | None,
+        person_id: str | None,
+        signed_from: dt.datetime,
+        signed_to: dt.datetime,
+        type_ids: Sequence[str],
+    ) -> list[CertificateRecord]:
+        types = {t.lower() for t in type_ids}
+        found = [
+            r
+            for r in self.t.certificates.values()
+            if r.care_unit_id in unit_ids
+            and r.signed_at is not None
+            and signed_from <= r.signed_at <= signed_to
+            and (doctor_id is None or r.doctor_id == doctor_id)
+            and (person_id is None or r.person_id == person_id)
+            and (not types or r.type in types)
+        ]
+        return sorted(sorted(found, key=lambda r: r.id), key=lambda r: r.signed_at or dt.datetime.min, reverse=True)
 
     def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]:
         wanted = set(ids)
@@ -275,6 +298,88 @@ class FakeSickLeave:
         return max(on_unit, key=lambda r: r.signed_at or dt.datetime.min).care_giver_id if on_unit else None
 
 
+class FakeCareProvider:
+    """Exports in its own row form (the service only carries rows through, and reads the person id)."""
+
+    def __init__(self, t: Tables):
+        self.t = t
+
+    def _of(self, care_giver_id: str) -> list[str]:
+        return sorted(cid for cid, r in self.t.certificates.items() if r.care_giver_id == care_giver_id)
+
+    def counts(self, care_giver_id: str) -> tuple[int, int]:
+        ids = self._of(care_giver_id)
+        revoked = {cid for _, cid, e in self.t.states if e.state is State.CANCELLED}
+        return len(ids), len(set(ids) & revoked)
+
+    def ids(self, care_giver_id: str, after: str | None, limit: int, offset: int = 0) -> list[str]:
+        ids = [i for i in self._of(care_giver_id) if after is None or i > after]
+        return ids[offset : offset + limit]
+
+    def export(self, ids: Sequence[str]) -> list[CertificateExport]:
+        out = []
+        for cid in ids:
+            record = self.t.certificates.get(cid)
+            if record is None:
+                continue
+            document = self.t.documents[cid]
+            states = [e for _, c, e in sorted(self.t.states, key=lambda s: s[0]) if c == cid]
+            rows = {
+                "certificate": [asdict(record)],
+                "certificate_document": [{"namespaces": dict(document.namespaces)}],
+                "certificate_state": [asdict(e) for e in states],
+                "relation": [asdict(r) for r in self.t.relations if r.from_id == cid],
+                "message": [asdict(m) for m in self.t.messages.values() if m.certificate_id == cid],
+            }
+            revoked = any(e.state is State.CANCELLED for e in states)
+            out.append(CertificateExport(cid, record.care_giver_id, revoked, document.document, rows))
+        return out
+
+    def persons(self, ids: Sequence[str]) -> dict[str, str]:
+        return {i: self.t.certificates[i].person_id for i in ids if i in self.t.certificates}
+
+    def exists(self, certificate_id: str) -> bool:
+        return certificate_id in self.t.certificates
+
+    def restore(self, export: CertificateExport) -> None:
+        if export.certificate_id in self.t.certificates:
+            raise AlreadyStored("certificate", export.certificate_id)
+        rows = export.rows
+        self.t.certificates[export.certificate_id] = CertificateRecord(**rows["certificate"][0])
+        namespaces = rows["certificate_document"][0]["namespaces"]
+        self.t.documents[export.certificate_id] = StoredDocument(export.document, dict(namespaces))
+        for e in rows.get("certificate_state", []):
+            self.t.states.append((len(self.t.states), export.certificate_id, StateEntry(**e)))
+        self.t.relations += [RelationRecord(**r) for r in rows.get("relation", [])]
+        for m in rows.get("message", []):
+            self.t.messages[m["message_id"]] = MessageRecord(**m)
+
+    def erase(self, ids: Sequence[str]) -> int:
+        wanted = set(ids)
+        removed = len(wanted & set(self.t.certificates))
+        for cid in wanted:
+            self.t.certificates.pop(cid, None)
+            self.t.documents.pop(cid, None)
+            self.t.revocations.pop(cid, None)
+            self.t.signatures.pop(cid, None)
+            self.t.sick_leave.pop(cid, None)
+            self.t.approved.pop(cid, None)
+        self.t.states = [s for s in self.t.states if s[1] not in wanted]
+        self.t.relations = [r for r in self.t.relations if r.from_id not in wanted]
+        self.t.messages = {k: m for k, m in self.t.messages.items() if m.certificate_id not in wanted}
+        return removed
+
+    def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]:
+        return sorted(
+            r.id
+            for r in self.t.certificates.values()
+            if r.test_certificate
+            and r.signed_at is not None
+            and r.signed_at <= signed_to
+            and (signed_from is None or r.signed_at >= signed_from)
+        )
+
+
 class FakeOutbox:
     def __init__(self, t: Tables):
         self.t = t
@@ -325,6 +430,7 @@ class FakeUnitOfWork:
         self.approved_receivers = FakeApprovedReceivers(t)
         self.signatures = FakeSignatures(t)
         self.sick_leave = FakeSickLeave(t)
+        self.care_provider = FakeCareProvider(t)
         self.outbox = FakeOutbox(t)
         self.access_log = FakeAccessLog(t)
         return self
@@ -341,6 +447,7 @@ class FakeUnitOfWork:
             self.approved_receivers,
             self.signatures,
             self.sick_leave,
+            self.care_provider,
             self.outbox,
             self.access_log,
         ):

@@ -1,0 +1,178 @@
+"""Rehabstöd's sick-leave list: the filter it applies to the cases, and the code lists it offers.
+
+Pure: cases in, cases out. The diagnosis chapters are ICD-10-SE's (a code
+belongs to the chapter whose range holds its letter and first two digits);
+occupations and rehabilitation statuses are the code lists Rehabstöd
+filters by.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from intygsgw.domain.sick_leave import UnitCase, cleaned_diagnosis_code
+
+
+@dataclass(frozen=True)
+class Chapter:
+    from_letter: str
+    from_number: int
+    to_letter: str
+    to_number: int
+    name: str
+
+    @property
+    def range(self) -> str:
+        return f"{self.from_letter}{self.from_number:02d}-{self.to_letter}{self.to_number:02d}"
+
+    def contains(self, code: str) -> bool:
+        found = _CATEGORY.match(code)
+        if not found:
+            return False
+        value = _value(found.group(1), int(found.group(2)))
+        return _value(self.from_letter, self.from_number) <= value <= _value(self.to_letter, self.to_number)
+
+
+_CATEGORY = re.compile(r"^([A-Z])([0-9]{2})")
+
+
+def _value(letter: str, number: int) -> int:
+    return ord(letter) * 100 + number
+
+
+def _chapter(row: str) -> Chapter:
+    found = re.match(r"^([A-Z])([0-9]{2})-([A-Z])([0-9]{2})(.*)$", row)
+    assert found is not None, row
+    return Chapter(found.group(1), int(found.group(2)), found.group(3), int(found.group(4)), found.group(5))
+
+
+CHAPTERS: tuple[Chapter, ...] = tuple(
+    _chapter(row)
+    for row in (
+        "A00-B99Vissa infektionssjukdomar och parasitsjukdomar",
+        "C00-D48Tumörer",
+        "D50-D89Sjukdomar i blod och blodbildande organ samt vissa rubbningar i immunsystemet",
+        "E00-E90Endokrina sjukdomar, nutritionsrubbningar och ämnesomsättningssjukdomar",
+        "F00-F99Psykiska sjukdomar och syndrom samt beteendestörningar",
+        "G00-G99Sjukdomar i nervsystemet",
+        "H00-H59Sjukdomar i ögat och närliggande organ",
+        "H60-H95Sjukdomar i örat och mastoidutskottet",
+        "I00-I99Cirkulationsorganens sjukdomar",
+        "J00-J99Andningsorganens sjukdomar",
+        "K00-K93Matsmältningsorganens sjukdomar",
+        "L00-L99Hudens och underhudens sjukdomar",
+        "M00-M99Sjukdomar i muskuloskeletala systemet och bindväven",
+        "N00-N99Sjukdomar i urin- och könsorganen",
+        "O00-O99Graviditet, förlossning och barnsängstid",
+        "P00-P96Vissa perinatala tillstånd",
+        "Q00-Q99Medfödda missbildningar, deformiteter och kromosomavvikelser",
+        "R00-R99Symtom, sjukdomstecken och onormala kliniska fynd och laboratoriefynd som ej klassificeras på "
+        "annan plats",
+        "S00-T98Skador, förgiftningar och vissa andra följder av yttre orsaker",
+        "U00-U99Koder för särskilda ändamål",
+        "V01-Y98Yttre orsaker till sjukdom och död",
+        "Z00-Z99Faktorer av betydelse för hälsotillståndet och för kontakter med hälso- och sjukvården",
+    )
+)
+# Where a code fits no chapter (Rehabstöd shows it apart).
+NO_CHAPTER = Chapter("A", 0, "Z", 99, "Utan giltig diagnoskod")
+
+OCCUPATIONS: tuple[tuple[str, str], ...] = (
+    ("NUVARANDE_ARBETE", "Nuvarande arbete"),
+    ("ARBETSSOKANDE", "Arbetssökande"),
+    ("FORALDRALEDIG", "Föräldraledighet"),
+    ("STUDIER", "Studier"),
+)
+# The gateway keeps no rehabilitation statuses: every case has the first, "none".
+REKO_STATUSES: tuple[tuple[str, str], ...] = (
+    ("REKO_1", "-"),
+    ("REKO_2", "Kontaktad"),
+    ("REKO_3", "Aktiv"),
+    ("REKO_4", "Uppföljning"),
+    ("REKO_5", "Avslutad"),
+    ("REKO_6", "Avböjt"),
+    ("REKO_7", "Lämnas utan åtgärd"),
+    ("REKO_8", "Medicinsk rehab"),
+)
+NO_REKO_STATUS = "REKO_1"
+
+
+def chapter_of(diagnosis: str) -> Chapter:
+    code = cleaned_diagnosis_code(diagnosis)
+    return next((c for c in CHAPTERS if c.contains(code)), NO_CHAPTER)
+
+
+def age_on(person_digits: str, today: dt.date) -> int | None:
+    """Whole years on ``today``; a samordningsnummer's day has 60 added. None when no date can be read."""
+    try:
+        born = dt.date(int(person_digits[:4]), int(person_digits[4:6]), int(person_digits[6:8]) % 60 or 1)
+    except ValueError:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+@dataclass(frozen=True)
+class RehabFilter:
+    length_intervals: Sequence[tuple[int | None, int | None]] = ()  # inclusive days, None: open
+    chapters: Sequence[Chapter] = ()
+    age_from: int | None = None  # both or neither, as the reference reads them
+    age_to: int | None = None
+    end_from: dt.date | None = None
+    end_to: dt.date | None = None
+    doctor_ids: Sequence[str] = ()
+    reko_status_ids: Sequence[str] = ()
+    occupation_ids: Sequence[str] = ()
+    text: str = ""
+
+
+def rehab_filter(cases: Iterable[UnitCase], f: RehabFilter, today: dt.date) -> list[UnitCase]:
+    chapter_ranges = {c.range for c in f.chapters}
+    occupations = dict(OCCUPATIONS)
+    kept = []
+    for case in cases:
+        if f.length_intervals and not any(
+            (low is None or low <= case.days) and (high is None or case.days <= high)
+            for low, high in f.length_intervals
+        ):
+            continue
+        if chapter_ranges and chapter_of(case.diagnosis).range not in chapter_ranges:
+            continue
+        if f.age_from is not None and f.age_to is not None:
+            age = age_on(case.patient_id, today)
+            if age is None or not f.age_from <= age <= f.age_to:
+                continue
+        if (f.end_from and case.end < f.end_from) or (f.end_to and case.end > f.end_to):
+            continue
+        if f.doctor_ids and case.doctor_id not in f.doctor_ids:
+            continue
+        if f.reko_status_ids and NO_REKO_STATUS not in f.reko_status_ids:
+            continue
+        if f.occupation_ids and not any(
+            code == wanted or occupations.get(wanted, "\0") in code
+            for wanted in f.occupation_ids
+            for code in case.employment
+        ):
+            continue
+        if f.text and not _matches(case, f.text):
+            continue
+        kept.append(case)
+    return kept
+
+
+def _matches(case: UnitCase, text: str) -> bool:
+    needle = text.strip().lower()
+    haystack = [
+        case.patient_id,
+        f"{case.patient_id[:8]}-{case.patient_id[8:]}",
+        case.patient_name,
+        case.doctor_name,
+        case.diagnosis_code,
+        str(case.days),
+        str(case.active_grade or ""),
+        *(str(g) for g in case.grades),
+        *case.employment,
+    ]
+    return any(needle in value.lower() for value in haystack)

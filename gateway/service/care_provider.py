@@ -1,0 +1,218 @@
+"""A care provider's data when its contract ends: exported, erased, restored; test certificates erased.
+
+Everything works in batches, so the size of a care provider never decides the
+memory used: an export reads one page of certificates at a time, an erase
+removes one batch per transaction. Each erased batch commits together with its
+access-log entries (outcome ``ERASED:<n>``), so an erase that stops half-way
+(a crash, a restart) has removed whole certificates only, has logged exactly
+those, and continues where it stopped when run again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from intygsgw import audit
+from intygsgw.domain.records import CertificateExport, CertificateText
+from intygsgw.service.ports import UnitOfWork
+from intygsgw.service.services import Services
+
+log = logging.getLogger(__name__)
+
+EXPORT_PAGE = 500
+ERASE_BATCH = 500
+IMPORT_BATCH = 200
+MAX_PAGE = 1000
+
+Progress = Callable[[int], None]  # told how many more certificates are done
+
+
+@dataclass(frozen=True)
+class ExportPage:
+    care_giver_id: str
+    total: int
+    total_revoked: int
+    certificates: list[CertificateExport]
+
+
+def export_page(svc: Services, care_giver_id: str, collected: int, batch_size: int) -> ExportPage:
+    """The reference's paged export: ``batch_size`` certificates after the first ``collected`` (in id order)."""
+    with svc.store.reading() as uow:
+        total, revoked = uow.care_provider.counts(care_giver_id)
+        ids = uow.care_provider.ids(care_giver_id, None, batch_size, offset=collected)
+        exports = uow.care_provider.export(ids)
+    _note(exports)
+    return ExportPage(care_giver_id, total, revoked, exports)
+
+
+def export_counts(svc: Services, care_giver_id: str) -> tuple[int, int]:
+    with svc.store.reading() as uow:
+        return uow.care_provider.counts(care_giver_id)
+
+
+def export_all(svc: Services, care_giver_id: str, page: int = EXPORT_PAGE) -> Iterator[CertificateExport]:
+    """Every certificate of the care provider, read a page at a time (keyset on the id).
+
+    Each page's reading is written to the access log, in a transaction of its
+    own, before any of it is handed on: a streamed export outlives the call
+    that started it, so it cannot wait for the call's entry. The call's
+    identity is taken now, while the call is current.
+    """
+    template = audit.current()
+
+    def pages() -> Iterator[CertificateExport]:
+        after: str | None = None
+        while True:
+            with svc.store.reading() as uow:
+                ids = uow.care_provider.ids(care_giver_id, after, page)
+                exports = uow.care_provider.export(ids)
+            if not ids:
+                return
+            _log_now(svc, template, exports, "EXPORTED")
+            yield from exports
+            after = ids[-1]
+
+    return pages()
+
+
+def erase_care_provider(
+    svc: Services,
+    care_giver_id: str,
+    batch: int = ERASE_BATCH,
+    progress: Progress | None = None,
+    stop_after: int | None = None,
+) -> int:
+    """Erase every certificate of the care provider, one committed batch at a time; how many were erased.
+
+    ``stop_after`` ends after that many batches (an operator erasing in steps,
+    or a test standing in for a crash); running it again continues.
+    """
+    template = audit.current()
+    erased = batches = 0
+    while stop_after is None or batches < stop_after:
+        with svc.store.writing() as uow:
+            ids = uow.care_provider.ids(care_giver_id, None, batch)
+            if not ids:
+                break
+            persons = _persons(uow, ids)
+            n = uow.care_provider.erase(ids)
+            _log_in(uow, template, persons, f"ERASED:{n}")
+            uow.commit()
+        erased += n
+        batches += 1
+        if progress:
+            progress(n)
+    return erased
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    restored: int
+    skipped: int  # already stored: left as they were
+
+
+def import_certificates(
+    svc: Services, exports: Iterable[CertificateExport], batch: int = IMPORT_BATCH, progress: Progress | None = None
+) -> ImportReport:
+    """Store exported certificates back unchanged; ids already stored are skipped, not overwritten."""
+    template = audit.current()
+    restored = skipped = 0
+    pending: list[CertificateExport] = []
+
+    def flush() -> None:
+        nonlocal restored, skipped
+        if not pending:
+            return
+        with svc.store.writing() as uow:
+            persons: dict[str, str] = {}
+            for export in pending:
+                if uow.care_provider.exists(export.certificate_id):
+                    skipped += 1
+                    continue
+                uow.care_provider.restore(export)
+                persons[export.certificate_id] = _person_of(export)
+                restored += 1
+            _log_in(uow, template, persons, "IMPORTED")
+            uow.commit()
+        if progress:
+            progress(len(pending))
+        pending.clear()
+
+    for export in exports:
+        pending.append(export)
+        if len(pending) >= batch:
+            flush()
+    flush()
+    return ImportReport(restored, skipped)
+
+
+def certificate_texts(svc: Services) -> list[CertificateText]:
+    """The text files in force (an operator's folder of the reference's text XML); none when not configured."""
+    if svc.certificate_texts is None:
+        return []
+    today = svc.clock().date()
+    return [t for t, valid_from in svc.certificate_texts.current() if valid_from is None or valid_from <= today]
+
+
+def erase_test_certificates(svc: Services, signed_from: dt.datetime | None, signed_to: dt.datetime) -> tuple[int, int]:
+    """Erase the test certificates signed in the window, with everything that belongs to them.
+
+    (erased, failed): a batch that fails is rolled back whole and counted as failed.
+    """
+    template = audit.current()
+    with svc.store.reading() as uow:
+        ids = uow.care_provider.test_certificate_ids(signed_from, signed_to)
+    erased = failed = 0
+    for i in range(0, len(ids), ERASE_BATCH):
+        chunk = ids[i : i + ERASE_BATCH]
+        try:
+            with svc.store.writing() as uow:
+                persons = _persons(uow, chunk)
+                n = uow.care_provider.erase(chunk)
+                _log_in(uow, template, persons, f"ERASED:{n}")
+                uow.commit()
+            erased += n
+        except Exception:
+            failed += len(chunk)
+            log.exception("erasing %d test certificates failed", len(chunk))
+    audit.note(None, [])
+    return erased, failed
+
+
+def _persons(uow: UnitOfWork, ids: list[str]) -> dict[str, str]:
+    found = uow.care_provider.persons(ids)
+    return {cid: found.get(cid, "") for cid in ids}
+
+
+def _person_of(export: CertificateExport) -> str:
+    rows = export.rows.get("certificate") or [{}]
+    return str(rows[0].get("person_id") or "")
+
+
+def _note(exports: list[CertificateExport]) -> None:
+    for e in exports:
+        audit.note(_person_of(e) or None, [e.certificate_id])
+
+
+def _entries(template: audit.Access | None, persons: dict[str, str], outcome: str):
+    if template is None:
+        return None
+    access = audit.Access(template.caller, template.original_consumer, template.acting_on_behalf, template.contract, "")
+    for cid, person in persons.items():
+        access.add(person or None, [cid])
+    return access.entries(outcome)
+
+
+def _log_in(uow: UnitOfWork, template: audit.Access | None, persons: dict[str, str], outcome: str) -> None:
+    entries = _entries(template, persons, outcome)
+    if entries:
+        uow.access_log.append(entries)
+
+
+def _log_now(svc: Services, template: audit.Access | None, exports: list[CertificateExport], outcome: str) -> None:
+    entries = _entries(template, {e.certificate_id: _person_of(e) for e in exports}, outcome)
+    if entries:
+        svc.store.write(lambda uow: uow.access_log.append(entries))

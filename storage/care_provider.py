@@ -1,0 +1,232 @@
+"""A care provider's data as a whole: counted, exported, restored and erased (customer termination).
+
+Export reads everything stored about a certificate, table by table, into
+portable rows (``CertificateExport``); restore writes them back unchanged.
+The surrogate keys of the history tables (``id`` columns numbered by the
+database) are left out: they carry no meaning, and a restore numbers the rows
+anew in the exported order, which keeps every ordering they were used for.
+Erase removes a batch of certificates with everything that belongs to them.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, Table, delete, func, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from intygsgw.domain.errors import AlreadyStored, InvalidExport
+from intygsgw.domain.records import CertificateExport
+from intygsgw.domain.states import State
+from intygsgw.storage.limits import check_lengths
+from intygsgw.storage.models import (
+    ApprovedReceiverRow,
+    CertificateDocumentRow,
+    CertificateRow,
+    CertificateSignatureRow,
+    CertificateStateRow,
+    MessageRow,
+    RelationRow,
+    RevocationRow,
+    SendClaimRow,
+    SickLeaveCertificateRow,
+    SickLeavePeriodRow,
+)
+
+# (table, the column naming the certificate, ordering) in the order a restore inserts them.
+_OWNED: tuple[tuple[Table, str, str], ...] = (
+    (CertificateRow.__table__, "id", "id"),
+    (CertificateDocumentRow.__table__, "certificate_id", "certificate_id"),
+    (CertificateStateRow.__table__, "certificate_id", "id"),
+    (RevocationRow.__table__, "certificate_id", "certificate_id"),
+    (CertificateSignatureRow.__table__, "certificate_id", "certificate_id"),
+    (SickLeaveCertificateRow.__table__, "certificate_id", "certificate_id"),
+    (SickLeavePeriodRow.__table__, "certificate_id", "id"),
+    (RelationRow.__table__, "from_id", "id"),
+    (MessageRow.__table__, "certificate_id", "id"),
+    (ApprovedReceiverRow.__table__, "certificate_id", "id"),
+)
+_SURROGATE = "id"
+_NUMBERED = {t.name for t, _, _ in _OWNED if "id" in t.c and t.c.id.autoincrement is True and t.c.id.primary_key}
+# Deleted children first; send claims are transient and never exported.
+_ERASE_ORDER: tuple[tuple[Table, str], ...] = (
+    (ApprovedReceiverRow.__table__, "certificate_id"),
+    (MessageRow.__table__, "certificate_id"),
+    (RelationRow.__table__, "from_id"),
+    (SickLeavePeriodRow.__table__, "certificate_id"),
+    (SickLeaveCertificateRow.__table__, "certificate_id"),
+    (CertificateSignatureRow.__table__, "certificate_id"),
+    (RevocationRow.__table__, "certificate_id"),
+    (SendClaimRow.__table__, "certificate_id"),
+    (CertificateStateRow.__table__, "certificate_id"),
+    (CertificateDocumentRow.__table__, "certificate_id"),
+    (CertificateRow.__table__, "id"),
+)
+TABLES = tuple(t.name for t, _, _ in _OWNED)
+
+
+class CareProviderRepository:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def counts(self, care_giver_id: str) -> tuple[int, int]:
+        """(certificates, revoked certificates) of the care provider."""
+        total = self.connection.execute(
+            select(func.count()).select_from(CertificateRow).where(CertificateRow.care_giver_id == care_giver_id)
+        ).scalar_one()
+        revoked = self.connection.execute(
+            select(func.count(func.distinct(CertificateStateRow.certificate_id)))
+            .join(CertificateRow, CertificateRow.id == CertificateStateRow.certificate_id)
+            .where(CertificateRow.care_giver_id == care_giver_id, CertificateStateRow.state == State.CANCELLED.value)
+        ).scalar_one()
+        return int(total), int(revoked)
+
+    def ids(self, care_giver_id: str, after: str | None, limit: int, offset: int = 0) -> list[str]:
+        """The next ``limit`` certificate ids of the care provider in id order, after ``after`` (keyset)."""
+        stmt = select(CertificateRow.id).where(CertificateRow.care_giver_id == care_giver_id)
+        if after is not None:
+            stmt = stmt.where(CertificateRow.id > after)
+        stmt = stmt.order_by(CertificateRow.id).limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
+        return [r[0] for r in self.connection.execute(stmt)]
+
+    def export(self, ids: Sequence[str]) -> list[CertificateExport]:
+        """Everything stored about each certificate, in the order of ``ids``."""
+        if not ids:
+            return []
+        rows: dict[str, dict[str, list[dict]]] = {i: {} for i in ids}
+        for table, key, order in _OWNED:
+            columns = [c for c in table.columns if not (table.name in _NUMBERED and c.key == _SURROGATE)]
+            stmt = select(*columns).where(table.c[key].in_(list(ids))).order_by(table.c[key], table.c[order])
+            for row in self.connection.execute(stmt).mappings():
+                portable = {c.key: _portable(row[c.key]) for c in columns}
+                rows[row[key]].setdefault(table.name, []).append(portable)
+        exports = []
+        revoked = self._revoked(ids)
+        for cid in ids:
+            found = rows[cid]
+            if "certificate" not in found:
+                continue  # erased since the ids were read
+            document = found.get("certificate_document", [{}])[0].get("document")
+            exports.append(
+                CertificateExport(
+                    certificate_id=cid,
+                    care_giver_id=found["certificate"][0]["care_giver_id"],
+                    revoked=cid in revoked,
+                    document=base64.b64decode(document) if document else b"",
+                    rows=found,
+                )
+            )
+        return exports
+
+    def _revoked(self, ids: Sequence[str]) -> set[str]:
+        return {
+            r[0]
+            for r in self.connection.execute(
+                select(CertificateStateRow.certificate_id)
+                .where(
+                    CertificateStateRow.certificate_id.in_(list(ids)),
+                    CertificateStateRow.state == State.CANCELLED.value,
+                )
+                .distinct()
+            )
+        }
+
+    def persons(self, ids: Sequence[str]) -> dict[str, str]:
+        """The patient of each certificate (for the access log of an erase)."""
+        if not ids:
+            return {}
+        rows = self.connection.execute(
+            select(CertificateRow.id, CertificateRow.person_id).where(CertificateRow.id.in_(list(ids)))
+        )
+        return {row[0]: row[1] for row in rows.all()}
+
+    def exists(self, certificate_id: str) -> bool:
+        return (
+            self.connection.execute(select(CertificateRow.id).where(CertificateRow.id == certificate_id)).first()
+            is not None
+        )
+
+    def restore(self, export: CertificateExport) -> None:
+        """Write an exported certificate back; AlreadyStored when its id is taken."""
+        by_name = {t.name: t for t, _, _ in _OWNED}
+        unknown = set(export.rows) - set(by_name)
+        if unknown:
+            raise InvalidExport(f"export names unknown table(s): {', '.join(sorted(unknown))}")
+        for table, _, _ in _OWNED:
+            rows = export.rows.get(table.name) or []
+            if not rows:
+                continue
+            key = next(k for t, k, _ in _OWNED if t is table)
+            values = []
+            for row in rows:
+                if row.get(key) != export.certificate_id:
+                    raise InvalidExport(f"a {table.name} row of {export.certificate_id} names another certificate")
+                extra = set(row) - {c.key for c in table.columns}
+                if extra:
+                    raise InvalidExport(f"export of {table.name} has unknown column(s): {', '.join(sorted(extra))}")
+                try:
+                    decoded = {k: _stored(table, k, v) for k, v in row.items()}
+                except (TypeError, ValueError) as exc:
+                    raise InvalidExport(f"export of {export.certificate_id}: {exc}") from None
+                check_lengths(table, decoded)
+                values.append(decoded)
+            try:
+                self.connection.execute(insert(table), values)
+            except IntegrityError as exc:
+                raise AlreadyStored(table.name, export.certificate_id) from exc
+
+    def erase(self, ids: Sequence[str]) -> int:
+        """Remove the certificates and everything that belongs to them; the number of certificates removed."""
+        if not ids:
+            return 0
+        ids = list(ids)
+        removed = 0
+        for table, key in _ERASE_ORDER:
+            result = self.connection.execute(delete(table).where(table.c[key].in_(ids)))
+            if table is CertificateRow.__table__:
+                removed = result.rowcount
+        return int(removed)
+
+    def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]:
+        stmt = select(CertificateRow.id).where(
+            CertificateRow.test_certificate.is_(True), CertificateRow.signed_at <= signed_to
+        )
+        if signed_from is not None:
+            stmt = stmt.where(CertificateRow.signed_at >= signed_from)
+        return [r[0] for r in self.connection.execute(stmt.order_by(CertificateRow.id))]
+
+
+def _portable(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return value
+
+
+def _stored(table: Table, key: str, value):
+    if value is None:
+        return None
+    kind = table.c[key].type
+    if isinstance(kind, LargeBinary):
+        return base64.b64decode(value, validate=True)
+    if isinstance(kind, DateTime):
+        return dt.datetime.fromisoformat(value)
+    if isinstance(kind, Date):
+        return dt.date.fromisoformat(value)
+    if isinstance(kind, Boolean):
+        if not isinstance(value, bool):
+            raise InvalidExport(f"{table.name}.{key} must be true or false")
+        return value
+    if isinstance(kind, Integer):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidExport(f"{table.name}.{key} must be an integer")
+        return value
+    if not isinstance(value, str):
+        raise InvalidExport(f"{table.name}.{key} must be text")
+    return value

@@ -1,0 +1,108 @@
+"""Mina intyg over real HTTP: POST /internalapi/citizen and /internalapi/citizen/send."""
+
+from __future__ import annotations
+
+from tests.internalapi.data import day, new_hsa, new_person, register, revoke, set_status
+
+
+def listed(api, person: str, **filters) -> list[dict]:
+    answer = api.post("/internalapi/citizen", {"patientId": person, **filters})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["content"]
+
+
+def test_the_citizen_sees_own_certificates_newest_first_with_replacements(api, soap):
+    person, unit = new_person(), new_hsa("U")
+    old = register(soap, person, unit=unit, signed=f"{day(-40)}T09:00:00")
+    new = register(soap, person, unit=unit, signed=f"{day(-5)}T09:00:00", relation=("ERSATT", old))
+    register(soap, new_person(), unit=unit)  # someone else's
+
+    content = listed(api, person)
+    assert [c["id"] for c in content] == [new, old]
+    first = content[0]
+    assert first["type"] == {"id": "lisjp", "name": "Läkarintyg för sjukpenning", "version": "1.3"}
+    assert first["unit"]["id"] == unit
+    assert first["issuer"]["name"]
+    assert first["issued"].startswith(day(-5))
+    assert first["recipient"] == {"id": "FKASSA", "name": "Försäkringskassan", "sent": None}
+    assert first["summary"]["value"] == f"{day(-10)} - {day(20)}"
+    assert [(r["certificateId"], r["type"]) for r in first["relations"]] == [(old, "REPLACES")]
+    assert [(r["certificateId"], r["type"]) for r in content[1]["relations"]] == [(new, "REPLACED")]
+
+
+def test_a_citizen_with_an_other_form_of_the_id_gets_the_same_list(api, soap):
+    person = new_person()
+    cid = register(soap, person)
+    dashed = f"{person[:8]}-{person[8:]}"
+    assert [c["id"] for c in listed(api, dashed)] == [cid]
+
+
+def test_revoked_certificates_and_relations_from_them_are_not_shown(api, soap):
+    person = new_person()
+    old = register(soap, person, signed=f"{day(-40)}T09:00:00")
+    new = register(soap, person, relation=("KOMPLT", old))
+    revoke(soap, new, person)
+    content = listed(api, person)
+    assert [c["id"] for c in content] == [old]
+    assert content[0]["relations"] == []
+
+
+def test_filters_by_unit_year_type_and_sent_status(api, soap, stub):
+    person, unit_a, unit_b = new_person(), new_hsa("A"), new_hsa("B")
+    this_year = register(soap, person, unit=unit_a, signed=f"{day(-3)}T08:00:00")
+    last_year = register(soap, person, unit=unit_b, signed="2021-06-01T08:00:00")
+    assert {c["id"] for c in listed(api, person, units=[unit_b])} == {last_year}
+    assert {c["id"] for c in listed(api, person, years=["2021"])} == {last_year}
+    assert {c["id"] for c in listed(api, person, certificateTypes=["luse"])} == set()
+    assert {c["id"] for c in listed(api, person, certificateTypes=["lisjp"])} == {this_year, last_year}
+
+    sent = api.post(
+        "/internalapi/citizen/send", {"certificateId": this_year, "patientId": person, "recipient": "FKASSA"}
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.content == b""
+    assert stub.wait_for(1, path="/RegisterCertificate")
+    assert {c["id"] for c in listed(api, person, statuses=["SENT"])} == {this_year}
+    assert {c["id"] for c in listed(api, person, statuses=["NOT_SENT"])} == {last_year}
+    assert {c["id"] for c in listed(api, person, statuses=["SENT", "NOT_SENT"])} == {this_year, last_year}
+    shown = {c["id"]: c for c in listed(api, person)}
+    assert shown[this_year]["recipient"]["sent"] is not None
+
+
+def test_archived_certificates_are_listed_apart(api, soap):
+    person = new_person()
+    kept, archived = register(soap, person), register(soap, person)
+    set_status(soap, archived, "DELETE")
+    assert [c["id"] for c in listed(api, person)] == [kept]
+    assert [c["id"] for c in listed(api, person, archived=True)] == [archived]
+    assert {c["id"] for c in listed(api, person, archived=None)} == {kept, archived}
+
+
+def test_sending_twice_is_fine_and_a_revoked_certificate_is_refused(api, soap):
+    person = new_person()
+    cid = register(soap, person)
+    body = {"certificateId": cid, "patientId": person, "recipient": "FKASSA"}
+    assert api.post("/internalapi/citizen/send", body).status_code == 200
+    assert api.post("/internalapi/citizen/send", body).status_code == 200
+    revoked = register(soap, person)
+    revoke(soap, revoked, person)
+    answer = api.post("/internalapi/citizen/send", {**body, "certificateId": revoked})
+    assert answer.status_code == 409
+    assert "revoked" in answer.json()["detail"]
+
+
+def test_a_certificate_of_someone_else_cannot_be_sent(api, soap):
+    owner = new_person()
+    cid = register(soap, owner)
+    answer = api.post(
+        "/internalapi/citizen/send", {"certificateId": cid, "patientId": new_person(), "recipient": "FKASSA"}
+    )
+    assert answer.status_code == 404
+    assert cid in answer.json()["detail"]
+
+
+def test_a_recipient_that_does_not_take_the_type_is_a_bad_gateway_answer(api, soap):
+    person = new_person()
+    cid = register(soap, person)
+    answer = api.post("/internalapi/citizen/send", {"certificateId": cid, "patientId": person, "recipient": "TRANSP"})
+    assert answer.status_code == 502
