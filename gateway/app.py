@@ -17,6 +17,7 @@ from intygsgw.config.reloadable import Reloadable
 from intygsgw.config.settings import Settings
 from intygsgw.delivery.deliverer import Deliverer, DeliveryConfig
 from intygsgw.delivery.schedule import RetrySchedule, parse_delays
+from intygsgw.domain.events import Feeds
 from intygsgw.domain.validation_persons import parse_validation_persons
 from intygsgw.handlers.notifications import render_status_update
 from intygsgw.http.dispatch import Dispatcher
@@ -65,12 +66,24 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         render_status_update=render_status_update,
         signatures=signatures,
         sub_units=Reloadable(settings.sub_units_file, load_sub_units) if settings.sub_units_file else None,
+        feeds=feeds_of(settings),
         certificate_texts=(
             Reloadable(settings.certificate_texts_dir, load_certificate_texts, stamp=texts_stamp)
             if settings.certificate_texts_dir
             else None
         ),
     )
+
+
+def feeds_of(settings: Settings) -> Feeds | None:
+    mode = settings.care_notification.strip().lower()
+    if mode not in ("status-update", "queue"):
+        raise ValueError(f"care_notification must be status-update or queue, not {settings.care_notification!r}")
+    feeds = Feeds(
+        statistics_queue=settings.statistics_queue.strip() if settings.statistics else None,
+        notification_queue=settings.notification_queue.strip() if mode == "queue" else None,
+    )
+    return feeds if feeds.statistics_queue or feeds.notification_queue else None
 
 
 def types_dir(settings: Settings) -> Path:
@@ -118,7 +131,12 @@ def build_deliverer(settings: Settings, services: Services) -> Deliverer:
         schedule=RetrySchedule(parse_delays(settings.retry_delays)),
         instance=settings.instance_name or f"{socket.gethostname()[:40]}:{settings.port}",
     )
-    return Deliverer(services.store, services.outbound, services.clock, config)
+    broker = None
+    if services.feeds is not None:
+        from intygsgw.outbound.broker import StompPublisher
+
+        broker = StompPublisher(settings.broker_url, settings.broker_user, settings.broker_password)
+    return Deliverer(services.store, services.outbound, services.clock, config, broker=broker)
 
 
 def build_gate(settings: Settings, services: Services) -> CallGate | None:

@@ -57,6 +57,24 @@ def outbox_database(request, tmp_path):
 # --- end PostgreSQL ---
 
 
+# --- ActiveMQ broker for the event-feed tests (see tests/support/activemq.py) ---
+
+
+@pytest.fixture(scope="session")
+def activemq():
+    """A real ActiveMQ broker private to this test session, with a STOMP connector."""
+    from tests.support import activemq as _amq
+
+    try:
+        broker = _amq.Broker().start()
+    except _amq.ActiveMQUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)  # never skip: a skipped feed test proves nothing
+    try:
+        yield broker
+    finally:
+        broker.remove()
+
+
 # --- Published RIV-TA contracts for conformance tests (see tests/support/paths.py) ---
 
 
@@ -86,6 +104,8 @@ def pytest_collection_modifyitems(config, items):
         fixtures = getattr(item, "fixturenames", ())
         if "postgres_server" in fixtures:
             item.add_marker(pytest.mark.postgres)
+        if "activemq" in fixtures:
+            item.add_marker(pytest.mark.activemq)
         if "published_contracts" in fixtures:
             item.add_marker(pytest.mark.conformance)
         elif item.get_closest_marker("conformance") is not None:

@@ -65,6 +65,16 @@ class Settings:
     authorization_file: str = ""  # TOML call authorizations; empty: nobody is authorized
     access_log: bool = True  # the tamper-evident patient-data access log
     validation_persons: str = ""  # comma-separated person ids whose certificates are never sent
+    # -- event feeds on ActiveMQ (hub-behaviour §3.5, §3.6); events go through the outbox --
+    statistics: bool = False  # publish created/revoked/sent/message-sent for Intygsstatistik
+    statistics_queue: str = "certificate.queue"
+    # status-update: tell care of a citizen's send with CertificateStatusUpdateForCare (the gateway's own);
+    # queue: put the reference's message on notification_queue for Webcert instead. Never both.
+    care_notification: str = "status-update"
+    notification_queue: str = "internal.notification.queue"
+    broker_url: str = "stomp://127.0.0.1:61613"
+    broker_user: str = ""
+    broker_password: str = ""
     # TOML [sub_units] table: care unit id = [its sub-units], for the sick-leave lists
     # (the reference reads them from the HSA directory); empty: a unit is just itself.
     sub_units_file: str = ""

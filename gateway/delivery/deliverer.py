@@ -29,10 +29,12 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from intygsgw import metrics
 from intygsgw.clock import Clock
 from intygsgw.delivery.schedule import RetrySchedule
+from intygsgw.domain.events import BrokerEvent, decode, is_broker_contract
 from intygsgw.domain.outcome import Outcome
 from intygsgw.domain.records import OutboxItem
 from intygsgw.outbound.routing import short_name
@@ -57,7 +59,16 @@ class DeliveryConfig:
 
 
 class Deliverer:
-    def __init__(self, store: Store, outbound: Outbound, clock: Clock, config: DeliveryConfig = DeliveryConfig()):
+    def __init__(
+        self,
+        store: Store,
+        outbound: Outbound,
+        clock: Clock,
+        config: DeliveryConfig = DeliveryConfig(),
+        broker: Publisher | None = None,
+    ):
+        # Events for a message broker (contract jms:<queue>) are published there, SOAP calls sent.
+        self.broker = broker
         self.store = store
         self.outbound = outbound
         self.clock = clock
@@ -339,7 +350,15 @@ class Deliverer:
         return healthy
 
     def _deliver(self, item: OutboxItem) -> Outcome:
+        if is_broker_contract(item.contract):
+            if self.broker is None:
+                return Outcome("connect", text="no message broker is configured (broker_url)")
+            return self.broker.publish(decode(item.payload))
         return self.outbound.send(item.contract, item.logical_address, item.payload, item.correlation_id)
+
+
+class Publisher(Protocol):
+    def publish(self, event: BrokerEvent) -> Outcome: ...
 
 
 def _label(item: OutboxItem) -> str:

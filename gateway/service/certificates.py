@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from intygsgw import audit, correlation
+from intygsgw.domain import events
 from intygsgw.domain import states as st
 from intygsgw.domain.errors import AlreadyStored
 from intygsgw.domain.personnummer import InvalidPersonId, PersonId, parse_person_id, try_parse_person_id
@@ -25,6 +26,7 @@ from intygsgw.domain.sick_leave import SickLeaveCertificate
 from intygsgw.domain.states import HSVARD, INVANA, State
 from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
 from intygsgw.rules.catalog import TypeCatalog
+from intygsgw.service.feeds import queue_citizen_sent, queue_statistics
 from intygsgw.service.notifications import SENT_EVENT, Event, enqueue_status_update
 from intygsgw.service.ports import NOT_CHECKED, UnitOfWork
 from intygsgw.service.services import Services
@@ -122,6 +124,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
             uow.signatures.add(signature.record)
         if sick_leave is not None:
             uow.sick_leave.add(sick_leave)
+        queue_statistics(svc, uow, record, events.CREATED, cmd.document)
         audit.in_transaction(access, uow)
 
     # No look-up first: a new id is the common case, and the primary key turns
@@ -236,6 +239,8 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
             return info(f"Certificate {certificate_id} is already revoked.")
         uow.certificates.add_state(certificate_id, State.CANCELLED, HSVARD, svc.clock())
         uow.sick_leave.mark_deleted(certificate_id)
+        stored = uow.certificates.document(certificate_id)
+        queue_statistics(svc, uow, record, events.REVOKED, stored.document if stored is not None else b"")
         if record.person_id in svc.validation_persons:
             log.info("revocation of %s not forwarded: the patient is a validation person", certificate_id)
         elif forward is not None and not record.test_certificate:
@@ -329,7 +334,7 @@ def send_certificate(
     access = audit.current()
     with svc.store.writing() as uow:
         now = svc.clock()
-        uow.certificates.get_for_update(certificate_id)
+        record = uow.certificates.get_for_update(certificate_id)
         uow.certificates.release_send(certificate_id, recipient_id, owner)
         revoked_meanwhile = st.is_revoked(uow.certificates.states(certificate_id))
         uow.certificates.add_state(certificate_id, State.SENT, recipient_id, now)
@@ -339,7 +344,11 @@ def send_certificate(
             request = uow.certificates.revocation_request(certificate_id)
             if request is not None:
                 _queue_revocation(svc, uow, certificate_id, recipient_id, request)
-        if by_citizen:  # care sent it itself and needs no telling (hub-behaviour §3.6)
+        if record is not None:
+            queue_statistics(svc, uow, record, events.SENT, recipient=recipient_id)
+        # Only a citizen's send: care sent it itself and needs no telling (hub-behaviour §3.6),
+        # on Webcert's queue or with the gateway's own notification, never both.
+        if by_citizen and (record is None or not queue_citizen_sent(svc, uow, record)):
             enqueue_status_update(svc, uow, certificate_id, Event(SENT_EVENT, now))
         audit.in_transaction(access, uow)
         uow.commit()

@@ -13,12 +13,14 @@ import logging
 from dataclasses import dataclass
 
 from intygsgw import audit, correlation
+from intygsgw.domain.events import MESSAGE_SENT
 from intygsgw.domain.personnummer import try_parse_person_id
 from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, MessageRecord
 from intygsgw.domain.results import ErrorId, Result, error
 from intygsgw.domain.states import State
 from intygsgw.interactions import SEND_MESSAGE_TO_CARE_2, SEND_MESSAGE_TO_RECIPIENT_2
 from intygsgw.service.certificates import list_for_care
+from intygsgw.service.feeds import queue_statistics
 from intygsgw.service.notifications import (
     ANSWER_FROM_RECIPIENT,
     ANSWER_TO_RECIPIENT,
@@ -193,6 +195,11 @@ def settle_message(svc: Services, message_id: str, stored: bool) -> None:
             if message is not None and message.direction == TO_CARE:
                 code = ANSWER_FROM_RECIPIENT if message.reply_to else QUESTION_FROM_RECIPIENT
                 enqueue_status_update(svc, uow, message.certificate_id, Event(code, svc.clock(), message.subject))
+                certificate = uow.certificates.get(message.certificate_id)
+                if certificate is not None:
+                    queue_statistics(
+                        svc, uow, certificate, MESSAGE_SENT, message.document, message_id=message.message_id
+                    )
         else:
             uow.messages.release(message_id)
         uow.commit()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from intygsgw.clock import Clock
+from intygsgw.domain.events import Feeds
 from intygsgw.domain.recipients import RecipientRegistry
 from intygsgw.domain.records import CertificateText
 from intygsgw.rules.catalog import TypeCatalog
@@ -39,6 +40,8 @@ class Services:
     render_status_update: Callable[..., bytes] | None = None
     # Signature policy and trust anchors (intygsgw.signing.registration); None: never verify.
     signatures: SignatureChecker | None = None
+    # Queues the gateway publishes events to (intygsgw.domain.events); None: no feeds.
+    feeds: Feeds | None = None
     # Care unit id -> its sub-units, read by the sick-leave lists; None: every unit is just itself.
     sub_units: Current[Mapping[str, tuple[str, ...]]] | None = None
     # The certificate text files the customer-termination export hands out, each with the date it

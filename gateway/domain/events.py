@@ -1,0 +1,96 @@
+"""Events the hub publishes on message-broker queues for its other consumers (hub-behaviour §3.5, §3.6).
+
+Intygsstatistik reads ``certificate.queue``: every registration, revocation
+and send, and every message to care, as a JMS TextMessage with string
+properties. Webcert reads ``internal.notification.queue`` when a citizen sends
+a certificate. An event travels through the outbox, written in the
+transaction of the change that causes it, so it is published at least once:
+a consumer de-duplicates on the ``event-id`` property, which stays the same on
+every attempt.
+
+What is stored in the outbox is the queue name as the contract
+(``jms:<queue>``) and the event encoded by :func:`encode`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+
+QUEUE_PREFIX = "jms:"
+BROKER_ADDRESS = "broker"  # the outbox's logical address of every broker event: one ordered queue per queue name
+
+CREATED, REVOKED, SENT, MESSAGE_SENT = "created", "revoked", "sent", "message-sent"
+
+
+@dataclass(frozen=True)
+class Feeds:
+    """Which queues the gateway publishes to; None for a feed that is off."""
+
+    statistics_queue: str | None = None
+    notification_queue: str | None = (
+        None  # care is told of citizen sends here instead of CertificateStatusUpdateForCare
+    )
+
+
+@dataclass(frozen=True)
+class BrokerEvent:
+    queue: str
+    properties: dict[str, str]
+    body: str = ""
+    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def contract(self) -> str:
+        return QUEUE_PREFIX + self.queue
+
+
+def statistics_event(
+    queue: str,
+    action: str,
+    certificate_id: str,
+    certificate_type: str,
+    body: bytes = b"",
+    recipient: str | None = None,
+    message_id: str | None = None,
+) -> BrokerEvent:
+    """A statistics message as Intygsstatistik's receiver reads it (§3.5)."""
+    properties = {"action": action, "certificate-id": certificate_id, "certificate-type": certificate_type}
+    if recipient is not None:
+        properties["certificate-recipient"] = recipient
+    if message_id is not None:
+        properties["message-id"] = message_id
+    return BrokerEvent(queue, properties, body.decode("utf-8"))
+
+
+def citizen_sent_notification(
+    queue: str, certificate_id: str, certificate_type: str, type_version: str, care_unit_id: str
+) -> BrokerEvent:
+    """The empty message Webcert turns into a SKICKA notification to the care system (§3.6)."""
+    return BrokerEvent(
+        queue,
+        {
+            "action": SENT,
+            "certificate-id": certificate_id,
+            "certificate-type": certificate_type,
+            "certificate-type-version": type_version,
+            "care-unit-id": care_unit_id,
+        },
+    )
+
+
+def encode(event: BrokerEvent) -> bytes:
+    return json.dumps(
+        {"queue": event.queue, "event-id": event.event_id, "properties": event.properties, "body": event.body},
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+def decode(payload: bytes) -> BrokerEvent:
+    data = json.loads(payload)
+    return BrokerEvent(data["queue"], dict(data["properties"]), data.get("body", ""), data["event-id"])
+
+
+def is_broker_contract(contract: str) -> bool:
+    return contract.startswith(QUEUE_PREFIX)

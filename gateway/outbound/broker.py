@@ -1,0 +1,121 @@
+"""Publishing outbox events to ActiveMQ over STOMP, as JMS TextMessages.
+
+A frame without ``content-length`` becomes a TextMessage in ActiveMQ (with
+the header it would be a BytesMessage, which Intygsstatistik's listener does
+not read). Every frame is persistent and asks for a receipt: the event counts
+as delivered only once the broker has confirmed it, so a broker that is down
+or dies mid-send leaves it in the outbox for the next attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from urllib.parse import urlsplit
+
+import stomp
+import stomp.exception
+
+from intygsgw.domain.events import BrokerEvent
+from intygsgw.domain.outcome import Outcome
+
+log = logging.getLogger(__name__)
+
+
+class _Receipts(stomp.ConnectionListener):
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting: dict[str, threading.Event] = {}
+        self.errors: dict[str, str] = {}
+        self.disconnected = threading.Event()
+
+    def expect(self, receipt: str) -> threading.Event:
+        event = threading.Event()
+        with self.lock:
+            self.waiting[receipt] = event
+        return event
+
+    def on_receipt(self, frame) -> None:
+        with self.lock:
+            event = self.waiting.pop(frame.headers.get("receipt-id", ""), None)
+        if event is not None:
+            event.set()
+
+    def on_error(self, frame) -> None:
+        receipt = frame.headers.get("receipt-id", "")
+        with self.lock:
+            self.errors[receipt] = frame.headers.get("message", "") or frame.body
+            event = self.waiting.pop(receipt, None)
+        if event is not None:
+            event.set()
+
+    def on_disconnected(self) -> None:
+        self.disconnected.set()
+        with self.lock:
+            waiting, self.waiting = self.waiting, {}
+        for event in waiting.values():
+            event.set()
+
+
+class StompPublisher:
+    """``publish(event)`` -> Outcome; one connection, opened on first use and again after a failure."""
+
+    def __init__(self, url: str, user: str = "", password: str = "", timeout: float = 10.0):
+        parts = urlsplit(url if "://" in url else f"stomp://{url}")
+        if parts.scheme not in ("stomp", "tcp") or not parts.hostname:
+            raise ValueError(f"broker_url must look like stomp://host:61613, not {url!r}")
+        self.host, self.port = parts.hostname, parts.port or 61613
+        self.user, self.password, self.timeout = user, password, timeout
+        self._lock = threading.Lock()
+        self._conn: stomp.Connection | None = None
+        self._receipts: _Receipts | None = None
+
+    def _connected(self) -> tuple[stomp.Connection, _Receipts]:
+        if self._conn is not None and self._conn.is_connected() and self._receipts is not None:
+            return self._conn, self._receipts
+        self.close()
+        conn = stomp.Connection(
+            [(self.host, self.port)], auto_content_length=False, reconnect_attempts_max=1, timeout=self.timeout
+        )
+        receipts = _Receipts()
+        conn.set_listener("receipts", receipts)
+        conn.connect(self.user or None, self.password or None, wait=True)
+        self._conn, self._receipts = conn, receipts
+        return conn, receipts
+
+    def publish(self, event: BrokerEvent) -> Outcome:
+        with self._lock:
+            try:
+                conn, receipts = self._connected()
+                receipt = str(uuid.uuid4())
+                done = receipts.expect(receipt)
+                headers = {**event.properties, "event-id": event.event_id, "persistent": "true", "receipt": receipt}
+                if "message-id" in event.properties:
+                    # ActiveMQ reads a STOMP message-id header as the broker's own JMSMessageID and
+                    # drops it, so the JMS property cannot be set this way; the id rides as the
+                    # JMSCorrelationID instead (README, "Event feeds").
+                    headers["correlation-id"] = event.properties["message-id"]
+                conn.send(f"/queue/{event.queue}", event.body, headers=headers)
+                if not done.wait(self.timeout):
+                    self.close()
+                    return Outcome("timeout", text=f"no receipt from the broker within {self.timeout:g} s")
+                if receipt in receipts.errors:
+                    message = receipts.errors.pop(receipt)
+                    self.close()
+                    return Outcome("fault", fault_code="Server", text=f"broker refused the message: {message}")
+                if receipts.disconnected.is_set():
+                    self.close()
+                    return Outcome("connect", text="the broker closed the connection before confirming")
+                return Outcome("result", result_code="OK")
+            except (stomp.exception.StompException, OSError) as exc:
+                self.close()
+                return Outcome("connect", text=f"broker {self.host}:{self.port}: {type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        conn, self._conn, self._receipts = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.disconnect()
+            except Exception:  # already gone: nothing to tidy
+                log.debug("disconnect from the broker failed", exc_info=True)
