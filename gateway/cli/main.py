@@ -31,6 +31,8 @@ def _serve(args) -> int:
             "client_ca": args.client_ca,
             "authorization_file": args.authorizations,
             "internal_port": args.internal_port,
+            "statistics": args.statistics,
+            "broker_url": args.broker_url,
         },
     )
     if settings.internal_port and (settings.internal_port == settings.port or not 0 < settings.internal_port < 65536):
@@ -280,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="serve the internal REST API (/internalapi) on this port; " + _setting("internal_port"),
     )
+    p.add_argument("--statistics", choices=("on", "off"), help="publish the statistics feed; " + _setting("statistics"))
+    p.add_argument("--broker-url", help="ActiveMQ's STOMP address for the feeds; " + _setting("broker_url"))
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("audit", help="check or export the patient-data access log")

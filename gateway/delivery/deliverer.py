@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 class DeliveryConfig:
     poll_interval: float = 0.1
     batch_size: int = 50
+    event_batch_size: int = 500
+    event_linger_seconds: float = 0.25
     lease_seconds: float = 120.0
     max_threads: int = 32
     per_destination: int = 4  # parallel drains of one destination's queue
@@ -248,13 +250,19 @@ class Deliverer:
         # was taken over, even by another drain of this process, is known lost.
         claimant = f"{self.worker_id}/{next(self._drain_numbers)}"
         lease = dt.timedelta(seconds=self.config.lease_seconds)
+        limit = self.config.batch_size
+        if is_broker_contract(destination):
+            # Events arrive with every registration: a moment's wait gathers them into
+            # batches, each one broker round trip and two commits, instead of one per event.
+            limit = self.config.event_batch_size
+            self._stop.wait(self.config.event_linger_seconds)
         while not self._stop.is_set():
             now = self.clock.utc()
             with self._lock:
                 if self._open_until.get(destination, now) > now:
                     return
             with self.store.writing() as uow:
-                items = uow.outbox.claim(destination, now, lease, claimant, self.config.batch_size)
+                items = uow.outbox.claim(destination, now, lease, claimant, limit)
                 uow.commit()
             if not items:
                 return
@@ -265,6 +273,8 @@ class Deliverer:
         with self._lock:
             self._in_flight[claimant] = {i.id for i in items}
         try:
+            if self.broker is not None and is_broker_contract(items[0].contract):
+                return self._publish_claimed(destination, items, claimant)
             return self._deliver_claimed(destination, items, claimant)
         finally:
             with self._lock:
@@ -349,6 +359,54 @@ class Deliverer:
                 self._opened_by.pop(destination, None)
         return healthy
 
+    def _publish_claimed(self, destination: str, items: list[OutboxItem], claimant: str) -> bool:
+        """Broker events: the whole batch in one round trip and one commit.
+
+        A SOAP delivery is settled item by item because a receiver must not get
+        a certificate twice; an event may come twice (at least once, with a
+        stable event-id), so a batch is published, confirmed by the broker and
+        marked done together, which keeps the feed from taking the database's
+        one writer once per event.
+        """
+        held = set(self._held(claimant, items))
+        batch = [i for i in items if i.id in held]
+        if not batch:
+            return True
+        assert self.broker is not None
+        confirmed, outcome = self.broker.publish_all([decode(i.payload) for i in batch])
+        now = self.clock.utc()
+        if confirmed:
+            done = [i.id for i in batch[:confirmed]]
+            self.store.write(lambda uow: uow.outbox.mark_done(done, now))
+            for item in batch[:confirmed]:
+                metrics.count_delivery(_label(item), "done")
+            with self._lock:
+                self._in_flight.get(claimant, set()).difference_update(done)
+                self._delivering.add(destination)
+                self._open_until.pop(destination, None)
+                self._opened_by.pop(destination, None)
+        if confirmed == len(batch):
+            return True
+        first = batch[confirmed]
+        when = self.config.schedule.next_attempt(now, first.attempts + 1)
+        reason = outcome.describe()
+        self._settle(
+            claimant,
+            first,
+            "retry",
+            lambda uow, i=first.id, w=when, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at),
+        )
+        rest = self._held(claimant, batch[confirmed + 1 :])
+        if rest:
+            with self.store.writing() as uow:
+                uow.outbox.release(rest, claimant)
+                uow.commit()
+        log.warning("publishing to %s failed (%s); next attempt %s", _label(first), reason, when.isoformat())
+        with self._lock:
+            self._delivering.discard(destination)
+            self._open_until[destination], self._opened_by[destination] = when, first.id
+        return False
+
     def _deliver(self, item: OutboxItem) -> Outcome:
         if is_broker_contract(item.contract):
             if self.broker is None:
@@ -359,6 +417,8 @@ class Deliverer:
 
 class Publisher(Protocol):
     def publish(self, event: BrokerEvent) -> Outcome: ...
+
+    def publish_all(self, events: list[BrokerEvent]) -> tuple[int, Outcome]: ...
 
 
 def _label(item: OutboxItem) -> str:

@@ -85,32 +85,47 @@ class StompPublisher:
         return conn, receipts
 
     def publish(self, event: BrokerEvent) -> Outcome:
+        return self.publish_all([event])[1]
+
+    def publish_all(self, events: list[BrokerEvent]) -> tuple[int, Outcome]:
+        """Send ``events`` in order; (how many the broker confirmed, the outcome).
+
+        Only the last frame asks for a receipt: the broker handles one
+        connection's frames in order, so its receipt confirms them all. On any
+        failure none counts as confirmed and all go again later; a consumer
+        may then see some twice, and drops them by their ``event-id``.
+        """
+        if not events:
+            return 0, Outcome("result", result_code="OK")
         with self._lock:
             try:
                 conn, receipts = self._connected()
                 receipt = str(uuid.uuid4())
                 done = receipts.expect(receipt)
-                headers = {**event.properties, "event-id": event.event_id, "persistent": "true", "receipt": receipt}
-                if "message-id" in event.properties:
-                    # ActiveMQ reads a STOMP message-id header as the broker's own JMSMessageID and
-                    # drops it, so the JMS property cannot be set this way; the id rides as the
-                    # JMSCorrelationID instead (README, "Event feeds").
-                    headers["correlation-id"] = event.properties["message-id"]
-                conn.send(f"/queue/{event.queue}", event.body, headers=headers)
+                for index, event in enumerate(events):
+                    headers = {**event.properties, "event-id": event.event_id, "persistent": "true"}
+                    if "message-id" in event.properties:
+                        # ActiveMQ reads a STOMP message-id header as the broker's own JMSMessageID and
+                        # drops it, so the JMS property cannot be set this way; the id rides as the
+                        # JMSCorrelationID instead (README, "Event feeds").
+                        headers["correlation-id"] = event.properties["message-id"]
+                    if index == len(events) - 1:
+                        headers["receipt"] = receipt
+                    conn.send(f"/queue/{event.queue}", event.body, headers=headers)
                 if not done.wait(self.timeout):
                     self.close()
-                    return Outcome("timeout", text=f"no receipt from the broker within {self.timeout:g} s")
+                    return 0, Outcome("timeout", text=f"no receipt from the broker within {self.timeout:g} s")
                 if receipt in receipts.errors:
                     message = receipts.errors.pop(receipt)
                     self.close()
-                    return Outcome("fault", fault_code="Server", text=f"broker refused the message: {message}")
+                    return 0, Outcome("fault", fault_code="Server", text=f"broker refused a message: {message}")
                 if receipts.disconnected.is_set():
                     self.close()
-                    return Outcome("connect", text="the broker closed the connection before confirming")
-                return Outcome("result", result_code="OK")
+                    return 0, Outcome("connect", text="the broker closed the connection before confirming")
+                return len(events), Outcome("result", result_code="OK")
             except (stomp.exception.StompException, OSError) as exc:
                 self.close()
-                return Outcome("connect", text=f"broker {self.host}:{self.port}: {type(exc).__name__}: {exc}")
+                return 0, Outcome("connect", text=f"broker {self.host}:{self.port}: {type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         conn, self._conn, self._receipts = self._conn, None, None

@@ -1,0 +1,150 @@
+"""What the statistics feed costs: RegisterCertificate with statistics on against off, and events published per second.
+
+    python benchmarks/feeds.py [--seconds 15] [--clients 8] [--rounds 2]
+
+Starts a real ActiveMQ (Debian package `activemq`, as the tests do) and, in
+turn, a gateway with `statistics = off` and one with `statistics = on`
+(delivery on in both, so the on-run also publishes while it takes requests),
+each loaded with distinct ~10 KB LISJP certificates by wrk (or Python clients
+without wrk). Rounds alternate off/on so the machine's drift hits both alike.
+Prints req/s, p50/p99 and the gateway's CPU per request (workers and the
+publishing parent, after the event backlog has drained) per run; the ratio of
+that CPU on/off is issue 18's figure (target <= 1.10). The broker shares the
+two cores here, so the rates also carry its CPU (printed per event); in
+production it runs elsewhere. ``--no-delivery`` writes the events without
+publishing them. Nothing asserts: the machines are shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+_spec = importlib.util.spec_from_file_location("register_throughput", REPO / "benchmarks" / "register_throughput.py")
+assert _spec is not None and _spec.loader is not None
+register_throughput = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(register_throughput)
+
+
+def pending_events(db: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT count(*) FROM outbox WHERE state = 'PENDING' AND contract LIKE 'jms:%'").fetchone()[
+            0
+        ]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its threads (the broker's JVM)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(broker, statistics_on: bool, args, work: Path) -> dict:
+    from tests.support.server import GatewayProcess
+
+    folder = work / f"gw-{'on' if statistics_on else 'off'}-{time.monotonic_ns()}"
+    env = {
+        "INTYGSGW_STATISTICS": "on" if statistics_on else "off",
+        "INTYGSGW_BROKER_URL": broker.url,
+        "INTYGSGW_RETRY_DELAYS": "1s,2s",
+    }
+    if args.no_delivery:
+        env["INTYGSGW_DELIVERY"] = "false"  # only the cost of writing the events, none of publishing them
+    gw = GatewayProcess(folder, workers=2, extra_env=env).start()
+    broker_cpu = cpu_seconds(broker.proc.pid)
+
+    def gateway_cpu() -> float:  # the serving parent (which publishes) and its workers
+        children = register_throughput._cpu_seconds_of_children(gw.proc.pid)
+        return cpu_seconds(gw.proc.pid) + sum(children.values())
+
+    cpu_before = gateway_cpu()
+    try:
+        if args.load == "wrk":
+            figures = register_throughput.load_with_wrk(gw.port, args.seconds, args.clients, folder)
+            n, elapsed = int(figures["requests"]), figures["seconds"]
+            p50, p99 = figures["p50_us"] / 1000, figures["p99_us"] / 1000
+        else:
+            bodies = register_throughput.make_envelopes(args.clients * 4000, time.monotonic_ns() % 10_000)
+            chunks = [bodies[i * 4000 : (i + 1) * 4000] for i in range(args.clients)]
+            latencies, _, elapsed = register_throughput.load_with_python_clients(gw.port, chunks, args.seconds)
+            n = len(latencies)
+            p50, p99 = latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
+        drain = None
+        cpu = None
+        if statistics_on and not args.no_delivery:
+            db = folder / "intygsgw.db"
+            left_at_end = pending_events(db)
+            t0 = time.perf_counter()
+            while pending_events(db) and time.perf_counter() - t0 < 300:
+                time.sleep(0.2)
+            drained = time.perf_counter() - t0
+            # Published during the load plus the backlog after it, over the whole time.
+            drain = (n / (elapsed + drained), left_at_end, drained, (cpu_seconds(broker.proc.pid) - broker_cpu) / n)
+        cpu = (gateway_cpu() - cpu_before) / n  # after the drain: publishing every event is counted
+    finally:
+        gw.stop()
+    return {"rate": n / elapsed, "p50": p50, "p99": p99, "drain": drain, "cpu": cpu}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--no-delivery", action="store_true", help="write the events but publish none (isolates the cost)")
+    ap.add_argument("--load", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
+    args = ap.parse_args()
+
+    from tests.support.activemq import Broker
+
+    work = Path(tempfile.mkdtemp(prefix="intygsgw-feeds-bench-"))
+    broker = Broker().start()
+    results: dict[bool, list[dict]] = {False: [], True: []}
+    try:
+        for round_ in range(args.rounds):
+            for on in (False, True) if round_ % 2 == 0 else (True, False):
+                r = run(broker, on, args, work)
+                results[on].append(r)
+                line = (
+                    f"statistics {'on ' if on else 'off'}: {r['rate']:7,.0f} req/s  p50 {r['p50']:6.2f} ms  "
+                    f"p99 {r['p99']:6.2f} ms  gateway CPU {r['cpu'] * 1000:.2f} ms/request"
+                )
+                if r["drain"]:
+                    rate, left, took, broker_ms = r["drain"]
+                    line += (
+                        f"  | {left:,} events queued at the end, drained in {took:.1f} s; {rate:,.0f} events/s overall;"
+                        f" the broker's own CPU {broker_ms * 1000:.2f} ms per event, on the same two cores"
+                    )
+                print(line, flush=True)
+    finally:
+        broker.remove()
+        shutil.rmtree(work, ignore_errors=True)
+    off = statistics.mean(r["rate"] for r in results[False])
+    on = statistics.mean(r["rate"] for r in results[True])
+    print(f"\nmean rate off {off:,.0f} req/s, on {on:,.0f} req/s")
+    cpu_off = statistics.mean(r["cpu"] for r in results[False])
+    cpu_on = statistics.mean(r["cpu"] for r in results[True])
+    print(
+        f"gateway CPU per RegisterCertificate, publishing included: on / off = {cpu_on / cpu_off:.2f} (target <= 1.10)"
+    )
+    print(
+        f"rate off / on on this machine: {off / on:.2f} (the broker runs on the same two cores here;"
+        " its CPU per event is printed above)"
+    )
+
+
+if __name__ == "__main__":
+    main()
