@@ -42,6 +42,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--types", help="comma-separated certificate types to send (default: every type with a definition)")
     r.add_argument("--person", default=samples.PATIENT)
     _common(r)
+    c = sub.add_parser("consumer", help="a stand-in hub for a journal system's client: checks and records its calls")
+    c.add_argument("--port", type=int, default=8089)
+    c.add_argument("--host", default="127.0.0.1")
+    c.add_argument("--scenario", type=Path, action="append", default=[], help="a TOML file of recorded answers")
+    c.add_argument(
+        "--hub", help="the hub that answers what no scenario does (default: this gateway on a throwaway database)"
+    )
+    c.add_argument("--seconds", type=float, help="stop after this long (default: at Ctrl-C)")
+    c.add_argument("--junit", type=Path, help="write a JUnit XML report here: one test case per call")
+    c.add_argument("--html", type=Path, help="write a self-contained HTML report with every call")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -63,6 +73,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.mode == "consumer":
+        return _consumer(args)
     try:
         cases = _cases(args)
     except CaseFileError as exc:
@@ -115,6 +127,94 @@ def _cases(args: argparse.Namespace):
     if args.only:
         cases = [c for c in cases if args.only in c.name]
     return cases
+
+
+def _consumer(args: argparse.Namespace) -> int:
+    import signal
+    import subprocess
+    import tempfile
+    import threading
+
+    from intygsgw.conformance.cases import Case
+    from intygsgw.conformance.consumer import StandInHub, load_scenarios
+    from intygsgw.conformance.runner import Exchange, Outcome
+
+    try:
+        answers = load_scenarios(args.scenario)
+    except CaseFileError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return 2
+    hub_proc = None
+    hub_url = args.hub
+    if not hub_url:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        folder = tempfile.mkdtemp(prefix="conformance-hub-")
+        hub_proc = subprocess.Popen(
+            [sys.executable, "-m", "intygsgw.cli", "serve", "--port", str(port), "--workers", "1"],
+            cwd=folder,
+            env={**os.environ, "INTYGSGW_DELIVERY": "false", "INTYGSGW_DB": f"sqlite:///{folder}/hub.db"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        hub_url = f"http://127.0.0.1:{port}"
+        _wait_for(hub_url + "/healthz", hub_proc)
+    server = StandInHub(args.port, hub_url, answers, args.host)
+    print(f"stand-in hub on http://{args.host}:{server.server_address[1]}, answering from "
+          f"{len(answers)} scenario answer(s) and {hub_url}", flush=True)  # fmt: skip
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        stop.wait(args.seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        if hub_proc is not None:
+            os.killpg(hub_proc.pid, signal.SIGTERM)
+            hub_proc.wait(30)
+    outcomes = [
+        Outcome(
+            Case(f"call {n}: {call.contract} (answered by the {call.answered_by})", "consumer", ()),
+            passed=call.valid,
+            reasons=call.problems,
+            exchanges=[Exchange(call.contract, "", call.request, call.status, call.answer, call.seconds)],
+            seconds=call.seconds,
+        )
+        for n, call in enumerate(server.calls, start=1)
+    ]
+    for index, outcome in enumerate(outcomes, start=1):
+        report.progress_line(outcome, index, len(outcomes))
+    report.summary(outcomes)
+    if args.junit:
+        report.write_junit(outcomes, args.junit, "conformance-consumer")
+    if args.html:
+        report.write_html(outcomes, args.html, "RIV-TA conformance, consumer mode")
+    return 0 if all(o.passed for o in outcomes) else 1
+
+
+def _wait_for(url: str, proc, timeout: float = 60.0) -> None:
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("conformance: the embedded hub did not start")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("conformance: the embedded hub did not answer in time")
 
 
 def main(argv: list[str] | None = None) -> int:
