@@ -100,3 +100,36 @@ def _signing_key():
 
     keys = create_dev_keys(Path(tempfile.mkdtemp(prefix="conformance-keys-")))
     return load_signing_key(keys.signer.key_path, keys.signer.cert_path)
+
+
+def status_update_element(spec: samples.CertificateSpec, event_code: str = "SKICKA") -> str:
+    """A CertificateStatusUpdateForCare 3 as the gateway sends one to a care system, for ``spec``'s certificate."""
+    import datetime as dt
+
+    from intygsgw.domain.records import CertificateRecord, StoredDocument
+    from intygsgw.domain.states import HSVARD, State, StateEntry
+    from intygsgw.handlers.notifications import render_status_update
+    from intygsgw.service.notifications import Event, QuestionCounts
+    from intygsgw.service.views import CertificateView
+
+    register = etree.tostring(
+        etree.fromstring(samples.register_certificate(spec)).find(f".//{REGISTER}RegisterCertificate")
+    )
+    signed = dt.datetime.fromisoformat(spec.signed_at)
+    now = dt.datetime.now().replace(microsecond=0)
+    record = CertificateRecord(
+        id=spec.certificate_id,
+        type=spec.type_code.lower(),
+        type_version=spec.version,
+        person_id=spec.person_id,
+        signed_at=signed,
+        care_unit_id=spec.care_unit_id,
+        care_unit_name=spec.care_unit_name,
+        care_giver_id=spec.care_giver_id,
+        doctor_id=spec.doctor_id,
+        doctor_name=spec.doctor_name,
+        received_at=now,
+    )
+    statuses = [StateEntry(State.RECEIVED, HSVARD, now)]
+    view = CertificateView(record, StoredDocument(register, {}), statuses)
+    return render_status_update(view, Event(event_code, now), QuestionCounts(), QuestionCounts()).decode("utf-8")

@@ -136,6 +136,9 @@ class _Values(dict):
         elif name == "intyg_replacing":
             spec = material.spec_for(type_id, self["id2"], self["person"], relation=("ERSATT", self["id"]), **fields)
             value = samples.intyg_content(spec)
+        elif name == "status_update":
+            spec = material.spec_for(type_id, self["id"], self["person"], **fields)
+            value = material.status_update_element(spec, str(o.get("event", "SKICKA")))
         elif name == "register":
             spec = material.spec_for(type_id, self["id"], self["person"], **fields)
             value = material.register_element(spec, signed=bool(o.get("signed")))

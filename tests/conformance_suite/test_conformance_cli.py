@@ -109,7 +109,14 @@ def test_a_broken_case_file_is_refused_naming_the_problem(gateway, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "contract", ["RegisterCertificate:3", "RevokeCertificate:2", "SendMessageToRecipient:2", "SendMessageToCare:2"]
+    "contract",
+    [
+        "RegisterCertificate:3",
+        "RevokeCertificate:2",
+        "SendMessageToRecipient:2",
+        "SendMessageToCare:2",
+        "CertificateStatusUpdateForCare:3",
+    ],
 )
 def test_the_receiver_suite_passes_against_the_stub_recipient(stub, contract):
     done = conformance("receiver", "--url", stub.base_url + "/receive", "--contract", contract)
