@@ -76,18 +76,34 @@ def load_definition(path: Path) -> CompiledDefinition:
             f"{path}: declares type {compiled.type_id!r} major {compiled.major!r}, "
             f"but its place says {expected_type!r} major {expected_major!r}"
         )
+    compiled.published = load_published_texts(path.parent / f"published-v{compiled.major}.toml")
     return compiled
+
+
+def load_published_texts(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(rule id, our message) -> (test, message) from a file intygsgw.devtools.published_texts wrote; {} without one."""
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return {(r["id"], r["ours"]): (r["test"], r["message"]) for r in data.get("rule", [])}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise DefinitionError(f"{path}: {exc!r}") from None
 
 
 def _rule_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*/v*") if p.suffix in (".toml", ".sch") and p.is_file())
 
 
+def _published_text_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*/published-v*.toml"))
+
+
 def _type_files_stamp(directory: str) -> tuple:
     """Changes when a catalogue or rule file is added, removed or edited."""
     folder = Path(directory)
     stamp = []
-    for path in sorted(folder.glob("*.toml")) + _rule_files(folder):
+    for path in sorted(folder.glob("*.toml")) + _rule_files(folder) + _published_text_files(folder):
         with contextlib.suppress(OSError):  # removed between listing and stat: the next check sees it gone
             stamp.append((str(path), os.stat(path).st_mtime_ns))
     return tuple(stamp)
@@ -111,7 +127,11 @@ class CompiledFiles:
 
     def load(self, path: Path) -> CompiledDefinition | SchematronRules:
         st = os.stat(path)
-        identity = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+        identity: tuple = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+        texts = path.parent / f"published-{path.stem}.toml"
+        if texts.exists():  # the published texts are part of what a definition answers
+            tt = os.stat(texts)
+            identity += (tt.st_mtime_ns, tt.st_size, tt.st_ino)
         known = self._by_path.get(str(path))
         if known is not None and known[0] == identity:
             return known[1]
@@ -157,7 +177,7 @@ class TypeSet:
             return []
         if isinstance(rules, SchematronRules):
             return rules.validate(document)
-        return [str(f) for f in rules.validate(document)]
+        return [rules.refusal_text(f) for f in rules.validate(document)]
 
     def sick_leave_answers(self, type_id: str, document) -> SickLeaveAnswers | None:
         """What the sick-leave lists show of ``document`` (the ``intyg``); None when its type feeds none

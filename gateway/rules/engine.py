@@ -327,6 +327,14 @@ class CompiledDefinition:
     checks: tuple[Check, ...]
     svar_ids: tuple[str, ...] = ()
     raw: dict = field(default_factory=dict, repr=False)
+    # (rule id, our message) -> (the published assert's test, its message untrimmed): how the
+    # reference words a failed rule (published-v<major>.toml beside the definition).
+    published: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict, repr=False)
+
+    def refusal_text(self, failure: RuleFailure) -> str:
+        """The reference's ``TEST: <test>, MSG: <message>`` for a rule with a published assert; else ours."""
+        found = self.published.get((failure.rule_id, failure.message))
+        return f"TEST: {found[0]}, MSG: {found[1]}" if found else str(failure)
 
     def validate(self, intyg) -> list[RuleFailure]:
         """Every failed rule of ``intyg`` (the ``intyg`` element), in definition order."""

@@ -57,7 +57,10 @@ def test_type_set_dispatches_on_major_version_and_joins_failures():
     intyg = valid_lisjp()
     assert types.check("lisjp", "1.3", intyg) == []
     intyg.remove(next(s for s in intyg.iterchildren("{*}svar") if s.get("id") == "6"))
-    assert types.check("lisjp", "1.0", intyg) == ["6.count: Ett 'MU' måste ha en 'Typ av diagnos'"]
+    # As the reference words it: the published assert's test and its message exactly as the schema spells it.
+    assert types.check("lisjp", "1.0", intyg) == [
+        "TEST: count(gn:svar[@id='6']) = 1, MSG: \n        Ett 'MU' måste ha en 'Typ av diagnos'\n      "
+    ]
     # A major the catalogue does not accept never reaches the rules: RegisterCertificate refuses it first.
     assert not types.catalog.by_id("lisjp").supports("2.0")
 
