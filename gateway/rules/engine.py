@@ -1356,12 +1356,18 @@ def _within_life(c: _Compiler, rule: dict, where: str, rid: str, message: str) -
             elif by_year:
                 year = xpath_number(string_value(values[0]))
                 born = xpath_number(person_id(a)[:4])
-                if not born <= year <= today.year:
+                if not born <= year:
                     out.append(RuleFailure(rid, message))
+                elif not year <= today.year:
+                    # The published schema words the two bounds apart: a rule id of its own lets the
+                    # refusal carry the right one (published-v<major>.toml).
+                    out.append(RuleFailure(f"{rid}/today", message))
             else:
                 day, born = _date_key(string_value(values[0])), _xpath_birth_date(person_id(a))
-                if day is None or born is None or not born <= day <= today:
+                if day is None or born is None or not born <= day:
                     out.append(RuleFailure(rid, message))
+                elif not day <= today:
+                    out.append(RuleFailure(f"{rid}/today", message))
 
     c.add(within_life, delsvar=did)
 
