@@ -73,6 +73,9 @@ class Settings:
     care_notification: str = "status-update"
     notification_queue: str = "internal.notification.queue"
     broker_url: str = "stomp://127.0.0.1:61613"
+    # The certificate-service's internal API; set, the gateway consumes its event queue (hub-behaviour §3.7).
+    certificate_service_url: str = ""
+    certificate_event_queue: str = "intygstjanst.certificate.event.queue"
     broker_user: str = ""
     broker_password: str = ""
     # TOML [sub_units] table: care unit id = [its sub-units], for the sick-leave lists

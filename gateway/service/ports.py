@@ -267,3 +267,33 @@ class SignatureChecker(Protocol):
         parsed_intyg: Any = None,
     ) -> SignatureOutcome:
         """Verify a certificate's signature as its type's policy says, before it is stored."""
+
+
+class CertificateServiceClient(Protocol):
+    """The certificate-service (CS), which issues certificates of its own and tells the hub on a queue (§3.7).
+
+    The adapter turns CS's JSON and base64 into what the hub stores and sends.
+    """
+
+    def is_test_certificate(self, certificate_id: str) -> bool: ...
+
+    def certificate(self, certificate_id: str) -> CsCertificate: ...
+
+    def message(self, message_id: str) -> CsMessage: ...
+
+
+@dataclass(frozen=True)
+class CsCertificate:
+    certificate_id: str
+    certificate_type: str
+    patient_id: str
+    register_request: bytes  # the RegisterCertificate element, self-contained
+    recipient_id: str | None  # where it was sent, if it was
+    revocation_request: bytes | None  # a RevokeCertificate element built from CS's revocation, if revoked
+
+
+@dataclass(frozen=True)
+class CsMessage:
+    message_id: str
+    recipient_address: str  # logiskAdressMottagare
+    request: bytes  # the SendMessageToRecipient element, self-contained

@@ -58,6 +58,20 @@ class _Background:
         from intygsgw.service.validation_persons import PeriodicPurge
 
         self.deliverer = build_deliverer(settings, services) if settings.delivery else None
+        self.events = None
+        if settings.certificate_service_url:
+            from intygsgw.delivery.certificate_events import CertificateEventConsumer
+            from intygsgw.outbound.certificate_service import HttpCertificateService
+            from intygsgw.service.certificate_events import handle_event
+
+            cs = HttpCertificateService(settings.certificate_service_url)
+            self.events = CertificateEventConsumer(
+                settings.broker_url,
+                settings.certificate_event_queue,
+                lambda kind, cid, mid: handle_event(services, cs, kind, cid, mid),
+                settings.broker_user,
+                settings.broker_password,
+            )
         self.purge = None
         if services.validation_persons and settings.validation_purge_every > 0:
             self.purge = PeriodicPurge(services, settings.validation_retention_days, settings.validation_purge_every)
@@ -65,10 +79,14 @@ class _Background:
     def start(self) -> None:
         if self.deliverer:
             self.deliverer.start()
+        if self.events:
+            self.events.start()
         if self.purge:
             self.purge.start()
 
     def stop(self) -> None:
+        if self.events:
+            self.events.stop()
         if self.purge:
             self.purge.stop()
         if self.deliverer:

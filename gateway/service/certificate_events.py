@@ -1,0 +1,100 @@
+"""Events from the certificate-service (hub-behaviour §3.7): what the hub does when CS says something happened.
+
+CS keeps the certificates it issues; the hub tells Intygsstatistik about them
+and forwards them to recipients. Everything is queued in the outbox in one
+transaction, so an event handled once is never half done, and one that fails
+(CS unreachable, say) changes nothing and is tried again by the consumer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from intygsgw import correlation
+from intygsgw.domain import events
+from intygsgw.errors import GatewayError
+from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2, SEND_MESSAGE_TO_RECIPIENT_2
+from intygsgw.service.feeds import queue_event
+from intygsgw.service.ports import CertificateServiceClient, UnitOfWork
+from intygsgw.service.services import Services
+
+log = logging.getLogger(__name__)
+
+SIGNED, REVOKED, SENT, MESSAGE_SENT = "certificate-signed", "certificate-revoked", "certificate-sent", "message-sent"
+EVENT_TYPES = (SIGNED, REVOKED, SENT, MESSAGE_SENT)
+
+
+class UnknownEvent(GatewayError, ValueError):
+    """An event the hub cannot act on, whatever is tried: logged and dropped, never retried."""
+
+
+def missing_properties(event_type: str | None, certificate_id: str | None, message_id: str | None) -> str | None:
+    """Why the event cannot be read, or None; the reference logs such an event and drops it."""
+    if not event_type or not certificate_id or (event_type == MESSAGE_SENT and not message_id):
+        return (
+            "Certificate event missing required parameter(s), got eventType "
+            f"'{event_type}', certificateId '{certificate_id}' and messageId '{message_id}'."
+        )
+    return None
+
+
+def handle_event(
+    svc: Services, cs: CertificateServiceClient, event_type: str, certificate_id: str, message_id: str | None
+) -> str:
+    """Act on one event; returns what was done. Raises to have it tried again (UnknownEvent: never)."""
+    if event_type not in EVENT_TYPES:
+        raise UnknownEvent(f"Invalid eventType '{event_type}' received for certificate '{certificate_id}'")
+    if cs.is_test_certificate(certificate_id):
+        return "ignored: a test certificate"
+    with svc.store.writing() as uow:
+        if event_type == MESSAGE_SENT:
+            assert message_id is not None
+            message = cs.message(message_id)
+            _queue_soap(
+                svc, uow, SEND_MESSAGE_TO_RECIPIENT_2.namespace, message.recipient_address, message.request, message_id
+            )
+            done = f"message {message_id} queued to {message.recipient_address}"
+        else:
+            cert = cs.certificate(certificate_id)
+            hidden = cert.patient_id.replace("-", "") in svc.validation_persons
+            if event_type == SENT:
+                if cert.recipient_id is None:
+                    raise UnknownEvent(f"certificate {certificate_id}: sent, but CS names no recipient")
+                _queue_to_recipient(
+                    svc, uow, REGISTER_CERTIFICATE_3.namespace, cert.recipient_id, cert.register_request, certificate_id
+                )
+            if event_type == REVOKED and cert.recipient_id and cert.revocation_request is not None:
+                _queue_to_recipient(
+                    svc, uow, REVOKE_CERTIFICATE_2.namespace, cert.recipient_id, cert.revocation_request, certificate_id
+                )
+            queue = svc.feeds.statistics_queue if svc.feeds is not None else None
+            if queue and not hidden:
+                action = {SIGNED: events.CREATED, REVOKED: events.REVOKED, SENT: events.SENT}[event_type]
+                body = b"" if event_type == SENT else cert.register_request
+                recipient = cert.recipient_id if event_type == SENT else None
+                event = events.statistics_event(queue, action, certificate_id, cert.certificate_type, body, recipient)
+                queue_event(svc, uow, event, certificate_id)
+            done = f"{event_type} of {certificate_id} handled"
+        uow.commit()
+    return done
+
+
+def _queue_to_recipient(
+    svc: Services, uow: UnitOfWork, contract: str, recipient_id: str, payload: bytes, ref: str
+) -> None:
+    recipient = svc.recipients.get(recipient_id)
+    if recipient is None:
+        raise UnknownEvent(f"recipient {recipient_id} of {ref} is not in the registry")
+    _queue_soap(svc, uow, contract, recipient.logical_address, payload, ref)
+
+
+def _queue_soap(svc: Services, uow: UnitOfWork, contract: str, address: str, payload: bytes, ref: str) -> None:
+    uow.outbox.enqueue(
+        contract=contract,
+        logical_address=address,
+        kind="certificate-service",
+        reference=ref,
+        payload=payload,
+        correlation_id=correlation.current(),
+        now=svc.clock.utc(),
+    )

@@ -1,0 +1,166 @@
+"""The certificate-service's event queue consumed (hub-behaviour §3.7), on a real ActiveMQ.
+
+The certificate-service is a stand-in HTTP server (tests/support); the
+events are put on ``intygstjanst.certificate.event.queue`` over STOMP with the
+properties CS sets. What the hub does is read from the broker (statistics),
+the stub recipient (forwarded certificates) and the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import stomp
+from lxml import etree
+
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.devtools.stub.process import StubProcess
+from tests.support.activemq import JmsReader
+from tests.support.certificate_service import CertificateServiceStub
+from tests.support.server import GatewayProcess
+
+QUEUE = "intygstjanst.certificate.event.queue"
+REGISTER = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}RegisterCertificate"
+
+
+def register_element(cid: str) -> bytes:
+    root = etree.fromstring(samples.register_certificate(CertificateSpec(cid)))
+    return etree.tostring(root.find(f".//{REGISTER}"), xml_declaration=True, encoding="UTF-8")
+
+
+@pytest.fixture(scope="module")
+def cs():
+    stub = CertificateServiceStub()
+    yield stub
+    stub.shutdown()
+
+
+@pytest.fixture(scope="module")
+def recipient(tmp_path_factory):
+    proc = StubProcess(tmp_path_factory.mktemp("fk"), name="FKASSA").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory, activemq, cs, recipient):
+    folder = tmp_path_factory.mktemp("gw-cs")
+    routes = folder / "routes.toml"
+    routes.write_text(
+        "".join(
+            f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{recipient.base_url}/{c}"\n\n'
+            for c in ("RegisterCertificate:3", "RevokeCertificate:2")
+        )
+    )
+    gw = GatewayProcess(
+        folder,
+        extra_env={
+            "INTYGSGW_STATISTICS": "on",
+            "INTYGSGW_BROKER_URL": activemq.url,
+            "INTYGSGW_CERTIFICATE_SERVICE_URL": cs.url,
+            "INTYGSGW_ROUTES_FILE": str(routes),
+            "INTYGSGW_RETRY_DELAYS": "1s,2s",
+        },
+    ).start()
+    yield gw
+    gw.stop()
+
+
+def put_event(activemq, **properties) -> None:
+    conn = stomp.Connection([("127.0.0.1", activemq.port)], auto_content_length=False)
+    conn.connect(wait=True)
+    conn.send(f"/queue/{QUEUE}", "", headers={**properties, "persistent": "true"})
+    conn.disconnect()
+
+
+def statistics_of(activemq, cid: str, count: int, timeout: float = 40.0) -> list[dict]:
+    """The statistics messages about ``cid``, in queue order, once ``count`` have come (reads consume them)."""
+    got: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count and time.monotonic() < deadline:
+        got += [
+            m
+            for m in JmsReader().read(activemq, "certificate.queue", 10, 3)
+            if m["properties"]["certificate-id"] == cid
+        ]
+    return got
+
+
+def wait_for(check, what: str, timeout: float = 40.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_signed_and_sent_reach_statistics_and_the_recipient(gateway, activemq, cs, recipient):
+    cid = str(uuid.uuid4())
+    cs.add_certificate(cid, register_element(cid), sent_to="FKASSA")
+    put_event(activemq, eventType="certificate-signed", certificateId=cid)
+    put_event(activemq, eventType="certificate-sent", certificateId=cid)
+    stats = [
+        m for m in JmsReader().read(activemq, "certificate.queue", 2, 40) if m["properties"]["certificate-id"] == cid
+    ]
+    assert [m["properties"]["action"] for m in stats] == ["created", "sent"]
+    assert stats[0]["properties"]["certificate-type"] == "fk7804" and cid in stats[0]["text"]
+    assert stats[1]["properties"]["certificate-recipient"] == "FKASSA"
+    got = wait_for(lambda: [m for m in recipient.client.messages() if m.get("certificate_id") == cid], "the forward")
+    assert got[0]["contract"].startswith("RegisterCertificate")
+
+
+def test_a_revocation_of_a_sent_certificate_is_forwarded_built_from_cs_data(gateway, activemq, cs, recipient):
+    cid = str(uuid.uuid4())
+    revoked = {
+        "message": "Fel patient",
+        "reason": "FEL_PATIENT",
+        "revokedAt": "2026-12-05T09:10:00",
+        "revokedBy": {"personId": "SE2321000016-1R2F", "fullName": "Ingrid Nilsson Läkare"},
+    }
+    cs.add_certificate(cid, register_element(cid), sent_to="FKASSA", revoked=revoked)
+    put_event(activemq, eventType="certificate-revoked", certificateId=cid)
+    got = wait_for(
+        lambda: [
+            m for m in recipient.client.messages() if m.get("certificate_id") == cid and "Revoke" in m["contract"]
+        ],
+        "the forwarded revocation",
+    )
+    assert got[0]["outcome"] == "OK", got[0]
+
+
+def test_test_certificates_and_events_without_properties_are_dropped(gateway, activemq, cs):
+    test_cid, later = str(uuid.uuid4()), str(uuid.uuid4())
+    cs.add_certificate(test_cid, register_element(test_cid), test=True)
+    cs.add_certificate(later, register_element(later))
+    put_event(activemq, eventType="certificate-signed", certificateId=test_cid)
+    put_event(activemq, eventType="certificate-signed")  # no certificateId: logged and dropped
+    put_event(activemq, eventType="certificate-signed", certificateId=later)
+    # The queue is handled in order: once the later event's message is there, the earlier two were settled.
+    seen: list[str] = []
+    wait_for(
+        lambda: (
+            seen.extend(
+                m["properties"]["certificate-id"] for m in JmsReader().read(activemq, "certificate.queue", 5, 3)
+            )
+            or later in seen
+        ),
+        "the later event's statistics",
+    )
+    assert test_cid not in seen
+    assert "Certificate event missing required parameter(s)" in gateway.log_path.read_text()
+
+
+def test_an_event_that_keeps_failing_goes_to_the_dead_letter_queue(gateway, activemq, cs):
+    cid = str(uuid.uuid4())
+    cs.add_certificate(cid, register_element(cid))
+    cs.failing.add(cid)
+    put_event(activemq, eventType="certificate-signed", certificateId=cid)
+    [dead] = JmsReader().read(activemq, f"DLQ.{QUEUE}", 1, 60)
+    assert dead["properties"]["certificateId"] == cid and dead["properties"]["eventType"] == "certificate-signed"
+    assert "HTTP 500" in dead["properties"]["dlq-reason"]
+    assert sum(1 for c in cs.calls if cid in c) == 3  # tried, then again after 4 s and 6 s
