@@ -39,8 +39,10 @@ sys.path.insert(0, str(REPO))
 from intygsgw.app import build_app  # noqa: E402
 from intygsgw.config.settings import Settings  # noqa: E402
 from intygsgw.devtools import samples  # noqa: E402
+from intygsgw.devtools.samples import personnummer  # noqa: E402
 from intygsgw.storage.db import make_engine  # noqa: E402
 from intygsgw.storage.migrate import upgrade  # noqa: E402
+from intygsgw.storage.models import CertificateRow, SickLeaveCertificateRow, SickLeavePeriodRow  # noqa: E402
 
 TARGET_UNIT = "SE2321000016-BENCH"
 TARGET_GIVER = "SE2321000016-VG00"
@@ -49,37 +51,10 @@ UNITS, GIVERS = 4_000, 40
 GRADES = (100, 75, 50, 25)
 BATCH = 20_000
 
-CERT_COLS = [
-    "id",
-    "type",
-    "type_version",
-    "person_id",
-    "signed_at",
-    "care_unit_id",
-    "care_unit_name",
-    "care_giver_id",
-    "doctor_id",
-    "doctor_name",
-    "test_certificate",
-    "deleted_by_care_giver",
-    "received_at",
-]
-SICK_COLS = [
-    "certificate_id",
-    "patient_id",
-    "patient_name",
-    "care_giver_id",
-    "care_unit_id",
-    "care_unit_name",
-    "doctor_id",
-    "doctor_name",
-    "signed_at",
-    "diagnosis",
-    "secondary_diagnoses",
-    "employment",
-    "deleted",
-]
-PERIOD_COLS = ["certificate_id", "start", "end", "grade"]
+# Rows are written in the tables' own column order (the id of a period is the database's).
+CERT_COLS = [c.name for c in CertificateRow.__table__.columns]
+SICK_COLS = [c.name for c in SickLeaveCertificateRow.__table__.columns]
+PERIOD_COLS = [c.name for c in SickLeavePeriodRow.__table__.columns if c.name != "id"]
 
 
 def progress(label: str, done: int, total: int, started: float) -> None:
@@ -95,16 +70,6 @@ def progress(label: str, done: int, total: int, started: float) -> None:
     )
     if done >= total:
         print(file=sys.stderr)
-
-
-def personnummer(n: int) -> str:
-    born = dt.date(1950, 1, 1) + dt.timedelta(days=n % 20_000)
-    nine = born.strftime("%y%m%d") + f"{(n // 20_000) % 1000:03d}"
-    total = 0
-    for i, ch in enumerate(nine):
-        product = int(ch) * (2 if i % 2 == 0 else 1)
-        total += product // 10 + product % 10
-    return born.strftime("%Y")[:2] + nine + str((10 - total % 10) % 10)
 
 
 def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple, tuple, list[tuple]]]:

@@ -13,22 +13,7 @@ from intygsgw.storage.models import CertificateRow, RelationRow, SickLeaveCertif
 from intygsgw.storage.prepared import PreparedStatement
 
 _INSERT_CERTIFICATE = PreparedStatement(
-    insert(SickLeaveCertificateRow),
-    [
-        "certificate_id",
-        "patient_id",
-        "patient_name",
-        "care_giver_id",
-        "care_unit_id",
-        "care_unit_name",
-        "doctor_id",
-        "doctor_name",
-        "signed_at",
-        "diagnosis",
-        "secondary_diagnoses",
-        "employment",
-        "deleted",
-    ],
+    insert(SickLeaveCertificateRow), [c.key for c in SickLeaveCertificateRow.__table__.columns]
 )
 _INSERT_PERIOD = PreparedStatement(insert(SickLeavePeriodRow), ["certificate_id", "start", "end", "grade"])
 

@@ -48,15 +48,19 @@ class PersonId:
         return hashlib.sha256(self.digits.encode()).hexdigest()
 
     def has_valid_control_digit(self) -> bool:
-        ten = self.digits[2:]
-        total = 0
-        for i, ch in enumerate(ten[:9]):
-            product = int(ch) * (2 if i % 2 == 0 else 1)
-            total += product // 10 + product % 10
-        return (10 - total % 10) % 10 == int(ten[9])
+        return control_digit(self.digits[2:11]) == int(self.digits[11])
 
     def __str__(self) -> str:
         return self.digits
+
+
+def control_digit(nine: str) -> int:
+    """The Luhn check digit of yyMMddnnn (weights 2, 1, 2, 1 ...)."""
+    total = 0
+    for i, ch in enumerate(nine):
+        product = int(ch) * (2 if i % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return (10 - total % 10) % 10
 
 
 def parse_person_id(value: str | None, today: _dt.date | None = None) -> PersonId:

@@ -10,7 +10,6 @@ against the published responder schema by the client.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
 
 import pytest
@@ -18,6 +17,7 @@ from lxml import etree
 
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
+from tests.support.fresh import TODAY, day, new_hsa, new_person
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import GatewayClient
 
@@ -29,30 +29,9 @@ ACTIVE = "ListActiveSickLeavesForCareUnit"
 PERSON = "ListSickLeavesForPerson"
 CARE = "ListSickLeavesForCare"
 
-# Periods are laid around today with margins of days, so the gateway's local
-# date and the test's may differ by one without changing an answer.
-TODAY = dt.date.today()
-_serials = itertools.count(1)
-
-
-def day(offset: int) -> str:
-    return (TODAY + dt.timedelta(days=offset)).isoformat()
-
-
-def new_person() -> str:
-    """A fresh personnummer with a valid control digit, so tests sharing a gateway never meet."""
-    n = next(_serials) + uuid.uuid4().int % 5000 * 10
-    born = dt.date(1960, 1, 1) + dt.timedelta(days=n % 15000)
-    nine = born.strftime("%y%m%d") + f"{n % 1000:03d}"
-    total = 0
-    for i, ch in enumerate(nine):
-        product = int(ch) * (2 if i % 2 == 0 else 1)
-        total += product // 10 + product % 10
-    return born.strftime("%Y")[:2] + nine + str((10 - total % 10) % 10)
-
 
 def new_unit() -> str:
-    return f"SE2321000016-U{uuid.uuid4().hex[:8].upper()}"
+    return new_hsa("U")
 
 
 def register(client: GatewayClient, person: str, unit: str, periods, **spec) -> str:

@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
 
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
+from tests.support.fresh import TODAY, day, new_hsa, new_person
 from tests.support.soapclient import GatewayClient
 
-TODAY = dt.date.today()
-_serials = itertools.count(1)
-
-
-def day(offset: int) -> str:
-    return (TODAY + dt.timedelta(days=offset)).isoformat()
-
-
-def new_person() -> str:
-    """A fresh personnummer with a valid control digit, so tests sharing a gateway never meet."""
-    n = next(_serials) + uuid.uuid4().int % 5000 * 10
-    born = dt.date(1950, 1, 1) + dt.timedelta(days=n % 15000)
-    nine = born.strftime("%y%m%d") + f"{n % 1000:03d}"
-    total = 0
-    for i, ch in enumerate(nine):
-        product = int(ch) * (2 if i % 2 == 0 else 1)
-        total += product // 10 + product % 10
-    return born.strftime("%Y")[:2] + nine + str((10 - total % 10) % 10)
-
-
-def new_hsa(prefix: str) -> str:
-    return f"SE2321000016-{prefix}{uuid.uuid4().hex[:8].upper()}"
+__all__ = ["TODAY", "day", "new_hsa", "new_person", "register"]
 
 
 def register(

@@ -18,6 +18,7 @@ from intygsgw.devtools.samples.certificates import (
     CertificateSpec,
     intyg_content,
     intyg_document,
+    personnummer,
     unique_certificate_ids,
 )
 from intygsgw.devtools.samples.requests import (
@@ -59,6 +60,7 @@ __all__ = [
     "list_relations_for_certificate",
     "list_sick_leaves_for_care",
     "list_sick_leaves_for_person",
+    "personnummer",
     "register_certificate",
     "revoke_certificate",
     "send_certificate_to_recipient",

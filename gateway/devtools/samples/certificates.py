@@ -13,6 +13,8 @@ import random
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from intygsgw.domain.personnummer import control_digit
+
 CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
 REGISTER = "urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3"
 TYPES = "urn:riv:clinicalprocess:healthcond:certificate:types:3"
@@ -30,6 +32,13 @@ OTHER_PATIENT = "197705232382"
 CARE_UNIT = "SE2321000016-1003"
 CARE_GIVER = "SE2321000016-0001"
 DOCTOR = "SE2321000016-1R2F"
+
+
+def personnummer(serial: int, born_from: dt.date = dt.date(1950, 1, 1)) -> str:
+    """A distinct, valid personnummer for each serial (up to 20,000,000): birth date and number from it."""
+    born = born_from + dt.timedelta(days=serial % 20_000)
+    nine = born.strftime("%y%m%d") + f"{(serial // 20_000) % 1000:03d}"
+    return born.strftime("%Y")[:2] + nine + str(control_digit(nine))
 
 
 @dataclass(frozen=True)
