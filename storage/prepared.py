@@ -43,6 +43,12 @@ class _Compiled:
             # A column with a Python-side default would get its bind but no value here.
             raise ValueError(f"prepared statement needs values for {missing}: {self.sql}")
 
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        """``params`` as the driver takes them: a tuple in bind order, or a dict by bind name."""
+        if self.positional:
+            return tuple(params[key] if proc is None else proc(params[key]) for _, key, proc in self.binds)
+        return {name: params[key] if proc is None else proc(params[key]) for name, key, proc in self.binds}
+
 
 class PreparedStatement:
     """A Core statement (insert, update or select with ``bindparam``) compiled once per dialect.
@@ -64,43 +70,27 @@ class PreparedStatement:
 
     def execute_many(self, connection: Connection, rows: list[Mapping[str, Any]]) -> None:
         """Run once per row in one DBAPI call: a listing that touched thousands of patients logs them in one go."""
-        dialect = connection.dialect
-        compiled = self._for(dialect)
-        if compiled.positional:
-            args: list[Any] = [
-                tuple(p[key] if proc is None else proc(p[key]) for _, key, proc in compiled.binds) for p in rows
-            ]
-        else:
-            args = [
-                {name: p[key] if proc is None else proc(p[key]) for name, key, proc in compiled.binds} for p in rows
-            ]
-        if not connection.in_transaction():
-            connection.begin()
-        cursor = connection.connection.cursor()
-        try:
-            cursor.executemany(compiled.sql, args)
-        except dialect.loaded_dbapi.Error as error:
-            raise exc.DBAPIError.instance(
-                compiled.sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect
-            ) from error
-        finally:
-            cursor.close()
+        compiled = self._for(connection.dialect)
+        self._run(connection, compiled, [compiled.arguments(p) for p in rows], many=True).close()
 
     def execute(self, connection: Connection, params: Mapping[str, Any]):
         """Run once with ``params``; returns the DBAPI cursor (``fetchone``/``fetchall``)."""
+        compiled = self._for(connection.dialect)
+        return self._run(connection, compiled, compiled.arguments(params), many=False)
+
+    @staticmethod
+    def _run(connection: Connection, compiled: _Compiled, args: Any, many: bool):
         dialect = connection.dialect
-        compiled = self._for(dialect)
-        if compiled.positional:
-            args: Any = tuple(params[key] if proc is None else proc(params[key]) for _, key, proc in compiled.binds)
-        else:
-            args = {name: params[key] if proc is None else proc(params[key]) for name, key, proc in compiled.binds}
         if not connection.in_transaction():
             # Starts the transaction the way connection.execute would (BEGIN
             # IMMEDIATE for a writing unit of work on SQLite, see intygsgw.storage.db).
             connection.begin()
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(compiled.sql, args)
+            if many:
+                cursor.executemany(compiled.sql, args)
+            else:
+                cursor.execute(compiled.sql, args)
         except dialect.loaded_dbapi.Error as error:
             cursor.close()
             raise exc.DBAPIError.instance(

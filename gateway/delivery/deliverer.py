@@ -311,14 +311,7 @@ class Deliverer:
                 self._settle(claimant, item, "done", lambda uow, i=item.id, at=now: uow.outbox.mark_done([i], at))
                 done.append(item.id)
             elif outcome.retryable:
-                when = self.config.schedule.next_attempt(now, item.attempts + 1)
-                reason = outcome.describe()
-                self._settle(
-                    claimant,
-                    item,
-                    "retry",
-                    lambda uow, i=item.id, w=when, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at),
-                )
+                when = self._retry_later(claimant, item, outcome, now)
                 log.warning(
                     "delivery %s to %s failed (%s); next attempt %s",
                     item.id,
@@ -388,36 +381,40 @@ class Deliverer:
         if confirmed == len(batch):
             return True
         first = batch[confirmed]
-        when = self.config.schedule.next_attempt(now, first.attempts + 1)
-        reason = outcome.describe()
-        self._settle(
-            claimant,
-            first,
-            "retry",
-            lambda uow, i=first.id, w=when, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at),
-        )
+        when = self._retry_later(claimant, first, outcome, now)
         rest = self._held(claimant, batch[confirmed + 1 :])
         if rest:
             with self.store.writing() as uow:
                 uow.outbox.release(rest, claimant)
                 uow.commit()
-        log.warning("publishing to %s failed (%s); next attempt %s", _label(first), reason, when.isoformat())
+        log.warning(
+            "publishing to %s failed (%s); next attempt %s", _label(first), outcome.describe(), when.isoformat()
+        )
         with self._lock:
             self._delivering.discard(destination)
             self._open_until[destination], self._opened_by[destination] = when, first.id
         return False
 
+    def _retry_later(self, claimant: str, item: OutboxItem, outcome: Outcome, now: dt.datetime) -> dt.datetime:
+        """Schedule the item's next attempt on the retry ladder; returns when it is."""
+        when = self.config.schedule.next_attempt(now, item.attempts + 1)
+        reason = outcome.describe()
+        self._settle(
+            claimant,
+            item,
+            "retry",
+            lambda uow, i=item.id, w=when, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at),
+        )
+        return when
+
     def _deliver(self, item: OutboxItem) -> Outcome:
         if is_broker_contract(item.contract):
-            if self.broker is None:
-                return Outcome("connect", text="no message broker is configured (broker_url)")
-            return self.broker.publish(decode(item.payload))
+            # With a broker, events never come here (_publish_claimed); without one they wait.
+            return Outcome("connect", text="no message broker is configured (broker_url)")
         return self.outbound.send(item.contract, item.logical_address, item.payload, item.correlation_id)
 
 
 class Publisher(Protocol):
-    def publish(self, event: BrokerEvent) -> Outcome: ...
-
     def publish_all(self, events: list[BrokerEvent]) -> tuple[int, Outcome]: ...
 
 

@@ -84,9 +84,6 @@ class StompPublisher:
         self._conn, self._receipts = conn, receipts
         return conn, receipts
 
-    def publish(self, event: BrokerEvent) -> Outcome:
-        return self.publish_all([event])[1]
-
     def publish_all(self, events: list[BrokerEvent]) -> tuple[int, Outcome]:
         """Send ``events`` in order; (how many the broker confirmed, the outcome).
 
