@@ -33,6 +33,8 @@ from lxml import etree
 
 from intygsgw import interactions, ns
 from intygsgw.conformance.cases import CaseFileError
+from intygsgw.soap.envelope import fault_envelope
+from intygsgw.soap.faults import SoapFault, server_fault
 from intygsgw.soap.schemas import compiled
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -68,11 +70,7 @@ class Answer:
         if self.body is not None:
             return self.status, self.body.encode("utf-8")
         if self.fault is not None:
-            return 500, (
-                f'<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body><soap:Fault>'
-                f"<faultcode>soap:{escape(self.fault)}</faultcode><faultstring>{escape(self.fault_string)}</faultstring>"
-                f"</soap:Fault></soap:Body></soap:Envelope>"
-            ).encode()
+            return 500, fault_envelope(SoapFault(self.fault_string, self.fault))
         interaction = interactions.by_key(self.contract)
         assert interaction is not None
         error_id = f"<c:errorId>{escape(self.error_id)}</c:errorId>" if self.error_id else ""
@@ -205,9 +203,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             )
             return response.status_code, response.content, "hub"
         except requests.RequestException as exc:
-            fault = Answer("RegisterCertificate:3", fault="Server", fault_string=f"the hub behind the stand-in: {exc}")
-            status, body = fault.render()
-            return status, body, "stand-in"
+            return 500, fault_envelope(server_fault(f"the hub behind the stand-in: {exc}")), "stand-in"
 
     def log_message(self, *args):
         pass

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import requests
 from lxml import etree
@@ -18,6 +17,7 @@ from lxml import etree
 from intygsgw import interactions
 from intygsgw.conformance.cases import Case, CaseFileError, Step, fill
 from intygsgw.devtools import samples
+from intygsgw.devtools.samples.requests import hos_personal_content
 from intygsgw.soap.schemas import compiled
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -121,7 +121,7 @@ class _Values(dict):
             doctor=samples.DOCTOR,
             now=now.isoformat(),
             today=now.date().isoformat(),
-            hos_personal=_hos_personal(),
+            hos_personal=hos_personal_content(samples.CARE_UNIT),
         )
         self.options = options
 
@@ -151,30 +151,6 @@ class _Values(dict):
 def placeholders(options: Mapping[str, object], person: str) -> dict[str, str]:
     """The values of one case: fresh ids, the test person, a complete certificate for them."""
     return _Values(options, person)
-
-
-def _hos_personal() -> str:
-    return (
-        f"<c:personal-id><t:root>1.2.752.129.2.1.4.1</t:root><t:extension>{samples.DOCTOR}</t:extension>"
-        f"</c:personal-id><c:fullstandigtNamn>Ingrid Nilsson Läkare</c:fullstandigtNamn>"
-        f"<c:enhet><c:enhets-id><t:root>1.2.752.129.2.1.4.1</t:root><t:extension>{samples.CARE_UNIT}</t:extension>"
-        f"</c:enhets-id><c:arbetsplatskod><t:root>1.2.752.29.4.71</t:root><t:extension>1234567890</t:extension>"
-        f"</c:arbetsplatskod><c:enhetsnamn>Vårdcentralen Linden</c:enhetsnamn><c:postadress>Lindvägen 4"
-        f"</c:postadress><c:postnummer>12345</c:postnummer><c:postort>Stockholm</c:postort>"
-        f"<c:telefonnummer>08-1234567</c:telefonnummer><c:vardgivare><c:vardgivare-id><t:root>1.2.752.129.2.1.4.1"
-        f"</t:root><t:extension>{samples.CARE_GIVER}</t:extension></c:vardgivare-id>"
-        f"<c:vardgivarnamn>Region Exempel</c:vardgivarnamn></c:vardgivare></c:enhet>"
-    )
-
-
-def envelope(body: str, logical_address: str) -> str:
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?>'
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:add="{ADDRESSING}" '
-        f'xmlns:c="{samples.CORE}" xmlns:t="{samples.TYPES}">'
-        f"<soapenv:Header><add:LogicalAddress>{escape(logical_address)}</add:LogicalAddress></soapenv:Header>"
-        f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
-    )
 
 
 def run_case(case: Case, target: Target, schemas: Schemas, person: str, session: requests.Session) -> Outcome:
@@ -213,7 +189,7 @@ def _request_bytes(step: Step, values: dict[str, str], logical_address: str, whe
     text = (
         fill(step.envelope, local, where)
         if step.envelope is not None
-        else envelope(fill(step.body or "", local, where), logical_address)
+        else samples.envelope(fill(step.body or "", local, where), logical_address).decode("utf-8")
     )
     for old, new in step.replace:
         text = text.replace(old, fill(new, local, where))

@@ -17,6 +17,7 @@ import requests
 from lxml import etree
 
 from intygsgw import ns
+from intygsgw.domain.personnummer import try_parse_person_id
 from intygsgw.errors import GatewayError
 from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.service.ports import CsCertificate, CsMessage
@@ -97,7 +98,9 @@ def _revocation(certificate_id: str, patient: str, data: dict) -> bytes:
     revoked, unit, giver = data["revoked"], data.get("unit") or {}, data.get("careProvider") or {}
     staff = revoked.get("revokedBy") or {}
     at = str(revoked.get("revokedAt") or dt.datetime.now().replace(microsecond=0).isoformat())[:19]
-    root = "1.2.752.129.2.1.3.3" if len(patient) >= 8 and patient[6:7] in "678" else "1.2.752.129.2.1.3.1"
+    person = try_parse_person_id(patient)
+    if person is None:
+        raise ValueError(f"patient id {patient!r} is no personnummer or samordningsnummer")
     message = revoked.get("message") or revoked.get("reason")
     meddelande = f"<v:meddelande>{escape(str(message))}</v:meddelande>" if message else ""
 
@@ -108,7 +111,7 @@ def _revocation(certificate_id: str, patient: str, data: dict) -> bytes:
         f'<v:RevokeCertificate xmlns:v="{REVOKE_CERTIFICATE_2.namespace}" xmlns:c="{ns.CORE}" xmlns:t="{ns.TYPES}">'
         f"{meddelande}<v:skickatTidpunkt>{text(at)}</v:skickatTidpunkt>"
         f"<v:intygs-id><t:root>{text(unit.get('unitId'))}</t:root><t:extension>{text(certificate_id)}</t:extension></v:intygs-id>"
-        f"<v:patientPerson-id><t:root>{root}</t:root><t:extension>{text(patient.replace('-', ''))}</t:extension></v:patientPerson-id>"
+        f"<v:patientPerson-id><t:root>{person.root}</t:root><t:extension>{person.digits}</t:extension></v:patientPerson-id>"
         f"<v:skickatAv><c:personal-id><t:root>{HSA_ROOT}</t:root><t:extension>{text(staff.get('personId'))}</t:extension>"
         f"</c:personal-id><c:fullstandigtNamn>{text(staff.get('fullName'))}</c:fullstandigtNamn>"
         f"<c:enhet><c:enhets-id><t:root>{HSA_ROOT}</t:root><t:extension>{text(unit.get('unitId'))}</t:extension></c:enhets-id>"

@@ -241,33 +241,41 @@ def _internal_tls_process(settings_json: str) -> None:
 def _internal_process(settings_json: str) -> None:
     import json
 
-    from granian import Granian
     from granian.constants import Interfaces
-    from granian.http import HTTP1Settings
 
     settings = Settings(**json.loads(settings_json))
     configure_logging(settings.log_level, settings.log_format)
     os.environ[SETTINGS_ENV] = settings_json
-    Granian(
+    _granian(
         "intygsgw.app:internal_wsgi_app",
+        settings,
         address=settings.internal_host,
         port=settings.internal_port,
         workers=settings.internal_workers,
         interface=Interfaces.WSGI,
         blocking_threads=settings.threads,
+    ).serve()
+
+
+def _granian(target: str, settings: Settings, **listener):
+    """A granian server for one of the gateway's listeners, with what every listener shares."""
+    from granian import Granian
+    from granian.http import HTTP1Settings
+
+    return Granian(
+        target,
         http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000)),
         factory=True,
         websockets=False,
         log_access=False,
         log_dictconfig=GRANIAN_LOGGING,
         workers_kill_timeout=30,
-    ).serve()
+        **listener,
+    )
 
 
 def _serve_plain(settings: Settings, services) -> int:
-    from granian import Granian
     from granian.constants import Interfaces
-    from granian.http import HTTP1Settings
 
     # rsgi reads bodies on the event loop under a deadline (http.rsgi); wsgi hands
     # the body stream to a request thread, which is ~25% faster on the register
@@ -276,17 +284,12 @@ def _serve_plain(settings: Settings, services) -> int:
     interface = (
         {"interface": Interfaces.RSGI} if rsgi else {"interface": Interfaces.WSGI, "blocking_threads": settings.threads}
     )
-    server = Granian(
+    server = _granian(
         "intygsgw.app:rsgi_app" if rsgi else "intygsgw.app:wsgi_app",
+        settings,
         address=settings.host,
         port=settings.port,
         workers=settings.workers,
-        http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000)),
-        factory=True,
-        websockets=False,
-        log_access=False,
-        log_dictconfig=GRANIAN_LOGGING,
-        workers_kill_timeout=30,
         **interface,
     )
     background = _Background(settings, services)

@@ -52,8 +52,13 @@ def _part(tag: str, code: str) -> str:
 
 
 def _hos_personal(tag: str, unit: str = "SE2321000016-1003") -> str:
+    return f"<{tag}>{hos_personal_content(unit)}</{tag}>"
+
+
+def hos_personal_content(unit: str = "SE2321000016-1003") -> str:
+    """The signing doctor at the sample unit, as the content of a skapadAv/skickatAv/hosPersonal element."""
     return (
-        f"<{tag}><c:personal-id><t:root>{HSA_ROOT}</t:root><t:extension>SE2321000016-1R2F</t:extension>"
+        f"<c:personal-id><t:root>{HSA_ROOT}</t:root><t:extension>SE2321000016-1R2F</t:extension>"
         f"</c:personal-id><c:fullstandigtNamn>Ingrid Nilsson Läkare</c:fullstandigtNamn>"
         f"<c:enhet><c:enhets-id><t:root>{HSA_ROOT}</t:root><t:extension>{unit}</t:extension></c:enhets-id>"
         f"<c:arbetsplatskod><t:root>1.2.752.29.4.71</t:root><t:extension>1234567890</t:extension>"
@@ -62,7 +67,7 @@ def _hos_personal(tag: str, unit: str = "SE2321000016-1003") -> str:
         f"<c:postort>Stockholm</c:postort><c:telefonnummer>08-1234567</c:telefonnummer>"
         f"<c:vardgivare><c:vardgivare-id><t:root>{HSA_ROOT}</t:root><t:extension>SE2321000016-0001"
         f"</t:extension></c:vardgivare-id><c:vardgivarnamn>Region Exempel</c:vardgivarnamn></c:vardgivare>"
-        f"</c:enhet></{tag}>"
+        f"</c:enhet>"
     )
 
 
