@@ -37,14 +37,7 @@ def unit_certificates(
     days ago. Raw certificates, not merged into cases (ListActiveSickLeavesForCareUnit).
     An unknown unit has no care giver and no certificates.
     """
-    today = svc.clock().date()
-    since = today - dt.timedelta(days=max(0, max_days_since_end))
-    with svc.store.reading() as uow:
-        care_giver = uow.sick_leave.care_giver_of_unit(unit_id)
-        if care_giver is None:
-            return None, []
-        certificates = uow.sick_leave.for_units(care_giver, care_units(svc, unit_id), today, since)
-    certificates = [c for c in certificates if c.patient_id not in svc.validation_persons]
+    _, care_giver, certificates = _on_sick_leave(svc, unit_id, None, max_days_since_end)
     if person is not None:
         certificates = [c for c in certificates if c.patient_id == person.digits]
     _note_by_patient(certificates)
@@ -66,12 +59,8 @@ def care_unit_cases(svc: Services, unit_id: str, max_gap: int, case_filter: Case
     """The unit's active sick-leave cases with the request's filter applied (ListSickLeavesForCare)."""
     if max_gap < 0:
         return []
-    with svc.store.reading() as uow:
-        care_giver = uow.sick_leave.care_giver_of_unit(unit_id)
-    if care_giver is None:
-        return []
-    cases = unit_sick_leaves(svc, care_giver, care_units(svc, unit_id), max_gap)
-    return filter_cases(cases, case_filter or CaseFilter())
+    today, _, certificates = _on_sick_leave(svc, unit_id, None, 0)
+    return filter_cases(_noted_cases(certificates, Parameters(today, max_gap)), case_filter or CaseFilter())
 
 
 def unit_sick_leaves(
@@ -88,7 +77,12 @@ def unit_sick_leaves(
     with svc.store.reading() as uow:
         certificates = uow.sick_leave.for_units(care_giver_id, unit_ids, today, since)
     certificates = [c for c in certificates if c.patient_id not in svc.validation_persons]
-    cases = unit_cases(certificates, Parameters(today, max_gap, max_days_since_end))
+    return _noted_cases(certificates, Parameters(today, max_gap, max_days_since_end))
+
+
+def _noted_cases(certificates: list[SickLeaveCertificate], params: Parameters) -> list[UnitCase]:
+    """The engine's cases, each patient and their certificates noted for the access log."""
+    cases = unit_cases(certificates, params)
     for case in cases:
         audit.note(case.patient_id, [c.certificate_id for c in case.certificates])
     return cases
@@ -147,15 +141,27 @@ def _rehab_certificates(
     svc: Services, care_unit_id: str, unit_id: str | None, max_days_since_end: int
 ) -> tuple[dt.date, list[SickLeaveCertificate]]:
     """The care unit's (or one of its sub-units') certificates of patients on sick leave; none for an unknown unit."""
+    today, _, certificates = _on_sick_leave(svc, care_unit_id, [unit_id] if unit_id else None, max_days_since_end)
+    return today, [c for c in certificates if _checked(c.patient_id)]
+
+
+def _on_sick_leave(
+    svc: Services, care_unit_id: str, units: list[str] | None, max_days_since_end: int
+) -> tuple[dt.date, str | None, list[SickLeaveCertificate]]:
+    """(today, the unit's care giver, every certificate of the patients on sick leave on ``units``).
+
+    ``units`` defaults to the care unit and its sub-units. On sick leave: a period covers today or
+    ended at most ``max_days_since_end`` days ago. An unknown unit has no care giver and nothing;
+    validation persons never appear.
+    """
     today = svc.clock().date()
     since = today - dt.timedelta(days=max(0, max_days_since_end))
     with svc.store.reading() as uow:
         care_giver = uow.sick_leave.care_giver_of_unit(care_unit_id)
         if care_giver is None:
-            return today, []
-        units = [unit_id] if unit_id else care_units(svc, care_unit_id)
-        certificates = uow.sick_leave.for_units(care_giver, units, today, since)
-    return today, [c for c in certificates if c.patient_id not in svc.validation_persons and _checked(c.patient_id)]
+            return today, None, []
+        certificates = uow.sick_leave.for_units(care_giver, units or care_units(svc, care_unit_id), today, since)
+    return today, care_giver, [c for c in certificates if c.patient_id not in svc.validation_persons]
 
 
 def _checked(patient_id: str) -> bool:
