@@ -192,6 +192,12 @@ class CareProviderRepository:
                 removed = result.rowcount
         return int(removed)
 
+    def erase_sick_leave_rows(self, care_giver_id: str) -> int:
+        t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
+        of_giver = select(t.c.certificate_id).where(t.c.care_giver_id == care_giver_id)
+        self.connection.execute(delete(p).where(p.c.certificate_id.in_(of_giver)))
+        return int(self.connection.execute(delete(t).where(t.c.care_giver_id == care_giver_id)).rowcount)
+
     def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]:
         stmt = select(CertificateRow.id).where(
             CertificateRow.test_certificate.is_(True), CertificateRow.signed_at <= signed_to

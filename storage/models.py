@@ -96,7 +96,8 @@ class RevocationRow(Base):
 
 
 class SickLeaveCertificateRow(Base):
-    """A sick-leave certificate as the sick-leave lists read it, written with the certificate.
+    """A sick-leave certificate as the sick-leave lists read it, written with the certificate
+    (or, for one signed in the certificate-service, when its signed event is handled).
 
     Only certificates of types that feed sick leave and that the lists include
     (a main diagnosis, no smittbärarpenning); never a validation person's.
@@ -106,11 +107,12 @@ class SickLeaveCertificateRow(Base):
     __table_args__ = (
         Index("ix_sick_leave_unit_patient", "care_giver_id", "care_unit_id", "patient_id"),
         Index("ix_sick_leave_patient", "patient_id"),
+        # Finds the care giver of a unit known only from certificate-service certificates.
+        Index("ix_sick_leave_unit_signed", "care_unit_id", "signed_at"),
     )
 
-    certificate_id: Mapped[str] = mapped_column(
-        String(128), ForeignKey("certificate.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No key to the certificate table: a certificate-service certificate has its row here and stays there.
+    certificate_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     patient_id: Mapped[str] = mapped_column(String(64))
     patient_name: Mapped[str] = mapped_column(String(255))
     care_giver_id: Mapped[str] = mapped_column(String(64))

@@ -99,10 +99,24 @@ class SickLeaveRepository:
         return self._with_periods(self.connection.execute(stmt).mappings().all())
 
     def care_giver_of_unit(self, unit_id: str) -> str | None:
-        """The care giver the unit's latest certificate names; None for a unit the gateway has no certificate of."""
-        c = CertificateRow.__table__
-        stmt = select(c.c.care_giver_id).where(c.c.care_unit_id == unit_id).order_by(c.c.signed_at.desc()).limit(1)
-        return self.connection.execute(stmt).scalar()
+        """The care giver the unit's latest certificate names; None for a unit the gateway has no certificate of.
+
+        A unit whose certificates are all the certificate-service's is known by their sick-leave rows alone.
+        """
+        c, t = CertificateRow.__table__, SickLeaveCertificateRow.__table__
+        for table, key in ((c, c.c.care_unit_id), (t, t.c.care_unit_id)):
+            stmt = select(table.c.care_giver_id).where(key == unit_id).order_by(table.c.signed_at.desc()).limit(1)
+            found = self.connection.execute(stmt).scalar()
+            if found is not None:
+                return found
+        return None
+
+    def has(self, certificate_id: str) -> bool:
+        t = SickLeaveCertificateRow.__table__
+        return (
+            self.connection.execute(select(t.c.certificate_id).where(t.c.certificate_id == certificate_id)).first()
+            is not None
+        )
 
     def _with_periods(self, rows) -> list[SickLeaveCertificate]:
         periods: dict[str, list[WorkCapacity]] = {}

@@ -10,6 +10,7 @@ from lxml import etree
 from intygsgw.handlers.context import Request
 from intygsgw.handlers.documents import intyg_with_statuses
 from intygsgw.handlers.responses import C, T, add_result, parse_timestamp, response_root, text
+from intygsgw.rules.intyg_header import read_intyg_header
 from intygsgw.service import certificates as service
 from intygsgw.soap.source import element_source, self_contained
 
@@ -20,21 +21,20 @@ def _ns(req: Request, tag: str) -> str:
 
 def register_certificate(req: Request) -> etree._Element:
     intyg = req.body.find(_ns(req, "intyg"))
-    skapad_av = intyg.find(C("skapadAv"))
-    enhet = skapad_av.find(C("enhet"))
+    head = read_intyg_header(intyg)
     relation = intyg.find(C("relation"))
     source = element_source(req.raw, req.body)
     cmd = service.RegisterCertificate(
-        certificate_id=text(intyg, f"{C('intygs-id')}/{T('extension')}"),
-        type_code=text(intyg, f"{C('typ')}/{T('code')}"),
-        version=text(intyg, C("version")),
-        person_id=text(intyg, f"{C('patient')}/{C('person-id')}/{T('extension')}"),
-        signed_at=parse_timestamp(intyg.findtext(C("signeringstidpunkt"))),
-        care_unit_id=text(enhet, f"{C('enhets-id')}/{T('extension')}"),
-        care_unit_name=text(enhet, C("enhetsnamn")),
-        care_giver_id=text(enhet, f"{C('vardgivare')}/{C('vardgivare-id')}/{T('extension')}"),
-        doctor_id=text(skapad_av, f"{C('personal-id')}/{T('extension')}"),
-        doctor_name=text(skapad_av, C("fullstandigtNamn")),
+        certificate_id=head.certificate_id,
+        type_code=head.type_code,
+        version=head.version,
+        person_id=head.person_id,
+        signed_at=head.signed_at,
+        care_unit_id=head.care_unit_id,
+        care_unit_name=head.care_unit_name,
+        care_giver_id=head.care_giver_id,
+        doctor_id=head.doctor_id,
+        doctor_name=head.doctor_name,
         relation=(
             (text(relation, f"{C('typ')}/{T('code')}"), text(relation, f"{C('intygs-id')}/{T('extension')}"))
             if relation is not None

@@ -58,6 +58,14 @@ class HttpCertificateService:
         data = self._json("POST", f"/internalapi/certificate/{certificate_id}/xml")
         try:
             element = _element(data["xml"])
+            intyg = next(
+                (
+                    c
+                    for c in etree.fromstring(element, _PARSER)
+                    if isinstance(c.tag, str) and etree.QName(c).localname == "intyg"
+                ),
+                None,
+            )
             patient = str((data.get("patientId") or {}).get("id", ""))
             recipient = data.get("recipient") or {}
             revoked = data.get("revoked")
@@ -68,6 +76,7 @@ class HttpCertificateService:
                 register_request=element,
                 recipient_id=str(recipient["id"]) if recipient.get("id") and recipient.get("sent") else None,
                 revocation_request=_revocation(certificate_id, patient, data) if revoked else None,
+                intyg=intyg,
             )
         except (KeyError, TypeError, ValueError, etree.XMLSyntaxError) as exc:
             raise CertificateServiceError(f"certificate {certificate_id}: unusable answer: {exc!r}") from None

@@ -96,6 +96,10 @@ def erase_care_provider(
         with svc.store.writing() as uow:
             ids = uow.care_provider.ids(care_giver_id, None, batch)
             if not ids:
+                # What is left are the sick-leave rows of certificate-service certificates, which the hub holds
+                # without the certificate.
+                uow.care_provider.erase_sick_leave_rows(care_giver_id)
+                uow.commit()
                 break
             persons = _persons(uow, ids)
             n = uow.care_provider.erase(ids)

@@ -12,11 +12,15 @@ import logging
 
 from intygsgw import correlation
 from intygsgw.domain import events
+from intygsgw.domain.personnummer import try_parse_person_id
+from intygsgw.domain.records import CertificateRecord
 from intygsgw.errors import GatewayError
 from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2, SEND_MESSAGE_TO_RECIPIENT_2
+from intygsgw.rules.intyg_header import read_intyg_header
 from intygsgw.service.feeds import queue_event
-from intygsgw.service.ports import CertificateServiceClient, UnitOfWork
+from intygsgw.service.ports import CertificateServiceClient, CsCertificate, UnitOfWork
 from intygsgw.service.services import Services
+from intygsgw.service.sick_leave import sick_leave_of
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +67,19 @@ def handle_event(
                 _queue_to_recipient(
                     svc, uow, REGISTER_CERTIFICATE_3.namespace, cert.recipient_id, cert.register_request, certificate_id
                 )
-            if event_type == REVOKED and cert.recipient_id and cert.revocation_request is not None:
-                _queue_to_recipient(
-                    svc, uow, REVOKE_CERTIFICATE_2.namespace, cert.recipient_id, cert.revocation_request, certificate_id
-                )
+            if event_type == SIGNED and not hidden:
+                _store_sick_leave(svc, uow, cert)
+            if event_type == REVOKED:
+                if cert.recipient_id and cert.revocation_request is not None:
+                    _queue_to_recipient(
+                        svc,
+                        uow,
+                        REVOKE_CERTIFICATE_2.namespace,
+                        cert.recipient_id,
+                        cert.revocation_request,
+                        certificate_id,
+                    )
+                uow.sick_leave.mark_deleted(certificate_id)
             queue = svc.feeds.statistics_queue if svc.feeds is not None else None
             if queue and not hidden:
                 action = {SIGNED: events.CREATED, REVOKED: events.REVOKED, SENT: events.SENT}[event_type]
@@ -77,6 +90,41 @@ def handle_event(
             done = f"{event_type} of {certificate_id} handled"
         uow.commit()
     return done
+
+
+def _store_sick_leave(svc: Services, uow: UnitOfWork, cert: CsCertificate) -> None:
+    """The certificate's sick-leave row, if its type feeds sick leave; once, however often the event comes."""
+    if cert.intyg is None or uow.sick_leave.has(cert.certificate_id):
+        return
+    try:
+        head = read_intyg_header(cert.intyg)
+    except ValueError:
+        log.warning("certificate %s: unreadable signing time; no sick-leave data", cert.certificate_id)
+        return
+    types = svc.types.current()
+    # The intyg's own type code (LISJP); CS names its types by form (fk7804).
+    ctype = types.catalog.resolve(head.type_code)
+    if ctype is None or ctype.sick_leave_data is None:
+        return
+    person = try_parse_person_id(head.person_id or cert.patient_id)
+    if person is None:
+        log.warning("certificate %s: patient id is no personnummer; no sick-leave data", cert.certificate_id)
+        return
+    record = CertificateRecord(
+        id=cert.certificate_id,
+        type=ctype.id,
+        type_version=head.version,
+        person_id=person.digits,
+        signed_at=head.signed_at,
+        care_unit_id=head.care_unit_id,
+        care_unit_name=head.care_unit_name,
+        care_giver_id=head.care_giver_id,
+        doctor_id=head.doctor_id,
+        doctor_name=head.doctor_name,
+    )
+    sick_leave = sick_leave_of(svc, types, record, cert.intyg)
+    if sick_leave is not None:
+        uow.sick_leave.add(sick_leave)
 
 
 def _queue_to_recipient(

@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from intygsgw import audit, correlation
 from intygsgw.domain import events
@@ -22,7 +22,6 @@ from intygsgw.domain.personnummer import InvalidPersonId, PersonId, parse_person
 from intygsgw.domain.recipients import NOT_SEND_TARGETS
 from intygsgw.domain.records import CertificateRecord, RelationRecord
 from intygsgw.domain.results import OK, ErrorId, Result, ServiceError, error, info
-from intygsgw.domain.sick_leave import SickLeaveCertificate
 from intygsgw.domain.states import HSVARD, INVANA, State
 from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2
 from intygsgw.rules.catalog import TypeCatalog
@@ -30,10 +29,8 @@ from intygsgw.service.feeds import queue_citizen_sent, queue_statistics
 from intygsgw.service.notifications import SENT_EVENT, Event, enqueue_status_update
 from intygsgw.service.ports import NOT_CHECKED, UnitOfWork
 from intygsgw.service.services import Services
+from intygsgw.service.sick_leave import sick_leave_of
 from intygsgw.service.views import CertificateView, CitizenList, RelationView
-
-if TYPE_CHECKING:
-    from intygsgw.rules.definitions import TypeSet
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +109,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         received_at=now,
     )
 
-    sick_leave = _sick_leave_of(svc, types, record, cmd)
+    sick_leave = sick_leave_of(svc, types, record, cmd.parsed)
     access = audit.current()  # the job may run on another request's thread
 
     def store_new(uow: UnitOfWork) -> None:
@@ -140,36 +137,6 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     if access is not None:
         access.written = True
     return OK
-
-
-def _sick_leave_of(
-    svc: Services, types: TypeSet, record: CertificateRecord, cmd: RegisterCertificate
-) -> SickLeaveCertificate | None:
-    """The certificate as the sick-leave lists will read it; None when they leave it out.
-
-    Written with the certificate, in its transaction. A validation person's
-    certificates and test certificates never appear in the lists.
-    """
-    if record.person_id in svc.validation_persons or record.test_certificate or record.signed_at is None:
-        return None
-    answers = types.sick_leave_answers(record.type, cmd.parsed)
-    if answers is None:
-        return None
-    return SickLeaveCertificate(
-        certificate_id=record.id,
-        patient_id=record.person_id,
-        patient_name=answers.patient_name,
-        care_giver_id=record.care_giver_id,
-        care_unit_id=record.care_unit_id,
-        care_unit_name=record.care_unit_name,
-        doctor_id=record.doctor_id,
-        doctor_name=record.doctor_name,
-        signed_at=record.signed_at,
-        diagnosis=answers.diagnosis,
-        periods=answers.periods,
-        secondary_diagnoses=answers.secondary_diagnoses,
-        employment=answers.employment,
-    )
 
 
 def _log_unknown_type(catalog: TypeCatalog, code: str, version: str) -> None:

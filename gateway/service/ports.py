@@ -144,6 +144,9 @@ class SickLeaveRepository(Protocol):
     def care_giver_of_unit(self, unit_id: str) -> str | None:
         """The care giver the unit's latest certificate names; None for an unknown unit."""
 
+    def has(self, certificate_id: str) -> bool:
+        """Whether the certificate has sick-leave data (deleted or not)."""
+
 
 class CareProviderRepository(Protocol):
     """A care provider's certificates as a whole (customer termination: export, erase, restore)."""
@@ -168,6 +171,9 @@ class CareProviderRepository(Protocol):
 
     def erase(self, ids: Sequence[str]) -> int:
         """Remove the certificates and everything that belongs to them; how many certificates were removed."""
+
+    def erase_sick_leave_rows(self, care_giver_id: str) -> int:
+        """Remove the care provider's sick-leave rows (those left once its certificates are erased); how many."""
 
     def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]: ...
 
@@ -290,6 +296,7 @@ class CsCertificate:
     register_request: bytes  # the RegisterCertificate element, self-contained
     recipient_id: str | None  # where it was sent, if it was
     revocation_request: bytes | None  # a RevokeCertificate element built from CS's revocation, if revoked
+    intyg: Any = None  # the parsed intyg of register_request, for the sick-leave data
 
 
 @dataclass(frozen=True)

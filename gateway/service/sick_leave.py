@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from intygsgw import audit
 from intygsgw.domain.personnummer import PersonId, try_parse_person_id
+from intygsgw.domain.records import CertificateRecord
 from intygsgw.domain.sick_leave import (
     CaseFilter,
     Parameters,
@@ -20,6 +22,38 @@ from intygsgw.domain.sick_leave import (
     unit_cases,
 )
 from intygsgw.service.services import Services
+
+if TYPE_CHECKING:
+    from intygsgw.rules.definitions import TypeSet
+
+
+def sick_leave_of(svc: Services, types: TypeSet, record: CertificateRecord, intyg) -> SickLeaveCertificate | None:
+    """The certificate as the sick-leave lists will read it; None when they leave it out.
+
+    Written in the transaction that stores the certificate (or handles its
+    certificate-service signed event). A validation person's certificates and
+    test certificates never appear in the lists.
+    """
+    if record.person_id in svc.validation_persons or record.test_certificate or record.signed_at is None:
+        return None
+    answers = types.sick_leave_answers(record.type, intyg)
+    if answers is None:
+        return None
+    return SickLeaveCertificate(
+        certificate_id=record.id,
+        patient_id=record.person_id,
+        patient_name=answers.patient_name,
+        care_giver_id=record.care_giver_id,
+        care_unit_id=record.care_unit_id,
+        care_unit_name=record.care_unit_name,
+        doctor_id=record.doctor_id,
+        doctor_name=record.doctor_name,
+        signed_at=record.signed_at,
+        diagnosis=answers.diagnosis,
+        periods=answers.periods,
+        secondary_diagnoses=answers.secondary_diagnoses,
+        employment=answers.employment,
+    )
 
 
 def care_units(svc: Services, unit_id: str) -> list[str]:

@@ -23,11 +23,12 @@ from tests.support.certificate_service import CertificateServiceStub
 from tests.support.server import GatewayProcess
 
 QUEUE = "intygstjanst.certificate.event.queue"
+REHAB = "urn:riv:clinicalprocess:healthcond:rehabilitation:1"
 REGISTER = "{urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3}RegisterCertificate"
 
 
-def register_element(cid: str) -> bytes:
-    root = etree.fromstring(samples.register_certificate(CertificateSpec(cid)))
+def register_element(cid: str, **spec) -> bytes:
+    root = etree.fromstring(samples.register_certificate(CertificateSpec(cid, **spec)))
     return etree.tostring(root.find(f".//{REGISTER}"), xml_declaration=True, encoding="UTF-8")
 
 
@@ -131,6 +132,38 @@ def test_a_revocation_of_a_sent_certificate_is_forwarded_built_from_cs_data(gate
         "the forwarded revocation",
     )
     assert got[0]["outcome"] == "OK", got[0]
+
+
+def test_a_signed_sick_leave_certificate_is_on_the_sick_leave_lists_until_it_is_revoked(gateway, activemq, cs):
+    from tests.support.fresh import day, new_hsa, new_person
+    from tests.support.soapclient import GatewayClient
+
+    cid, unit, person = str(uuid.uuid4()), new_hsa("U"), new_person()
+    element = register_element(
+        cid, person_id=person, care_unit_id=unit, signed_at=day(-3) + "T10:00:00",
+        periods=(("HELT_NEDSATT", day(-3), day(10)),),
+    )  # fmt: skip
+    cs.add_certificate(cid, element)
+    client = GatewayClient(gateway.base_url)
+
+    def listed() -> list[str]:
+        _, answer = client.call_raw(
+            "ListActiveSickLeavesForCareUnit", 1, samples.list_active_sick_leaves_for_care_unit(unit)
+        )
+        return [d.findtext(f"{{{REHAB}}}intygsId") for d in answer.iter(f"{{{REHAB}}}intygsData")]
+
+    put_event(activemq, eventType="certificate-signed", certificateId=cid)
+    assert wait_for(listed, "the certificate on the unit's list") == [cid]
+    # CS redelivers (an acknowledgement lost, say): the row is not written twice and the event does not fail.
+    put_event(activemq, eventType="certificate-signed", certificateId=cid)
+    assert len(statistics_of(activemq, cid, 2)) == 2
+    assert listed() == [cid]
+    _, answer = client.call_raw("ListSickLeavesForPerson", 1, samples.list_sick_leaves_for_person(person))
+    assert [d.findtext(f"{{{REHAB}}}intygsId") for d in answer.iter(f"{{{REHAB}}}intygsData")] == [cid]
+
+    cs.add_certificate(cid, element, revoked={"revokedAt": "2026-12-05T09:10:00", "revokedBy": {}})
+    put_event(activemq, eventType="certificate-revoked", certificateId=cid)
+    wait_for(lambda: listed() == [], "the revoked certificate off the list")
 
 
 def test_test_certificates_and_events_without_properties_are_dropped(gateway, activemq, cs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -76,3 +77,83 @@ def test_the_sick_leave_tables_are_back_filled_from_certificates_stored_before_t
     assert by_id["old-revoked"][1] and not by_id["old-lisjp"][1]
     cert = by_id["old-lisjp"][0]
     assert (cert.diagnosis, cert.care_unit_id, len(cert.periods)) == ("M544", "SE-UNIT", 2)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_the_sick_leave_rows_lose_their_key_to_the_certificate_table_and_keep_their_data(database, request, tmp_path):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'k.db'}" if database == "sqlite" else request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    with engine.begin() as conn:  # a database another test of the module left at head is started over
+        Base.metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade(engine, "0011")
+    row = {
+        "patient_id": "191212121212",
+        "patient_name": "Tolvan",
+        "care_giver_id": "SE-G",
+        "care_unit_id": "SE-U",
+        "care_unit_name": "Enheten",
+        "doctor_id": "SE-D",
+        "doctor_name": "Doktor",
+        "signed_at": dt.datetime(2026, 12, 1, 10),
+        "diagnosis": "M544",
+        "secondary_diagnoses": "",
+        "employment": "",
+        "deleted": False,
+    }
+    meta = sa.MetaData()
+    with engine.begin() as conn:
+        cert = sa.Table("certificate", meta, autoload_with=conn)
+        conn.execute(
+            cert.insert(),
+            {
+                "id": "kept",
+                "type": "lisjp",
+                "type_version": "1.3",
+                "person_id": "191212121212",
+                "signed_at": row["signed_at"],
+                "care_unit_id": "SE-U",
+                "care_unit_name": "Enheten",
+                "care_giver_id": "SE-G",
+                "doctor_id": "SE-D",
+                "doctor_name": "Doktor",
+                "test_certificate": False,
+                "deleted_by_care_giver": False,
+                "received_at": row["signed_at"],
+            },
+        )
+        conn.execute(
+            sa.Table("sick_leave_certificate", meta, autoload_with=conn).insert(), {"certificate_id": "kept", **row}
+        )
+        periods = sa.Table("sick_leave_period", meta, autoload_with=conn)
+        conn.execute(
+            periods.insert(),
+            [
+                {"id": 7, "certificate_id": "kept", "start": dt.date(2026, 12, 1), "end": dt.date(2026, 12, 9), "grade": 100},
+                {"id": 9, "certificate_id": "kept", "start": dt.date(2026, 12, 10), "end": dt.date(2026, 12, 20), "grade": 50},
+            ],
+        )  # fmt: skip
+    upgrade(engine)
+    with engine.begin() as conn:
+        sl = sa.Table("sick_leave_certificate", sa.MetaData(), autoload_with=conn)
+        conn.execute(sl.insert(), {"certificate_id": "only-in-cs", **row})  # refused by the key before 0012
+        kept = conn.exec_driver_sql("SELECT id, grade FROM sick_leave_period ORDER BY id").all()
+        assert [tuple(r) for r in kept] == [(7, 100), (9, 50)]
+        # The periods keep their key to the sick-leave row.
+        conn.exec_driver_sql("DELETE FROM sick_leave_certificate WHERE certificate_id = 'kept'")
+        assert conn.exec_driver_sql("SELECT count(*) FROM sick_leave_period").scalar() == 0
+    upgrade_and_back = alembic_config()
+    with engine.connect() as conn:
+        upgrade_and_back.attributes["connection"] = conn
+        from alembic import command
+
+        command.downgrade(upgrade_and_back, "0011")
+        conn.commit()
+    with engine.connect() as conn:
+        ids = [r[0] for r in conn.exec_driver_sql("SELECT certificate_id FROM sick_leave_certificate")]
+    engine.dispose()
+    assert ids == []  # the row without a certificate could not stay under the key again

@@ -62,3 +62,35 @@ def test_the_units_selection_hides_replaced_certificates_and_other_units(service
     assert lifecycle.revoke_certificate(services, new, PATIENT) == OK
     with services.store.reading() as uow:
         assert [c.certificate_id for c in uow.sick_leave.for_units("SE-GIVER-1", ["SE-UNIT-1"], today, since)] == [old]
+
+
+def test_a_certificate_service_row_needs_no_certificate_and_goes_with_its_care_provider(services):
+    from intygsgw.domain.sick_leave import SickLeaveCertificate
+    from intygsgw.service.care_provider import erase_care_provider
+
+    stamp = dt.datetime.now().timestamp()
+    giver, unit = f"SE-CS-GIVER-{stamp}", f"SE-CS-UNIT-{stamp}"
+    row = SickLeaveCertificate(
+        certificate_id=f"cs-only-{stamp}",
+        patient_id=PATIENT,
+        patient_name="Tolvan Tolvansson",
+        care_giver_id=giver,
+        care_unit_id=unit,
+        care_unit_name="Enheten",
+        doctor_id="SE-DOC",
+        doctor_name="Doktor Ek",
+        signed_at=dt.datetime(2026, 12, 1, 10, 0),
+        diagnosis="M544",
+        periods=(WorkCapacity(dt.date(2026, 12, 1), dt.date(2026, 12, 20), 100),),
+    )
+    with services.store.writing() as uow:
+        uow.sick_leave.add(row)  # no certificate row: the certificate stays in the certificate-service
+        uow.commit()
+    with services.store.reading() as uow:
+        # A unit known from such rows alone still has a care giver, so its list is not empty.
+        assert uow.sick_leave.care_giver_of_unit(unit) == giver
+        assert [c.certificate_id for c in uow.sick_leave.for_patient(PATIENT)] == [row.certificate_id]
+    assert erase_care_provider(services, giver) == 0  # no certificates of its own
+    with services.store.reading() as uow:
+        assert uow.sick_leave.of_patient(PATIENT, include_deleted=True) == []
+        assert uow.connection.exec_driver_sql("SELECT count(*) FROM sick_leave_period").scalar() == 0

@@ -295,7 +295,13 @@ class FakeSickLeave:
 
     def care_giver_of_unit(self, unit_id: str) -> str | None:
         on_unit = [r for r in self.t.certificates.values() if r.care_unit_id == unit_id]
-        return max(on_unit, key=lambda r: r.signed_at or dt.datetime.min).care_giver_id if on_unit else None
+        if on_unit:
+            return max(on_unit, key=lambda r: r.signed_at or dt.datetime.min).care_giver_id
+        rows = [c for c, _ in self.t.sick_leave.values() if c.care_unit_id == unit_id]
+        return max(rows, key=lambda c: c.signed_at).care_giver_id if rows else None
+
+    def has(self, certificate_id: str) -> bool:
+        return certificate_id in self.t.sick_leave
 
 
 class FakeCareProvider:
@@ -368,6 +374,12 @@ class FakeCareProvider:
         self.t.relations = [r for r in self.t.relations if r.from_id not in wanted]
         self.t.messages = {k: m for k, m in self.t.messages.items() if m.certificate_id not in wanted}
         return removed
+
+    def erase_sick_leave_rows(self, care_giver_id: str) -> int:
+        gone = [cid for cid, (c, _) in self.t.sick_leave.items() if c.care_giver_id == care_giver_id]
+        for cid in gone:
+            del self.t.sick_leave[cid]
+        return len(gone)
 
     def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]:
         return sorted(
