@@ -11,8 +11,11 @@ Prints req/s, p50/p99 and the gateway's CPU per request (workers and the
 publishing parent, after the event backlog has drained) per run; the ratio of
 that CPU on/off is issue 18's figure (target <= 1.10). The broker shares the
 two cores here, so the rates also carry its CPU (printed per event); in
-production it runs elsewhere. ``--no-delivery`` writes the events without
-publishing them. Nothing asserts: the machines are shared.
+production it runs elsewhere. ``--pin`` puts the gateway's workers alone on
+CPU 0 and everything else (its publishing parent, the broker, wrk) on CPU 1,
+which keeps the broker's work out of the workers' figures as another machine
+would. ``--no-delivery`` writes the events without publishing them. Nothing
+asserts: the machines are shared.
 """
 
 from __future__ import annotations
@@ -52,6 +55,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _pin(pid: int, cpus: set[int]) -> None:
+    """Every thread of ``pid`` onto ``cpus`` (threads started later inherit it)."""
+    import os
+
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(tid), cpus)
+
+
 def run(broker, statistics_on: bool, args, work: Path) -> dict:
     from tests.support.server import GatewayProcess
 
@@ -64,11 +75,14 @@ def run(broker, statistics_on: bool, args, work: Path) -> dict:
     if args.no_delivery:
         env["INTYGSGW_DELIVERY"] = "false"  # only the cost of writing the events, none of publishing them
     gw = GatewayProcess(folder, workers=2, extra_env=env).start()
+    if args.pin:
+        for pid in register_throughput._cpu_seconds_of_children(gw.proc.pid):
+            _pin(pid, {0})
     broker_cpu = cpu_seconds(broker.proc.pid)
 
-    def gateway_cpu() -> float:  # the serving parent (which publishes) and its workers
+    def gateway_cpu() -> tuple[float, float]:  # (the serving parent, which publishes; its workers)
         children = register_throughput._cpu_seconds_of_children(gw.proc.pid)
-        return cpu_seconds(gw.proc.pid) + sum(children.values())
+        return cpu_seconds(gw.proc.pid), sum(children.values())
 
     cpu_before = gateway_cpu()
     try:
@@ -83,7 +97,6 @@ def run(broker, statistics_on: bool, args, work: Path) -> dict:
             n = len(latencies)
             p50, p99 = latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
         drain = None
-        cpu = None
         if statistics_on and not args.no_delivery:
             db = folder / "intygsgw.db"
             left_at_end = pending_events(db)
@@ -93,10 +106,19 @@ def run(broker, statistics_on: bool, args, work: Path) -> dict:
             drained = time.perf_counter() - t0
             # Published during the load plus the backlog after it, over the whole time.
             drain = (n / (elapsed + drained), left_at_end, drained, (cpu_seconds(broker.proc.pid) - broker_cpu) / n)
-        cpu = (gateway_cpu() - cpu_before) / n  # after the drain: publishing every event is counted
+        # After the drain: publishing every event is counted.
+        parent, workers = (after - before for after, before in zip(gateway_cpu(), cpu_before, strict=True))
     finally:
         gw.stop()
-    return {"rate": n / elapsed, "p50": p50, "p99": p99, "drain": drain, "cpu": cpu}
+    return {
+        "rate": n / elapsed,
+        "p50": p50,
+        "p99": p99,
+        "drain": drain,
+        "cpu": (parent + workers) / n,
+        "parent_cpu": parent / n,
+        "workers_cpu": workers / n,
+    }
 
 
 def main() -> None:
@@ -106,7 +128,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--no-delivery", action="store_true", help="write the events but publish none (isolates the cost)")
     ap.add_argument("--load", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="the gateway's workers on CPU 0; its publishing parent, the broker and the load generator on CPU 1",
+    )
     args = ap.parse_args()
+    if args.pin:
+        import os
+
+        os.sched_setaffinity(0, {1})  # this process, and so the broker and wrk it starts
 
     from tests.support.activemq import Broker
 
@@ -120,7 +151,8 @@ def main() -> None:
                 results[on].append(r)
                 line = (
                     f"statistics {'on ' if on else 'off'}: {r['rate']:7,.0f} req/s  p50 {r['p50']:6.2f} ms  "
-                    f"p99 {r['p99']:6.2f} ms  gateway CPU {r['cpu'] * 1000:.2f} ms/request"
+                    f"p99 {r['p99']:6.2f} ms  gateway CPU {r['cpu'] * 1000:.2f} ms/request "
+                    f"(parent {r['parent_cpu'] * 1000:.2f}, workers {r['workers_cpu'] * 1000:.2f})"
                 )
                 if r["drain"]:
                     rate, left, took, broker_ms = r["drain"]

@@ -192,7 +192,6 @@ class OutboxRow(Base):
     logical_address: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32))  # e.g. revoke, message, notification
     reference: Mapped[str] = mapped_column(String(128))  # certificate or message id
-    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the request element to send
     state: Mapped[str] = mapped_column(String(16), default="PENDING")  # PENDING|DONE|DEAD|DISCARDED
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
@@ -211,6 +210,20 @@ class OutboxRow(Base):
         # Lets the delivery loop skip from queue to queue instead of reading the backlog.
         Index("ix_outbox_pending_destination", "state", "destination"),
     )
+
+
+class OutboxPayloadRow(Base):
+    """What an outbox item sends, apart from the item.
+
+    Written once; the item's row changes with every claim and outcome. In
+    SQLite a changed row is written again whole, so a payload kept in it (a
+    10 KB certificate) would be written twice more per delivery.
+    """
+
+    __tablename__ = "outbox_payload"
+
+    outbox_id: Mapped[int] = mapped_column(Integer, ForeignKey("outbox.id", ondelete="CASCADE"), primary_key=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the request element, or an encoded broker event
 
 
 class AccessLogRow(Base):

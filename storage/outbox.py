@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 
 from intygsgw.domain.records import OutboxItem
 from intygsgw.storage.limits import check_lengths
-from intygsgw.storage.models import OutboxRow
+from intygsgw.storage.models import OutboxPayloadRow, OutboxRow
+from intygsgw.storage.prepared import PreparedStatement
 
 PENDING, DONE, DEAD, DISCARDED = "PENDING", "DONE", "DEAD", "DISCARDED"
 STATES = (PENDING, DONE, DEAD, DISCARDED)
@@ -29,7 +30,7 @@ _COLUMNS = [
     OutboxRow.logical_address,
     OutboxRow.kind,
     OutboxRow.reference,
-    OutboxRow.payload,
+    OutboxPayloadRow.payload,
     OutboxRow.state,
     OutboxRow.attempts,
     OutboxRow.next_attempt_at,
@@ -39,6 +40,32 @@ _COLUMNS = [
     OutboxRow.updated_at,
     OutboxRow.delivered_at,
 ]
+
+
+_ITEM_KEYS = (
+    "destination",
+    "contract",
+    "logical_address",
+    "kind",
+    "reference",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "correlation_id",
+    "created_at",
+    "updated_at",
+)
+_INSERT_ITEM = PreparedStatement(insert(OutboxRow).returning(OutboxRow.id), _ITEM_KEYS)
+_INSERT_PAYLOAD = PreparedStatement(insert(OutboxPayloadRow), ("outbox_id", "payload"))
+
+# An item with its payload.
+_ITEMS = OutboxRow.__table__.join(
+    OutboxPayloadRow.__table__, OutboxPayloadRow.__table__.c.outbox_id == OutboxRow.__table__.c.id
+)
+
+
+def _items():
+    return select(*_COLUMNS).select_from(_ITEMS)
 
 
 def _due_destinations_statement():
@@ -100,7 +127,6 @@ class OutboxRepository:
             "logical_address": logical_address,
             "kind": kind,
             "reference": reference,
-            "payload": payload,
             "state": PENDING,
             "attempts": 0,
             "next_attempt_at": now,
@@ -109,7 +135,13 @@ class OutboxRepository:
             "updated_at": now,
         }
         check_lengths(OutboxRow.__table__, values)
-        self.connection.execute(insert(OutboxRow), values)
+        # Prepared: with the statistics feed on, every registration queues one.
+        cursor = _INSERT_ITEM.execute(self.connection, values)
+        try:
+            item_id = cursor.fetchone()[0]
+        finally:
+            cursor.close()
+        _INSERT_PAYLOAD.execute(self.connection, {"outbox_id": item_id, "payload": payload}).close()
 
     def _claimable(self, now: dt.datetime):
         return and_(
@@ -129,9 +161,8 @@ class OutboxRepository:
         exclude = set(exclude)
         return [d for (d,) in self.connection.execute(_DUE_DESTINATIONS, {"now": now}) if d not in exclude]
 
-    def claim(
-        self, destination: str, now: dt.datetime, lease: dt.timedelta, worker: str, limit: int
-    ) -> list[OutboxItem]:
+    def claim_ids(self, destination: str, now: dt.datetime, lease: dt.timedelta, worker: str, limit: int) -> list[int]:
+        """Take up to ``limit`` due items of the queue for ``worker`` until ``now + lease``; their ids."""
         # Most overdue first: this order walks ix_outbox_destination_due and stops
         # at ``limit`` rows, where ordering by id alone sorts the whole backlog.
         pick = (
@@ -143,15 +174,27 @@ class OutboxRepository:
         if self.connection.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         ids = [i for (i,) in self.connection.execute(pick)]
+        if ids:
+            self.connection.execute(
+                update(OutboxRow).where(OutboxRow.id.in_(ids)).values(claimed_until=now + lease, claimed_by=worker)
+            )
+        return ids
+
+    def items(self, ids: list[int]) -> list[OutboxItem]:
+        """The items with their payloads, in queue order. Read outside the claiming transaction, so that
+        a batch of large payloads is not read while the database's one writer waits."""
         if not ids:
             return []
-        self.connection.execute(
-            update(OutboxRow).where(OutboxRow.id.in_(ids)).values(claimed_until=now + lease, claimed_by=worker)
-        )
         rows = self.connection.execute(
-            select(*_COLUMNS).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            _items().where(OutboxRow.id.in_(ids)).order_by(OutboxRow.next_attempt_at, OutboxRow.id)
         )
         return [_item(r) for r in rows]
+
+    def claim(
+        self, destination: str, now: dt.datetime, lease: dt.timedelta, worker: str, limit: int
+    ) -> list[OutboxItem]:
+        """claim_ids and items in one go (tools and tests)."""
+        return self.items(self.claim_ids(destination, now, lease, worker, limit))
 
     def renew(self, ids: list[int], worker: str, until: dt.datetime) -> list[int]:
         """Extend ``worker``'s claim on ``ids``; the ids it still held, which are the ones it may send."""
@@ -250,7 +293,7 @@ class OutboxRepository:
         contract: str | None = None,
         limit: int = 100,
     ) -> list[OutboxItem]:
-        stmt = select(*_COLUMNS).order_by(OutboxRow.id.desc()).limit(limit)
+        stmt = _items().order_by(OutboxRow.id.desc()).limit(limit)
         stmt = self._filtered(stmt, destination=destination, state=state, contract=contract, reference=reference)
         return [_item(r) for r in self.connection.execute(stmt)]
 
@@ -272,7 +315,7 @@ class OutboxRepository:
         return [i for (i,) in self.connection.execute(stmt)]
 
     def get(self, item_id: int) -> OutboxItem | None:
-        row = self.connection.execute(select(*_COLUMNS).where(OutboxRow.id == item_id)).first()
+        row = self.connection.execute(_items().where(OutboxRow.id == item_id)).first()
         return _item(row) if row else None
 
     def retry_now(self, ids: list[int], now: dt.datetime) -> int:

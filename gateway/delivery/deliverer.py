@@ -49,7 +49,7 @@ class DeliveryConfig:
     poll_interval: float = 0.1
     batch_size: int = 50
     event_batch_size: int = 500
-    event_linger_seconds: float = 0.25
+    event_linger_seconds: float = 0.5
     lease_seconds: float = 120.0
     max_threads: int = 32
     per_destination: int = 4  # parallel drains of one destination's queue
@@ -251,21 +251,31 @@ class Deliverer:
         claimant = f"{self.worker_id}/{next(self._drain_numbers)}"
         lease = dt.timedelta(seconds=self.config.lease_seconds)
         limit = self.config.batch_size
-        if is_broker_contract(destination):
-            # Events arrive with every registration: a moment's wait gathers them into
-            # batches, each one broker round trip and two commits, instead of one per event.
+        events = is_broker_contract(destination)
+        if events:
             limit = self.config.event_batch_size
-            self._stop.wait(self.config.event_linger_seconds)
+        full = False
         while not self._stop.is_set():
+            if events and not full:
+                # Events arrive with every registration: a moment's wait gathers them into
+                # batches, each one broker round trip and two commits, instead of one per event;
+                # also between batches, or a busy feed would go on in batches of the few events
+                # that came during the last round trip.
+                self._stop.wait(self.config.event_linger_seconds)
             now = self.clock.utc()
             with self._lock:
                 if self._open_until.get(destination, now) > now:
                     return
             with self.store.writing() as uow:
-                items = uow.outbox.claim(destination, now, lease, claimant, limit)
+                ids = uow.outbox.claim_ids(destination, now, lease, claimant, limit)
                 uow.commit()
+            if not ids:
+                return
+            with self.store.reading() as uow:
+                items = uow.outbox.items(ids)
             if not items:
                 return
+            full = len(items) >= limit
             if not self._deliver_batch(destination, items, claimant):
                 return
 

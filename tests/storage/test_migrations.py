@@ -12,6 +12,14 @@ from intygsgw.storage.migrate import alembic_config, upgrade
 from intygsgw.storage.models import Base
 
 
+def _start_over(engine) -> None:
+    """An empty database, whatever another test of the module (sharing the PostgreSQL one) left in it."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+
+
 def test_there_is_exactly_one_head():
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"migration heads {heads}: chain the newest revision after the others"
@@ -87,9 +95,7 @@ def test_the_sick_leave_rows_lose_their_key_to_the_certificate_table_and_keep_th
 
     url = f"sqlite:///{tmp_path / 'k.db'}" if database == "sqlite" else request.getfixturevalue("postgres_database")
     engine = make_engine(url)
-    with engine.begin() as conn:  # a database another test of the module left at head is started over
-        Base.metadata.drop_all(conn)
-        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    _start_over(engine)
     upgrade(engine, "0011")
     row = {
         "patient_id": "191212121212",
@@ -157,3 +163,36 @@ def test_the_sick_leave_rows_lose_their_key_to_the_certificate_table_and_keep_th
         ids = [r[0] for r in conn.exec_driver_sql("SELECT certificate_id FROM sick_leave_certificate")]
     engine.dispose()
     assert ids == []  # the row without a certificate could not stay under the key again
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_queued_outbox_items_keep_their_payload_when_it_moves_to_its_own_table(database, request, tmp_path):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from intygsgw.storage.outbox import OutboxRepository
+
+    url = f"sqlite:///{tmp_path / 'o.db'}" if database == "sqlite" else request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    _start_over(engine)
+    upgrade(engine, "0012")
+    now = dt.datetime(2026, 12, 5, 12, 0)
+    with engine.begin() as conn:
+        outbox = sa.Table("outbox", sa.MetaData(), autoload_with=conn)
+        conn.execute(
+            outbox.insert(),
+            {
+                "id": 41, "destination": "ns|fkassa", "contract": "ns", "logical_address": "FKASSA", "kind": "revoke",
+                "reference": "c-1", "payload": b"<Revoke>\xc3\xa5</Revoke>", "state": "PENDING", "attempts": 0,
+                "next_attempt_at": now, "correlation_id": "k", "created_at": now, "updated_at": now,
+            },
+        )  # fmt: skip
+    upgrade(engine)
+    with engine.begin() as conn:
+        item = OutboxRepository(conn).get(41)
+        [claimed] = OutboxRepository(conn).claim("ns|fkassa", now, dt.timedelta(minutes=1), "w/1", 10)
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("outbox")}
+    engine.dispose()
+    assert item is not None and item.payload == b"<Revoke>\xc3\xa5</Revoke>" and claimed.payload == item.payload
+    assert "payload" not in columns
