@@ -6,7 +6,7 @@
 Generates a seeded data set straight into a migrated database (with a progress
 bar): ``--certificates`` sick-leave certificates with one to three periods each,
 spread over 4,000 care units of 40 care givers and five years, plus one care
-unit with 2,000 patients on sick leave today and their history (about 18,000
+unit with 2,000 patients on sick leave today and 2,000 who were earlier (12,000
 certificates). Then, in-process through the SOAP dispatcher (parsing, the
 access log, the engine and rendering included), it asks the three contracts
 about that unit and its patients and prints p50/p99 per contract.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import re
 import sqlite3
 import statistics
 import sys
@@ -102,9 +103,11 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple,
             cid, patient, "Patient Bench", giver, unit, "Enheten", doctor, "Doktor Bench", signed,
             rng.choice(("M544", "F321", "S822", "J069")), "", "NUVARANDE_ARBETE", False,
         )  # fmt: skip
+        # One to three periods, back to back, covering the whole certificate.
         periods, at, left = [], start, length
-        for _ in range(rng.randint(1, 3)):
-            part = max(1, left // 2) if left > 1 else 1
+        parts = rng.randint(1, 3)
+        for i in range(parts):
+            part = left if i == parts - 1 else max(1, left // 2)
             periods.append((cid, at, at + dt.timedelta(days=part - 1), rng.choice(GRADES)))
             at += dt.timedelta(days=part)
             left -= part
@@ -122,6 +125,9 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple,
         )
         for k in range(3):
             length = rng.randint(7, 60)
+            if active and k == 0:
+                # The current certificate began before today, so the patient is on sick leave today.
+                length = (end - today).days + rng.randint(7, 30)
             start = end - dt.timedelta(days=length - 1)
             yield one(patient, TARGET_UNIT, TARGET_GIVER, start, length)
             end = start - dt.timedelta(days=rng.randint(1, 30 if k == 0 else 200))
@@ -255,8 +261,9 @@ def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
         ),
     }
     answer = dispatcher.handle(unit_list)
-    print(f"  ListActiveSickLeavesForCareUnit answer: {answer.body.count(b':intygsData>') // 2:,} certificates, "
-          f"{len(answer.body) / 1e6:.1f} MB")  # fmt: skip
+    patients = len(set(re.findall(rb"<t:extension>(\d{12})</t:extension>", answer.body)))
+    print(f"  ListActiveSickLeavesForCareUnit answer: {answer.body.count(b':intygsData>') // 2:,} certificates of "
+          f"{patients:,} patients, {len(answer.body) / 1e6:.1f} MB")  # fmt: skip
     return figures
 
 

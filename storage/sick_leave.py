@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import Date, bindparam, delete, exists, insert, literal_column, select, update
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.sick_leave import HIDING_RELATIONS, SickLeaveCertificate, WorkCapacity
@@ -73,20 +73,27 @@ class SickLeaveRepository:
         """
         if not unit_ids:
             return []
-        t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
-        on_units = (t.c.care_giver_id == care_giver_id, t.c.care_unit_id.in_(unit_ids), t.c.deleted.is_(False))
-        active_patients = (
-            select(t.c.patient_id)
-            .join(p, p.c.certificate_id == t.c.certificate_id)
-            .where(*on_units, p.c.start <= today, p.c.end >= since)
-            .distinct()
-        )
-        stmt = (
-            select(t)
-            .where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
-            .order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id)
-        )
-        return self._with_periods(self.connection.execute(stmt).mappings().all())
+        params: dict[str, object] = {"giver": care_giver_id, "today": today, "since": since}
+        params.update((f"unit{i}", unit) for i, unit in enumerate(unit_ids))
+        cursor = _units_statement(len(unit_ids)).execute(self.connection, params)
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        # One row per period, a certificate's periods together: read straight off the driver, as a
+        # unit's list runs to thousands of certificates and the ORM-free Core rows still cost most of it.
+        out: list[SickLeaveCertificate] = []
+        current: tuple | None = None
+        periods: list[WorkCapacity] = []
+        for row in rows:
+            if current is None or row[0] != current[0]:
+                if current is not None:
+                    out.append(_from_row(current, periods))
+                current, periods = row, []
+            periods.append(WorkCapacity(_date(row[13]), _date(row[14]), row[15]))
+        if current is not None:
+            out.append(_from_row(current, periods))
+        return out
 
     def for_patient(self, patient_id: str) -> list[SickLeaveCertificate]:
         """A patient's sick-leave certificates on every care giver, revoked and replaced ones left out."""
@@ -150,9 +157,64 @@ def _replaced(t):
     newer = t.alias("newer")
     return exists().where(
         r.c.to_id == t.c.certificate_id,
-        r.c.code.in_(HIDING_RELATIONS),
+        # Written into the SQL (constant codes), so that a prepared statement needs no values for them.
+        r.c.code.in_([literal_column(f"'{code}'") for code in HIDING_RELATIONS]),
         newer.c.certificate_id == r.c.from_id,
         newer.c.deleted.is_(False),
+    )
+
+
+_UNITS_STATEMENTS: dict[int, PreparedStatement] = {}
+_ROW_COLUMNS = (
+    "certificate_id", "patient_id", "patient_name", "care_giver_id", "care_unit_id", "care_unit_name",
+    "doctor_id", "doctor_name", "signed_at", "diagnosis", "secondary_diagnoses", "employment", "deleted",
+)  # fmt: skip
+
+
+def _units_statement(units: int) -> PreparedStatement:
+    """The units' selection for ``units`` unit ids (a unit and its sub-units), compiled once per count."""
+    statement = _UNITS_STATEMENTS.get(units)
+    if statement is None:
+        t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
+        on_units = (
+            t.c.care_giver_id == bindparam("giver"),
+            t.c.care_unit_id.in_([bindparam(f"unit{i}") for i in range(units)]),
+            t.c.deleted.is_(False),
+        )
+        active_patients = (
+            select(t.c.patient_id)
+            .join(p, p.c.certificate_id == t.c.certificate_id)
+            .where(
+                *on_units, p.c.start <= bindparam("today", type_=Date()), p.c.end >= bindparam("since", type_=Date())
+            )
+            .distinct()
+        )
+        stmt = (
+            select(*(t.c[name] for name in _ROW_COLUMNS), p.c.start, p.c.end, p.c.grade)
+            .join_from(t, p, p.c.certificate_id == t.c.certificate_id)
+            .where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
+            .order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id, p.c.start)
+        )
+        statement = _UNITS_STATEMENTS[units] = PreparedStatement(stmt)
+    return statement
+
+
+def _from_row(row: tuple, periods: list[WorkCapacity]) -> SickLeaveCertificate:
+    signed = row[8]
+    return SickLeaveCertificate(
+        certificate_id=row[0],
+        patient_id=row[1],
+        patient_name=row[2],
+        care_giver_id=row[3],
+        care_unit_id=row[4],
+        care_unit_name=row[5],
+        doctor_id=row[6],
+        doctor_name=row[7],
+        signed_at=signed if isinstance(signed, dt.datetime) else dt.datetime.fromisoformat(signed),
+        diagnosis=row[9],
+        periods=tuple(periods),
+        secondary_diagnoses=tuple(c for c in row[10].split(",") if c),
+        employment=tuple(c for c in row[11].split(",") if c),
     )
 
 

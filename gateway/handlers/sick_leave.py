@@ -20,6 +20,7 @@ from intygsgw.handlers.context import Request
 from intygsgw.handlers.responses import HSA_ROOT, T, format_timestamp, sub
 from intygsgw.interactions import Interaction
 from intygsgw.service import sick_leave as service
+from intygsgw.soap.envelope import Prerendered
 from intygsgw.soap.faults import server_fault
 
 NO_UNIT = "No careUnitHsaId specified in request."
@@ -54,14 +55,15 @@ def _tag(req: Request, local: str) -> str:
 def _root(contract: Interaction) -> etree._Element:
     return etree.Element(
         f"{{{contract.namespace}}}{contract.name}Response",
-        nsmap={"ns": contract.namespace, "rehab": ns.REHAB, "t2": ns.TYPES_2},
+        # The prefixes the rendered intygsLista (_intygs_data) writes its elements with.
+        nsmap={"ns": contract.namespace, "r": ns.REHAB, "t": ns.TYPES_2},
     )
 
 
 # -- ListActiveSickLeavesForCareUnit ----------------------------------------------------------------
 
 
-def list_active_sick_leaves_for_care_unit(req: Request) -> etree._Element:
+def list_active_sick_leaves_for_care_unit(req: Request) -> etree._Element | Prerendered:
     unit_id = (req.body.findtext(f"{_tag(req, 'enhets-id')}/{T2('extension')}") or "").strip()
     if not unit_id:
         return unit_error_response(req.contract, _error(NO_UNIT))
@@ -82,9 +84,9 @@ def list_active_sick_leaves_for_care_unit(req: Request) -> etree._Element:
     care_giver, certificates = service.unit_certificates(req.services, unit_id, person, days)
     root = _root(req.contract)
     _add_vardgivare(root, _tag(req, "vardgivare"), care_giver or UNKNOWN_CARE_GIVER)
-    _add_intygs_lista(root, _tag(req, "intygsLista"), certificates)
+    answer = _intygs_lista(root, _tag(req, "intygsLista"), certificates)
     sub(root, _tag(req, "resultCode"), "OK")
-    return root
+    return answer
 
 
 def unit_error_response(contract: Interaction, result: Result) -> etree._Element:
@@ -100,7 +102,7 @@ def unit_error_response(contract: Interaction, result: Result) -> etree._Element
 # -- ListSickLeavesForPerson ------------------------------------------------------------------------
 
 
-def list_sick_leaves_for_person(req: Request) -> etree._Element:
+def list_sick_leaves_for_person(req: Request) -> etree._Element | Prerendered:
     person = try_parse_person_id(req.body.findtext(f"{_tag(req, 'person-id')}/{T2('extension')}"))
     if person is None:
         return person_error_response(req.contract, _error(BAD_PERSON_ID))
@@ -108,10 +110,10 @@ def list_sick_leaves_for_person(req: Request) -> etree._Element:
     root = _root(req.contract)
     care_giver = certificates[-1].care_giver_id if certificates else UNKNOWN_CARE_GIVER
     _add_vardgivare(root, _tag(req, "vardgivare"), care_giver)
-    _add_intygs_lista(root, _tag(req, "intygsLista"), certificates)
+    answer = _intygs_lista(root, _tag(req, "intygsLista"), certificates)
     result = sub(root, _tag(req, "result"))
     sub(result, _tag(req, "resultCode"), "OK")
-    return root
+    return answer
 
 
 def person_error_response(contract: Interaction, result: Result) -> etree._Element:
@@ -142,42 +144,50 @@ def _add_vardgivare(parent: etree._Element, tag: str, care_giver_id: str) -> etr
     return el
 
 
-def _add_intygs_lista(parent: etree._Element, tag: str, certificates: list[SickLeaveCertificate]) -> None:
-    # A unit's list runs to thousands of certificates and megabytes. Written as
-    # text and parsed once, it costs a fraction of building it node by node;
-    # every value goes through escape(), and the answer is still checked against
-    # the schema before it leaves.
-    body = "".join(map(_intygs_data, certificates))
-    lista = etree.fromstring(
-        f'<l:{etree.QName(tag).localname} xmlns:l="{etree.QName(tag).namespace}" xmlns:r="{ns.REHAB}" '
-        f'xmlns:t="{ns.TYPES_2}">{body}</l:{etree.QName(tag).localname}>'
-    )
-    parent.append(lista)
+def _intygs_lista(root: etree._Element, tag: str, certificates: list[SickLeaveCertificate]) -> Prerendered:
+    # A unit's list runs to thousands of certificates and megabytes: it is
+    # written as text (every value through escape()) into the answer, while the
+    # rest of the answer is a tree checked against the schema (Prerendered).
+    slot = sub(root, tag)
+    # Who signed where repeats across a unit's list (a few doctors, one unit): written once per list.
+    signers: dict[tuple[str, str, str, str, str], str] = {}
+    return Prerendered(root, slot, "".join([_intygs_data(c, signers) for c in certificates]).encode())
 
 
 def _hsa_xml(tag: str, extension: str) -> str:
     return f"<r:{tag}><t:root>{HSA_ROOT}</t:root><t:extension>{escape(extension)}</t:extension></r:{tag}>"
 
 
-def _intygs_data(cert: SickLeaveCertificate) -> str:
-    person = PersonId(cert.patient_id)
-    periods = "".join(
-        f"<r:formaga><r:startdatum>{p.start.isoformat()}</r:startdatum><r:slutdatum>{p.end.isoformat()}</r:slutdatum>"
-        f"<r:nedsattning>{int(p.grade)}</r:nedsattning></r:formaga>"
-        for p in cert.periods
-    )
-    secondary = "".join(f"<r:bidiagnoser>{escape(code)}</r:bidiagnoser>" for code in cert.secondary_diagnoses)
-    # The schema allows four; the stored list is at most the type's four employment codes.
-    employment = "".join(f"<r:sysselsattning>{escape(code)}</r:sysselsattning>" for code in cert.employment[:4])
+def _skapad_av(cert: SickLeaveCertificate) -> str:
     return (
-        f"<r:intygsData><r:intygsId>{escape(cert.certificate_id)}</r:intygsId>"
-        f"<r:patient><r:personId><t:root>{person.root}</t:root><t:extension>{person.digits}</t:extension></r:personId>"
-        f"<r:fullstandigtNamn>{escape(cert.patient_name)}</r:fullstandigtNamn></r:patient>"
         f"<r:skapadAv>{_hsa_xml('personalId', cert.doctor_id)}"
         f"<r:fullstandigtNamn>{escape(cert.doctor_name)}</r:fullstandigtNamn><r:befattningar/>"
         f"<r:enhet>{_hsa_xml('enhetsId', cert.care_unit_id)}<r:enhetsnamn>{escape(cert.care_unit_name)}</r:enhetsnamn>"
         f"<r:vardgivare>{_hsa_xml('vardgivarId', cert.care_giver_id)}<r:vardgivarnamn/></r:vardgivare>"
         f"</r:enhet></r:skapadAv>"
+    )
+
+
+def _intygs_data(cert: SickLeaveCertificate, signers: dict[tuple[str, str, str, str, str], str]) -> str:
+    person = PersonId(cert.patient_id)
+    periods = "".join(
+        [
+            f"<r:formaga><r:startdatum>{p.start.isoformat()}</r:startdatum><r:slutdatum>{p.end.isoformat()}"
+            f"</r:slutdatum><r:nedsattning>{int(p.grade)}</r:nedsattning></r:formaga>"
+            for p in cert.periods
+        ]
+    )
+    secondary = "".join([f"<r:bidiagnoser>{escape(code)}</r:bidiagnoser>" for code in cert.secondary_diagnoses])
+    # The schema allows four; the stored list is at most the type's four employment codes.
+    employment = "".join([f"<r:sysselsattning>{escape(code)}</r:sysselsattning>" for code in cert.employment[:4]])
+    key = (cert.doctor_id, cert.doctor_name, cert.care_unit_id, cert.care_unit_name, cert.care_giver_id)
+    skapad_av = signers.get(key)
+    if skapad_av is None:
+        skapad_av = signers[key] = _skapad_av(cert)
+    return (
+        f"<r:intygsData><r:intygsId>{escape(cert.certificate_id)}</r:intygsId>"
+        f"<r:patient><r:personId><t:root>{person.root}</t:root><t:extension>{person.digits}</t:extension></r:personId>"
+        f"<r:fullstandigtNamn>{escape(cert.patient_name)}</r:fullstandigtNamn></r:patient>{skapad_av}"
         f"<r:diagnoskod>{escape(cert.diagnosis)}</r:diagnoskod>{secondary}"
         f"<r:arbetsformaga>{periods}</r:arbetsformaga><r:enkeltIntyg>false</r:enkeltIntyg>"
         f"<r:signeringsTidpunkt>{format_timestamp(cert.signed_at)}</r:signeringsTidpunkt>{employment}"

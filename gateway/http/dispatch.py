@@ -25,7 +25,7 @@ from intygsgw.errors import GatewayError
 from intygsgw.handlers.context import Request
 from intygsgw.registry import Contract, Registry
 from intygsgw.service.services import Services
-from intygsgw.soap.envelope import fault_envelope, read_envelope, response_envelope
+from intygsgw.soap.envelope import Prerendered, fault_envelope, prerendered_envelope, read_envelope, response_envelope
 from intygsgw.soap.faults import SoapFault, client_fault, server_fault
 from intygsgw.soap.parser import as_utf8, parse_untrusted
 from intygsgw.soap.schemas import SchemaViolation, validate
@@ -182,7 +182,13 @@ class Dispatcher:
             return self._checked(contract, self._schemas[contract], body)
         return Answer(500, fault_envelope(SoapFault(text, fault_code)))
 
-    def _checked(self, contract: Contract, schema: etree.XMLSchema, response: etree._Element) -> Answer:
+    def _checked(self, contract: Contract, schema: etree.XMLSchema, response: etree._Element | Prerendered) -> Answer:
+        if isinstance(response, Prerendered):
+            # The rest of the answer is checked; the rendered list is not parsed again (see Prerendered).
+            checked = self._checked(contract, schema, response.element)
+            if checked.status != 200 or checked.element is None:
+                return checked
+            return Answer(200, prerendered_envelope(response), response.element)
         try:
             validate(schema, response)
         except SchemaViolation as exc:
