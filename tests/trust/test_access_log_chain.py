@@ -208,3 +208,31 @@ def test_cli_export_by_person_and_period(url, tmp_path):
     assert [e["seq"] for e in export("--from", "2026-11-21", "--to", "2026-11-22")] == [2, 3]
     assert [e["seq"] for e in export("--to", "2026-11-20")] == [1]
     assert cli(tmp_path, "audit", "export", "--db", url).returncode == 2
+
+
+def test_a_listings_entries_chain_with_the_hash_verification_recomputes(tmp_path):
+    """append writes the shared fields of a listing's entries once; the hashes must be entry_hash's exactly."""
+    from intygsgw.domain.records import AccessEntry
+    from intygsgw.storage.access_log import GENESIS, entry_hash
+
+    u = f"sqlite:///{tmp_path / 'listing.db'}"
+    upgrade(make_engine(u))
+    at = dt.datetime(2026, 12, 5, 13, 0, 0, 123456)
+    entries = [
+        AccessEntry(at, 'SE-"REHAB"', "Vårdsystem å", "", "urn:riv:rehab", "SE\\LA", f"19121212{i:04d}",
+                    (f"c-{i}", "ä\n\"x\""), "OK")
+        for i in range(5)
+    ] + [AccessEntry(at + dt.timedelta(seconds=1), "SE-OTHER", "", "", "urn:x", "LA", "191212121212", (), "ERROR:X")]  # fmt: skip
+    store = Store(make_engine(u))
+    with store.writing() as uow:
+        uow.access_log.append(entries)
+        uow.commit()
+    with store.reading() as uow:
+        stored = list(uow.access_log.entries())
+        report = verify_chain(uow.access_log)
+    store.engine.dispose()
+    prev = GENESIS
+    for s in stored:
+        assert s.hash == entry_hash(prev, s.seq, s.entry)
+        prev = s.hash
+    assert len(stored) == 6 and report.ok, report
