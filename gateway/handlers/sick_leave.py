@@ -154,15 +154,25 @@ def _intygs_lista(root: etree._Element, tag: str, certificates: list[SickLeaveCe
     return Prerendered(root, slot, "".join([_intygs_data(c, signers) for c in certificates]).encode())
 
 
+# Characters XML 1.0 cannot carry at all; stored data should hold none, and a rendered list
+# must not become malformed if some did.
+_NOT_XML = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def _x(value: str) -> str:
+    """``value`` as XML character data."""
+    return escape(value).translate(_NOT_XML)
+
+
 def _hsa_xml(tag: str, extension: str) -> str:
-    return f"<r:{tag}><t:root>{HSA_ROOT}</t:root><t:extension>{escape(extension)}</t:extension></r:{tag}>"
+    return f"<r:{tag}><t:root>{HSA_ROOT}</t:root><t:extension>{_x(extension)}</t:extension></r:{tag}>"
 
 
 def _skapad_av(cert: SickLeaveCertificate) -> str:
     return (
         f"<r:skapadAv>{_hsa_xml('personalId', cert.doctor_id)}"
-        f"<r:fullstandigtNamn>{escape(cert.doctor_name)}</r:fullstandigtNamn><r:befattningar/>"
-        f"<r:enhet>{_hsa_xml('enhetsId', cert.care_unit_id)}<r:enhetsnamn>{escape(cert.care_unit_name)}</r:enhetsnamn>"
+        f"<r:fullstandigtNamn>{_x(cert.doctor_name)}</r:fullstandigtNamn><r:befattningar/>"
+        f"<r:enhet>{_hsa_xml('enhetsId', cert.care_unit_id)}<r:enhetsnamn>{_x(cert.care_unit_name)}</r:enhetsnamn>"
         f"<r:vardgivare>{_hsa_xml('vardgivarId', cert.care_giver_id)}<r:vardgivarnamn/></r:vardgivare>"
         f"</r:enhet></r:skapadAv>"
     )
@@ -177,18 +187,18 @@ def _intygs_data(cert: SickLeaveCertificate, signers: dict[tuple[str, str, str, 
             for p in cert.periods
         ]
     )
-    secondary = "".join([f"<r:bidiagnoser>{escape(code)}</r:bidiagnoser>" for code in cert.secondary_diagnoses])
+    secondary = "".join([f"<r:bidiagnoser>{_x(code)}</r:bidiagnoser>" for code in cert.secondary_diagnoses])
     # The schema allows four; the stored list is at most the type's four employment codes.
-    employment = "".join([f"<r:sysselsattning>{escape(code)}</r:sysselsattning>" for code in cert.employment[:4]])
+    employment = "".join([f"<r:sysselsattning>{_x(code)}</r:sysselsattning>" for code in cert.employment[:4]])
     key = (cert.doctor_id, cert.doctor_name, cert.care_unit_id, cert.care_unit_name, cert.care_giver_id)
     skapad_av = signers.get(key)
     if skapad_av is None:
         skapad_av = signers[key] = _skapad_av(cert)
     return (
-        f"<r:intygsData><r:intygsId>{escape(cert.certificate_id)}</r:intygsId>"
+        f"<r:intygsData><r:intygsId>{_x(cert.certificate_id)}</r:intygsId>"
         f"<r:patient><r:personId><t:root>{person.root}</t:root><t:extension>{person.digits}</t:extension></r:personId>"
-        f"<r:fullstandigtNamn>{escape(cert.patient_name)}</r:fullstandigtNamn></r:patient>{skapad_av}"
-        f"<r:diagnoskod>{escape(cert.diagnosis)}</r:diagnoskod>{secondary}"
+        f"<r:fullstandigtNamn>{_x(cert.patient_name)}</r:fullstandigtNamn></r:patient>{skapad_av}"
+        f"<r:diagnoskod>{_x(cert.diagnosis)}</r:diagnoskod>{secondary}"
         f"<r:arbetsformaga>{periods}</r:arbetsformaga><r:enkeltIntyg>false</r:enkeltIntyg>"
         f"<r:signeringsTidpunkt>{format_timestamp(cert.signed_at)}</r:signeringsTidpunkt>{employment}"
         f"</r:intygsData>"
@@ -198,7 +208,7 @@ def _intygs_data(cert: SickLeaveCertificate, signers: dict[tuple[str, str, str, 
 # -- ListSickLeavesForCare ---------------------------------------------------------------------------
 
 
-def list_sick_leaves_for_care(req: Request) -> etree._Element:
+def list_sick_leaves_for_care(req: Request) -> Prerendered:
     unit_id = (req.body.findtext(f"{_tag(req, 'enhets-id')}/{T('extension')}") or "").strip()
     if not unit_id:
         raise server_fault(MISSING_UNIT_FOR_CARE)
@@ -219,39 +229,31 @@ def list_sick_leaves_for_care(req: Request) -> etree._Element:
     cases = service.care_unit_cases(req.services, unit_id, gap, case_filter)
     root = etree.Element(
         f"{{{req.contract.namespace}}}ListSickLeavesForCareResponse",
+        # The prefixes _sjukfall writes its elements with.
         nsmap={"ns": req.contract.namespace, "types": ns.TYPES},
     )
-    lista = sub(root, _tag(req, "sjukfallLista"))
-    for case in cases:
-        lista.append(_sjukfall(req, case))
-    return root
+    slot = sub(root, _tag(req, "sjukfallLista"))
+    # Thousands of cases for a large unit: rendered as text, like the rehabilitation lists.
+    return Prerendered(root, slot, "".join([_sjukfall(case) for case in cases]).encode())
 
 
-def _sjukfall(req: Request, case: UnitCase) -> etree._Element:
-    el = etree.Element(_tag(req, "sjukfall"))
+def _sjukfall(case: UnitCase) -> str:
     person = PersonId(case.patient_id)
-    pid = sub(el, _tag(req, "person-id"))
-    sub(pid, T("root"), person.root)
-    sub(pid, T("extension"), person.digits)
-    sub(el, _tag(req, "patientFullstandigtNamn"), case.patient_name)
-    unit = sub(el, _tag(req, "enhets-id"))
-    sub(unit, T("root"), HSA_ROOT)
-    sub(unit, T("extension"), case.care_unit_id)
-    doctor = sub(el, _tag(req, "personal-id"))
-    sub(doctor, T("root"), HSA_ROOT)
-    sub(doctor, T("extension"), case.doctor_id)
-    sub(el, _tag(req, "startdatum"), case.start.isoformat())
-    sub(el, _tag(req, "slutdatum"), case.end.isoformat())
-    code = sub(el, _tag(req, "diagnoskod"))
-    sub(code, _tag(req, "code"), case.diagnosis_code)
-    sub(el, _tag(req, "antalIntyg"), str(case.certificate_count))
-    sub(el, _tag(req, "sjukskrivningslangd"), str(case.days))
-    grade = sub(el, _tag(req, "sjukskrivningsgrad"))
     # A case of this list is active today; a grade for today is there unless today falls
     # between two of the anchor's periods, when its latest grade is the truest answer.
     active = case.active_grade if case.active_grade is not None else case.grades[-1]
-    sub(grade, _tag(req, "aktivGrad"), str(active))
-    grades = sub(grade, _tag(req, "grader"))
-    for g in case.grades[:4]:
-        sub(grades, _tag(req, "grad"), str(g))
-    return el
+    grades = "".join([f"<ns:grad>{int(g)}</ns:grad>" for g in case.grades[:4]])
+    return (
+        f"<ns:sjukfall><ns:person-id><types:root>{person.root}</types:root>"
+        f"<types:extension>{person.digits}</types:extension></ns:person-id>"
+        f"<ns:patientFullstandigtNamn>{_x(case.patient_name)}</ns:patientFullstandigtNamn>"
+        f"<ns:enhets-id><types:root>{HSA_ROOT}</types:root><types:extension>{_x(case.care_unit_id)}</types:extension>"
+        f"</ns:enhets-id><ns:personal-id><types:root>{HSA_ROOT}</types:root>"
+        f"<types:extension>{_x(case.doctor_id)}</types:extension></ns:personal-id>"
+        f"<ns:startdatum>{case.start.isoformat()}</ns:startdatum><ns:slutdatum>{case.end.isoformat()}</ns:slutdatum>"
+        f"<ns:diagnoskod><ns:code>{_x(case.diagnosis_code)}</ns:code></ns:diagnoskod>"
+        f"<ns:antalIntyg>{int(case.certificate_count)}</ns:antalIntyg>"
+        f"<ns:sjukskrivningslangd>{int(case.days)}</ns:sjukskrivningslangd>"
+        f"<ns:sjukskrivningsgrad><ns:aktivGrad>{int(active)}</ns:aktivGrad><ns:grader>{grades}</ns:grader>"
+        f"</ns:sjukskrivningsgrad></ns:sjukfall>"
+    )
