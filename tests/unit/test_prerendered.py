@@ -9,7 +9,7 @@ from intygsgw.soap.envelope import Prerendered, prerendered_envelope
 
 
 def test_rendered_values_are_escaped_and_stripped_of_what_xml_cannot_carry():
-    assert _x('Ann & "Bo" <x>') == "Ann &amp; \"Bo\" &lt;x&gt;"
+    assert _x('Ann & "Bo" <x>') == 'Ann &amp; "Bo" &lt;x&gt;'
     assert _x("a\x00b\x1fc\td\ne") == "abc\td\ne"
 
 
