@@ -20,6 +20,15 @@ def _start_over(engine) -> None:
             conn.exec_driver_sql("CREATE SCHEMA public")
 
 
+def _database_at(revision: str, database: str, request, tmp_path):
+    """An engine on an empty SQLite file or the module's PostgreSQL database, migrated to ``revision``."""
+    url = f"sqlite:///{tmp_path / 'at.db'}" if database == "sqlite" else request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    _start_over(engine)
+    upgrade(engine, revision)
+    return engine
+
+
 def test_there_is_exactly_one_head():
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"migration heads {heads}: chain the newest revision after the others"
@@ -93,10 +102,7 @@ def test_the_sick_leave_rows_lose_their_key_to_the_certificate_table_and_keep_th
 
     import sqlalchemy as sa
 
-    url = f"sqlite:///{tmp_path / 'k.db'}" if database == "sqlite" else request.getfixturevalue("postgres_database")
-    engine = make_engine(url)
-    _start_over(engine)
-    upgrade(engine, "0011")
+    engine = _database_at("0011", database, request, tmp_path)
     row = {
         "patient_id": "191212121212",
         "patient_name": "Tolvan",
@@ -173,10 +179,7 @@ def test_queued_outbox_items_keep_their_payload_when_it_moves_to_its_own_table(d
 
     from intygsgw.storage.outbox import OutboxRepository
 
-    url = f"sqlite:///{tmp_path / 'o.db'}" if database == "sqlite" else request.getfixturevalue("postgres_database")
-    engine = make_engine(url)
-    _start_over(engine)
-    upgrade(engine, "0012")
+    engine = _database_at("0012", database, request, tmp_path)
     now = dt.datetime(2026, 12, 5, 12, 0)
     with engine.begin() as conn:
         outbox = sa.Table("outbox", sa.MetaData(), autoload_with=conn)
