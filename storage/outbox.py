@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import DateTime, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import DateTime, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.records import OutboxItem
@@ -268,6 +268,22 @@ class OutboxRepository:
                 .where(OutboxRow.id.in_(ids), OutboxRow.claimed_by == worker)
                 .values(claimed_until=None)
             )
+
+    def purge_settled(self, settled_before: dt.datetime, limit: int) -> int:
+        """Delete up to ``limit`` DONE or DISCARDED items last changed before the cut-off; how many."""
+        ids = [
+            i
+            for (i,) in self.connection.execute(
+                select(OutboxRow.id)
+                .where(OutboxRow.state.in_((DONE, DISCARDED)), OutboxRow.updated_at < settled_before)
+                .limit(limit)
+            )
+        ]
+        if not ids:
+            return 0
+        # By name, not through the key's cascade: SQLite enforces keys only where a connection asked.
+        self.connection.execute(delete(OutboxPayloadRow).where(OutboxPayloadRow.outbox_id.in_(ids)))
+        return int(self.connection.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids))).rowcount)
 
     # -- operators ------------------------------------------------------------
     def _filtered(

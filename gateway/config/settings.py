@@ -83,6 +83,9 @@ class Settings:
     sub_units_file: str = ""
     validation_retention_days: int = 30  # validation persons' certificates are purged after this
     validation_purge_every: int = 3600  # seconds between purges in the serving parent; 0: never
+    # Delivered and discarded outbox items (with their payloads) are deleted once settled this long;
+    # dead ones stay until an operator acts. 0: kept for ever.
+    outbox_retention_days: int = 30
     # -- XML signatures (issue 6, signing/) --
     signing_ca: str = ""  # PEM bundle(s) of the CAs that issue signing certificates, comma-separated
     signature_policy: str = "auto"  # require | verify-if-present | off | auto (see signature_policy_default)

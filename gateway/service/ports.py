@@ -193,6 +193,9 @@ class Outbox(Protocol):
         now: dt.datetime,
     ) -> None: ...
 
+    def purge_settled(self, settled_before: dt.datetime, limit: int) -> int:
+        """Delete up to ``limit`` delivered or discarded items last changed before the cut-off; how many."""
+
 
 class AccessLog(Protocol):
     def append(self, entries: list[AccessEntry]) -> int: ...

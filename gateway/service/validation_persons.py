@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
-from intygsgw.domain.validation_persons import purge_cutoff
 from intygsgw.service.services import Services
 
 log = logging.getLogger(__name__)
@@ -27,29 +25,3 @@ def purge_validation_persons(svc: Services, received_before: dt.datetime) -> int
     if ids:
         log.info("purged %d certificate(s) of validation persons received before %s", len(ids), received_before)
     return len(ids)
-
-
-class PeriodicPurge:
-    """Runs the purge in the serving parent every ``every`` seconds (first run at start)."""
-
-    def __init__(self, services: Services, retention_days: int, every: float):
-        self.services = services
-        self.retention_days = retention_days
-        self.every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="validation-purge", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                purge_validation_persons(self.services, purge_cutoff(self.services.clock(), self.retention_days))
-            except Exception:
-                log.exception("purging validation persons failed; trying again later")
-            self._stop.wait(self.every)

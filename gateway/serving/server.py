@@ -51,11 +51,14 @@ GRANIAN_LOGGING = {
 
 
 class _Background:
-    """The delivery loop and the periodic purge of validation persons."""
+    """The delivery loop, the certificate-service events and the housekeeping (purges)."""
 
     def __init__(self, settings: Settings, services):
         from intygsgw.app import build_deliverer
-        from intygsgw.service.validation_persons import PeriodicPurge
+        from intygsgw.domain.validation_persons import purge_cutoff
+        from intygsgw.service.outbox_retention import purge_settled_outbox, retention_cutoff
+        from intygsgw.service.periodic import PeriodicJob
+        from intygsgw.service.validation_persons import purge_validation_persons
 
         self.deliverer = build_deliverer(settings, services) if settings.delivery else None
         self.events = None
@@ -72,23 +75,39 @@ class _Background:
                 settings.broker_user,
                 settings.broker_password,
             )
-        self.purge = None
+        self.housekeeping: list[PeriodicJob] = []
         if services.validation_persons and settings.validation_purge_every > 0:
-            self.purge = PeriodicPurge(services, settings.validation_retention_days, settings.validation_purge_every)
+            days = settings.validation_retention_days
+            self.housekeeping.append(
+                PeriodicJob(
+                    "validation-purge",
+                    lambda: purge_validation_persons(services, purge_cutoff(services.clock(), days)),
+                    settings.validation_purge_every,
+                )
+            )
+        if settings.delivery and settings.outbox_retention_days > 0:
+            kept = settings.outbox_retention_days
+            self.housekeeping.append(
+                PeriodicJob(
+                    "outbox-purge",
+                    lambda: purge_settled_outbox(services, retention_cutoff(services.clock.utc(), kept)),
+                    3600,
+                )
+            )
 
     def start(self) -> None:
         if self.deliverer:
             self.deliverer.start()
         if self.events:
             self.events.start()
-        if self.purge:
-            self.purge.start()
+        for job in self.housekeeping:
+            job.start()
 
     def stop(self) -> None:
         if self.events:
             self.events.stop()
-        if self.purge:
-            self.purge.stop()
+        for job in self.housekeeping:
+            job.stop()
         if self.deliverer:
             self.deliverer.stop()
 

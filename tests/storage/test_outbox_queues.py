@@ -87,3 +87,31 @@ def test_a_late_failure_does_not_undo_a_delivery_recorded_by_another_claimant(st
     with store.reading() as uow:
         got = uow.outbox.get(item)
     assert (got.state, got.attempts, got.last_error) == ("DONE", 1, None)
+
+
+def test_settled_items_older_than_the_retention_go_with_their_payloads_and_the_rest_stay(outbox_database):
+    from intygsgw.service.outbox_retention import purge_settled_outbox, retention_cutoff
+
+    services = outbox_database[1]
+    store = services.store
+    old, recent = NOW - dt.timedelta(days=40), NOW - dt.timedelta(days=2)
+    done_old = [add(store, "FKASSA", f"done-old-{i}", at=old) for i in range(5)]
+    done_recent = add(store, "FKASSA", "done-recent", at=recent)
+    discarded_old = add(store, "FKASSA", "discarded-old", at=old)
+    dead_old = add(store, "FKASSA", "dead-old", at=old)
+    pending_old = add(store, "FKASSA", "pending-old", at=old)
+    with store.writing() as uow:
+        uow.outbox.mark_done(done_old, old)
+        uow.outbox.mark_done([done_recent], recent)
+        uow.outbox.discard([discarded_old], old)
+        uow.outbox.mark_dead(dead_old, "refused", old)
+        uow.commit()
+
+    # Batches of two: the purge goes on until a batch comes back short.
+    assert purge_settled_outbox(services, retention_cutoff(NOW, 30), batch=2) == 6
+    with store.reading() as uow:
+        left = {i.reference: i.state for i in uow.outbox.find(limit=100)}
+        payloads = uow.connection.exec_driver_sql("SELECT count(*) FROM outbox_payload").scalar()
+    assert left == {"done-recent": "DONE", "dead-old": "DEAD", "pending-old": "PENDING"}
+    assert payloads == 3  # no payload outlives its item
+    assert pending_old and purge_settled_outbox(services, retention_cutoff(NOW, 30)) == 0
