@@ -183,23 +183,19 @@ class Dispatcher:
         return Answer(500, fault_envelope(SoapFault(text, fault_code)))
 
     def _checked(self, contract: Contract, schema: etree.XMLSchema, response: etree._Element | Prerendered) -> Answer:
-        if isinstance(response, Prerendered):
-            # The rest of the answer is checked; the rendered list is not parsed again (see Prerendered).
-            checked = self._checked(contract, schema, response.element)
-            if checked.status != 200 or checked.element is None:
-                return checked
-            return Answer(200, prerendered_envelope(response), response.element)
+        # A prerendered list is not parsed again: the rest of its answer is checked (see Prerendered).
+        element = response.element if isinstance(response, Prerendered) else response
         try:
-            validate(schema, response)
+            validate(schema, element)
         except SchemaViolation as exc:
-            if contract.sends_schema_invalid_errors and _RESULT_CODE(response) == ["ERROR"]:
-                return Answer(200, response_envelope(response), response)
-            # Never send what the contract forbids; this is our bug, not the caller's.
-            ref = uuid.uuid4()
-            log.error("response of %s failed its schema (reference %s): %s", contract.name, ref, exc)
-            fault = server_fault(f"Internal error: the response failed validation (reference {ref})")
-            return Answer(500, fault_envelope(fault))
-        return Answer(200, response_envelope(response), response)
+            if not (contract.sends_schema_invalid_errors and _RESULT_CODE(element) == ["ERROR"]):
+                # Never send what the contract forbids; this is our bug, not the caller's.
+                ref = uuid.uuid4()
+                log.error("response of %s failed its schema (reference %s): %s", contract.name, ref, exc)
+                fault = server_fault(f"Internal error: the response failed validation (reference {ref})")
+                return Answer(500, fault_envelope(fault))
+        body = prerendered_envelope(response) if isinstance(response, Prerendered) else response_envelope(response)
+        return Answer(200, body, element)
 
 
 # In a ResultType, or bare at the top as in ListActiveSickLeavesForCareUnit.
