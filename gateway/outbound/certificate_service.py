@@ -57,15 +57,9 @@ class HttpCertificateService:
     def certificate(self, certificate_id: str) -> CsCertificate:
         data = self._json("POST", f"/internalapi/certificate/{certificate_id}/xml")
         try:
-            element = _element(data["xml"])
-            intyg = next(
-                (
-                    c
-                    for c in etree.fromstring(element, _PARSER)
-                    if isinstance(c.tag, str) and etree.QName(c).localname == "intyg"
-                ),
-                None,
-            )
+            root = _root(data["xml"])
+            element = _serialised(root)
+            intyg = next((c for c in root if isinstance(c.tag, str) and etree.QName(c).localname == "intyg"), None)
             patient = str((data.get("patientId") or {}).get("id", ""))
             recipient = data.get("recipient") or {}
             revoked = data.get("revoked")
@@ -84,8 +78,8 @@ class HttpCertificateService:
     def message(self, message_id: str) -> CsMessage:
         data = self._json("POST", f"/internalapi/message/{message_id}/xml")
         try:
-            request = _element(data["xml"])
-            root = etree.fromstring(request, _PARSER)
+            root = _root(data["xml"])
+            request = _serialised(root)
             address = (
                 root.findtext(f"{{{root.nsmap.get(None) or etree.QName(root).namespace}}}logiskAdressMottagare") or ""
             ).strip()
@@ -96,9 +90,12 @@ class HttpCertificateService:
         return CsMessage(message_id, address, request)
 
 
-def _element(xml_base64: str) -> bytes:
+def _root(xml_base64: str) -> etree._Element:
+    return etree.fromstring(base64.b64decode(xml_base64, validate=True), _PARSER)
+
+
+def _serialised(root: etree._Element) -> bytes:
     """The document's root element, without an XML declaration, so that it can go into a SOAP Body."""
-    root = etree.fromstring(base64.b64decode(xml_base64, validate=True), _PARSER)
     return etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
