@@ -88,11 +88,12 @@ class SickLeaveRepository:
         for row in rows:
             if current is None or row[0] != current[0]:
                 if current is not None:
-                    out.append(_from_row(current, periods))
+                    out.append(_certificate(current, periods))
                 current, periods = row, []
-            periods.append(WorkCapacity(_date(row[13]), _date(row[14]), row[15]))
+            start, end, grade = row[_PERIOD_AT:]
+            periods.append(WorkCapacity(_date(start), _date(end), grade))
         if current is not None:
-            out.append(_from_row(current, periods))
+            out.append(_certificate(current, periods))
         return out
 
     def for_patient(self, patient_id: str) -> list[SickLeaveCertificate]:
@@ -103,7 +104,7 @@ class SickLeaveRepository:
             .where(t.c.patient_id == patient_id, t.c.deleted.is_(False), ~_replaced(t))
             .order_by(t.c.signed_at, t.c.certificate_id)
         )
-        return self._with_periods(self.connection.execute(stmt).mappings().all())
+        return self._with_periods(self.connection.execute(stmt).all())
 
     def care_giver_of_unit(self, unit_id: str) -> str | None:
         """The care giver the unit's latest certificate names; None for a unit the gateway has no certificate of.
@@ -128,7 +129,7 @@ class SickLeaveRepository:
     def _with_periods(self, rows) -> list[SickLeaveCertificate]:
         periods: dict[str, list[WorkCapacity]] = {}
         p = SickLeavePeriodRow.__table__
-        ids = [r["certificate_id"] for r in rows]
+        ids = [r[0] for r in rows]
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
             for cid, start, end, grade in self.connection.execute(
                 select(p.c.certificate_id, p.c.start, p.c.end, p.c.grade)
@@ -136,7 +137,7 @@ class SickLeaveRepository:
                 .order_by(p.c.start)
             ):
                 periods.setdefault(cid, []).append(WorkCapacity(_date(start), _date(end), grade))
-        return [_certificate(r, periods.get(r["certificate_id"], [])) for r in rows]
+        return [_certificate(r, periods.get(r[0], [])) for r in rows]
 
     def of_patient(self, patient_id: str, *, include_deleted: bool = False) -> list[tuple[SickLeaveCertificate, bool]]:
         """A patient's sick-leave certificates with whether each is deleted (revoked)."""
@@ -144,8 +145,8 @@ class SickLeaveRepository:
         stmt = select(t).where(t.c.patient_id == patient_id).order_by(t.c.signed_at, t.c.certificate_id)
         if not include_deleted:
             stmt = stmt.where(t.c.deleted.is_(False))
-        rows = self.connection.execute(stmt).mappings().all()
-        return list(zip(self._with_periods(rows), (bool(r["deleted"]) for r in rows), strict=True))
+        rows = self.connection.execute(stmt).all()
+        return list(zip(self._with_periods(rows), (bool(r.deleted) for r in rows), strict=True))
 
 
 def _replaced(t):
@@ -165,10 +166,9 @@ def _replaced(t):
 
 
 _UNITS_STATEMENTS: dict[int, PreparedStatement] = {}
-_ROW_COLUMNS = (
-    "certificate_id", "patient_id", "patient_name", "care_giver_id", "care_unit_id", "care_unit_name",
-    "doctor_id", "doctor_name", "signed_at", "diagnosis", "secondary_diagnoses", "employment", "deleted",
-)  # fmt: skip
+# The row's columns in table order, as ``select(table)`` gives them; the unit query's period follows.
+_ROW_COLUMNS = tuple(SickLeaveCertificateRow.__table__.columns)
+_PERIOD_AT = len(_ROW_COLUMNS)
 
 
 def _units_statement(units: int) -> PreparedStatement:
@@ -190,7 +190,7 @@ def _units_statement(units: int) -> PreparedStatement:
             .distinct()
         )
         stmt = (
-            select(*(t.c[name] for name in _ROW_COLUMNS), p.c.start, p.c.end, p.c.grade)
+            select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade)
             .join_from(t, p, p.c.certificate_id == t.c.certificate_id)
             .where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
             .order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id, p.c.start)
@@ -199,7 +199,12 @@ def _units_statement(units: int) -> PreparedStatement:
     return statement
 
 
-def _from_row(row: tuple, periods: list[WorkCapacity]) -> SickLeaveCertificate:
+def _date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _certificate(row, periods: list[WorkCapacity]) -> SickLeaveCertificate:
+    """A certificate from a row of ``_ROW_COLUMNS`` (a driver's tuple or a Core row)."""
     signed = row[8]
     return SickLeaveCertificate(
         certificate_id=row[0],
@@ -210,31 +215,10 @@ def _from_row(row: tuple, periods: list[WorkCapacity]) -> SickLeaveCertificate:
         care_unit_name=row[5],
         doctor_id=row[6],
         doctor_name=row[7],
+        # SQLite's driver gives the stored text; Core and PostgreSQL a datetime.
         signed_at=signed if isinstance(signed, dt.datetime) else dt.datetime.fromisoformat(signed),
         diagnosis=row[9],
         periods=tuple(periods),
         secondary_diagnoses=tuple(c for c in row[10].split(",") if c),
         employment=tuple(c for c in row[11].split(",") if c),
-    )
-
-
-def _date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
-def _certificate(row: SickLeaveCertificateRow, periods: list[WorkCapacity]) -> SickLeaveCertificate:
-    return SickLeaveCertificate(
-        certificate_id=row.certificate_id,
-        patient_id=row.patient_id,
-        patient_name=row.patient_name,
-        care_giver_id=row.care_giver_id,
-        care_unit_id=row.care_unit_id,
-        care_unit_name=row.care_unit_name,
-        doctor_id=row.doctor_id,
-        doctor_name=row.doctor_name,
-        signed_at=row.signed_at,
-        diagnosis=row.diagnosis,
-        periods=tuple(periods),
-        secondary_diagnoses=tuple(c for c in row.secondary_diagnoses.split(",") if c),
-        employment=tuple(c for c in row.employment.split(",") if c),
     )
