@@ -61,20 +61,22 @@ _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def entry_hash(prev_hash: str, seq: int, e: AccessEntry) -> str:
-    fields = [
-        seq,
-        _timestamp(e.at),
-        e.caller,
-        e.original_consumer,
-        e.acting_on_behalf,
-        e.contract,
-        e.logical_address,
-        e.person_id,
-        list(e.certificate_ids),
-        e.outcome,
-    ]
-    text = prev_hash + "\n" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _chained(prev_hash, seq, _shared_fields(e), e)
+
+
+def _shared_fields(e: AccessEntry) -> str:
+    """The fields a call's entries have in common, as they stand in the hashed text."""
+    return ",".join(
+        _json(v) for v in (_timestamp(e.at), e.caller, e.original_consumer, e.acting_on_behalf, e.contract,
+                           e.logical_address)
+    )  # fmt: skip
+
+
+def _chained(prev_hash: str, seq: int, shared: str, e: AccessEntry) -> str:
+    # The hashed text is the previous hash, a newline and the entry's fields as one compact JSON
+    # array: seq, the shared fields, person id, certificate ids, outcome.
+    fields = f"[{seq},{shared},{_json(e.person_id)},{_json(list(e.certificate_ids))},{_json(e.outcome)}]"
+    return hashlib.sha256(f"{prev_hash}\n{fields}".encode()).hexdigest()
 
 
 # Every logged call runs these three inside the write lock: see intygsgw.storage.prepared.
@@ -138,17 +140,14 @@ class AccessLogRepository:
         cursor.close()
         rows = []
         # A listing logs thousands of entries that differ only in patient and certificates:
-        # the fields they share are written out once (the hash text is the same as entry_hash's).
+        # the fields they share are written out once.
         shared: dict[tuple, str] = {}
         for e in entries:
             seq += 1
             key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address)
-            head = shared.get(key)
-            if head is None:
-                head = shared[key] = ",".join(_json(v) for v in (_timestamp(e.at), *key[1:]))
-            cids = _json(list(e.certificate_ids))
-            text = f"{prev}\n[{seq},{head},{_json(e.person_id)},{cids},{_json(e.outcome)}]"
-            h = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            if key not in shared:
+                shared[key] = _shared_fields(e)
+            h = _chained(prev, seq, shared[key], e)
             rows.append(
                 {
                     "seq": seq,

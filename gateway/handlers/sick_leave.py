@@ -146,7 +146,7 @@ def _add_vardgivare(parent: etree._Element, tag: str, care_giver_id: str) -> etr
 
 def _intygs_lista(root: etree._Element, tag: str, certificates: list[SickLeaveCertificate]) -> Prerendered:
     # A unit's list runs to thousands of certificates and megabytes: it is
-    # written as text (every value through escape()) into the answer, while the
+    # written as text (every value through _x) into the answer, while the
     # rest of the answer is a tree checked against the schema (Prerendered).
     slot = sub(root, tag)
     # Who signed where repeats across a unit's list (a few doctors, one unit): written once per list.

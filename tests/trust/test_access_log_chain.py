@@ -236,3 +236,18 @@ def test_a_listings_entries_chain_with_the_hash_verification_recomputes(tmp_path
         assert s.hash == entry_hash(prev, s.seq, s.entry)
         prev = s.hash
     assert len(stored) == 6 and report.ok, report
+
+
+def test_the_hashed_text_is_the_compact_json_array_of_the_fields_so_older_chains_still_verify():
+    import hashlib
+    import json
+
+    from intygsgw.domain.records import AccessEntry
+    from intygsgw.storage.access_log import GENESIS, entry_hash
+
+    e = AccessEntry(dt.datetime(2026, 12, 5, 13, 0, 0, 5), 'SE-"A"', "Vård å", "", "urn:x", "LA\\1", "191212121212",
+                    ("c-1", "ä\n"), "ERROR:VALIDATION_ERROR")  # fmt: skip
+    fields = [7, "2026-12-05T13:00:00.000005", *(e.caller, e.original_consumer, e.acting_on_behalf, e.contract),
+              e.logical_address, e.person_id, list(e.certificate_ids), e.outcome]  # fmt: skip
+    text = GENESIS + "\n" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    assert entry_hash(GENESIS, 7, e) == hashlib.sha256(text.encode("utf-8")).hexdigest()
