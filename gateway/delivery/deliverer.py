@@ -391,7 +391,10 @@ class Deliverer:
         if confirmed == len(batch):
             return True
         first = batch[confirmed]
-        when = self._retry_later(claimant, first, outcome, now)
+        # The queue waits as a whole (it is opened below); the event keeps its place in line, so
+        # that once the broker is back the events go out in the order they were written: a
+        # certificate's revoked never before its created.
+        when = self._retry_later(claimant, first, outcome, now, keep_place=True)
         rest = self._held(claimant, batch[confirmed + 1 :])
         if rest:
             with self.store.writing() as uow:
@@ -405,15 +408,22 @@ class Deliverer:
             self._open_until[destination], self._opened_by[destination] = when, first.id
         return False
 
-    def _retry_later(self, claimant: str, item: OutboxItem, outcome: Outcome, now: dt.datetime) -> dt.datetime:
-        """Schedule the item's next attempt on the retry ladder; returns when it is."""
+    def _retry_later(
+        self, claimant: str, item: OutboxItem, outcome: Outcome, now: dt.datetime, *, keep_place: bool = False
+    ) -> dt.datetime:
+        """Record the failure and when to try next, on the retry ladder; returns when that is.
+
+        ``keep_place``: the item stays due where it stands in its queue (the caller holds the
+        whole queue back until then), instead of moving behind the items written after it.
+        """
         when = self.config.schedule.next_attempt(now, item.attempts + 1)
+        due = item.next_attempt_at if keep_place else when
         reason = outcome.describe()
         self._settle(
             claimant,
             item,
             "retry",
-            lambda uow, i=item.id, w=when, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at),
+            lambda uow, i=item.id, w=due, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at),
         )
         return when
 
