@@ -11,9 +11,11 @@ certificates). Then, in-process through the SOAP dispatcher (parsing, the
 access log, the engine and rendering included), it asks the three contracts
 about that unit and its patients and prints p50/p99 per contract.
 
-Same-run baseline: the selection query alone (ListActiveSickLeavesForCareUnit's
-rows, read and turned into objects, without the engine or any XML), so the
-printed ratio says what the contract adds on top of reading the rows.
+Same-run baseline: the selection query alone (the unit's certificates with
+their periods, read and turned into objects, without the engine or any XML, as
+ListSickLeavesForCare reads them), so the printed ratio says what a contract
+adds on top of reading the rows. ListActiveSickLeavesForCareUnit reads the
+list items stored with the rows instead; that query alone is printed too.
 
 The target of issue 15 is p99 <= 50 ms for ListActiveSickLeavesForCareUnit with
 10 million certificates stored. Nothing here asserts; the machines are shared.
@@ -41,6 +43,8 @@ from intygsgw.app import build_app  # noqa: E402
 from intygsgw.config.settings import Settings  # noqa: E402
 from intygsgw.devtools import samples  # noqa: E402
 from intygsgw.devtools.samples import personnummer  # noqa: E402
+from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity  # noqa: E402
+from intygsgw.handlers.rehab_items import render_intygs_data  # noqa: E402
 from intygsgw.storage.db import make_engine  # noqa: E402
 from intygsgw.storage.migrate import upgrade  # noqa: E402
 from intygsgw.storage.models import CertificateRow, SickLeaveCertificateRow, SickLeavePeriodRow  # noqa: E402
@@ -99,10 +103,7 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple,
             False,
             signed,
         )
-        sick = (
-            cid, patient, "Patient Bench", giver, unit, "Enheten", doctor, "Doktor Bench", signed,
-            rng.choice(("M544", "F321", "S822", "J069")), "", "NUVARANDE_ARBETE", False,
-        )  # fmt: skip
+        diagnosis = rng.choice(("M544", "F321", "S822", "J069"))
         # One to three periods, back to back, covering the whole certificate.
         periods, at, left = [], start, length
         parts = rng.randint(1, 3)
@@ -113,6 +114,28 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple,
             left -= part
             if left <= 0:
                 break
+        # The list item is rendered as registration renders it.
+        item = render_intygs_data(
+            SickLeaveCertificate(
+                certificate_id=cid,
+                patient_id=patient,
+                patient_name="Patient Bench",
+                care_giver_id=giver,
+                care_unit_id=unit,
+                care_unit_name="Enheten",
+                doctor_id=doctor,
+                doctor_name="Doktor Bench",
+                signed_at=signed,
+                diagnosis=diagnosis,
+                periods=tuple(WorkCapacity(*p[1:]) for p in periods),
+                secondary_diagnoses=(),
+                employment=("NUVARANDE_ARBETE",),
+            )
+        )
+        sick = (
+            cid, patient, "Patient Bench", giver, unit, "Enheten", doctor, "Doktor Bench", signed,
+            diagnosis, "", "NUVARANDE_ARBETE", False, item,
+        )  # fmt: skip
         return cert, sick, periods
 
     # The target unit: every active patient has a current certificate and two earlier ones,
@@ -252,8 +275,16 @@ def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
         if not rows:
             raise SystemExit("the target unit has no rows: was the data set generated for another day?")
 
+    def items_only() -> None:
+        today = services.clock().date()
+        with services.store.reading() as uow:
+            rows = uow.sick_leave.listed_items(TARGET_GIVER, [TARGET_UNIT], today, today)
+        if not rows or rows[0][2] is None:
+            raise SystemExit("the target unit has no stored list items: was the data set generated before them?")
+
     figures = {
         "selection query alone (baseline)": timed(selection_only, queries),
+        "stored list items query alone": timed(items_only, queries),
         "ListActiveSickLeavesForCareUnit": timed(lambda: call(unit_list, b"intygsData"), queries),
         "ListSickLeavesForCare": timed(lambda: call(care_list, b"sjukfall>"), queries),
         "ListSickLeavesForPerson": timed(

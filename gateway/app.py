@@ -20,6 +20,7 @@ from intygsgw.delivery.schedule import RetrySchedule, parse_delays
 from intygsgw.domain.events import Feeds
 from intygsgw.domain.validation_persons import parse_validation_persons
 from intygsgw.handlers.notifications import render_status_update
+from intygsgw.handlers.rehab_items import render_intygs_data
 from intygsgw.http.dispatch import Dispatcher
 from intygsgw.http.rsgi import RsgiGateway
 from intygsgw.http.wsgi import GatewayApp
@@ -64,6 +65,7 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         clock=clock,
         validation_persons=parse_validation_persons(settings.validation_persons),
         render_status_update=render_status_update,
+        render_sick_leave_item=render_intygs_data,
         signatures=signatures,
         sub_units=Reloadable(settings.sub_units_file, load_sub_units) if settings.sub_units_file else None,
         feeds=feeds_of(settings),

@@ -125,6 +125,9 @@ class SickLeaveCertificateRow(Base):
     secondary_diagnoses: Mapped[str] = mapped_column(String(255), default="")  # comma-separated codes
     employment: Mapped[str] = mapped_column(String(255), default="")  # comma-separated codes
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)  # revoked
+    # The certificate's intygsData as the rehabilitation lists show it (intygsgw.handlers.rehab_items),
+    # rendered when the row is written; NULL: rendered when read.
+    listed_item: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SickLeavePeriodRow(Base):

@@ -22,7 +22,8 @@ class SickLeaveRepository:
     def __init__(self, connection: Connection):
         self.connection = connection
 
-    def add(self, cert: SickLeaveCertificate) -> None:
+    def add(self, cert: SickLeaveCertificate, listed_item: str | None = None) -> None:
+        """Store the certificate and its periods; ``listed_item`` is how the lists show it, rendered once."""
         values = {
             "certificate_id": cert.certificate_id,
             "patient_id": cert.patient_id,
@@ -37,6 +38,7 @@ class SickLeaveRepository:
             "secondary_diagnoses": ",".join(cert.secondary_diagnoses),
             "employment": ",".join(cert.employment),
             "deleted": False,
+            "listed_item": listed_item,
         }
         check_lengths(SickLeaveCertificateRow.__table__, values)
         # Written with every registered sick-leave certificate: prepared, like the certificate's own rows.
@@ -73,9 +75,9 @@ class SickLeaveRepository:
         """
         if not unit_ids:
             return []
-        params: dict[str, object] = {"giver": care_giver_id, "today": today, "since": since}
-        params.update((f"unit{i}", unit) for i, unit in enumerate(unit_ids))
-        cursor = _units_statement(len(unit_ids)).execute(self.connection, params)
+        cursor = _units_statement(len(unit_ids)).execute(
+            self.connection, _units_params(care_giver_id, unit_ids, today, since)
+        )
         try:
             rows = cursor.fetchall()
         finally:
@@ -96,11 +98,37 @@ class SickLeaveRepository:
             out.append(_certificate(current, periods))
         return out
 
+    def listed_items(
+        self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
+    ) -> list[tuple[str, str, str | None]]:
+        """(certificate id, patient id, stored item) of what :meth:`for_units` selects, in the same order.
+
+        The item is None for a row stored without one (before migration 0014, or cleared by one).
+        """
+        if not unit_ids:
+            return []
+        cursor = _units_statement(len(unit_ids), items=True).execute(
+            self.connection, _units_params(care_giver_id, unit_ids, today, since)
+        )
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def certificates(self, certificate_ids: list[str]) -> list[SickLeaveCertificate]:
+        """These certificates with their periods, in the order given (unknown ids left out)."""
+        t = SickLeaveCertificateRow.__table__
+        rows = []
+        for chunk in (certificate_ids[i : i + 500] for i in range(0, len(certificate_ids), 500)):
+            rows.extend(self.connection.execute(select(*_ROW_COLUMNS).where(t.c.certificate_id.in_(chunk))).all())
+        found = {c.certificate_id: c for c in self._with_periods(rows)}
+        return [found[cid] for cid in certificate_ids if cid in found]
+
     def for_patient(self, patient_id: str) -> list[SickLeaveCertificate]:
         """A patient's sick-leave certificates on every care giver, revoked and replaced ones left out."""
         t = SickLeaveCertificateRow.__table__
         stmt = (
-            select(t)
+            select(*_ROW_COLUMNS)
             .where(t.c.patient_id == patient_id, t.c.deleted.is_(False), ~_replaced(t))
             .order_by(t.c.signed_at, t.c.certificate_id)
         )
@@ -142,7 +170,7 @@ class SickLeaveRepository:
     def of_patient(self, patient_id: str, *, include_deleted: bool = False) -> list[tuple[SickLeaveCertificate, bool]]:
         """A patient's sick-leave certificates with whether each is deleted (revoked)."""
         t = SickLeaveCertificateRow.__table__
-        stmt = select(t).where(t.c.patient_id == patient_id).order_by(t.c.signed_at, t.c.certificate_id)
+        stmt = select(*_ROW_COLUMNS).where(t.c.patient_id == patient_id).order_by(t.c.signed_at, t.c.certificate_id)
         if not include_deleted:
             stmt = stmt.where(t.c.deleted.is_(False))
         rows = self.connection.execute(stmt).all()
@@ -165,15 +193,25 @@ def _replaced(t):
     )
 
 
-_UNITS_STATEMENTS: dict[int, PreparedStatement] = {}
-# The row's columns in table order, as ``select(table)`` gives them; the unit query's period follows.
-_ROW_COLUMNS = tuple(SickLeaveCertificateRow.__table__.columns)
+_UNITS_STATEMENTS: dict[tuple[int, bool], PreparedStatement] = {}
+# The row's columns in table order, as the certificate is read; the stored item is read only by listed_items.
+_ROW_COLUMNS = tuple(c for c in SickLeaveCertificateRow.__table__.columns if c.key != "listed_item")
 _PERIOD_AT = len(_ROW_COLUMNS)
 
 
-def _units_statement(units: int) -> PreparedStatement:
-    """The units' selection for ``units`` unit ids (a unit and its sub-units), compiled once per count."""
-    statement = _UNITS_STATEMENTS.get(units)
+def _units_params(care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date) -> dict[str, object]:
+    params: dict[str, object] = {"giver": care_giver_id, "today": today, "since": since}
+    params.update((f"unit{i}", unit) for i, unit in enumerate(unit_ids))
+    return params
+
+
+def _units_statement(units: int, *, items: bool = False) -> PreparedStatement:
+    """The units' selection for ``units`` unit ids (a unit and its sub-units), compiled once per count.
+
+    Each certificate's row with its periods, one row per period; or, with ``items``, one row per
+    certificate with its stored item and no periods.
+    """
+    statement = _UNITS_STATEMENTS.get((units, items))
     if statement is None:
         t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
         on_units = (
@@ -189,13 +227,16 @@ def _units_statement(units: int) -> PreparedStatement:
             )
             .distinct()
         )
-        stmt = (
-            select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade)
-            .join_from(t, p, p.c.certificate_id == t.c.certificate_id)
-            .where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
-            .order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id, p.c.start)
+        selected = (
+            select(t.c.certificate_id, t.c.patient_id, t.c.listed_item)
+            if items
+            else select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade).join_from(
+                t, p, p.c.certificate_id == t.c.certificate_id
+            )
         )
-        statement = _UNITS_STATEMENTS[units] = PreparedStatement(stmt)
+        order = (t.c.patient_id, t.c.signed_at, t.c.certificate_id) + (() if items else (p.c.start,))
+        stmt = selected.where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t)).order_by(*order)
+        statement = _UNITS_STATEMENTS[(units, items)] = PreparedStatement(stmt)
     return statement
 
 

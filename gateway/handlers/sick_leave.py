@@ -8,8 +8,6 @@ handler, which answers with the reference's own texts.
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
-
 from lxml import etree
 
 from intygsgw import ns
@@ -17,7 +15,8 @@ from intygsgw.domain.personnummer import PersonId, try_parse_person_id
 from intygsgw.domain.results import ErrorId, Result, error
 from intygsgw.domain.sick_leave import CaseFilter, SickLeaveCertificate, UnitCase
 from intygsgw.handlers.context import Request
-from intygsgw.handlers.responses import HSA_ROOT, T, format_timestamp, sub
+from intygsgw.handlers.rehab_items import Signers, render_intygs_data, xml_text
+from intygsgw.handlers.responses import HSA_ROOT, T, sub
 from intygsgw.interactions import Interaction
 from intygsgw.service import sick_leave as service
 from intygsgw.soap.envelope import Prerendered
@@ -81,10 +80,10 @@ def list_active_sick_leaves_for_care_unit(req: Request) -> etree._Element | Prer
             req.contract, _error(f"Unmarshalling Error: max-dagar-sedan-avslut is not an integer: {days_text!r}")
         )
     days = max(-LONGEST_LOOKBACK_DAYS, min(days, LONGEST_LOOKBACK_DAYS))
-    care_giver, certificates = service.unit_certificates(req.services, unit_id, person, days)
+    care_giver, items = service.unit_items(req.services, unit_id, render_intygs_data, person, days)
     root = _root(req.contract)
     _add_vardgivare(root, _tag(req, "vardgivare"), care_giver or UNKNOWN_CARE_GIVER)
-    answer = _intygs_lista(root, _tag(req, "intygsLista"), certificates)
+    answer = _listed(root, _tag(req, "intygsLista"), items)
     sub(root, _tag(req, "resultCode"), "OK")
     return answer
 
@@ -145,64 +144,16 @@ def _add_vardgivare(parent: etree._Element, tag: str, care_giver_id: str) -> etr
 
 
 def _intygs_lista(root: etree._Element, tag: str, certificates: list[SickLeaveCertificate]) -> Prerendered:
-    # A unit's list runs to thousands of certificates and megabytes: it is
-    # written as text (every value through _x) into the answer, while the
-    # rest of the answer is a tree checked against the schema (Prerendered).
-    slot = sub(root, tag)
-    # Who signed where repeats across a unit's list (a few doctors, one unit): written once per list.
-    signers: dict[tuple[str, str, str, str, str], str] = {}
-    return Prerendered(root, slot, "".join([_intygs_data(c, signers) for c in certificates]).encode())
+    # Who signed where repeats across a list (a few doctors, one unit): written once per list.
+    signers: Signers = {}
+    return _listed(root, tag, [render_intygs_data(c, signers) for c in certificates])
 
 
-# Characters XML 1.0 cannot carry at all; stored data should hold none, and a rendered list
-# must not become malformed if some did.
-_NOT_XML = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
-
-
-def _x(value: str) -> str:
-    """``value`` as XML character data."""
-    return escape(value).translate(_NOT_XML)
-
-
-def _hsa_xml(tag: str, extension: str) -> str:
-    return f"<r:{tag}><t:root>{HSA_ROOT}</t:root><t:extension>{_x(extension)}</t:extension></r:{tag}>"
-
-
-def _skapad_av(cert: SickLeaveCertificate) -> str:
-    return (
-        f"<r:skapadAv>{_hsa_xml('personalId', cert.doctor_id)}"
-        f"<r:fullstandigtNamn>{_x(cert.doctor_name)}</r:fullstandigtNamn><r:befattningar/>"
-        f"<r:enhet>{_hsa_xml('enhetsId', cert.care_unit_id)}<r:enhetsnamn>{_x(cert.care_unit_name)}</r:enhetsnamn>"
-        f"<r:vardgivare>{_hsa_xml('vardgivarId', cert.care_giver_id)}<r:vardgivarnamn/></r:vardgivare>"
-        f"</r:enhet></r:skapadAv>"
-    )
-
-
-def _intygs_data(cert: SickLeaveCertificate, signers: dict[tuple[str, str, str, str, str], str]) -> str:
-    person = PersonId(cert.patient_id)
-    periods = "".join(
-        [
-            f"<r:formaga><r:startdatum>{p.start.isoformat()}</r:startdatum><r:slutdatum>{p.end.isoformat()}"
-            f"</r:slutdatum><r:nedsattning>{int(p.grade)}</r:nedsattning></r:formaga>"
-            for p in cert.periods
-        ]
-    )
-    secondary = "".join([f"<r:bidiagnoser>{_x(code)}</r:bidiagnoser>" for code in cert.secondary_diagnoses])
-    # The schema allows four; the stored list is at most the type's four employment codes.
-    employment = "".join([f"<r:sysselsattning>{_x(code)}</r:sysselsattning>" for code in cert.employment[:4]])
-    key = (cert.doctor_id, cert.doctor_name, cert.care_unit_id, cert.care_unit_name, cert.care_giver_id)
-    skapad_av = signers.get(key)
-    if skapad_av is None:
-        skapad_av = signers[key] = _skapad_av(cert)
-    return (
-        f"<r:intygsData><r:intygsId>{_x(cert.certificate_id)}</r:intygsId>"
-        f"<r:patient><r:personId><t:root>{person.root}</t:root><t:extension>{person.digits}</t:extension></r:personId>"
-        f"<r:fullstandigtNamn>{_x(cert.patient_name)}</r:fullstandigtNamn></r:patient>{skapad_av}"
-        f"<r:diagnoskod>{_x(cert.diagnosis)}</r:diagnoskod>{secondary}"
-        f"<r:arbetsformaga>{periods}</r:arbetsformaga><r:enkeltIntyg>false</r:enkeltIntyg>"
-        f"<r:signeringsTidpunkt>{format_timestamp(cert.signed_at)}</r:signeringsTidpunkt>{employment}"
-        f"</r:intygsData>"
-    )
+def _listed(root: etree._Element, tag: str, items: list[str]) -> Prerendered:
+    # A unit's list runs to thousands of certificates and megabytes: it is joined as text
+    # (rehab_items) into the answer, while the rest of the answer is a tree checked against
+    # the schema (Prerendered).
+    return Prerendered(root, sub(root, tag), "".join(items).encode())
 
 
 # -- ListSickLeavesForCare ---------------------------------------------------------------------------
@@ -246,12 +197,12 @@ def _sjukfall(case: UnitCase) -> str:
     return (
         f"<ns:sjukfall><ns:person-id><types:root>{person.root}</types:root>"
         f"<types:extension>{person.digits}</types:extension></ns:person-id>"
-        f"<ns:patientFullstandigtNamn>{_x(case.patient_name)}</ns:patientFullstandigtNamn>"
-        f"<ns:enhets-id><types:root>{HSA_ROOT}</types:root><types:extension>{_x(case.care_unit_id)}</types:extension>"
+        f"<ns:patientFullstandigtNamn>{xml_text(case.patient_name)}</ns:patientFullstandigtNamn>"
+        f"<ns:enhets-id><types:root>{HSA_ROOT}</types:root><types:extension>{xml_text(case.care_unit_id)}</types:extension>"
         f"</ns:enhets-id><ns:personal-id><types:root>{HSA_ROOT}</types:root>"
-        f"<types:extension>{_x(case.doctor_id)}</types:extension></ns:personal-id>"
+        f"<types:extension>{xml_text(case.doctor_id)}</types:extension></ns:personal-id>"
         f"<ns:startdatum>{case.start.isoformat()}</ns:startdatum><ns:slutdatum>{case.end.isoformat()}</ns:slutdatum>"
-        f"<ns:diagnoskod><ns:code>{_x(case.diagnosis_code)}</ns:code></ns:diagnoskod>"
+        f"<ns:diagnoskod><ns:code>{xml_text(case.diagnosis_code)}</ns:code></ns:diagnoskod>"
         f"<ns:antalIntyg>{int(case.certificate_count)}</ns:antalIntyg>"
         f"<ns:sjukskrivningslangd>{int(case.days)}</ns:sjukskrivningslangd>"
         f"<ns:sjukskrivningsgrad><ns:aktivGrad>{int(active)}</ns:aktivGrad><ns:grader>{grades}</ns:grader>"

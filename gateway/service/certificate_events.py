@@ -20,7 +20,7 @@ from intygsgw.rules.intyg_header import read_intyg_header
 from intygsgw.service.feeds import queue_event
 from intygsgw.service.ports import CertificateServiceClient, CsCertificate, UnitOfWork
 from intygsgw.service.services import Services
-from intygsgw.service.sick_leave import sick_leave_of
+from intygsgw.service.sick_leave import listed_item_of, sick_leave_of
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def _store_sick_leave(svc: Services, uow: UnitOfWork, cert: CsCertificate) -> No
     )
     sick_leave = sick_leave_of(svc, types, record, cert.intyg)
     if sick_leave is not None:
-        uow.sick_leave.add(sick_leave)
+        uow.sick_leave.add(sick_leave, listed_item_of(svc, sick_leave))
 
 
 def _queue_to_recipient(

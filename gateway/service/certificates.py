@@ -29,7 +29,7 @@ from intygsgw.service.feeds import queue_citizen_sent, queue_statistics
 from intygsgw.service.notifications import SENT_EVENT, Event, enqueue_status_update
 from intygsgw.service.ports import NOT_CHECKED, UnitOfWork
 from intygsgw.service.services import Services
-from intygsgw.service.sick_leave import sick_leave_of
+from intygsgw.service.sick_leave import listed_item_of, sick_leave_of
 from intygsgw.service.views import CertificateView, CitizenList, RelationView
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,8 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     )
 
     sick_leave = sick_leave_of(svc, types, record, cmd.parsed)
+    # Rendered here, not in the job: the job runs in the group commit's serial part.
+    listed_item = listed_item_of(svc, sick_leave)
     access = audit.current()  # the job may run on another request's thread
 
     def store_new(uow: UnitOfWork) -> None:
@@ -120,7 +122,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         if signature.record is not None:
             uow.signatures.add(signature.record)
         if sick_leave is not None:
-            uow.sick_leave.add(sick_leave)
+            uow.sick_leave.add(sick_leave, listed_item)
         queue_statistics(svc, uow, record, events.CREATED, cmd.document)
         audit.in_transaction(access, uow)
 

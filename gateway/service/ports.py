@@ -129,7 +129,8 @@ class SignatureRepository(Protocol):
 
 
 class SickLeaveRepository(Protocol):
-    def add(self, cert: SickLeaveCertificate) -> None: ...
+    def add(self, cert: SickLeaveCertificate, listed_item: str | None = None) -> None:
+        """Store the certificate and its periods, with how the lists show it when that is rendered already."""
 
     def mark_deleted(self, certificate_id: str) -> None: ...
 
@@ -137,6 +138,14 @@ class SickLeaveRepository(Protocol):
         self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
     ) -> list[SickLeaveCertificate]:
         """The units' certificates of patients with one active today or ended since ``since``, replaced ones left out."""
+
+    def listed_items(
+        self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
+    ) -> list[tuple[str, str, str | None]]:
+        """(certificate id, patient id, stored list item or None) of what ``for_units`` selects, in its order."""
+
+    def certificates(self, certificate_ids: list[str]) -> list[SickLeaveCertificate]:
+        """These certificates with their periods, in the order given."""
 
     def for_patient(self, patient_id: str) -> list[SickLeaveCertificate]:
         """A patient's certificates on every care giver, revoked and replaced ones left out."""

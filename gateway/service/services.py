@@ -15,6 +15,7 @@ from intygsgw.rules.catalog import TypeCatalog
 from intygsgw.service.ports import Current, Outbound, SignatureChecker, Store
 
 if TYPE_CHECKING:
+    from intygsgw.domain.sick_leave import SickLeaveCertificate
     from intygsgw.rules.definitions import TypeSet
 
 
@@ -38,6 +39,9 @@ class Services:
     # Renders a CertificateStatusUpdateForCare request (view, event, sent, received counts) -> bytes;
     # None: notifications to care are off.
     render_status_update: Callable[..., bytes] | None = None
+    # Renders a sick-leave certificate as the rehabilitation lists show it, stored with its row
+    # (intygsgw.handlers.rehab_items); None: rendered when a list is read.
+    render_sick_leave_item: Callable[[SickLeaveCertificate], str] | None = None
     # Signature policy and trust anchors (intygsgw.signing.registration); None: never verify.
     signatures: SignatureChecker | None = None
     # Queues the gateway publishes events to (intygsgw.domain.events); None: no feeds.

@@ -7,7 +7,7 @@ on the care giver the unit's certificates name. Validation persons never appear.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from intygsgw import audit
@@ -62,20 +62,45 @@ def care_units(svc: Services, unit_id: str) -> list[str]:
     return [unit_id, *(s for s in subs if s != unit_id)]
 
 
-def unit_certificates(
-    svc: Services, unit_id: str, person: PersonId | None = None, max_days_since_end: int = 0
-) -> tuple[str | None, list[SickLeaveCertificate]]:
-    """The care giver of the unit, and every certificate of the patients on sick leave there.
+def listed_item_of(svc: Services, cert: SickLeaveCertificate | None) -> str | None:
+    """The certificate as the lists show it, to store with its row; None when there is none to store."""
+    if cert is None or svc.render_sick_leave_item is None:
+        return None
+    return svc.render_sick_leave_item(cert)
+
+
+def unit_items(
+    svc: Services,
+    unit_id: str,
+    render: Callable[[SickLeaveCertificate], str],
+    person: PersonId | None = None,
+    max_days_since_end: int = 0,
+) -> tuple[str | None, list[str]]:
+    """The care giver of the unit, and every certificate of the patients on sick leave there, as list items.
 
     On sick leave: a period covers today or ended at most ``max_days_since_end``
     days ago. Raw certificates, not merged into cases (ListActiveSickLeavesForCareUnit).
-    An unknown unit has no care giver and no certificates.
+    The items stored with the rows are used as they are; ``render`` renders those
+    stored without one. An unknown unit has no care giver and no certificates.
     """
-    _, care_giver, certificates = _on_sick_leave(svc, unit_id, None, max_days_since_end)
-    if person is not None:
-        certificates = [c for c in certificates if c.patient_id == person.digits]
-    _note_by_patient(certificates)
-    return care_giver, certificates
+    today = svc.clock().date()
+    since = today - dt.timedelta(days=max(0, max_days_since_end))
+    with svc.store.reading() as uow:
+        care_giver = uow.sick_leave.care_giver_of_unit(unit_id)
+        if care_giver is None:
+            return None, []
+        rows = uow.sick_leave.listed_items(care_giver, care_units(svc, unit_id), today, since)
+        rows = [r for r in rows if r[1] not in svc.validation_persons]
+        if person is not None:
+            rows = [r for r in rows if r[1] == person.digits]
+        missing = [r[0] for r in rows if r[2] is None]
+        rendered = {c.certificate_id: render(c) for c in uow.sick_leave.certificates(missing)} if missing else {}
+    by_patient: dict[str, list[str]] = {}
+    for certificate_id, patient_id, _ in rows:
+        by_patient.setdefault(patient_id, []).append(certificate_id)
+    for patient, ids in by_patient.items():
+        audit.note(patient, ids)
+    return care_giver, [item if item is not None else rendered[cid] for cid, _, item in rows]
 
 
 def person_certificates(svc: Services, person: PersonId) -> list[SickLeaveCertificate]:
@@ -120,14 +145,6 @@ def _noted_cases(certificates: list[SickLeaveCertificate], params: Parameters) -
     for case in cases:
         audit.note(case.patient_id, [c.certificate_id for c in case.certificates])
     return cases
-
-
-def _note_by_patient(certificates: list[SickLeaveCertificate]) -> None:
-    by_patient: dict[str, list[str]] = {}
-    for c in certificates:
-        by_patient.setdefault(c.patient_id, []).append(c.certificate_id)
-    for patient, ids in by_patient.items():
-        audit.note(patient, ids)
 
 
 def rehab_sick_leaves(

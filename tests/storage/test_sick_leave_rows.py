@@ -94,3 +94,35 @@ def test_a_certificate_service_row_needs_no_certificate_and_goes_with_its_care_p
     with services.store.reading() as uow:
         assert uow.sick_leave.of_patient(PATIENT, include_deleted=True) == []
         assert uow.connection.exec_driver_sql("SELECT count(*) FROM sick_leave_period").scalar() == 0
+
+
+def test_the_list_item_is_stored_with_the_row_and_a_row_without_one_lists_the_same(services):
+    import dataclasses
+
+    from intygsgw.handlers.rehab_items import render_intygs_data
+    from intygsgw.service.sick_leave import unit_items
+
+    stamp = dt.datetime.now().timestamp()
+    first, second = f"item-a-{stamp}", f"item-b-{stamp}"
+    for cid in (first, second):
+        assert lifecycle.register_certificate(services, command(cid)) == OK
+    today = dt.date(2026, 12, 1)
+    with services.store.reading() as uow:
+        rows = uow.sick_leave.listed_items("SE-GIVER-1", ["SE-UNIT-1"], today, today)
+        certificates = uow.sick_leave.certificates([first, second])
+    assert [(cid, patient) for cid, patient, _ in rows] == [(first, PATIENT), (second, PATIENT)]
+    assert [item for _, _, item in rows] == [render_intygs_data(c) for c in certificates]
+
+    on_the_day = dataclasses.replace(services, clock=lambda: dt.datetime(2026, 12, 1, 12, 0))
+    stored = unit_items(on_the_day, "SE-UNIT-1", render_intygs_data)
+    # As a row written before migration 0014 has it.
+    with services.store.writing() as uow:
+        uow.connection.exec_driver_sql(
+            "UPDATE sick_leave_certificate SET listed_item = NULL WHERE certificate_id = %s"
+            if uow.connection.dialect.name == "postgresql"
+            else "UPDATE sick_leave_certificate SET listed_item = NULL WHERE certificate_id = ?",
+            (first,),
+        )
+        uow.commit()
+    assert unit_items(on_the_day, "SE-UNIT-1", render_intygs_data) == stored
+    assert stored == ("SE-GIVER-1", [item for _, _, item in rows])

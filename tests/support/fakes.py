@@ -48,6 +48,7 @@ class Tables:
     signatures: dict[str, SignatureRecord] = field(default_factory=dict)
     outbox: list[dict] = field(default_factory=list)
     sick_leave: dict[str, tuple[SickLeaveCertificate, bool]] = field(default_factory=dict)  # with deleted
+    sick_leave_items: dict[str, str] = field(default_factory=dict)  # the stored list items
     access_log: list[AccessEntry] = field(default_factory=list)
 
 
@@ -257,8 +258,21 @@ class FakeSickLeave:
     def __init__(self, t: Tables):
         self.t = t
 
-    def add(self, cert: SickLeaveCertificate) -> None:
+    def add(self, cert: SickLeaveCertificate, listed_item: str | None = None) -> None:
         self.t.sick_leave[cert.certificate_id] = (cert, False)
+        if listed_item is not None:
+            self.t.sick_leave_items[cert.certificate_id] = listed_item
+
+    def listed_items(
+        self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
+    ) -> list[tuple[str, str, str | None]]:
+        return [
+            (c.certificate_id, c.patient_id, self.t.sick_leave_items.get(c.certificate_id))
+            for c in self.for_units(care_giver_id, unit_ids, today, since)
+        ]
+
+    def certificates(self, certificate_ids: list[str]) -> list[SickLeaveCertificate]:
+        return [self.t.sick_leave[cid][0] for cid in certificate_ids if cid in self.t.sick_leave]
 
     def mark_deleted(self, certificate_id: str) -> None:
         if certificate_id in self.t.sick_leave:
