@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
@@ -72,10 +73,12 @@ def _shared_fields(e: AccessEntry) -> str:
     )  # fmt: skip
 
 
-def _chained(prev_hash: str, seq: int, shared: str, e: AccessEntry) -> str:
+def _chained(prev_hash: str, seq: int, shared: str, e: AccessEntry, ids_json: str | None = None) -> str:
     # The hashed text is the previous hash, a newline and the entry's fields as one compact JSON
     # array: seq, the shared fields, person id, certificate ids, outcome.
-    fields = f"[{seq},{shared},{_json(e.person_id)},{_json(list(e.certificate_ids))},{_json(e.outcome)}]"
+    if ids_json is None:
+        ids_json = _json(list(e.certificate_ids))
+    fields = f"[{seq},{shared},{_json(e.person_id)},{ids_json},{_json(e.outcome)}]"
     return hashlib.sha256(f"{prev_hash}\n{fields}".encode()).hexdigest()
 
 
@@ -138,35 +141,33 @@ class AccessLogRepository:
         cursor = _LOCK_HEAD.execute(self.connection, {"head_id": HEAD_ID})
         seq, prev = cursor.fetchone()
         cursor.close()
-        rows = []
-        # A listing logs thousands of entries that differ only in patient and certificates:
-        # the fields they share are written out once.
-        shared: dict[tuple, str] = {}
+        # A listing logs thousands of entries that differ only in patient and certificates: what
+        # they share is written out, and bound, once per group.
+        groups: dict[tuple, tuple[str, dict[str, Any], list[dict[str, Any]]]] = {}
         for e in entries:
             seq += 1
-            key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address)
-            if key not in shared:
-                shared[key] = _shared_fields(e)
-            h = _chained(prev, seq, shared[key], e)
-            rows.append(
-                {
-                    "seq": seq,
+            key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address, e.outcome)
+            group = groups.get(key)
+            if group is None:
+                shared = {
                     "at": e.at,
                     "caller": e.caller,
                     "original_consumer": e.original_consumer,
                     "acting_on_behalf": e.acting_on_behalf,
                     "contract": e.contract,
                     "logical_address": e.logical_address,
-                    "person_id": e.person_id,
-                    "certificate_ids": json.dumps(list(e.certificate_ids), ensure_ascii=False),
                     "outcome": e.outcome,
-                    "prev_hash": prev,
-                    "hash": h,
                 }
+                group = groups[key] = (_shared_fields(e), shared, [])
+            # Stored in the compact form the hash covers; the column is read back with json.loads either way.
+            ids_json = _json(list(e.certificate_ids))
+            h = _chained(prev, seq, group[0], e, ids_json)
+            group[2].append(
+                {"seq": seq, "person_id": e.person_id, "certificate_ids": ids_json, "prev_hash": prev, "hash": h}
             )
             prev = h
-        if rows:
-            _INSERT.execute_many(self.connection, rows)
+        for _, shared, rows in groups.values():
+            _INSERT.execute_many(self.connection, rows, shared)
         _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
         return seq
 

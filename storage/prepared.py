@@ -49,6 +49,26 @@ class _Compiled:
             return tuple(params[key] if proc is None else proc(params[key]) for _, key, proc in self.binds)
         return {name: params[key] if proc is None else proc(params[key]) for name, key, proc in self.binds}
 
+    def arguments_many(self, rows: list[Mapping[str, Any]], shared: Mapping[str, Any]) -> list[Any]:
+        """:meth:`arguments` of each of ``rows`` with ``shared`` added, the shared values processed once."""
+        fixed = {
+            name: shared[key] if proc is None else proc(shared[key]) for name, key, proc in self.binds if key in shared
+        }
+        own = [(at, name, key, proc) for at, (name, key, proc) in enumerate(self.binds) if key not in shared]
+        if self.positional:
+            template = [fixed.get(name) for name, _, _ in self.binds]
+            out: list[Any] = []
+            for row in rows:
+                values = template.copy()
+                for at, _, key, proc in own:
+                    values[at] = row[key] if proc is None else proc(row[key])
+                out.append(tuple(values))
+            return out
+        return [
+            {**fixed, **{name: row[key] if proc is None else proc(row[key]) for _, name, key, proc in own}}
+            for row in rows
+        ]
+
 
 class PreparedStatement:
     """A Core statement (insert, update or select with ``bindparam``) compiled once per dialect.
@@ -68,10 +88,16 @@ class PreparedStatement:
             compiled = self._by_dialect[dialect.name] = _Compiled(self._statement, dialect, self._keys)
         return compiled
 
-    def execute_many(self, connection: Connection, rows: list[Mapping[str, Any]]) -> None:
-        """Run once per row in one DBAPI call: a listing that touched thousands of patients logs them in one go."""
+    def execute_many(
+        self, connection: Connection, rows: list[Mapping[str, Any]], shared: Mapping[str, Any] | None = None
+    ) -> None:
+        """Run once per row in one DBAPI call: a listing that touched thousands of patients logs them in one go.
+
+        ``shared``: values every row has, bound once (a listing's entries differ only in patient and certificates).
+        """
         compiled = self._for(connection.dialect)
-        self._run(connection, compiled, [compiled.arguments(p) for p in rows], many=True).close()
+        args = compiled.arguments_many(rows, shared) if shared else [compiled.arguments(p) for p in rows]
+        self._run(connection, compiled, args, many=True).close()
 
     def execute(self, connection: Connection, params: Mapping[str, Any]):
         """Run once with ``params``; returns the DBAPI cursor (``fetchone``/``fetchall``)."""

@@ -251,3 +251,28 @@ def test_the_hashed_text_is_the_compact_json_array_of_the_fields_so_older_chains
               e.logical_address, e.person_id, list(e.certificate_ids), e.outcome]  # fmt: skip
     text = GENESIS + "\n" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     assert entry_hash(GENESIS, 7, e) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_one_append_of_entries_that_share_different_fields_keeps_the_chain_in_order(url):
+    # A listing's entries share their call's fields and are bound in groups; mixed groups
+    # in one append must still chain, and read back, in the order they were given.
+    from intygsgw.domain.records import AccessEntry
+
+    at = dt.datetime(2026, 12, 5, 12, 0)
+    entries = [
+        AccessEntry(
+            at, "SE-CALLER", "", "", f"contract-{i % 2}", "5565594230", f"19121212{i:04d}", (f"c-{i}",), outcome
+        )
+        for i, outcome in enumerate(["OK", "ERROR", "OK", "OK", "ERROR"])
+    ]
+    store = Store(make_engine(url))
+    with store.writing() as uow:
+        last = uow.access_log.append(entries)
+        uow.commit()
+    with store.reading() as uow:
+        stored = list(uow.access_log.entries())
+        report = verify_chain(uow.access_log)
+    store.engine.dispose()
+    assert report.ok, report.problems
+    assert [s.seq for s in stored] == list(range(last - 4, last + 1))
+    assert [s.entry for s in stored] == entries
