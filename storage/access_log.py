@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.records import AccessEntry
-from intygsgw.storage.models import AccessLogHeadRow, AccessLogRow
+from intygsgw.storage.models import AccessLogHeadRow, AccessLogIndexStateRow, AccessLogPersonRow, AccessLogRow
 from intygsgw.storage.prepared import PreparedStatement
 
 GENESIS = "0" * 64
@@ -185,21 +185,97 @@ class AccessLogRepository:
         batch: int = 5000,
     ) -> Iterator[StoredEntry]:
         """In chain order, in batches so a large log streams instead of loading whole."""
+        if person_id is not None:
+            yield from self._entries_of(person_id, since, until, batch)
+            return
         after = 0
         while True:
-            stmt = select(*_COLUMNS).where(AccessLogRow.seq > after)
-            if person_id is not None:
-                stmt = stmt.where(AccessLogRow.person_id == person_id)
-            if since is not None:
-                stmt = stmt.where(AccessLogRow.at >= since)
-            if until is not None:
-                stmt = stmt.where(AccessLogRow.at < until)
+            stmt = _within(select(*_COLUMNS).where(AccessLogRow.seq > after), since, until)
             rows = self.connection.execute(stmt.order_by(AccessLogRow.seq).limit(batch)).all()
             if not rows:
                 return
             for row in rows:
                 yield _stored(row)
             after = rows[-1][0]
+
+    def _entries_of(
+        self, person_id: str, since: dt.datetime | None, until: dt.datetime | None, batch: int
+    ) -> Iterator[StoredEntry]:
+        # The person index covers the entries up to indexed_seq (read once: the indexer only ever
+        # adds after it); the ones after it are found in the log itself, a few seconds' worth.
+        indexed = self.indexed_seq()
+        p = AccessLogPersonRow
+        after = 0
+        while True:
+            seqs = (
+                self.connection.execute(
+                    select(p.seq)
+                    .where(p.person_id == person_id, p.seq > after, p.seq <= indexed)
+                    .order_by(p.seq)
+                    .limit(batch)
+                )
+                .scalars()
+                .all()
+            )
+            if len(seqs) < batch:
+                seqs += (
+                    self.connection.execute(
+                        select(AccessLogRow.seq)
+                        .where(AccessLogRow.seq > max(after, indexed), AccessLogRow.person_id == person_id)
+                        .order_by(AccessLogRow.seq)
+                        .limit(batch - len(seqs))
+                    )
+                    .scalars()
+                    .all()
+                )
+            if not seqs:
+                return
+            stmt = _within(select(*_COLUMNS).where(AccessLogRow.seq.in_(seqs)), since, until)
+            for row in self.connection.execute(stmt.order_by(AccessLogRow.seq)).all():
+                yield _stored(row)
+            after = seqs[-1]
+
+    def indexed_seq(self) -> int:
+        """The last entry the index by person covers."""
+        found = self.connection.execute(
+            select(AccessLogIndexStateRow.indexed_seq).where(AccessLogIndexStateRow.id == HEAD_ID)
+        ).scalar()
+        return found or 0
+
+    def index_persons(self, limit: int = 20_000) -> int:
+        """Add up to ``limit`` entries after the indexed ones to the index by person; how many were read.
+
+        Sorted by person, so that a batch writes each index page once however many of its entries
+        name the same patients. The state row is locked (PostgreSQL) or the write lock held (SQLite),
+        so two indexers never index the same entries.
+        """
+        state = AccessLogIndexStateRow.__table__
+        indexed = self.connection.execute(
+            select(state.c.indexed_seq).where(state.c.id == HEAD_ID).with_for_update()
+        ).scalar_one()
+        rows = self.connection.execute(
+            select(AccessLogRow.seq, AccessLogRow.person_id)
+            .where(AccessLogRow.seq > indexed)
+            .order_by(AccessLogRow.seq)
+            .limit(limit)
+        ).all()
+        if not rows:
+            return 0
+        named = sorted((person, seq) for seq, person in rows if person)
+        if named:
+            self.connection.execute(
+                insert(AccessLogPersonRow), [{"person_id": person, "seq": seq} for person, seq in named]
+            )
+        self.connection.execute(update(state).where(state.c.id == HEAD_ID).values(indexed_seq=rows[-1][0]))
+        return len(rows)
+
+
+def _within(stmt, since: dt.datetime | None, until: dt.datetime | None):
+    if since is not None:
+        stmt = stmt.where(AccessLogRow.at >= since)
+    if until is not None:
+        stmt = stmt.where(AccessLogRow.at < until)
+    return stmt
 
 
 @dataclass(frozen=True)

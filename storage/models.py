@@ -252,10 +252,9 @@ class AccessLogRow(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
-    __table_args__ = (
-        Index("ix_access_log_person_at", "person_id", "at"),
-        Index("ix_access_log_at", "at"),
-    )
+    # By person: access_log_person, kept a few seconds behind (an index here made every listing
+    # write one index page per patient it named).
+    __table_args__ = (Index("ix_access_log_at", "at"),)
 
 
 class AccessLogHeadRow(Base):
@@ -266,6 +265,32 @@ class AccessLogHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccessLogPersonRow(Base):
+    """Which entries name a person: the log's index by person, written in batches, a few seconds behind it.
+
+    An index on the log itself took one write of an index page per patient a
+    call named, at commit, so a listing of 2,000 patients wrote megabytes; a
+    batch of many calls' entries, sorted, writes each page once. Entries after
+    ``AccessLogIndexStateRow.indexed_seq`` are found in the log itself.
+    """
+
+    __tablename__ = "access_log_person"
+    # On SQLite the rows are the b-tree on (person, seq) itself, with no rowid table beside it.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class AccessLogIndexStateRow(Base):
+    """One row: the last entry access_log_person covers."""
+
+    __tablename__ = "access_log_index_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    indexed_seq: Mapped[int] = mapped_column(Integer)
 
 
 class MessageRow(Base):

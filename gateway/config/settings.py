@@ -86,6 +86,9 @@ class Settings:
     # Delivered and discarded outbox items (with their payloads) are deleted once settled this long;
     # dead ones stay until an operator acts. 0: kept for ever.
     outbox_retention_days: int = 30
+    # Seconds between runs of the access log's index by person (the serving parent); 0: never, and
+    # reading a person's entries then scans every entry written since the index last ran.
+    access_log_index_every: float = 5.0
     # -- XML signatures (issue 6, signing/) --
     signing_ca: str = ""  # PEM bundle(s) of the CAs that issue signing certificates, comma-separated
     signature_policy: str = "auto"  # require | verify-if-present | off | auto (see signature_policy_default)
