@@ -136,7 +136,7 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple,
         )
         sick = (
             cid, patient, "Patient Bench", giver, unit, "Enheten", doctor, "Doktor Bench", signed,
-            diagnosis, "", "NUVARANDE_ARBETE", False, item,
+            diagnosis, "", "NUVARANDE_ARBETE", False, item, periods[0][1], periods[-1][2],
         )  # fmt: skip
         return cert, sick, periods
 

@@ -109,6 +109,7 @@ class SickLeaveCertificateRow(Base):
         Index("ix_sick_leave_patient", "patient_id"),
         # Finds the care giver of a unit known only from certificate-service certificates.
         Index("ix_sick_leave_unit_signed", "care_unit_id", "signed_at"),
+        Index("ix_sick_leave_unit_end", "care_giver_id", "care_unit_id", "last_end"),
     )
 
     # No key to the certificate table: a certificate-service certificate has its row here and stays there.
@@ -128,6 +129,10 @@ class SickLeaveCertificateRow(Base):
     # The certificate's intygsData as the rehabilitation lists show it (intygsgw.handlers.rehab_items),
     # rendered when the row is written; NULL: rendered when read.
     listed_item: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The first period's start and the last one's end: a unit's patients on sick leave are found
+    # by ix_sick_leave_unit_end on these before any period is read. NULL only without periods.
+    first_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    last_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
 
 class SickLeavePeriodRow(Base):

@@ -39,6 +39,8 @@ class SickLeaveRepository:
             "employment": ",".join(cert.employment),
             "deleted": False,
             "listed_item": listed_item,
+            "first_start": min((p.start for p in cert.periods), default=None),
+            "last_end": max((p.end for p in cert.periods), default=None),
         }
         check_lengths(SickLeaveCertificateRow.__table__, values)
         # Written with every registered sick-leave certificate: prepared, like the certificate's own rows.
@@ -194,8 +196,10 @@ def _replaced(t):
 
 
 _UNITS_STATEMENTS: dict[tuple[int, bool], PreparedStatement] = {}
-# The row's columns in table order, as the certificate is read; the stored item is read only by listed_items.
-_ROW_COLUMNS = tuple(c for c in SickLeaveCertificateRow.__table__.columns if c.key != "listed_item")
+# Written with the row, read only by the selection itself (the span) or by listed_items (the item).
+_NOT_READ = ("listed_item", "first_start", "last_end")
+# The row's columns in table order, as the certificate is read.
+_ROW_COLUMNS = tuple(c for c in SickLeaveCertificateRow.__table__.columns if c.key not in _NOT_READ)
 _PERIOD_AT = len(_ROW_COLUMNS)
 
 
@@ -219,11 +223,16 @@ def _units_statement(units: int, *, items: bool = False) -> PreparedStatement:
             t.c.care_unit_id.in_([bindparam(f"unit{i}") for i in range(units)]),
             t.c.deleted.is_(False),
         )
+        today, since = bindparam("today", type_=Date()), bindparam("since", type_=Date())
+        # The span narrows the unit's certificates to those that can cover the days (by
+        # ix_sick_leave_unit_end); a period of theirs must, as the span may have gaps.
         active_patients = (
             select(t.c.patient_id)
-            .join(p, p.c.certificate_id == t.c.certificate_id)
             .where(
-                *on_units, p.c.start <= bindparam("today", type_=Date()), p.c.end >= bindparam("since", type_=Date())
+                *on_units,
+                t.c.last_end >= since,
+                t.c.first_start <= today,
+                exists().where(p.c.certificate_id == t.c.certificate_id, p.c.start <= today, p.c.end >= since),
             )
             .distinct()
         )

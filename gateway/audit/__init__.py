@@ -66,6 +66,10 @@ class Access:
 
 
 def _person(value: str) -> str:
+    # Twelve digits is already the normal form (and what stored rows hold): a listing notes
+    # thousands of them, so they skip the parser.
+    if len(value) == 12 and value.isdigit():
+        return value
     pid = try_parse_person_id(value)
     return pid.digits if pid else value.strip()[:64]
 

@@ -225,3 +225,45 @@ def test_the_access_log_index_by_person_is_built_from_the_entries_already_logged
     engine.dispose()
     assert indexed == 4 and ann == [("c-0",), ("c-3",)]
     assert [tuple(r) for r in covered] == [("191212121212", 1), ("191212121212", 4), ("194910302487", 3)]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_each_sick_leave_row_gets_its_span_and_a_gap_in_it_is_still_no_sick_leave(database, request, tmp_path):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from intygsgw.storage.sick_leave import SickLeaveRepository
+
+    engine = _database_at("0015", database, request, tmp_path)
+    row = {
+        "patient_name": "Tolvan", "care_giver_id": "SE-G", "care_unit_id": "SE-U", "care_unit_name": "Enheten",
+        "doctor_id": "SE-D", "doctor_name": "Doktor", "signed_at": dt.datetime(2026, 12, 1, 10), "diagnosis": "M544",
+        "secondary_diagnoses": "", "employment": "", "deleted": False,
+    }  # fmt: skip
+    with engine.begin() as conn:
+        meta = sa.MetaData()
+        sl = sa.Table("sick_leave_certificate", meta, autoload_with=conn)
+        periods = sa.Table("sick_leave_period", meta, autoload_with=conn)
+        conn.execute(sl.insert(), [{"certificate_id": "gap", "patient_id": "191212121212", **row},
+                                   {"certificate_id": "whole", "patient_id": "194910302487", **row}])  # fmt: skip
+        conn.execute(
+            periods.insert(),
+            [
+                {"certificate_id": "gap", "start": dt.date(2026, 12, 1), "end": dt.date(2026, 12, 4), "grade": 100},
+                {"certificate_id": "gap", "start": dt.date(2026, 12, 10), "end": dt.date(2026, 12, 20), "grade": 50},
+                {"certificate_id": "whole", "start": dt.date(2026, 12, 1), "end": dt.date(2026, 12, 20), "grade": 25},
+            ],
+        )
+    upgrade(engine)
+    with engine.begin() as conn:
+        spans = conn.exec_driver_sql(
+            "SELECT certificate_id, first_start, last_end FROM sick_leave_certificate ORDER BY certificate_id"
+        ).all()
+        # 6 December lies within both spans, but in the gap between the first certificate's periods.
+        on_the_6th = SickLeaveRepository(conn).for_units("SE-G", ["SE-U"], dt.date(2026, 12, 6), dt.date(2026, 12, 6))
+    engine.dispose()
+    as_dates = [(cid, dt.date.fromisoformat(str(a)[:10]), dt.date.fromisoformat(str(b)[:10])) for cid, a, b in spans]
+    assert as_dates == [("gap", dt.date(2026, 12, 1), dt.date(2026, 12, 20)),
+                        ("whole", dt.date(2026, 12, 1), dt.date(2026, 12, 20))]  # fmt: skip
+    assert [c.certificate_id for c in on_the_6th] == ["whole"]
