@@ -167,13 +167,20 @@ def wsgi_app() -> GatewayApp:
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
     app = build_app(settings)
-    # Schemas, type definitions and the registry live as long as the worker:
-    # moved out of the collector's sight, they are not re-scanned by every
-    # collection that the short-lived request objects trigger.
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Set a serving process's collector up once its long-lived objects are built.
+
+    Schemas, type definitions and the registry live as long as the worker:
+    moved out of the collector's sight, they are not re-scanned by every
+    collection that the short-lived request objects trigger.
+    """
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD_GEN0, 20, 20)
-    return app
 
 
 def internal_wsgi_app():
