@@ -32,7 +32,7 @@ from intygsgw.rules.catalog import DEFAULT_DIR as TYPES_DIR
 from intygsgw.rules.definitions import TypeBook
 from intygsgw.service.services import Services
 from intygsgw.signing.registration import SignatureCheck
-from intygsgw.storage.db import default_url, make_engine
+from intygsgw.storage.db import DEFAULT_AUTOCHECKPOINT, default_url, make_engine
 from intygsgw.storage.migrate import upgrade
 from intygsgw.storage.uow import Store
 from intygsgw.trust.authorization import AuthorizationTable, CallGate, load_authorizations
@@ -41,6 +41,9 @@ from intygsgw.trust.identity import CallerResolver, ProxyTrust
 # A request allocates a few thousand objects; collecting every 700 allocations
 # (the default) ran the collector several times per request.
 GC_THRESHOLD_GEN0 = 20_000
+# With the background process checkpointing (sqlite_checkpoint_every), a request copies the WAL
+# into the database itself only if the WAL has run this far ahead (40 MB) all the same.
+BACKGROUND_AUTOCHECKPOINT = 10_000
 
 
 def database_url(settings: Settings) -> str:
@@ -49,7 +52,12 @@ def database_url(settings: Settings) -> str:
 
 def build_services(settings: Settings, *, migrate: bool = False) -> Services:
     engine = make_engine(
-        database_url(settings), sqlite_synchronous=settings.sqlite_synchronous, pool_size=max(5, settings.threads)
+        database_url(settings),
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=max(5, settings.threads),
+        sqlite_autocheckpoint=BACKGROUND_AUTOCHECKPOINT
+        if settings.sqlite_checkpoint_every > 0
+        else DEFAULT_AUTOCHECKPOINT,
     )
     if migrate:
         upgrade(engine)

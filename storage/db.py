@@ -25,7 +25,17 @@ def default_url(cwd: str | os.PathLike | None = None) -> str:
     return f"sqlite:///{path}"
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 5) -> Engine:
+# SQLite's default: a commit that takes the WAL past this many pages copies them into the database.
+DEFAULT_AUTOCHECKPOINT = 1000
+
+
+def make_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    pool_size: int = 5,
+    sqlite_autocheckpoint: int = DEFAULT_AUTOCHECKPOINT,
+) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -33,7 +43,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 
             pool_size=pool_size,
             max_overflow=10,
         )
-        _configure_sqlite(engine, sqlite_synchronous)
+        _configure_sqlite(engine, sqlite_synchronous, sqlite_autocheckpoint)
         return engine
     try:
         return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
@@ -48,7 +58,7 @@ class DatabaseDriverMissing(GatewayError, RuntimeError):
     """A database URL whose driver is not installed."""
 
 
-def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, autocheckpoint: int) -> None:
     if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA", "OFF"):
         raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
 
@@ -60,6 +70,7 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -68,3 +79,18 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def checkpoint_sqlite(engine: Engine) -> None:
+    """Copy the WAL's committed pages into a SQLite database file; nothing for other databases.
+
+    PASSIVE: it never waits for a reader or a writer, and copies what it can.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        # The connection is in autocommit (isolation_level None): the pragma runs outside a transaction.
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+    finally:
+        raw.close()

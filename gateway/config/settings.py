@@ -39,6 +39,10 @@ class Settings:
     metrics: bool = True  # Prometheus text at GET /metrics on the SOAP port
     max_body_bytes: int = 15 * 1024 * 1024  # the national platform's default cap
     sqlite_synchronous: str = "FULL"  # durable: an OK answer survives a power cut
+    # Seconds between the background process's WAL checkpoints. Requests then leave copying the
+    # WAL into the database to it (and do it themselves only past 10,000 pages); 0: a committing
+    # request checkpoints every 1,000 pages, as SQLite does by default.
+    sqlite_checkpoint_every: float = 1.0
     recipients_file: str = ""  # empty: the shipped default
     certificate_types_dir: str = ""  # empty: the shipped definitions
     routes_file: str = ""  # TOML routing table for outbound calls; empty: no routes

@@ -60,6 +60,7 @@ class _Background:
         from intygsgw.service.outbox_retention import purge_settled_outbox, retention_cutoff
         from intygsgw.service.periodic import PeriodicJob
         from intygsgw.service.validation_persons import purge_validation_persons
+        from intygsgw.storage.db import checkpoint_sqlite
 
         self.deliverer = build_deliverer(settings, services) if settings.delivery else None
         self.events = None
@@ -77,6 +78,11 @@ class _Background:
                 settings.broker_password,
             )
         self.housekeeping: list[PeriodicJob] = []
+        if settings.sqlite_checkpoint_every > 0:
+            engine = services.store.engine
+            self.housekeeping.append(
+                PeriodicJob("sqlite-checkpoint", lambda: checkpoint_sqlite(engine), settings.sqlite_checkpoint_every)
+            )
         if settings.access_log and settings.access_log_index_every > 0:
             self.housekeeping.append(
                 PeriodicJob("access-log-index", lambda: index_access_log(services), settings.access_log_index_every)

@@ -1,0 +1,49 @@
+"""WAL checkpoints on SQLite: in the background process, not in the committing request."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+from sqlalchemy import text
+
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.storage.db import checkpoint_sqlite, make_engine
+from tests.support.server import running_gateway
+from tests.support.soapclient import GatewayClient
+
+
+def test_a_commit_leaves_the_pages_in_the_wal_until_the_checkpoint_copies_them(tmp_path):
+    path = tmp_path / "c.db"
+    engine = make_engine(f"sqlite:///{path}", sqlite_autocheckpoint=10_000)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (v BLOB)"))
+        conn.execute(text("INSERT INTO t VALUES (:v)"), [{"v": os.urandom(4000)} for _ in range(200)])
+    before = path.stat().st_size
+    checkpoint_sqlite(engine)
+    after = path.stat().st_size
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM t")).scalar()
+    engine.dispose()
+    assert before < 100_000 < 800_000 < after and rows == 200
+
+
+def test_the_serving_gateway_checkpoints_in_the_background(tmp_path):
+    path = tmp_path / "gw.db"
+    env = {"INTYGSGW_SQLITE_CHECKPOINT_EVERY": "0.2"}
+    with running_gateway(tmp_path, db=f"sqlite:///{path}", extra_env=env) as gw:
+        client = GatewayClient(gw.base_url)
+        time.sleep(0.5)
+        before = path.stat().st_size
+        for _ in range(30):
+            spec = CertificateSpec(certificate_id=str(uuid.uuid4()), person_id="191212121212")
+            result, _ = client.call_raw("RegisterCertificate", 3, samples.register_certificate(spec))
+            assert result.result.resultCode == "OK", result.result
+        # Thirty certificates are far below the 10,000 pages at which a request would copy them itself.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and path.stat().st_size <= before + 100_000:
+            time.sleep(0.2)
+        grown = path.stat().st_size - before
+    assert grown > 100_000, gw.log()
