@@ -273,13 +273,20 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def keep_indexing(url: str) -> None:
+def housekeeping(url: str) -> None:
+    """What the serving gateway's background process does beside the requests: the access log's
+    index by person and the WAL checkpoints."""
     from intygsgw.app import build_services
+    from intygsgw.service.periodic import PeriodicJob
+    from intygsgw.storage.db import checkpoint_sqlite
 
-    services = build_services(Settings(db=url, delivery=False))
+    settings = Settings(db=url, delivery=False)
+    services = build_services(settings)
+    PeriodicJob("access-log-index", lambda: index_access_log(services), settings.access_log_index_every).start()
+    engine = services.store.engine
+    PeriodicJob("sqlite-checkpoint", lambda: checkpoint_sqlite(engine), settings.sqlite_checkpoint_every).start()
     while True:
-        index_access_log(services)
-        time.sleep(Settings().access_log_index_every)
+        time.sleep(3600)
 
 
 def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
@@ -312,9 +319,9 @@ def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
         if not rows or rows[0][2] is None:
             raise SystemExit("the target unit has no stored list items: was the data set generated before them?")
 
-    # The serving gateway keeps the access log's index by person up in a background process: so does this run.
-    indexer = multiprocessing.get_context("spawn").Process(target=keep_indexing, args=(url,), daemon=True)
-    indexer.start()
+    # The serving gateway's background process runs beside the requests: so does it here.
+    background = multiprocessing.get_context("spawn").Process(target=housekeeping, args=(url,), daemon=True)
+    background.start()
     figures = {
         "selection query alone (baseline)": timed(selection_only, queries),
         "stored list items query alone": timed(items_only, queries),
@@ -324,8 +331,8 @@ def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
             lambda: call(samples.list_sick_leaves_for_person(rng.choice(actives)), b"intygsData"), queries
         ),
     }
-    indexer.terminate()
-    indexer.join()
+    background.terminate()
+    background.join()
     answer = dispatcher.handle(unit_list)
     patients = len(set(re.findall(rb"<t:extension>(\d{12})</t:extension>", answer.body)))
     print(f"  ListActiveSickLeavesForCareUnit answer: {answer.body.count(b':intygsData>') // 2:,} certificates of "

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, bindparam, delete, exists, insert, literal_column, select, update
+from sqlalchemy import Date, LargeBinary, bindparam, delete, exists, insert, literal_column, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
 
 from intygsgw.domain.sick_leave import HIDING_RELATIONS, SickLeaveCertificate, WorkCapacity
 from intygsgw.storage.limits import check_lengths
@@ -102,10 +104,12 @@ class SickLeaveRepository:
 
     def listed_items(
         self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
-    ) -> list[tuple[str, str, str | None]]:
+    ) -> list[tuple[str, str, bytes | None]]:
         """(certificate id, patient id, stored item) of what :meth:`for_units` selects, in the same order.
 
-        The item is None for a row stored without one (before migration 0014, or cleared by one).
+        The item comes as UTF-8, as it goes into the answer: the database hands the stored
+        text over without the driver decoding megabytes that are encoded again at once. It is
+        None for a row stored without one (before migration 0014, or cleared by one).
         """
         if not unit_ids:
             return []
@@ -237,7 +241,7 @@ def _units_statement(units: int, *, items: bool = False) -> PreparedStatement:
             .distinct()
         )
         selected = (
-            select(t.c.certificate_id, t.c.patient_id, t.c.listed_item)
+            select(t.c.certificate_id, t.c.patient_id, _Utf8Bytes(t.c.listed_item))
             if items
             else select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade).join_from(
                 t, p, p.c.certificate_id == t.c.certificate_id
@@ -247,6 +251,32 @@ def _units_statement(units: int, *, items: bool = False) -> PreparedStatement:
         stmt = selected.where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t)).order_by(*order)
         statement = _UNITS_STATEMENTS[(units, items)] = PreparedStatement(stmt)
     return statement
+
+
+class _Utf8Bytes(ColumnElement[bytes]):
+    """A text column's value as its UTF-8 bytes, converted by the database."""
+
+    inherit_cache = True
+    type = LargeBinary()
+
+    def __init__(self, column: ColumnElement[str | None]):
+        self.column = column
+
+
+@compiles(_Utf8Bytes, "sqlite")
+def _utf8_bytes_sqlite(element: _Utf8Bytes, compiler, **kw) -> str:
+    # SQLite stores text as UTF-8 (the default encoding): the cast hands the stored bytes over.
+    return f"CAST({compiler.process(element.column, **kw)} AS BLOB)"
+
+
+@compiles(_Utf8Bytes, "postgresql")
+def _utf8_bytes_postgresql(element: _Utf8Bytes, compiler, **kw) -> str:
+    return f"convert_to({compiler.process(element.column, **kw)}, 'UTF8')"
+
+
+@compiles(_Utf8Bytes)
+def _utf8_bytes(element: _Utf8Bytes, compiler, **kw) -> str:
+    raise NotImplementedError(f"no UTF-8 conversion for {compiler.dialect.name}")
 
 
 def _date(value) -> dt.date:

@@ -146,14 +146,14 @@ def _add_vardgivare(parent: etree._Element, tag: str, care_giver_id: str) -> etr
 def _intygs_lista(root: etree._Element, tag: str, certificates: list[SickLeaveCertificate]) -> Prerendered:
     # Who signed where repeats across a list (a few doctors, one unit): written once per list.
     signers: Signers = {}
-    return _listed(root, tag, [render_intygs_data(c, signers) for c in certificates])
+    return _listed(root, tag, [render_intygs_data(c, signers).encode() for c in certificates])
 
 
-def _listed(root: etree._Element, tag: str, items: list[str]) -> Prerendered:
+def _listed(root: etree._Element, tag: str, items: list[bytes]) -> Prerendered:
     # A unit's list runs to thousands of certificates and megabytes: it is joined as text
     # (rehab_items) into the answer, while the rest of the answer is a tree checked against
     # the schema (Prerendered).
-    return Prerendered(root, sub(root, tag), "".join(items).encode())
+    return Prerendered(root, sub(root, tag), items)
 
 
 # -- ListSickLeavesForCare ---------------------------------------------------------------------------

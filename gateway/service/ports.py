@@ -141,8 +141,8 @@ class SickLeaveRepository(Protocol):
 
     def listed_items(
         self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
-    ) -> list[tuple[str, str, str | None]]:
-        """(certificate id, patient id, stored list item or None) of what ``for_units`` selects, in its order."""
+    ) -> list[tuple[str, str, bytes | None]]:
+        """(certificate id, patient id, stored list item as UTF-8 or None) of what ``for_units`` selects, in its order."""
 
     def certificates(self, certificate_ids: list[str]) -> list[SickLeaveCertificate]:
         """These certificates with their periods, in the order given."""

@@ -75,8 +75,8 @@ def unit_items(
     render: Callable[[SickLeaveCertificate], str],
     person: PersonId | None = None,
     max_days_since_end: int = 0,
-) -> tuple[str | None, list[str]]:
-    """The care giver of the unit, and every certificate of the patients on sick leave there, as list items.
+) -> tuple[str | None, list[bytes]]:
+    """The care giver of the unit, and every certificate of the patients on sick leave there, as list items (UTF-8).
 
     On sick leave: a period covers today or ended at most ``max_days_since_end``
     days ago. Raw certificates, not merged into cases (ListActiveSickLeavesForCareUnit).
@@ -100,7 +100,7 @@ def unit_items(
         by_patient.setdefault(patient_id, []).append(certificate_id)
     for patient, ids in by_patient.items():
         audit.note(patient, ids)
-    return care_giver, [item if item is not None else rendered[cid] for cid, _, item in rows]
+    return care_giver, [item if item is not None else rendered[cid].encode() for cid, _, item in rows]
 
 
 def person_certificates(svc: Services, person: PersonId) -> list[SickLeaveCertificate]:

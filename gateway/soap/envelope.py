@@ -86,7 +86,8 @@ class Prerendered:
     """A response whose bulk is XML text already: thousands of list items, megabytes.
 
     ``element`` is the rest of the response, checked against the schema like any
-    other; ``fill`` becomes the content of ``slot``, an empty element inside it,
+    other; ``fill`` (UTF-8, whole or in pieces that are joined only into the
+    envelope itself) becomes the content of ``slot``, an empty element inside it,
     when the answer is written. Building, parsing and checking such a list as
     a tree cost several times what rendering it does; the renderer escapes
     every value, and the tests check whole answers against the published schema.
@@ -94,7 +95,7 @@ class Prerendered:
 
     element: etree._Element
     slot: etree._Element
-    fill: bytes
+    fill: bytes | list[bytes]
 
 
 def prerendered_envelope(response: Prerendered) -> bytes:
@@ -106,7 +107,8 @@ def prerendered_envelope(response: Prerendered) -> bytes:
         )
     finally:
         response.slot.text = None
-    return b"".join((_RESPONSE_HEAD, before, response.fill, after, _RESPONSE_TAIL))
+    fill = [response.fill] if isinstance(response.fill, bytes) else response.fill
+    return b"".join([_RESPONSE_HEAD, before, *fill, after, _RESPONSE_TAIL])
 
 
 def fault_envelope(fault: SoapFault) -> bytes:

@@ -111,7 +111,7 @@ def test_the_list_item_is_stored_with_the_row_and_a_row_without_one_lists_the_sa
         rows = uow.sick_leave.listed_items("SE-GIVER-1", ["SE-UNIT-1"], today, today)
         certificates = uow.sick_leave.certificates([first, second])
     assert [(cid, patient) for cid, patient, _ in rows] == [(first, PATIENT), (second, PATIENT)]
-    assert [item for _, _, item in rows] == [render_intygs_data(c) for c in certificates]
+    assert [item for _, _, item in rows] == [render_intygs_data(c).encode() for c in certificates]
 
     on_the_day = dataclasses.replace(services, clock=lambda: dt.datetime(2026, 12, 1, 12, 0))
     stored = unit_items(on_the_day, "SE-UNIT-1", render_intygs_data)

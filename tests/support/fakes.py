@@ -265,9 +265,9 @@ class FakeSickLeave:
 
     def listed_items(
         self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
-    ) -> list[tuple[str, str, str | None]]:
+    ) -> list[tuple[str, str, bytes | None]]:
         return [
-            (c.certificate_id, c.patient_id, self.t.sick_leave_items.get(c.certificate_id))
+            (c.certificate_id, c.patient_id, self.t.sick_leave_items.get(c.certificate_id, "").encode() or None)
             for c in self.for_units(care_giver_id, unit_ids, today, since)
         ]
 
