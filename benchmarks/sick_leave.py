@@ -9,7 +9,10 @@ spread over 4,000 care units of 40 care givers and five years, plus one care
 unit with 2,000 patients on sick leave today and 2,000 who were earlier (12,000
 certificates). Then, in-process through the SOAP dispatcher (parsing, the
 access log, the engine and rendering included), it asks the three contracts
-about that unit and its patients and prints p50/p99 per contract.
+about that unit and its patients and prints p50/p99 per contract. The measuring
+process is set up as a serving worker is (settle_heap), and the serving
+gateway's background work (the access log's index by person, WAL checkpoints)
+runs beside it in a process of its own.
 
 Same-run baseline: the selection query alone (the unit's certificates with
 their periods, read and turned into objects, without the engine or any XML, as
