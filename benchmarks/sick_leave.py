@@ -11,8 +11,8 @@ certificates). Then, in-process through the SOAP dispatcher (parsing, the
 access log, the engine and rendering included), it asks the three contracts
 about that unit and its patients and prints p50/p99 per contract. The measuring
 process is set up as a serving worker is (settle_heap), and the serving
-gateway's background work (the access log's index by person, WAL checkpoints)
-runs beside it in a process of its own.
+gateway's background work (WAL checkpoints) runs beside it in a process of
+its own.
 
 Same-run baseline: the selection query alone (the unit's certificates with
 their periods, read and turned into objects, without the engine or any XML, as
@@ -49,7 +49,6 @@ from intygsgw.devtools import samples  # noqa: E402
 from intygsgw.devtools.samples import personnummer  # noqa: E402
 from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity  # noqa: E402
 from intygsgw.handlers.rehab_items import render_intygs_data  # noqa: E402
-from intygsgw.service.access_log_index import index_access_log  # noqa: E402
 from intygsgw.storage.db import make_engine  # noqa: E402
 from intygsgw.storage.migrate import upgrade  # noqa: E402
 from intygsgw.storage.models import CertificateRow, SickLeaveCertificateRow, SickLeavePeriodRow  # noqa: E402
@@ -277,15 +276,13 @@ def p(values: list[float], q: float) -> float:
 
 
 def housekeeping(url: str) -> None:
-    """What the serving gateway's background process does beside the requests: the access log's
-    index by person and the WAL checkpoints."""
+    """What the serving gateway's background process does beside the requests: WAL checkpoints."""
     from intygsgw.app import build_services
     from intygsgw.service.periodic import PeriodicJob
     from intygsgw.storage.db import checkpoint_sqlite
 
     settings = Settings(db=url, delivery=False)
     services = build_services(settings)
-    PeriodicJob("access-log-index", lambda: index_access_log(services), settings.access_log_index_every).start()
     engine = services.store.engine
     PeriodicJob("sqlite-checkpoint", lambda: checkpoint_sqlite(engine), settings.sqlite_checkpoint_every).start()
     while True:

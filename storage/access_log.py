@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import DateTime, String, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.records import AccessEntry
-from intygsgw.storage.models import AccessLogHeadRow, AccessLogIndexStateRow, AccessLogPersonRow, AccessLogRow
+from intygsgw.storage.models import AccessLogHeadRow, AccessLogPersonRow, AccessLogRow
 from intygsgw.storage.prepared import PreparedStatement
 
 GENESIS = "0" * 64
@@ -110,6 +110,19 @@ _MOVE_HEAD = PreparedStatement(
     .where(AccessLogHeadRow.id == bindparam("head_id"))
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
+_HOUR = dt.timedelta(hours=1)
+# A person's hour, written with every entry that names them; ON CONFLICT DO NOTHING: SQLite 3.24 and PostgreSQL.
+_NAME_HOUR = PreparedStatement(
+    text(
+        "INSERT INTO access_log_person (person_id, hour) VALUES (:person_id, :hour) ON CONFLICT DO NOTHING"
+    ).bindparams(bindparam("person_id", type_=String()), bindparam("hour", type_=DateTime()))
+)
+
+
+def _hour(at: dt.datetime) -> dt.datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
 _COLUMNS = [
     AccessLogRow.seq,
     AccessLogRow.at,
@@ -168,6 +181,13 @@ class AccessLogRepository:
             prev = h
         for _, shared, rows in groups.values():
             _INSERT.execute_many(self.connection, rows, shared)
+        persons_by_hour: dict[dt.datetime, set[str]] = {}
+        for e in entries:
+            if e.person_id:
+                persons_by_hour.setdefault(_hour(e.at), set()).add(e.person_id)
+        for hour, persons in persons_by_hour.items():
+            # Sorted, so the b-tree is walked in order; a pair already there is left alone.
+            _NAME_HOUR.execute_many(self.connection, [{"person_id": p} for p in sorted(persons)], {"hour": hour})
         _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
         return seq
 
@@ -201,73 +221,42 @@ class AccessLogRepository:
     def _entries_of(
         self, person_id: str, since: dt.datetime | None, until: dt.datetime | None, batch: int
     ) -> Iterator[StoredEntry]:
-        # The person index covers the entries up to indexed_seq (read once: the indexer only ever
-        # adds after it); the ones after it are found in the log itself, a few seconds' worth.
-        indexed = self.indexed_seq()
+        # The hours that name the person, consecutive ones taken together; each span's entries
+        # are read by time (ix_access_log_at) and kept if they name the person.
         p = AccessLogPersonRow
-        after = 0
-        while True:
-            seqs = (
-                self.connection.execute(
-                    select(p.seq)
-                    .where(p.person_id == person_id, p.seq > after, p.seq <= indexed)
-                    .order_by(p.seq)
-                    .limit(batch)
-                )
-                .scalars()
-                .all()
-            )
-            if len(seqs) < batch:
-                seqs += (
-                    self.connection.execute(
-                        select(AccessLogRow.seq)
-                        .where(AccessLogRow.seq > max(after, indexed), AccessLogRow.person_id == person_id)
-                        .order_by(AccessLogRow.seq)
-                        .limit(batch - len(seqs))
+        stmt = select(p.hour).where(p.person_id == person_id)
+        if since is not None:
+            stmt = stmt.where(p.hour > since - _HOUR)
+        if until is not None:
+            stmt = stmt.where(p.hour < until)
+        spans: list[list[dt.datetime]] = []
+        for (hour,) in self.connection.execute(stmt.order_by(p.hour)):
+            if spans and spans[-1][1] == hour:
+                spans[-1][1] = hour + _HOUR
+            else:
+                spans.append([hour, hour + _HOUR])
+        for start, end in spans:
+            after = 0
+            while True:
+                rows = self.connection.execute(
+                    _within(
+                        select(*_COLUMNS).where(
+                            AccessLogRow.at >= start,
+                            AccessLogRow.at < end,
+                            AccessLogRow.person_id == person_id,
+                            AccessLogRow.seq > after,
+                        ),
+                        since,
+                        until,
                     )
-                    .scalars()
-                    .all()
-                )
-            if not seqs:
-                return
-            stmt = _within(select(*_COLUMNS).where(AccessLogRow.seq.in_(seqs)), since, until)
-            for row in self.connection.execute(stmt.order_by(AccessLogRow.seq)).all():
-                yield _stored(row)
-            after = seqs[-1]
-
-    def indexed_seq(self) -> int:
-        """The last entry the index by person covers."""
-        found = self.connection.execute(
-            select(AccessLogIndexStateRow.indexed_seq).where(AccessLogIndexStateRow.id == HEAD_ID)
-        ).scalar()
-        return found or 0
-
-    def index_persons(self, limit: int = 20_000) -> int:
-        """Add up to ``limit`` entries after the indexed ones to the index by person; how many were read.
-
-        Sorted by person, so that a batch writes each index page once however many of its entries
-        name the same patients. The state row is locked (PostgreSQL) or the write lock held (SQLite),
-        so two indexers never index the same entries.
-        """
-        state = AccessLogIndexStateRow.__table__
-        indexed = self.connection.execute(
-            select(state.c.indexed_seq).where(state.c.id == HEAD_ID).with_for_update()
-        ).scalar_one()
-        rows = self.connection.execute(
-            select(AccessLogRow.seq, AccessLogRow.person_id)
-            .where(AccessLogRow.seq > indexed)
-            .order_by(AccessLogRow.seq)
-            .limit(limit)
-        ).all()
-        if not rows:
-            return 0
-        named = sorted((person, seq) for seq, person in rows if person)
-        if named:
-            self.connection.execute(
-                insert(AccessLogPersonRow), [{"person_id": person, "seq": seq} for person, seq in named]
-            )
-        self.connection.execute(update(state).where(state.c.id == HEAD_ID).values(indexed_seq=rows[-1][0]))
-        return len(rows)
+                    .order_by(AccessLogRow.seq)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    break
+                for row in rows:
+                    yield _stored(row)
+                after = rows[-1][0]
 
 
 def _within(stmt, since: dt.datetime | None, until: dt.datetime | None):

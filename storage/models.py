@@ -257,8 +257,7 @@ class AccessLogRow(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
-    # By person: access_log_person, kept a few seconds behind (an index here made every listing
-    # write one index page per patient it named).
+    # By person: access_log_person names the hours, ix_access_log_at finds their entries.
     __table_args__ = (Index("ix_access_log_at", "at"),)
 
 
@@ -273,29 +272,20 @@ class AccessLogHeadRow(Base):
 
 
 class AccessLogPersonRow(Base):
-    """Which entries name a person: the log's index by person, written in batches, a few seconds behind it.
+    """The hours in which the log names a person: how a person's entries are found.
 
-    An index on the log itself took one write of an index page per patient a
-    call named, at commit, so a listing of 2,000 patients wrote megabytes; a
-    batch of many calls' entries, sorted, writes each page once. Entries after
-    ``AccessLogIndexStateRow.indexed_seq`` are found in the log itself.
+    Written with the entries, one row per person and hour; a row already there
+    is left as it is. An index on the log itself (person, time) wrote one index
+    page per patient a call named, at every call: a unit's sick-leave list names
+    thousands of patients, and is read again and again within the hour.
     """
 
     __tablename__ = "access_log_person"
-    # On SQLite the rows are the b-tree on (person, seq) itself, with no rowid table beside it.
+    # On SQLite the rows are the b-tree on (person, hour) itself, with no rowid table beside it.
     __table_args__ = ({"sqlite_with_rowid": False},)
 
     person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-
-
-class AccessLogIndexStateRow(Base):
-    """One row: the last entry access_log_person covers."""
-
-    __tablename__ = "access_log_index_state"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    indexed_seq: Mapped[int] = mapped_column(Integer)
+    hour: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)  # UTC, the hour's start
 
 
 class MessageRow(Base):

@@ -41,8 +41,9 @@ class Settings:
     sqlite_synchronous: str = "FULL"  # durable: an OK answer survives a power cut
     # Seconds between the background process's WAL checkpoints. Requests then leave copying the
     # WAL into the database to it (and do it themselves only past 10,000 pages); 0: a committing
-    # request checkpoints every 1,000 pages, as SQLite does by default.
-    sqlite_checkpoint_every: float = 1.0
+    # request checkpoints every 1,000 pages, as SQLite does by default. Often and small: a
+    # checkpoint's fsync of the database file delays the commits that fall into it.
+    sqlite_checkpoint_every: float = 0.2
     recipients_file: str = ""  # empty: the shipped default
     certificate_types_dir: str = ""  # empty: the shipped definitions
     routes_file: str = ""  # TOML routing table for outbound calls; empty: no routes
@@ -90,9 +91,6 @@ class Settings:
     # Delivered and discarded outbox items (with their payloads) are deleted once settled this long;
     # dead ones stay until an operator acts. 0: kept for ever.
     outbox_retention_days: int = 30
-    # Seconds between runs of the access log's index by person (the serving parent); 0: never, and
-    # reading a person's entries then scans every entry written since the index last ran.
-    access_log_index_every: float = 5.0
     # -- XML signatures (issue 6, signing/) --
     signing_ca: str = ""  # PEM bundle(s) of the CAs that issue signing certificates, comma-separated
     signature_policy: str = "auto"  # require | verify-if-present | off | auto (see signature_policy_default)

@@ -209,9 +209,6 @@ class Outbox(Protocol):
 class AccessLog(Protocol):
     def append(self, entries: list[AccessEntry]) -> int: ...
 
-    def index_persons(self, limit: int = 20_000) -> int:
-        """Add up to ``limit`` entries after the indexed ones to the index by person; how many were read."""
-
 
 class UnitOfWork(Protocol):
     """One transaction: leaving it without commit() undoes everything done in it."""

@@ -56,7 +56,6 @@ class _Background:
     def __init__(self, settings: Settings, services):
         from intygsgw.app import build_deliverer
         from intygsgw.domain.validation_persons import purge_cutoff
-        from intygsgw.service.access_log_index import index_access_log
         from intygsgw.service.outbox_retention import purge_settled_outbox, retention_cutoff
         from intygsgw.service.periodic import PeriodicJob
         from intygsgw.service.validation_persons import purge_validation_persons
@@ -82,10 +81,6 @@ class _Background:
             engine = services.store.engine
             self.housekeeping.append(
                 PeriodicJob("sqlite-checkpoint", lambda: checkpoint_sqlite(engine), settings.sqlite_checkpoint_every)
-            )
-        if settings.access_log and settings.access_log_index_every > 0:
-            self.housekeeping.append(
-                PeriodicJob("access-log-index", lambda: index_access_log(services), settings.access_log_index_every)
             )
         if services.validation_persons and settings.validation_purge_every > 0:
             days = settings.validation_retention_days

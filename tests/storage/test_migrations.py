@@ -202,29 +202,36 @@ def test_queued_outbox_items_keep_their_payload_when_it_moves_to_its_own_table(d
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
-def test_the_access_log_index_by_person_is_built_from_the_entries_already_logged(database, request, tmp_path):
+def test_the_hours_that_name_each_person_are_built_from_the_entries_already_logged(database, request, tmp_path):
     import datetime as dt
 
     from intygsgw.domain.records import AccessEntry
     from intygsgw.storage.access_log import AccessLogRepository, verify_chain
 
     engine = _database_at("0014", database, request, tmp_path)
-    at = dt.datetime(2026, 12, 5, 12, 0)
-    people = ["191212121212", "", "194910302487", "191212121212"]
-    entries = [AccessEntry(at, "SE-C", "", "", "ns", "LA", p, (f"c-{i}",), "OK") for i, p in enumerate(people)]
+    at = dt.datetime(2026, 12, 5, 12, 10)
+    logged = [("191212121212", 0), ("", 0), ("194910302487", 5), ("191212121212", 30), ("191212121212", 70)]
+    entries = [
+        AccessEntry(at + dt.timedelta(minutes=m), "SE-C", "", "", "ns", "LA", p, (f"c-{i}",), "OK")
+        for i, (p, m) in enumerate(logged)
+    ]
     with engine.begin() as conn:
-        # 0014's repository and 0015's append the same way: the index is not written by appends.
-        AccessLogRepository(conn).append(entries)
+        conn.exec_driver_sql("CREATE TABLE access_log_person (person_id VARCHAR(64), hour TIMESTAMP)")
+        AccessLogRepository(conn).append(entries)  # as 0014 had them: the hours table is not there yet
+        conn.exec_driver_sql("DROP TABLE access_log_person")
     upgrade(engine)
     with engine.begin() as conn:
         log = AccessLogRepository(conn)
-        indexed = log.indexed_seq()
         ann = [s.entry.certificate_ids for s in log.entries(person_id="191212121212")]
-        covered = conn.exec_driver_sql("SELECT person_id, seq FROM access_log_person ORDER BY person_id, seq").all()
+        hours = conn.exec_driver_sql("SELECT person_id, hour FROM access_log_person ORDER BY person_id, hour").all()
         assert verify_chain(log).ok
     engine.dispose()
-    assert indexed == 4 and ann == [("c-0",), ("c-3",)]
-    assert [tuple(r) for r in covered] == [("191212121212", 1), ("191212121212", 4), ("194910302487", 3)]
+    assert ann == [("c-0",), ("c-3",), ("c-4",)]
+    assert [(p, str(h)[:13]) for p, h in hours] == [
+        ("191212121212", "2026-12-05 12"),
+        ("191212121212", "2026-12-05 13"),
+        ("194910302487", "2026-12-05 12"),
+    ]
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])

@@ -278,45 +278,42 @@ def test_one_append_of_entries_that_share_different_fields_keeps_the_chain_in_or
     assert [s.entry for s in stored] == entries
 
 
-def test_a_persons_entries_are_found_before_during_and_after_indexing(url):
-    # The index by person runs behind the log: whatever it has reached, a person's entries
-    # come back whole, in chain order, and the time filter still applies.
+def test_a_persons_entries_are_found_through_the_hours_that_name_them(url):
+    # Entries over three hours, one of them without the person, and a time filter that
+    # cuts into the hours: the person's entries come back whole and in chain order.
     from intygsgw.domain.records import AccessEntry
 
-    at = dt.datetime(2026, 12, 5, 12, 0)
+    at = dt.datetime(2026, 12, 5, 9, 30)
     ann, bo = "191212121212", "194910302487"
+    minutes = [0, 20, 40, 60, 80, 100, 150, 200]
 
     def entry(i: int, person: str) -> AccessEntry:
-        return AccessEntry(
-            at + dt.timedelta(minutes=i), "SE-CALLER", "", "", "ns", "5565594230", person, (f"c-{i}",), "OK"
-        )
+        when = at + dt.timedelta(minutes=minutes[i])
+        return AccessEntry(when, "SE-CALLER", "", "", "ns", "5565594230", person, (f"c-{i}",), "OK")
 
     store = Store(make_engine(url))
-
-    def append(entries):
+    for i in range(8):
         with store.writing() as uow:
-            uow.access_log.append(entries)
+            uow.access_log.append([entry(i, ann if i % 3 else bo), entry(i, "")])
             uow.commit()
-
-    def index(limit):
-        with store.writing() as uow:
-            n = uow.access_log.index_persons(limit)
-            uow.commit()
-        return n
 
     def of(person, **kw):
         with store.reading() as uow:
             return [s.entry.certificate_ids[0] for s in uow.access_log.entries(person_id=person, batch=2, **kw)]
 
-    append([entry(i, ann if i % 3 else bo) for i in range(7)] + [entry(7, "")])
-    ann_ids = [f"c-{i}" for i in range(7) if i % 3]
-    assert of(ann) == ann_ids  # nothing indexed yet
-    assert index(3) == 3
-    assert of(ann) == ann_ids and of(bo) == ["c-0", "c-3", "c-6"]  # part indexed
-    assert index(100) == 5 and index(100) == 0  # the rest, the entry without a person included
-    append([entry(8, ann)])
-    assert of(ann) == [*ann_ids, "c-8"]  # indexed, and one after
-    assert of(ann, since=at + dt.timedelta(minutes=2), until=at + dt.timedelta(minutes=8)) == ["c-2", "c-4", "c-5"]
-    with store.reading() as uow:
-        assert uow.access_log.indexed_seq() == 8
-    store.engine.dispose()
+    try:
+        assert of(ann) == ["c-1", "c-2", "c-4", "c-5", "c-7"]
+        assert of(bo) == ["c-0", "c-3", "c-6"]
+        assert of(ann, since=at + dt.timedelta(minutes=40), until=at + dt.timedelta(minutes=150)) == [
+            "c-2",
+            "c-4",
+            "c-5",
+        ]
+        assert of("190101010101") == []
+        with store.reading() as uow:
+            hours = uow.connection.exec_driver_sql(
+                "SELECT count(*) FROM access_log_person WHERE person_id = '191212121212'"
+            ).scalar()
+        assert hours == 4  # 09, 10, 11 and 12 o'clock
+    finally:
+        store.engine.dispose()

@@ -1,13 +1,14 @@
-"""the access log's index by person, written in batches behind the log
+"""the access log is found by person through the hours that name them
 
 Revision ID: 0015
 Revises: 0014
 
 The index on (person_id, at) made every logged call write one index page per
 patient it named when it committed: a sick-leave listing of 2,000 patients
-wrote some 2,000 pages, whatever else it did. The person index is now a table
-of its own that a background job fills in sorted batches; the entries it has
-not reached yet are read from the log itself.
+wrote some 2,000 pages, whatever else it did, and a unit's list is read again
+and again. access_log_person keeps one row per person and hour, written with
+the entries and left alone when it is there already; a person's entries are
+read from those hours through ix_access_log_at.
 """
 
 from __future__ import annotations
@@ -25,24 +26,23 @@ def upgrade() -> None:
     op.create_table(
         "access_log_person",
         sa.Column("person_id", sa.String(length=64), nullable=False),
-        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
-        sa.PrimaryKeyConstraint("person_id", "seq"),
+        sa.Column("hour", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("person_id", "hour"),
         sqlite_with_rowid=False,
     )
-    op.create_table(
-        "access_log_index_state",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("indexed_seq", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+    # The hour as each database stores a DateTime (SQLite: SQLAlchemy's text form).
+    hour = (
+        "strftime('%Y-%m-%d %H:00:00.000000', at)"
+        if op.get_bind().dialect.name == "sqlite"
+        else "date_trunc('hour', at)"
     )
     op.execute(
-        "INSERT INTO access_log_person (person_id, seq) SELECT person_id, seq FROM access_log WHERE person_id <> ''"
+        f"INSERT INTO access_log_person (person_id, hour) SELECT DISTINCT person_id, {hour} FROM access_log "
+        "WHERE person_id <> ''"
     )
-    op.execute("INSERT INTO access_log_index_state (id, indexed_seq) SELECT 1, COALESCE(MAX(seq), 0) FROM access_log")
     op.drop_index("ix_access_log_person_at", table_name="access_log")
 
 
 def downgrade() -> None:
     op.create_index("ix_access_log_person_at", "access_log", ["person_id", "at"], unique=False)
-    op.drop_table("access_log_index_state")
     op.drop_table("access_log_person")
