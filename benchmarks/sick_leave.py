@@ -230,10 +230,24 @@ def load_postgres(url: str, total: int, seed: int, today: dt.date) -> None:
                 for row in rows:
                     copy.write_row(row)
 
+        # As on SQLite: the secondary indexes are built once the rows are in (the keys stay).
+        indexes = con.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY(%s) "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            (["certificate", "sick_leave_certificate", "sick_leave_period"],),
+        ).fetchall()
+        for name, _ in indexes:
+            con.execute(f'DROP INDEX "{name}"')
         grand = total + ACTIVE_PATIENTS * 6 if total < ACTIVE_PATIENTS * 6 else total
         _load(certificates(total, seed, today), grand, insert)
         con.commit()
+        started = time.perf_counter()
+        for i, (_, sql) in enumerate(indexes):
+            con.execute(sql)
+            con.commit()
+            progress("indexing", i + 1, len(indexes), started)
         con.execute("ANALYZE")
+        con.commit()
 
 
 def _load(rows: Iterator[tuple[tuple, tuple, list[tuple]]], total: int, insert) -> None:

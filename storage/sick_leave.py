@@ -107,9 +107,9 @@ class SickLeaveRepository:
     ) -> list[tuple[str, str, bytes | None]]:
         """(certificate id, patient id, stored item) of what :meth:`for_units` selects, in the same order.
 
-        The item comes as UTF-8, as it goes into the answer: the database hands the stored
-        text over without the driver decoding megabytes that are encoded again at once. It is
-        None for a row stored without one (before migration 0014, or cleared by one).
+        The item comes as UTF-8, as it goes into the answer (SQLite hands the stored bytes over
+        without the driver decoding megabytes that would be encoded again at once). It is None
+        for a row stored without one (before migration 0014, or cleared by one).
         """
         if not unit_ids:
             return []
@@ -117,9 +117,14 @@ class SickLeaveRepository:
             self.connection, _units_params(care_giver_id, unit_ids, today, since)
         )
         try:
-            return cursor.fetchall()
+            rows = cursor.fetchall()
         finally:
             cursor.close()
+        # Ordered here rather than in SQL: a database sorting the rows sorts the megabytes of items
+        # with them (PostgreSQL spilled a 2,000-patient list to disk). Within one database the
+        # signing times compare alike (SQLite's text form sorts as the times do).
+        rows.sort(key=lambda r: (r[1], r[2], r[0]))
+        return [(cid, patient, item.encode() if isinstance(item, str) else item) for cid, patient, _, item in rows]
 
     def certificates(self, certificate_ids: list[str]) -> list[SickLeaveCertificate]:
         """These certificates with their periods, in the order given (unknown ids left out)."""
@@ -241,20 +246,21 @@ def _units_statement(units: int, *, items: bool = False) -> PreparedStatement:
             .distinct()
         )
         selected = (
-            select(t.c.certificate_id, t.c.patient_id, _Utf8Bytes(t.c.listed_item))
+            select(t.c.certificate_id, t.c.patient_id, t.c.signed_at, _Utf8Bytes(t.c.listed_item))
             if items
             else select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade).join_from(
                 t, p, p.c.certificate_id == t.c.certificate_id
             )
         )
-        order = (t.c.patient_id, t.c.signed_at, t.c.certificate_id) + (() if items else (p.c.start,))
-        stmt = selected.where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t)).order_by(*order)
+        stmt = selected.where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
+        if not items:  # listed_items orders its rows itself
+            stmt = stmt.order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id, p.c.start)
         statement = _UNITS_STATEMENTS[(units, items)] = PreparedStatement(stmt)
     return statement
 
 
 class _Utf8Bytes(ColumnElement[bytes]):
-    """A text column's value as its UTF-8 bytes, converted by the database."""
+    """A text column's value as its UTF-8 bytes where the database does that cheaply (SQLite)."""
 
     inherit_cache = True
     type = LargeBinary()
@@ -271,7 +277,9 @@ def _utf8_bytes_sqlite(element: _Utf8Bytes, compiler, **kw) -> str:
 
 @compiles(_Utf8Bytes, "postgresql")
 def _utf8_bytes_postgresql(element: _Utf8Bytes, compiler, **kw) -> str:
-    return f"convert_to({compiler.process(element.column, **kw)}, 'UTF8')"
+    # convert_to() took PostgreSQL longer than the driver's decoding and Python's encoding
+    # (48 against 30 ms for a 7.6 MB list): the text comes as text and listed_items encodes it.
+    return compiler.process(element.column, **kw)
 
 
 @compiles(_Utf8Bytes)
