@@ -119,6 +119,16 @@ _NAME_HOUR = PreparedStatement(
 )
 
 
+_COPY_POSTGRESQL = (
+    "COPY access_log (seq, at, caller, original_consumer, acting_on_behalf, contract, logical_address, person_id, "
+    "certificate_ids, outcome, prev_hash, hash) FROM STDIN"
+)
+_NAME_HOURS_POSTGRESQL = text(
+    "INSERT INTO access_log_person (person_id, hour) SELECT unnest(CAST(:persons AS text[])), :hour "
+    "ON CONFLICT DO NOTHING"
+).bindparams(bindparam("hour", type_=DateTime()))
+
+
 def _hour(at: dt.datetime) -> dt.datetime:
     return at.replace(minute=0, second=0, microsecond=0)
 
@@ -179,17 +189,48 @@ class AccessLogRepository:
                 {"seq": seq, "person_id": e.person_id, "certificate_ids": ids_json, "prev_hash": prev, "hash": h}
             )
             prev = h
-        for _, shared, rows in groups.values():
-            _INSERT.execute_many(self.connection, rows, shared)
         persons_by_hour: dict[dt.datetime, set[str]] = {}
         for e in entries:
             if e.person_id:
                 persons_by_hour.setdefault(_hour(e.at), set()).add(e.person_id)
-        for hour, persons in persons_by_hour.items():
-            # Sorted, so the b-tree is walked in order; a pair already there is left alone.
-            _NAME_HOUR.execute_many(self.connection, [{"person_id": p} for p in sorted(persons)], {"hour": hour})
+        if self.connection.dialect.name == "postgresql":
+            # psycopg's executemany sends a statement per row, which cost a listing of 2,000
+            # patients more than COPY's 6 ms for the same rows; the persons go as one array.
+            self._copy_postgresql(groups.values())
+            for hour, persons in persons_by_hour.items():
+                self.connection.execute(_NAME_HOURS_POSTGRESQL, {"hour": hour, "persons": sorted(persons)})
+        else:
+            for _, shared, rows in groups.values():
+                _INSERT.execute_many(self.connection, rows, shared)
+            for hour, persons in persons_by_hour.items():
+                # Sorted, so the b-tree is walked in order; a pair already there is left alone.
+                _NAME_HOUR.execute_many(self.connection, [{"person_id": p} for p in sorted(persons)], {"hour": hour})
         _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
         return seq
+
+    def _copy_postgresql(self, groups) -> None:
+        if not self.connection.in_transaction():
+            self.connection.begin()
+        driver = self.connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(_COPY_POSTGRESQL) as copy:
+            for _, shared, rows in groups:
+                fixed = tuple(
+                    shared[c]
+                    for c in ("at", "caller", "original_consumer", "acting_on_behalf", "contract", "logical_address")
+                )
+                for row in rows:
+                    copy.write_row(
+                        (
+                            row["seq"],
+                            *fixed,
+                            row["person_id"],
+                            row["certificate_ids"],
+                            shared["outcome"],
+                            row["prev_hash"],
+                            row["hash"],
+                        )
+                    )
 
     def head(self) -> tuple[int, str]:
         row = self.connection.execute(
