@@ -198,6 +198,10 @@ class Deliverer:
         running = self._running.get(destination, 0)
         if running == 0:
             return True
+        if is_broker_contract(destination):
+            # One drain per event queue: two would each claim a batch and publish them side by
+            # side, and a certificate's sent could overtake its created.
+            return False
         spare = self.config.max_threads - busy - 1
         return (
             running < self.config.per_destination

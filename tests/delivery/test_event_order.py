@@ -63,3 +63,22 @@ def test_an_event_tried_again_is_still_published_before_the_ones_written_after_i
         items = uow.outbox.find(limit=10)
     assert {i.state for i in items} == {DONE} and max(i.attempts for i in items) == 2
     services.store.engine.dispose()
+
+
+def test_an_event_queue_is_drained_by_one_drain_at_a_time_and_a_recipient_by_several(tmp_path):
+    # Two drains of one event queue would claim a batch each and publish them side by side,
+    # so a certificate's sent could go out before its created (seen in CI).
+    services = build_services(Settings(db=f"sqlite:///{tmp_path / 'e.db'}"), migrate=True)
+    deliverer = Deliverer(
+        services.store, services.outbound, Clock(), DeliveryConfig(event_linger_seconds=0), FailsOnce()
+    )
+    events = destination_key(statistics_event("certificate.queue", CREATED, "c-1", "lisjp").contract, BROKER_ADDRESS)
+    recipient = destination_key(
+        "urn:riv:clinicalprocess:healthcond:certificate:RegisterCertificateResponder:3", "FKASSA"
+    )
+    for queue in (events, recipient):
+        deliverer._running[queue] = 1
+        deliverer._delivering.add(queue)
+    assert not deliverer._may_start_drain(events)
+    assert deliverer._may_start_drain(recipient)
+    services.store.engine.dispose()
