@@ -90,6 +90,22 @@ def statistics_of(activemq, cid: str, count: int, timeout: float = 40.0) -> list
     return got
 
 
+def _outbox_of(gateway, cid: str) -> str:
+    """The certificate's outbox rows, for a failure's message."""
+    import sqlite3
+
+    con = sqlite3.connect(gateway.workdir / "intygsgw.db")
+    try:
+        rows = con.execute(
+            "SELECT id, contract, state, attempts, created_at, next_attempt_at, updated_at, last_error FROM outbox "
+            "WHERE reference = ? ORDER BY id",
+            (cid,),
+        ).fetchall()
+    finally:
+        con.close()
+    return "\n".join(map(repr, rows)) + "\n"
+
+
 def wait_for(check, what: str, timeout: float = 40.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -108,7 +124,7 @@ def test_signed_and_sent_reach_statistics_and_the_recipient(gateway, activemq, c
     stats = [
         m for m in JmsReader().read(activemq, "certificate.queue", 2, 40) if m["properties"]["certificate-id"] == cid
     ]
-    assert [m["properties"]["action"] for m in stats] == ["created", "sent"]
+    assert [m["properties"]["action"] for m in stats] == ["created", "sent"], _outbox_of(gateway, cid) + gateway.log()
     assert stats[0]["properties"]["certificate-type"] == "fk7804" and cid in stats[0]["text"]
     assert stats[1]["properties"]["certificate-recipient"] == "FKASSA"
     got = wait_for(lambda: [m for m in recipient.client.messages() if m.get("certificate_id") == cid], "the forward")
