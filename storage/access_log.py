@@ -62,7 +62,9 @@ _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def entry_hash(prev_hash: str, seq: int, e: AccessEntry) -> str:
-    return _chained(prev_hash, seq, _shared_fields(e), e)
+    return _chained(
+        prev_hash, seq, _shared_fields(e), _json_text(e.person_id), _json(list(e.certificate_ids)), _json(e.outcome)
+    )
 
 
 def _shared_fields(e: AccessEntry) -> str:
@@ -73,13 +75,16 @@ def _shared_fields(e: AccessEntry) -> str:
     )  # fmt: skip
 
 
-def _chained(prev_hash: str, seq: int, shared: str, e: AccessEntry, ids_json: str | None = None) -> str:
+def _chained(prev_hash: str, seq: int, shared: str, person_json: str, ids_json: str, outcome_json: str) -> str:
     # The hashed text is the previous hash, a newline and the entry's fields as one compact JSON
     # array: seq, the shared fields, person id, certificate ids, outcome.
-    if ids_json is None:
-        ids_json = _json(list(e.certificate_ids))
-    fields = f"[{seq},{shared},{_json(e.person_id)},{ids_json},{_json(e.outcome)}]"
+    fields = f"[{seq},{shared},{person_json},{ids_json},{outcome_json}]"
     return hashlib.sha256(f"{prev_hash}\n{fields}".encode()).hexdigest()
+
+
+def _json_text(value: str) -> str:
+    # A person id is twelve digits as a rule, which JSON writes as they are: a listing hashes thousands.
+    return f'"{value}"' if value.isascii() and value.isalnum() else _json(value)
 
 
 # Every logged call runs these three inside the write lock: see intygsgw.storage.prepared.
@@ -166,7 +171,9 @@ class AccessLogRepository:
         cursor.close()
         # A listing logs thousands of entries that differ only in patient and certificates: what
         # they share is written out, and bound, once per group.
-        groups: dict[tuple, tuple[str, dict[str, Any], list[dict[str, Any]]]] = {}
+        groups: dict[tuple, tuple[str, dict[str, Any], list[dict[str, Any]], set[str]]] = {}
+        outcomes: dict[str, str] = {}
+        persons_by_hour: dict[dt.datetime, set[str]] = {}
         for e in entries:
             seq += 1
             key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address, e.outcome)
@@ -181,18 +188,18 @@ class AccessLogRepository:
                     "logical_address": e.logical_address,
                     "outcome": e.outcome,
                 }
-                group = groups[key] = (_shared_fields(e), shared, [])
+                # The group's persons are its hour's: the hour follows from the shared time.
+                group = groups[key] = (_shared_fields(e), shared, [], persons_by_hour.setdefault(_hour(e.at), set()))
+                outcomes[e.outcome] = _json(e.outcome)
             # Stored in the compact form the hash covers; the column is read back with json.loads either way.
             ids_json = _json(list(e.certificate_ids))
-            h = _chained(prev, seq, group[0], e, ids_json)
+            h = _chained(prev, seq, group[0], _json_text(e.person_id), ids_json, outcomes[e.outcome])
+            if e.person_id:
+                group[3].add(e.person_id)
             group[2].append(
                 {"seq": seq, "person_id": e.person_id, "certificate_ids": ids_json, "prev_hash": prev, "hash": h}
             )
             prev = h
-        persons_by_hour: dict[dt.datetime, set[str]] = {}
-        for e in entries:
-            if e.person_id:
-                persons_by_hour.setdefault(_hour(e.at), set()).add(e.person_id)
         if self.connection.dialect.name == "postgresql":
             # psycopg's executemany sends a statement per row, which cost a listing of 2,000
             # patients more than COPY's 6 ms for the same rows; the persons go as one array.
@@ -200,7 +207,7 @@ class AccessLogRepository:
             for hour, persons in persons_by_hour.items():
                 self.connection.execute(_NAME_HOURS_POSTGRESQL, {"hour": hour, "persons": sorted(persons)})
         else:
-            for _, shared, rows in groups.values():
+            for _, shared, rows, _ in groups.values():
                 _INSERT.execute_many(self.connection, rows, shared)
             for hour, persons in persons_by_hour.items():
                 # Sorted, so the b-tree is walked in order; a pair already there is left alone.
@@ -214,7 +221,7 @@ class AccessLogRepository:
         driver = self.connection.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor, cursor.copy(_COPY_POSTGRESQL) as copy:
-            for _, shared, rows in groups:
+            for _, shared, rows, _ in groups:
                 fixed = tuple(
                     shared[c]
                     for c in ("at", "caller", "original_consumer", "acting_on_behalf", "contract", "logical_address")

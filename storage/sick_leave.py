@@ -123,8 +123,9 @@ class SickLeaveRepository:
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        if not in_sql:
-            rows.sort(key=lambda r: (r[1], r[2], r[0]))
+        if in_sql:
+            return rows  # (id, patient, item): the item as SQLite's stored bytes
+        rows.sort(key=lambda r: (r[1], r[2], r[0]))
         return [(cid, patient, item.encode() if isinstance(item, str) else item) for cid, patient, _, item in rows]
 
     def certificates(self, certificate_ids: list[str]) -> list[SickLeaveCertificate]:
@@ -248,7 +249,10 @@ def _units_statement(units: int, *, items: bool = False, ordered: bool = True) -
             .distinct()
         )
         selected = (
-            select(t.c.certificate_id, t.c.patient_id, t.c.signed_at, _Utf8Bytes(t.c.listed_item))
+            # Unordered, the signing time comes along for the caller's sort.
+            select(
+                t.c.certificate_id, t.c.patient_id, *(() if ordered else (t.c.signed_at,)), _Utf8Bytes(t.c.listed_item)
+            )
             if items
             else select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade).join_from(
                 t, p, p.c.certificate_id == t.c.certificate_id
