@@ -8,6 +8,7 @@ the stub recipient (forwarded certificates) and the dead-letter queue.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -71,10 +72,26 @@ def gateway(tmp_path_factory, activemq, cs, recipient):
 
 
 def put_event(activemq, **properties) -> None:
+    """Put one event on the queue and return once the broker has it.
+
+    Each call is its own connection: without waiting for the receipt, a second event could
+    reach the queue before the first (seen in CI: the gateway got sent before signed).
+    """
     conn = stomp.Connection([("127.0.0.1", activemq.port)], auto_content_length=False)
+    receipt, stored = str(uuid.uuid4()), threading.Event()
+
+    class Receipts(stomp.ConnectionListener):
+        def on_receipt(self, frame) -> None:
+            if frame.headers.get("receipt-id") == receipt:
+                stored.set()
+
+    conn.set_listener("receipt", Receipts())
     conn.connect(wait=True)
-    conn.send(f"/queue/{QUEUE}", "", headers={**properties, "persistent": "true"})
-    conn.disconnect()
+    conn.send(f"/queue/{QUEUE}", "", headers={**properties, "persistent": "true", "receipt": receipt})
+    try:
+        assert stored.wait(30), "the broker did not confirm the event within 30 s"
+    finally:
+        conn.disconnect()
 
 
 def statistics_of(activemq, cid: str, count: int, timeout: float = 40.0) -> list[dict]:
