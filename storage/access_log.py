@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,23 +93,10 @@ _LOCK_HEAD = PreparedStatement(
     .where(AccessLogHeadRow.id == bindparam("head_id"))
     .with_for_update()
 )
-_INSERT = PreparedStatement(
-    insert(AccessLogRow),
-    [
-        "seq",
-        "at",
-        "caller",
-        "original_consumer",
-        "acting_on_behalf",
-        "contract",
-        "logical_address",
-        "person_id",
-        "certificate_ids",
-        "outcome",
-        "prev_hash",
-        "hash",
-    ],
-)
+# What a call's entries share, and what each has of its own; together, every column in table order.
+_SHARED = ("at", "caller", "original_consumer", "acting_on_behalf", "contract", "logical_address", "outcome")
+_ENTRY_COLUMNS = tuple(c.key for c in AccessLogRow.__table__.columns)
+_INSERT = PreparedStatement(insert(AccessLogRow), _ENTRY_COLUMNS)
 _MOVE_HEAD = PreparedStatement(
     update(AccessLogHeadRow)
     .where(AccessLogHeadRow.id == bindparam("head_id"))
@@ -124,10 +111,7 @@ _NAME_HOUR = PreparedStatement(
 )
 
 
-_COPY_POSTGRESQL = (
-    "COPY access_log (seq, at, caller, original_consumer, acting_on_behalf, contract, logical_address, person_id, "
-    "certificate_ids, outcome, prev_hash, hash) FROM STDIN"
-)
+_COPY_POSTGRESQL = f"COPY access_log ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN"
 _NAME_HOURS_POSTGRESQL = text(
     "INSERT INTO access_log_person (person_id, hour) SELECT unnest(CAST(:persons AS text[])), :hour "
     "ON CONFLICT DO NOTHING"
@@ -160,6 +144,17 @@ def _stored(row) -> StoredEntry:
     return StoredEntry(seq, entry, prev, h)
 
 
+@dataclass
+class _Group:
+    """Entries of one append that share their call's fields (in practice: one call's entries)."""
+
+    hashed: str  # the shared fields as they stand in the hashed text
+    outcome_json: str
+    shared: dict[str, Any]  # the shared columns
+    rows: list[dict[str, Any]]  # each entry's own columns
+    persons: set[str]  # the persons named in the group's hour
+
+
 class AccessLogRepository:
     def __init__(self, connection: Connection):
         self.connection = connection
@@ -171,32 +166,24 @@ class AccessLogRepository:
         cursor.close()
         # A listing logs thousands of entries that differ only in patient and certificates: what
         # they share is written out, and bound, once per group.
-        groups: dict[tuple, tuple[str, dict[str, Any], list[dict[str, Any]], set[str]]] = {}
-        outcomes: dict[str, str] = {}
+        groups: dict[tuple, _Group] = {}
         persons_by_hour: dict[dt.datetime, set[str]] = {}
         for e in entries:
             seq += 1
             key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address, e.outcome)
             group = groups.get(key)
             if group is None:
-                shared = {
-                    "at": e.at,
-                    "caller": e.caller,
-                    "original_consumer": e.original_consumer,
-                    "acting_on_behalf": e.acting_on_behalf,
-                    "contract": e.contract,
-                    "logical_address": e.logical_address,
-                    "outcome": e.outcome,
-                }
                 # The group's persons are its hour's: the hour follows from the shared time.
-                group = groups[key] = (_shared_fields(e), shared, [], persons_by_hour.setdefault(_hour(e.at), set()))
-                outcomes[e.outcome] = _json(e.outcome)
+                group = groups[key] = _Group(
+                    _shared_fields(e), _json(e.outcome), dict(zip(_SHARED, key, strict=True)), [],
+                    persons_by_hour.setdefault(_hour(e.at), set()),
+                )  # fmt: skip
             # Stored in the compact form the hash covers; the column is read back with json.loads either way.
             ids_json = _json(list(e.certificate_ids))
-            h = _chained(prev, seq, group[0], _json_text(e.person_id), ids_json, outcomes[e.outcome])
+            h = _chained(prev, seq, group.hashed, _json_text(e.person_id), ids_json, group.outcome_json)
             if e.person_id:
-                group[3].add(e.person_id)
-            group[2].append(
+                group.persons.add(e.person_id)
+            group.rows.append(
                 {"seq": seq, "person_id": e.person_id, "certificate_ids": ids_json, "prev_hash": prev, "hash": h}
             )
             prev = h
@@ -207,37 +194,21 @@ class AccessLogRepository:
             for hour, persons in persons_by_hour.items():
                 self.connection.execute(_NAME_HOURS_POSTGRESQL, {"hour": hour, "persons": sorted(persons)})
         else:
-            for _, shared, rows, _ in groups.values():
-                _INSERT.execute_many(self.connection, rows, shared)
+            for group in groups.values():
+                _INSERT.execute_many(self.connection, group.rows, group.shared)
             for hour, persons in persons_by_hour.items():
                 # Sorted, so the b-tree is walked in order; a pair already there is left alone.
                 _NAME_HOUR.execute_many(self.connection, [{"person_id": p} for p in sorted(persons)], {"hour": hour})
         _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
         return seq
 
-    def _copy_postgresql(self, groups) -> None:
-        if not self.connection.in_transaction():
-            self.connection.begin()
-        driver = self.connection.connection.driver_connection
+    def _copy_postgresql(self, groups: Iterable[_Group]) -> None:
+        driver = self.connection.connection.driver_connection  # in the transaction the head's lock began
         assert driver is not None
         with driver.cursor() as cursor, cursor.copy(_COPY_POSTGRESQL) as copy:
-            for _, shared, rows, _ in groups:
-                fixed = tuple(
-                    shared[c]
-                    for c in ("at", "caller", "original_consumer", "acting_on_behalf", "contract", "logical_address")
-                )
-                for row in rows:
-                    copy.write_row(
-                        (
-                            row["seq"],
-                            *fixed,
-                            row["person_id"],
-                            row["certificate_ids"],
-                            shared["outcome"],
-                            row["prev_hash"],
-                            row["hash"],
-                        )
-                    )
+            for group in groups:
+                for row in group.rows:
+                    copy.write_row(tuple(row[c] if c in row else group.shared[c] for c in _ENTRY_COLUMNS))
 
     def head(self) -> tuple[int, str]:
         row = self.connection.execute(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, LargeBinary, bindparam, delete, exists, insert, literal_column, select, update
+from sqlalchemy import Date, LargeBinary, bindparam, cast, delete, exists, insert, literal_column, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.elements import ColumnElement
 
 from intygsgw.domain.sick_leave import HIDING_RELATIONS, SickLeaveCertificate, WorkCapacity
 from intygsgw.storage.limits import check_lengths
@@ -114,9 +112,11 @@ class SickLeaveRepository:
         if not unit_ids:
             return []
         # PostgreSQL sorted the megabytes of items along with their keys and spilled a 2,000-patient
-        # list to disk: its rows are ordered here. SQLite's sort in the query costs less than this one.
+        # list to disk: its rows are ordered here. SQLite's sort in the query costs less than this
+        # one, and SQLite hands the stored bytes over (CAST AS BLOB); PostgreSQL's convert_to()
+        # cost more (48 against 30 ms for a 7.6 MB list) than decoding and encoding here.
         in_sql = self.connection.dialect.name == "sqlite"
-        cursor = _units_statement(len(unit_ids), items=True, ordered=in_sql).execute(
+        cursor = _items_statement(len(unit_ids), sqlite=in_sql).execute(
             self.connection, _units_params(care_giver_id, unit_ids, today, since)
         )
         try:
@@ -206,7 +206,7 @@ def _replaced(t):
     )
 
 
-_UNITS_STATEMENTS: dict[tuple[int, bool, bool], PreparedStatement] = {}
+_UNITS_STATEMENTS: dict[tuple[int, bool | None], PreparedStatement] = {}
 # Written with the row, read only by the selection itself (the span) or by listed_items (the item).
 _NOT_READ = ("listed_item", "first_start", "last_end")
 # The row's columns in table order, as the certificate is read.
@@ -220,77 +220,64 @@ def _units_params(care_giver_id: str, unit_ids: list[str], today: dt.date, since
     return params
 
 
-def _units_statement(units: int, *, items: bool = False, ordered: bool = True) -> PreparedStatement:
-    """The units' selection for ``units`` unit ids (a unit and its sub-units), compiled once per count.
+def _on_units_selected(units: int) -> tuple:
+    """The units' selection for ``units`` unit ids (a unit and its sub-units), as a where clause."""
+    t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
+    on_units = (
+        t.c.care_giver_id == bindparam("giver"),
+        t.c.care_unit_id.in_([bindparam(f"unit{i}") for i in range(units)]),
+        t.c.deleted.is_(False),
+    )
+    today, since = bindparam("today", type_=Date()), bindparam("since", type_=Date())
+    # The span narrows the unit's certificates to those that can cover the days (by
+    # ix_sick_leave_unit_end); a period of theirs must, as the span may have gaps.
+    active_patients = (
+        select(t.c.patient_id)
+        .where(
+            *on_units,
+            t.c.last_end >= since,
+            t.c.first_start <= today,
+            exists().where(p.c.certificate_id == t.c.certificate_id, p.c.start <= today, p.c.end >= since),
+        )
+        .distinct()
+    )
+    return (*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
 
-    Each certificate's row with its periods, one row per period; or, with ``items``, one row per
-    certificate with its stored item and no periods, ordered by patient, signing time and id
-    unless ``ordered`` is false.
-    """
-    statement = _UNITS_STATEMENTS.get((units, items, ordered))
+
+def _units_statement(units: int) -> PreparedStatement:
+    """Each selected certificate's row with its periods, one row per period, in list order; compiled once per count."""
+    statement = _UNITS_STATEMENTS.get((units, None))
     if statement is None:
         t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
-        on_units = (
-            t.c.care_giver_id == bindparam("giver"),
-            t.c.care_unit_id.in_([bindparam(f"unit{i}") for i in range(units)]),
-            t.c.deleted.is_(False),
+        stmt = (
+            select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade)
+            .join_from(t, p, p.c.certificate_id == t.c.certificate_id)
+            .where(*_on_units_selected(units))
+            .order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id, p.c.start)
         )
-        today, since = bindparam("today", type_=Date()), bindparam("since", type_=Date())
-        # The span narrows the unit's certificates to those that can cover the days (by
-        # ix_sick_leave_unit_end); a period of theirs must, as the span may have gaps.
-        active_patients = (
-            select(t.c.patient_id)
-            .where(
-                *on_units,
-                t.c.last_end >= since,
-                t.c.first_start <= today,
-                exists().where(p.c.certificate_id == t.c.certificate_id, p.c.start <= today, p.c.end >= since),
-            )
-            .distinct()
-        )
-        selected = (
-            # Unordered, the signing time comes along for the caller's sort.
-            select(
-                t.c.certificate_id, t.c.patient_id, *(() if ordered else (t.c.signed_at,)), _Utf8Bytes(t.c.listed_item)
-            )
-            if items
-            else select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade).join_from(
-                t, p, p.c.certificate_id == t.c.certificate_id
-            )
-        )
-        stmt = selected.where(*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
-        if ordered:
-            stmt = stmt.order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id, *(() if items else (p.c.start,)))
-        statement = _UNITS_STATEMENTS[(units, items, ordered)] = PreparedStatement(stmt)
+        statement = _UNITS_STATEMENTS[(units, None)] = PreparedStatement(stmt)
     return statement
 
 
-class _Utf8Bytes(ColumnElement[bytes]):
-    """A text column's value as its UTF-8 bytes where the database does that cheaply (SQLite)."""
+def _items_statement(units: int, *, sqlite: bool) -> PreparedStatement:
+    """Each selected certificate's id, patient and stored item; compiled once per count.
 
-    inherit_cache = True
-    type = LargeBinary()
-
-    def __init__(self, column: ColumnElement[str | None]):
-        self.column = column
-
-
-@compiles(_Utf8Bytes, "sqlite")
-def _utf8_bytes_sqlite(element: _Utf8Bytes, compiler, **kw) -> str:
-    # SQLite stores text as UTF-8 (the default encoding): the cast hands the stored bytes over.
-    return f"CAST({compiler.process(element.column, **kw)} AS BLOB)"
-
-
-@compiles(_Utf8Bytes, "postgresql")
-def _utf8_bytes_postgresql(element: _Utf8Bytes, compiler, **kw) -> str:
-    # convert_to() took PostgreSQL longer than the driver's decoding and Python's encoding
-    # (48 against 30 ms for a 7.6 MB list): the text comes as text and listed_items encodes it.
-    return compiler.process(element.column, **kw)
-
-
-@compiles(_Utf8Bytes)
-def _utf8_bytes(element: _Utf8Bytes, compiler, **kw) -> str:
-    raise NotImplementedError(f"no UTF-8 conversion for {compiler.dialect.name}")
+    For SQLite the item comes as its stored UTF-8 bytes and the rows in list order; otherwise the
+    item is text and the signing time comes along for the caller to order by.
+    """
+    statement = _UNITS_STATEMENTS.get((units, sqlite))
+    if statement is None:
+        t = SickLeaveCertificateRow.__table__
+        where = _on_units_selected(units)
+        stmt = (
+            select(t.c.certificate_id, t.c.patient_id, cast(t.c.listed_item, LargeBinary))
+            .where(*where)
+            .order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id)
+            if sqlite
+            else select(t.c.certificate_id, t.c.patient_id, t.c.signed_at, t.c.listed_item).where(*where)
+        )
+        statement = _UNITS_STATEMENTS[(units, sqlite)] = PreparedStatement(stmt)
+    return statement
 
 
 def _date(value) -> dt.date:

@@ -80,7 +80,7 @@ def list_active_sick_leaves_for_care_unit(req: Request) -> etree._Element | Prer
             req.contract, _error(f"Unmarshalling Error: max-dagar-sedan-avslut is not an integer: {days_text!r}")
         )
     days = max(-LONGEST_LOOKBACK_DAYS, min(days, LONGEST_LOOKBACK_DAYS))
-    care_giver, items = service.unit_items(req.services, unit_id, render_intygs_data, person, days)
+    care_giver, items = service.unit_items(req.services, unit_id, person, days)
     root = _root(req.contract)
     _add_vardgivare(root, _tag(req, "vardgivare"), care_giver or UNKNOWN_CARE_GIVER)
     answer = _listed(root, _tag(req, "intygsLista"), items)

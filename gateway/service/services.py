@@ -40,7 +40,7 @@ class Services:
     # None: notifications to care are off.
     render_status_update: Callable[..., bytes] | None = None
     # Renders a sick-leave certificate as the rehabilitation lists show it, stored with its row
-    # (intygsgw.handlers.rehab_items); None: rendered when a list is read.
+    # (intygsgw.handlers.rehab_items), and rows stored without one when a list is read; None: none stored.
     render_sick_leave_item: Callable[[SickLeaveCertificate], str] | None = None
     # Signature policy and trust anchors (intygsgw.signing.registration); None: never verify.
     signatures: SignatureChecker | None = None

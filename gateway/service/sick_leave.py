@@ -7,7 +7,7 @@ on the care giver the unit's certificates name. Validation persons never appear.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from intygsgw import audit
@@ -70,18 +70,14 @@ def listed_item_of(svc: Services, cert: SickLeaveCertificate | None) -> str | No
 
 
 def unit_items(
-    svc: Services,
-    unit_id: str,
-    render: Callable[[SickLeaveCertificate], str],
-    person: PersonId | None = None,
-    max_days_since_end: int = 0,
+    svc: Services, unit_id: str, person: PersonId | None = None, max_days_since_end: int = 0
 ) -> tuple[str | None, list[bytes]]:
     """The care giver of the unit, and every certificate of the patients on sick leave there, as list items (UTF-8).
 
     On sick leave: a period covers today or ended at most ``max_days_since_end``
     days ago. Raw certificates, not merged into cases (ListActiveSickLeavesForCareUnit).
-    The items stored with the rows are used as they are; ``render`` renders those
-    stored without one. An unknown unit has no care giver and no certificates.
+    The items stored with the rows are used as they are; those stored without one are
+    rendered by the same ``render_sick_leave_item`` that renders them for storing. An unknown unit has no care giver and no certificates.
     """
     today = svc.clock().date()
     since = today - dt.timedelta(days=max(0, max_days_since_end))
@@ -94,7 +90,11 @@ def unit_items(
         if person is not None:
             rows = [r for r in rows if r[1] == person.digits]
         missing = [r[0] for r in rows if r[2] is None]
-        rendered = {c.certificate_id: render(c) for c in uow.sick_leave.certificates(missing)} if missing else {}
+        rendered: dict[str, str] = {}
+        if missing:
+            render = svc.render_sick_leave_item
+            assert render is not None, "sick-leave rows without a list item, and no renderer to make one"
+            rendered = {c.certificate_id: render(c) for c in uow.sick_leave.certificates(missing)}
     by_patient: dict[str, list[str]] = {}
     for certificate_id, patient_id, _ in rows:
         by_patient.setdefault(patient_id, []).append(certificate_id)

@@ -114,7 +114,7 @@ def test_the_list_item_is_stored_with_the_row_and_a_row_without_one_lists_the_sa
     assert [item for _, _, item in rows] == [render_intygs_data(c).encode() for c in certificates]
 
     on_the_day = dataclasses.replace(services, clock=lambda: dt.datetime(2026, 12, 1, 12, 0))
-    stored = unit_items(on_the_day, "SE-UNIT-1", render_intygs_data)
+    stored = unit_items(on_the_day, "SE-UNIT-1")
     # As a row written before migration 0014 has it.
     with services.store.writing() as uow:
         uow.connection.exec_driver_sql(
@@ -124,5 +124,5 @@ def test_the_list_item_is_stored_with_the_row_and_a_row_without_one_lists_the_sa
             (first,),
         )
         uow.commit()
-    assert unit_items(on_the_day, "SE-UNIT-1", render_intygs_data) == stored
+    assert unit_items(on_the_day, "SE-UNIT-1") == stored
     assert stored == ("SE-GIVER-1", [item for _, _, item in rows])
