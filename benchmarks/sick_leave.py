@@ -49,6 +49,7 @@ from intygsgw.devtools import samples  # noqa: E402
 from intygsgw.devtools.samples import personnummer  # noqa: E402
 from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity  # noqa: E402
 from intygsgw.handlers.rehab_items import render_intygs_data  # noqa: E402
+from intygsgw.serving.server import _background_process  # noqa: E402
 from intygsgw.storage.db import make_engine  # noqa: E402
 from intygsgw.storage.migrate import upgrade  # noqa: E402
 from intygsgw.storage.models import CertificateRow, SickLeaveCertificateRow, SickLeavePeriodRow  # noqa: E402
@@ -289,20 +290,6 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def housekeeping(url: str) -> None:
-    """What the serving gateway's background process does beside the requests: WAL checkpoints."""
-    from intygsgw.app import build_services
-    from intygsgw.service.periodic import PeriodicJob
-    from intygsgw.storage.db import checkpoint_sqlite
-
-    settings = Settings(db=url, delivery=False)
-    services = build_services(settings)
-    engine = services.store.engine
-    PeriodicJob("sqlite-checkpoint", lambda: checkpoint_sqlite(engine), settings.sqlite_checkpoint_every).start()
-    while True:
-        time.sleep(3600)
-
-
 def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
     app = build_app(Settings(db=url, delivery=False))
     settle_heap()  # as a serving worker does once it is built
@@ -334,7 +321,9 @@ def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
             raise SystemExit("the target unit has no stored list items: was the data set generated before them?")
 
     # The serving gateway's background process runs beside the requests: so does it here.
-    background = multiprocessing.get_context("spawn").Process(target=housekeeping, args=(url,), daemon=True)
+    background = multiprocessing.get_context("spawn").Process(
+        target=_background_process, args=(Settings(db=url, delivery=False).to_env(),), daemon=True
+    )
     background.start()
     figures = {
         "selection query alone (baseline)": timed(selection_only, queries),

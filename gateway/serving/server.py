@@ -77,8 +77,8 @@ class _Background:
                 settings.broker_password,
             )
         self.housekeeping: list[PeriodicJob] = []
-        if settings.sqlite_checkpoint_every > 0:
-            engine = services.store.engine
+        engine = services.store.engine
+        if settings.sqlite_checkpoint_every > 0 and engine.dialect.name == "sqlite":
             self.housekeeping.append(
                 PeriodicJob("sqlite-checkpoint", lambda: checkpoint_sqlite(engine), settings.sqlite_checkpoint_every)
             )
