@@ -53,8 +53,8 @@ def observe_batch(size: int) -> None:
     BATCH_SIZE.observe(size)
 
 
-def count_delivery(destination: str, outcome: str) -> None:
-    DELIVERIES.labels(destination, outcome).inc()
+def count_delivery(destination: str, outcome: str, items: int = 1) -> None:
+    DELIVERIES.labels(destination, outcome).inc(items)
 
 
 def count_type_reload(ok: bool) -> None:

@@ -210,9 +210,11 @@ class OutboxRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # A small payload (a broker event's head) rides here, saving every registration with the
+    # statistics feed on a second insert; a large one is in outbox_payload (OutboxPayloadRow).
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     __table_args__ = (
-        Index("ix_outbox_due", "state", "next_attempt_at"),
         Index("ix_outbox_destination_due", "destination", "state", "next_attempt_at"),
         Index("ix_outbox_reference", "reference"),
         # Lets the delivery loop skip from queue to queue instead of reading the backlog.
@@ -221,7 +223,7 @@ class OutboxRow(Base):
 
 
 class OutboxPayloadRow(Base):
-    """What an outbox item sends, apart from the item.
+    """What an outbox item sends, apart from the item, when it is larger than a few hundred bytes.
 
     Written once; the item's row changes with every claim and outcome. In
     SQLite a changed row is written again whole, so a payload kept in it (a

@@ -30,7 +30,7 @@ _COLUMNS = [
     OutboxRow.logical_address,
     OutboxRow.kind,
     OutboxRow.reference,
-    OutboxPayloadRow.payload,
+    func.coalesce(OutboxRow.payload, OutboxPayloadRow.payload),
     OutboxRow.state,
     OutboxRow.attempts,
     OutboxRow.next_attempt_at,
@@ -54,12 +54,16 @@ _ITEM_KEYS = (
     "correlation_id",
     "created_at",
     "updated_at",
+    "payload",
 )
 _INSERT_ITEM = PreparedStatement(insert(OutboxRow).returning(OutboxRow.id), _ITEM_KEYS)
 _INSERT_PAYLOAD = PreparedStatement(insert(OutboxPayloadRow), ("outbox_id", "payload"))
 
-# An item with its payload.
-_ITEMS = OutboxRow.__table__.join(
+# Payloads up to this size are kept in the item's row (a broker event's head); larger ones apart.
+INLINE_PAYLOAD_BYTES = 1024
+
+# An item with its payload, wherever it is kept.
+_ITEMS = OutboxRow.__table__.outerjoin(
     OutboxPayloadRow.__table__, OutboxPayloadRow.__table__.c.outbox_id == OutboxRow.__table__.c.id
 )
 
@@ -133,6 +137,7 @@ class OutboxRepository:
             "correlation_id": correlation_id,
             "created_at": now,
             "updated_at": now,
+            "payload": payload if len(payload) <= INLINE_PAYLOAD_BYTES else None,
         }
         check_lengths(OutboxRow.__table__, values)
         # Prepared: with the statistics feed on, every registration queues one.
@@ -141,7 +146,8 @@ class OutboxRepository:
             item_id = cursor.fetchone()[0]
         finally:
             cursor.close()
-        _INSERT_PAYLOAD.execute(self.connection, {"outbox_id": item_id, "payload": payload}).close()
+        if values["payload"] is None:
+            _INSERT_PAYLOAD.execute(self.connection, {"outbox_id": item_id, "payload": payload}).close()
 
     def _claimable(self, now: dt.datetime):
         return and_(
@@ -350,11 +356,13 @@ class OutboxRepository:
         )
         return res.rowcount
 
-    def discard(self, ids: list[int], now: dt.datetime) -> int:
+    def discard(self, ids: list[int], now: dt.datetime, reason: str | None = None) -> int:
+        """Give up on waiting or dead items for good; ``reason`` replaces their last error when given."""
+        values: dict = {"state": DISCARDED, "claimed_until": None, "updated_at": now}
+        if reason is not None:
+            values["last_error"] = reason
         res = self.connection.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(ids), OutboxRow.state.in_((PENDING, DEAD)))
-            .values(state=DISCARDED, claimed_until=None, updated_at=now)
+            update(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.state.in_((PENDING, DEAD))).values(**values)
         )
         return res.rowcount
 

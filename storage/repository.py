@@ -184,6 +184,18 @@ class CertificateRepository:
             return None
         return StoredDocument(bytes(row[0]), json.loads(row[1]))
 
+    def documents(self, ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored documents of those of ``ids`` that still have one, by certificate id."""
+        found: dict[str, bytes] = {}
+        for chunk in _chunks(list(ids), 500):
+            rows = self.connection.execute(
+                select(CertificateDocumentRow.certificate_id, CertificateDocumentRow.document).where(
+                    CertificateDocumentRow.certificate_id.in_(chunk)
+                )
+            )
+            found.update((certificate_id, bytes(document)) for certificate_id, document in rows)
+        return found
+
     def states(self, certificate_id: str) -> list[StateEntry]:
         return self.states_for([certificate_id]).get(certificate_id, [])
 

@@ -380,13 +380,16 @@ class Deliverer:
         if not batch:
             return True
         assert self.broker is not None
-        confirmed, outcome = self.broker.publish_all([decode(i.payload) for i in batch])
+        batch, events = self._with_bodies(claimant, batch)
+        if not batch:
+            return True
+        confirmed, outcome = self.broker.publish_all(events)
         now = self.clock.utc()
         if confirmed:
             done = [i.id for i in batch[:confirmed]]
             self.store.write(lambda uow: uow.outbox.mark_done(done, now))
-            for item in batch[:confirmed]:
-                metrics.count_delivery(_label(item), "done")
+            # A batch is one event queue: one label, counted once.
+            metrics.count_delivery(_label(batch[0]), "done", confirmed)
             with self._lock:
                 self._in_flight.get(claimant, set()).difference_update(done)
                 self._delivering.add(destination)
@@ -411,6 +414,42 @@ class Deliverer:
             self._delivering.discard(destination)
             self._open_until[destination], self._opened_by[destination] = when, first.id
         return False
+
+    def _with_bodies(self, claimant: str, batch: list[OutboxItem]) -> tuple[list[OutboxItem], list[BrokerEvent]]:
+        """The batch's items that can go and their events, each body read from the certificate it names.
+
+        An event whose certificate was erased (customer termination) before it
+        went out is discarded: its body is gone, and the erased care provider's
+        certificates are no longer the hub's to report.
+        """
+        events = [decode(i.payload) for i in batch]
+        named = [e.body_of for e in events if e.body_of is not None]
+        if not named:
+            return batch, events
+        with self.store.reading() as uow:
+            documents = uow.certificates.documents(named)
+        items: list[OutboxItem] = []
+        ready: list[BrokerEvent] = []
+        gone: list[OutboxItem] = []
+        for item, event in zip(batch, events, strict=True):
+            if event.body_of is not None:
+                document = documents.get(event.body_of)
+                if document is None:
+                    gone.append(item)
+                    continue
+                event = BrokerEvent(event.queue, event.properties, document, event.event_id)
+            items.append(item)
+            ready.append(event)
+        if gone:
+            ids = [i.id for i in gone]
+            now = self.clock.utc()
+            reason = "discarded: the certificate was erased before its event was published"
+            self.store.write(lambda uow: uow.outbox.discard(ids, now, reason))
+            metrics.count_delivery(_label(gone[0]), "discarded", len(gone))
+            with self._lock:
+                self._in_flight.get(claimant, set()).difference_update(ids)
+            log.warning("%d event(s) discarded: %s", len(ids), ", ".join(i.reference for i in gone))
+        return items, ready
 
     def _retry_later(
         self, claimant: str, item: OutboxItem, outcome: Outcome, now: dt.datetime, *, keep_place: bool = False

@@ -9,7 +9,9 @@ a consumer de-duplicates on the ``event-id`` property, which stays the same on
 every attempt.
 
 What is stored in the outbox is the queue name as the contract
-(``jms:<queue>``) and the event encoded by :func:`encode`.
+(``jms:<queue>``) and the event encoded by :func:`encode`. An event whose body
+is a stored certificate's document (created, revoked) names the certificate
+instead of carrying a copy: the publisher reads the document when it sends.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class BrokerEvent:
     properties: dict[str, str]
     body: bytes = b""  # UTF-8 text
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # The certificate whose stored document is the body, filled in when published: a second
+    # 10 KB copy in the outbox cost every registration its write (and the WAL its pages).
+    body_of: str | None = None
 
     @property
     def contract(self) -> str:
@@ -54,6 +59,7 @@ def statistics_event(
     body: bytes = b"",
     recipient: str | None = None,
     message_id: str | None = None,
+    body_of: str | None = None,
 ) -> BrokerEvent:
     """A statistics message as Intygsstatistik's receiver reads it (§3.5)."""
     properties = {"action": action, "certificate-id": certificate_id, "certificate-type": certificate_type}
@@ -61,7 +67,7 @@ def statistics_event(
         properties["certificate-recipient"] = recipient
     if message_id is not None:
         properties["message-id"] = message_id
-    return BrokerEvent(queue, properties, body)
+    return BrokerEvent(queue, properties, body, body_of=body_of)
 
 
 def citizen_sent_notification(
@@ -83,14 +89,16 @@ def citizen_sent_notification(
 def encode(event: BrokerEvent) -> bytes:
     """One JSON line of queue, id and properties, then the body as it is: a 10 KB certificate is
     neither escaped into JSON on every registration nor parsed out of it on every publish."""
-    head = json.dumps({"queue": event.queue, "event-id": event.event_id, "properties": event.properties})
-    return head.encode("utf-8") + b"\n" + event.body
+    head: dict = {"queue": event.queue, "event-id": event.event_id, "properties": event.properties}
+    if event.body_of is not None:
+        head["body-of"] = event.body_of
+    return json.dumps(head).encode("utf-8") + b"\n" + event.body
 
 
 def decode(payload: bytes) -> BrokerEvent:
     head, _, body = payload.partition(b"\n")
     data = json.loads(head)
-    return BrokerEvent(data["queue"], dict(data["properties"]), body, data["event-id"])
+    return BrokerEvent(data["queue"], dict(data["properties"]), body, data["event-id"], data.get("body-of"))
 
 
 def is_broker_contract(contract: str) -> bool:

@@ -33,7 +33,8 @@ def send_frame(destination: str, headers: dict[str, str], body: bytes) -> bytes:
         raise ValueError("a STOMP text frame's body cannot contain a NUL byte")
     lines = [f"SEND\ndestination:{_escaped(destination)}\n"]
     lines.extend(f"{_escaped(k)}:{_escaped(str(v))}\n" for k, v in headers.items())
-    return "".join(lines).encode() + b"\n" + body + b"\0"
+    lines.append("\n")
+    return b"".join(("".join(lines).encode(), body, b"\0"))  # the body copied once
 
 
 def _escaped(value: str) -> str:

@@ -123,7 +123,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
             uow.signatures.add(signature.record)
         if sick_leave is not None:
             uow.sick_leave.add(sick_leave, listed_item)
-        queue_statistics(svc, uow, record, events.CREATED, cmd.document)
+        queue_statistics(svc, uow, record, events.CREATED, body_of=record.id)
         audit.in_transaction(access, uow)
 
     # No look-up first: a new id is the common case, and the primary key turns
@@ -208,8 +208,7 @@ def revoke_certificate(svc: Services, certificate_id: str, person_id: str, forwa
             return info(f"Certificate {certificate_id} is already revoked.")
         uow.certificates.add_state(certificate_id, State.CANCELLED, HSVARD, svc.clock())
         uow.sick_leave.mark_deleted(certificate_id)
-        stored = uow.certificates.document(certificate_id)
-        queue_statistics(svc, uow, record, events.REVOKED, stored.document if stored is not None else b"")
+        queue_statistics(svc, uow, record, events.REVOKED, body_of=certificate_id)
         if record.person_id in svc.validation_persons:
             log.info("revocation of %s not forwarded: the patient is a validation person", certificate_id)
         elif forward is not None and not record.test_certificate:

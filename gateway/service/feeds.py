@@ -34,12 +34,16 @@ def queue_statistics(
     body: bytes = b"",
     recipient: str | None = None,
     message_id: str | None = None,
+    body_of: str | None = None,
 ) -> None:
-    """Tell Intygsstatistik, when the feed is on; never about validation persons or test certificates."""
+    """Tell Intygsstatistik, when the feed is on; never about validation persons or test certificates.
+
+    ``body_of``: the certificate whose stored document is the body, read when the event is published.
+    """
     queue = svc.feeds.statistics_queue if svc.feeds is not None else None
     if not queue or record.test_certificate or record.person_id in svc.validation_persons:
         return
-    event = statistics_event(queue, action, record.id, record.type, body, recipient, message_id)
+    event = statistics_event(queue, action, record.id, record.type, body, recipient, message_id, body_of)
     queue_event(svc, uow, event, message_id or record.id)
 
 

@@ -59,6 +59,9 @@ class CertificateRepository(Protocol):
 
     def revocation_request(self, certificate_id: str) -> bytes | None: ...
 
+    def documents(self, ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored documents of those of ``ids`` that still have one, by certificate id."""
+
     def document(self, certificate_id: str) -> StoredDocument | None: ...
 
     def states(self, certificate_id: str) -> list[StateEntry]: ...

@@ -18,6 +18,10 @@ def store(outbox_database):
     return outbox_database[1].store
 
 
+# Larger than INLINE_PAYLOAD_BYTES, as a certificate for a recipient is: kept in outbox_payload.
+PAYLOAD = b"<x>" + b"a" * 2000 + b"</x>"
+
+
 def add(
     store, address: str, reference: str, contract: str = REVOKE_CERTIFICATE_2.namespace, at: dt.datetime = NOW
 ) -> int:
@@ -27,7 +31,7 @@ def add(
             logical_address=address,
             kind="revoke",
             reference=reference,
-            payload=b"<x/>",
+            payload=PAYLOAD,
             correlation_id=reference,
             now=at,
         )
@@ -115,3 +119,25 @@ def test_settled_items_older_than_the_retention_go_with_their_payloads_and_the_r
     assert left == {"done-recent": "DONE", "dead-old": "DEAD", "pending-old": "PENDING"}
     assert payloads == 3  # no payload outlives its item
     assert pending_old and purge_settled_outbox(services, retention_cutoff(NOW, 30)) == 0
+
+
+def test_a_small_payload_is_kept_in_the_items_row_a_large_one_apart_and_both_come_back_whole(outbox_database):
+    store = outbox_database[1].store
+    small, large = b'{"queue": "certificate.queue"}\n', PAYLOAD
+    for reference, payload in (("small", small), ("large", large)):
+        with store.writing() as uow:
+            uow.outbox.enqueue(
+                contract=REVOKE_CERTIFICATE_2.namespace, logical_address="FKORG", kind="revoke",
+                reference=reference, payload=payload, correlation_id=reference, now=NOW,
+            )  # fmt: skip
+            uow.commit()
+    with store.reading() as uow:
+        found = {i.reference: i.payload for i in uow.outbox.find(limit=10)}
+        apart = uow.connection.exec_driver_sql("SELECT count(*) FROM outbox_payload").scalar()
+        inline = uow.connection.exec_driver_sql("SELECT count(*) FROM outbox WHERE payload IS NOT NULL").scalar()
+    assert found == {"small": small, "large": large}
+    assert (apart, inline) == (1, 1)
+    with store.writing() as uow:
+        claimed = uow.outbox.claim(destination_key(REVOKE_CERTIFICATE_2.namespace, "FKORG"), NOW, LEASE, "w", 10)
+        uow.commit()
+    assert sorted(i.payload for i in claimed) == sorted([small, large])
