@@ -326,11 +326,23 @@ def _serve_plain(settings: Settings, services) -> int:
     return 0
 
 
+def background_needed(settings: Settings) -> bool:
+    """Whether _Background has work: the TLS server spawns a process for it only then."""
+    from intygsgw.app import database_url
+
+    return bool(
+        settings.delivery
+        or settings.certificate_service_url
+        or (settings.sqlite_checkpoint_every > 0 and database_url(settings).startswith("sqlite"))
+        or (settings.validation_persons.strip() and settings.validation_purge_every > 0)
+    )
+
+
 def _serve_tls(settings: Settings) -> int:
     from intygsgw.serving.tls_server import serve_tls
 
     helper = None
-    if settings.delivery or (settings.validation_persons.strip() and settings.validation_purge_every > 0):
+    if background_needed(settings):
         helper = multiprocessing.get_context("spawn").Process(
             target=_background_process, args=(settings.to_env(),), name="intygsgw-background", daemon=False
         )
