@@ -49,7 +49,7 @@ from intygsgw.devtools import samples  # noqa: E402
 from intygsgw.devtools.samples import personnummer  # noqa: E402
 from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity  # noqa: E402
 from intygsgw.handlers.rehab_items import render_intygs_data  # noqa: E402
-from intygsgw.serving.server import _background_process  # noqa: E402
+from intygsgw.serving.server import background_process  # noqa: E402
 from intygsgw.storage.db import make_engine  # noqa: E402
 from intygsgw.storage.migrate import upgrade  # noqa: E402
 from intygsgw.storage.models import CertificateRow, SickLeaveCertificateRow, SickLeavePeriodRow  # noqa: E402
@@ -322,7 +322,7 @@ def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
 
     # The serving gateway's background process runs beside the requests: so does it here.
     background = multiprocessing.get_context("spawn").Process(
-        target=_background_process, args=(Settings(db=url, delivery=False).to_env(),), daemon=True
+        target=background_process, args=(Settings(db=url, delivery=False).to_env(),), daemon=True
     )
     background.start()
     figures = {

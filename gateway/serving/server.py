@@ -118,7 +118,11 @@ class _Background:
             self.deliverer.stop()
 
 
-def _background_process(settings_json: str) -> None:
+def background_process(settings_json: str) -> None:
+    """The housekeeping of a gateway as a process of its own (``settings_json``: Settings.to_env()).
+
+    The TLS server spawns it; the sick-leave benchmark runs it beside its measurements.
+    """
     import json
     import threading
 
@@ -344,7 +348,7 @@ def _serve_tls(settings: Settings) -> int:
     helper = None
     if background_needed(settings):
         helper = multiprocessing.get_context("spawn").Process(
-            target=_background_process, args=(settings.to_env(),), name="intygsgw-background", daemon=False
+            target=background_process, args=(settings.to_env(),), name="intygsgw-background", daemon=False
         )
         helper.start()
     try:
