@@ -1,12 +1,17 @@
 """RegisterCertificate over HTTP against the gateway, next to an in-process floor.
 
     python benchmarks/register_throughput.py [--seconds 20] [--clients 32] [--workers 2] [--load wrk|python]
+                                             [--db sqlite|postgres]
 
 Starts the gateway as an operator would (`intygsgw serve`, default SQLite store
 with durable commits) in a temporary directory, sends distinct ~10 KB LISJP
 certificates on keep-alive connections (wrk from Debian's ``wrk`` package when
 installed, else Python client processes, which take a larger share of the same
 two cores), and prints requests/s, p50/p99 latency and each process's peak RSS.
+
+With ``--db postgres`` the gateway stores in a PostgreSQL server started from
+the Debian package for the run (fsync on, as the tests' server), and the
+server's own CPU per request is printed beside the gateway's.
 
 In the same run it measures a floor: one plain loop of lxml parse + schema
 validation + one SQLite insert (WAL, synchronous=FULL, a commit per message),
@@ -201,6 +206,17 @@ def _children_stat(pid: int) -> dict[int, list[str]]:
     return out
 
 
+def _postgres_cpu_seconds(server) -> float:
+    """User+system CPU of a PostgreSQL server's postmaster and its backends (0 without a server)."""
+    if server is None:
+        return 0.0
+    postmaster = int((server.datadir / "postmaster.pid").read_text().split()[0])
+    tick = os.sysconf("SC_CLK_TCK")
+    own = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    backends = sum(int(f[11]) + int(f[12]) for f in _children_stat(postmaster).values())
+    return (int(own[11]) + int(own[12]) + backends) / tick
+
+
 def _peak_rss_of_children(pid: int) -> list[int]:
     """VmHWM (peak resident set) in KiB of each process below ``pid``."""
     out = []
@@ -244,10 +260,18 @@ def main() -> None:
         default="wrk" if shutil.which("wrk") else "python",
         help="load generator (default: wrk when installed)",
     )
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite", help="the gateway's database")
     args = ap.parse_args()
 
     sys.path.insert(0, str(REPO / "tests" / ".."))
     from tests.support.server import GatewayProcess
+
+    postgres = None
+    if args.db == "postgres":
+        from tests.support.postgres import PostgresServer, create_database
+
+        postgres = PostgresServer().start()
+        database_url = create_database(postgres.url, "register_bench")
 
     work = Path(tempfile.mkdtemp(prefix="intygsgw-bench-"))
     total = args.clients * args.per_client if args.load == "python" else 0
@@ -263,6 +287,8 @@ def main() -> None:
     )
 
     env = {"INTYGSGW_DELIVERY": "false"}
+    if postgres is not None:
+        env["INTYGSGW_DB"] = database_url
     if args.threads:
         env["INTYGSGW_THREADS"] = str(args.threads)
     gw = GatewayProcess(work / "gateway", workers=args.workers, extra_env=env).start()
@@ -275,6 +301,7 @@ def main() -> None:
         # Where the machine's time goes during the load: the gateway's
         # processes, the load generator (all other CPU) and idle cores.
         cpu_before = _cpu_seconds_of_children(gw.proc.pid)
+        db_cpu_before = _postgres_cpu_seconds(postgres)
         idle_before, steal_before = _machine_idle_and_steal_seconds()
         own_before = os.times()
         if args.load == "wrk":
@@ -288,10 +315,13 @@ def main() -> None:
             n = len(latencies)
             p50, p99 = latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
         cpu_after, (idle_after, steal_after) = _cpu_seconds_of_children(gw.proc.pid), _machine_idle_and_steal_seconds()
+        db_cpu = _postgres_cpu_seconds(postgres) - db_cpu_before
         own_after = os.times()
         rss = _peak_rss_of_children(gw.proc.pid)
     finally:
         gw.stop()
+        if postgres is not None:
+            postgres.stop()
 
     floor_after = floor(envelopes[total : total + 2000], work, "floor-after.db")
     floor_rate = (floor_before + floor_after) / 2
@@ -315,6 +345,8 @@ def main() -> None:
         f"load generator {load_cpu / n * 1000:.2f} ms CPU, idle cores {idle / n * 1000:.2f} ms "
         f"({idle / elapsed / os.cpu_count():.0%} idle, {steal / elapsed / os.cpu_count():.0%} stolen by the host)"
     )
+    if postgres is not None:
+        print(f"  PostgreSQL's own processes: {db_cpu / n * 1000:.2f} ms CPU per request")
     print(f"ratio gateway / floor (mean of before and after): {rate / floor_rate:.2f}")
 
 
