@@ -66,7 +66,7 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
     types = TypeBook(types_dir(settings), on_reload=metrics.count_type_reload)
     signatures = build_signature_check(settings, types.current().catalog)
     return Services(
-        store=Store(engine, on_batch=metrics.observe_batch),
+        store=Store(engine, on_batch=metrics.observe_batch, gather_seconds=settings.group_commit_gather),
         types=types,
         recipients_source=Reloadable(settings.recipients_file or str(RECIPIENTS_FILE), load_recipients),
         outbound=Outbound(routes.current, today=lambda: clock.local().date(), signer=_gateway_signer(settings)),

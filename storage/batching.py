@@ -7,6 +7,19 @@ waiting thread leads: it opens one transaction, runs every queued job in its
 own savepoint, commits once and wakes the others. Nobody hears "done" before
 that commit has returned, so an OK answer still means "on disk".
 
+Under load a leader first waits a moment (``gather_seconds``) so that the
+batch takes in more jobs: the requests in progress and those their callers
+send as soon as the last batch's answers reach them. With eight callers on
+two processes, batches otherwise held 1.7 jobs on average, and the commits
+(each a flush and its share of CPU) were a large part of a request's cost. A
+caller that will probably write says so with :meth:`CommitBatcher.expect`;
+the leader waits only if two such callers were in progress at once within
+the last CONCURRENCY_MEMORY seconds, so a lone caller, even one sending
+request after request, pays no latency for it. Waiting only while callers
+were in progress at the moment the batch formed gathered less (2.5 jobs
+against 3): many of the jobs that join a batch come from requests that had
+not arrived yet.
+
 A job may run twice: the batch first runs without savepoints, and only if a
 job raises is it rolled back and run again with a savepoint per job, so the
 failing job undoes only its own work and its caller gets the exception. If
@@ -16,10 +29,15 @@ the commit itself fails, every job of the batch gets that error.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 MAX_BATCH = 64
+# How long two callers in progress at once mark the process as busy: at the moment a batch forms,
+# the other callers are often between their answer and their next request, not in progress.
+CONCURRENCY_MEMORY = 0.1
 
 
 class _Job:
@@ -34,13 +52,36 @@ class _Job:
 
 
 class CommitBatcher:
-    def __init__(self, open_unit: Callable, max_batch: int = MAX_BATCH, on_batch: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        open_unit: Callable,
+        max_batch: int = MAX_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+        gather_seconds: float = 0.0,
+    ):
         self._open_unit = open_unit
         self._on_batch = on_batch  # told each committed batch's size (metrics)
         self._max_batch = max_batch
+        self._gather_seconds = gather_seconds
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # the queue holds a full batch
         self._queue: list[_Job] = []
         self._leading = False
+        self._expected = 0  # callers inside expect()
+        self._concurrent_until = 0.0  # monotonic time until which callers count as concurrent
+
+    @contextmanager
+    def expect(self) -> Iterator[None]:
+        """Around work that will probably call :meth:`run` soon (a request being handled)."""
+        with self._lock:
+            self._expected += 1
+            if self._expected > 1:
+                self._concurrent_until = time.monotonic() + CONCURRENCY_MEMORY
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._expected -= 1
 
     def run(self, fn: Callable) -> Any:
         job = _Job(fn)
@@ -49,6 +90,8 @@ class CommitBatcher:
             lead = not self._leading
             if lead:
                 self._leading = True
+            elif len(self._queue) >= self._max_batch:
+                self._changed.notify()  # a full batch: a gathering leader need not wait longer
         if not lead:
             job.turn.wait()
         if not job.done:
@@ -57,10 +100,23 @@ class CommitBatcher:
             raise job.error
         return job.result
 
+    def _gather(self) -> None:
+        """Wait gather_seconds for more jobs when other callers are in progress (the lock is held)."""
+        now = time.monotonic()
+        if self._gather_seconds <= 0 or now >= self._concurrent_until:
+            return
+        deadline = now + self._gather_seconds
+        while len(self._queue) < self._max_batch:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._changed.wait(left)
+
     def _lead(self, own: _Job) -> None:
         try:
             while not own.done:
                 with self._lock:
+                    self._gather()
                     batch = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
                 self._commit(batch)

@@ -9,6 +9,7 @@ of failing on a lock upgrade.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -83,10 +84,14 @@ class UnitOfWork:
 class Store:
     """Hands out units of work on one engine."""
 
-    def __init__(self, engine: Engine, on_batch: Callable[[int], None] | None = None):
+    def __init__(self, engine: Engine, on_batch: Callable[[int], None] | None = None, gather_seconds: float = 0.0):
         self.engine = engine
         self._gate = gate_for(engine.url.render_as_string(hide_password=False))
-        self._batcher = CommitBatcher(self.writing, on_batch=on_batch)
+        self._batcher = CommitBatcher(self.writing, on_batch=on_batch, gather_seconds=gather_seconds)
+
+    def expect_write(self) -> AbstractContextManager[None]:
+        """Around a request that will probably write: a group commit may wait a moment for its job."""
+        return self._batcher.expect()
 
     def writing(self) -> UnitOfWork:
         return UnitOfWork(self.engine, write=True, gate=self._gate)

@@ -90,12 +90,14 @@ class GatewayApp:
             except SoapFault as fault:
                 answer = Answer(fault.status, fault_envelope(fault))
             else:
-                answer = self.dispatcher.handle(
-                    body,
-                    request_headers(environ),
-                    caller.hsa_id if caller else None,
-                    content_type=environ.get("CONTENT_TYPE"),
-                )
+                # Almost every call writes (the access log at least): the group commit may wait for it.
+                with self.dispatcher.services.store.expect_write():
+                    answer = self.dispatcher.handle(
+                        body,
+                        request_headers(environ),
+                        caller.hsa_id if caller else None,
+                        content_type=environ.get("CONTENT_TYPE"),
+                    )
         log_request(environ, answer, started, caller.hsa_id if caller else None)
         headers = [(correlation.HEADER, answer.correlation_id)] if answer.correlation_id else []
         return _reply(start_response, answer.status, answer.body, XML, headers)

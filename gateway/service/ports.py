@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -239,6 +240,9 @@ class Store(Protocol):
 
     def write(self, job: Callable[[UnitOfWork], T]) -> T:
         """Run ``job`` in a shared, group-committed transaction; it may run twice and must not commit."""
+
+    def expect_write(self) -> AbstractContextManager[None]:
+        """Around a request that will probably write soon (the group commit may wait for it)."""
 
     def ping(self) -> None:
         """Raise unless the store can be reached now (the health check)."""

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from intygsgw.storage.batching import MAX_BATCH, CommitBatcher
 from intygsgw.storage.db import make_engine
 from intygsgw.storage.uow import Store
 
@@ -79,3 +80,72 @@ def test_an_exception_of_a_job_reaches_its_caller_and_undoes_only_its_work(store
         store.write(half_then_fail)
     store.write(insert("after"))
     assert ids(store) == ["after"]
+
+
+def _gathering(store: Store, gather_seconds: float, max_batch: int = MAX_BATCH) -> tuple[CommitBatcher, list[int]]:
+    sizes: list[int] = []
+    return CommitBatcher(store.writing, max_batch, on_batch=sizes.append, gather_seconds=gather_seconds), sizes
+
+
+def test_under_concurrent_callers_a_leader_waits_for_more_jobs_and_commits_them_at_once(store):
+    # A full batch (two here) ends the wait: the test does not sit out the 30 s.
+    batcher, sizes = _gathering(store, gather_seconds=30.0, max_batch=2)
+    both_in_progress = threading.Barrier(2)
+    first_queued = threading.Event()
+    results: dict[str, object] = {}
+
+    def caller(name: str) -> None:
+        with batcher.expect():
+            both_in_progress.wait()
+            if name == "second":
+                first_queued.wait(20)
+                threading.Event().wait(0.2)  # the first is leading by now, and gathering
+            else:
+                first_queued.set()
+            results[name] = batcher.run(insert(name))
+
+    threads = [threading.Thread(target=caller, args=(name,)) for name in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert not any(t.is_alive() for t in threads)
+    assert results == {"first": "first", "second": "second"}
+    assert sizes == [2]  # one commit for both: the first waited for the second
+    assert ids(store) == ["first", "second"]
+
+
+def test_a_lone_caller_is_not_kept_waiting(store):
+    batcher, sizes = _gathering(store, gather_seconds=30.0)
+    done = threading.Event()
+
+    def lone() -> None:
+        for n in range(3):  # one request after another from one caller
+            with batcher.expect():
+                batcher.run(insert(f"lone-{n}"))
+        done.set()
+
+    threading.Thread(target=lone).start()
+    assert done.wait(20), "a lone caller waited for company that never came"
+    assert sizes == [1, 1, 1]
+
+
+def test_without_gathering_a_leader_commits_what_is_queued_at_once(store):
+    batcher, sizes = _gathering(store, gather_seconds=0.0)
+    both_in_progress = threading.Barrier(2)
+    first_written = threading.Event()
+
+    def caller(name: str) -> None:
+        with batcher.expect():
+            both_in_progress.wait()
+            if name == "second":
+                first_written.wait(20)
+            batcher.run(insert(name))
+            first_written.set()
+
+    threads = [threading.Thread(target=caller, args=(name,)) for name in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert sizes == [1, 1]

@@ -8,6 +8,7 @@ That is enough to test the lifecycle rules without a database or a process.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
@@ -494,6 +495,9 @@ class FakeStore:
             result = job(uow)
             uow.commit()
         return result
+
+    def expect_write(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def ping(self) -> None:
         return None
