@@ -15,7 +15,7 @@ key), so callers catch one kind whichever path ran.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import exc
@@ -99,19 +99,32 @@ class PreparedStatement:
         args = compiled.arguments_many(rows, shared) if shared else [compiled.arguments(p) for p in rows]
         self._run(connection, compiled, args, many=True).close()
 
-    def execute(self, connection: Connection, params: Mapping[str, Any]):
-        """Run once with ``params``; returns the DBAPI cursor (``fetchone``/``fetchall``)."""
+    def execute(
+        self, connection: Connection, params: Mapping[str, Any], on_cursor: Callable[[Any], None] | None = None
+    ):
+        """Run once with ``params``; returns the DBAPI cursor (``fetchone``/``fetchall``).
+
+        ``on_cursor``: called with the driver's cursor before it runs (to set how it loads a type).
+        """
         compiled = self._for(connection.dialect)
-        return self._run(connection, compiled, compiled.arguments(params), many=False)
+        return self._run(connection, compiled, compiled.arguments(params), many=False, on_cursor=on_cursor)
 
     @staticmethod
-    def _run(connection: Connection, compiled: _Compiled, args: Any, many: bool):
+    def _run(
+        connection: Connection,
+        compiled: _Compiled,
+        args: Any,
+        many: bool,
+        on_cursor: Callable[[Any], None] | None = None,
+    ):
         dialect = connection.dialect
         if not connection.in_transaction():
             # Starts the transaction the way connection.execute would (BEGIN
             # IMMEDIATE for a writing unit of work on SQLite, see intygsgw.storage.db).
             connection.begin()
         cursor = connection.connection.cursor()
+        if on_cursor is not None:
+            on_cursor(cursor)
         try:
             if many:
                 cursor.executemany(compiled.sql, args)

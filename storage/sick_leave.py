@@ -113,11 +113,14 @@ class SickLeaveRepository:
             return []
         # PostgreSQL sorted the megabytes of items along with their keys and spilled a 2,000-patient
         # list to disk: its rows are ordered here. SQLite's sort in the query costs less than this
-        # one, and SQLite hands the stored bytes over (CAST AS BLOB); PostgreSQL's convert_to()
-        # cost more (48 against 30 ms for a 7.6 MB list) than decoding and encoding here.
+        # one, and SQLite hands the stored bytes over (CAST AS BLOB). PostgreSQL's convert_to()
+        # cost more (48 against 30 ms for a 7.6 MB list) than decoding and encoding here; its
+        # driver is told to hand the item's UTF-8 over undecoded instead (_load_text_as_bytes).
         in_sql = self.connection.dialect.name == "sqlite"
         cursor = _items_statement(len(unit_ids), sqlite=in_sql).execute(
-            self.connection, _units_params(care_giver_id, unit_ids, today, since)
+            self.connection,
+            _units_params(care_giver_id, unit_ids, today, since),
+            on_cursor=None if in_sql else _load_text_as_bytes,
         )
         try:
             rows = cursor.fetchall()
@@ -278,6 +281,29 @@ def _items_statement(units: int, *, sqlite: bool) -> PreparedStatement:
         )
         statement = _UNITS_STATEMENTS[(units, sqlite)] = PreparedStatement(stmt)
     return statement
+
+
+_UTF8_BYTES_LOADER: list = []  # psycopg's Loader subclass, made on first use (psycopg is optional)
+
+
+def _load_text_as_bytes(cursor) -> None:
+    """Have a psycopg cursor hand ``text`` values (here only the stored item) over as UTF-8 bytes.
+
+    The ids are ``varchar`` and load as usual. On a connection whose client
+    encoding is not UTF-8 nothing changes: the items come as text and are
+    encoded by the caller.
+    """
+    if cursor.connection.info.encoding.lower().replace("-", "").replace("_", "") != "utf8":
+        return
+    if not _UTF8_BYTES_LOADER:
+        from psycopg.adapt import Loader
+
+        class Utf8Bytes(Loader):
+            def load(self, data) -> bytes:
+                return bytes(data)
+
+        _UTF8_BYTES_LOADER.append(Utf8Bytes)
+    cursor.adapters.register_loader("text", _UTF8_BYTES_LOADER[0])
 
 
 def _date(value) -> dt.date:
