@@ -6,6 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect as sa_inspect
 
 from intygsgw.storage.db import make_engine
 from intygsgw.storage.migrate import alembic_config, upgrade
@@ -276,3 +277,39 @@ def test_each_sick_leave_row_gets_its_span_and_a_gap_in_it_is_still_no_sick_leav
     assert as_dates == [("gap", dt.date(2026, 12, 1), dt.date(2026, 12, 20)),
                         ("whole", dt.date(2026, 12, 1), dt.date(2026, 12, 20))]  # fmt: skip
     assert [c.certificate_id for c in on_the_6th] == ["whole"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_going_back_before_0017_moves_small_payloads_apart_and_keeps_every_item_whole(database, request, tmp_path):
+    import datetime as dt
+
+    from alembic import command
+
+    from intygsgw.storage.outbox import OutboxRepository
+
+    engine = _database_at("head", database, request, tmp_path)
+    now = dt.datetime(2026, 12, 5, 12, 0)
+    small, large = b'{"queue": "certificate.queue"}\n', b"<x>" + b"a" * 2000 + b"</x>"
+    with engine.begin() as conn:
+        for reference, payload in (("small", small), ("large", large)):
+            OutboxRepository(conn).enqueue(
+                contract="ns", logical_address="FKASSA", kind="revoke", reference=reference,
+                payload=payload, correlation_id="k", now=now,
+            )  # fmt: skip
+    back = alembic_config()
+    with engine.connect() as conn:
+        back.attributes["connection"] = conn
+        command.downgrade(back, "0016")
+        conn.commit()
+    with engine.connect() as conn:
+        moved = {
+            r[0]: bytes(r[1])
+            for r in conn.exec_driver_sql(
+                "SELECT o.reference, p.payload FROM outbox o JOIN outbox_payload p ON p.outbox_id = o.id"
+            )
+        }
+        columns = {c["name"] for c in sa_inspect(conn).get_columns("outbox")}
+        indexes = {i["name"] for i in sa_inspect(conn).get_indexes("outbox")}
+    engine.dispose()
+    assert moved == {"small": small, "large": large}
+    assert "payload" not in columns and "ix_outbox_due" in indexes
