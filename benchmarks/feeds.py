@@ -172,6 +172,12 @@ def main() -> None:
     print(
         f"gateway CPU per RegisterCertificate, publishing included: on / off = {cpu_on / cpu_off:.2f} (target <= 1.10)"
     )
+    # Each round's pair measured back to back: their spread is the run's own noise.
+    pairs = [on_r["cpu"] / off_r["cpu"] for on_r, off_r in zip(results[True], results[False], strict=True)]
+    print(
+        f"  per round: {', '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f},"
+        f" range {min(pairs):.2f}-{max(pairs):.2f}"
+    )
     print(
         f"rate off / on on this machine: {off / on:.2f} (the broker runs on the same two cores here;"
         " its CPU per event is printed above)"
