@@ -25,7 +25,14 @@ from intygsgw.errors import GatewayError
 from intygsgw.handlers.context import Request
 from intygsgw.registry import Contract, Registry
 from intygsgw.service.services import Services
-from intygsgw.soap.envelope import Prerendered, fault_envelope, prerendered_envelope, read_envelope, response_envelope
+from intygsgw.soap.envelope import (
+    FixedAnswer,
+    Prerendered,
+    fault_envelope,
+    prerendered_envelope,
+    read_envelope,
+    response_envelope,
+)
 from intygsgw.soap.faults import SoapFault, client_fault, server_fault
 from intygsgw.soap.parser import as_utf8, parse_untrusted
 from intygsgw.soap.schemas import SchemaViolation, validate
@@ -38,6 +45,7 @@ class Answer:
     status: int
     body: bytes
     element: etree._Element | None = None  # the response element, for the access log
+    known_outcome: str = ""  # the outcome, where it is known without reading the element
     # What the request log line says about the call (empty where it never got that far).
     contract: str = ""  # Name:major
     logical_address: str = ""
@@ -46,7 +54,7 @@ class Answer:
     @property
     def outcome(self) -> str:
         """OK, INFO, ERROR:<errorId> or FAULT, read from the answer that leaves."""
-        return _outcome(self)
+        return self.known_outcome or _outcome(self)
 
 
 class Dispatcher:
@@ -134,7 +142,7 @@ class Dispatcher:
         finally:
             audit.end(token)
         try:
-            self.access_log.write(access, _outcome(answer))
+            self.access_log.write(access, answer.outcome)
         except Exception:
             # Fail closed: data whose reading could not be logged is not handed
             # out. Register, revoke and set-status log inside their own
@@ -182,7 +190,18 @@ class Dispatcher:
             return self._checked(contract, self._schemas[contract], body)
         return Answer(500, fault_envelope(SoapFault(text, fault_code)))
 
-    def _checked(self, contract: Contract, schema: etree.XMLSchema, response: etree._Element | Prerendered) -> Answer:
+    def _checked(
+        self, contract: Contract, schema: etree.XMLSchema, response: etree._Element | Prerendered | FixedAnswer
+    ) -> Answer:
+        if isinstance(response, FixedAnswer):
+            if response.body is None:  # the first time: checked and written like any answer
+                first = self._checked(contract, schema, response.element)
+                if first.status != 200:
+                    return first
+                response.outcome = _outcome(first)
+                response.body = first.body
+            # No element: the shared tree is not read again by the log lines, its outcome is known.
+            return Answer(200, response.body, known_outcome=response.outcome)
         # A prerendered list is not parsed again: the rest of its answer is checked (see Prerendered).
         element = response.element if isinstance(response, Prerendered) else response
         try:

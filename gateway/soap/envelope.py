@@ -98,6 +98,22 @@ class Prerendered:
     fill: bytes | list[bytes]
 
 
+class FixedAnswer:
+    """A response that is the same for every call that gets it (RegisterCertificate's OK).
+
+    The dispatcher checks it against the schema and serializes it the first
+    time it is sent and keeps the bytes; after that an answer costs no tree,
+    no validation and no serialization. ``element`` must not be changed.
+    """
+
+    __slots__ = ("body", "element", "outcome")
+
+    def __init__(self, element: etree._Element):
+        self.element = element
+        self.body: bytes | None = None  # the envelope, once checked
+        self.outcome = ""  # what the logs say of it (OK, ERROR:<errorId>), once checked
+
+
 def prerendered_envelope(response: Prerendered) -> bytes:
     mark = uuid.uuid4().hex  # cannot occur in the rest of the answer by chance
     response.slot.text = mark
