@@ -47,6 +47,26 @@ def pending_events(db: Path) -> int:
         ]
 
 
+def jobs_per_commit(port: int) -> float:
+    """Mean group-commit batch size so far, from the gateway's /metrics (all its processes)."""
+    import http.client
+    import re
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+
+    def total(suffix: str) -> float:
+        return sum(
+            float(v)
+            for v in re.findall(rf"^intygsgw_group_commit_batch_size_{suffix}(?:{{[^}}]*}})? (\S+)$", text, re.M)
+        )
+
+    count = total("count")
+    return total("sum") / count if count else 0.0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its threads (the broker's JVM)."""
     import os
@@ -108,6 +128,7 @@ def run(broker, statistics_on: bool, args, work: Path) -> dict:
             drain = (n / (elapsed + drained), left_at_end, drained, (cpu_seconds(broker.proc.pid) - broker_cpu) / n)
         # After the drain: publishing every event is counted.
         parent, workers = (after - before for after, before in zip(gateway_cpu(), cpu_before, strict=True))
+        batch = jobs_per_commit(gw.port)
     finally:
         gw.stop()
     return {
@@ -118,6 +139,7 @@ def run(broker, statistics_on: bool, args, work: Path) -> dict:
         "cpu": (parent + workers) / n,
         "parent_cpu": parent / n,
         "workers_cpu": workers / n,
+        "batch": batch,
     }
 
 
@@ -152,7 +174,8 @@ def main() -> None:
                 line = (
                     f"statistics {'on ' if on else 'off'}: {r['rate']:7,.0f} req/s  p50 {r['p50']:6.2f} ms  "
                     f"p99 {r['p99']:6.2f} ms  gateway CPU {r['cpu'] * 1000:.2f} ms/request "
-                    f"(parent {r['parent_cpu'] * 1000:.2f}, workers {r['workers_cpu'] * 1000:.2f})"
+                    f"(parent {r['parent_cpu'] * 1000:.2f}, workers {r['workers_cpu'] * 1000:.2f}); "
+                    f"{r['batch']:.1f} jobs per commit"
                 )
                 if r["drain"]:
                     rate, left, took, broker_ms = r["drain"]
