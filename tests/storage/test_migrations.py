@@ -30,6 +30,16 @@ def _database_at(revision: str, database: str, request, tmp_path):
     return engine
 
 
+def _downgrade(engine, revision: str) -> None:
+    from alembic import command
+
+    config = alembic_config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        conn.commit()
+
+
 def test_there_is_exactly_one_head():
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"migration heads {heads}: chain the newest revision after the others"
@@ -159,13 +169,7 @@ def test_the_sick_leave_rows_lose_their_key_to_the_certificate_table_and_keep_th
         # The periods keep their key to the sick-leave row.
         conn.exec_driver_sql("DELETE FROM sick_leave_certificate WHERE certificate_id = 'kept'")
         assert conn.exec_driver_sql("SELECT count(*) FROM sick_leave_period").scalar() == 0
-    upgrade_and_back = alembic_config()
-    with engine.connect() as conn:
-        upgrade_and_back.attributes["connection"] = conn
-        from alembic import command
-
-        command.downgrade(upgrade_and_back, "0011")
-        conn.commit()
+    _downgrade(engine, "0011")
     with engine.connect() as conn:
         ids = [r[0] for r in conn.exec_driver_sql("SELECT certificate_id FROM sick_leave_certificate")]
     engine.dispose()
@@ -283,8 +287,6 @@ def test_each_sick_leave_row_gets_its_span_and_a_gap_in_it_is_still_no_sick_leav
 def test_going_back_before_0017_moves_small_payloads_apart_and_keeps_every_item_whole(database, request, tmp_path):
     import datetime as dt
 
-    from alembic import command
-
     from intygsgw.storage.outbox import OutboxRepository
 
     engine = _database_at("head", database, request, tmp_path)
@@ -296,11 +298,7 @@ def test_going_back_before_0017_moves_small_payloads_apart_and_keeps_every_item_
                 contract="ns", logical_address="FKASSA", kind="revoke", reference=reference,
                 payload=payload, correlation_id="k", now=now,
             )  # fmt: skip
-    back = alembic_config()
-    with engine.connect() as conn:
-        back.attributes["connection"] = conn
-        command.downgrade(back, "0016")
-        conn.commit()
+    _downgrade(engine, "0016")
     with engine.connect() as conn:
         moved = {
             r[0]: bytes(r[1])
