@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from sqlalchemy import Date, LargeBinary, bindparam, cast, delete, exists, insert, literal_column, select, update
 from sqlalchemy.engine import Connection
@@ -209,7 +210,9 @@ def _replaced(t):
     )
 
 
-_UNITS_STATEMENTS: dict[tuple[int, bool | None], PreparedStatement] = {}
+# Compiled statements by number of unit ids (and, for the items, whether for SQLite).
+_UNITS_STATEMENTS: dict[int, PreparedStatement] = {}
+_ITEMS_STATEMENTS: dict[tuple[int, bool], PreparedStatement] = {}
 # Written with the row, read only by the selection itself (the span) or by listed_items (the item).
 _NOT_READ = ("listed_item", "first_start", "last_end")
 # The row's columns in table order, as the certificate is read.
@@ -249,7 +252,7 @@ def _on_units_selected(units: int) -> tuple:
 
 def _units_statement(units: int) -> PreparedStatement:
     """Each selected certificate's row with its periods, one row per period, in list order; compiled once per count."""
-    statement = _UNITS_STATEMENTS.get((units, None))
+    statement = _UNITS_STATEMENTS.get(units)
     if statement is None:
         t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
         stmt = (
@@ -258,7 +261,7 @@ def _units_statement(units: int) -> PreparedStatement:
             .where(*_on_units_selected(units))
             .order_by(t.c.patient_id, t.c.signed_at, t.c.certificate_id, p.c.start)
         )
-        statement = _UNITS_STATEMENTS[(units, None)] = PreparedStatement(stmt)
+        statement = _UNITS_STATEMENTS[units] = PreparedStatement(stmt)
     return statement
 
 
@@ -268,7 +271,7 @@ def _items_statement(units: int, *, sqlite: bool) -> PreparedStatement:
     For SQLite the item comes as its stored UTF-8 bytes and the rows in list order; otherwise the
     item is text and the signing time comes along for the caller to order by.
     """
-    statement = _UNITS_STATEMENTS.get((units, sqlite))
+    statement = _ITEMS_STATEMENTS.get((units, sqlite))
     if statement is None:
         t = SickLeaveCertificateRow.__table__
         where = _on_units_selected(units)
@@ -279,11 +282,20 @@ def _items_statement(units: int, *, sqlite: bool) -> PreparedStatement:
             if sqlite
             else select(t.c.certificate_id, t.c.patient_id, t.c.signed_at, t.c.listed_item).where(*where)
         )
-        statement = _UNITS_STATEMENTS[(units, sqlite)] = PreparedStatement(stmt)
+        statement = _ITEMS_STATEMENTS[(units, sqlite)] = PreparedStatement(stmt)
     return statement
 
 
-_UTF8_BYTES_LOADER: list = []  # psycopg's Loader subclass, made on first use (psycopg is optional)
+@functools.cache
+def _utf8_bytes_loader() -> type:
+    """psycopg's Loader for text as its bytes, made on first use (psycopg is an optional extra)."""
+    from psycopg.adapt import Loader
+
+    class Utf8Bytes(Loader):
+        def load(self, data) -> bytes:
+            return bytes(data)
+
+    return Utf8Bytes
 
 
 def _load_text_as_bytes(cursor) -> None:
@@ -295,15 +307,7 @@ def _load_text_as_bytes(cursor) -> None:
     """
     if cursor.connection.info.encoding.lower().replace("-", "").replace("_", "") != "utf8":
         return
-    if not _UTF8_BYTES_LOADER:
-        from psycopg.adapt import Loader
-
-        class Utf8Bytes(Loader):
-            def load(self, data) -> bytes:
-                return bytes(data)
-
-        _UTF8_BYTES_LOADER.append(Utf8Bytes)
-    cursor.adapters.register_loader("text", _UTF8_BYTES_LOADER[0])
+    cursor.adapters.register_loader("text", _utf8_bytes_loader())
 
 
 def _date(value) -> dt.date:

@@ -39,9 +39,9 @@ class Settings:
     metrics: bool = True  # Prometheus text at GET /metrics on the SOAP port
     max_body_bytes: int = 15 * 1024 * 1024  # the national platform's default cap
     sqlite_synchronous: str = "FULL"  # durable: an OK answer survives a power cut
-    # Seconds a group commit may wait for the writes of requests already in progress in its
-    # process, so that one commit and one flush serve more of them (0: never wait). A process
-    # with a single request in progress never waits.
+    # Seconds a group commit waits for more writes, so that one commit and one flush serve more
+    # requests, when its process has had two requests in progress within the last 0.1 s (0: never
+    # wait; a lone caller never waits). See intygsgw.storage.batching.
     group_commit_gather: float = 0.002
     # Seconds between the background process's WAL checkpoints. Requests then leave copying the
     # WAL into the database to it (and do it themselves only past 10,000 pages); 0: a committing

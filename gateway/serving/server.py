@@ -78,11 +78,11 @@ class _Background:
             )
         self.housekeeping: list[PeriodicJob] = []
         engine = services.store.engine
-        if settings.sqlite_checkpoint_every > 0 and engine.dialect.name == "sqlite":
+        if _checkpoints_wanted(settings):
             self.housekeeping.append(
                 PeriodicJob("sqlite-checkpoint", lambda: checkpoint_sqlite(engine), settings.sqlite_checkpoint_every)
             )
-        if services.validation_persons and settings.validation_purge_every > 0:
+        if _validation_purge_wanted(settings):
             days = settings.validation_retention_days
             self.housekeeping.append(
                 PeriodicJob(
@@ -330,15 +330,26 @@ def _serve_plain(settings: Settings, services) -> int:
     return 0
 
 
-def background_needed(settings: Settings) -> bool:
-    """Whether _Background has work: the TLS server spawns a process for it only then."""
+def _checkpoints_wanted(settings: Settings) -> bool:
     from intygsgw.app import database_url
 
+    return settings.sqlite_checkpoint_every > 0 and database_url(settings).startswith("sqlite")
+
+
+def _validation_purge_wanted(settings: Settings) -> bool:
+    from intygsgw.domain.validation_persons import parse_validation_persons
+
+    return bool(parse_validation_persons(settings.validation_persons)) and settings.validation_purge_every > 0
+
+
+def background_needed(settings: Settings) -> bool:
+    """Whether _Background has work (the outbox purge goes with delivery): the TLS server spawns a
+    process for it only then."""
     return bool(
         settings.delivery
         or settings.certificate_service_url
-        or (settings.sqlite_checkpoint_every > 0 and database_url(settings).startswith("sqlite"))
-        or (settings.validation_persons.strip() and settings.validation_purge_every > 0)
+        or _checkpoints_wanted(settings)
+        or _validation_purge_wanted(settings)
     )
 
 
