@@ -249,6 +249,10 @@ def load_postgres(url: str, total: int, seed: int, today: dt.date) -> None:
             progress("indexing", i + 1, len(indexes), started)
         con.execute("ANALYZE")
         con.commit()
+        # As a server that has run through a checkpoint since its bulk load: the WAL segments the
+        # load filled are recycled for the ones to come. Without it every new segment is zero-filled
+        # first, and each list (about 1 MB of access-log WAL) paid ~12 ms at every eighteenth call.
+        con.execute("CHECKPOINT")
 
 
 def _load(rows: Iterator[tuple[tuple, tuple, list[tuple]]], total: int, insert) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def entry_hash(prev_hash: str, seq: int, e: AccessEntry) -> str:
     return _chained(
-        prev_hash, seq, _shared_fields(e), _json_text(e.person_id), _json(list(e.certificate_ids)), _json(e.outcome)
+        prev_hash, seq, _shared_fields(e), _json_text(e.person_id), _ids_json(e.certificate_ids), _json(e.outcome)
     )
 
 
@@ -85,6 +86,27 @@ def _chained(prev_hash: str, seq: int, shared: str, person_json: str, ids_json: 
 def _json_text(value: str) -> str:
     # A person id is twelve digits as a rule, which JSON writes as they are: a listing hashes thousands.
     return f'"{value}"' if value.isascii() and value.isalnum() else _json(value)
+
+
+def _ids_json(ids: tuple[str, ...]) -> str:
+    """The certificate ids as the compact JSON list the hash covers (and the column stores)."""
+    if not ids:
+        return "[]"
+    # Ids JSON writes as they are (printable, no quote or backslash) are joined without the encoder.
+    raw = "".join(ids)
+    if raw.isprintable() and '"' not in raw and "\\" not in raw:
+        return '["' + '","'.join(ids) + '"]'
+    return _json(list(ids))
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]").search
+
+
+def _copy_text(value: str) -> str:
+    """``value`` as a field of COPY's text format, where backslash, tab, newline and CR are escaped."""
+    if _COPY_SPECIAL(value) is None:
+        return value
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 # Every logged call runs these three inside the write lock: see intygsgw.storage.prepared.
@@ -111,11 +133,16 @@ _NAME_HOUR = PreparedStatement(
 )
 
 
-_COPY_POSTGRESQL = f"COPY access_log ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN"
+_COPY_CHUNK = 250
+# The columns in the order _append_postgresql writes a line's fields.
+_COPY_POSTGRESQL = (
+    "COPY access_log (seq, at, caller, original_consumer, acting_on_behalf, contract, logical_address, "
+    "person_id, certificate_ids, outcome, prev_hash, hash) FROM STDIN"
+)
 _NAME_HOURS_POSTGRESQL = text(
-    "INSERT INTO access_log_person (person_id, hour) SELECT unnest(CAST(:persons AS text[])), :hour "
-    "ON CONFLICT DO NOTHING"
-).bindparams(bindparam("hour", type_=DateTime()))
+    "INSERT INTO access_log_person (person_id, hour) SELECT DISTINCT person_id, date_trunc('hour', at) "
+    "FROM access_log WHERE seq BETWEEN :first AND :last AND person_id <> '' ON CONFLICT DO NOTHING"
+)
 
 
 def _hour(at: dt.datetime) -> dt.datetime:
@@ -162,8 +189,16 @@ class AccessLogRepository:
     def append(self, entries: list[AccessEntry]) -> int:
         """Chain ``entries`` after the head; the caller's transaction commits them. Returns the last seq."""
         cursor = _LOCK_HEAD.execute(self.connection, {"head_id": HEAD_ID})
-        seq, prev = cursor.fetchone()
+        first, prev = cursor.fetchone()
         cursor.close()
+        if self.connection.dialect.name == "postgresql":
+            seq, prev = self._append_postgresql(entries, first, prev)
+        else:
+            seq, prev = self._append_rows(entries, first, prev)
+        _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
+        return seq
+
+    def _append_rows(self, entries: list[AccessEntry], seq: int, prev: str) -> tuple[int, str]:
         # A listing logs thousands of entries that differ only in patient and certificates: what
         # they share is written out, and bound, once per group.
         groups: dict[tuple, _Group] = {}
@@ -179,7 +214,7 @@ class AccessLogRepository:
                     persons_by_hour.setdefault(_hour(e.at), set()),
                 )  # fmt: skip
             # Stored in the compact form the hash covers; the column is read back with json.loads either way.
-            ids_json = _json(list(e.certificate_ids))
+            ids_json = _ids_json(e.certificate_ids)
             h = _chained(prev, seq, group.hashed, _json_text(e.person_id), ids_json, group.outcome_json)
             if e.person_id:
                 group.persons.add(e.person_id)
@@ -187,28 +222,48 @@ class AccessLogRepository:
                 {"seq": seq, "person_id": e.person_id, "certificate_ids": ids_json, "prev_hash": prev, "hash": h}
             )
             prev = h
-        if self.connection.dialect.name == "postgresql":
-            # psycopg's executemany sends a statement per row, which cost a listing of 2,000
-            # patients more than COPY's 6 ms for the same rows; the persons go as one array.
-            self._copy_postgresql(groups.values())
-            for hour, persons in persons_by_hour.items():
-                self.connection.execute(_NAME_HOURS_POSTGRESQL, {"hour": hour, "persons": sorted(persons)})
-        else:
-            for group in groups.values():
-                _INSERT.execute_many(self.connection, group.rows, group.shared)
-            for hour, persons in persons_by_hour.items():
-                # Sorted, so the b-tree is walked in order; a pair already there is left alone.
-                _NAME_HOUR.execute_many(self.connection, [{"person_id": p} for p in sorted(persons)], {"hour": hour})
-        _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
-        return seq
+        for group in groups.values():
+            _INSERT.execute_many(self.connection, group.rows, group.shared)
+        for hour, persons in persons_by_hour.items():
+            # Sorted, so the b-tree is walked in order; a pair already there is left alone.
+            _NAME_HOUR.execute_many(self.connection, [{"person_id": p} for p in sorted(persons)], {"hour": hour})
+        return seq, prev
 
-    def _copy_postgresql(self, groups: Iterable[_Group]) -> None:
+    def _append_postgresql(self, entries: list[AccessEntry], first: int, prev: str) -> tuple[int, str]:
+        # psycopg's executemany sends a statement per row, which cost a listing of 2,000 patients
+        # more than COPY for the same rows; the rows are written in COPY's text format here, a
+        # line each, as binding twelve values per row cost more than hashing it.
         driver = self.connection.connection.driver_connection  # in the transaction the head's lock began
         assert driver is not None
+        lines: list[str] = []
+        seq, key = first, None
+        shared = hashed = outcome_json = outcome = ""
         with driver.cursor() as cursor, cursor.copy(_COPY_POSTGRESQL) as copy:
-            for group in groups:
-                for row in group.rows:
-                    copy.write_row(tuple(row[c] if c in row else group.shared[c] for c in _ENTRY_COLUMNS))
+            for e in entries:
+                seq += 1
+                entry_key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address,
+                             e.outcome)  # fmt: skip
+                if entry_key != key:
+                    key, hashed, outcome_json = entry_key, _shared_fields(e), _json(e.outcome)
+                    shared = "\t".join(
+                        [_copy_text(v) for v in (_timestamp(e.at), e.caller, e.original_consumer, e.acting_on_behalf,
+                                                 e.contract, e.logical_address)]
+                    )  # fmt: skip
+                    outcome = _copy_text(e.outcome)
+                ids_json = _ids_json(e.certificate_ids)
+                h = _chained(prev, seq, hashed, _json_text(e.person_id), ids_json, outcome_json)
+                lines.append(
+                    f"{seq}\t{shared}\t{_copy_text(e.person_id)}\t{_copy_text(ids_json)}\t{outcome}\t{prev}\t{h}\n"
+                )
+                prev = h
+                if len(lines) == _COPY_CHUNK:
+                    # Sent as it is made: the server stores one chunk while the next is hashed.
+                    copy.write("".join(lines))
+                    lines.clear()
+            copy.write("".join(lines))
+        # The persons' hours are taken from the rows just written, on the server.
+        self.connection.execute(_NAME_HOURS_POSTGRESQL, {"first": first + 1, "last": seq})
+        return seq, prev
 
     def head(self) -> tuple[int, str]:
         row = self.connection.execute(

@@ -7,6 +7,8 @@ import multiprocessing as mp
 import threading
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -210,20 +212,22 @@ def test_cli_export_by_person_and_period(url, tmp_path):
     assert cli(tmp_path, "audit", "export", "--db", url).returncode == 2
 
 
-def test_a_listings_entries_chain_with_the_hash_verification_recomputes(tmp_path):
-    """append writes the shared fields of a listing's entries once; the hashes must be entry_hash's exactly."""
+def test_a_listings_entries_chain_with_the_hash_verification_recomputes(url):
+    """append writes the shared fields of a listing's entries once (on PostgreSQL as COPY text it escapes
+    itself); the hashes must be entry_hash's exactly and every field must come back as it was given."""
     from intygsgw.domain.records import AccessEntry
     from intygsgw.storage.access_log import GENESIS, entry_hash
 
-    u = f"sqlite:///{tmp_path / 'listing.db'}"
-    upgrade(make_engine(u))
     at = dt.datetime(2026, 12, 5, 13, 0, 0, 123456)
     entries = [
-        AccessEntry(at, 'SE-"REHAB"', "Vårdsystem å", "", "urn:riv:rehab", "SE\\LA", f"19121212{i:04d}",
-                    (f"c-{i}", "ä\n\"x\""), "OK")
+        AccessEntry(at, 'SE-"REHAB"\t1', "Vårdsystem å\r\n", "", "urn:riv:rehab", "SE\\LA\\N", f"19121212{i:04d}",
+                    (f"c-{i}", "ä\n\"x\"", "back\\slash\ttab"), "OK")
         for i in range(5)
-    ] + [AccessEntry(at + dt.timedelta(seconds=1), "SE-OTHER", "", "", "urn:x", "LA", "191212121212", (), "ERROR:X")]  # fmt: skip
-    store = Store(make_engine(u))
+    ] + [
+        AccessEntry(at + dt.timedelta(seconds=1), "SE-OTHER", "", "", "urn:x", "LA", "191212121212", (), "ERROR:X"),
+        AccessEntry(at.replace(microsecond=0), "SE-OTHER", "", "", "urn:x", "LA", "", ("plain-1", "plain-2"), "OK"),
+    ]  # fmt: skip
+    store = Store(make_engine(url))
     with store.writing() as uow:
         uow.access_log.append(entries)
         uow.commit()
@@ -235,7 +239,8 @@ def test_a_listings_entries_chain_with_the_hash_verification_recomputes(tmp_path
     for s in stored:
         assert s.hash == entry_hash(prev, s.seq, s.entry)
         prev = s.hash
-    assert len(stored) == 6 and report.ok, report
+    assert [s.entry for s in stored] == entries
+    assert len(stored) == 7 and report.ok, report
 
 
 def test_the_hashed_text_is_the_compact_json_array_of_the_fields_so_older_chains_still_verify():
@@ -317,3 +322,18 @@ def test_a_persons_entries_are_found_through_the_hours_that_name_them(url):
         assert hours == 4  # 09, 10, 11 and 12 o'clock
     finally:
         store.engine.dispose()
+
+
+_ID_CHARS = st.sampled_from('ab-1å"\\\n\t\x7f\u2028\U0001f600') | st.characters()
+
+
+@given(st.lists(st.text(_ID_CHARS, max_size=12), max_size=4))
+@example(['a"b', "c"])
+@example(["back\\slash"])
+def test_the_certificate_ids_are_written_as_the_json_encoder_writes_them(ids):
+    # The joined fast path must be byte for byte the encoder's output, or the chain would not verify.
+    import json
+
+    from intygsgw.storage.access_log import _ids_json
+
+    assert _ids_json(tuple(ids)) == json.dumps(ids, ensure_ascii=False, separators=(",", ":"))
