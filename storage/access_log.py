@@ -139,9 +139,13 @@ _COPY_POSTGRESQL = (
     "COPY access_log (seq, at, caller, original_consumer, acting_on_behalf, contract, logical_address, "
     "person_id, certificate_ids, outcome, prev_hash, hash) FROM STDIN"
 )
+# Pairs already there are left out by the anti-join first: ON CONFLICT alone tried to insert each
+# (a listing repeated within the hour names the same persons), 3.2 against 1.2 ms for 2,000.
 _NAME_HOURS_POSTGRESQL = text(
-    "INSERT INTO access_log_person (person_id, hour) SELECT DISTINCT person_id, date_trunc('hour', at) "
-    "FROM access_log WHERE seq BETWEEN :first AND :last AND person_id <> '' ON CONFLICT DO NOTHING"
+    "INSERT INTO access_log_person (person_id, hour) SELECT DISTINCT a.person_id, date_trunc('hour', a.at) "
+    "FROM access_log a WHERE a.seq BETWEEN :first AND :last AND a.person_id <> '' AND NOT EXISTS ("
+    "SELECT 1 FROM access_log_person p WHERE p.person_id = a.person_id AND p.hour = date_trunc('hour', a.at)) "
+    "ON CONFLICT DO NOTHING"
 )
 
 
