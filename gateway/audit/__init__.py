@@ -49,18 +49,10 @@ class Access:
         of no known person, or a call that named nobody, get an entry without a person."""
         at = at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         touched = {p: ids for p, ids in self.touched.items() if p or ids or len(self.touched) == 1}
+        caller, original, behalf = self.caller[:128], self.original_consumer[:128], self.acting_on_behalf[:128]
+        address, outcome = self.logical_address[:128], outcome[:64]
         return [
-            AccessEntry(
-                at,
-                self.caller[:128],
-                self.original_consumer[:128],
-                self.acting_on_behalf[:128],
-                self.contract,
-                self.logical_address[:128],
-                person,
-                tuple(ids),
-                outcome[:64],
-            )
+            AccessEntry(at, caller, original, behalf, self.contract, address, person, tuple(ids), outcome)
             for person, ids in (touched or {"": []}).items()
         ]
 
