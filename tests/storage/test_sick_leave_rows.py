@@ -126,3 +126,23 @@ def test_the_list_item_is_stored_with_the_row_and_a_row_without_one_lists_the_sa
         uow.commit()
     assert unit_items(on_the_day, "SE-UNIT-1") == stored
     assert stored == ("SE-GIVER-1", [item for _, _, item in rows])
+
+
+def test_on_a_postgresql_connection_that_is_not_utf8_the_items_still_come_as_their_utf8(postgres_database):
+    # The items are loaded as undecoded bytes only when the client encoding is UTF-8; on any other
+    # the driver decodes them and they are encoded again, with the same bytes as the result.
+    from intygsgw.handlers.rehab_items import render_intygs_data
+
+    latin = build_services(Settings(db=f"{postgres_database}?client_encoding=LATIN1"), migrate=True)
+    try:
+        cid = f"latin-{dt.datetime.now().timestamp()}"
+        assert lifecycle.register_certificate(latin, command(cid, unit="SE-UNIT-LATIN")) == OK
+        today = dt.date(2026, 12, 1)
+        with latin.store.reading() as uow:
+            assert uow.connection.connection.driver_connection.info.encoding.lower() != "utf-8"
+            rows = uow.sick_leave.listed_items("SE-GIVER-1", ["SE-UNIT-LATIN"], today, today)
+            (certificate,) = uow.sick_leave.certificates([cid])
+        assert [item for _, _, item in rows] == [render_intygs_data(certificate).encode()]
+        assert "Vårdenheten".encode() in rows[0][2]
+    finally:
+        latin.store.engine.dispose()
