@@ -7,6 +7,8 @@ on the care giver the unit's certificates name. Validation persons never appear.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -86,21 +88,22 @@ def unit_items(
         if care_giver is None:
             return None, []
         rows = uow.sick_leave.listed_items(care_giver, care_units(svc, unit_id), today, since)
-        rows = [r for r in rows if r[1] not in svc.validation_persons]
-        if person is not None:
-            rows = [r for r in rows if r[1] == person.digits]
-        missing = [r[0] for r in rows if r[2] is None]
+        excluded, only = svc.validation_persons, person.digits if person is not None else None
+        if excluded or only is not None:
+            rows = [r for r in rows if r[1] not in excluded and (only is None or r[1] == only)]
+        missing = [cid for cid, _, item in rows if item is None]
         rendered: dict[str, str] = {}
         if missing:
             render = svc.render_sick_leave_item
             assert render is not None, "sick-leave rows without a list item, and no renderer to make one"
             rendered = {c.certificate_id: render(c) for c in uow.sick_leave.certificates(missing)}
-    by_patient: dict[str, list[str]] = {}
-    for certificate_id, patient_id, _ in rows:
-        by_patient.setdefault(patient_id, []).append(certificate_id)
-    for patient, ids in by_patient.items():
-        audit.note(patient, ids)
+    # The rows come patient by patient (listed_items' order): one access-log note each.
+    for patient_id, group in itertools.groupby(rows, _PATIENT):
+        audit.note(patient_id, [certificate_id for certificate_id, _, _ in group])
     return care_giver, [item if item is not None else rendered[cid].encode() for cid, _, item in rows]
+
+
+_PATIENT = operator.itemgetter(1)
 
 
 def person_certificates(svc: Services, person: PersonId) -> list[SickLeaveCertificate]:
