@@ -17,7 +17,7 @@ from intygsgw.config.reloadable import Reloadable
 from intygsgw.config.settings import Settings
 from intygsgw.delivery.deliverer import Deliverer, DeliveryConfig
 from intygsgw.delivery.schedule import RetrySchedule, parse_delays
-from intygsgw.domain.events import Feeds
+from intygsgw.domain.events import BROKER_ADDRESS, Feeds, queue_contract
 from intygsgw.domain.validation_persons import parse_validation_persons
 from intygsgw.handlers.notifications import render_status_update
 from intygsgw.handlers.rehab_items import render_intygs_data
@@ -34,6 +34,7 @@ from intygsgw.service.services import Services
 from intygsgw.signing.registration import SignatureCheck
 from intygsgw.storage.db import DEFAULT_AUTOCHECKPOINT, default_url, make_engine
 from intygsgw.storage.migrate import upgrade
+from intygsgw.storage.outbox import destination_key
 from intygsgw.storage.uow import Store
 from intygsgw.trust.authorization import AuthorizationTable, CallGate, load_authorizations
 from intygsgw.trust.identity import CallerResolver, ProxyTrust
@@ -136,10 +137,15 @@ def build_signature_check(settings: Settings, catalog) -> SignatureCheck | None:
 
 
 def build_deliverer(settings: Settings, services: Services) -> Deliverer:
+    lingers = {}
+    statistics_queue = services.feeds.statistics_queue if services.feeds is not None else None
+    if statistics_queue:
+        lingers[destination_key(queue_contract(statistics_queue), BROKER_ADDRESS)] = settings.statistics_linger
     config = DeliveryConfig(
         max_threads=settings.delivery_threads,
         schedule=RetrySchedule(parse_delays(settings.retry_delays)),
         instance=settings.instance_name or f"{socket.gethostname()[:40]}:{settings.port}",
+        queue_linger=lingers,
     )
     broker = None
     if services.feeds is not None:

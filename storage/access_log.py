@@ -133,6 +133,7 @@ _NAME_HOUR = PreparedStatement(
 )
 
 
+# Lines per write to COPY: small enough that the server stores a chunk while the next is hashed.
 _COPY_CHUNK = 250
 # The columns in the order _append_postgresql writes a line's fields.
 _COPY_POSTGRESQL = (

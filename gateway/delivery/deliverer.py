@@ -27,6 +27,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -50,6 +51,8 @@ class DeliveryConfig:
     batch_size: int = 50
     event_batch_size: int = 500
     event_linger_seconds: float = 0.5
+    # Destination (intygsgw.storage.outbox.destination_key) -> its own linger instead.
+    queue_linger: Mapping[str, float] = field(default_factory=dict)
     lease_seconds: float = 120.0
     max_threads: int = 32
     per_destination: int = 4  # parallel drains of one destination's queue
@@ -265,7 +268,7 @@ class Deliverer:
                 # batches, each one broker round trip and two commits, instead of one per event;
                 # also between batches, or a busy feed would go on in batches of the few events
                 # that came during the last round trip.
-                self._stop.wait(self.config.event_linger_seconds)
+                self._stop.wait(self.config.queue_linger.get(destination, self.config.event_linger_seconds))
             now = self.clock.utc()
             with self._lock:
                 if self._open_until.get(destination, now) > now:

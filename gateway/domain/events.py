@@ -48,7 +48,7 @@ class BrokerEvent:
 
     @property
     def contract(self) -> str:
-        return QUEUE_PREFIX + self.queue
+        return queue_contract(self.queue)
 
 
 def statistics_event(
@@ -99,6 +99,11 @@ def decode(payload: bytes) -> BrokerEvent:
     head, _, body = payload.partition(b"\n")
     data = json.loads(head)
     return BrokerEvent(data["queue"], dict(data["properties"]), body, data["event-id"], data.get("body-of"))
+
+
+def queue_contract(queue: str) -> str:
+    """What the outbox calls a queue's events in place of a contract namespace."""
+    return QUEUE_PREFIX + queue
 
 
 def is_broker_contract(contract: str) -> bool:
