@@ -27,7 +27,7 @@ def test_certificates_within_the_gap_make_one_sick_leave(api, soap):
         unit=unit,
         care_giver=giver,
         doctor=doctor,
-        periods=[("HELT_NEDSATT", day(-6), day(0)), ("HALFTEN", day(1), day(10))],
+        periods=[("HELT_NEDSATT", day(-6), day(1)), ("HALFTEN", day(2), day(10))],
     )
     [linked] = active(api, unit, maxCertificateGap=5)
     assert linked["intyg"] == 2 and sorted(linked["intygLista"]) == sorted([early, late])

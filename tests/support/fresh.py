@@ -6,11 +6,13 @@ import datetime as dt
 import itertools
 import uuid
 
+from intygsgw.clock import Clock
 from intygsgw.devtools.samples import personnummer
 
-# Periods laid around today with margins of days, so that the gateway's local
-# date and the test's may differ by one without changing an answer.
-TODAY = dt.date.today()
+# The gateway's today is the Swedish one (intygsgw.clock): between 23:00 and midnight UTC the
+# machine's local date can be a day behind it. Periods are still laid around today with margins
+# of days, so that a session running over midnight does not change an answer.
+TODAY = Clock().local().date()
 _serials = itertools.count(1)
 
 
