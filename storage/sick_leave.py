@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, LargeBinary, bindparam, cast, delete, exists, insert, literal_column, select, update
+from sqlalchemy import Date, LargeBinary, bindparam, cast, delete, exists, insert, literal_column, select, text, update
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.sick_leave import HIDING_RELATIONS, SickLeaveCertificate, WorkCapacity
@@ -155,12 +155,14 @@ class SickLeaveRepository:
 
         A unit whose certificates are all the certificate-service's is known by their sick-leave rows alone.
         """
-        c, t = CertificateRow.__table__, SickLeaveCertificateRow.__table__
-        for table, key in ((c, c.c.care_unit_id), (t, t.c.care_unit_id)):
-            stmt = select(table.c.care_giver_id).where(key == unit_id).order_by(table.c.signed_at.desc()).limit(1)
-            found = self.connection.execute(stmt).scalar()
+        for statement in _CARE_GIVER_OF_UNIT:
+            cursor = statement.execute(self.connection, {"unit": unit_id})
+            try:
+                found = cursor.fetchone()
+            finally:
+                cursor.close()
             if found is not None:
-                return found
+                return found[0]
         return None
 
     def has(self, certificate_id: str) -> bool:
@@ -212,6 +214,13 @@ def _replaced(t):
 # Compiled statements by number of unit ids (and, for the items, whether for SQLite).
 _UNITS_STATEMENTS: dict[int, PreparedStatement] = {}
 _ITEMS_STATEMENTS: dict[tuple[int, bool], PreparedStatement] = {}
+# Asked first by every unit's list: prepared, it is planned once (0.5 ms of planning for a 0.07 ms query).
+_CARE_GIVER_OF_UNIT = tuple(
+    PreparedStatement(
+        text(f"SELECT care_giver_id FROM {table} WHERE care_unit_id = :unit ORDER BY signed_at DESC LIMIT 1")
+    )
+    for table in (CertificateRow.__tablename__, SickLeaveCertificateRow.__tablename__)
+)
 # Written with the row, read only by the selection itself (the span) or by listed_items (the item).
 _NOT_READ = ("listed_item", "first_start", "last_end")
 # The row's columns in table order, as the certificate is read.
