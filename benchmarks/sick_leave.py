@@ -47,7 +47,7 @@ from intygsgw.app import build_app, settle_heap  # noqa: E402
 from intygsgw.config.settings import Settings  # noqa: E402
 from intygsgw.devtools import samples  # noqa: E402
 from intygsgw.devtools.samples import personnummer  # noqa: E402
-from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity  # noqa: E402
+from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity, without_gaps  # noqa: E402
 from intygsgw.handlers.rehab_items import render_intygs_data  # noqa: E402
 from intygsgw.serving.server import background_process  # noqa: E402
 from intygsgw.storage.db import make_engine  # noqa: E402
@@ -140,6 +140,7 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple,
         sick = (
             cid, patient, "Patient Bench", giver, unit, "Enheten", doctor, "Doktor Bench", signed,
             diagnosis, "", "NUVARANDE_ARBETE", False, item, periods[0][1], periods[-1][2],
+            without_gaps(WorkCapacity(*p[1:]) for p in periods),
         )  # fmt: skip
         return cert, sick, periods
 

@@ -133,6 +133,9 @@ class SickLeaveCertificateRow(Base):
     # by ix_sick_leave_unit_end on these before any period is read. NULL only without periods.
     first_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     last_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # The periods cover every day of the span: a day in it is then a day of sick leave without
+    # reading a period (most certificates; their periods follow each other).
+    gapless: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SickLeavePeriodRow(Base):

@@ -217,6 +217,16 @@ def days_covered(periods: Iterable[WorkCapacity]) -> int:
     return total
 
 
+def without_gaps(periods: Iterable[WorkCapacity]) -> bool:
+    """Whether ``periods`` cover every day from the first start to the last end (False without periods)."""
+    reached = None
+    for p in sorted(periods, key=lambda p: p.start):
+        if reached is not None and p.start > reached + dt.timedelta(days=1):
+            return False
+        reached = p.end if reached is None else max(reached, p.end)
+    return reached is not None
+
+
 def cleaned_diagnosis_code(code: str) -> str:
     """The diagnosis code as ListSickLeavesForCare answers it: the first seven characters, upper case,
     letters, digits and hyphens only ("f32.1" → "F321").

@@ -311,3 +311,53 @@ def test_going_back_before_0017_moves_small_payloads_apart_and_keeps_every_item_
     engine.dispose()
     assert moved == {"small": small, "large": large}
     assert "payload" not in columns and "ix_outbox_due" in indexes
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_stored_sick_leave_rows_learn_whether_their_periods_leave_a_gap(database, request, tmp_path):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from intygsgw.domain.sick_leave import WorkCapacity, without_gaps
+
+    engine = _database_at("0017", database, request, tmp_path)
+    d = lambda day: dt.date(2026, 12, day)  # noqa: E731
+    cases = {
+        "single": [(1, 20)],
+        "back-to-back": [(1, 4), (5, 20)],
+        "overlapping, out of order": [(5, 20), (1, 10)],
+        "nested then adjoining": [(1, 10), (3, 4), (11, 12)],
+        "gap of a day": [(1, 4), (6, 20)],
+        "gap after a nested one": [(1, 10), (2, 3), (12, 20)],
+        "no periods": [],
+    }
+    row = {
+        "patient_id": "191212121212", "patient_name": "Tolvan", "care_giver_id": "SE-G", "care_unit_id": "SE-U",
+        "care_unit_name": "Enheten", "doctor_id": "SE-D", "doctor_name": "Doktor",
+        "signed_at": dt.datetime(2026, 12, 1, 10), "diagnosis": "M544", "secondary_diagnoses": "", "employment": "",
+        "deleted": False,
+    }  # fmt: skip
+    with engine.begin() as conn:
+        meta = sa.MetaData()
+        sl = sa.Table("sick_leave_certificate", meta, autoload_with=conn)
+        periods = sa.Table("sick_leave_period", meta, autoload_with=conn)
+        for cid, spans in cases.items():
+            conn.execute(sl.insert(), {"certificate_id": cid, **row,
+                                       "first_start": min((d(a) for a, _ in spans), default=None),
+                                       "last_end": max((d(b) for _, b in spans), default=None)})  # fmt: skip
+            for a, b in spans:
+                conn.execute(periods.insert(), {"certificate_id": cid, "start": d(a), "end": d(b), "grade": 100})
+    upgrade(engine)
+    with engine.connect() as conn:
+        flags = dict(conn.exec_driver_sql("SELECT certificate_id, gapless FROM sick_leave_certificate").all())
+    expected = {cid: without_gaps(WorkCapacity(d(a), d(b), 100) for a, b in spans) for cid, spans in cases.items()}
+    assert {cid: bool(flag) for cid, flag in flags.items()} == expected
+    assert [cid for cid, whole in expected.items() if not whole] == [
+        "gap of a day", "gap after a nested one", "no periods"
+    ]  # fmt: skip
+    _downgrade(engine, "0017")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("sick_leave_certificate")}
+    engine.dispose()
+    assert "gapless" not in columns and "last_end" in columns

@@ -146,3 +146,37 @@ def test_on_a_postgresql_connection_that_is_not_utf8_the_items_still_come_as_the
         assert "Vårdenheten".encode() in rows[0][2]
     finally:
         latin.store.engine.dispose()
+
+
+def test_a_day_in_the_gap_between_a_certificates_periods_is_no_sick_leave_and_a_gapless_one_needs_no_period(services):
+    from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
+
+    def stored(cid: str, *spans: tuple[int, int]) -> None:
+        cert = SickLeaveCertificate(
+            cid, PATIENT, "Tolvan", "SE-GIVER-GAP", "SE-UNIT-GAP", "Enheten", "SE-DOC-1", "Doktor",
+            dt.datetime(2026, 12, 1, 10), "M544", tuple(WorkCapacity(dt.date(2026, 12, a), dt.date(2026, 12, b), 100)
+                                                        for a, b in spans),
+        )  # fmt: skip
+        with services.store.writing() as uow:
+            uow.sick_leave.add(cert)
+            uow.commit()
+
+    stored("gapped", (1, 4), (10, 20))
+    stored("gapless", (1, 4), (5, 8))
+
+    def listed(day: int) -> list[str]:
+        on = dt.date(2026, 12, day)
+        with services.store.reading() as uow:
+            return sorted(c.certificate_id for c in uow.sick_leave.for_units("SE-GIVER-GAP", ["SE-UNIT-GAP"], on, on))
+
+    with services.store.reading() as uow:
+        flags = dict(
+            uow.connection.exec_driver_sql(
+                "SELECT certificate_id, gapless FROM sick_leave_certificate WHERE care_unit_id = 'SE-UNIT-GAP'"
+            ).all()
+        )
+    assert {cid: bool(flag) for cid, flag in flags.items()} == {"gapped": False, "gapless": True}
+    # One patient: both certificates are listed once either is current, and neither on the 9th.
+    assert listed(6) == ["gapless", "gapped"]
+    assert listed(9) == []
+    assert listed(12) == ["gapless", "gapped"]

@@ -26,6 +26,7 @@ from intygsgw.domain.sick_leave import (
     of_patients_on_sick_leave,
     patient_cases,
     unit_cases,
+    without_gaps,
 )
 
 TODAY = dt.date(2026, 12, 5)
@@ -566,3 +567,25 @@ def test_the_order_certificates_arrive_in_changes_nothing(certs, gap, day, rando
         mine = [c for c in certs if c.patient_id == patient]
         theirs = [c for c in shuffled if c.patient_id == patient]
         assert patient_cases(theirs, Parameters(today, gap)) == patient_cases(mine, Parameters(today, gap))
+
+
+def test_periods_without_gaps_cover_every_day_of_their_span():
+    p = lambda a, b: WorkCapacity(d(a), d(b), 100)  # noqa: E731
+    assert without_gaps([p("2026-12-01", "2026-12-04"), p("2026-12-05", "2026-12-20")])
+    assert without_gaps([p("2026-12-05", "2026-12-20"), p("2026-12-01", "2026-12-10")])  # overlapping, unordered
+    assert not without_gaps([p("2026-12-01", "2026-12-04"), p("2026-12-06", "2026-12-20")])  # 5 December missing
+    assert not without_gaps(
+        [p("2026-12-01", "2026-12-10"), p("2026-12-02", "2026-12-03"), p("2026-12-12", "2026-12-20")]
+    )
+    assert not without_gaps([])
+
+
+_spans = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 20)), min_size=1, max_size=5)
+
+
+@given(_spans)
+def test_without_gaps_is_the_span_being_all_covered_days(spans):
+    # The stored flag lets a unit's list skip the periods: it must agree with counting the days.
+    periods = [WorkCapacity(TODAY + dt.timedelta(days=a), TODAY + dt.timedelta(days=a + n), 50) for a, n in spans]
+    span = (max(p.end for p in periods) - min(p.start for p in periods)).days + 1
+    assert without_gaps(periods) == (days_covered(periods) == span)
