@@ -176,12 +176,31 @@ def _stored(row) -> StoredEntry:
     return StoredEntry(seq, entry, prev, h)
 
 
+def _chain(entries: list[AccessEntry], seq: int, prev: str) -> Iterator[tuple[int, AccessEntry, tuple, str, str, str]]:
+    """Each entry's (seq, entry, shared fields, ids JSON, previous hash, hash), chained after ``seq``/``prev``.
+
+    A listing logs thousands of entries that differ only in patient and certificates: the fields
+    they share (in _SHARED's order) are put in the hashed form once, and come as the same tuple
+    object while they stay the same, so a writer sees a change with ``is not``.
+    """
+    key: tuple = ()
+    hashed = outcome_json = ""
+    for e in entries:
+        seq += 1
+        entry_key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address, e.outcome)
+        if entry_key != key:
+            key, hashed, outcome_json = entry_key, _shared_fields(e), _json(e.outcome)
+        # Stored in the compact form the hash covers; the column is read back with json.loads either way.
+        ids_json = _ids_json(e.certificate_ids)
+        h = _chained(prev, seq, hashed, _json_text(e.person_id), ids_json, outcome_json)
+        yield seq, e, key, ids_json, prev, h
+        prev = h
+
+
 @dataclass
 class _Group:
     """Entries of one append that share their call's fields (in practice: one call's entries)."""
 
-    hashed: str  # the shared fields as they stand in the hashed text
-    outcome_json: str
     shared: dict[str, Any]  # the shared columns
     rows: list[dict[str, Any]]  # each entry's own columns
     persons: set[str]  # the persons named in the group's hour
@@ -203,30 +222,25 @@ class AccessLogRepository:
         _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
         return seq
 
-    def _append_rows(self, entries: list[AccessEntry], seq: int, prev: str) -> tuple[int, str]:
-        # A listing logs thousands of entries that differ only in patient and certificates: what
-        # they share is written out, and bound, once per group.
+    def _append_rows(self, entries: list[AccessEntry], first: int, head: str) -> tuple[int, str]:
+        # What a call's entries share is bound once per group (SQLite's executemany).
         groups: dict[tuple, _Group] = {}
         persons_by_hour: dict[dt.datetime, set[str]] = {}
-        for e in entries:
-            seq += 1
-            key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address, e.outcome)
-            group = groups.get(key)
-            if group is None:
-                # The group's persons are its hour's: the hour follows from the shared time.
-                group = groups[key] = _Group(
-                    _shared_fields(e), _json(e.outcome), dict(zip(_SHARED, key, strict=True)), [],
-                    persons_by_hour.setdefault(_hour(e.at), set()),
-                )  # fmt: skip
-            # Stored in the compact form the hash covers; the column is read back with json.loads either way.
-            ids_json = _ids_json(e.certificate_ids)
-            h = _chained(prev, seq, group.hashed, _json_text(e.person_id), ids_json, group.outcome_json)
+        group, last = _Group({}, [], set()), None
+        seq, prev = first, head
+        for seq, e, key, ids_json, before, prev in _chain(entries, first, head):
+            if key is not last:
+                last, group = key, groups.get(key)
+                if group is None:
+                    # The group's persons are its hour's: the hour follows from the shared time.
+                    group = groups[key] = _Group(
+                        dict(zip(_SHARED, key, strict=True)), [], persons_by_hour.setdefault(_hour(e.at), set())
+                    )
             if e.person_id:
                 group.persons.add(e.person_id)
             group.rows.append(
-                {"seq": seq, "person_id": e.person_id, "certificate_ids": ids_json, "prev_hash": prev, "hash": h}
+                {"seq": seq, "person_id": e.person_id, "certificate_ids": ids_json, "prev_hash": before, "hash": prev}
             )
-            prev = h
         for group in groups.values():
             _INSERT.execute_many(self.connection, group.rows, group.shared)
         for hour, persons in persons_by_hour.items():
@@ -234,33 +248,26 @@ class AccessLogRepository:
             _NAME_HOUR.execute_many(self.connection, [{"person_id": p} for p in sorted(persons)], {"hour": hour})
         return seq, prev
 
-    def _append_postgresql(self, entries: list[AccessEntry], first: int, prev: str) -> tuple[int, str]:
+    def _append_postgresql(self, entries: list[AccessEntry], first: int, head: str) -> tuple[int, str]:
         # psycopg's executemany sends a statement per row, which cost a listing of 2,000 patients
         # more than COPY for the same rows; the rows are written in COPY's text format here, a
         # line each, as binding twelve values per row cost more than hashing it.
         driver = self.connection.connection.driver_connection  # in the transaction the head's lock began
         assert driver is not None
         lines: list[str] = []
-        seq, key = first, None
-        shared = hashed = outcome_json = outcome = ""
+        seq, prev, last, shared, outcome = first, head, None, "", ""
         with driver.cursor() as cursor, cursor.copy(_COPY_POSTGRESQL) as copy:
-            for e in entries:
-                seq += 1
-                entry_key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address,
-                             e.outcome)  # fmt: skip
-                if entry_key != key:
-                    key, hashed, outcome_json = entry_key, _shared_fields(e), _json(e.outcome)
+            for seq, e, key, ids_json, before, prev in _chain(entries, first, head):
+                if key is not last:
+                    last = key
                     shared = "\t".join(
                         [_copy_text(v) for v in (_timestamp(e.at), e.caller, e.original_consumer, e.acting_on_behalf,
                                                  e.contract, e.logical_address)]
                     )  # fmt: skip
                     outcome = _copy_text(e.outcome)
-                ids_json = _ids_json(e.certificate_ids)
-                h = _chained(prev, seq, hashed, _json_text(e.person_id), ids_json, outcome_json)
                 lines.append(
-                    f"{seq}\t{shared}\t{_copy_text(e.person_id)}\t{_copy_text(ids_json)}\t{outcome}\t{prev}\t{h}\n"
+                    f"{seq}\t{shared}\t{_copy_text(e.person_id)}\t{_copy_text(ids_json)}\t{outcome}\t{before}\t{prev}\n"
                 )
-                prev = h
                 if len(lines) == _COPY_CHUNK:
                     # Sent as it is made: the server stores one chunk while the next is hashed.
                     copy.write("".join(lines))
