@@ -50,21 +50,21 @@ def pending_events(db: Path) -> int:
 def jobs_per_commit(port: int) -> float:
     """Mean group-commit batch size so far, from the gateway's /metrics (all its processes)."""
     import http.client
-    import re
+
+    from prometheus_client.parser import text_string_to_metric_families
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request("GET", "/metrics")
     text = conn.getresponse().read().decode()
     conn.close()
-
-    def total(suffix: str) -> float:
-        return sum(
-            float(v)
-            for v in re.findall(rf"^intygsgw_group_commit_batch_size_{suffix}(?:{{[^}}]*}})? (\S+)$", text, re.M)
-        )
-
-    count = total("count")
-    return total("sum") / count if count else 0.0
+    totals = {"count": 0.0, "sum": 0.0}
+    for family in text_string_to_metric_families(text):
+        if family.name == "intygsgw_group_commit_batch_size":
+            for sample in family.samples:
+                kind = sample.name.rsplit("_", 1)[-1]
+                if kind in totals:
+                    totals[kind] += sample.value
+    return totals["sum"] / totals["count"] if totals["count"] else 0.0
 
 
 def cpu_seconds(pid: int) -> float:
