@@ -109,7 +109,18 @@ class SickLeaveCertificateRow(Base):
         Index("ix_sick_leave_patient", "patient_id"),
         # Finds the care giver of a unit known only from certificate-service certificates.
         Index("ix_sick_leave_unit_signed", "care_unit_id", "signed_at"),
-        Index("ix_sick_leave_unit_end", "care_giver_id", "care_unit_id", "last_end"),
+        # Holds what finds a unit's patients on sick leave, so no row is read for it (migration 0019).
+        Index(
+            "ix_sick_leave_unit_span",
+            "care_giver_id",
+            "care_unit_id",
+            "last_end",
+            "first_start",
+            "gapless",
+            "deleted",
+            "patient_id",
+            "certificate_id",
+        ),
     )
 
     # No key to the certificate table: a certificate-service certificate has its row here and stays there.
@@ -130,7 +141,7 @@ class SickLeaveCertificateRow(Base):
     # rendered when the row is written; NULL: rendered when read.
     listed_item: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The first period's start and the last one's end: a unit's patients on sick leave are found
-    # by ix_sick_leave_unit_end on these before any period is read. NULL only without periods.
+    # by ix_sick_leave_unit_span on these before any period is read. NULL only without periods.
     first_start: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     last_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     # The periods cover every day of the span: a day in it is then a day of sick leave without

@@ -258,20 +258,18 @@ def _on_units_selected(units: int) -> tuple:
     )
     today, since = bindparam("today", type_=Date()), bindparam("since", type_=Date())
     # The span narrows the unit's certificates to those that can cover the days (by
-    # ix_sick_leave_unit_end); then a span without gaps does, and in one with gaps a period must
+    # ix_sick_leave_unit_span); then a span without gaps does, and in one with gaps a period must
     # (checked first, the flag spares 2,000 period lookups of a 2,000-patient unit: 13 -> 10 ms).
-    active_patients = (
-        select(t.c.patient_id)
-        .where(
-            *on_units,
-            t.c.last_end >= since,
-            t.c.first_start <= today,
-            or_(
-                t.c.gapless.is_(True),
-                exists().where(p.c.certificate_id == t.c.certificate_id, p.c.start <= today, p.c.end >= since),
-            ),
-        )
-        .distinct()
+    # The index holds every column read here. No DISTINCT: IN does not need it, and with it SQLite
+    # walked (unit, patient) for its order and read all 12,000 of the unit's rows (8 against 0.7 ms).
+    active_patients = select(t.c.patient_id).where(
+        *on_units,
+        t.c.last_end >= since,
+        t.c.first_start <= today,
+        or_(
+            t.c.gapless.is_(True),
+            exists().where(p.c.certificate_id == t.c.certificate_id, p.c.start <= today, p.c.end >= since),
+        ),
     )
     return (*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
 

@@ -180,3 +180,28 @@ def test_a_day_in_the_gap_between_a_certificates_periods_is_no_sick_leave_and_a_
     assert listed(6) == ["gapless", "gapped"]
     assert listed(9) == []
     assert listed(12) == ["gapless", "gapped"]
+
+
+def test_a_units_patients_on_sick_leave_are_found_from_the_span_index_without_reading_a_row(tmp_path):
+    # The plan of a freshly migrated SQLite store (no statistics, as a new deployment has): the
+    # active patients' subquery must read ix_sick_leave_unit_span alone, not walk the unit's rows.
+    from intygsgw.storage.sick_leave import _items_statement
+
+    made = build_services(Settings(db=f"sqlite:///{tmp_path / 'plan.db'}"), migrate=True)
+    try:
+        compiled = _items_statement(1, sqlite=True)._for(made.store.engine.dialect)
+        values = {"giver": "SE-GIVER", "unit0": "SE-UNIT", "today": "2026-12-06", "since": "2026-12-01"}
+        with made.store.reading() as uow:
+            plan = [
+                row[3]
+                for row in uow.connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + compiled.sql, tuple(values[key] for _, key, _ in compiled.binds)
+                )
+            ]
+    finally:
+        made.store.engine.dispose()
+    span_steps = [step for step in plan if "ix_sick_leave_unit_span" in step]
+    assert span_steps and all(
+        step.startswith("SEARCH sick_leave_certificate USING COVERING INDEX") for step in span_steps
+    )
+    assert not any("USE TEMP B-TREE FOR DISTINCT" in step for step in plan)
