@@ -361,3 +361,30 @@ def test_stored_sick_leave_rows_learn_whether_their_periods_leave_a_gap(database
         columns = {c["name"] for c in sa.inspect(conn).get_columns("sick_leave_certificate")}
     engine.dispose()
     assert "gapless" not in columns and "last_end" in columns
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_the_unit_span_index_replaces_the_narrower_one_and_gives_it_back_on_the_way_down(database, request, tmp_path):
+    def indexes(engine) -> dict[str, list[str]]:
+        with engine.connect() as conn:
+            found = sa_inspect(conn).get_indexes("sick_leave_certificate")
+        return {i["name"]: list(i["column_names"]) for i in found if i["name"].startswith("ix_sick_leave_unit_")}
+
+    engine = _database_at("0019", database, request, tmp_path)
+    at_0019 = indexes(engine)
+    _downgrade(engine, "0018")
+    at_0018 = indexes(engine)
+    engine.dispose()
+    assert at_0019 == {
+        "ix_sick_leave_unit_patient": ["care_giver_id", "care_unit_id", "patient_id"],
+        "ix_sick_leave_unit_signed": ["care_unit_id", "signed_at"],
+        "ix_sick_leave_unit_span": [
+            "care_giver_id", "care_unit_id", "last_end", "first_start", "gapless", "deleted", "patient_id",
+            "certificate_id",
+        ],
+    }  # fmt: skip
+    assert at_0018 == {
+        "ix_sick_leave_unit_patient": ["care_giver_id", "care_unit_id", "patient_id"],
+        "ix_sick_leave_unit_signed": ["care_unit_id", "signed_at"],
+        "ix_sick_leave_unit_end": ["care_giver_id", "care_unit_id", "last_end"],
+    }
