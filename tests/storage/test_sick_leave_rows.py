@@ -190,14 +190,12 @@ def test_a_units_patients_on_sick_leave_are_found_from_the_span_index_without_re
     made = build_services(Settings(db=f"sqlite:///{tmp_path / 'plan.db'}"), migrate=True)
     try:
         compiled = _items_statement(1, sqlite=True)._for(made.store.engine.dialect)
-        values = {"giver": "SE-GIVER", "unit0": "SE-UNIT", "today": "2026-12-06", "since": "2026-12-01"}
+        # Bound as the statement binds them (its own date processing), in its order.
+        arguments = compiled.arguments(
+            {"giver": "SE-GIVER", "unit0": "SE-UNIT", "today": dt.date(2026, 12, 6), "since": dt.date(2026, 12, 1)}
+        )
         with made.store.reading() as uow:
-            plan = [
-                row[3]
-                for row in uow.connection.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + compiled.sql, tuple(values[key] for _, key, _ in compiled.binds)
-                )
-            ]
+            plan = [row[3] for row in uow.connection.exec_driver_sql("EXPLAIN QUERY PLAN " + compiled.sql, arguments)]
     finally:
         made.store.engine.dispose()
     span_steps = [step for step in plan if "ix_sick_leave_unit_span" in step]
