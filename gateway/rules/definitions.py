@@ -22,7 +22,7 @@ from pathlib import Path
 
 from intygsgw.config.reloadable import Reloadable
 from intygsgw.rules.catalog import TypeCatalog, load_catalog
-from intygsgw.rules.engine import CompiledDefinition, DefinitionError, compile_definition
+from intygsgw.rules.engine import Answers, CompiledDefinition, DefinitionError, compile_definition
 from intygsgw.rules.sick_leave_fields import SickLeaveAnswers, read_sick_leave
 
 
@@ -169,23 +169,31 @@ class TypeSet:
     catalog: TypeCatalog
     rules: dict[tuple[str, str], CompiledDefinition | SchematronRules]
 
-    def check(self, type_id: str, version: str, document) -> list[str]:
-        """The business-rule failures of ``document`` (the ``intyg``) as texts; empty passes."""
+    @staticmethod
+    def index(document) -> Answers | None:
+        """``document``'s (the ``intyg``'s) answers found once, for :meth:`check` and
+        :meth:`sick_leave_answers` of the same document to share: each would otherwise walk it."""
+        return None if document is None else Answers(document)
+
+    def check(self, type_id: str, version: str, document, index: Answers | None = None) -> list[str]:
+        """The business-rule failures of ``document`` (the ``intyg``) as texts; empty passes.
+
+        ``index``: :meth:`index` of ``document``, if the caller has it."""
         major = (version or "").strip().split(".", 1)[0]
         rules = self.rules.get((type_id, major))
         if rules is None or document is None:
             return []
         if isinstance(rules, SchematronRules):
             return rules.validate(document)
-        return [rules.refusal_text(f) for f in rules.validate(document)]
+        return [rules.refusal_text(f) for f in rules.validate(document, index)]
 
-    def sick_leave_answers(self, type_id: str, document) -> SickLeaveAnswers | None:
+    def sick_leave_answers(self, type_id: str, document, index: Answers | None = None) -> SickLeaveAnswers | None:
         """What the sick-leave lists show of ``document`` (the ``intyg``); None when its type feeds none
-        or the certificate is left out of them."""
+        or the certificate is left out of them. ``index``: :meth:`index` of ``document``, if the caller has it."""
         ctype = self.catalog.by_id(type_id)
         if ctype is None or ctype.sick_leave_data is None or document is None:
             return None
-        return read_sick_leave(document, ctype.sick_leave_data)
+        return read_sick_leave(document, ctype.sick_leave_data, index)
 
 
 def load_types(directory: Path, compiled: CompiledFiles | None = None) -> TypeSet:

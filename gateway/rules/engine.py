@@ -336,9 +336,13 @@ class CompiledDefinition:
         found = self.published.get((failure.rule_id, failure.message))
         return f"TEST: {found[0]}, MSG: {found[1]}" if found else str(failure)
 
-    def validate(self, intyg) -> list[RuleFailure]:
-        """Every failed rule of ``intyg`` (the ``intyg`` element), in definition order."""
-        answers = Answers(intyg)
+    def validate(self, intyg, answers: Answers | None = None) -> list[RuleFailure]:
+        """Every failed rule of ``intyg`` (the ``intyg`` element), in definition order.
+
+        ``answers``: ``Answers(intyg)`` when the caller built it already (it reads the sick-leave fields from it too).
+        """
+        if answers is None:
+            answers = Answers(intyg)
         failures: list[RuleFailure] = []
         for check in self.checks:
             check(answers, failures)

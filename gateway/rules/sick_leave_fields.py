@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from intygsgw import ns
 from intygsgw.domain.sick_leave import WorkCapacity
 from intygsgw.rules.catalog import SickLeaveFields
+from intygsgw.rules.engine import Answers
 
 _C = f"{{{ns.CORE}}}"
 _T = f"{{{ns.TYPES}}}"
@@ -28,38 +29,38 @@ class SickLeaveAnswers:
     periods: tuple[WorkCapacity, ...]
 
 
-def read_sick_leave(intyg, fields: SickLeaveFields) -> SickLeaveAnswers | None:
+def read_sick_leave(intyg, fields: SickLeaveFields, index: Answers | None = None) -> SickLeaveAnswers | None:
     """The sick-leave answers of ``intyg``, or None for a certificate the sick-leave lists leave out.
 
     Left out, as in the reference: no main diagnosis code, smittbärarpenning
     (avstängning enligt smittskyddslagen), or no period that can be read.
+    ``index``: ``Answers(intyg)``, when the rules built it already.
     """
-    values: dict[str, list] = {}
+    if index is None:
+        index = Answers(intyg)
+    by_id = index.delsvar
     periods = []
     grades = dict(fields.grades)
-    for svar in intyg.iterchildren(f"{_C}svar"):
-        grade = period = None
-        for delsvar in svar.iterchildren(f"{_C}delsvar"):
-            did = delsvar.get("id")
-            values.setdefault(did, []).append(delsvar)
-            if did == fields.grade:
-                grade = grades.get(_code(delsvar))
-            elif did == fields.period:
-                period = _period(delsvar)
+    for svar in index.order:
+        # A period and its grade are two delsvar of one svar; the last of each counts.
+        graded, dated = svar.ds.get(fields.grade), svar.ds.get(fields.period)
+        if graded is None or dated is None:
+            continue
+        grade, period = grades.get(_code(graded[-1])), _period(dated[-1])
         if grade is not None and period is not None:
             periods.append(WorkCapacity(period[0], period[1], grade))
-    if fields.excluded_when_true and any(_text(d) == "true" for d in values.get(fields.excluded_when_true, [])):
+    if fields.excluded_when_true and any(_text(d) == "true" for d in by_id.get(fields.excluded_when_true, ())):
         return None
-    diagnosis = next((code for d in values.get(fields.diagnosis, []) if (code := _code(d))), "")
+    diagnosis = next((code for d in by_id.get(fields.diagnosis, ()) if (code := _code(d))), "")
     if not diagnosis or not periods:
         return None
     return SickLeaveAnswers(
         patient_name=_patient_name(intyg),
         diagnosis=diagnosis,
         secondary_diagnoses=tuple(
-            c for did in fields.secondary_diagnoses for d in values.get(did, []) if (c := _code(d))
+            c for did in fields.secondary_diagnoses for d in by_id.get(did, ()) if (c := _code(d))
         ),
-        employment=tuple(c for d in values.get(fields.employment, []) if (c := _code(d))),
+        employment=tuple(c for d in by_id.get(fields.employment, ()) if (c := _code(d))),
         periods=tuple(sorted(periods, key=lambda p: p.start)),
     )
 

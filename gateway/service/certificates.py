@@ -70,7 +70,8 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         person = parse_person_id(cmd.person_id)
     except InvalidPersonId:
         return error(ErrorId.VALIDATION_ERROR, "Social security number is not of correct format.")
-    failures = types.check(ctype.id, cmd.version, cmd.parsed)
+    index = types.index(cmd.parsed)  # the rules and the sick-leave fields read the answers from one walk
+    failures = types.check(ctype.id, cmd.version, cmd.parsed, index)
     if failures:
         return error(ErrorId.VALIDATION_ERROR, ";".join(failures))
     if cmd.relation and cmd.relation[0] not in RELATION_CODES:
@@ -109,7 +110,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         received_at=now,
     )
 
-    sick_leave = sick_leave_of(svc, types, record, cmd.parsed)
+    sick_leave = sick_leave_of(svc, types, record, cmd.parsed, index)
     # Rendered here, not in the job: the job runs in the group commit's serial part.
     listed_item = listed_item_of(svc, sick_leave)
     access = audit.current()  # the job may run on another request's thread

@@ -27,9 +27,12 @@ from intygsgw.service.services import Services
 
 if TYPE_CHECKING:
     from intygsgw.rules.definitions import TypeSet
+    from intygsgw.rules.engine import Answers
 
 
-def sick_leave_of(svc: Services, types: TypeSet, record: CertificateRecord, intyg) -> SickLeaveCertificate | None:
+def sick_leave_of(
+    svc: Services, types: TypeSet, record: CertificateRecord, intyg, index: Answers | None = None
+) -> SickLeaveCertificate | None:
     """The certificate as the sick-leave lists will read it; None when they leave it out.
 
     Written in the transaction that stores the certificate (or handles its
@@ -38,7 +41,7 @@ def sick_leave_of(svc: Services, types: TypeSet, record: CertificateRecord, inty
     """
     if record.person_id in svc.validation_persons or record.test_certificate or record.signed_at is None:
         return None
-    answers = types.sick_leave_answers(record.type, intyg)
+    answers = types.sick_leave_answers(record.type, intyg, index)
     if answers is None:
         return None
     return SickLeaveCertificate(
