@@ -153,10 +153,8 @@ class SickLeavePeriodRow(Base):
     """One work-capacity period of a sick-leave certificate."""
 
     __tablename__ = "sick_leave_period"
-    __table_args__ = (
-        Index("ix_sick_leave_period_certificate", "certificate_id"),
-        Index("ix_sick_leave_period_end", "end"),
-    )
+    # Read by certificate only (migration 0020 dropped the index on ``end``, which no query used).
+    __table_args__ = (Index("ix_sick_leave_period_certificate", "certificate_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     certificate_id: Mapped[str] = mapped_column(

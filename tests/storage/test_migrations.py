@@ -388,3 +388,18 @@ def test_the_unit_span_index_replaces_the_narrower_one_and_gives_it_back_on_the_
         "ix_sick_leave_unit_signed": ["care_unit_id", "signed_at"],
         "ix_sick_leave_unit_end": ["care_giver_id", "care_unit_id", "last_end"],
     }
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_the_period_end_index_is_dropped_and_comes_back_on_the_way_down(database, request, tmp_path):
+    def indexes(engine) -> dict[str, list[str]]:
+        with engine.connect() as conn:
+            return {i["name"]: list(i["column_names"]) for i in sa_inspect(conn).get_indexes("sick_leave_period")}
+
+    engine = _database_at("0020", database, request, tmp_path)
+    at_0020 = indexes(engine)
+    _downgrade(engine, "0019")
+    at_0019 = indexes(engine)
+    engine.dispose()
+    assert at_0020 == {"ix_sick_leave_period_certificate": ["certificate_id"]}
+    assert at_0019 == {"ix_sick_leave_period_certificate": ["certificate_id"], "ix_sick_leave_period_end": ["end"]}
