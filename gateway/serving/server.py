@@ -286,6 +286,22 @@ def _internal_process(settings_json: str) -> None:
     ).serve()
 
 
+def _event_loop():
+    """uvloop where it is installed (a dependency except on Windows), else asyncio's own loop.
+
+    Named, not left to granian's ``auto``, which would take any other loop package found installed.
+    RegisterCertificate at 8 connections, alternating runs on one machine: 710-714 req/s and
+    1.99-2.04 ms of worker CPU per request with uvloop, 621-635 req/s and 2.23-2.26 ms with asyncio's.
+    """
+    from granian.constants import Loops
+
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return Loops.asyncio
+    return Loops.uvloop
+
+
 def _granian(target: str, settings: Settings, **listener):
     """A granian server for one of the gateway's listeners, with what every listener shares."""
     from granian import Granian
@@ -293,6 +309,7 @@ def _granian(target: str, settings: Settings, **listener):
 
     return Granian(
         target,
+        loop=_event_loop(),
         http1_settings=HTTP1Settings(header_read_timeout=int(settings.header_timeout * 1000)),
         factory=True,
         websockets=False,

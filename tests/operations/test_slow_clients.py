@@ -69,6 +69,15 @@ def test_health_and_calls_are_answered_while_forty_clients_trickle_bodies(gatewa
             t.join()
 
 
+def test_the_workers_read_bodies_on_uvloop_which_is_installed_with_the_gateway():
+    # Named for granian, not left to its choice (which prefers any other loop package installed).
+    from granian.constants import Loops
+
+    from intygsgw.serving.server import _event_loop
+
+    assert _event_loop() is Loops.uvloop
+
+
 def test_a_body_that_does_not_arrive_in_time_is_refused_and_the_connection_closed(gateway):
     # The socket's own timeout (15 s) is far past the body deadline (3 s): only the gateway ends this.
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=15) as s:
