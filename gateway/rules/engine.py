@@ -339,7 +339,8 @@ class CompiledDefinition:
     def validate(self, intyg, answers: Answers | None = None) -> list[RuleFailure]:
         """Every failed rule of ``intyg`` (the ``intyg`` element), in definition order.
 
-        ``answers``: ``Answers(intyg)`` when the caller built it already (it reads the sick-leave fields from it too).
+        ``answers``: ``Answers(intyg)``, when the caller built it already (a registration reads its sick-leave
+        fields from the same one).
         """
         if answers is None:
             answers = Answers(intyg)
