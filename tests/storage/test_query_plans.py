@@ -1,12 +1,14 @@
-"""Every statement the contracts and the delivery loop run finds its rows through an index, on a
-SQLite store without statistics.
+"""Every statement the contracts, the internal API's reads and the delivery loop run finds its rows
+through an index, on a SQLite store without statistics.
 
 SQLite plans from the indexes alone until ``ANALYZE`` has run, and the gateway never runs it: a
 new deployment, and every store nobody has analysed, plans this way. A statement that reads a
 whole table passes every test on a small store and takes seconds on one of 10 million
-certificates. Here the contracts run in-process on a freshly migrated store, with a stub
-recipient so that sends and message relays succeed; SQLite reports every statement it executes
-(values filled in), and each one's plan must read no table from end to end.
+certificates. Here the contracts and the internal API run in-process on a freshly migrated
+store, with a stub recipient so that sends and message relays succeed; SQLite reports every
+statement it executes (values filled in), and each one's plan must read no table from end to end.
+The operators' outbox overview (``intygsgw outbox status``) counts every item on purpose and is
+left out.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ import datetime as dt
 import re
 import sqlite3
 
+import falcon.testing
 import pytest
 from sqlalchemy import event
 
 from intygsgw.app import build_app
+from intygsgw.audit.writer import AccessLogWriter
 from intygsgw.config.settings import Settings
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
+from intygsgw.internalapi.app import build_internal_api
 from tests.messages.test_message_relay_http import to_care, to_recipient
 
 # Common table expressions are read whole by design: the delivery loop's skip from queue to queue.
@@ -71,7 +76,7 @@ def _full_reads(path, statements: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def test_no_contract_or_delivery_statement_reads_a_whole_table_without_statistics(tmp_path, stub):
+def test_no_statement_of_the_contracts_the_internal_api_or_delivery_reads_a_whole_table(tmp_path, stub):
     app = _gateway(tmp_path, stub)
     services = app.dispatcher.services
     engine = services.store.engine
@@ -100,6 +105,23 @@ def test_no_contract_or_delivery_statement_reads_a_whole_table_without_statistic
     ]
     outcomes = [(a.contract, a.outcome) for a in map(app.dispatcher.handle, calls)]
     assert all(outcome == "OK" for _, outcome in outcomes), outcomes  # the paths that write ran to the end
+
+    # The internal API's reads (Mina intyg, Webcert, Rehabstöd, an export's first page).
+    api = falcon.testing.TestClient(build_internal_api(services, AccessLogWriter(services.store)))
+    reads = [
+        api.simulate_post("/internalapi/citizen", json={"patientId": samples.PATIENT}),
+        api.simulate_get(f"/internalapi/message/{ids[1]}"),
+        api.simulate_get(f"/internalapi/intygInfo/{ids[0]}"),
+        api.simulate_get(f"/internalapi/intygInfo/{samples.CARE_GIVER}/count"),
+        api.simulate_post(
+            "/internalapi/certificatelist/certificates/doctor",
+            json={"unitIds": [samples.CARE_UNIT], "hsaId": samples.DOCTOR, "pageSize": 10},
+        ),
+        api.simulate_post("/internalapi/sickleave/active", json={"careUnitId": samples.CARE_UNIT}),
+        api.simulate_post("/internalapi/sickleave/filters", json={"careUnitId": samples.CARE_UNIT}),
+        api.simulate_get(f"/internalapi/v1/certificates/{samples.CARE_GIVER}", params={"batchSize": "2"}),
+    ]
+    assert [r.status_code for r in reads] == [200] * len(reads), [r.text for r in reads if r.status_code != 200]
 
     # The delivery loop's own statements, on the items those calls queued.
     store, now = services.store, dt.datetime.now(dt.UTC).replace(tzinfo=None)
