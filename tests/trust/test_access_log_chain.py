@@ -234,7 +234,11 @@ def test_a_listings_entries_chain_with_the_hash_verification_recomputes(url):
     with store.reading() as uow:
         stored = list(uow.access_log.entries())
         report = verify_chain(uow.access_log)
+        hours = uow.connection.exec_driver_sql("SELECT person_id, hour FROM access_log_person").all()
     store.engine.dispose()
+    # Each person named once, in the listing's hour (on PostgreSQL taken on the server from the rows
+    # COPY wrote); the entry that names nobody adds none.
+    assert len(hours) == 6 and {str(h)[:13] for _, h in hours} == {"2026-12-05 13"}, hours
     prev = GENESIS
     for s in stored:
         assert s.hash == entry_hash(prev, s.seq, s.entry)
