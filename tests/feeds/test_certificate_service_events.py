@@ -21,6 +21,7 @@ from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
 from tests.support.activemq import JmsReader
 from tests.support.certificate_service import CertificateServiceStub
+from tests.support.routes import write_stub_routes
 from tests.support.server import GatewayProcess
 
 QUEUE = "intygstjanst.certificate.event.queue"
@@ -50,12 +51,8 @@ def recipient(tmp_path_factory):
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory, activemq, cs, recipient):
     folder = tmp_path_factory.mktemp("gw-cs")
-    routes = folder / "routes.toml"
-    routes.write_text(
-        "".join(
-            f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{recipient.base_url}/{c}"\n\n'
-            for c in ("RegisterCertificate:3", "RevokeCertificate:2")
-        )
+    routes = write_stub_routes(
+        folder / "routes.toml", recipient.base_url, ("RegisterCertificate:3", "RevokeCertificate:2")
     )
     gw = GatewayProcess(
         folder,

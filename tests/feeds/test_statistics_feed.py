@@ -24,6 +24,7 @@ from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.interactions import REGISTER_CERTIFICATE_3, REVOKE_CERTIFICATE_2, SEND_CERTIFICATE_TO_RECIPIENT_2
 from tests.messages.test_message_relay_http import to_care
 from tests.support.activemq import JmsReader, QueueReader
+from tests.support.routes import write_stub_routes
 from tests.support.server import GatewayProcess
 
 XML = {"Content-Type": "text/xml; charset=utf-8"}
@@ -44,14 +45,7 @@ def register(gw, cid: str, person: str = samples.PATIENT) -> None:
 
 def start_gateway(folder, broker, stub=None, contracts=("SendMessageToCare:2", "RegisterCertificate:3"), **env):
     folder.mkdir(parents=True, exist_ok=True)
-    routes = folder / "routes.toml"
-    routes.write_text(
-        "".join(
-            f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n' for c in contracts
-        )
-        if stub
-        else ""
-    )
+    routes = write_stub_routes(folder / "routes.toml", stub.base_url if stub else "", contracts if stub else ())
     return GatewayProcess(
         folder,
         extra_env={

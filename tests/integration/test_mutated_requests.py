@@ -33,6 +33,7 @@ from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.registry import CONTRACTS
 from tests.messages.test_message_relay_http import to_care, to_recipient
+from tests.support.routes import write_stub_routes
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import HUB_ADDRESS, GatewayClient, endpoint_path
 
@@ -84,18 +85,16 @@ def gateway(request, tmp_path_factory, stub):
     # PostgreSQL enforces column lengths and encodings that SQLite does not, so both are tried.
     db = request.getfixturevalue("postgres_database") if request.param == "postgresql" else None
     work = tmp_path_factory.mktemp("gw-mutants")
-    routes = work / "routes.toml"
-    routes.write_text(
-        "".join(
-            f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n'
-            for c in (
-                "RegisterCertificate:3",
-                "RevokeCertificate:2",
-                "SendMessageToCare:2",
-                "SendMessageToRecipient:2",
-                "CertificateStatusUpdateForCare:3",
-            )
-        )
+    routes = write_stub_routes(
+        work / "routes.toml",
+        stub.base_url,
+        (
+            "RegisterCertificate:3",
+            "RevokeCertificate:2",
+            "SendMessageToCare:2",
+            "SendMessageToRecipient:2",
+            "CertificateStatusUpdateForCare:3",
+        ),
     )
     gw = GatewayProcess(work, db=db, extra_env={"INTYGSGW_ROUTES_FILE": str(routes)}).start()
     yield gw

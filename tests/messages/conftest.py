@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from intygsgw.devtools.stub.process import StubProcess
+from tests.support.routes import write_stub_routes
 from tests.support.server import GatewayProcess
 
 
@@ -18,12 +19,10 @@ def stub(tmp_path_factory):
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory, stub):
     work = tmp_path_factory.mktemp("gw")
-    routes = work / "routes.toml"
-    routes.write_text(
-        "".join(
-            f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n'
-            for c in ("SendMessageToCare:2", "SendMessageToRecipient:2", "RegisterCertificate:3")
-        )
+    routes = write_stub_routes(
+        work / "routes.toml",
+        stub.base_url,
+        ("SendMessageToCare:2", "SendMessageToRecipient:2", "RegisterCertificate:3"),
     )
     gw = GatewayProcess(work, extra_env={"INTYGSGW_ROUTES_FILE": str(routes)}).start()
     yield gw

@@ -29,6 +29,7 @@ from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.internalapi.app import build_internal_api
 from tests.messages.test_message_relay_http import to_care, to_recipient
+from tests.support.routes import write_stub_routes
 
 # Common table expressions are read whole by design: the delivery loop's skip from queue to queue.
 CTE_NAMES = {"queues"}
@@ -43,12 +44,10 @@ def stub(tmp_path_factory):
 
 
 def _gateway(tmp_path, stub):
-    routes = tmp_path / "routes.toml"
-    routes.write_text(
-        "".join(
-            f'[[route]]\ncontract = "{c}"\nlogical_address = "*"\nurl = "{stub.base_url}/{c}"\n\n'
-            for c in ("SendMessageToCare:2", "SendMessageToRecipient:2", "RegisterCertificate:3")
-        )
+    routes = write_stub_routes(
+        tmp_path / "routes.toml",
+        stub.base_url,
+        ("SendMessageToCare:2", "SendMessageToRecipient:2", "RegisterCertificate:3"),
     )
     # Statistics on and a sent certificate revoked: both kinds of outbox item, a broker event and a SOAP call.
     settings = Settings(
