@@ -18,7 +18,7 @@ of lxml parse + schema validation + one SQLite insert (WAL, synchronous=FULL, a
 commit per message) into one database, once before and once after the load
 (the machine's speed drifts), and prints the ratio of the gateway's rate to
 their mean; and, as before 2026-12-06, the same loop in one process. On this
-machine the two are alike (2,300-2,400 msg/s): both wait on one durable
+machine the two are alike (2,100-2,550 msg/s): both wait on one durable
 commit at a time. Nothing here asserts: the machines are
 shared, so the figures are read, compared and reported.
 """
