@@ -56,7 +56,10 @@ _ITEM_KEYS = (
     "updated_at",
     "payload",
 )
-_INSERT_ITEM = PreparedStatement(insert(OutboxRow).returning(OutboxRow.id), _ITEM_KEYS)
+# An item whose payload rides in its row needs no id back: SQLite's RETURNING cost an insert
+# 20-30 us more than the insert itself (~8 us), once per registration with the statistics feed on.
+_INSERT_ITEM = PreparedStatement(insert(OutboxRow), _ITEM_KEYS)
+_INSERT_ITEM_RETURNING_ID = PreparedStatement(insert(OutboxRow).returning(OutboxRow.id), _ITEM_KEYS)
 _INSERT_PAYLOAD = PreparedStatement(insert(OutboxPayloadRow), ("outbox_id", "payload"))
 
 # Payloads up to this size are kept in the item's row (a broker event's head); larger ones apart.
@@ -141,13 +144,15 @@ class OutboxRepository:
         }
         check_lengths(OutboxRow.__table__, values)
         # Prepared: with the statistics feed on, every registration queues one.
-        cursor = _INSERT_ITEM.execute(self.connection, values)
+        if values["payload"] is not None:
+            _INSERT_ITEM.execute(self.connection, values).close()
+            return
+        cursor = _INSERT_ITEM_RETURNING_ID.execute(self.connection, values)
         try:
             item_id = cursor.fetchone()[0]
         finally:
             cursor.close()
-        if values["payload"] is None:
-            _INSERT_PAYLOAD.execute(self.connection, {"outbox_id": item_id, "payload": payload}).close()
+        _INSERT_PAYLOAD.execute(self.connection, {"outbox_id": item_id, "payload": payload}).close()
 
     def _claimable(self, now: dt.datetime):
         return and_(
