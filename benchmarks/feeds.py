@@ -16,6 +16,16 @@ CPU 0 and everything else (its publishing parent, the broker, wrk) on CPU 1,
 which keeps the broker's work out of the workers' figures as another machine
 would. ``--no-delivery`` writes the events without publishing them. Nothing
 asserts: the machines are shared.
+
+    python benchmarks/feeds.py --instructions [--registrations 30]
+
+counts instead of timing: the instructions a serving worker's code executes
+per RegisterCertificate, in-process and one at a time (parse, rules, access
+log, the event's outbox row, the commit), with statistics off and on, under
+valgrind's callgrind (Debian package `valgrind`). The count does not move
+with the machine's load, so it shows a change of a few percent that CPU time
+on a shared machine hides; it leaves out the kernel (the log's writes and
+flushes) and the publishing parent, which the timed runs include.
 """
 
 from __future__ import annotations
@@ -143,6 +153,83 @@ def run(broker, statistics_on: bool, args, work: Path) -> dict:
     }
 
 
+def _registrations(statistics_on: bool, n: int) -> None:
+    """``n`` registrations to warm up, then ``n`` inside functools.reduce: callgrind counts only inside it.
+
+    valgrind sees no Python functions, only C ones; reduce is a C function this
+    process enters once, for the measured loop alone (--toggle-collect).
+    """
+    import functools
+    import io
+
+    from intygsgw.app import build_app, settle_heap
+    from intygsgw.config.settings import Settings
+
+    folder = Path(tempfile.mkdtemp(prefix="intygsgw-feeds-count-"))
+    settings = Settings(db=f"sqlite:///{folder / 'count.db'}", statistics=statistics_on, delivery=False)
+    app = build_app(settings, migrate=True)
+    settle_heap()
+    bodies = register_throughput.make_envelopes(2 * n, 7)
+
+    def register(_: object, body: bytes) -> None:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": register_throughput.PATH,
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "text/xml; charset=utf-8",
+            "wsgi.input": io.BytesIO(body),
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        answer = b"".join(app(environ, lambda status, headers, exc_info=None: None))
+        if b"resultCode>OK<" not in answer:
+            raise SystemExit(f"registration refused: {answer[:400]!r}")
+
+    for body in bodies[:n]:
+        register(None, body)
+    functools.reduce(register, bodies[n:], None)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def count_instructions(n: int) -> None:
+    import os
+    import re
+    import subprocess
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
+    work = Path(tempfile.mkdtemp(prefix="intygsgw-feeds-callgrind-"))
+    runs = {}
+    for on in (False, True):
+        argv = [
+            "valgrind",
+            "--tool=callgrind",
+            "--collect-atstart=no",
+            "--toggle-collect=functools_reduce",
+            f"--callgrind-out-file={work / ('on' if on else 'off')}.out",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--count-worker",
+            "on" if on else "off",
+            "--registrations",
+            str(n),
+        ]
+        # Both at once, one per core; hash seeds fixed so that the two runs build the same dicts.
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        runs[on] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    counts = {}
+    for on, proc in runs.items():
+        out, err = proc.communicate()
+        found = re.search(r"Collected : (\d+)", err)
+        if proc.returncode != 0 or found is None:
+            raise SystemExit(f"callgrind run failed ({proc.returncode}):\n{out}\n{err[-2000:]}")
+        counts[on] = int(found.group(1)) / n
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"instructions per RegisterCertificate, in-process, {n} measured after {n} to warm up:")
+    print(f"  statistics off: {counts[False] / 1e6:.3f} million")
+    print(f"  statistics on : {counts[True] / 1e6:.3f} million (+{(counts[True] - counts[False]) / 1e3:,.0f} thousand)")
+    print(f"  on / off = {counts[True] / counts[False]:.3f} (the workers' user-space part of issue 18's figure)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=15)
@@ -155,7 +242,16 @@ def main() -> None:
         action="store_true",
         help="the gateway's workers on CPU 0; its publishing parent, the broker and the load generator on CPU 1",
     )
+    ap.add_argument("--instructions", action="store_true", help="count instructions under callgrind instead of timing")
+    ap.add_argument("--registrations", type=int, default=30, help="with --instructions: registrations counted")
+    ap.add_argument("--count-worker", choices=["on", "off"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.count_worker:
+        _registrations(args.count_worker == "on", args.registrations)
+        return
+    if args.instructions:
+        count_instructions(args.registrations)
+        return
     if args.pin:
         import os
 
