@@ -201,6 +201,19 @@ class OutboxRepository:
         )
         return [_item(r) for r in rows]
 
+    def payloads(self, ids: list[int]) -> list[tuple[int, bytes]]:
+        """(id, payload) of the items, in queue order: all that publishing a batch of broker events
+        reads. Whole items cost three to four times as much to read, most of it in their dates."""
+        if not ids:
+            return []
+        rows = self.connection.execute(
+            select(OutboxRow.id, func.coalesce(OutboxRow.payload, OutboxPayloadRow.payload))
+            .select_from(_ITEMS)
+            .where(OutboxRow.id.in_(ids))
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+        )
+        return [(item_id, bytes(payload)) for item_id, payload in rows]
+
     def claim(
         self, destination: str, now: dt.datetime, lease: dt.timedelta, worker: str, limit: int
     ) -> list[OutboxItem]:

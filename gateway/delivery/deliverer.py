@@ -21,13 +21,14 @@ finds a free thread instead of waiting for their timeouts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -35,7 +36,7 @@ from typing import Protocol
 from intygsgw import metrics
 from intygsgw.clock import Clock
 from intygsgw.delivery.schedule import RetrySchedule
-from intygsgw.domain.events import BrokerEvent, decode, is_broker_contract
+from intygsgw.domain.events import BROKER_ADDRESS, BrokerEvent, decode, is_broker_contract
 from intygsgw.domain.outcome import Outcome
 from intygsgw.domain.records import OutboxItem
 from intygsgw.outbound.routing import short_name
@@ -278,21 +279,32 @@ class Deliverer:
                 uow.commit()
             if not ids:
                 return
-            with self.store.reading() as uow:
-                items = uow.outbox.items(ids)
-            if not items:
-                return
-            full = len(items) >= limit
-            if not self._deliver_batch(destination, items, claimant):
+            if events and self.broker is not None:
+                with self.store.reading() as uow:
+                    payloads = uow.outbox.payloads(ids)
+                if not payloads:
+                    return
+                full = len(payloads) >= limit
+                with self._holding(claimant, [item_id for item_id, _ in payloads]):
+                    delivered = self._publish_claimed(destination, payloads, claimant)
+            else:
+                with self.store.reading() as uow:
+                    items = uow.outbox.items(ids)
+                if not items:
+                    return
+                full = len(items) >= limit
+                with self._holding(claimant, [item.id for item in items]):
+                    delivered = self._deliver_claimed(destination, items, claimant)
+            if not delivered:
                 return
 
-    def _deliver_batch(self, destination: str, items: list[OutboxItem], claimant: str) -> bool:
+    @contextlib.contextmanager
+    def _holding(self, claimant: str, ids: list[int]) -> Iterator[None]:
+        """``claimant``'s claims on ``ids`` are renewed while the block runs (see _renew_claims)."""
         with self._lock:
-            self._in_flight[claimant] = {i.id for i in items}
+            self._in_flight[claimant] = set(ids)
         try:
-            if self.broker is not None and is_broker_contract(items[0].contract):
-                return self._publish_claimed(destination, items, claimant)
-            return self._deliver_claimed(destination, items, claimant)
+            yield
         finally:
             with self._lock:
                 self._in_flight.pop(claimant, None)
@@ -306,9 +318,12 @@ class Deliverer:
 
     def _held(self, claimant: str, items: list[OutboxItem]) -> list[int]:
         """The ids among ``items`` whose claim ``claimant`` still holds (see _renew_claims)."""
+        return self._held_ids(claimant, [i.id for i in items])
+
+    def _held_ids(self, claimant: str, ids: list[int]) -> list[int]:
         with self._lock:
             held = self._in_flight.get(claimant, set())
-            return [i.id for i in items if i.id in held]
+            return [i for i in ids if i in held]
 
     def _deliver_claimed(self, destination: str, items: list[OutboxItem], claimant: str) -> bool:
         done: list[int] = []
@@ -369,47 +384,50 @@ class Deliverer:
                 self._opened_by.pop(destination, None)
         return healthy
 
-    def _publish_claimed(self, destination: str, items: list[OutboxItem], claimant: str) -> bool:
-        """Broker events: the whole batch in one round trip and one commit.
+    def _publish_claimed(self, destination: str, batch: list[tuple[int, bytes]], claimant: str) -> bool:
+        """Broker events, as (id, payload): the whole batch in one round trip and one commit.
 
         A SOAP delivery is settled item by item because a receiver must not get
         a certificate twice; an event may come twice (at least once, with a
         stable event-id), so a batch is published, confirmed by the broker and
         marked done together, which keeps the feed from taking the database's
-        one writer once per event.
+        one writer once per event. The rest of an item is read only for the
+        one that failed.
         """
-        held = set(self._held(claimant, items))
-        batch = [i for i in items if i.id in held]
-        if not batch:
+        held = set(self._held_ids(claimant, [item_id for item_id, _ in batch]))
+        ids, events = self._with_bodies(claimant, [(i, p) for i, p in batch if i in held])
+        if not ids:
             return True
         assert self.broker is not None
-        batch, events = self._with_bodies(claimant, batch)
-        if not batch:
-            return True
         confirmed, outcome = self.broker.publish_all(events)
         now = self.clock.utc()
         if confirmed:
-            done = [i.id for i in batch[:confirmed]]
+            done = ids[:confirmed]
             self.store.write(lambda uow: uow.outbox.mark_done(done, now))
             # A batch is one event queue: one label, counted once.
-            metrics.count_delivery(_label(batch[0]), "done", confirmed)
+            metrics.count_delivery(_event_label(events[0]), "done", confirmed)
             with self._lock:
                 self._in_flight.get(claimant, set()).difference_update(done)
                 self._delivering.add(destination)
                 self._open_until.pop(destination, None)
                 self._opened_by.pop(destination, None)
-        if confirmed == len(batch):
+        if confirmed == len(ids):
             return True
-        first = batch[confirmed]
-        # The queue waits as a whole (it is opened below); the event keeps its place in line, so
-        # that once the broker is back the events go out in the order they were written: a
-        # certificate's revoked never before its created.
-        when = self._retry_later(claimant, first, outcome, now, keep_place=True)
-        rest = self._held(claimant, batch[confirmed + 1 :])
+        rest = self._held_ids(claimant, ids[confirmed + 1 :])
+        with self.store.reading() as uow:
+            failed = uow.outbox.items([ids[confirmed]])
+        if failed:
+            first = failed[0]
+            # The queue waits as a whole (it is opened below); the event keeps its place in line, so
+            # that once the broker is back the events go out in the order they were written: a
+            # certificate's revoked never before its created.
+            when = self._retry_later(claimant, first, outcome, now, keep_place=True)
         if rest:
             with self.store.writing() as uow:
                 uow.outbox.release(rest, claimant)
                 uow.commit()
+        if not failed:
+            return True  # settled by an operator meanwhile; the rest goes in the next round
         log.warning(
             "publishing to %s failed (%s); next attempt %s", _label(first), outcome.describe(), when.isoformat()
         )
@@ -418,41 +436,42 @@ class Deliverer:
             self._open_until[destination], self._opened_by[destination] = when, first.id
         return False
 
-    def _with_bodies(self, claimant: str, batch: list[OutboxItem]) -> tuple[list[OutboxItem], list[BrokerEvent]]:
-        """The batch's items that can go and their events, each body read from the certificate it names.
+    def _with_bodies(self, claimant: str, batch: list[tuple[int, bytes]]) -> tuple[list[int], list[BrokerEvent]]:
+        """The ids of the batch's events that can go and the events, each body read from the certificate it names.
 
         An event whose certificate was erased (customer termination) before it
         went out is discarded: its body is gone, and the erased care provider's
         certificates are no longer the hub's to report.
         """
-        events = [decode(i.payload) for i in batch]
+        events = [decode(payload) for _, payload in batch]
+        ids = [item_id for item_id, _ in batch]
         named = [e.body_of for e in events if e.body_of is not None]
         if not named:
-            return batch, events
+            return ids, events
         with self.store.reading() as uow:
             documents = uow.certificates.documents(named)
-        items: list[OutboxItem] = []
+        ready_ids: list[int] = []
         ready: list[BrokerEvent] = []
-        gone: list[OutboxItem] = []
-        for item, event in zip(batch, events, strict=True):
+        gone: list[tuple[int, BrokerEvent]] = []
+        for item_id, event in zip(ids, events, strict=True):
             if event.body_of is not None:
                 document = documents.get(event.body_of)
                 if document is None:
-                    gone.append(item)
+                    gone.append((item_id, event))
                     continue
                 event = BrokerEvent(event.queue, event.properties, document, event.event_id)
-            items.append(item)
+            ready_ids.append(item_id)
             ready.append(event)
         if gone:
-            ids = [i.id for i in gone]
+            gone_ids = [item_id for item_id, _ in gone]
             now = self.clock.utc()
             reason = "discarded: the certificate was erased before its event was published"
-            self.store.write(lambda uow: uow.outbox.discard(ids, now, reason))
-            metrics.count_delivery(_label(gone[0]), "discarded", len(gone))
+            self.store.write(lambda uow: uow.outbox.discard(gone_ids, now, reason))
+            metrics.count_delivery(_event_label(gone[0][1]), "discarded", len(gone))
             with self._lock:
-                self._in_flight.get(claimant, set()).difference_update(ids)
-            log.warning("%d event(s) discarded: %s", len(ids), ", ".join(i.reference for i in gone))
-        return items, ready
+                self._in_flight.get(claimant, set()).difference_update(gone_ids)
+            log.warning("%d event(s) discarded: %s", len(gone), ", ".join(e.body_of or "" for _, e in gone))
+        return ready_ids, ready
 
     def _retry_later(
         self, claimant: str, item: OutboxItem, outcome: Outcome, now: dt.datetime, *, keep_place: bool = False
@@ -486,3 +505,8 @@ class Publisher(Protocol):
 
 def _label(item: OutboxItem) -> str:
     return f"{short_name(item.contract)} @ {item.logical_address}"
+
+
+def _event_label(event: BrokerEvent) -> str:
+    """What _label says of the event's outbox item (every event's logical address is the broker's)."""
+    return f"{short_name(event.contract)} @ {BROKER_ADDRESS}"

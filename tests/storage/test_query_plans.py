@@ -133,6 +133,7 @@ def test_no_statement_of_the_contracts_the_internal_api_or_delivery_reads_a_whol
             uow.commit()
         with store.reading() as uow:
             assert uow.outbox.items(claimed)
+            assert uow.outbox.payloads(claimed)  # what a batch of broker events is read by
         with store.writing() as uow:
             uow.outbox.mark_done(claimed[:1], now)
             uow.outbox.schedule_retry(claimed[-1], now, "later", now)
