@@ -18,13 +18,13 @@ would. ``--no-delivery`` writes the events without publishing them. Nothing
 asserts: the machines are shared.
 
 ``--callers-first`` (with ``--pin``) runs the gateway's parent and the broker
-at a lower priority (nice 10) than the load generator on the core they share.
-The callers stand for EHR systems on other machines: without it the
-publisher's bursts delay wrk on their shared core, and the workers' CPU per
-request rose with them although their own code changed by 4% (measured with
-a STOMP sink in the broker's place: 1.17 over five rounds without it, 0.92
-over three with it; without publishing at all, 0.97). The parent's CPU is
-counted either way.
+at a lower priority (nice 10) than the load generator on the core they share,
+as callers on other machines would not wait for them. Without it the
+publisher's bursts can delay wrk on their shared core; the parent's CPU is
+counted either way. On 2026-12-06 it lowered the ratio in two runs of three
+(1.04, 1.02, then 1.16, against 1.20 and 1.21 without it) and raised the p99
+with the feed on (a publisher at low priority holds the database's writer
+longer): a help to read the figure, not a fix of it.
 
     python benchmarks/feeds.py --instructions [--registrations 30]
 
