@@ -332,10 +332,8 @@ class MessageRow(Base):
     handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     document: Mapped[bytes] = mapped_column(LargeBinary)  # the request element as received
 
-    __table_args__ = (
-        Index("ix_message_certificate", "certificate_id", "state"),
-        Index("ix_message_reply_to", "reply_to"),
-    )
+    # An answer finds its question by the question's id; nothing looks messages up by reply_to (0021).
+    __table_args__ = (Index("ix_message_certificate", "certificate_id", "state"),)
 
 
 class ApprovedReceiverRow(Base):
@@ -374,5 +372,4 @@ class CertificateSignatureRow(Base):
     signer_subject: Mapped[str] = mapped_column(String(512))  # RFC 4514; "" when unsigned
     signer_hsa_id: Mapped[str] = mapped_column(String(64))  # subject SERIALNUMBER
     verified_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
-
-    __table_args__ = (Index("ix_certificate_signature_signer", "signer_hsa_id"),)
+    # Read by certificate only; migration 0021 dropped the index on the signer, which no query used.

@@ -403,3 +403,33 @@ def test_the_period_end_index_is_dropped_and_comes_back_on_the_way_down(database
     engine.dispose()
     assert at_0020 == {"ix_sick_leave_period_certificate": ["certificate_id"]}
     assert at_0019 == {"ix_sick_leave_period_certificate": ["certificate_id"], "ix_sick_leave_period_end": ["end"]}
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_the_unread_signer_and_reply_to_indexes_are_dropped_and_come_back_on_the_way_down(database, request, tmp_path):
+    def indexes(engine) -> dict[str, dict[str, list[str]]]:
+        with engine.connect() as conn:
+            inspector = sa_inspect(conn)
+            return {
+                # Named ones only: PostgreSQL also lists the index behind message_id's unique constraint.
+                table: {
+                    i["name"]: list(i["column_names"])
+                    for i in inspector.get_indexes(table)
+                    if i["name"].startswith("ix_")
+                }
+                for table in ("certificate_signature", "message")
+            }
+
+    engine = _database_at("0021", database, request, tmp_path)
+    at_0021 = indexes(engine)
+    _downgrade(engine, "0020")
+    at_0020 = indexes(engine)
+    engine.dispose()
+    assert at_0021 == {
+        "certificate_signature": {},
+        "message": {"ix_message_certificate": ["certificate_id", "state"]},
+    }
+    assert at_0020 == {
+        "certificate_signature": {"ix_certificate_signature_signer": ["signer_hsa_id"]},
+        "message": {"ix_message_certificate": ["certificate_id", "state"], "ix_message_reply_to": ["reply_to"]},
+    }
