@@ -30,6 +30,17 @@ def _database_at(revision: str, database: str, request, tmp_path):
     return engine
 
 
+def _read_both_ways(revision: str, previous: str, read, database: str, request, tmp_path):
+    """``read(engine)`` on a database at ``revision``, and again once it is downgraded to ``previous``."""
+    engine = _database_at(revision, database, request, tmp_path)
+    try:
+        at_revision = read(engine)
+        _downgrade(engine, previous)
+        return at_revision, read(engine)
+    finally:
+        engine.dispose()
+
+
 def _downgrade(engine, revision: str) -> None:
     from alembic import command
 
@@ -370,11 +381,7 @@ def test_the_unit_span_index_replaces_the_narrower_one_and_gives_it_back_on_the_
             found = sa_inspect(conn).get_indexes("sick_leave_certificate")
         return {i["name"]: list(i["column_names"]) for i in found if i["name"].startswith("ix_sick_leave_unit_")}
 
-    engine = _database_at("0019", database, request, tmp_path)
-    at_0019 = indexes(engine)
-    _downgrade(engine, "0018")
-    at_0018 = indexes(engine)
-    engine.dispose()
+    at_0019, at_0018 = _read_both_ways("0019", "0018", indexes, database, request, tmp_path)
     assert at_0019 == {
         "ix_sick_leave_unit_patient": ["care_giver_id", "care_unit_id", "patient_id"],
         "ix_sick_leave_unit_signed": ["care_unit_id", "signed_at"],
@@ -396,11 +403,7 @@ def test_the_period_end_index_is_dropped_and_comes_back_on_the_way_down(database
         with engine.connect() as conn:
             return {i["name"]: list(i["column_names"]) for i in sa_inspect(conn).get_indexes("sick_leave_period")}
 
-    engine = _database_at("0020", database, request, tmp_path)
-    at_0020 = indexes(engine)
-    _downgrade(engine, "0019")
-    at_0019 = indexes(engine)
-    engine.dispose()
+    at_0020, at_0019 = _read_both_ways("0020", "0019", indexes, database, request, tmp_path)
     assert at_0020 == {"ix_sick_leave_period_certificate": ["certificate_id"]}
     assert at_0019 == {"ix_sick_leave_period_certificate": ["certificate_id"], "ix_sick_leave_period_end": ["end"]}
 
@@ -420,11 +423,7 @@ def test_the_unread_signer_and_reply_to_indexes_are_dropped_and_come_back_on_the
                 for table in ("certificate_signature", "message")
             }
 
-    engine = _database_at("0021", database, request, tmp_path)
-    at_0021 = indexes(engine)
-    _downgrade(engine, "0020")
-    at_0020 = indexes(engine)
-    engine.dispose()
+    at_0021, at_0020 = _read_both_ways("0021", "0020", indexes, database, request, tmp_path)
     assert at_0021 == {
         "certificate_signature": {},
         "message": {"ix_message_certificate": ["certificate_id", "state"]},
