@@ -23,6 +23,11 @@ PENDING, DONE, DEAD, DISCARDED = "PENDING", "DONE", "DEAD", "DISCARDED"
 STATES = (PENDING, DONE, DEAD, DISCARDED)
 
 
+# An item's payload, in its row or apart (OutboxPayloadRow).
+_PAYLOAD = func.coalesce(OutboxRow.payload, OutboxPayloadRow.payload)
+# Queue order: most overdue first, then as written.
+_QUEUE_ORDER = (OutboxRow.next_attempt_at, OutboxRow.id)
+
 _COLUMNS = [
     OutboxRow.id,
     OutboxRow.destination,
@@ -30,7 +35,7 @@ _COLUMNS = [
     OutboxRow.logical_address,
     OutboxRow.kind,
     OutboxRow.reference,
-    func.coalesce(OutboxRow.payload, OutboxPayloadRow.payload),
+    _PAYLOAD,
     OutboxRow.state,
     OutboxRow.attempts,
     OutboxRow.next_attempt_at,
@@ -128,6 +133,7 @@ class OutboxRepository:
         correlation_id: str,
         now: dt.datetime,
     ) -> None:
+        inline = len(payload) <= INLINE_PAYLOAD_BYTES
         values = {
             "destination": destination_key(contract, logical_address),
             "contract": contract,
@@ -140,11 +146,11 @@ class OutboxRepository:
             "correlation_id": correlation_id,
             "created_at": now,
             "updated_at": now,
-            "payload": payload if len(payload) <= INLINE_PAYLOAD_BYTES else None,
+            "payload": payload if inline else None,
         }
         check_lengths(OutboxRow.__table__, values)
         # Prepared: with the statistics feed on, every registration queues one.
-        if values["payload"] is not None:
+        if inline:
             _INSERT_ITEM.execute(self.connection, values).close()
             return
         cursor = _INSERT_ITEM_RETURNING_ID.execute(self.connection, values)
@@ -179,7 +185,7 @@ class OutboxRepository:
         pick = (
             select(OutboxRow.id)
             .where(OutboxRow.destination == destination, self._claimable(now))
-            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .order_by(*_QUEUE_ORDER)
             .limit(limit)
         )
         if self.connection.dialect.name == "postgresql":
@@ -196,9 +202,7 @@ class OutboxRepository:
         a batch of large payloads is not read while the database's one writer waits."""
         if not ids:
             return []
-        rows = self.connection.execute(
-            _items().where(OutboxRow.id.in_(ids)).order_by(OutboxRow.next_attempt_at, OutboxRow.id)
-        )
+        rows = self.connection.execute(_items().where(OutboxRow.id.in_(ids)).order_by(*_QUEUE_ORDER))
         return [_item(r) for r in rows]
 
     def payloads(self, ids: list[int]) -> list[tuple[int, bytes]]:
@@ -207,10 +211,7 @@ class OutboxRepository:
         if not ids:
             return []
         rows = self.connection.execute(
-            select(OutboxRow.id, func.coalesce(OutboxRow.payload, OutboxPayloadRow.payload))
-            .select_from(_ITEMS)
-            .where(OutboxRow.id.in_(ids))
-            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            select(OutboxRow.id, _PAYLOAD).select_from(_ITEMS).where(OutboxRow.id.in_(ids)).order_by(*_QUEUE_ORDER)
         )
         return [(item_id, bytes(payload)) for item_id, payload in rows]
 
