@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, String, bindparam, insert, select, text, update
+from sqlalchemy import DateTime, String, bindparam, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.records import AccessEntry
@@ -36,10 +35,13 @@ class StoredEntry:
     entry: AccessEntry
     prev_hash: str
     hash: str
+    # Read for one person (entries(person_id=...)): how many other persons the call's entry
+    # names, left out of ``entry`` here; the hash is still the whole entry's.
+    others: int = 0
 
     def as_json(self) -> dict:
         e = self.entry
-        return {
+        out = {
             "seq": self.seq,
             "at": _timestamp(e.at),
             "caller": e.caller,
@@ -53,6 +55,11 @@ class StoredEntry:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+        if e.persons:
+            out["persons"] = {person: list(ids) for person, ids in e.persons}
+        if self.others:
+            out["other_persons"] = self.others
+        return out
 
 
 def _timestamp(at: dt.datetime) -> str:
@@ -64,7 +71,13 @@ _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def entry_hash(prev_hash: str, seq: int, e: AccessEntry) -> str:
     return _chained(
-        prev_hash, seq, _shared_fields(e), _json_text(e.person_id), _ids_json(e.certificate_ids), _json(e.outcome)
+        prev_hash,
+        seq,
+        _shared_fields(e),
+        _json_text(e.person_id),
+        _ids_json(e.certificate_ids),
+        _json(e.outcome),
+        _persons_json(e.persons),
     )
 
 
@@ -76,10 +89,14 @@ def _shared_fields(e: AccessEntry) -> str:
     )  # fmt: skip
 
 
-def _chained(prev_hash: str, seq: int, shared: str, person_json: str, ids_json: str, outcome_json: str) -> str:
+def _chained(
+    prev_hash: str, seq: int, shared: str, person_json: str, ids_json: str, outcome_json: str, persons_json: str
+) -> str:
     # The hashed text is the previous hash, a newline and the entry's fields as one compact JSON
-    # array: seq, the shared fields, person id, certificate ids, outcome.
-    fields = f"[{seq},{shared},{person_json},{ids_json},{outcome_json}]"
+    # array: seq, the shared fields, person id, certificate ids, outcome, and the persons object
+    # only when the entry names several (so entries written before it existed still verify).
+    more = f",{persons_json}" if persons_json else ""
+    fields = f"[{seq},{shared},{person_json},{ids_json},{outcome_json}{more}]"
     return hashlib.sha256(f"{prev_hash}\n{fields}".encode()).hexdigest()
 
 
@@ -99,14 +116,19 @@ def _ids_json(ids: tuple[str, ...]) -> str:
     return _json(list(ids))
 
 
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]").search
+def _persons_json(persons: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    """The persons an entry names as the compact JSON object the hash covers (and the column
+    stores), person -> certificate ids in the order noted; "" for an entry that names one or none."""
+    if not persons:
+        return ""
+    return "{" + ",".join([f"{_json_text(person)}:{_ids_json(ids)}" for person, ids in persons]) + "}"
 
 
-def _copy_text(value: str) -> str:
-    """``value`` as a field of COPY's text format, where backslash, tab, newline and CR are escaped."""
-    if _COPY_SPECIAL(value) is None:
-        return value
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+def _read_persons(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    # As pairs in stored order, so that even a repeated key comes back as it was hashed.
+    if not text:
+        return ()
+    return tuple((person, tuple(ids)) for person, ids in json.loads(text, object_pairs_hook=list))
 
 
 # Every logged call runs these three inside the write lock: see intygsgw.storage.prepared.
@@ -115,8 +137,6 @@ _LOCK_HEAD = PreparedStatement(
     .where(AccessLogHeadRow.id == bindparam("head_id"))
     .with_for_update()
 )
-# What a call's entries share, and what each has of its own; together, every column in table order.
-_SHARED = ("at", "caller", "original_consumer", "acting_on_behalf", "contract", "logical_address", "outcome")
 _ENTRY_COLUMNS = tuple(c.key for c in AccessLogRow.__table__.columns)
 _INSERT = PreparedStatement(insert(AccessLogRow), _ENTRY_COLUMNS)
 _MOVE_HEAD = PreparedStatement(
@@ -131,22 +151,14 @@ _NAME_HOUR = PreparedStatement(
         "INSERT INTO access_log_person (person_id, hour) VALUES (:person_id, :hour) ON CONFLICT DO NOTHING"
     ).bindparams(bindparam("person_id", type_=String()), bindparam("hour", type_=DateTime()))
 )
-
-
-# Lines per write to COPY: small enough that the server stores a chunk while the next is hashed.
-_COPY_CHUNK = 250
-# The columns in the order _append_postgresql writes a line's fields.
-_COPY_POSTGRESQL = (
-    "COPY access_log (seq, at, caller, original_consumer, acting_on_behalf, contract, logical_address, "
-    "person_id, certificate_ids, outcome, prev_hash, hash) FROM STDIN"
-)
-# Pairs already there are left out by the anti-join first: ON CONFLICT alone tried to insert each
-# (a listing repeated within the hour names the same persons), 3.2 against 1.2 ms for 2,000.
-_NAME_HOURS_POSTGRESQL = text(
-    "INSERT INTO access_log_person (person_id, hour) SELECT DISTINCT a.person_id, date_trunc('hour', a.at) "
-    "FROM access_log a WHERE a.seq BETWEEN :first AND :last AND a.person_id <> '' AND NOT EXISTS ("
-    "SELECT 1 FROM access_log_person p WHERE p.person_id = a.person_id AND p.hour = date_trunc('hour', a.at)) "
-    "ON CONFLICT DO NOTHING"
+# PostgreSQL: an hour's persons in one statement (psycopg would send one per row), the pairs already
+# there left out first: ON CONFLICT alone tried to insert each, 3.2 against 1.2 ms for 2,000 persons.
+_NAME_HOURS_POSTGRESQL = PreparedStatement(
+    text(
+        "INSERT INTO access_log_person (person_id, hour) SELECT p, :hour FROM unnest(CAST(:persons AS varchar[])) "
+        "AS p WHERE NOT EXISTS (SELECT 1 FROM access_log_person x WHERE x.person_id = p AND x.hour = :hour) "
+        "ON CONFLICT DO NOTHING"
+    ).bindparams(bindparam("hour", type_=DateTime()))
 )
 
 
@@ -167,43 +179,31 @@ _COLUMNS = [
     AccessLogRow.outcome,
     AccessLogRow.prev_hash,
     AccessLogRow.hash,
+    AccessLogRow.persons,
 ]
 
 
 def _stored(row) -> StoredEntry:
-    seq, at, caller, orig, behalf, contract, address, person, cids, outcome, prev, h = row
-    entry = AccessEntry(at, caller, orig, behalf, contract, address, person, tuple(json.loads(cids)), outcome)
+    seq, at, caller, orig, behalf, contract, address, person, cids, outcome, prev, h, persons = row
+    entry = AccessEntry(
+        at, caller, orig, behalf, contract, address, person, tuple(json.loads(cids)), outcome, _read_persons(persons)
+    )
     return StoredEntry(seq, entry, prev, h)
 
 
-def _chain(entries: list[AccessEntry], seq: int, prev: str) -> Iterator[tuple[int, AccessEntry, tuple, str, str, str]]:
-    """Each entry's (seq, entry, shared fields, ids JSON, previous hash, hash), chained after ``seq``/``prev``.
-
-    A listing logs thousands of entries that differ only in patient and certificates: the fields
-    they share (in _SHARED's order) are put in the hashed form once, and come as the same tuple
-    object while they stay the same, so a writer sees a change with ``is not``.
-    """
-    key: tuple = ()
-    hashed = outcome_json = ""
-    for e in entries:
-        seq += 1
-        entry_key = (e.at, e.caller, e.original_consumer, e.acting_on_behalf, e.contract, e.logical_address, e.outcome)
-        if entry_key != key:
-            key, hashed, outcome_json = entry_key, _shared_fields(e), _json(e.outcome)
-        # Stored in the compact form the hash covers; the column is read back with json.loads either way.
-        ids_json = _ids_json(e.certificate_ids)
-        h = _chained(prev, seq, hashed, _json_text(e.person_id), ids_json, outcome_json)
-        yield seq, e, key, ids_json, prev, h
-        prev = h
-
-
-@dataclass
-class _Group:
-    """Entries of one append that share their call's fields (in practice: one call's entries)."""
-
-    shared: dict[str, Any]  # the shared columns
-    rows: list[dict[str, Any]]  # each entry's own columns
-    persons: set[str]  # the persons named in the group's hour
+def _row(seq: int, e: AccessEntry, prev: str) -> dict[str, Any]:
+    """The entry's row, chained after ``prev``: its fields stored in the form the hash covers."""
+    ids_json, persons_json = _ids_json(e.certificate_ids), _persons_json(e.persons)
+    shared = _shared_fields(e)
+    h = _chained(prev, seq, shared, _json_text(e.person_id), ids_json, _json(e.outcome), persons_json)
+    return {
+        **e._asdict(),
+        "seq": seq,
+        "certificate_ids": ids_json,
+        "persons": persons_json,
+        "prev_hash": prev,
+        "hash": h,
+    }
 
 
 class AccessLogRepository:
@@ -213,69 +213,29 @@ class AccessLogRepository:
     def append(self, entries: list[AccessEntry]) -> int:
         """Chain ``entries`` after the head; the caller's transaction commits them. Returns the last seq."""
         cursor = _LOCK_HEAD.execute(self.connection, {"head_id": HEAD_ID})
-        first, prev = cursor.fetchone()
+        seq, prev = cursor.fetchone()
         cursor.close()
-        if self.connection.dialect.name == "postgresql":
-            seq, prev = self._append_postgresql(entries, first, prev)
-        else:
-            seq, prev = self._append_rows(entries, first, prev)
-        _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
-        return seq
-
-    def _append_rows(self, entries: list[AccessEntry], first: int, head: str) -> tuple[int, str]:
-        # What a call's entries share is bound once per group (SQLite's executemany).
-        groups: dict[tuple, _Group] = {}
+        rows: list[dict[str, Any]] = []
         persons_by_hour: dict[dt.datetime, set[str]] = {}
-        group, last = _Group({}, [], set()), None
-        seq, prev = first, head
-        for seq, e, key, ids_json, before, prev in _chain(entries, first, head):
-            if key is not last:
-                last, group = key, groups.get(key)
-                if group is None:
-                    # The group's persons are its hour's: the hour follows from the shared time.
-                    group = groups[key] = _Group(
-                        dict(zip(_SHARED, key, strict=True)), [], persons_by_hour.setdefault(_hour(e.at), set())
-                    )
-            if e.person_id:
-                group.persons.add(e.person_id)
-            group.rows.append(
-                {"seq": seq, "person_id": e.person_id, "certificate_ids": ids_json, "prev_hash": before, "hash": prev}
-            )
-        for group in groups.values():
-            _INSERT.execute_many(self.connection, group.rows, group.shared)
+        for e in entries:
+            seq += 1
+            row = _row(seq, e, prev)
+            rows.append(row)
+            prev = row["hash"]
+            named = [e.person_id] if e.person_id else []
+            named.extend(person for person, _ in e.persons)
+            if named:
+                persons_by_hour.setdefault(_hour(e.at), set()).update(p for p in named if p)
+        if rows:
+            _INSERT.execute_many(self.connection, rows)
         for hour, persons in persons_by_hour.items():
             # Sorted, so the b-tree is walked in order; a pair already there is left alone.
-            _NAME_HOUR.execute_many(self.connection, [{"person_id": p} for p in sorted(persons)], {"hour": hour})
-        return seq, prev
-
-    def _append_postgresql(self, entries: list[AccessEntry], first: int, head: str) -> tuple[int, str]:
-        # psycopg's executemany sends a statement per row, which cost a listing of 2,000 patients
-        # more than COPY for the same rows; the rows are written in COPY's text format here, a
-        # line each, as binding twelve values per row cost more than hashing it.
-        driver = self.connection.connection.driver_connection  # in the transaction the head's lock began
-        assert driver is not None
-        lines: list[str] = []
-        seq, prev, last, shared, outcome = first, head, None, "", ""
-        with driver.cursor() as cursor, cursor.copy(_COPY_POSTGRESQL) as copy:
-            for seq, e, key, ids_json, before, prev in _chain(entries, first, head):
-                if key is not last:
-                    last = key
-                    shared = "\t".join(
-                        [_copy_text(v) for v in (_timestamp(e.at), e.caller, e.original_consumer, e.acting_on_behalf,
-                                                 e.contract, e.logical_address)]
-                    )  # fmt: skip
-                    outcome = _copy_text(e.outcome)
-                lines.append(
-                    f"{seq}\t{shared}\t{_copy_text(e.person_id)}\t{_copy_text(ids_json)}\t{outcome}\t{before}\t{prev}\n"
-                )
-                if len(lines) == _COPY_CHUNK:
-                    # Sent as it is made: the server stores one chunk while the next is hashed.
-                    copy.write("".join(lines))
-                    lines.clear()
-            copy.write("".join(lines))
-        # The persons' hours are taken from the rows just written, on the server.
-        self.connection.execute(_NAME_HOURS_POSTGRESQL, {"first": first + 1, "last": seq})
-        return seq, prev
+            if self.connection.dialect.name == "postgresql":
+                _NAME_HOURS_POSTGRESQL.execute(self.connection, {"persons": sorted(persons), "hour": hour}).close()
+            else:
+                _NAME_HOUR.execute_many(self.connection, [{"person_id": p} for p in sorted(persons)], {"hour": hour})
+        _MOVE_HEAD.execute(self.connection, {"head_id": HEAD_ID, "new_seq": seq, "new_hash": prev}).close()
+        return seq
 
     def head(self) -> tuple[int, str]:
         row = self.connection.execute(
@@ -308,7 +268,8 @@ class AccessLogRepository:
         self, person_id: str, since: dt.datetime | None, until: dt.datetime | None, batch: int
     ) -> Iterator[StoredEntry]:
         # The hours that name the person, consecutive ones taken together; each span's entries
-        # are read by time (ix_access_log_at) and kept if they name the person.
+        # are read by time (ix_access_log_at) and kept if they name the person, alone or among
+        # others. Of an entry that names others, only the person's own part is given.
         p = AccessLogPersonRow
         stmt = select(p.hour).where(p.person_id == person_id)
         if since is not None:
@@ -329,7 +290,10 @@ class AccessLogRepository:
                         select(*_COLUMNS).where(
                             AccessLogRow.at >= start,
                             AccessLogRow.at < end,
-                            AccessLogRow.person_id == person_id,
+                            or_(
+                                AccessLogRow.person_id == person_id,
+                                AccessLogRow.persons.contains(f'"{person_id}"', autoescape=True),
+                            ),
                             AccessLogRow.seq > after,
                         ),
                         since,
@@ -341,8 +305,23 @@ class AccessLogRepository:
                 if not rows:
                     break
                 for row in rows:
-                    yield _stored(row)
+                    mine = _as_for(_stored(row), person_id)
+                    if mine is not None:
+                        yield mine
                 after = rows[-1][0]
+
+
+def _as_for(stored: StoredEntry, person_id: str) -> StoredEntry | None:
+    """The entry as ``person_id``'s: the person and their certificates alone; None if it does not name them
+    (the text matched a certificate id)."""
+    e = stored.entry
+    if not e.persons:
+        return stored if e.person_id == person_id else None
+    ids = e.certificates_of(person_id)
+    if ids is None:
+        return None
+    mine = e._replace(person_id=person_id, certificate_ids=ids, persons=())
+    return StoredEntry(stored.seq, mine, stored.prev_hash, stored.hash, others=len(e.persons) - 1)
 
 
 def _within(stmt, since: dt.datetime | None, until: dt.datetime | None):

@@ -270,6 +270,8 @@ class AccessLogRow(Base):
     outcome: Mapped[str] = mapped_column(String(64))  # OK | INFO | ERROR:<id> | FAULT | REFUSED
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # A call that named several persons: JSON object person -> certificate ids; "" otherwise (0022)
+    persons: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     # By person: access_log_person names the hours, ix_access_log_at finds their entries.
     __table_args__ = (Index("ix_access_log_at", "at"),)

@@ -88,9 +88,14 @@ class SignatureRecord:
 
 
 class AccessEntry(NamedTuple):
-    """One access-log entry. A tuple rather than a frozen dataclass: a unit's sick-leave list makes
-    2,000 of them per call and the log's verification reads them all, and a frozen dataclass
-    costs four times as much to build."""
+    """One access-log entry: one call. A tuple rather than a frozen dataclass: the log's
+    verification reads every entry, and a frozen dataclass costs four times as much to build.
+
+    A call that named one person has it in ``person_id`` with its certificates. A call that
+    named several (a unit's sick-leave list names thousands) has them in ``persons``, each with
+    its certificates, and ``person_id`` empty; ``certificate_ids`` are then those of no known
+    person. Entries written before 2026-12-06 named one person each, a listing many entries.
+    """
 
     at: dt.datetime  # naive UTC
     caller: str
@@ -101,6 +106,20 @@ class AccessEntry(NamedTuple):
     person_id: str
     certificate_ids: tuple[str, ...]
     outcome: str
+    persons: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def all_certificate_ids(self) -> tuple[str, ...]:
+        """Every certificate the entry names, of any person or none."""
+        return self.certificate_ids + tuple(cid for _, ids in self.persons for cid in ids)
+
+    def certificates_of(self, person_id: str) -> tuple[str, ...] | None:
+        """The certificates this entry names for ``person_id``; None when it does not name the person."""
+        if self.person_id == person_id and person_id:
+            return self.certificate_ids
+        for person, ids in self.persons:
+            if person == person_id:
+                return ids
+        return None
 
 
 @dataclass(frozen=True)

@@ -234,9 +234,7 @@ def test_the_hours_that_name_each_person_are_built_from_the_entries_already_logg
         for i, (p, m) in enumerate(logged)
     ]
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE access_log_person (person_id VARCHAR(64), hour TIMESTAMP)")
-        AccessLogRepository(conn).append(entries)  # as 0014 had them: the hours table is not there yet
-        conn.exec_driver_sql("DROP TABLE access_log_person")
+        _log_as_before_0022(conn, entries)  # as 0014 had them: no hours table, no persons column
     upgrade(engine)
     with engine.begin() as conn:
         log = AccessLogRepository(conn)
@@ -250,6 +248,31 @@ def test_the_hours_that_name_each_person_are_built_from_the_entries_already_logg
         ("191212121212", "2026-12-05 13"),
         ("194910302487", "2026-12-05 12"),
     ]
+
+
+def _log_as_before_0022(conn, entries) -> None:
+    """``entries`` chained into an access log that has no persons column (one person per entry)."""
+    import json
+
+    import sqlalchemy as sa
+
+    from intygsgw.storage.access_log import GENESIS, entry_hash
+
+    prev = GENESIS
+    for seq, e in enumerate(entries, start=1):
+        assert not e.persons
+        h = entry_hash(prev, seq, e)
+        conn.execute(
+            sa.text(
+                "INSERT INTO access_log (seq, at, caller, original_consumer, acting_on_behalf, contract, "
+                "logical_address, person_id, certificate_ids, outcome, prev_hash, hash) VALUES (:seq, :at, :caller, "
+                ":original_consumer, :acting_on_behalf, :contract, :logical_address, :person_id, :ids, :outcome, "
+                ":prev, :hash)"
+            ),
+            {**e._asdict(), "seq": seq, "ids": json.dumps(list(e.certificate_ids)), "prev": prev, "hash": h},
+        )
+        prev = h
+    conn.execute(sa.text("UPDATE access_log_head SET seq = :seq, hash = :hash"), {"seq": len(entries), "hash": prev})
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
@@ -432,3 +455,49 @@ def test_the_unread_signer_and_reply_to_indexes_are_dropped_and_come_back_on_the
         "certificate_signature": {"ix_certificate_signature_signer": ["signer_hsa_id"]},
         "message": {"ix_message_certificate": ["certificate_id", "state"], "ix_message_reply_to": ["reply_to"]},
     }
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_entries_logged_before_the_persons_column_still_verify_and_a_downgrade_keeps_entries_that_need_it(
+    database, request, tmp_path
+):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from intygsgw.domain.records import AccessEntry
+    from intygsgw.storage.access_log import AccessLogRepository, verify_chain
+
+    at = dt.datetime(2026, 12, 5, 12, 10)
+    before = [
+        AccessEntry(at, "SE-C", "", "", "ns", "LA", p, (f"c-{i}",), "OK") for i, p in enumerate(("191212121212", ""))
+    ]
+    engine = _database_at("0021", database, request, tmp_path)
+    try:
+        with engine.begin() as conn:
+            _log_as_before_0022(conn, before)
+        upgrade(engine)
+        several = AccessEntry(
+            at, "SE-C", "", "", "ns", "LA", "", (), "OK", (("191212121212", ("c-2",)), ("194910302487", ()))
+        )
+        with engine.begin() as conn:
+            AccessLogRepository(conn).append([several])
+        with engine.connect() as conn:
+            log = AccessLogRepository(conn)
+            assert verify_chain(log).ok
+            assert [s.entry for s in log.entries()] == [*before, several]
+        with pytest.raises(RuntimeError, match="1 access-log entries name several persons"):
+            _downgrade(engine, "0021")
+        with engine.connect() as conn:  # the refused downgrade left the column and the entry
+            assert conn.execute(sa.text("SELECT count(*) FROM access_log WHERE persons <> ''")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_the_persons_column_goes_on_the_way_down_when_no_entry_needs_it(database, request, tmp_path):
+    def columns(engine):
+        return {c["name"] for c in sa_inspect(engine).get_columns("access_log")}
+
+    at_0022, at_0021 = _read_both_ways("0022", "0021", columns, database, request, tmp_path)
+    assert at_0022 - at_0021 == {"persons"}

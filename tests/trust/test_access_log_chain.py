@@ -198,6 +198,10 @@ def test_cli_export_by_person_and_period(url, tmp_path):
     writer = AccessLogWriter(Store(make_engine(url)), utc_now=lambda: dt.datetime(2026, 11, 22, 8, 30))
     writer.write(_access(2, person="19770523-2382"), "INFO")
     writer.write(_access(3), "ERROR:VALIDATION_ERROR")
+    listing = Access("SE-REHAB", "", "", "urn:riv:clinicalprocess:healthcond:rehabilitation", "5565594230")
+    for person, ids in (("191212121212", ["cert-4", "cert-5"]), ("19770523-2382", ["cert-6"]), ("194910302487", [])):
+        listing.add(person, ids)
+    writer.write(listing, "OK")
     import json
 
     def export(*args):
@@ -205,16 +209,28 @@ def test_cli_export_by_person_and_period(url, tmp_path):
         assert done.returncode == 0, done.stderr
         return [json.loads(line) for line in done.stdout.splitlines()]
 
-    assert [e["certificate_ids"] for e in export("--person", "197705232382")] == [["cert-2"]]
-    assert [e["seq"] for e in export("--person", "191212121212")] == [1, 3]
-    assert [e["seq"] for e in export("--from", "2026-11-21", "--to", "2026-11-22")] == [2, 3]
+    # The listing is one entry; exported for one person it shows only that person's part.
+    assert [(e["certificate_ids"], e.get("other_persons")) for e in export("--person", "197705232382")] == [
+        (["cert-2"], None),
+        (["cert-6"], 2),
+    ]
+    ann = export("--person", "191212121212")
+    assert [e["seq"] for e in ann] == [1, 3, 4] and "persons" not in ann[-1]
+    assert ann[-1]["person_id"] == "191212121212" and ann[-1]["certificate_ids"] == ["cert-4", "cert-5"]
+    whole = export("--from", "2026-11-21", "--to", "2026-11-22")
+    assert [e["seq"] for e in whole] == [2, 3, 4]
+    assert whole[-1]["person_id"] == "" and whole[-1]["persons"] == {
+        "191212121212": ["cert-4", "cert-5"],
+        "197705232382": ["cert-6"],
+        "194910302487": [],
+    }
     assert [e["seq"] for e in export("--to", "2026-11-20")] == [1]
     assert cli(tmp_path, "audit", "export", "--db", url).returncode == 2
 
 
-def test_a_listings_entries_chain_with_the_hash_verification_recomputes(url):
-    """append writes the shared fields of a listing's entries once (on PostgreSQL as COPY text it escapes
-    itself); the hashes must be entry_hash's exactly and every field must come back as it was given."""
+def test_entries_chain_with_the_hash_verification_recomputes(url):
+    """Entries of one person each (as before 0022) and entries of several persons in one append: the
+    hashes must be entry_hash's exactly and every field must come back as it was given."""
     from intygsgw.domain.records import AccessEntry
     from intygsgw.storage.access_log import GENESIS, entry_hash
 
@@ -226,6 +242,8 @@ def test_a_listings_entries_chain_with_the_hash_verification_recomputes(url):
     ] + [
         AccessEntry(at + dt.timedelta(seconds=1), "SE-OTHER", "", "", "urn:x", "LA", "191212121212", (), "ERROR:X"),
         AccessEntry(at.replace(microsecond=0), "SE-OTHER", "", "", "urn:x", "LA", "", ("plain-1", "plain-2"), "OK"),
+        AccessEntry(at, "SE-LIST", "", "", "urn:rehab", "LA", "", ("nobody's",), "OK",
+                    (("191212121212", ("c-1", 'q"\\')), ("19121212ä\t", ()), ("194910302487", ("c-9",)))),
     ]  # fmt: skip
     store = Store(make_engine(url))
     with store.writing() as uow:
@@ -236,15 +254,15 @@ def test_a_listings_entries_chain_with_the_hash_verification_recomputes(url):
         report = verify_chain(uow.access_log)
         hours = uow.connection.exec_driver_sql("SELECT person_id, hour FROM access_log_person").all()
     store.engine.dispose()
-    # Each person named once, in the listing's hour (on PostgreSQL taken on the server from the rows
-    # COPY wrote); the entry that names nobody adds none.
-    assert len(hours) == 6 and {str(h)[:13] for _, h in hours} == {"2026-12-05 13"}, hours
+    # Each person named once, in their hour, whether alone in an entry or among others; an entry that
+    # names nobody adds none.
+    assert len(hours) == 8 and {str(h)[:13] for _, h in hours} == {"2026-12-05 13"}, hours
     prev = GENESIS
     for s in stored:
         assert s.hash == entry_hash(prev, s.seq, s.entry)
         prev = s.hash
     assert [s.entry for s in stored] == entries
-    assert len(stored) == 7 and report.ok, report
+    assert len(stored) == 8 and report.ok, report
 
 
 def test_the_hashed_text_is_the_compact_json_array_of_the_fields_so_older_chains_still_verify():
@@ -260,6 +278,11 @@ def test_the_hashed_text_is_the_compact_json_array_of_the_fields_so_older_chains
               e.logical_address, e.person_id, list(e.certificate_ids), e.outcome]  # fmt: skip
     text = GENESIS + "\n" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     assert entry_hash(GENESIS, 7, e) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # An entry of several persons has them as an object after the outcome, in the order noted.
+    several = e._replace(person_id="", certificate_ids=(), persons=(("194910302487", ("b",)), ("191212121212", ())))
+    fields = [*fields[:7], "", [], e.outcome, {"194910302487": ["b"], "191212121212": []}]
+    text = GENESIS + "\n" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    assert entry_hash(GENESIS, 7, several) == hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def test_one_append_of_entries_that_share_different_fields_keeps_the_chain_in_order(url):
@@ -306,24 +329,32 @@ def test_a_persons_entries_are_found_through_the_hours_that_name_them(url):
             uow.access_log.append([entry(i, ann if i % 3 else bo), entry(i, "")])
             uow.commit()
 
+    # A call of several persons (ann's certificate id is bo's person id, which must not make it bo's).
+    with store.writing() as uow:
+        several = (("190101010101", ("c-x",)), (ann, (bo,)))
+        uow.access_log.append([AccessEntry(at + dt.timedelta(minutes=210), "SE-CALLER", "", "", "ns", "LA", "", (),
+                                           "OK", several)])  # fmt: skip
+        uow.commit()
+
     def of(person, **kw):
         with store.reading() as uow:
             return [s.entry.certificate_ids[0] for s in uow.access_log.entries(person_id=person, batch=2, **kw)]
 
     try:
-        assert of(ann) == ["c-1", "c-2", "c-4", "c-5", "c-7"]
+        assert of(ann) == ["c-1", "c-2", "c-4", "c-5", "c-7", bo]
         assert of(bo) == ["c-0", "c-3", "c-6"]
         assert of(ann, since=at + dt.timedelta(minutes=40), until=at + dt.timedelta(minutes=150)) == [
             "c-2",
             "c-4",
             "c-5",
         ]
-        assert of("190101010101") == []
+        assert of("190101010101") == ["c-x"]
+        assert of("190202020202") == []
         with store.reading() as uow:
             hours = uow.connection.exec_driver_sql(
                 "SELECT count(*) FROM access_log_person WHERE person_id = '191212121212'"
             ).scalar()
-        assert hours == 4  # 09, 10, 11 and 12 o'clock
+        assert hours == 5  # 09, 10, 11, 12 and 13 o'clock
     finally:
         store.engine.dispose()
 

@@ -62,7 +62,8 @@ def test_relations_are_logged_under_the_patient(app):
     assert gw.dispatcher.handle(list_relations_for_certificate(("fc-4", "fc-unknown"))).status == 200
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT person_id, certificate_ids FROM access_log WHERE contract LIKE "
+            "SELECT person_id, certificate_ids, persons FROM access_log WHERE contract LIKE "
             "'%ListRelationsForCertificate%' ORDER BY seq"
         ).fetchall()
-    assert rows == [("191212121212", '["fc-4"]'), ("", '["fc-unknown"]')]
+    # One entry for the call: the patient with their certificate, and the id of nobody known.
+    assert rows == [("", '["fc-unknown"]', '{"191212121212":["fc-4"]}')]
