@@ -36,8 +36,11 @@ class StoredEntry:
     prev_hash: str
     hash: str
     # Read for one person (entries(person_id=...)): how many other persons the call's entry
-    # names, left out of ``entry`` here; the hash is still the whole entry's.
+    # names, left out of ``entry`` here.
     others: int = 0
+    # The stored certificate ids or persons are not what the log writes (edited by hand): the
+    # entry carries none of them, and verification reports it instead of stopping.
+    unreadable: bool = False
 
     def as_json(self) -> dict:
         e = self.entry
@@ -58,7 +61,12 @@ class StoredEntry:
         if e.persons:
             out["persons"] = {person: list(ids) for person, ids in e.persons}
         if self.others:
+            # One person's part of a call that named others: without the hashes, which cover the
+            # others' part too and would let a reader test guesses of it.
             out["other_persons"] = self.others
+            del out["prev_hash"], out["hash"]
+        if self.unreadable:
+            out["unreadable"] = True
         return out
 
 
@@ -125,10 +133,19 @@ def _persons_json(persons: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
 
 
 def _read_persons(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    # As pairs in stored order, so that even a repeated key comes back as it was hashed.
+    """The stored persons as pairs in stored order, so that even a repeated key comes back as it was
+    hashed; ValueError for text the log does not write."""
     if not text:
         return ()
-    return tuple((person, tuple(ids)) for person, ids in json.loads(text, object_pairs_hook=list))
+    if not text.startswith("{"):
+        raise ValueError("persons is not a JSON object")
+    return tuple((person, _read_ids(ids)) for person, ids in json.loads(text, object_pairs_hook=list))
+
+
+def _read_ids(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(cid, str) for cid in value):
+        raise ValueError("certificate ids are not a JSON list of strings")
+    return tuple(value)
 
 
 # Every logged call runs these three inside the write lock: see intygsgw.storage.prepared.
@@ -185,9 +202,11 @@ _COLUMNS = [
 
 def _stored(row) -> StoredEntry:
     seq, at, caller, orig, behalf, contract, address, person, cids, outcome, prev, h, persons = row
-    entry = AccessEntry(
-        at, caller, orig, behalf, contract, address, person, tuple(json.loads(cids)), outcome, _read_persons(persons)
-    )
+    entry = AccessEntry(at, caller, orig, behalf, contract, address, person, (), outcome)
+    try:
+        entry = entry._replace(certificate_ids=_read_ids(json.loads(cids)), persons=_read_persons(persons))
+    except ValueError:  # JSONDecodeError is one
+        return StoredEntry(seq, entry, prev, h, unreadable=True)
     return StoredEntry(seq, entry, prev, h)
 
 
@@ -292,7 +311,8 @@ class AccessLogRepository:
                             AccessLogRow.at < end,
                             or_(
                                 AccessLogRow.person_id == person_id,
-                                AccessLogRow.persons.contains(f'"{person_id}"', autoescape=True),
+                                # As the column has it: JSON-escaped, in quotes.
+                                AccessLogRow.persons.contains(_json_text(person_id), autoescape=True),
                             ),
                             AccessLogRow.seq > after,
                         ),
@@ -369,7 +389,9 @@ def verify_chain(
             )
         if stored.prev_hash != prev:
             problems.append(f"entry {stored.seq}: does not follow the entry before it (prev_hash mismatch)")
-        if entry_hash(stored.prev_hash, stored.seq, stored.entry) != stored.hash:
+        if stored.unreadable:
+            problems.append(f"entry {stored.seq}: its certificate ids or persons cannot be read (edited)")
+        elif entry_hash(stored.prev_hash, stored.seq, stored.entry) != stored.hash:
             problems.append(f"entry {stored.seq}: its content does not match its hash (edited)")
         prev, expected_seq = stored.hash, stored.seq + 1
         if len(problems) >= max_problems:

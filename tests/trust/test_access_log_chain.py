@@ -121,6 +121,11 @@ COLUMNS = (
         ("DELETE FROM access_log WHERE seq = 4", "entry 5"),
         ("DELETE FROM access_log WHERE seq = 6", "ends at entry 5"),
         ("DELETE FROM access_log WHERE seq = 1", "entry 2"),
+        # Stored text the log never writes is reported, not a stop of the verification.
+        ("UPDATE access_log SET persons = '{\"191212121212\"\\:1}' WHERE seq = 2", "entry 2: its certificate ids"),
+        ("UPDATE access_log SET persons = 'not json' WHERE seq = 2", "entry 2: its certificate ids"),
+        ("UPDATE access_log SET certificate_ids = '[1]' WHERE seq = 3", "entry 3: its certificate ids"),
+        ('UPDATE access_log SET persons = \'{"191212121212":["cert-2"]}\' WHERE seq = 2', "entry 2: its content"),
     ],
 )
 def test_edited_or_removed_entry_is_found(written, tamper, where):
@@ -217,6 +222,8 @@ def test_cli_export_by_person_and_period(url, tmp_path):
     ann = export("--person", "191212121212")
     assert [e["seq"] for e in ann] == [1, 3, 4] and "persons" not in ann[-1]
     assert ann[-1]["person_id"] == "191212121212" and ann[-1]["certificate_ids"] == ["cert-4", "cert-5"]
+    assert "hash" not in ann[-1] and "prev_hash" not in ann[-1]  # they cover the others' part too
+    assert "hash" in ann[0]
     whole = export("--from", "2026-11-21", "--to", "2026-11-22")
     assert [e["seq"] for e in whole] == [2, 3, 4]
     assert whole[-1]["person_id"] == "" and whole[-1]["persons"] == {
@@ -355,6 +362,32 @@ def test_a_persons_entries_are_found_through_the_hours_that_name_them(url):
                 "SELECT count(*) FROM access_log_person WHERE person_id = '191212121212'"
             ).scalar()
         assert hours == 5  # 09, 10, 11, 12 and 13 o'clock
+    finally:
+        store.engine.dispose()
+
+
+def test_a_person_is_found_among_others_whatever_characters_their_id_has(url):
+    # Ids that do not parse are kept as given (audit._person); the column has them JSON-escaped.
+    from intygsgw.domain.records import AccessEntry
+
+    odd = ['a"b', "back\\slash", "tab\there", "pct%_x", "ä-ö", "Ann", "ctl\x01"]
+    persons = tuple((person, (f"c-{i}",)) for i, person in enumerate(odd))
+    store = Store(make_engine(url))
+    with store.writing() as uow:
+        uow.access_log.append(
+            [AccessEntry(dt.datetime(2026, 12, 6, 9), "SE-C", "", "", "ns", "LA", "", (), "OK", persons)]
+        )
+        uow.commit()
+    try:
+        with store.reading() as uow:
+            for i, person in enumerate(odd):
+                found = [
+                    (s.entry.person_id, s.entry.certificate_ids, s.others)
+                    for s in uow.access_log.entries(person_id=person)
+                ]
+                assert found == [(person, (f"c-{i}",), len(odd) - 1)], person
+            for stranger in ("ann", "pct%_y", "a", 'a"', "c-1"):
+                assert list(uow.access_log.entries(person_id=stranger)) == [], stranger
     finally:
         store.engine.dispose()
 

@@ -28,6 +28,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # Without the column such an entry would lose its persons and no longer match its hash.
+    if op.get_bind().dialect.name == "postgresql":
+        # A gateway still running must not log such an entry between the count and the drop
+        # (SQLite's migration already holds the only write lock).
+        op.execute("LOCK TABLE access_log IN SHARE MODE")
     several = op.get_bind().execute(sa.text("SELECT count(*) FROM access_log WHERE persons <> ''")).scalar()
     if several:
         raise RuntimeError(
