@@ -438,7 +438,7 @@ class FakeAccessLog:
     def __init__(self, t: Tables):
         self.t = t
 
-    def append(self, entries: list[AccessEntry]) -> int:
+    def append(self, entries: list[AccessEntry], named: object = None) -> int:
         self.t.access_log.extend(entries)
         return len(self.t.access_log)
 

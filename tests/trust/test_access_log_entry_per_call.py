@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import sqlite3
 
+import pytest
+
 from intygsgw.app import build_app
 from intygsgw.audit import Access
 from intygsgw.config.settings import Settings
@@ -70,3 +72,60 @@ def test_a_unit_sick_leave_list_is_one_entry_that_names_every_listed_patient(tmp
         assert verify_chain(uow.access_log).ok
         (mine,) = [s for s in uow.access_log.entries(person_id=BO) if "ListActiveSickLeaves" in s.entry.contract]
     assert mine.entry.person_id == BO and mine.entry.certificate_ids == ("sl-1",) and mine.others == 2
+
+
+def test_a_list_repeated_within_the_hour_does_not_write_its_hour_rows_again(tmp_path):
+    from intygsgw.audit.writer import AccessLogWriter
+    from intygsgw.storage.db import make_engine
+    from intygsgw.storage.migrate import upgrade
+    from intygsgw.storage.uow import Store
+
+    db = tmp_path / "log.db"
+    upgrade(make_engine(f"sqlite:///{db}"))
+    now = [dt.datetime(2026, 12, 6, 9, 10)]
+    writer = AccessLogWriter(Store(make_engine(f"sqlite:///{db}")), utc_now=lambda: now[0])
+
+    def listing(*persons: str) -> Access:
+        access = _access()
+        for person in persons:
+            access.add(person, [f"c-{person}"])
+        return access
+
+    def hour_rows() -> set[tuple[str, str]]:
+        with sqlite3.connect(db) as conn:
+            return {(p, h[:13]) for p, h in conn.execute("SELECT person_id, hour FROM access_log_person")}
+
+    writer.write(listing(ANN, BO), "OK")
+    assert hour_rows() == {(ANN, "2026-12-06 09"), (BO, "2026-12-06 09")}
+    # Rows this process saw committed are not written again within the hour: removed behind its
+    # back (nothing in the gateway deletes them), they stay away; a person new to the hour is written.
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM access_log_person")
+    writer.write(listing(ANN, BO, CY), "OK")
+    assert hour_rows() == {(CY, "2026-12-06 09")}
+    # The next hour starts over, and so does another process (another writer).
+    now[0] = dt.datetime(2026, 12, 6, 10, 5)
+    writer.write(listing(ANN), "OK")
+    assert (ANN, "2026-12-06 10") in hour_rows()
+    AccessLogWriter(Store(make_engine(f"sqlite:///{db}")), utc_now=lambda: now[0]).write(listing(BO), "OK")
+    assert (BO, "2026-12-06 10") in hour_rows()
+
+
+def test_hour_rows_of_a_write_that_failed_are_not_taken_as_written(tmp_path):
+    from intygsgw.audit.writer import AccessLogWriter
+    from intygsgw.storage.db import make_engine
+    from intygsgw.storage.migrate import upgrade
+    from intygsgw.storage.uow import Store
+
+    db = tmp_path / "log.db"
+    upgrade(make_engine(f"sqlite:///{db}"))
+    writer = AccessLogWriter(Store(make_engine(f"sqlite:///{db}")))
+    access = _access()
+    access.add(ANN, ["c-1"])
+    access.add(BO, ["c-2"])
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM access_log_head")  # the append fails, its transaction rolls back
+    with pytest.raises(Exception):  # noqa: B017 - whichever error the missing head gives
+        writer.write(access, "OK")
+    hour = dt.datetime.now(dt.UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    assert writer.named.unknown(hour, [ANN, BO]) == [ANN, BO]
