@@ -17,9 +17,12 @@ import re
 
 from intygsgw.domain.personnummer import PersonId, hash_for_log
 
-# 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn),
-# not part of a longer run of digits.
-_PERSON_ID = re.compile(r"(?<![\d])(?:(?:19|20)\d{6}[-+]?\d{4}|\d{6}[-+]\d{4})(?![\d])")
+# 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn), not inside a
+# word and not a group of a UUID: "ec123456-7890-…" (about one UUID in a hundred) had been taken
+# for yyMMdd-nnnn, so correlation and certificate ids were cut up in the log.
+_PERSON_ID = re.compile(
+    r"(?<![0-9A-Za-z])(?<![0-9A-Fa-f]-)(?:(?:19|20)\d{6}[-+]?\d{4}|\d{6}[-+]\d{4})(?![0-9A-Za-z])(?!-[0-9A-Fa-f])"
+)
 # 10 digits alone (yyMMddnnnn) are also Unix times, counts and phone numbers:
 # they are taken for a person id only with a real month, a day (or a
 # samordningsnummer day, +60) and a valid control digit.

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from intygsgw.domain.personnummer import hash_for_log
 from intygsgw.logsafety import RedactingFormatter, redact
 
@@ -40,3 +44,26 @@ def test_exception_text_is_redacted_too():
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed for %s", ("20121212-1212",), sys.exc_info())
     text = formatter.format(record)
     assert "191212121212" not in text and "20121212-1212" not in text and "ValueError" in text
+
+
+@pytest.mark.parametrize(
+    "uuid",
+    [
+        "ec123456-7890-4499-bc61-a391126a3c8f",  # yyMMdd-nnnn inside the first two groups
+        "19121212-1212-4499-bc61-a391126a3c8f",  # yyyyMMdd-nnnn as the first two groups
+        "abcdef12-3456-4499-bc61-191212121212",  # twelve digits as the last group
+    ],
+)
+def test_a_uuid_is_never_taken_for_a_person_id(uuid):
+    line = f"correlation {uuid}: done"
+    assert redact(line) == line
+
+
+@given(st.uuids())
+def test_no_generated_uuid_changes_in_the_log(value):
+    assert redact(str(value)) == str(value)
+
+
+def test_a_person_id_between_punctuation_is_still_replaced():
+    for text in ("(19121212-1212)", "pnr:191212121212.", "id=121212-1212,", '"19121212+1212"'):
+        assert "pid:" in redact(text) and "1212-1212" not in redact(text) and "121212121212" not in redact(text), text
