@@ -17,12 +17,9 @@ import re
 
 from intygsgw.domain.personnummer import PersonId, hash_for_log
 
-# 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn), not inside a
-# word and not a group of a UUID: "ec123456-7890-…" (about one UUID in a hundred) had been taken
-# for yyMMdd-nnnn, so correlation and certificate ids were cut up in the log.
-_PERSON_ID = re.compile(
-    r"(?<![0-9A-Za-z])(?<![0-9A-Fa-f]-)(?:(?:19|20)\d{6}[-+]?\d{4}|\d{6}[-+]\d{4})(?![0-9A-Za-z])(?!-[0-9A-Fa-f])"
-)
+# 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn),
+# not part of a longer run of digits.
+_PERSON_ID = re.compile(r"(?<![\d])(?:(?:19|20)\d{6}[-+]?\d{4}|\d{6}[-+]\d{4})(?![\d])")
 # 10 digits alone (yyMMddnnnn) are also Unix times, counts and phone numbers:
 # they are taken for a person id only with a real month, a day (or a
 # samordningsnummer day, +60) and a valid control digit.
@@ -41,7 +38,23 @@ def _token(value: str) -> str:
     return "pid:" + hash_for_log(value)[:16]
 
 
+# Certificate and correlation ids: kept whole. Inside one, "ec123456-7890-…" (about one UUID in a
+# hundred) read as yyMMdd-nnnn, and ids were cut up in the log for operators searching them.
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
 def redact(text: str) -> str:
+    if _UUID.search(text) is None:
+        return _redacted(text)
+    parts, end = [], 0
+    for uuid in _UUID.finditer(text):
+        parts += [_redacted(text[end : uuid.start()]), uuid.group(0)]
+        end = uuid.end()
+    parts.append(_redacted(text[end:]))
+    return "".join(parts)
+
+
+def _redacted(text: str) -> str:
     text = _PERSON_ID.sub(lambda m: _token(m.group(0)), text)
     return _BARE_TEN.sub(lambda m: _token(m.group(0)) if _looks_like_person_id(m.group(0)) else m.group(0), text)
 

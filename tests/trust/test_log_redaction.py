@@ -64,6 +64,8 @@ def test_no_generated_uuid_changes_in_the_log(value):
     assert redact(str(value)) == str(value)
 
 
-def test_a_person_id_between_punctuation_is_still_replaced():
-    for text in ("(19121212-1212)", "pnr:191212121212.", "id=121212-1212,", '"19121212+1212"'):
+def test_a_person_id_beside_a_uuid_or_glued_to_other_text_is_still_replaced():
+    cases = ("(19121212-1212)", "pnr:191212121212.", "id=121212-1212,", '"19121212+1212"', "SE2321000016-191212121212",
+             "x19121212-1212", "cert 9f02dd2f-1d3a-4e65-a4ab-3e46e5f7f2a1 for 19121212-1212")  # fmt: skip
+    for text in cases:
         assert "pid:" in redact(text) and "1212-1212" not in redact(text) and "121212121212" not in redact(text), text
