@@ -79,14 +79,13 @@ _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def entry_hash(prev_hash: str, seq: int, e: AccessEntry) -> str:
+    return _hash_of(prev_hash, seq, e, _ids_json(e.certificate_ids), _persons_json(e.persons))
+
+
+def _hash_of(prev_hash: str, seq: int, e: AccessEntry, ids_json: str, persons_json: str) -> str:
+    """entry_hash with the two JSON fields already made (the writer stores them as they are hashed)."""
     return _chained(
-        prev_hash,
-        seq,
-        _shared_fields(e),
-        _json_text(e.person_id),
-        _ids_json(e.certificate_ids),
-        _json(e.outcome),
-        _persons_json(e.persons),
+        prev_hash, seq, _shared_fields(e), _json_text(e.person_id), ids_json, _json(e.outcome), persons_json
     )
 
 
@@ -214,8 +213,7 @@ def _stored(row) -> StoredEntry:
 def _row(seq: int, e: AccessEntry, prev: str) -> dict[str, Any]:
     """The entry's row, chained after ``prev``: its fields stored in the form the hash covers."""
     ids_json, persons_json = _ids_json(e.certificate_ids), _persons_json(e.persons)
-    shared = _shared_fields(e)
-    h = _chained(prev, seq, shared, _json_text(e.person_id), ids_json, _json(e.outcome), persons_json)
+    h = _hash_of(prev, seq, e, ids_json, persons_json)
     return {
         **e._asdict(),
         "seq": seq,
