@@ -7,9 +7,10 @@ Generates a seeded data set straight into a migrated database (with a progress
 bar): ``--certificates`` sick-leave certificates with one to three periods each,
 spread over 4,000 care units of 40 care givers and five years, plus one care
 unit with 2,000 patients on sick leave today and 2,000 who were earlier (12,000
-certificates). Then, in-process through the SOAP dispatcher (parsing, the
-access log, the engine and rendering included), it asks the three contracts
-about that unit and its patients and prints p50/p99 per contract. The measuring
+certificates), with relations between certificates (see ``certificates``).
+Then, in-process through the SOAP dispatcher (parsing, the access log, the
+engine and rendering included), it asks the three contracts about that unit
+and its patients and prints p50/p99 per contract. The measuring
 process is set up as a serving worker is (settle_heap), and the serving
 gateway's background work (WAL checkpoints) runs beside it in a process of
 its own.
@@ -65,6 +66,7 @@ BATCH = 20_000
 CERT_COLS = [c.name for c in CertificateRow.__table__.columns]
 SICK_COLS = [c.name for c in SickLeaveCertificateRow.__table__.columns]
 PERIOD_COLS = [c.name for c in SickLeavePeriodRow.__table__.columns if c.name != "id"]
+RELATION_COLS = ["from_id", "to_id", "code", "created_at"]
 
 
 def progress(label: str, done: int, total: int, started: float) -> None:
@@ -82,12 +84,23 @@ def progress(label: str, done: int, total: int, started: float) -> None:
         print(file=sys.stderr)
 
 
-def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple, tuple, list[tuple]]]:
-    """(certificate row, sick-leave row, period rows), the target unit's first."""
+Generated = tuple[tuple, tuple, list[tuple], list[tuple]]
+
+
+def certificates(total: int, seed: int, today: dt.date) -> Iterator[Generated]:
+    """(certificate row, sick-leave row, period rows, relation rows), the target unit's first.
+
+    Relations as a store has them, so that the lists' check for a replacing or completing
+    certificate probes a real index: in the target unit each certificate of a patient extends
+    (FRLANG) the one before, which hides nothing; elsewhere one certificate in twenty extends,
+    completes (KOMPLT) or replaces (ERSATT) the one generated before it, and the last two hide it.
+    """
     rng = random.Random(seed)
     serial = 0
 
-    def one(patient: str, unit: str, giver: str, start: dt.date, length: int) -> tuple[tuple, tuple, list[tuple]]:
+    def one(
+        patient: str, unit: str, giver: str, start: dt.date, length: int, relates_to: tuple[str, str] | None = None
+    ) -> Generated:
         nonlocal serial
         serial += 1
         cid = f"bench-{serial:010d}"
@@ -142,7 +155,8 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple,
             diagnosis, "", "NUVARANDE_ARBETE", False, item, periods[0][1], periods[-1][2],
             without_gaps(WorkCapacity(*p[1:]) for p in periods),
         )  # fmt: skip
-        return cert, sick, periods
+        relations = [(cid, relates_to[0], relates_to[1], signed)] if relates_to is not None else []
+        return cert, sick, periods, relations
 
     # The target unit: every active patient has a current certificate and two earlier ones,
     # and as many again were on sick leave there before and are not now.
@@ -152,27 +166,40 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[tuple[tuple,
         end = (
             today + dt.timedelta(days=rng.randint(1, 60)) if active else today - dt.timedelta(days=rng.randint(30, 900))
         )
+        # Generated newest first: each certificate but the first is the one its predecessor extends.
+        newer: tuple[str, dt.datetime] | None = None
         for k in range(3):
             length = rng.randint(7, 60)
             if active and k == 0:
                 # The current certificate began before today, so the patient is on sick leave today.
                 length = (end - today).days + rng.randint(7, 30)
             start = end - dt.timedelta(days=length - 1)
-            yield one(patient, TARGET_UNIT, TARGET_GIVER, start, length)
+            generated = one(patient, TARGET_UNIT, TARGET_GIVER, start, length)
+            if newer is not None:
+                generated[3].append((newer[0], generated[0][0], "FRLANG", newer[1]))
+            newer = (generated[0][0], generated[1][8])  # its id and signing time
+            yield generated
             end = start - dt.timedelta(days=rng.randint(1, 30 if k == 0 else 200))
     patients = max(1, total // 3)
     first_day = today - dt.timedelta(days=5 * 365)
+    previous: str | None = None
     for _ in range(max(0, total - ACTIVE_PATIENTS * 6)):
         u = rng.randrange(UNITS)
         length = rng.randint(7, 90)
         start = first_day + dt.timedelta(days=rng.randrange(5 * 365 + 30))
-        yield one(
+        relates_to = None
+        if previous is not None and rng.randrange(20) == 0:
+            relates_to = (previous, rng.choice(("FRLANG", "FRLANG", "KOMPLT", "ERSATT")))
+        generated = one(
             personnummer(rng.randrange(patients)),
             f"SE2321000016-U{u:04d}",
             f"SE2321000016-VG{1 + u % GIVERS:02d}",
             start,
             length,
+            relates_to,
         )
+        previous = generated[0][0]
+        yield generated
 
 
 def load_sqlite(path: str, total: int, seed: int, today: dt.date) -> None:
@@ -180,7 +207,7 @@ def load_sqlite(path: str, total: int, seed: int, today: dt.date) -> None:
     # A bulk load that can be redone from the seed: no journal, no waiting for the disk, and the
     # indexes built once at the end (sorted) rather than row by row into ever larger trees.
     con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-1000000;")
-    tables = ("certificate", "sick_leave_certificate", "sick_leave_period")
+    tables = ("certificate", "sick_leave_certificate", "sick_leave_period", "relation")
     marks = ",".join("?" * len(tables))
     indexes = [
         (name, sql)
@@ -236,7 +263,7 @@ def load_postgres(url: str, total: int, seed: int, today: dt.date) -> None:
         indexes = con.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY(%s) "
             "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
-            (["certificate", "sick_leave_certificate", "sick_leave_period"],),
+            (["certificate", "sick_leave_certificate", "sick_leave_period", "relation"],),
         ).fetchall()
         for name, _ in indexes:
             con.execute(f'DROP INDEX "{name}"')
@@ -256,26 +283,32 @@ def load_postgres(url: str, total: int, seed: int, today: dt.date) -> None:
         con.execute("CHECKPOINT")
 
 
-def _load(rows: Iterator[tuple[tuple, tuple, list[tuple]]], total: int, insert) -> None:
+def _load(rows: Iterator[Generated], total: int, insert) -> None:
     started, done = time.perf_counter(), 0
     certs: list[tuple] = []
     sick: list[tuple] = []
     periods: list[tuple] = []
-    for cert, leave, parts in rows:
-        certs.append(cert)
-        sick.append(leave)
-        periods.extend(parts)
-        if len(certs) >= BATCH:
-            insert("certificate", CERT_COLS, certs)
-            insert("sick_leave_certificate", SICK_COLS, sick)
-            insert("sick_leave_period", PERIOD_COLS, periods)
-            done += len(certs)
-            certs, sick, periods = [], [], []
-            progress("loading", done, total, started)
-    if certs:
+    relations: list[tuple] = []
+
+    def flush() -> None:
         insert("certificate", CERT_COLS, certs)
         insert("sick_leave_certificate", SICK_COLS, sick)
         insert("sick_leave_period", PERIOD_COLS, periods)
+        if relations:
+            insert("relation", RELATION_COLS, relations)
+
+    for cert, leave, parts, related in rows:
+        certs.append(cert)
+        sick.append(leave)
+        periods.extend(parts)
+        relations.extend(related)
+        if len(certs) >= BATCH:
+            flush()
+            done += len(certs)
+            certs, sick, periods, relations = [], [], [], []
+            progress("loading", done, total, started)
+    if certs:
+        flush()
         done += len(certs)
     progress("loading", total, total, started)
 
