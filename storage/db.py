@@ -25,6 +25,15 @@ def default_url(cwd: str | os.PathLike | None = None) -> str:
     return f"sqlite:///{path}"
 
 
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    path = path.split("?", 1)[0]
+    return path if path and path != ":memory:" else None
+
+
 # SQLite's default: a commit that takes the WAL past this many pages copies them into the database.
 DEFAULT_AUTOCHECKPOINT = 1000
 

@@ -16,6 +16,8 @@ import fcntl
 import os
 import threading
 
+from intygsgw.storage.db import sqlite_file
+
 
 class WriteGate:
     def __init__(self, database_path: str):
@@ -48,10 +50,5 @@ class WriteGate:
 
 def gate_for(url: str) -> WriteGate | None:
     """The gate of a file-backed SQLite URL; None for other databases and in-memory SQLite."""
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split(":///", 1)[1] if ":///" in url else ""
-    path = path.split("?", 1)[0]
-    if not path or path == ":memory:":
-        return None
-    return WriteGate(path)
+    path = sqlite_file(url)
+    return WriteGate(path) if path is not None else None

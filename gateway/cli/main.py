@@ -91,6 +91,19 @@ def _migrate(args) -> int:
     return 0
 
 
+def _backup(args) -> int:
+    from intygsgw.app import database_url
+    from intygsgw.storage.backup import back_up_sqlite
+
+    settings = load_settings(args.config, {"db": args.db})
+    copy = back_up_sqlite(database_url(settings), args.destination)
+    print(
+        f"backed up {copy.certificates:,} certificates (schema {copy.revision or 'not migrated'}) "
+        f"to {copy.path}: {copy.size / 1e6:,.1f} MB in {copy.seconds:.1f} s"
+    )
+    return 0
+
+
 def _wsdl(args) -> int:
     from intygsgw.http.wsdl import render_wsdl
     from intygsgw.registry import Registry
@@ -320,6 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db")
     p.add_argument("--config")
     p.set_defaults(func=_migrate)
+
+    p = sub.add_parser(
+        "backup", help="copy the embedded SQLite database to a new file while the gateway serves (consistent)"
+    )
+    p.add_argument("destination", help="the backup file to write; must not exist")
+    p.add_argument("--db")
+    p.add_argument("--config")
+    p.set_defaults(func=_backup)
 
     p = sub.add_parser("wsdl", help="print the WSDL of a contract (e.g. RegisterCertificate:3)")
     p.add_argument("contract")
