@@ -16,6 +16,7 @@ import logging
 import re
 
 from intygsgw.domain.personnummer import PersonId, hash_for_log
+from intygsgw.storage.db import disk_full
 
 # 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn),
 # not part of a longer run of digits.
@@ -97,3 +98,15 @@ def configure(level: str | int = "INFO", fmt: str = "text") -> None:
     formatter = JsonFormatter() if fmt == "json" else RedactingFormatter()
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
+
+
+def log_failure(logger: logging.Logger, exc: BaseException, message: str, *args: object) -> None:
+    """Log a failed call with its traceback, or, when the database's disk is full, in one line.
+
+    While the disk is full every call fails alike, and a traceback each would
+    only fill the log (often on the same disk) with what the one line says.
+    """
+    if disk_full(exc):
+        logger.error(message + ": the database's disk is full", *args)
+    else:
+        logger.error(message, *args, exc_info=exc)

@@ -165,7 +165,13 @@ class CommitBatcher:
                 try:
                     job.result = job.fn(uow)
                 except BaseException as exc:  # the job's own failure stays the job's
-                    savepoint.rollback()
+                    try:
+                        savepoint.rollback()
+                    except Exception:
+                        # The database ended the whole transaction itself (SQLite does on a full disk
+                        # or an I/O error), savepoint and all: the batch fails, with the job's error
+                        # rather than "no such savepoint", which would hide what went wrong.
+                        raise exc from None
                     job.error = exc
                 else:
                     savepoint.commit()

@@ -9,6 +9,7 @@ deadlock upgrading a read lock. PostgreSQL needs nothing special.
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -32,6 +33,28 @@ def sqlite_file(url: str) -> str | None:
     path = url.split(":///", 1)[1] if ":///" in url else ""
     path = path.split("?", 1)[0]
     return path if path and path != ":memory:" else None
+
+
+# PostgreSQL's SQLSTATE for "could not extend file": no space left for the database.
+_PG_DISK_FULL = "53100"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (a driver error, or one that wraps it) says the database's disk is full.
+
+    An operator's problem rather than the gateway's: worth one clear line in the log, not a
+    traceback per request while it lasts.
+    """
+    seen: BaseException | None = exc
+    for _ in range(5):  # the driver's error, wrapped by SQLAlchemy and perhaps once more
+        if seen is None:
+            return False
+        if isinstance(seen, sqlite3.Error) and getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        if getattr(seen, "sqlstate", None) == _PG_DISK_FULL:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
 
 
 # SQLite's default: a commit that takes the WAL past this many pages copies them into the database.

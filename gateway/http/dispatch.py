@@ -23,6 +23,7 @@ from intygsgw.domain.errors import FieldTooLong
 from intygsgw.domain.results import ErrorId, Result, ServiceError, error
 from intygsgw.errors import GatewayError
 from intygsgw.handlers.context import Request
+from intygsgw.logsafety import log_failure
 from intygsgw.registry import Contract, Registry
 from intygsgw.service.services import Services
 from intygsgw.soap.envelope import (
@@ -143,13 +144,13 @@ class Dispatcher:
             audit.end(token)
         try:
             self.access_log.write(access, answer.outcome)
-        except Exception:
+        except Exception as exc:
             # Fail closed: data whose reading could not be logged is not handed
             # out. Register, revoke and set-status log inside their own
             # transaction, so a change that could not be logged did not happen
             # either; the entries written here are reads and failed calls.
             ref = uuid.uuid4()
-            log.exception("access log write failed for %s (reference %s)", contract.name, ref)
+            log_failure(log, exc, "access log write failed for %s (reference %s)", contract.name, ref)
             return self._failure(
                 contract, ErrorId.TECHNICAL_ERROR, f"Temporary error, try again (reference {ref})", "Server"
             )
@@ -172,9 +173,9 @@ class Dispatcher:
             return Answer(fault.status, fault_envelope(fault))
         except FieldTooLong as exc:
             return self._failure(contract, ErrorId.VALIDATION_ERROR, str(exc), "Client")
-        except DBAPIError:
+        except DBAPIError as exc:
             ref = uuid.uuid4()
-            log.exception("database failure in %s (reference %s)", contract.name, ref)
+            log_failure(log, exc, "database failure in %s (reference %s)", contract.name, ref)
             return self._failure(
                 contract, ErrorId.TECHNICAL_ERROR, f"Temporary database error, try again (reference {ref})", "Server"
             )

@@ -27,6 +27,7 @@ from intygsgw.audit.writer import AccessLogWriter
 from intygsgw.domain.errors import FieldTooLong
 from intygsgw.domain.results import ServiceError
 from intygsgw.internalapi.problems import PROBLEM_JSON, REASONS, Problem, invalid
+from intygsgw.logsafety import log_failure
 from intygsgw.service.services import Services
 
 log = logging.getLogger(__name__)
@@ -194,10 +195,10 @@ class InternalApi:
         assert self.access_log is not None
         try:
             self.access_log.write(access, outcome)
-        except Exception:
+        except Exception as exc:
             # Fail closed, as on the SOAP side: what could not be logged is not handed out.
             ref = uuid.uuid4()
-            log.exception("access log write failed for %s (reference %s)", route.operation_id, ref)
+            log_failure(log, exc, "access log write failed for %s (reference %s)", route.operation_id, ref)
             raise Problem(503, f"Temporary error, try again (reference {ref})") from None
 
     def _answer(self, route: Route, call: Call, resp: falcon.Response) -> None:
@@ -328,7 +329,7 @@ def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, param
         _problem(resp, ex, req.path)
         return
     ref = uuid.uuid4()
-    log.error("unexpected failure serving %s %s (reference %s)", req.method, req.path, ref, exc_info=ex)
+    log_failure(log, ex, "unexpected failure serving %s %s (reference %s)", req.method, req.path, ref)
     _problem(resp, Problem(500, f"Internal error (reference {ref})"), req.path)
 
 
