@@ -41,6 +41,7 @@ from intygsgw.domain.outcome import Outcome
 from intygsgw.domain.records import OutboxItem
 from intygsgw.outbound.routing import short_name
 from intygsgw.outbound.sender import Outbound
+from intygsgw.service.periodic import RepeatedFailures
 from intygsgw.storage.uow import Store
 
 log = logging.getLogger(__name__)
@@ -113,11 +114,14 @@ class Deliverer:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _loop(self) -> None:
+        failures = RepeatedFailures(log, "delivery loop (reading the outbox)")
         while not self._stop.is_set():
             try:
                 self._schedule_due()
-            except Exception:
-                log.exception("delivery loop: could not read the outbox; trying again")
+            except Exception as exc:
+                failures.failed(exc)
+            else:
+                failures.succeeded()
             self._stop.wait(self.config.poll_interval)
 
     def _renew_claims(self) -> None:
@@ -131,6 +135,7 @@ class Deliverer:
         dropped from its drain, which then leaves it to the new claimant.
         """
         lease = dt.timedelta(seconds=self.config.lease_seconds)
+        renewals = RepeatedFailures(log, "renewing the claims of deliveries in flight")
         while not self._stop.wait(self.config.lease_seconds / 3):
             with self._lock:
                 in_flight = {claimant: sorted(ids) for claimant, ids in self._in_flight.items()}
@@ -143,9 +148,10 @@ class Deliverer:
                         claimant: set(uow.outbox.renew(ids, claimant, until)) for claimant, ids in in_flight.items()
                     }
                     uow.commit()
-            except Exception:
-                log.exception("could not renew the claims of deliveries in flight; trying again")
+            except Exception as exc:
+                renewals.failed(exc)
                 continue
+            renewals.succeeded()
             with self._lock:
                 for claimant, held in still.items():
                     if claimant in self._in_flight:

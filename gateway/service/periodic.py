@@ -21,10 +21,7 @@ class PeriodicJob:
         self.name = name
         self.job = job
         self.every = every
-        # A failure that repeats (the database down, its disk full) is told with its traceback
-        # once, then in one line at most every quiet_for seconds: a job run five times a
-        # second would otherwise write five tracebacks a second for as long as it lasts.
-        self.quiet_for = quiet_for
+        self._failures = RepeatedFailures(log, name, quiet_for)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -36,28 +33,47 @@ class PeriodicJob:
         self._thread.join(10)
 
     def _run(self) -> None:
-        failures, told_at = 0, 0.0
         while not self._stop.is_set():
             try:
                 self.job()
             except Exception as exc:
-                failures += 1
-                now = time.monotonic()
-                if failures == 1:
-                    log.exception("%s failed; trying again later", self.name)
-                    told_at = now
-                elif now - told_at >= self.quiet_for:
-                    first_line = (str(exc).splitlines() or [""])[0]
-                    log.error(
-                        "%s still failing (%d runs in a row): %s: %s",
-                        self.name,
-                        failures,
-                        type(exc).__name__,
-                        first_line,
-                    )
-                    told_at = now
+                self._failures.failed(exc)
             else:
-                if failures:
-                    log.info("%s works again after %d failed runs", self.name, failures)
-                failures = 0
+                self._failures.succeeded()
             self._stop.wait(self.every)
+
+
+class RepeatedFailures:
+    """The log of a step that runs again and again and may fail the same way for a while.
+
+    A failure that repeats (the database down, its disk full) is told with its
+    traceback the first time, then in one line at most every ``quiet_for``
+    seconds, and its end once: a step run five times a second would otherwise
+    write five tracebacks a second for as long as it lasts.
+    """
+
+    def __init__(self, logger: logging.Logger, what: str, quiet_for: float = 60.0):
+        self.logger = logger
+        self.what = what
+        self.quiet_for = quiet_for
+        self._count = 0
+        self._told_at = 0.0
+
+    def failed(self, exc: BaseException) -> None:
+        self._count += 1
+        now = time.monotonic()
+        if self._count == 1:
+            self.logger.error("%s failed; trying again later", self.what, exc_info=exc)
+        elif now - self._told_at >= self.quiet_for:
+            first_line = (str(exc).splitlines() or [""])[0]
+            self.logger.error(
+                "%s still failing (%d runs in a row): %s: %s", self.what, self._count, type(exc).__name__, first_line
+            )
+        else:
+            return
+        self._told_at = now
+
+    def succeeded(self) -> None:
+        if self._count:
+            self.logger.info("%s works again after %d failed runs", self.what, self._count)
+            self._count = 0

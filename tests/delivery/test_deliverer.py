@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 import uuid
 
@@ -158,3 +160,27 @@ def test_a_single_call_longer_than_the_lease_is_not_taken_over_by_another_gatewa
     wait_until(lambda: len(delivered()) == len(ids), timeout=60, what="every item delivered")
     time.sleep(1.0)  # room for a duplicate to arrive
     assert sorted(m["certificate_id"] for m in stub.client.messages(limit=1000)) == sorted(ids)
+
+
+def test_an_outbox_it_cannot_read_is_logged_once_in_full_not_at_every_poll(routed, started, caplog, tmp_path):
+    # The loop polls ten times a second; a database it cannot read for a while
+    # (down, its disk full, here the outbox renamed away) is one traceback and,
+    # once readable again, one line saying so.
+    _, services = routed()
+    with caplog.at_level(logging.INFO, logger="intygsgw.delivery.deliverer"):
+        started(Deliverer(services.store, services.outbound, services.clock, DeliveryConfig(poll_interval=0.01)))
+        with sqlite3.connect(tmp_path / "d.db") as con:
+            con.execute("ALTER TABLE outbox RENAME TO outbox_away")
+        wait_until(lambda: any("failed" in r.getMessage() for r in caplog.records), timeout=30, what="a failure logged")
+        time.sleep(0.5)  # some fifty polls that fail alike
+        with sqlite3.connect(tmp_path / "d.db") as con:
+            con.execute("ALTER TABLE outbox_away RENAME TO outbox")
+        wait_until(
+            lambda: any("works again" in r.getMessage() for r in caplog.records), timeout=30, what="the recovery logged"
+        )
+    told = [r for r in caplog.records if r.name == "intygsgw.delivery.deliverer"]
+    assert [r.getMessage().split(" after ")[0] for r in told] == [
+        "delivery loop (reading the outbox) failed; trying again later",
+        "delivery loop (reading the outbox) works again",
+    ]
+    assert told[0].exc_info is not None and int(told[1].getMessage().split()[-3]) > 5
