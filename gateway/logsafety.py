@@ -16,7 +16,7 @@ import logging
 import re
 
 from intygsgw.domain.personnummer import PersonId, hash_for_log
-from intygsgw.storage.db import disk_full
+from intygsgw.storage.db import outage
 
 # 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn),
 # not part of a longer run of digits.
@@ -101,12 +101,15 @@ def configure(level: str | int = "INFO", fmt: str = "text") -> None:
 
 
 def log_failure(logger: logging.Logger, exc: BaseException, message: str, *args: object) -> None:
-    """Log a failed call with its traceback, or, when the database's disk is full, in one line.
+    """Log a failed call with its traceback, or in one line when the database is out for every call.
 
-    While the disk is full every call fails alike, and a traceback each would
-    only fill the log (often on the same disk) with what the one line says.
+    While its disk is full or it cannot be reached, every call fails alike, and
+    a traceback each would only fill the log (often on the same disk) with what
+    the one line says.
     """
-    if disk_full(exc):
-        logger.error(message + ": the database's disk is full", *args)
-    else:
+    reason = outage(exc)
+    if reason is None:
         logger.error(message, *args, exc_info=exc)
+        return
+    detail = next(iter(str(getattr(exc, "orig", None) or exc).strip().splitlines()), "")
+    logger.error(message + ": %s (%s)", *args, reason, detail)

@@ -35,26 +35,49 @@ def sqlite_file(url: str) -> str | None:
     return path if path and path != ":memory:" else None
 
 
-# PostgreSQL's SQLSTATE for "could not extend file": no space left for the database.
+DISK_FULL = "the database's disk is full"
+OUT_OF_REACH = "the database is out of reach"
+# PostgreSQL's SQLSTATEs: 53100 could not extend a file; class 08 a broken or refused connection,
+# 57P01-57P03 a server shutting down, crashed or starting.
 _PG_DISK_FULL = "53100"
+_PG_OUT_OF_REACH = ("08", "57P01", "57P02", "57P03")
 
 
-def disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` (a driver error, or one that wraps it) says the database's disk is full.
+def outage(exc: BaseException) -> str | None:
+    """What stops the database for every call alike (its disk full, or it out of reach), or None.
 
-    An operator's problem rather than the gateway's: worth one clear line in the log, not a
-    traceback per request while it lasts.
+    Such failures are the operator's to mend, not the gateway's, and last until
+    they are: each is worth one clear line in the log, not a traceback per call.
+    ``exc`` is a driver's error or one that wraps it (as SQLAlchemy's do).
     """
     seen: BaseException | None = exc
     for _ in range(5):  # the driver's error, wrapped by SQLAlchemy and perhaps once more
         if seen is None:
-            return False
-        if isinstance(seen, sqlite3.Error) and getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-            return True
-        if getattr(seen, "sqlstate", None) == _PG_DISK_FULL:
-            return True
+            return None
+        if isinstance(seen, sqlite3.Error):
+            code = getattr(seen, "sqlite_errorcode", None)
+            if code == sqlite3.SQLITE_FULL:
+                return DISK_FULL
+            if code == sqlite3.SQLITE_CANTOPEN:
+                return OUT_OF_REACH
+        state = getattr(seen, "sqlstate", None)
+        if state == _PG_DISK_FULL:
+            return DISK_FULL
+        if isinstance(state, str) and state.startswith(_PG_OUT_OF_REACH):
+            return OUT_OF_REACH
+        if getattr(seen, "connection_invalidated", False) or _connect_failed(seen):
+            return OUT_OF_REACH
         seen = getattr(seen, "orig", None) or seen.__cause__
-    return False
+    return None
+
+
+def _connect_failed(exc: BaseException) -> bool:
+    """psycopg's failure to connect at all: an OperationalError that no server state came with."""
+    try:
+        import psycopg
+    except ModuleNotFoundError:  # PostgreSQL support not installed
+        return False
+    return isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) is None
 
 
 # SQLite's default: a commit that takes the WAL past this many pages copies them into the database.

@@ -56,7 +56,7 @@ def test_a_full_disk_refuses_registrations_loses_no_ok_answer_and_passes(tmp_pat
         assert (code, error_id) == ("ERROR", "TECHNICAL_ERROR")
         assert re.fullmatch(r"Temporary (database )?error, try again \(reference [0-9a-f-]{36}\)", text), text
     told = [r for r in caplog.records if r.name == "intygsgw.http.dispatch"]
-    assert told and all(r.getMessage().endswith(": the database's disk is full") for r in told)
+    assert told and all(": the database's disk is full (database or disk is full)" in r.getMessage() for r in told)
     assert all(r.exc_info is None for r in told)  # one line each, no traceback
 
     cap["pages"] = None
@@ -67,14 +67,19 @@ def test_a_full_disk_refuses_registrations_loses_no_ok_answer_and_passes(tmp_pat
     assert not stored & set(refused)
 
 
-def test_a_full_disk_is_told_from_either_database_and_from_nothing_else():
+def test_what_stops_the_database_for_every_call_is_told_from_either_database_and_nothing_else_is():
     import psycopg.errors
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import IntegrityError, OperationalError
 
-    from intygsgw.storage.db import disk_full
+    from intygsgw.storage.db import DISK_FULL, OUT_OF_REACH, outage
 
-    assert disk_full(OperationalError("INSERT …", {}, psycopg.errors.DiskFull("could not extend file")))
-    assert not disk_full(OperationalError("INSERT …", {}, psycopg.errors.AdminShutdown("terminating connection")))
+    def wrapped(error: Exception) -> OperationalError:
+        return OperationalError("INSERT …", {}, error)
+
+    assert outage(wrapped(psycopg.errors.DiskFull("could not extend file"))) == DISK_FULL
+    assert outage(wrapped(psycopg.errors.AdminShutdown("terminating connection"))) == OUT_OF_REACH
+    assert outage(wrapped(psycopg.OperationalError("connection failed: Connection refused"))) == OUT_OF_REACH
+    assert outage(IntegrityError("INSERT …", {}, psycopg.errors.UniqueViolation("duplicate key"))) is None
     with sqlite3.connect(":memory:") as con:
         con.execute("PRAGMA max_page_count = 1")
         try:
@@ -84,4 +89,4 @@ def test_a_full_disk_is_told_from_either_database_and_from_nothing_else():
             full = exc
         with pytest.raises(sqlite3.OperationalError) as missing:
             con.execute("SELECT * FROM no_such_table")
-    assert disk_full(full) and not disk_full(missing.value) and not disk_full(ValueError("disk is full"))
+    assert outage(full) == DISK_FULL and outage(missing.value) is None and outage(ValueError("disk is full")) is None

@@ -333,6 +333,35 @@ class PostgresServer:
         self.base = None
         atexit.unregister(self.stop)
 
+    def pause(self) -> None:
+        """Stop the server (fast) but keep its cluster, to be started again on the same port by ``resume``."""
+        done = self._run(
+            [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "-t", "60", "stop"], timeout=90
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        self._running = False
+
+    def resume(self, timeout: float = 120.0) -> None:
+        """Start a paused server again, with its data and on its port."""
+        done = self._run(
+            [
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.log_path),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ],
+            timeout=timeout + 30,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n{self.log()}")
+        self._running = True
+
     def _kill_postmaster(self) -> None:
         # Last resort after a failed fast stop; the directory is deleted next,
         # so a live postmaster would be writing into nothing.
