@@ -21,6 +21,7 @@ from typing import Any
 
 import falcon
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from intygsgw import audit, correlation
 from intygsgw.audit.writer import AccessLogWriter
@@ -208,6 +209,11 @@ class InternalApi:
             raise Problem(400, exc.text) from None
         except FieldTooLong as exc:
             raise invalid(str(exc)) from None
+        except DBAPIError as exc:
+            # As the SOAP side answers it, and as the OpenAPI document says: try again.
+            ref = uuid.uuid4()
+            log_failure(log, exc, "database failure in %s (reference %s)", route.operation_id, ref)
+            raise Problem(503, f"Temporary database error, try again (reference {ref})") from None
         if isinstance(value, Streamed):
             resp.status = 200
             resp.content_type = value.content_type

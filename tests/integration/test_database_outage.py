@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -10,8 +11,8 @@ import requests
 
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
+from tests.internalapi.support import InternalGateway
 from tests.support.postgres import PostgresServer, create_database
-from tests.support.server import running_gateway
 from tests.support.soapclient import GatewayClient
 from tests.support.waiting import wait_until
 
@@ -25,13 +26,18 @@ def _register(client: GatewayClient) -> tuple[str, object]:
     return certificate_id, client.call_raw("RegisterCertificate", 3, samples.register_certificate(spec))[0].result
 
 
-def test_while_postgresql_is_down_calls_fail_fast_and_plainly_and_once_it_is_back_they_work(tmp_path):
+@pytest.mark.parametrize("access_log", ["true", "false"])
+def test_while_postgresql_is_down_calls_fail_fast_and_plainly_and_once_it_is_back_they_work(tmp_path, access_log):
+    # With the access log on, a refused call's entry cannot be written either, which refuses it too.
     with PostgresServer() as pg:
         url = create_database(pg.url, "outage")
-        with running_gateway(tmp_path, db=url) as gw:
+        gw = InternalGateway(tmp_path, db=url, extra_env={"INTYGSGW_ACCESS_LOG": access_log}).start()
+        try:
             client = GatewayClient(gw.base_url)
             before, result = _register(client)
             assert result.resultCode == "OK", result
+            messages = f"{gw.internal_url}/internalapi/message/{before}"
+            assert requests.get(messages, timeout=30).status_code == 200
 
             pg.pause()
             started = time.monotonic()
@@ -39,6 +45,11 @@ def test_while_postgresql_is_down_calls_fail_fast_and_plainly_and_once_it_is_bac
             assert time.monotonic() - started < 10, "a call waited on the database that is down"
             assert (result.resultCode, result.errorId) == ("ERROR", "TECHNICAL_ERROR")
             assert result.resultText.startswith("Temporary"), result.resultText
+            refused = requests.get(messages, timeout=30)  # the internal API says the same, as its document does
+            assert refused.status_code == 503, refused.text
+            assert re.fullmatch(
+                r"Temporary (database )?error, try again \(reference [0-9a-f-]{36}\)", refused.json()["detail"]
+            )
             assert requests.get(gw.base_url + "/healthz", timeout=30).status_code == 503
 
             pg.resume()
@@ -51,8 +62,11 @@ def test_while_postgresql_is_down_calls_fail_fast_and_plainly_and_once_it_is_bac
             assert result.resultCode == "OK", result
             got = client.call_raw("GetCertificate", 2, samples.get_certificate(before))[0]
             assert got.intyg["intygs-id"].extension == before
-            log = gw.log_path.read_text(errors="replace")
+            assert requests.get(messages, timeout=30).status_code == 200
+        finally:
+            gw.stop()
+        log = gw.process.log_path.read_text(errors="replace")
 
-    # The refused call, told in one line each for the operator, with the driver's reason.
-    told = [line for line in log.splitlines() if "intygsgw.http.dispatch" in line and " ERROR " in line]
-    assert told and all(": the database is out of reach (" in line for line in told), told
+    # Each refused call is told in one line for the operator, with the driver's reason.
+    told = [line for line in log.splitlines() if " ERROR intygsgw." in line and "failure in" in line]
+    assert len(told) >= 2 and all(": the database is out of reach (" in line for line in told), told
