@@ -68,6 +68,10 @@ def back_up_sqlite(url: str, destination: str | os.PathLike[str]) -> Backup:
         _flush(partial)
         os.replace(partial, target)
         _flush(target.parent)
+    except (sqlite3.Error, OSError) as exc:
+        # A source that is no database, a full or read-only destination, ...: said, not a traceback.
+        partial.unlink(missing_ok=True)
+        raise BackupFailed(f"the backup of {source} to {target} failed: {exc}") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

@@ -125,9 +125,13 @@ def test_what_is_not_a_sqlite_gateway_database_is_refused_with_the_reason(gatewa
     sqlite3.connect(other).execute("CREATE TABLE t (v)").connection.commit()
     with pytest.raises(BackupFailed, match="not a gateway database"):
         back_up_sqlite(f"sqlite:///{other}", tmp_path / "d.db")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["gw.db", "other.db"]  # nothing half-written left
+    text = tmp_path / "notes.db"
+    text.write_text("not a database at all\n" * 100)
+    with pytest.raises(BackupFailed, match="failed: file is not a database"):
+        back_up_sqlite(f"sqlite:///{text}", tmp_path / "e.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gw.db", "notes.db", "other.db"]  # nothing half-written
 
-    assert main(["backup", str(tmp_path / "e.db"), "--db", "postgresql+psycopg://gw@db.example/intyg"]) == 2
+    assert main(["backup", str(tmp_path / "f.db"), "--db", "postgresql+psycopg://gw@db.example/intyg"]) == 2
     assert "intygsgw backup: only the embedded SQLite database" in capsys.readouterr().err
 
 
