@@ -63,6 +63,22 @@ def _floor_schema():
     return compiled("interactions/RegisterCertificateResponder-3.xsd")
 
 
+WARM_UP = 200  # registrations before the measured load
+
+
+def stored_after(path: Path) -> tuple[str, int]:
+    """(SQLite's quick_check verdict, certificates stored) of the gateway's database once it has stopped."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            check = "; ".join(row[0] for row in db.execute("PRAGMA quick_check(5)"))
+            return check, db.execute("SELECT count(*) FROM certificate").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        return f"failed: {exc}", -1
+
+
 def _floor_database(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, timeout=30)
     db.execute("PRAGMA journal_mode=WAL")
@@ -363,7 +379,7 @@ def main() -> None:
     try:
         # warm up: schemas, connection pools, page cache
         warm = http.client.HTTPConnection("127.0.0.1", gw.port)
-        for env in envelopes[total : total + 200]:
+        for env in envelopes[total : total + WARM_UP]:
             warm.request("POST", PATH, env, {"Content-Type": "text/xml"})
             warm.getresponse().read()
         # Where the machine's time goes during the load: the gateway's
@@ -391,6 +407,8 @@ def main() -> None:
         if postgres is not None:
             postgres.stop()
 
+    stored = None if postgres is not None else stored_after(work / "gateway" / "intygsgw.db")
+
     floor_after = floor_processes(sample, work, "floor-after.db")
     loop_after = floor(sample, work, "loop-after.db")
     floor_rate, loop_rate = (floor_before + floor_after) / 2, (loop_before + loop_after) / 2
@@ -404,6 +422,15 @@ def main() -> None:
         f"{args.workers} workers"
     )
     print(f"  throughput {rate:,.0f} req/s   errors {errors}")
+    if stored is not None:
+        # Every OK answer must be on disk, in a database that SQLite itself finds sound. The load
+        # stops with up to one request per connection in flight: stored, perhaps, but not answered.
+        answered_ok = n - errors + WARM_UP
+        check, certificates = stored
+        sound = check == "ok" and answered_ok <= certificates <= answered_ok + args.clients
+        verdict = "as answered" if sound else "NOT AS ANSWERED"
+        print(f"  stored afterwards: {certificates:,} certificates for {answered_ok:,} OK answers, "
+              f"SQLite quick_check: {check} ({verdict})")  # fmt: skip
     print(f"  latency p50 {p50:.2f} ms   p99 {p99:.2f} ms")
     print(f"  peak RSS per process (KiB): {sorted(rss)}")
     gateway_cpu = sum(cpu_after.get(p, 0) - c for p, c in cpu_before.items())
