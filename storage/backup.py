@@ -9,9 +9,10 @@ database as of one commit: every request answered OK before the backup began
 is in it, nothing half-written is. Writers go on meanwhile (WAL lets them);
 only the checkpoints wait to move past the copy's snapshot until it is done.
 
-The copy is written beside its destination, checked, flushed to disk and only
-then renamed into place, so a backup that was interrupted never looks like
-one that finished. It is a single file in rollback-journal mode: the gateway
+The copy is written beside its destination under a name of its own, readable
+by its owner alone, checked, flushed to disk and only then linked into place,
+so a backup that was interrupted never looks like one that finished, and an
+existing file is never overwritten. It is a single file in rollback-journal mode: the gateway
 switches it back to WAL when it opens it.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,35 +48,44 @@ class Backup:
 
 def back_up_sqlite(url: str, destination: str | os.PathLike[str]) -> Backup:
     """Copy the SQLite database of ``url`` to ``destination``, a file that must not exist yet."""
-    source = sqlite_file(url)
-    if source is None:
+    if not url.startswith("sqlite"):
         raise BackupRefused(
             "only the embedded SQLite database is copied by this command; "
             "back PostgreSQL up with its own tools (pg_dump, pg_basebackup)"
         )
-    if not Path(source).is_file():
-        raise BackupRefused(f"there is no database at {source}")
+    source = sqlite_file(url)
+    if source is None:
+        raise BackupRefused("an in-memory database has nothing to back up")
     target = Path(destination)
-    if target.exists() or target.is_symlink():
-        raise BackupRefused(f"{target} exists; a backup is written to a new file")
-    if not target.parent.is_dir():
-        raise BackupRefused(f"the folder {target.parent} does not exist")
-    partial = target.with_name(target.name + ".partial")
-    for leftover in (partial, Path(f"{partial}-journal")):
-        leftover.unlink(missing_ok=True)  # from a backup that was interrupted
+    try:
+        if not Path(source).is_file():
+            raise BackupRefused(f"there is no database at {source}")
+        if target.exists() or target.is_symlink():
+            raise BackupRefused(f"{target} exists; a backup is written to a new file")
+        if not target.parent.is_dir():
+            raise BackupRefused(f"the folder {target.parent} does not exist")
+        # A name of its own, readable by the owner alone (the copy holds patient data, whatever
+        # the umask says), so that two backups at once never write into one file.
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:  # a folder that cannot be entered, ...
+        raise BackupRefused(f"cannot back up {source} to {target}: {exc}") from None
+    partial = Path(name)
     started = time.monotonic()
     try:
         revision, certificates = _copy(source, partial)
         _flush(partial)
-        os.replace(partial, target)
+        # A link fails where the name exists (a file that appeared meanwhile): never overwritten.
+        os.link(partial, target)
         _flush(target.parent)
+    except FileExistsError:
+        raise BackupRefused(f"{target} exists; a backup is written to a new file") from None
     except (sqlite3.Error, OSError) as exc:
         # A source that is no database, a full or read-only destination, ...: said, not a traceback.
-        partial.unlink(missing_ok=True)
         raise BackupFailed(f"the backup of {source} to {target} failed: {exc}") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    finally:
+        for leftover in (partial, *(Path(f"{partial}{end}") for end in ("-journal", "-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
     return Backup(target, revision, certificates, target.stat().st_size, time.monotonic() - started)
 
 

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from intygsgw.errors import GatewayError
 
@@ -27,12 +27,11 @@ def default_url(cwd: str | os.PathLike | None = None) -> str:
 
 
 def sqlite_file(url: str) -> str | None:
-    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    """The file of a SQLite URL, as SQLAlchemy opens it; None for other databases and in-memory SQLite."""
     if not url.startswith("sqlite"):
         return None
-    path = url.split(":///", 1)[1] if ":///" in url else ""
-    path = path.split("?", 1)[0]
-    return path if path and path != ":memory:" else None
+    path = make_url(url).database or ""
+    return path if path and path != ":memory:" and not path.startswith("file::memory:") else None
 
 
 DISK_FULL = "the database's disk is full"

@@ -64,7 +64,8 @@ def test_a_backup_during_registrations_holds_every_one_answered_before_it_and_is
         writer = threading.Thread(target=keep_registering)
         writer.start()
         try:
-            while len(answered) < 5 and not failures:
+            deadline = time.monotonic() + 60
+            while len(answered) < 5 and not failures and time.monotonic() < deadline:
                 time.sleep(0.01)
             answered_before_backup = list(answered)
             done = subprocess.run(
@@ -88,7 +89,7 @@ def test_a_backup_during_registrations_holds_every_one_answered_before_it_and_is
     # Everything answered OK before the backup began is in it; what came after the backup is not.
     assert set(before) | set(answered_before_backup) <= stored
     assert not stored >= set(answered)
-    assert f"backed up {len(stored)} certificates (schema " in done.stdout
+    assert f"backed up {len(stored):,} certificates (schema " in done.stdout
     # One self-contained file, in place only once complete.
     assert sorted(p.name for p in copy.parent.iterdir()) == ["copy.db"]
 
@@ -135,8 +136,43 @@ def test_what_is_not_a_sqlite_gateway_database_is_refused_with_the_reason(gatewa
     assert "intygsgw backup: only the embedded SQLite database" in capsys.readouterr().err
 
 
-def test_a_copy_left_by_an_interrupted_backup_is_replaced(gateway_db, tmp_path):
-    (tmp_path / "copy.db.partial").write_bytes(b"cut off half-way")
-    made = back_up_sqlite(gateway_db, tmp_path / "copy.db")
-    assert made.certificates == 0 and made.revision and made.size == (tmp_path / "copy.db").stat().st_size
-    assert not (tmp_path / "copy.db.partial").exists()
+def test_the_copy_holds_what_is_only_in_the_wal_as_one_file_its_owner_alone_may_read(tmp_path):
+    live = tmp_path / "live.db"
+    writer = sqlite3.connect(live, isolation_level=None)
+    writer.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
+        "CREATE TABLE alembic_version (version_num TEXT); INSERT INTO alembic_version VALUES ('0022');"
+        "CREATE TABLE certificate (id TEXT PRIMARY KEY);"
+    )
+    writer.executemany("INSERT INTO certificate VALUES (?)", [(f"wal-{n}",) for n in range(100)])
+    assert Path(f"{live}-wal").stat().st_size > 0  # the rows are in the log, not yet in the file
+    target = tmp_path / "out" / "copy.db"
+    target.parent.mkdir()
+    made = back_up_sqlite(f"sqlite:///{live}", target)
+    writer.close()
+
+    assert [p.name for p in target.parent.iterdir()] == ["copy.db"]  # before anything opens it
+    assert target.read_bytes()[18:20] == b"\x01\x01"  # rollback journal: no -wal belongs to it
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert (made.certificates, made.revision) == (100, "0022") and _stored_ids(target) == {
+        f"wal-{n}" for n in range(100)
+    }
+
+
+def test_two_backups_to_one_name_at_once_give_one_copy_and_one_refusal(gateway_db, tmp_path):
+    target = tmp_path / "copy.db"
+    outcomes: list[object] = []
+
+    def back_up() -> None:
+        try:
+            outcomes.append(back_up_sqlite(gateway_db, target))
+        except BackupRefused as exc:
+            outcomes.append(exc)
+
+    runs = [threading.Thread(target=back_up) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(60)
+    assert sorted(type(o).__name__ for o in outcomes) == ["Backup", "BackupRefused"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.db", "gw.db"]
