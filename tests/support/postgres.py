@@ -264,20 +264,7 @@ class PostgresServer:
         for _ in range(attempts):
             self.port = free_port()
             self._write_settings()
-            done = self._run(
-                [
-                    str(self.bindir / "pg_ctl"),
-                    "-D",
-                    str(self.datadir),
-                    "-l",
-                    str(self.log_path),
-                    "-w",
-                    "-t",
-                    str(int(timeout)),
-                    "start",
-                ],
-                timeout=timeout + 30,
-            )
+            done = self._pg_ctl_start(timeout)
             if done.returncode == 0:
                 self._running = True
                 return
@@ -344,7 +331,13 @@ class PostgresServer:
 
     def resume(self, timeout: float = 120.0) -> None:
         """Start a paused server again, with its data and on its port."""
-        done = self._run(
+        done = self._pg_ctl_start(timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n{self.log()}")
+        self._running = True
+
+    def _pg_ctl_start(self, timeout: float) -> subprocess.CompletedProcess:
+        return self._run(
             [
                 str(self.bindir / "pg_ctl"),
                 "-D",
@@ -358,9 +351,6 @@ class PostgresServer:
             ],
             timeout=timeout + 30,
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"pg_ctl start failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n{self.log()}")
-        self._running = True
 
     def _kill_postmaster(self) -> None:
         # Last resort after a failed fast stop; the directory is deleted next,
