@@ -16,7 +16,6 @@ import logging
 import re
 
 from intygsgw.domain.personnummer import PersonId, hash_for_log
-from intygsgw.storage.db import outage
 
 # 12 digits (optionally yyyyMMdd-nnnn) or 10 digits with a sign (yyMMdd-nnnn),
 # not part of a longer run of digits.
@@ -107,6 +106,10 @@ def log_failure(logger: logging.Logger, exc: BaseException, message: str, *args:
     a traceback each would only fill the log (often on the same disk) with what
     the one line says.
     """
+    # Imported here, on a failure: every command line starts by configuring the log, and most
+    # never touch a database (the import brings SQLAlchemy, a quarter of a second).
+    from intygsgw.storage.db import outage
+
     reason = outage(exc)
     if reason is None:
         logger.error(message, *args, exc_info=exc)
