@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from intygsgw.storage.access_log import AccessLogRepository
 from intygsgw.storage.batching import CommitBatcher
 from intygsgw.storage.care_provider import CareProviderRepository
-from intygsgw.storage.db import WRITE_OPTION
+from intygsgw.storage.db import WRITE_OPTION, checkpoint_sqlite
 from intygsgw.storage.messages import MessageRepository
 from intygsgw.storage.outbox import OutboxRepository
 from intygsgw.storage.receivers import ApprovedReceiverRepository
@@ -104,6 +104,10 @@ class Store:
         only its own work and reaches the caller once the batch has committed.
         """
         return self._batcher.run(job)
+
+    def checkpoint(self) -> None:
+        """Copy a SQLite database's WAL into its file, between two commits (see checkpoint_sqlite)."""
+        checkpoint_sqlite(self.engine, self._gate)
 
     def reading(self) -> UnitOfWork:
         return UnitOfWork(self.engine, write=False)

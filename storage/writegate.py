@@ -47,6 +47,13 @@ class WriteGate:
         finally:
             self._thread_lock.release()
 
+    def __enter__(self) -> WriteGate:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
 
 def gate_for(url: str) -> WriteGate | None:
     """The gate of a file-backed SQLite URL; None for other databases and in-memory SQLite."""

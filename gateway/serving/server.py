@@ -59,7 +59,6 @@ class _Background:
         from intygsgw.service.outbox_retention import purge_settled_outbox, retention_cutoff
         from intygsgw.service.periodic import PeriodicJob
         from intygsgw.service.validation_persons import purge_validation_persons
-        from intygsgw.storage.db import checkpoint_sqlite
 
         self.deliverer = build_deliverer(settings, services) if settings.delivery else None
         self.events = None
@@ -77,10 +76,9 @@ class _Background:
                 settings.broker_password,
             )
         self.housekeeping: list[PeriodicJob] = []
-        engine = services.store.engine
         if _checkpoints_wanted(settings):
             self.housekeeping.append(
-                PeriodicJob("sqlite-checkpoint", lambda: checkpoint_sqlite(engine), settings.sqlite_checkpoint_every)
+                PeriodicJob("sqlite-checkpoint", services.store.checkpoint, settings.sqlite_checkpoint_every)
             )
         if _validation_purge_wanted(settings):
             days = settings.validation_retention_days

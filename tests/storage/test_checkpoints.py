@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.storage.db import checkpoint_sqlite, make_engine
+from intygsgw.storage.uow import Store
 from tests.support.server import running_gateway
 from tests.support.soapclient import GatewayClient
 
@@ -28,6 +30,29 @@ def test_a_commit_leaves_the_pages_in_the_wal_until_the_checkpoint_copies_them(t
         rows = conn.execute(text("SELECT count(*) FROM t")).scalar()
     engine.dispose()
     assert before < 100_000 < 800_000 < after and rows == 200
+
+
+def test_a_checkpoint_waits_for_the_commit_in_progress_in_another_process(tmp_path):
+    # SQLite before 3.51.3 can corrupt the file when a checkpoint overlaps a commit that starts
+    # the WAL over. Two stores on one file lock it as two processes do (each its own descriptor).
+    path = tmp_path / "c.db"
+    committing, background = (Store(make_engine(f"sqlite:///{path}", sqlite_autocheckpoint=10_000)) for _ in "ab")
+    with committing.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (v BLOB)"))
+    checkpointed = threading.Event()
+    with committing.writing() as uow:
+        uow.connection.execute(text("INSERT INTO t VALUES (:v)"), [{"v": os.urandom(4000)} for _ in range(200)])
+        worker = threading.Thread(target=lambda: (background.checkpoint(), checkpointed.set()))
+        worker.start()
+        waited = not checkpointed.wait(0.5)
+        uow.commit()
+    finished = checkpointed.wait(30)
+    worker.join(30)
+    size = path.stat().st_size
+    for store in (committing, background):
+        store.engine.dispose()
+    assert waited and finished
+    assert size > 800_000  # it ran after the commit and copied its pages
 
 
 def test_the_serving_gateway_checkpoints_in_the_background(tmp_path):
