@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from intygsgw.storage.db import WRITE_OPTION
+from intygsgw.storage.writegate import gate_for
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -31,7 +33,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     for name in ("alembic.runtime.plugins", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
     before = current_revision(engine)
-    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+    # Under the write gate, as every commit of the gateway's own (see intygsgw.storage.db.checkpoint_sqlite):
+    # `intygsgw migrate` may run beside a serving gateway.
+    gate = gate_for(engine.url.render_as_string(hide_password=False))
+    with (
+        gate if gate is not None else nullcontext(),
+        engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
+    ):
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
