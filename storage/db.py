@@ -37,6 +37,7 @@ def sqlite_file(url: str) -> str | None:
 
 DISK_FULL = "the database's disk is full"
 OUT_OF_REACH = "the database is out of reach"
+DAMAGED = "the database file is damaged: stop the gateway and restore the last backup"
 # PostgreSQL's SQLSTATEs: 53100 could not extend a file; class 08 a broken or refused connection,
 # 57P01-57P03 a server shutting down, crashed or starting.
 _PG_DISK_FULL = "53100"
@@ -44,7 +45,7 @@ _PG_OUT_OF_REACH = ("08", "57P01", "57P02", "57P03")
 
 
 def outage(exc: BaseException) -> str | None:
-    """What stops the database for every call alike (its disk full, or it out of reach), or None.
+    """What stops the database for every call alike (its disk full, it out of reach, its file damaged), or None.
 
     Such failures are the operator's to mend, not the gateway's, and last until
     they are: each is worth one clear line in the log, not a traceback per call.
@@ -60,6 +61,8 @@ def outage(exc: BaseException) -> str | None:
                 return DISK_FULL
             if code == sqlite3.SQLITE_CANTOPEN:
                 return OUT_OF_REACH
+            if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+                return DAMAGED
         state = getattr(seen, "sqlstate", None)
         if state == _PG_DISK_FULL:
             return DISK_FULL

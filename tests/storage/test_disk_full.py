@@ -90,3 +90,28 @@ def test_what_stops_the_database_for_every_call_is_told_from_either_database_and
         with pytest.raises(sqlite3.OperationalError) as missing:
             con.execute("SELECT * FROM no_such_table")
     assert outage(full) == DISK_FULL and outage(missing.value) is None and outage(ValueError("disk is full")) is None
+
+
+def test_a_damaged_sqlite_file_is_told_apart(tmp_path):
+    from intygsgw.storage.db import DAMAGED, outage
+
+    path = tmp_path / "d.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (v)")
+    con.executemany("INSERT INTO t VALUES (?)", [(b"x" * 400,)] * 200)
+    con.commit()
+    con.close()
+    with open(path, "r+b") as f:  # page 2, the table's first page, overwritten
+        f.seek(4096)
+        f.write(b"\xff" * 4096)
+    con = sqlite3.connect(path)
+    with pytest.raises(sqlite3.DatabaseError) as malformed:
+        con.execute("SELECT count(*) FROM t").fetchall()
+    con.close()
+    notes = tmp_path / "notes.db"
+    notes.write_text("not a database\n" * 400)
+    con = sqlite3.connect(notes)
+    with pytest.raises(sqlite3.DatabaseError) as not_a_db:
+        con.execute("SELECT * FROM sqlite_master").fetchall()
+    con.close()
+    assert outage(malformed.value) == DAMAGED and outage(not_a_db.value) == DAMAGED
