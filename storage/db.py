@@ -150,8 +150,8 @@ def checkpoint_sqlite(engine: Engine, gate: AbstractContextManager[object] | Non
     right after another one completed can miss that a commit meanwhile started
     the log over, record the new log's first frames as copied, and leave the
     database file with pages that point at pages never written. A checkpoint
-    beside committing processes every 0.2 s is that pattern; one of this
-    project's benchmark databases was found corrupted in exactly that way.
+    beside committing processes every 0.2 s is that pattern, and a benchmark
+    database of this project was once found damaged in just that way.
     Commits hold the gate already, and so do the checkpoints SQLite runs inside
     a commit (wal_autocheckpoint).
     """
