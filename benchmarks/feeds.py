@@ -58,9 +58,9 @@ _spec.loader.exec_module(register_throughput)
 
 
 def pending_events(db: Path) -> int:
-    import sqlite3
+    from intygsgw.storage.db import connect_sqlite
 
-    with sqlite3.connect(db) as con:
+    with connect_sqlite(db) as con:
         return con.execute("SELECT count(*) FROM outbox WHERE state = 'PENDING' AND contract LIKE 'jms:%'").fetchone()[
             0
         ]

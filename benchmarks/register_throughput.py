@@ -31,7 +31,6 @@ import multiprocessing as mp
 import os
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,7 @@ sys.path.insert(0, str(REPO))
 from lxml import etree  # noqa: E402
 
 from intygsgw.interactions import REGISTER_CERTIFICATE_3  # noqa: E402
+from intygsgw.storage.db import SQLITE_ERRORS, connect_sqlite  # noqa: E402
 
 PATH = REGISTER_CERTIFICATE_3.path
 
@@ -69,25 +69,26 @@ WARM_UP = 200  # registrations before the measured load
 def stored_after(path: Path) -> tuple[str, int]:
     """(SQLite's quick_check verdict, certificates stored) of the gateway's database once it has stopped."""
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = connect_sqlite(f"file:{path}?mode=ro", uri=True)
         try:
             check = "; ".join(row[0] for row in db.execute("PRAGMA quick_check(5)"))
             return check, db.execute("SELECT count(*) FROM certificate").fetchone()[0]
         finally:
             db.close()
-    except sqlite3.Error as exc:
+    except SQLITE_ERRORS as exc:
         return f"failed: {exc}", -1
 
 
-def _floor_database(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None, timeout=30)
+def _floor_database(path: Path):
+    # The gateway's own SQLite library, so that the floor and the gateway write alike.
+    db = connect_sqlite(path, isolation_level=None, timeout=30)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("CREATE TABLE IF NOT EXISTS cert (id TEXT PRIMARY KEY, doc BLOB)")
     return db
 
 
-def _floor_loop(envelopes: list[bytes], keys: list[str], schema, db: sqlite3.Connection) -> None:
+def _floor_loop(envelopes: list[bytes], keys: list[str], schema, db) -> None:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     for key, env in zip(keys, envelopes, strict=True):
         root = etree.fromstring(env, parser)

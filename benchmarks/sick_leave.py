@@ -33,7 +33,6 @@ import datetime as dt
 import multiprocessing
 import random
 import re
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -51,7 +50,7 @@ from intygsgw.devtools.samples import personnummer  # noqa: E402
 from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity, without_gaps  # noqa: E402
 from intygsgw.handlers.rehab_items import render_intygs_data  # noqa: E402
 from intygsgw.serving.server import background_process  # noqa: E402
-from intygsgw.storage.db import make_engine  # noqa: E402
+from intygsgw.storage.db import connect_sqlite, make_engine  # noqa: E402
 from intygsgw.storage.migrate import upgrade  # noqa: E402
 from intygsgw.storage.models import CertificateRow, SickLeaveCertificateRow, SickLeavePeriodRow  # noqa: E402
 
@@ -203,7 +202,7 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[Generated]:
 
 
 def load_sqlite(path: str, total: int, seed: int, today: dt.date) -> None:
-    con = sqlite3.connect(path, isolation_level=None)
+    con = connect_sqlite(path, isolation_level=None)
     # A bulk load that can be redone from the seed: no journal, no waiting for the disk, and the
     # indexes built once at the end (sorted) rather than row by row into ever larger trees.
     con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-1000000;")

@@ -19,14 +19,13 @@ switches it back to WAL when it opens it.
 from __future__ import annotations
 
 import os
-import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from intygsgw.errors import GatewayError
-from intygsgw.storage.db import sqlite_file
+from intygsgw.storage.db import SQLITE_DRIVER, SQLITE_ERRORS, connect_sqlite, sqlite_file
 
 
 class BackupRefused(GatewayError, ValueError):
@@ -80,7 +79,7 @@ def back_up_sqlite(url: str, destination: str | os.PathLike[str]) -> Backup:
         _flush(target.parent)
     except FileExistsError:
         raise BackupRefused(f"{target} exists; a backup is written to a new file") from None
-    except (sqlite3.Error, OSError) as exc:
+    except (*SQLITE_ERRORS, OSError) as exc:
         # A source that is no database, a full or read-only destination, ...: said, not a traceback.
         raise BackupFailed(f"the backup of {source} to {target} failed: {exc}") from None
     finally:
@@ -91,9 +90,9 @@ def back_up_sqlite(url: str, destination: str | os.PathLike[str]) -> Backup:
 
 def _copy(source: str, partial: Path) -> tuple[str | None, int]:
     # The source is only read; its connection never writes, so the gateway's own settings stay.
-    src = sqlite3.connect(source, timeout=30)
+    src = connect_sqlite(source, timeout=30)
     try:
-        dst = sqlite3.connect(partial)
+        dst = connect_sqlite(partial)
         try:
             src.backup(dst)  # all pages in one step: one read transaction, one consistent snapshot
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
@@ -103,7 +102,7 @@ def _copy(source: str, partial: Path) -> tuple[str | None, int]:
             try:
                 found = dst.execute("SELECT version_num FROM alembic_version").fetchone()
                 certificates = dst.execute("SELECT count(*) FROM certificate").fetchone()[0]
-            except sqlite3.OperationalError as exc:
+            except SQLITE_DRIVER.OperationalError as exc:
                 raise BackupFailed(f"the copy is not a gateway database: {exc}") from None
             return (found[0] if found else None), certificates
         finally:

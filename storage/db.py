@@ -12,6 +12,7 @@ import os
 import sqlite3
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from types import ModuleType
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -20,6 +21,38 @@ from intygsgw.errors import GatewayError
 
 DEFAULT_SQLITE_FILE = "intygsgw.db"
 WRITE_OPTION = "intygsgw_write"
+
+
+# The first SQLite without the WAL-reset race (see checkpoint_sqlite); 3.50.7 and 3.44.6 carry the fix too.
+_FIXED_SQLITE = (3, 51, 3)
+
+
+def _pick_sqlite_driver() -> ModuleType:
+    """The DB-API module the gateway opens SQLite with: pysqlite3 when it brings a fixed SQLite, else the stdlib's.
+
+    Python's own module uses the system's SQLite (Debian 12: 3.40.1, with the race);
+    the pysqlite3 wheel (a dependency on Linux x86-64) links a current one. Every
+    connection of a process to the database must go through one library, as two
+    copies of SQLite in a process release each other's file locks when one of
+    them closes the file: use ``connect_sqlite`` rather than ``sqlite3.connect``.
+    """
+    try:
+        import pysqlite3.dbapi2 as candidate  # type: ignore[import-not-found]
+    except ImportError:
+        return sqlite3
+    found = tuple(candidate.sqlite_version_info)
+    fixed = found >= _FIXED_SQLITE or (3, 50, 7) <= found < (3, 51) or (3, 44, 6) <= found < (3, 45)
+    return candidate if fixed and found >= sqlite3.sqlite_version_info else sqlite3
+
+
+SQLITE_DRIVER: ModuleType = _pick_sqlite_driver()
+# Errors of whichever library a connection came from (tests and tools may still use the stdlib's).
+SQLITE_ERRORS: tuple[type[Exception], ...] = tuple({sqlite3.Error, SQLITE_DRIVER.Error})
+
+
+def connect_sqlite(path: str | os.PathLike, **kwargs):
+    """A DB-API connection to a SQLite file through the gateway's own SQLite library."""
+    return SQLITE_DRIVER.connect(path, **kwargs)
 
 
 def default_url(cwd: str | os.PathLike | None = None) -> str:
@@ -55,7 +88,7 @@ def outage(exc: BaseException) -> str | None:
     for _ in range(5):  # the driver's error, wrapped by SQLAlchemy and perhaps once more
         if seen is None:
             return None
-        if isinstance(seen, sqlite3.Error):
+        if isinstance(seen, SQLITE_ERRORS):
             code = getattr(seen, "sqlite_errorcode", None)
             if code == sqlite3.SQLITE_FULL:
                 return DISK_FULL
@@ -97,6 +130,7 @@ def make_engine(
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
+            module=SQLITE_DRIVER,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
             max_overflow=10,
@@ -153,7 +187,8 @@ def checkpoint_sqlite(engine: Engine, gate: AbstractContextManager[object] | Non
     beside committing processes every 0.2 s is that pattern, and a benchmark
     database of this project was once found damaged in just that way.
     Commits hold the gate already, and so do the checkpoints SQLite runs inside
-    a commit (wal_autocheckpoint).
+    a commit (wal_autocheckpoint). Where SQLITE_DRIVER brings a fixed SQLite the
+    gate is a second line of defence.
     """
     if engine.dialect.name != "sqlite":
         return

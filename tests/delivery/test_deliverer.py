@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 import uuid
 
@@ -16,6 +15,7 @@ from intygsgw.delivery.deliverer import Deliverer, DeliveryConfig
 from intygsgw.devtools.samples import revoke_certificate
 from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.interactions import REVOKE_CERTIFICATE_2
+from intygsgw.storage.db import connect_sqlite
 from intygsgw.storage.outbox import DEAD, DONE, PENDING
 from tests.support.waiting import wait_until
 
@@ -169,11 +169,11 @@ def test_an_outbox_it_cannot_read_is_logged_once_in_full_not_at_every_poll(route
     _, services = routed()
     with caplog.at_level(logging.INFO, logger="intygsgw.delivery.deliverer"):
         started(Deliverer(services.store, services.outbound, services.clock, DeliveryConfig(poll_interval=0.01)))
-        with sqlite3.connect(tmp_path / "d.db") as con:
+        with connect_sqlite(tmp_path / "d.db") as con:
             con.execute("ALTER TABLE outbox RENAME TO outbox_away")
         wait_until(lambda: any("failed" in r.getMessage() for r in caplog.records), timeout=30, what="a failure logged")
         time.sleep(0.5)  # some fifty polls that fail alike
-        with sqlite3.connect(tmp_path / "d.db") as con:
+        with connect_sqlite(tmp_path / "d.db") as con:
             con.execute("ALTER TABLE outbox_away RENAME TO outbox")
         wait_until(
             lambda: any("works again" in r.getMessage() for r in caplog.records), timeout=30, what="the recovery logged"

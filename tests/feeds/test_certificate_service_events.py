@@ -106,9 +106,9 @@ def statistics_of(activemq, cid: str, count: int, timeout: float = 40.0) -> list
 
 def _outbox_of(gateway, cid: str) -> str:
     """The certificate's outbox rows, for a failure's message."""
-    import sqlite3
+    from intygsgw.storage.db import connect_sqlite
 
-    con = sqlite3.connect(gateway.workdir / "intygsgw.db")
+    con = connect_sqlite(gateway.workdir / "intygsgw.db")
     try:
         rows = con.execute(
             "SELECT id, contract, state, attempts, created_at, next_attempt_at, updated_at, last_error FROM outbox "

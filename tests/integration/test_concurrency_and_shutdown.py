@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,6 +12,7 @@ import requests
 
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.storage.db import connect_sqlite
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import endpoint_path
 
@@ -68,7 +68,7 @@ def test_a_crash_under_load_loses_nothing_answered_and_leaves_a_sound_database(t
     workdir = tmp_path / "gw"
     gw = GatewayProcess(workdir, workers=2, extra_env={"INTYGSGW_DELIVERY": "false"}).start()
     answered = crash_mid_traffic(gw)
-    db = sqlite3.connect(workdir / "intygsgw.db")
+    db = connect_sqlite(workdir / "intygsgw.db")
     try:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         stored = {row[0] for row in db.execute("SELECT id FROM certificate")}

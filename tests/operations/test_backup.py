@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ from intygsgw.cli.main import main
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.storage.backup import BackupFailed, BackupRefused, back_up_sqlite
-from intygsgw.storage.db import make_engine
+from intygsgw.storage.db import connect_sqlite, make_engine
 from intygsgw.storage.migrate import upgrade
 from tests.support.server import running_gateway
 from tests.support.soapclient import GatewayClient
@@ -31,7 +30,7 @@ def _register(client: GatewayClient, certificate_id: str) -> None:
 
 
 def _stored_ids(path: Path) -> set[str]:
-    con = sqlite3.connect(path)
+    con = connect_sqlite(path)
     try:
         return {row[0] for row in con.execute("SELECT id FROM certificate")}
     finally:
@@ -123,7 +122,7 @@ def test_what_is_not_a_sqlite_gateway_database_is_refused_with_the_reason(gatewa
     with pytest.raises(BackupRefused, match="does not exist"):
         back_up_sqlite(gateway_db, tmp_path / "no-such-folder" / "c.db")
     other = tmp_path / "other.db"
-    sqlite3.connect(other).execute("CREATE TABLE t (v)").connection.commit()
+    connect_sqlite(other).execute("CREATE TABLE t (v)").connection.commit()
     with pytest.raises(BackupFailed, match="not a gateway database"):
         back_up_sqlite(f"sqlite:///{other}", tmp_path / "d.db")
     text = tmp_path / "notes.db"
@@ -140,7 +139,7 @@ def test_what_is_not_a_sqlite_gateway_database_is_refused_with_the_reason(gatewa
 
 def test_the_copy_holds_what_is_only_in_the_wal_as_one_file_its_owner_alone_may_read(tmp_path):
     live = tmp_path / "live.db"
-    writer = sqlite3.connect(live, isolation_level=None)
+    writer = connect_sqlite(live, isolation_level=None)
     writer.executescript(
         "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
         "CREATE TABLE alembic_version (version_num TEXT); INSERT INTO alembic_version VALUES ('0022');"

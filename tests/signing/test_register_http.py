@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 import requests
 from lxml import etree
@@ -13,6 +11,7 @@ from intygsgw.devtools.samples.certificates import OTHER_PATIENT
 from intygsgw.devtools.samples.signed import register_with_intyg, signed_register_certificate
 from intygsgw.signing.verify import verify_intyg_signature
 from intygsgw.signing.xml import CORE_NS
+from intygsgw.storage.db import connect_sqlite
 from tests.support.server import GatewayProcess
 
 from .conftest import DOCTOR, key_of
@@ -66,7 +65,7 @@ def result(resp: requests.Response) -> tuple[str, str, str]:
 
 
 def rows(gw, sql: str, *args):
-    with sqlite3.connect(gw.workdir / "intygsgw.db") as db:
+    with connect_sqlite(gw.workdir / "intygsgw.db") as db:
         return db.execute(sql, args).fetchall()
 
 

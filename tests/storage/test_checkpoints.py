@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import platform
+import sys
 import threading
 import time
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from intygsgw.devtools import samples
@@ -72,3 +75,15 @@ def test_the_serving_gateway_checkpoints_in_the_background(tmp_path):
             time.sleep(0.2)
         grown = path.stat().st_size - before
     assert grown > 100_000, gw.log()
+
+
+@pytest.mark.skipif(
+    not (sys.platform == "linux" and platform.machine() == "x86_64"),
+    reason="the fixed SQLite wheel is for Linux x86-64",
+)
+def test_the_gateway_opens_sqlite_with_a_library_without_the_wal_reset_race(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'v.db'}")
+    with engine.connect() as conn:
+        version = conn.execute(text("SELECT sqlite_version()")).scalar()
+    engine.dispose()
+    assert tuple(int(part) for part in version.split(".")) >= (3, 51, 3), version

@@ -17,6 +17,7 @@ from intygsgw.app import build_app
 from intygsgw.config.settings import Settings
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.storage.db import connect_sqlite
 
 NO_CAP = 2_147_483_646
 
@@ -43,7 +44,7 @@ def test_a_full_disk_refuses_registrations_loses_no_ok_answer_and_passes(tmp_pat
         return code[1]
 
     assert [register(f"room-{n}") for n in range(3)] == ["OK"] * 3
-    with sqlite3.connect(db) as con:
+    with connect_sqlite(db) as con:
         cap["pages"] = con.execute("PRAGMA page_count").fetchone()[0]
     with caplog.at_level(logging.ERROR, logger="intygsgw.http.dispatch"):
         full = [f"full-{n}" for n in range(40)]
@@ -61,7 +62,7 @@ def test_a_full_disk_refuses_registrations_loses_no_ok_answer_and_passes(tmp_pat
 
     cap["pages"] = None
     assert [register(f"again-{n}") for n in range(3)] == ["OK"] * 3
-    with sqlite3.connect(db) as con:
+    with connect_sqlite(db) as con:
         stored = {row[0] for row in con.execute("SELECT id FROM certificate")}
     assert {c for c, (code, _, _) in answers.items() if code == "OK"} <= stored
     assert not stored & set(refused)
@@ -93,10 +94,10 @@ def test_what_stops_the_database_for_every_call_is_told_from_either_database_and
 
 
 def test_a_damaged_sqlite_file_is_told_apart(tmp_path):
-    from intygsgw.storage.db import DAMAGED, outage
+    from intygsgw.storage.db import DAMAGED, SQLITE_DRIVER, outage
 
     path = tmp_path / "d.db"
-    con = sqlite3.connect(path)
+    con = connect_sqlite(path)
     con.execute("CREATE TABLE t (v)")
     con.executemany("INSERT INTO t VALUES (?)", [(b"x" * 400,)] * 200)
     con.commit()
@@ -104,14 +105,14 @@ def test_a_damaged_sqlite_file_is_told_apart(tmp_path):
     with open(path, "r+b") as f:  # page 2, the table's first page, overwritten
         f.seek(4096)
         f.write(b"\xff" * 4096)
-    con = sqlite3.connect(path)
-    with pytest.raises(sqlite3.DatabaseError) as malformed:
+    con = connect_sqlite(path)
+    with pytest.raises(SQLITE_DRIVER.DatabaseError) as malformed:
         con.execute("SELECT count(*) FROM t").fetchall()
     con.close()
     notes = tmp_path / "notes.db"
     notes.write_text("not a database\n" * 400)
-    con = sqlite3.connect(notes)
-    with pytest.raises(sqlite3.DatabaseError) as not_a_db:
+    con = connect_sqlite(notes)
+    with pytest.raises(SQLITE_DRIVER.DatabaseError) as not_a_db:
         con.execute("SELECT * FROM sqlite_master").fetchall()
     con.close()
     assert outage(malformed.value) == DAMAGED and outage(not_a_db.value) == DAMAGED

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 
 import falcon.testing
 import pytest
@@ -28,6 +27,7 @@ from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.internalapi.app import build_internal_api
+from intygsgw.storage.db import connect_sqlite
 from tests.messages.test_message_relay_http import to_care, to_recipient
 from tests.support.routes import write_stub_routes
 
@@ -59,7 +59,7 @@ def _gateway(tmp_path, stub):
 def _full_reads(path, statements: list[str]) -> dict[str, list[str]]:
     """Statement -> the plan lines that read a table (or one of its indexes) from end to end."""
     found = {}
-    probe = sqlite3.connect(path)
+    probe = connect_sqlite(path)
     try:
         for sql in dict.fromkeys(s.strip() for s in statements if DML.match(s)):
             plan = [row[3] for row in probe.execute("EXPLAIN QUERY PLAN " + sql)]

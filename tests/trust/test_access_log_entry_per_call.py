@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 
 import pytest
 
@@ -14,6 +13,7 @@ from intygsgw.config.settings import Settings
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.storage.access_log import verify_chain
+from intygsgw.storage.db import connect_sqlite
 
 ANN, BO, CY = "191212121212", "194910302487", "197705232382"
 
@@ -59,7 +59,7 @@ def test_a_unit_sick_leave_list_is_one_entry_that_names_every_listed_patient(tmp
         listed[person] = [cid]
     answer = gw.dispatcher.handle(samples.list_active_sick_leaves_for_care_unit(CertificateSpec().care_unit_id))
     assert answer.status == 200 and answer.body.count(b":intygsData>") == 6
-    with sqlite3.connect(db) as conn:
+    with connect_sqlite(db) as conn:
         rows = conn.execute(
             "SELECT person_id, certificate_ids, persons FROM access_log WHERE contract LIKE '%ListActiveSickLeaves%'"
         ).fetchall()
@@ -92,14 +92,14 @@ def test_a_list_repeated_within_the_hour_does_not_write_its_hour_rows_again(tmp_
         return access
 
     def hour_rows() -> set[tuple[str, str]]:
-        with sqlite3.connect(db) as conn:
+        with connect_sqlite(db) as conn:
             return {(p, h[:13]) for p, h in conn.execute("SELECT person_id, hour FROM access_log_person")}
 
     writer.write(listing(ANN, BO), "OK")
     assert hour_rows() == {(ANN, "2026-12-06 09"), (BO, "2026-12-06 09")}
     # Rows this process saw committed are not written again within the hour: removed behind its
     # back (nothing in the gateway deletes them), they stay away; a person new to the hour is written.
-    with sqlite3.connect(db) as conn:
+    with connect_sqlite(db) as conn:
         conn.execute("DELETE FROM access_log_person")
     writer.write(listing(ANN, BO, CY), "OK")
     assert hour_rows() == {(CY, "2026-12-06 09")}
@@ -123,7 +123,7 @@ def test_hour_rows_of_a_write_that_failed_are_not_taken_as_written(tmp_path):
     access = _access()
     access.add(ANN, ["c-1"])
     access.add(BO, ["c-2"])
-    with sqlite3.connect(db) as conn:
+    with connect_sqlite(db) as conn:
         conn.execute("DELETE FROM access_log_head")  # the append fails, its transaction rolls back
     with pytest.raises(Exception):  # noqa: B017 - whichever error the missing head gives
         writer.write(access, "OK")

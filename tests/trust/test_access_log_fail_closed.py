@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from intygsgw.app import build_app
 from intygsgw.config.settings import Settings
 from intygsgw.devtools.samples import CertificateSpec, get_certificate, register_certificate
+from intygsgw.storage.db import connect_sqlite
 
 
 @pytest.fixture
@@ -18,7 +17,7 @@ def app(tmp_path):
 
 
 def _break_the_chain_head(db):
-    with sqlite3.connect(db) as conn:
+    with connect_sqlite(db) as conn:
         conn.execute("DELETE FROM access_log_head")
 
 
@@ -38,7 +37,7 @@ def test_change_is_undone_when_it_cannot_be_logged(app):
     _break_the_chain_head(db)
     answer = gw.dispatcher.handle(register_certificate(CertificateSpec(certificate_id="fc-2")))
     assert b"<core:resultCode>ERROR</core:resultCode>" in answer.body
-    with sqlite3.connect(db) as conn:
+    with connect_sqlite(db) as conn:
         assert conn.execute("SELECT count(*) FROM certificate WHERE id = 'fc-2'").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM access_log").fetchone()[0] == 0
 
@@ -49,7 +48,7 @@ def test_type_info_is_not_patient_data(app):
 
     gw.dispatcher.handle(register_certificate(CertificateSpec(certificate_id="fc-3")))
     assert gw.dispatcher.handle(get_certificate_type_info("fc-3")).status == 200
-    with sqlite3.connect(db) as conn:
+    with connect_sqlite(db) as conn:
         contracts = [r[0] for r in conn.execute("SELECT contract FROM access_log ORDER BY seq")]
     assert len(contracts) == 1 and contracts[0].endswith("RegisterCertificateResponder:3")
 
@@ -60,7 +59,7 @@ def test_relations_are_logged_under_the_patient(app):
 
     gw.dispatcher.handle(register_certificate(CertificateSpec(certificate_id="fc-4")))
     assert gw.dispatcher.handle(list_relations_for_certificate(("fc-4", "fc-unknown"))).status == 200
-    with sqlite3.connect(db) as conn:
+    with connect_sqlite(db) as conn:
         rows = conn.execute(
             "SELECT person_id, certificate_ids, persons FROM access_log WHERE contract LIKE "
             "'%ListRelationsForCertificate%' ORDER BY seq"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
@@ -10,6 +9,7 @@ import requests
 
 from intygsgw.devtools.samples import CertificateSpec, get_certificate, register_certificate
 from intygsgw.devtools.samples.certificates import PATIENT
+from intygsgw.storage.db import connect_sqlite
 from tests.support.server import GatewayProcess
 
 from .conftest import AUTHORIZED, READER, STRANGER, cli, exported, write_authorizations
@@ -60,7 +60,7 @@ def post(gw, path, body, client, headers=None):
 
 
 def stored_ids(gw) -> set[str]:
-    with sqlite3.connect(gw.workdir / "intygsgw.db") as db:
+    with connect_sqlite(gw.workdir / "intygsgw.db") as db:
         return {r[0] for r in db.execute("SELECT id FROM certificate")}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
@@ -18,6 +17,7 @@ from intygsgw.devtools.samples import (
 )
 from intygsgw.devtools.samples.certificates import OTHER_PATIENT, PATIENT
 from intygsgw.domain.validation_persons import parse_validation_persons
+from intygsgw.storage.db import connect_sqlite
 from tests.messages.test_message_relay_http import to_recipient
 from tests.support.server import GatewayProcess
 
@@ -65,7 +65,7 @@ def register(gw, cid, person):
 
 
 def db_rows(gw, sql, *args):
-    with sqlite3.connect(gw.workdir / "intygsgw.db") as db:
+    with connect_sqlite(gw.workdir / "intygsgw.db") as db:
         return db.execute(sql, args).fetchall()
 
 
@@ -87,7 +87,7 @@ def test_registered_and_read_but_never_sent(gw):
 
 def mark_sent_before_listing(gw, cid):
     """A certificate sent to FKASSA before its patient was listed as a validation person."""
-    with sqlite3.connect(gw.workdir / "intygsgw.db") as db:
+    with connect_sqlite(gw.workdir / "intygsgw.db") as db:
         db.execute(
             "INSERT INTO certificate_state (certificate_id, state, target, timestamp) "
             "VALUES (?, 'SENT', 'FKASSA', '2026-01-01 10:00:00.000000')",
@@ -130,7 +130,7 @@ def test_cli_purge_removes_only_validation_persons(gw):
     register(gw, "ordinary-3", PATIENT)
     # A question from FK about the certificate and the patient's choice of
     # receivers are the certificate's data too.
-    with sqlite3.connect(gw.workdir / "intygsgw.db") as db:
+    with connect_sqlite(gw.workdir / "intygsgw.db") as db:
         db.execute(
             "INSERT INTO message (message_id, certificate_id, subject, sender, recipient_address, direction, "
             "has_deadline, received_at, state, handled, document) VALUES ('val-3-question', 'val-3', "
