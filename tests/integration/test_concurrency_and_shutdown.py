@@ -88,34 +88,13 @@ def test_a_crash_under_load_loses_nothing_answered_and_leaves_a_sound_database(t
 
 def crash_mid_traffic(gw: GatewayProcess) -> list[str]:
     """Registrations from 8 threads, SIGKILL of the gateway's processes once 200 are answered; the ids answered OK."""
-    ids = [str(uuid.uuid4()) for _ in range(2000)]
-    answered: list[str] = []
-    enough = threading.Event()
-
-    def sender(chunk: list[str]):
-        with requests.Session() as s:
-            for cid in chunk:
-                try:
-                    r = s.post(
-                        gw.base_url + REGISTER_PATH,
-                        timeout=60,
-                        data=samples.register_certificate(CertificateSpec(certificate_id=cid)),
-                        headers={"Content-Type": "text/xml; charset=UTF-8"},
-                    )
-                except requests.ConnectionError:
-                    return  # in flight at the crash: the caller never heard, either outcome is right
-                assert r.status_code == 200 and result_of(r.content)[0] == "OK", r.text[:300]
-                answered.append(cid)
-                if len(answered) >= 200:
-                    enough.set()
-
-    threads = [threading.Thread(target=sender, args=(ids[i::8],)) for i in range(8)]
-    for t in threads:
-        t.start()
+    threads, answered, failures, enough = register_from_eight_threads(gw, 2000, answered_before_event=200, crash=True)
     assert enough.wait(120), gw.log()
     gw.kill()
     for t in threads:
         t.join(120)
+    assert not failures, failures[:5]
+    assert answered and set(answered.values()) == {"OK"}
     return list(answered)
 
 
@@ -125,10 +104,30 @@ def sigterm_mid_traffic(gw: GatewayProcess, **request_options) -> list[str]:
     Asserts a clean exit and that every request that reached the gateway got
     a whole answer; ``request_options`` go to requests (cert=, verify= for TLS).
     """
-    ids = [str(uuid.uuid4()) for _ in range(400)]
+    threads, answered, failures, first_answers = register_from_eight_threads(gw, 400, 1, **request_options)
+    assert first_answers.wait(60)
+    gw.terminate()
+    for t in threads:
+        t.join(120)
+    assert gw.proc.wait(60) == 0, gw.log()
+    assert not failures, failures[:5]
+    assert answered and set(answered.values()) == {"OK"}
+    return list(answered)
+
+
+def register_from_eight_threads(
+    gw: GatewayProcess, count: int, answered_before_event: int, crash: bool = False, **request_options
+) -> tuple[list[threading.Thread], dict[str, str], list[str], threading.Event]:
+    """Start 8 threads registering ``count`` new certificates; (threads, result code by id, failures, event).
+
+    The event is set once ``answered_before_event`` answers came. A thread stops when the
+    gateway refuses its connection (it went away: later requests are refused, not lost);
+    with ``crash`` also when an answer is cut off, which only a killed gateway may do.
+    """
+    ids = [str(uuid.uuid4()) for _ in range(count)]
     answered: dict[str, str] = {}
     failures: list[str] = []
-    first_answers = threading.Event()
+    event = threading.Event()
 
     def sender(chunk: list[str]):
         with requests.Session() as s:
@@ -142,24 +141,22 @@ def sigterm_mid_traffic(gw: GatewayProcess, **request_options) -> list[str]:
                         headers={"Content-Type": "text/xml; charset=UTF-8"},
                     )
                 except requests.ConnectionError:
-                    return  # the listener is closed: later requests are refused, not lost
+                    return
+                except requests.RequestException as exc:
+                    if not crash:
+                        failures.append(f"{cid}: {exc!r}")
+                    return
                 if r.status_code != 200:
                     failures.append(f"{cid}: HTTP {r.status_code} {r.text[:200]}")
                     continue
                 answered[cid] = result_of(r.content)[0]
-                first_answers.set()
+                if len(answered) >= answered_before_event:
+                    event.set()
 
     threads = [threading.Thread(target=sender, args=(ids[i::8],)) for i in range(8)]
     for t in threads:
         t.start()
-    assert first_answers.wait(60)
-    gw.terminate()
-    for t in threads:
-        t.join(120)
-    assert gw.proc.wait(60) == 0, gw.log()
-    assert not failures, failures[:5]
-    assert answered and set(answered.values()) == {"OK"}
-    return list(answered)
+    return threads, answered, failures, event
 
 
 def assert_stored_after_restart(workdir, ids: list[str]) -> None:
