@@ -47,7 +47,7 @@ def _pick_sqlite_driver() -> ModuleType:
 
 SQLITE_DRIVER: ModuleType = _pick_sqlite_driver()
 # Errors of whichever library a connection came from (tests and tools may still use the stdlib's).
-SQLITE_ERRORS: tuple[type[Exception], ...] = tuple({sqlite3.Error, SQLITE_DRIVER.Error})
+SQLITE_ERRORS: tuple[type[Exception], ...] = tuple(dict.fromkeys((SQLITE_DRIVER.Error, sqlite3.Error)))
 
 
 def connect_sqlite(path: str | os.PathLike, **kwargs):

@@ -35,15 +35,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     before = current_revision(engine)
     # Under the write gate, as every commit of the gateway's own (see intygsgw.storage.db.checkpoint_sqlite):
     # `intygsgw migrate` may run beside a serving gateway.
-    gate = gate_for(engine.url.render_as_string(hide_password=False))
-    with (
-        gate if gate is not None else nullcontext(),
-        engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
-    ):
-        cfg = alembic_config()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-        conn.commit()
+    gate = gate_for(engine)
+    try:
+        with (
+            gate if gate is not None else nullcontext(),
+            engine.connect().execution_options(**{WRITE_OPTION: True}) as conn,
+        ):
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            conn.commit()
+    finally:
+        if gate is not None:
+            gate.close()
     after = current_revision(engine)
     if after != before:
         log.info("database schema migrated from %s to %s", before or "empty", after)

@@ -86,7 +86,7 @@ class Store:
 
     def __init__(self, engine: Engine, on_batch: Callable[[int], None] | None = None, gather_seconds: float = 0.0):
         self.engine = engine
-        self._gate = gate_for(engine.url.render_as_string(hide_password=False))
+        self._gate = gate_for(engine)
         self._batcher = CommitBatcher(self.writing, on_batch=on_batch, gather_seconds=gather_seconds)
 
     def expect_write(self) -> AbstractContextManager[None]:

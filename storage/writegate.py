@@ -16,6 +16,8 @@ import fcntl
 import os
 import threading
 
+from sqlalchemy.engine import Engine
+
 from intygsgw.storage.db import sqlite_file
 
 
@@ -47,6 +49,12 @@ class WriteGate:
         finally:
             self._thread_lock.release()
 
+    def close(self) -> None:
+        """Let go of the lock file's descriptor (a gate used once, as by a migration)."""
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
     def __enter__(self) -> WriteGate:
         self.acquire()
         return self
@@ -55,7 +63,7 @@ class WriteGate:
         self.release()
 
 
-def gate_for(url: str) -> WriteGate | None:
-    """The gate of a file-backed SQLite URL; None for other databases and in-memory SQLite."""
-    path = sqlite_file(url)
+def gate_for(engine: Engine) -> WriteGate | None:
+    """The gate of an engine on a SQLite file; None for other databases and in-memory SQLite."""
+    path = sqlite_file(engine.url.render_as_string(hide_password=False))
     return WriteGate(path) if path is not None else None
