@@ -130,6 +130,7 @@ def _cases(args: argparse.Namespace):
 
 
 def _consumer(args: argparse.Namespace) -> int:
+    import shutil
     import signal
     import subprocess
     import tempfile
@@ -145,6 +146,7 @@ def _consumer(args: argparse.Namespace) -> int:
         print(f"conformance: {exc}", file=sys.stderr)
         return 2
     hub_proc = None
+    folder = None
     hub_url = args.hub
     if not hub_url:
         import socket
@@ -179,6 +181,9 @@ def _consumer(args: argparse.Namespace) -> int:
         if hub_proc is not None:
             os.killpg(hub_proc.pid, signal.SIGTERM)
             hub_proc.wait(30)
+        if folder is not None:
+            # The stand-in's own hub lives for this run only: its database goes with it.
+            shutil.rmtree(folder, ignore_errors=True)
     outcomes = [
         Outcome(
             Case(f"call {n}: {call.contract} (answered by the {call.answered_by})", "consumer", ()),

@@ -98,8 +98,10 @@ def _signing_key():
     from intygsgw.devtools.devpki import create_dev_keys
     from intygsgw.signing.sign import load_signing_key
 
-    keys = create_dev_keys(Path(tempfile.mkdtemp(prefix="conformance-keys-")))
-    return load_signing_key(keys.signer.key_path, keys.signer.cert_path)
+    # Read into memory and the folder removed: a run must not leave private keys behind in /tmp.
+    with tempfile.TemporaryDirectory(prefix="conformance-keys-") as folder:
+        keys = create_dev_keys(Path(folder))
+        return load_signing_key(keys.signer.key_path, keys.signer.cert_path)
 
 
 def status_update_element(spec: samples.CertificateSpec, event_code: str = "SKICKA") -> str:

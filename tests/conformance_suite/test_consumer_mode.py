@@ -8,6 +8,7 @@ reported as the client's fault.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -41,9 +42,12 @@ def test_a_scenario_answer_then_the_hubs_and_an_invalid_request_reported(tmp_pat
     port = free_port()
     junit = tmp_path / "consumer.xml"
     args = ["consumer", "--port", str(port), "--scenario", str(scenario), "--junit", str(junit)]
+    scratch = tmp_path / "tmp"  # where the stand-in keeps its own hub's database for the run
+    scratch.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "intygsgw.cli.conformance", *args],
         cwd=REPO_ROOT,
+        env={**os.environ, "TMPDIR": str(scratch)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -78,5 +82,6 @@ def test_a_scenario_answer_then_the_hubs_and_an_invalid_request_reported(tmp_pat
     assert "call 1: RegisterCertificate:3 (answered by the scenario)" in out
     assert "call 2: RegisterCertificate:3 (answered by the hub)" in out
     assert "not valid against the request schema" in out
+    assert not list(scratch.iterdir()), "the run left files behind"
     suite = etree.parse(str(junit)).getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures")) == ("4", "1")
