@@ -29,6 +29,7 @@ import signal
 import socket
 import sys
 import tempfile
+from pathlib import Path
 
 from intygsgw.config.settings import SETTINGS_ENV, Settings
 from intygsgw.logsafety import configure as configure_logging
@@ -142,9 +143,36 @@ def share_metrics_between_processes() -> None:
     multiprocess mode); it must be named before any of them imports the client."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return  # an operator's own folder: theirs to manage
-    folder = tempfile.mkdtemp(prefix="intygsgw-metrics-")
+    remove_stale_metrics_folders(Path(tempfile.gettempdir()))
+    folder = tempfile.mkdtemp(prefix=f"{_METRICS_PREFIX}{os.getpid()}-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
+_METRICS_PREFIX = "intygsgw-metrics-"
+
+
+def remove_stale_metrics_folders(parent: Path) -> list[Path]:
+    """Remove the metrics folders of gateways that are gone; the removed ones.
+
+    A gateway removes its own at exit, but one killed (SIGKILL, a power cut)
+    cannot, and they pile up. A folder is named after the process that made
+    it; only one whose process no longer exists is removed, so a running
+    gateway's is never touched (a reused pid keeps a stale one a while longer).
+    """
+    removed = []
+    for folder in parent.glob(f"{_METRICS_PREFIX}*-*"):
+        pid = folder.name[len(_METRICS_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir() or folder.is_symlink():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        except (PermissionError, OverflowError):
+            continue  # alive under another user, or not a pid at all
+    return removed
 
 
 def port_in_use(host: str, port: int) -> str | None:

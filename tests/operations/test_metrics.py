@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,6 +19,7 @@ from intygsgw.interactions import (
     SET_CERTIFICATE_STATUS_2,
 )
 from intygsgw.rules.catalog import DEFAULT_DIR as TYPES_DIR
+from intygsgw.serving.server import remove_stale_metrics_folders
 from tests.support.server import running_gateway
 from tests.support.waiting import wait_until
 
@@ -87,3 +91,18 @@ def test_calls_commits_deliveries_reloads_and_the_outbox_show_in_the_scrape(tmp_
     assert value(after, "intygsgw_outbox_pending", destination=REVOCATIONS) == 1
     assert value(after, "intygsgw_outbox_oldest_pending_age_seconds", destination=REVOCATIONS) >= 0
     assert value(after, "intygsgw_outbox_dead", destination=REVOCATIONS) == 0
+
+
+def test_a_killed_gateways_metrics_folder_is_removed_by_the_next_start_and_a_living_ones_kept(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = tmp_path / f"intygsgw-metrics-{gone.pid}-abc"
+    stale.mkdir()
+    (stale / "counter_1.db").write_bytes(b"x")
+    living = tmp_path / f"intygsgw-metrics-{os.getpid()}-def"
+    living.mkdir()
+    operators = tmp_path / "intygsgw-metrics-mine"  # not named by a gateway: not ours to judge
+    operators.mkdir()
+
+    assert remove_stale_metrics_folders(tmp_path) == [stale]
+    assert not stale.exists() and living.is_dir() and operators.is_dir()
