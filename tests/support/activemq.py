@@ -10,6 +10,7 @@ bring it back with what it had persisted.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -166,15 +167,7 @@ class JmsReader:
     """Reads a queue as a Java JMS listener does (OpenWire, javax.jms), compiled from jms/JmsQueueReader.java."""
 
     def __init__(self) -> None:
-        self.classes = Path(tempfile.mkdtemp(prefix="jms-reader-"))
-        javac = shutil.which("javac")
-        if javac is None:
-            raise ActiveMQUnavailable("javac is needed for the JMS consumer (Debian: default-jdk-headless)")
-        subprocess.run(
-            [javac, "-nowarn", "-cp", ":".join(JMS_CLASSPATH), "-d", str(self.classes), str(JMS_SOURCE)],
-            check=True,
-            capture_output=True,
-        )
+        self.classes = _compiled_reader()
 
     def read(self, broker: Broker, queue: str, count: int, seconds: int = 60) -> list[dict]:
         import json
@@ -196,3 +189,22 @@ class JmsReader:
             check=True,
         )
         return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+@functools.cache
+def _compiled_reader() -> Path:
+    """The reader compiled once per test run, into a folder removed when the run ends."""
+    javac = shutil.which("javac")
+    if javac is None:
+        raise ActiveMQUnavailable("javac is needed for the JMS consumer (Debian: default-jdk-headless)")
+    folder = tempfile.TemporaryDirectory(prefix="jms-reader-")
+    _KEPT.append(folder)  # its finalizer removes it at exit
+    subprocess.run(
+        [javac, "-nowarn", "-cp", ":".join(JMS_CLASSPATH), "-d", folder.name, str(JMS_SOURCE)],
+        check=True,
+        capture_output=True,
+    )
+    return Path(folder.name)
+
+
+_KEPT: list[tempfile.TemporaryDirectory] = []
