@@ -35,6 +35,7 @@ from intygsgw.storage.models import (
     SickLeaveCertificateRow,
     SickLeavePeriodRow,
 )
+from intygsgw.storage.sick_leave import refresh_replaced
 
 # (table, the column naming the certificate, ordering) in the order a restore inserts them.
 _OWNED: tuple[tuple[Table, str, str], ...] = (
@@ -55,9 +56,9 @@ _NUMBERED = {t.name for t, _, _ in _OWNED if "id" in t.c and t.c.id.autoincremen
 _ERASE_ORDER: tuple[tuple[Table, str], ...] = (
     (ApprovedReceiverRow.__table__, "certificate_id"),
     (MessageRow.__table__, "certificate_id"),
-    (RelationRow.__table__, "from_id"),
     (SickLeavePeriodRow.__table__, "certificate_id"),
     (SickLeaveCertificateRow.__table__, "certificate_id"),
+    (RelationRow.__table__, "from_id"),
     (CertificateSignatureRow.__table__, "certificate_id"),
     (RevocationRow.__table__, "certificate_id"),
     (SendClaimRow.__table__, "certificate_id"),
@@ -179,6 +180,9 @@ class CareProviderRepository:
                 self.connection.execute(insert(table), values)
             except IntegrityError as exc:
                 raise AlreadyStored(table.name, export.certificate_id) from exc
+        # Derived, not taken from the export: the export may predate it, and the newer certificate
+        # that hides this one (or the one this hides) may be stored or not.
+        refresh_replaced(self.connection, [export.certificate_id])
 
     def erase(self, ids: Sequence[str]) -> int:
         """Remove the certificates and everything that belongs to them; the number of certificates removed."""
@@ -190,13 +194,19 @@ class CareProviderRepository:
             result = self.connection.execute(delete(table).where(table.c[key].in_(ids)))
             if table is CertificateRow.__table__:
                 removed = result.rowcount
+            elif table is SickLeaveCertificateRow.__table__:
+                # Before their relations go: what they replaced, on other care givers too, is listed again.
+                refresh_replaced(self.connection, ids)
         return int(removed)
 
     def erase_sick_leave_rows(self, care_giver_id: str) -> int:
         t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
         of_giver = select(t.c.certificate_id).where(t.c.care_giver_id == care_giver_id)
+        erased = [r[0] for r in self.connection.execute(of_giver)]
         self.connection.execute(delete(p).where(p.c.certificate_id.in_(of_giver)))
-        return int(self.connection.execute(delete(t).where(t.c.care_giver_id == care_giver_id)).rowcount)
+        removed = int(self.connection.execute(delete(t).where(t.c.care_giver_id == care_giver_id)).rowcount)
+        refresh_replaced(self.connection, erased)  # what they replaced on other care givers is listed again
+        return removed
 
     def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]:
         stmt = select(CertificateRow.id).where(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -147,6 +148,11 @@ class SickLeaveCertificateRow(Base):
     # The periods cover every day of the span: a day in it is then a day of sick leave without
     # reading a period (most certificates; their periods follow each other).
     gapless: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Replaced or completed (ERSATT, KOMPLT) by a sick-leave certificate that is not revoked, so the
+    # lists leave it out. Derived from the relations and the newer rows, and derived again by
+    # intygsgw.storage.sick_leave.refresh_replaced whenever one of those changes (migration 0023):
+    # the lists then filter on the row instead of probing the relations once per certificate.
+    replaced: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class SickLeavePeriodRow(Base):

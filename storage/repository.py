@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from intygsgw.domain.errors import AlreadyStored
 from intygsgw.domain.records import CertificateRecord, RelationRecord, StoredDocument
+from intygsgw.domain.sick_leave import HIDING_RELATIONS
 from intygsgw.domain.states import State, StateEntry
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import (
@@ -32,6 +33,7 @@ from intygsgw.storage.models import (
     SickLeavePeriodRow,
 )
 from intygsgw.storage.prepared import PreparedStatement
+from intygsgw.storage.sick_leave import refresh_replaced
 
 _CERT_COLUMNS = [
     CertificateRow.id,
@@ -98,6 +100,8 @@ class CertificateRepository:
         values = {"from_id": from_id, "to_id": to_id, "code": code, "created_at": created_at}
         check_lengths(RelationRow.__table__, values)
         self.connection.execute(_INSERT_RELATION, values)
+        if code in HIDING_RELATIONS:
+            refresh_replaced(self.connection, [from_id])  # the certificate it names leaves the lists
 
     def claim_send(
         self, certificate_id: str, recipient_id: str, owner: str, now: dt.datetime, until: dt.datetime
@@ -314,13 +318,18 @@ class CertificateRepository:
         return found
 
     def delete(self, certificate_id: str) -> None:
+        for table, column in (
+            (SickLeavePeriodRow, SickLeavePeriodRow.certificate_id),
+            (SickLeaveCertificateRow, SickLeaveCertificateRow.certificate_id),
+        ):
+            self.connection.execute(delete(table).where(column == certificate_id))
+        # While its relations still name them: what it replaced is listed again.
+        refresh_replaced(self.connection, [certificate_id])
         self.connection.execute(delete(RelationRow).where(RelationRow.from_id == certificate_id))
         for table, column in (
             (CertificateSignatureRow, CertificateSignatureRow.certificate_id),
             (RevocationRow, RevocationRow.certificate_id),
             (SendClaimRow, SendClaimRow.certificate_id),
-            (SickLeavePeriodRow, SickLeavePeriodRow.certificate_id),
-            (SickLeaveCertificateRow, SickLeaveCertificateRow.certificate_id),
             (CertificateStateRow, CertificateStateRow.certificate_id),
             (CertificateDocumentRow, CertificateDocumentRow.certificate_id),
             (CertificateRow, CertificateRow.id),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import (
     Date,
     LargeBinary,
+    String,
     bindparam,
     cast,
     delete,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -25,8 +28,9 @@ from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import CertificateRow, RelationRow, SickLeaveCertificateRow, SickLeavePeriodRow
 from intygsgw.storage.prepared import PreparedStatement
 
+# Without ``replaced``: refresh_replaced derives it right after the insert.
 _INSERT_CERTIFICATE = PreparedStatement(
-    insert(SickLeaveCertificateRow), [c.key for c in SickLeaveCertificateRow.__table__.columns]
+    insert(SickLeaveCertificateRow), [c.key for c in SickLeaveCertificateRow.__table__.columns if c.key != "replaced"]
 )
 _INSERT_PERIOD = PreparedStatement(insert(SickLeavePeriodRow), ["certificate_id", "start", "end", "grade"])
 
@@ -66,6 +70,8 @@ class SickLeaveRepository:
                 for p in cert.periods
             ],
         )
+        # A certificate that replaces another may come after it or, restored or forwarded, before.
+        refresh_replaced(self.connection, [cert.certificate_id])
 
     def mark_deleted(self, certificate_id: str) -> None:
         self.connection.execute(
@@ -73,12 +79,14 @@ class SickLeaveRepository:
             .where(SickLeaveCertificateRow.certificate_id == certificate_id)
             .values(deleted=True)
         )
+        refresh_replaced(self.connection, [certificate_id])  # what it replaced is listed again (§2.4)
 
     def delete(self, certificate_id: str) -> None:
         self.connection.execute(delete(SickLeavePeriodRow).where(SickLeavePeriodRow.certificate_id == certificate_id))
         self.connection.execute(
             delete(SickLeaveCertificateRow).where(SickLeaveCertificateRow.certificate_id == certificate_id)
         )
+        refresh_replaced(self.connection, [certificate_id])
 
     def for_units(
         self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
@@ -159,7 +167,7 @@ class SickLeaveRepository:
         t = SickLeaveCertificateRow.__table__
         stmt = (
             select(*_ROW_COLUMNS)
-            .where(t.c.patient_id == patient_id, t.c.deleted.is_(False), ~_replaced(t))
+            .where(t.c.patient_id == patient_id, t.c.deleted.is_(False), t.c.replaced.is_(False))
             .order_by(t.c.signed_at, t.c.certificate_id)
         )
         return self._with_periods(self.connection.execute(stmt).all())
@@ -209,20 +217,57 @@ class SickLeaveRepository:
         return list(zip(self._with_periods(rows), (bool(r.deleted) for r in rows), strict=True))
 
 
-def _replaced(t):
-    """Whether a row is replaced or completed (ERSATT, KOMPLT) by a sick-leave certificate that is not revoked.
+def refresh_replaced(connection: Connection, certificate_ids: Collection[str]) -> None:
+    """Derive ``replaced`` again for these certificates and for those they replace or complete.
 
-    Revoking the newer certificate brings the older one back (§2.4).
+    Called by every write that changes what it is derived from: a sick-leave row written,
+    revoked or removed, an ERSATT or KOMPLT relation stored, a certificate restored or
+    erased. A certificate is replaced when an ERSATT or KOMPLT relation names it and the
+    certificate it comes from has a sick-leave row that is not revoked; revoking the
+    newer one brings the older back (§2.4).
     """
-    r = RelationRow.__table__
-    newer = t.alias("newer")
-    return exists().where(
-        r.c.to_id == t.c.certificate_id,
-        # Written into the SQL (constant codes), so that a prepared statement needs no values for them.
-        r.c.code.in_([literal_column(f"'{code}'") for code in HIDING_RELATIONS]),
-        newer.c.certificate_id == r.c.from_id,
+    if len(certificate_ids) == 1:
+        # Every registered sick-leave certificate comes here: prepared, like its own rows.
+        [certificate_id] = certificate_ids
+        _REFRESH_ONE.execute(connection, {"id": certificate_id}).close()
+        return
+    ids = list(certificate_ids)
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        connection.execute(_refresh(_T.c.certificate_id.in_(chunk)))
+        connection.execute(_refresh(_T.c.certificate_id.in_(_predecessors(_R.c.from_id.in_(chunk)))))
+
+
+_T, _R = SickLeaveCertificateRow.__table__, RelationRow.__table__
+# Written into the SQL (constant codes), so that a prepared statement needs no values for them.
+_HIDING = _R.c.code.in_([literal_column(f"'{code}'") for code in sorted(HIDING_RELATIONS)])
+
+
+def _predecessors(from_these):
+    """The ids the hiding relations ``from_these`` selects name."""
+    return select(_R.c.to_id).where(from_these, _HIDING)
+
+
+def _refresh(these):
+    """The update deriving ``replaced`` for the rows ``these`` selects."""
+    newer = _T.alias("newer")
+    standing_newer = exists().where(
+        _R.c.to_id == _T.c.certificate_id,
+        _HIDING,
+        newer.c.certificate_id == _R.c.from_id,
         newer.c.deleted.is_(False),
     )
+    return update(_T).where(these).values(replaced=standing_newer)
+
+
+# One IN over a union rather than "= id OR IN (...)": PostgreSQL reads an OR with a subquery by
+# scanning the table, and both use the key for each id of the union.
+_REFRESH_ONE = PreparedStatement(
+    _refresh(
+        _T.c.certificate_id.in_(
+            union_all(select(bindparam("id", type_=String())), _predecessors(_R.c.from_id == bindparam("id")))
+        )
+    )
+)
 
 
 # Compiled statements by number of unit ids (and, for the items, whether for SQLite).
@@ -235,8 +280,8 @@ _CARE_GIVER_OF_UNIT = tuple(
     )
     for table in (CertificateRow.__tablename__, SickLeaveCertificateRow.__tablename__)
 )
-# Written with the row, read only by the selection itself (the span) or by listed_items (the item).
-_NOT_READ = ("listed_item", "first_start", "last_end", "gapless")
+# Written with the row, read only by the selection itself (the span, replaced) or by listed_items (the item).
+_NOT_READ = ("listed_item", "first_start", "last_end", "gapless", "replaced")
 # The row's columns in table order, as the certificate is read.
 _ROW_COLUMNS = tuple(c for c in SickLeaveCertificateRow.__table__.columns if c.key not in _NOT_READ)
 _PERIOD_AT = len(_ROW_COLUMNS)
@@ -271,7 +316,7 @@ def _on_units_selected(units: int) -> tuple:
             exists().where(p.c.certificate_id == t.c.certificate_id, p.c.start <= today, p.c.end >= since),
         ),
     )
-    return (*on_units, t.c.patient_id.in_(active_patients), ~_replaced(t))
+    return (*on_units, t.c.patient_id.in_(active_patients), t.c.replaced.is_(False))
 
 
 def _units_statement(units: int) -> PreparedStatement:

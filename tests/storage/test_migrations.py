@@ -51,6 +51,17 @@ def _downgrade(engine, revision: str) -> None:
         conn.commit()
 
 
+def _sick_leave_row() -> dict:
+    """A sick-leave row's columns as every revision since 0017 has them, but the certificate id and the flags."""
+    import datetime as dt
+
+    return {
+        "patient_id": "191212121212", "patient_name": "Tolvan", "care_giver_id": "SE-G", "care_unit_id": "SE-U",
+        "care_unit_name": "Enheten", "doctor_id": "SE-D", "doctor_name": "Doktor",
+        "signed_at": dt.datetime(2026, 12, 1, 10), "diagnosis": "M544", "secondary_diagnoses": "", "employment": "",
+    }  # fmt: skip
+
+
 def test_there_is_exactly_one_head():
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"migration heads {heads}: chain the newest revision after the others"
@@ -366,12 +377,7 @@ def test_stored_sick_leave_rows_learn_whether_their_periods_leave_a_gap(database
         "gap after a nested one": [(1, 10), (2, 3), (12, 20)],
         "no periods": [],
     }
-    row = {
-        "patient_id": "191212121212", "patient_name": "Tolvan", "care_giver_id": "SE-G", "care_unit_id": "SE-U",
-        "care_unit_name": "Enheten", "doctor_id": "SE-D", "doctor_name": "Doktor",
-        "signed_at": dt.datetime(2026, 12, 1, 10), "diagnosis": "M544", "secondary_diagnoses": "", "employment": "",
-        "deleted": False,
-    }  # fmt: skip
+    row = {**_sick_leave_row(), "deleted": False}
     with engine.begin() as conn:
         meta = sa.MetaData()
         sl = sa.Table("sick_leave_certificate", meta, autoload_with=conn)
@@ -501,3 +507,44 @@ def test_the_persons_column_goes_on_the_way_down_when_no_entry_needs_it(database
 
     at_0022, at_0021 = _read_both_ways("0022", "0021", columns, database, request, tmp_path)
     assert at_0022 - at_0021 == {"persons"}
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_stored_sick_leave_rows_learn_whether_a_standing_certificate_replaces_them(database, request, tmp_path):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    engine = _database_at("0022", database, request, tmp_path)
+    row = {**_sick_leave_row(), "gapless": True}
+    revoked = {"revoked replacer"}
+    certificates = [
+        "replaced", "replacer", "completed", "completer", "extended", "extender", "behind a revoked one",
+        "revoked replacer", "behind one without a row", "on its own",
+    ]  # fmt: skip
+    relations = [
+        ("replacer", "replaced", "ERSATT"),
+        ("completer", "completed", "KOMPLT"),
+        ("extender", "extended", "FRLANG"),  # extends: hides nothing
+        ("revoked replacer", "behind a revoked one", "ERSATT"),
+        ("not a sick-leave certificate", "behind one without a row", "ERSATT"),
+    ]
+    with engine.begin() as conn:
+        meta = sa.MetaData()
+        sl = sa.Table("sick_leave_certificate", meta, autoload_with=conn)
+        relation = sa.Table("relation", meta, autoload_with=conn)
+        for cid in certificates:
+            conn.execute(sl.insert(), {"certificate_id": cid, **row, "deleted": cid in revoked})
+        for from_id, to_id, code in relations:
+            conn.execute(relation.insert(), {"from_id": from_id, "to_id": to_id, "code": code,
+                                             "created_at": dt.datetime(2026, 12, 2)})  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as conn:
+        flags = dict(conn.exec_driver_sql("SELECT certificate_id, replaced FROM sick_leave_certificate").all())
+    assert {cid for cid, flag in flags.items() if flag} == {"replaced", "completed"}
+    assert set(flags) == set(certificates)
+    _downgrade(engine, "0022")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("sick_leave_certificate")}
+    engine.dispose()
+    assert "replaced" not in columns and "gapless" in columns
