@@ -151,9 +151,9 @@ class Dispatcher:
             # either; the entries written here are reads and failed calls.
             ref = uuid.uuid4()
             log_failure(log, exc, "access log write failed for %s (reference %s)", contract.name, ref)
-            return self._failure(
-                contract, ErrorId.TECHNICAL_ERROR, f"Temporary error, try again (reference {ref})", "Server"
-            )
+            # Said as the handlers say it: a database that failed under the call failed its log entry too.
+            cause = "Temporary database error" if isinstance(exc, DBAPIError) else "Temporary error"
+            return self._failure(contract, ErrorId.TECHNICAL_ERROR, f"{cause}, try again (reference {ref})", "Server")
         return answer
 
     def _answer(self, contract: Contract, request: Request) -> Answer:

@@ -66,3 +66,13 @@ def test_relations_are_logged_under_the_patient(app):
         ).fetchall()
     # One entry for the call: the patient with their certificate, and the id of nobody known.
     assert rows == [("", '["fc-unknown"]', '{"191212121212":["fc-4"]}')]
+
+
+def test_a_read_whose_log_entry_the_database_refused_is_withheld_as_a_database_error(app):
+    gw, db = app
+    gw.dispatcher.handle(register_certificate(CertificateSpec(certificate_id="fc-db")))
+    with connect_sqlite(db) as conn:
+        conn.execute("DROP TABLE access_log")  # the database now refuses every log entry
+    answer = gw.dispatcher.handle(get_certificate("fc-db"))
+    assert answer.status == 500 and b"Temporary database error, try again" in answer.body
+    assert b"fc-db" not in answer.body and b"191212121212" not in answer.body
