@@ -421,12 +421,14 @@ def main() -> None:
         # A kept database is brought up to the newest schema first, as the gateway's start would.
         engine = make_engine(url)
         upgrade(engine, LOADED_AT if fresh else "head")
+        engine.dispose()  # the load takes the file for itself
         if fresh:
             t0 = time.perf_counter()
             load_sqlite(str(path), args.certificates, args.seed, today)
             print(f"SQLite: loaded in {time.perf_counter() - t0:.0f} s, {path.stat().st_size / 1e9:.1f} GB")
+            engine = make_engine(url)
             migrate_loaded(engine)
-        engine.dispose()
+            engine.dispose()
         report(f"SQLite ({path})", measure(url, args.queries, args.seed))
 
     if args.db in ("postgres", "both"):
