@@ -29,11 +29,9 @@ from intygsgw.storage.models import (
     RelationRow,
     RevocationRow,
     SendClaimRow,
-    SickLeaveCertificateRow,
-    SickLeavePeriodRow,
 )
 from intygsgw.storage.prepared import PreparedStatement
-from intygsgw.storage.sick_leave import refresh_replaced
+from intygsgw.storage.sick_leave import SickLeaveRepository, refresh_replaced
 
 _CERT_COLUMNS = [
     CertificateRow.id,
@@ -318,13 +316,8 @@ class CertificateRepository:
         return found
 
     def delete(self, certificate_id: str) -> None:
-        for table, column in (
-            (SickLeavePeriodRow, SickLeavePeriodRow.certificate_id),
-            (SickLeaveCertificateRow, SickLeaveCertificateRow.certificate_id),
-        ):
-            self.connection.execute(delete(table).where(column == certificate_id))
-        # While its relations still name them: what it replaced is listed again.
-        refresh_replaced(self.connection, [certificate_id])
+        # Its sick-leave rows first, while its relations still name what it replaced: listed again.
+        SickLeaveRepository(self.connection).delete(certificate_id)
         self.connection.execute(delete(RelationRow).where(RelationRow.from_id == certificate_id))
         for table, column in (
             (CertificateSignatureRow, CertificateSignatureRow.certificate_id),
