@@ -115,6 +115,11 @@ def apply(uow, step) -> None:
         uow.care_provider.restore(CertificateExport(cid, giver, False, b"", rows))
 
 
+def empty_the_tables(uow) -> None:
+    for table in ("relation", "sick_leave_period", "sick_leave_certificate"):
+        uow.connection.exec_driver_sql(f"DELETE FROM {table}")
+
+
 def flags_and_rule(uow) -> tuple[dict[str, bool], dict[str, bool]]:
     """(the stored flag per row, what the rule says per row)."""
     rows = uow.connection.exec_driver_sql("SELECT certificate_id, deleted, replaced FROM sick_leave_certificate").all()
@@ -128,8 +133,7 @@ def flags_and_rule(uow) -> tuple[dict[str, bool], dict[str, bool]]:
 @given(st.lists(steps, min_size=10, max_size=40))
 def test_after_every_write_the_flag_is_what_the_relations_and_newer_rows_say(store, sequence):
     with store.writing() as uow:
-        for table in ("relation", "sick_leave_period", "sick_leave_certificate"):
-            uow.connection.exec_driver_sql(f"DELETE FROM {table}")
+        empty_the_tables(uow)
         uow.commit()
     for number, step in enumerate(sequence, start=1):
         with store.writing() as uow:
@@ -142,8 +146,7 @@ def test_after_every_write_the_flag_is_what_the_relations_and_newer_rows_say(sto
 
 def test_the_lists_leave_out_a_replaced_row_and_show_it_again_when_its_replacer_is_revoked(store):
     with store.writing() as uow:
-        for table in ("relation", "sick_leave_period", "sick_leave_certificate"):
-            uow.connection.exec_driver_sql(f"DELETE FROM {table}")
+        empty_the_tables(uow)
         # The replacing certificate first, as a forwarded or restored one may come.
         uow.sick_leave.add(row("new", "SE-G1"))
         uow.certificates.add_relation("new", "old", "ERSATT", AT)
@@ -197,8 +200,7 @@ STANDING_REPLACER = [("row", "c1", "SE-G1"), ("row", "c2", "SE-G2"), ("relation"
 )
 def test_each_write_path_derives_the_flag(store, steps_taken, c1_replaced):
     with store.writing() as uow:
-        for table in ("relation", "sick_leave_period", "sick_leave_certificate"):
-            uow.connection.exec_driver_sql(f"DELETE FROM {table}")
+        empty_the_tables(uow)
         for step in steps_taken:
             apply(uow, step)
         uow.commit()
@@ -219,8 +221,7 @@ def test_on_postgresql_a_registration_derives_the_flag_by_key_not_by_reading_the
     sql = str(_REFRESH_ONE._statement.compile(dialect=store.engine.dialect))
     with store.writing() as uow:
         run = uow.connection.exec_driver_sql
-        for table in ("relation", "sick_leave_period", "sick_leave_certificate"):
-            run(f"DELETE FROM {table}")
+        empty_the_tables(uow)
         run(
             "INSERT INTO sick_leave_certificate (certificate_id, patient_id, patient_name, care_giver_id, care_unit_id,"
             " care_unit_name, doctor_id, doctor_name, signed_at, diagnosis, secondary_diagnoses, employment,"
@@ -234,8 +235,7 @@ def test_on_postgresql_a_registration_derives_the_flag_by_key_not_by_reading_the
         run("ANALYZE sick_leave_certificate")
         run("ANALYZE relation")
         plan = "\n".join(r[0] for r in run("EXPLAIN " + sql, {"id": "c501"}))
-        for table in ("relation", "sick_leave_period", "sick_leave_certificate"):
-            run(f"DELETE FROM {table}")
+        empty_the_tables(uow)
         uow.commit()
     store.engine.dispose()
     assert "Seq Scan" not in plan, plan

@@ -167,7 +167,7 @@ class JmsReader:
     """Reads a queue as a Java JMS listener does (OpenWire, javax.jms), compiled from jms/JmsQueueReader.java."""
 
     def __init__(self) -> None:
-        self.classes = _compiled_reader()
+        self.classes = Path(_compiled_reader().name)
 
     def read(self, broker: Broker, queue: str, count: int, seconds: int = 60) -> list[dict]:
         import json
@@ -192,19 +192,15 @@ class JmsReader:
 
 
 @functools.cache
-def _compiled_reader() -> Path:
-    """The reader compiled once per test run, into a folder removed when the run ends."""
+def _compiled_reader() -> tempfile.TemporaryDirectory:
+    """The reader compiled once per test run, into a folder removed when the run ends (kept by the cache till then)."""
     javac = shutil.which("javac")
     if javac is None:
         raise ActiveMQUnavailable("javac is needed for the JMS consumer (Debian: default-jdk-headless)")
     folder = tempfile.TemporaryDirectory(prefix="jms-reader-")
-    _KEPT.append(folder)  # its finalizer removes it at exit
     subprocess.run(
         [javac, "-nowarn", "-cp", ":".join(JMS_CLASSPATH), "-d", folder.name, str(JMS_SOURCE)],
         check=True,
         capture_output=True,
     )
-    return Path(folder.name)
-
-
-_KEPT: list[tempfile.TemporaryDirectory] = []
+    return folder
