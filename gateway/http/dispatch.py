@@ -21,7 +21,7 @@ from intygsgw import audit, correlation
 from intygsgw.audit.writer import AccessLogWriter
 from intygsgw.domain.errors import FieldTooLong
 from intygsgw.domain.results import ErrorId, Result, ServiceError, error
-from intygsgw.errors import GatewayError
+from intygsgw.errors import GatewayError, temporary_failure_text
 from intygsgw.handlers.context import Request
 from intygsgw.logsafety import log_failure
 from intygsgw.registry import Contract, Registry
@@ -151,9 +151,7 @@ class Dispatcher:
             # either; the entries written here are reads and failed calls.
             ref = uuid.uuid4()
             log_failure(log, exc, "access log write failed for %s (reference %s)", contract.name, ref)
-            # Said as the handlers say it: a database that failed under the call failed its log entry too.
-            cause = "Temporary database error" if isinstance(exc, DBAPIError) else "Temporary error"
-            return self._failure(contract, ErrorId.TECHNICAL_ERROR, f"{cause}, try again (reference {ref})", "Server")
+            return self._failure(contract, ErrorId.TECHNICAL_ERROR, temporary_failure_text(exc, ref), "Server")
         return answer
 
     def _answer(self, contract: Contract, request: Request) -> Answer:
@@ -176,9 +174,7 @@ class Dispatcher:
         except DBAPIError as exc:
             ref = uuid.uuid4()
             log_failure(log, exc, "database failure in %s (reference %s)", contract.name, ref)
-            return self._failure(
-                contract, ErrorId.TECHNICAL_ERROR, f"Temporary database error, try again (reference {ref})", "Server"
-            )
+            return self._failure(contract, ErrorId.TECHNICAL_ERROR, temporary_failure_text(exc, ref), "Server")
         except Exception:
             ref = uuid.uuid4()
             log.exception("unexpected failure in %s (reference %s)", contract.name, ref)

@@ -27,6 +27,7 @@ from intygsgw import audit, correlation
 from intygsgw.audit.writer import AccessLogWriter
 from intygsgw.domain.errors import FieldTooLong
 from intygsgw.domain.results import ServiceError
+from intygsgw.errors import temporary_failure_text
 from intygsgw.internalapi.problems import PROBLEM_JSON, REASONS, Problem, invalid
 from intygsgw.logsafety import log_failure
 from intygsgw.service.services import Services
@@ -200,7 +201,7 @@ class InternalApi:
             # Fail closed, as on the SOAP side: what could not be logged is not handed out.
             ref = uuid.uuid4()
             log_failure(log, exc, "access log write failed for %s (reference %s)", route.operation_id, ref)
-            raise Problem(503, f"Temporary error, try again (reference {ref})") from None
+            raise Problem(503, temporary_failure_text(exc, ref)) from None
 
     def _answer(self, route: Route, call: Call, resp: falcon.Response) -> None:
         try:
@@ -213,7 +214,7 @@ class InternalApi:
             # As the SOAP side answers it, and as the OpenAPI document says: try again.
             ref = uuid.uuid4()
             log_failure(log, exc, "database failure in %s (reference %s)", route.operation_id, ref)
-            raise Problem(503, f"Temporary database error, try again (reference {ref})") from None
+            raise Problem(503, temporary_failure_text(exc, ref)) from None
         if isinstance(value, Streamed):
             resp.status = 200
             resp.content_type = value.content_type
