@@ -59,6 +59,7 @@ def build_services(settings: Settings, *, migrate: bool = False) -> Services:
         sqlite_autocheckpoint=BACKGROUND_AUTOCHECKPOINT
         if settings.sqlite_checkpoint_every > 0
         else DEFAULT_AUTOCHECKPOINT,
+        sqlite_mmap_bytes=settings.sqlite_mmap_bytes,
     )
     if migrate:
         upgrade(engine)

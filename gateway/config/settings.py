@@ -48,6 +48,10 @@ class Settings:
     # request checkpoints every 1,000 pages, as SQLite does by default. Often and small: a
     # checkpoint's fsync of the database file delays the commits that fall into it.
     sqlite_checkpoint_every: float = 0.2
+    # SQLite reads the database file through a memory map this large at most (0: through read()).
+    # Any commit empties every other connection's page cache, so without it a read after one
+    # asks the kernel again for each page (a unit's sick-leave list: some 6,000 of them).
+    sqlite_mmap_bytes: int = 256 * 1024**3
     recipients_file: str = ""  # empty: the shipped default
     certificate_types_dir: str = ""  # empty: the shipped definitions
     routes_file: str = ""  # TOML routing table for outbound calls; empty: no routes
