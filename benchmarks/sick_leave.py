@@ -90,7 +90,12 @@ Generated = tuple[tuple, tuple, list[tuple], list[tuple]]
 
 
 def certificates(total: int, seed: int, today: dt.date) -> Iterator[Generated]:
-    """(certificate row, sick-leave row, period rows, relation rows), the target unit's first.
+    """(certificate row, sick-leave row, period rows, relation rows), in the order they are stored.
+
+    The target unit's certificates are spread among the others by their signing day, as a store
+    fills over the years: a unit's rows lie apart in the tables, each on a page of its own, as
+    they would in production (stored first and together, they once made a list read a third of
+    the pages it reads now).
 
     Relations as a store has them, so that the lists' check for a replacing or completing
     certificate probes a real index: in the target unit each certificate of a patient extends
@@ -162,6 +167,7 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[Generated]:
 
     # The target unit: every active patient has a current certificate and two earlier ones,
     # and as many again were on sick leave there before and are not now.
+    target: list[Generated] = []
     for p in range(ACTIVE_PATIENTS * 2):
         patient = personnummer(10_000_000 + p)
         active = p < ACTIVE_PATIENTS
@@ -180,12 +186,23 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[Generated]:
             if newer is not None:
                 generated[3].append((newer[0], generated[0][0], "FRLANG", newer[1]))
             newer = (generated[0][0], generated[1][8])  # its id and signing time
-            yield generated
+            target.append(generated)
             end = start - dt.timedelta(days=rng.randint(1, 30 if k == 0 else 200))
     patients = max(1, total // 3)
     first_day = today - dt.timedelta(days=5 * 365)
+    others = max(0, total - ACTIVE_PATIENTS * 6)
+    # Where each target certificate is stored among the others: as far in as its signing day is
+    # in the five years (the current ones near the end).
+    span = (today - first_day).total_seconds()
+    target.sort(key=lambda g: g[0][4])
+    at = [min(others, max(0, int((g[0][4] - dt.datetime.combine(first_day, dt.time())).total_seconds() / span * others)))
+          for g in target]  # fmt: skip
+    next_target = 0
     previous: str | None = None
-    for _ in range(max(0, total - ACTIVE_PATIENTS * 6)):
+    for i in range(others):
+        while next_target < len(target) and at[next_target] <= i:
+            yield target[next_target]
+            next_target += 1
         u = rng.randrange(UNITS)
         length = rng.randint(7, 90)
         start = first_day + dt.timedelta(days=rng.randrange(5 * 365 + 30))
@@ -202,6 +219,7 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[Generated]:
         )
         previous = generated[0][0]
         yield generated
+    yield from target[next_target:]
 
 
 def load_sqlite(path: str, total: int, seed: int, today: dt.date) -> None:
