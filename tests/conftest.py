@@ -4,6 +4,7 @@ import os
 import pytest
 
 from tests.support import postgres as _pg
+from tests.support.databases import BOTH, ON_POSTGRESQL, database_url
 
 
 @pytest.fixture(scope="session")
@@ -35,17 +36,13 @@ def postgres_database(postgres_server, request):
     return _pg.create_database(postgres_server, _pg.database_name_for(request.module.__name__))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BOTH)
 def outbox_database(request, tmp_path):
     """(URL, services) of a migrated database with an empty outbox, once on SQLite and once on PostgreSQL."""
     from intygsgw.app import build_services
     from intygsgw.config.settings import Settings
 
-    url = (
-        f"sqlite:///{tmp_path / 'outbox.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_database")
-    )
+    url = database_url(request, tmp_path, "outbox.db")
     services = build_services(Settings(db=url), migrate=True)
     with services.store.writing() as uow:
         uow.connection.exec_driver_sql("DELETE FROM outbox")
@@ -102,7 +99,9 @@ def pytest_collection_modifyitems(config, items):
     written = []
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
-        if "postgres_server" in fixtures:
+        # A test parametrized onto PostgreSQL asks for the server by name, which collection cannot see.
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "postgres_server" in fixtures or any(isinstance(v, str) and v in ON_POSTGRESQL for v in params.values()):
             item.add_marker(pytest.mark.postgres)
         if "activemq" in fixtures:
             item.add_marker(pytest.mark.activemq)

@@ -18,6 +18,7 @@ from intygsgw.devtools.samples import revoke_certificate
 from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.interactions import REVOKE_CERTIFICATE_2
 from intygsgw.storage.outbox import DONE
+from tests.support.databases import BOTH, database_url
 from tests.support.server import GatewayProcess
 from tests.support.waiting import wait_until
 
@@ -26,11 +27,9 @@ SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 PER_DESTINATION = 4  # DeliveryConfig.per_destination: calls one queue has in flight at once
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BOTH)
 def database(request, tmp_path):
-    if request.param == "postgres":
-        return request.getfixturevalue("postgres_database")
-    return f"sqlite:///{tmp_path / 'gw' / 'intygsgw.db'}"
+    return database_url(request, tmp_path / "gw", "intygsgw.db")
 
 
 def test_a_kill_mid_drain_resends_at_most_the_calls_in_flight(tmp_path, database):

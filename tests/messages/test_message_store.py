@@ -14,17 +14,15 @@ from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, CertificateRecord
 from intygsgw.domain.states import HSVARD, State
 from intygsgw.service import messages as svc_messages
 from intygsgw.service.messages import IncomingMessage
+from tests.support.databases import BOTH, database_url
 
 PERSON = "191212121212"
 NOW = dt.datetime(2026, 11, 23, 10, 0, 0)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BOTH)
 def services(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'msg.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
+    url = database_url(request, tmp_path, "msg.db")
     svc = build_services(Settings(db=url), migrate=True)
     with svc.store.writing() as uow:
         # Each test starts from an empty message table (the PostgreSQL database is per module).

@@ -12,15 +12,12 @@ from intygsgw.domain.states import HSVARD, State
 from intygsgw.storage.db import make_engine
 from intygsgw.storage.migrate import alembic_config, current_revision, upgrade
 from intygsgw.storage.uow import Store
+from tests.support.databases import BOTH, database_url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH)
 def store(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'sig.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_database")
-    )
+    url = database_url(request, tmp_path, "sig.db")
     engine = make_engine(url)
     upgrade(engine)
     yield Store(engine)

@@ -11,14 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from intygsgw.storage.batching import MAX_BATCH, CommitBatcher
 from intygsgw.storage.db import make_engine
 from intygsgw.storage.uow import Store
+from tests.support.databases import BOTH, database_url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH)
 def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'batch.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
+    url = database_url(request, tmp_path, "batch.db")
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS batch_item"))

@@ -17,18 +17,15 @@ from intygsgw.storage.migrate import upgrade
 from intygsgw.storage.models import CertificateRow, CertificateStateRow
 from intygsgw.storage.prepared import PreparedStatement
 from intygsgw.storage.uow import Store
+from tests.support.databases import BOTH, database_url
 
 SIGNED = dt.datetime(2026, 11, 2, 9, 30, 15)
 RECEIVED = dt.datetime(2026, 11, 23, 10, 11, 12, 345678)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH)
 def store(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'prepared.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_database")
-    )
+    url = database_url(request, tmp_path, "prepared.db")
     engine = make_engine(url)
     upgrade(engine)
     yield Store(engine)

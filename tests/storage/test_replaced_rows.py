@@ -21,19 +21,16 @@ from intygsgw.app import build_services
 from intygsgw.config.settings import Settings
 from intygsgw.domain.records import CertificateExport
 from intygsgw.domain.sick_leave import HIDING_RELATIONS, SickLeaveCertificate, WorkCapacity
+from tests.support.databases import BOTH, database_url
 
 IDS = ("c1", "c2", "c3")  # few, so that steps meet the same certificates
 GIVERS = ("SE-G1", "SE-G2")
 AT = dt.datetime(2026, 12, 1, 10)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=BOTH)
 def store(request, tmp_path_factory):
-    url = (
-        f"sqlite:///{tmp_path_factory.mktemp('replaced') / 'r.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_database")
-    )
+    url = database_url(request, tmp_path_factory.mktemp("replaced"), "r.db")
     services = build_services(Settings(db=url), migrate=True)
     yield services.store
     services.store.engine.dispose()

@@ -12,15 +12,14 @@ from intygsgw.domain.results import OK
 from intygsgw.domain.sick_leave import WorkCapacity
 from intygsgw.service import certificates as lifecycle
 from tests.service.test_sick_leave_data import command
+from tests.support.databases import BOTH, database_url
 
 PATIENT = "191212121212"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BOTH)
 def services(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'sl.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_database")
-    )
+    url = database_url(request, tmp_path, "sl.db")
     made = build_services(Settings(db=url), migrate=True)
     with made.store.writing() as uow:
         uow.connection.exec_driver_sql("DELETE FROM sick_leave_period")

@@ -1,0 +1,23 @@
+"""Running a test once on SQLite and once on PostgreSQL.
+
+A fixture parametrized with ``BOTH`` gets its database URL from
+``database_url``. The PostgreSQL run is marked ``postgres`` by its parameter
+(tests/conftest.py), so ``-m "not postgres"`` leaves it out on a machine
+without the server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ON_POSTGRESQL = ("postgres", "postgresql")
+BOTH = ["sqlite", "postgres"]
+
+
+def database_url(request: pytest.FixtureRequest, folder: Path, filename: str) -> str:
+    """A new SQLite file in ``folder``, or the test module's own PostgreSQL database."""
+    if request.param in ON_POSTGRESQL:
+        return request.getfixturevalue("postgres_database")
+    return f"sqlite:///{folder / filename}"
