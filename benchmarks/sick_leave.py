@@ -1,7 +1,7 @@
 """The sick-leave contracts against a large store, on SQLite and PostgreSQL.
 
     python benchmarks/sick_leave.py [--certificates 10000000] [--db sqlite|postgres|both] [--queries 200]
-                                    [--seed 1] [--keep DIR]
+                                    [--seed 1] [--keep DIR] [--sqlite-mmap-bytes N]
 
 Generates a seeded data set straight into a migrated database (with a progress
 bar): ``--certificates`` sick-leave certificates with one to three periods each,
@@ -29,6 +29,7 @@ PostgreSQL is started from the Debian package in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import multiprocessing
 import random
@@ -358,8 +359,9 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
-    app = build_app(Settings(db=url, delivery=False))
+def measure(url: str, queries: int, seed: int, settings: Settings | None = None) -> dict[str, list[float]]:
+    settings = settings or Settings(db=url, delivery=False)
+    app = build_app(settings)
     settle_heap()  # as a serving worker does once it is built
     dispatcher = app.dispatcher
     services = dispatcher.services
@@ -390,7 +392,7 @@ def measure(url: str, queries: int, seed: int) -> dict[str, list[float]]:
 
     # The serving gateway's background process runs beside the requests: so does it here.
     background = multiprocessing.get_context("spawn").Process(
-        target=background_process, args=(Settings(db=url, delivery=False).to_env(),), daemon=True
+        target=background_process, args=(settings.to_env(),), daemon=True
     )
     background.start()
     figures = {
@@ -425,6 +427,9 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--sqlite-mmap-bytes", type=int, help="the gateway's sqlite_mmap_bytes for the SQLite run (0: no memory map)"
+    )
     parser.add_argument("--keep", help="folder for the databases (kept afterwards); default a temporary one")
     args = parser.parse_args()
     today = dt.date.today()
@@ -447,7 +452,13 @@ def main() -> None:
             engine = make_engine(url)
             migrate_loaded(engine)
             engine.dispose()
-        report(f"SQLite ({path})", measure(url, args.queries, args.seed))
+        settings = Settings(db=url, delivery=False)
+        if args.sqlite_mmap_bytes is not None:
+            settings = dataclasses.replace(settings, sqlite_mmap_bytes=args.sqlite_mmap_bytes)
+        report(
+            f"SQLite ({path}, memory map {settings.sqlite_mmap_bytes:,} bytes)",
+            measure(url, args.queries, args.seed, settings),
+        )
 
     if args.db in ("postgres", "both"):
         sys.path.insert(0, str(REPO))
