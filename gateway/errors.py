@@ -9,6 +9,8 @@ keep working.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
+
 
 class GatewayError(Exception):
     """A failure the gateway defines and knows how to report."""
@@ -20,7 +22,5 @@ def temporary_failure_text(exc: BaseException, reference: object) -> str:
     A failure of the database is named as such wherever it surfaces (a handler's query or the
     access log's entry after it), so that callers and operators see one text for one cause.
     """
-    from sqlalchemy.exc import DBAPIError
-
     cause = "Temporary database error" if isinstance(exc, DBAPIError) else "Temporary error"
     return f"{cause}, try again (reference {reference})"
