@@ -4,7 +4,7 @@ import os
 import pytest
 
 from tests.support import postgres as _pg
-from tests.support.databases import BOTH, ON_POSTGRESQL, database_url
+from tests.support.databases import BOTH, POSTGRESQL, database_url
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +101,7 @@ def pytest_collection_modifyitems(config, items):
         fixtures = getattr(item, "fixturenames", ())
         # A test parametrized onto PostgreSQL asks for the server by name, which collection cannot see.
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "postgres_server" in fixtures or any(isinstance(v, str) and v in ON_POSTGRESQL for v in params.values()):
+        if "postgres_server" in fixtures or POSTGRESQL in params.values():
             item.add_marker(pytest.mark.postgres)
         if "activemq" in fixtures:
             item.add_marker(pytest.mark.activemq)

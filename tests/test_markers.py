@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.databases import ON_POSTGRESQL
+from tests.support.databases import POSTGRESQL
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def _collected(*args: str) -> list[str]:
 
 def _on_postgresql(node_id: str) -> bool:
     params = re.search(r"\[(.*)\]$", node_id)
-    return params is not None and any(p in ON_POSTGRESQL for p in params.group(1).split("-"))
+    return params is not None and POSTGRESQL in params.group(1).split("-")
 
 
 def test_no_test_parametrized_onto_postgresql_escapes_the_mark():

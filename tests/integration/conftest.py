@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.databases import BOTH
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import GatewayClient
 
@@ -26,7 +27,7 @@ def postgres_gateway(tmp_path_factory, postgres_database):
     gw.stop()
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BOTH)
 def gateway(request):
     # getfixturevalue keeps the PostgreSQL server from starting for a run
     # that only selects SQLite tests.

@@ -33,6 +33,7 @@ from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.registry import CONTRACTS
 from tests.messages.test_message_relay_http import to_care, to_recipient
+from tests.support.databases import BOTH, POSTGRESQL
 from tests.support.routes import write_stub_routes
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import HUB_ADDRESS, GatewayClient, endpoint_path
@@ -80,10 +81,10 @@ def stub(tmp_path_factory):
     proc.stop()
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BOTH)
 def gateway(request, tmp_path_factory, stub):
     # PostgreSQL enforces column lengths and encodings that SQLite does not, so both are tried.
-    db = request.getfixturevalue("postgres_database") if request.param == "postgresql" else None
+    db = request.getfixturevalue("postgres_database") if request.param == POSTGRESQL else None
     work = tmp_path_factory.mktemp("gw-mutants")
     routes = write_stub_routes(
         work / "routes.toml",

@@ -6,6 +6,7 @@ import pytest
 
 from intygsgw.devtools.stub.process import StubProcess
 from tests.internalapi.support import InternalGateway, OpenApiChecked
+from tests.support.databases import BOTH
 from tests.support.soapclient import GatewayClient
 
 
@@ -58,7 +59,7 @@ def postgres_internal(tmp_path_factory, postgres_database, stub):
     gw.stop()
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BOTH)
 def gateway(request):
     return request.getfixturevalue(f"{'sqlite' if request.param == 'sqlite' else 'postgres'}_internal")
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-ON_POSTGRESQL = ("postgres", "postgresql")
-BOTH = ["sqlite", "postgres"]
+POSTGRESQL = "postgres"
+BOTH = ["sqlite", POSTGRESQL]
 
 
 def database_url(request: pytest.FixtureRequest, folder: Path, filename: str) -> str:
     """A new SQLite file in ``folder``, or the test module's own PostgreSQL database."""
-    if request.param in ON_POSTGRESQL:
+    if request.param == POSTGRESQL:
         return request.getfixturevalue("postgres_database")
     return f"sqlite:///{folder / filename}"

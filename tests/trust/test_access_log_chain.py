@@ -18,6 +18,7 @@ from intygsgw.storage.access_log import verify_chain
 from intygsgw.storage.db import make_engine
 from intygsgw.storage.migrate import upgrade
 from intygsgw.storage.uow import Store
+from tests.support.databases import BOTH
 
 from .conftest import cli
 
@@ -46,7 +47,7 @@ def _write_many(url: str, writer_no: int) -> None:
     store.engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BOTH)
 def url(request, tmp_path):
     if request.param == "sqlite":
         u = f"sqlite:///{tmp_path / 'audit.db'}"
