@@ -29,7 +29,6 @@ PostgreSQL is started from the Debian package in a temporary folder.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import multiprocessing
 import random
@@ -194,10 +193,9 @@ def certificates(total: int, seed: int, today: dt.date) -> Iterator[Generated]:
     others = max(0, total - ACTIVE_PATIENTS * 6)
     # Where each target certificate is stored among the others: as far in as its signing day is
     # in the five years (the current ones near the end).
-    span = (today - first_day).total_seconds()
+    origin, span = dt.datetime.combine(first_day, dt.time()), (today - first_day).total_seconds()
     target.sort(key=lambda g: g[0][4])
-    at = [min(others, max(0, int((g[0][4] - dt.datetime.combine(first_day, dt.time())).total_seconds() / span * others)))
-          for g in target]  # fmt: skip
+    at = [min(others, max(0, int((g[0][4] - origin).total_seconds() / span * others))) for g in target]
     next_target = 0
     previous: str | None = None
     for i in range(others):
@@ -359,8 +357,7 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def measure(url: str, queries: int, seed: int, settings: Settings | None = None) -> dict[str, list[float]]:
-    settings = settings or Settings(db=url, delivery=False)
+def measure(settings: Settings, queries: int, seed: int) -> dict[str, list[float]]:
     app = build_app(settings)
     settle_heap()  # as a serving worker does once it is built
     dispatcher = app.dispatcher
@@ -428,7 +425,10 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--sqlite-mmap-bytes", type=int, help="the gateway's sqlite_mmap_bytes for the SQLite run (0: no memory map)"
+        "--sqlite-mmap-bytes",
+        type=int,
+        default=Settings().sqlite_mmap_bytes,
+        help="the gateway's sqlite_mmap_bytes for the SQLite run (0: no memory map); default: the gateway's",
     )
     parser.add_argument("--keep", help="folder for the databases (kept afterwards); default a temporary one")
     args = parser.parse_args()
@@ -452,12 +452,10 @@ def main() -> None:
             engine = make_engine(url)
             migrate_loaded(engine)
             engine.dispose()
-        settings = Settings(db=url, delivery=False)
-        if args.sqlite_mmap_bytes is not None:
-            settings = dataclasses.replace(settings, sqlite_mmap_bytes=args.sqlite_mmap_bytes)
+        settings = Settings(db=url, delivery=False, sqlite_mmap_bytes=args.sqlite_mmap_bytes)
         report(
             f"SQLite ({path}, memory map {settings.sqlite_mmap_bytes:,} bytes)",
-            measure(url, args.queries, args.seed, settings),
+            measure(settings, args.queries, args.seed),
         )
 
     if args.db in ("postgres", "both"):
@@ -474,7 +472,7 @@ def main() -> None:
             print(f"PostgreSQL: loaded in {time.perf_counter() - t0:.0f} s")
             migrate_loaded(engine)
             engine.dispose()
-            report("PostgreSQL", measure(url, args.queries, args.seed))
+            report("PostgreSQL", measure(Settings(db=url, delivery=False), args.queries, args.seed))
         finally:
             server.stop()
 
