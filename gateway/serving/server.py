@@ -342,6 +342,10 @@ def _granian(target: str, settings: Settings, **listener):
         log_access=False,
         log_dictconfig=GRANIAN_LOGGING,
         workers_kill_timeout=30,
+        # A worker that dies (the OOM killer, a SIGBUS from the database's memory map, a crash in a C
+        # library) is replaced rather than taking the other workers and the listener down with it.
+        # One that dies again within 5.5 s of being started stops the gateway for its supervisor.
+        respawn_failed_workers=True,
         **listener,
     )
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -84,6 +87,72 @@ def test_a_crash_under_load_loses_nothing_answered_and_leaves_a_sound_database(t
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert_stored_after_restart(workdir, answered)
+
+
+def test_a_killed_worker_is_replaced_while_the_other_goes_on_answering(tmp_path):
+    workdir = tmp_path / "gw"
+    gw = GatewayProcess(workdir, workers=2, extra_env={"INTYGSGW_DELIVERY": "false"}).start()
+    try:
+        first = wait_for_workers(gw, 2)
+        threads, answered, failures, enough = register_from_eight_threads(
+            gw, 400, answered_before_event=100, crash=True
+        )
+        assert enough.wait(120), gw.log()
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        for t in threads:
+            t.join(120)
+        # Senders on the killed worker's connections stopped at a refused or cut-off request; no
+        # request got a wrong answer.
+        assert not failures, failures[:5]
+        assert set(answered.values()) == {"OK"}
+        now = wait_for_workers(gw, 2, without=victim)
+        assert first - {victim} <= now, "the surviving worker was restarted too"
+        assert [register_one(gw) for _ in range(20)] == ["OK"] * 20
+        assert gw.proc.poll() is None, gw.log()
+    finally:
+        code = gw.stop()
+    assert code == 0, gw.log()
+    assert_stored_after_restart(workdir, list(answered))
+
+
+def test_a_worker_that_dies_again_at_once_stops_the_gateway(tmp_path):
+    # A crash loop (a worker killed again within seconds of its start) is the supervisor's to
+    # handle: the gateway exits with an error instead of respawning forever.
+    gw = GatewayProcess(tmp_path / "gw", workers=2, extra_env={"INTYGSGW_DELIVERY": "false"}).start()
+    try:
+        first = wait_for_workers(gw, 2)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        [replacement] = wait_for_workers(gw, 2, without=victim) - first
+        os.kill(replacement, signal.SIGKILL)
+        assert gw.proc.wait(60) != 0, gw.log()
+    finally:
+        gw.kill()
+
+
+def wait_for_workers(gw: GatewayProcess, count: int, without: int | None = None, timeout: float = 60) -> set[int]:
+    """The gateway's worker pids once there are ``count`` of them and ``without`` is not among them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert gw.proc is not None and gw.proc.poll() is None, gw.log()
+        pids = gw.worker_pids()
+        if len(pids) == count and without not in pids:
+            return pids
+        time.sleep(0.05)
+    raise AssertionError(f"not {count} workers after {timeout} s: {gw.worker_pids()}\n{gw.log()}")
+
+
+def register_one(gw: GatewayProcess) -> str:
+    """One new registration on a fresh connection; its result code."""
+    r = requests.post(
+        gw.base_url + REGISTER_PATH,
+        data=samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4()))),
+        timeout=60,
+        headers={"Content-Type": "text/xml; charset=UTF-8", "Connection": "close"},
+    )
+    assert r.status_code == 200, r.text[:500]
+    return result_of(r.content)[0]
 
 
 def crash_mid_traffic(gw: GatewayProcess) -> list[str]:

@@ -112,6 +112,23 @@ class GatewayProcess:
                 self.kill()
         return self.proc.returncode
 
+    def worker_pids(self) -> set[int]:
+        """The pids of the serving workers (granian's spawned children; Linux, read from /proc)."""
+        assert self.proc is not None
+        workers = set()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                # The process name in parentheses may hold spaces; the parent pid is the second field after it.
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                cmdline = (entry / "cmdline").read_bytes()
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            if ppid == self.proc.pid and b"spawn_main" in cmdline:
+                workers.add(int(entry.name))
+        return workers
+
     def url(self, contract_path: str) -> str:
         return self.base_url + contract_path
 
