@@ -33,9 +33,10 @@ from intygsgw.storage.models import (
     RevocationRow,
     SendClaimRow,
     SickLeaveCertificateRow,
+    SickLeaveListingRow,
     SickLeavePeriodRow,
 )
-from intygsgw.storage.sick_leave import refresh_replaced
+from intygsgw.storage.sick_leave import listing_keys, refresh_replaced
 
 # (table, the column naming the certificate, ordering) in the order a restore inserts them.
 _OWNED: tuple[tuple[Table, str, str], ...] = (
@@ -190,13 +191,14 @@ class CareProviderRepository:
             return 0
         ids = list(ids)
         removed = 0
+        listed_on = listing_keys(self.connection, ids)
         for table, key in _ERASE_ORDER:
             result = self.connection.execute(delete(table).where(table.c[key].in_(ids)))
             if table is CertificateRow.__table__:
                 removed = result.rowcount
             elif table is SickLeaveCertificateRow.__table__:
                 # Before their relations go: what they replaced, on other care givers too, is listed again.
-                refresh_replaced(self.connection, ids)
+                refresh_replaced(self.connection, ids, gone=listed_on)
         return int(removed)
 
     def erase_sick_leave_rows(self, care_giver_id: str) -> int:
@@ -205,6 +207,8 @@ class CareProviderRepository:
         erased = [r[0] for r in self.connection.execute(of_giver)]
         self.connection.execute(delete(p).where(p.c.certificate_id.in_(of_giver)))
         removed = int(self.connection.execute(delete(t).where(t.c.care_giver_id == care_giver_id)).rowcount)
+        listing = SickLeaveListingRow.__table__
+        self.connection.execute(delete(listing).where(listing.c.care_giver_id == care_giver_id))
         refresh_replaced(self.connection, erased)  # what they replaced on other care givers is listed again
         return removed
 

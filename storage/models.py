@@ -155,6 +155,36 @@ class SickLeaveCertificateRow(Base):
     replaced: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
+class SickLeaveListingRow(Base):
+    """What a unit's sick-leave list shows of one patient: the listed certificates' items, together.
+
+    Derived from ``sick_leave_certificate``: the patient's certificates on the unit that are
+    neither revoked nor replaced, in list order (signing time, then id), with their stored
+    items joined. Kept up to date by every write that changes those rows
+    (``intygsgw.storage.sick_leave.relist``), so that a 2,000-patient list reads 2,000 rows
+    instead of 6,000 scattered ones (migration 0024). The items are the second copy of what the
+    certificates' rows hold.
+    """
+
+    __tablename__ = "sick_leave_listing"
+    __table_args__ = (
+        Index("ix_sick_leave_listing_patient", "care_giver_id", "care_unit_id", "patient_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    care_giver_id: Mapped[str] = mapped_column(String(64))
+    care_unit_id: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str] = mapped_column(String(64))
+    # JSON: the listed certificate ids, in list order. NULL (and the other two with it) for a
+    # patient with more than LISTED_AT_MOST of them there, who is read certificate by certificate.
+    certificate_ids: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # JSON: [signing time, item length in bytes] per certificate, to merge a patient's lists on
+    # several units in list order.
+    item_keys: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The items (UTF-8) one after the other; NULL when one of the certificates has none stored.
+    listed_items: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
 class SickLeavePeriodRow(Base):
     """One work-capacity period of a sick-leave certificate."""
 

@@ -143,10 +143,11 @@ class SickLeaveRepository(Protocol):
     ) -> list[SickLeaveCertificate]:
         """The units' certificates of patients with one active today or ended since ``since``, replaced ones left out."""
 
-    def listed_items(
+    def unit_listing(
         self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
-    ) -> list[tuple[str, str, bytes | None]]:
-        """(certificate id, patient id, stored list item as UTF-8 or None) of what ``for_units`` selects, in its order."""
+    ) -> list[tuple[str, list[str], bytes | None]]:
+        """What ``for_units`` selects, per patient in patient order: (patient id, certificate ids in
+        list order, their stored list items joined as UTF-8, or None when one has none stored)."""
 
     def certificates(self, certificate_ids: list[str]) -> list[SickLeaveCertificate]:
         """These certificates with their periods, in the order given."""

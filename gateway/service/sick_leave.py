@@ -7,8 +7,6 @@ on the care giver the unit's certificates name. Validation persons never appear.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -77,12 +75,14 @@ def listed_item_of(svc: Services, cert: SickLeaveCertificate | None) -> str | No
 def unit_items(
     svc: Services, unit_id: str, person: PersonId | None = None, max_days_since_end: int = 0
 ) -> tuple[str | None, list[bytes]]:
-    """The care giver of the unit, and every certificate of the patients on sick leave there, as list items (UTF-8).
+    """The care giver of the unit, and every certificate of the patients on sick leave there as
+    list items (UTF-8), each patient's joined into one run, in list order.
 
     On sick leave: a period covers today or ended at most ``max_days_since_end``
     days ago. Raw certificates, not merged into cases (ListActiveSickLeavesForCareUnit).
-    The items stored with the rows are used as they are; those stored without one are
-    rendered by the same ``render_sick_leave_item`` that renders them for storing. An unknown unit has no care giver and no certificates.
+    The items stored with the rows are used as they are; a patient with a certificate
+    stored without one has all of theirs rendered by the same ``render_sick_leave_item``
+    that renders them for storing. An unknown unit has no care giver and no certificates.
     """
     today = svc.clock().date()
     since = today - dt.timedelta(days=max(0, max_days_since_end))
@@ -90,23 +90,21 @@ def unit_items(
         care_giver = uow.sick_leave.care_giver_of_unit(unit_id)
         if care_giver is None:
             return None, []
-        rows = uow.sick_leave.listed_items(care_giver, care_units(svc, unit_id), today, since)
+        listing = uow.sick_leave.unit_listing(care_giver, care_units(svc, unit_id), today, since)
         excluded, only = svc.validation_persons, person.digits if person is not None else None
         if excluded or only is not None:
-            rows = [r for r in rows if r[1] not in excluded and (only is None or r[1] == only)]
-        missing = [cid for cid, _, item in rows if item is None]
+            listing = [r for r in listing if r[0] not in excluded and (only is None or r[0] == only)]
+        missing = [cid for _, ids, items in listing if items is None for cid in ids]
         rendered: dict[str, str] = {}
         if missing:
             render = svc.render_sick_leave_item
             assert render is not None, "sick-leave rows without a list item, and no renderer to make one"
             rendered = {c.certificate_id: render(c) for c in uow.sick_leave.certificates(missing)}
-    # The rows come patient by patient (listed_items' order): one access-log note each.
-    for patient_id, group in itertools.groupby(rows, _PATIENT):
-        audit.note(patient_id, [certificate_id for certificate_id, _, _ in group])
-    return care_giver, [item if item is not None else rendered[cid].encode() for cid, _, item in rows]
-
-
-_PATIENT = operator.itemgetter(1)
+    for patient_id, ids, _ in listing:
+        audit.note(patient_id, ids)
+    return care_giver, [
+        items if items is not None else "".join(rendered[cid] for cid in ids).encode() for _, ids, items in listing
+    ]
 
 
 def person_certificates(svc: Services, person: PersonId) -> list[SickLeaveCertificate]:

@@ -548,3 +548,90 @@ def test_stored_sick_leave_rows_learn_whether_a_standing_certificate_replaces_th
         columns = {c["name"] for c in sa.inspect(conn).get_columns("sick_leave_certificate")}
     engine.dispose()
     assert "replaced" not in columns and "gapless" in columns
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_them(database, request, tmp_path):
+    import datetime as dt
+    import json
+
+    import sqlalchemy as sa
+
+    from intygsgw.storage.sick_leave import relist
+
+    engine = _database_at("0023", database, request, tmp_path)
+    signed = dt.datetime(2026, 12, 1, 10)
+    rows = [
+        # (id, unit, patient, minutes after `signed`, item, deleted, replaced)
+        ("later", "SE-U", "191212121212", 60, "<a/>", False, False),
+        ("earlier", "SE-U", "191212121212", 0, "<b>å</b>", False, False),
+        ("revoked", "SE-U", "191212121212", 5, "<r/>", True, False),
+        ("replaced", "SE-U", "191212121212", 6, "<x/>", False, True),
+        ("without item", "SE-U2", "191212121212", 0, None, False, False),
+        ("only revoked", "SE-U", "201212121212", 0, "<q/>", True, False),
+    ]
+    # More rows than the migration reads at a time, three per patient, so that one patient's come
+    # in two batches; and a patient with more certificates than a listing row holds.
+    rows += [
+        (f"p{p:04d}-{i}", "SE-U", f"1940{p:04d}0000", i, f"<p{p}.{i}/>", False, False)
+        for p in range(1_700)
+        for i in range(3)
+    ]
+    rows += [(f"many-{i:03d}", "SE-U", "194004048888", i, f"<m{i}/>", False, False) for i in range(101)]
+    with engine.begin() as conn:
+        sl = sa.Table("sick_leave_certificate", sa.MetaData(), autoload_with=conn)
+        conn.execute(
+            sl.insert(),
+            [
+                {**_sick_leave_row(), "certificate_id": cid, "care_unit_id": unit, "patient_id": patient,
+                 "signed_at": signed + dt.timedelta(minutes=minutes), "listed_item": item, "deleted": deleted,
+                 "replaced": replaced, "gapless": True}
+                for cid, unit, patient, minutes, item, deleted, replaced in rows
+            ],
+        )  # fmt: skip
+    upgrade(engine)
+
+    def listings() -> dict:
+        with engine.connect() as conn:
+            return {
+                (giver, unit, patient): (
+                    None if ids is None else json.loads(ids),
+                    None if keys is None else json.loads(keys),
+                    None if items is None else bytes(items),
+                )
+                for giver, unit, patient, ids, keys, items in conn.exec_driver_sql(
+                    "SELECT care_giver_id, care_unit_id, patient_id, certificate_ids, item_keys, listed_items"
+                    " FROM sick_leave_listing"
+                )
+            }
+
+    migrated = listings()
+    assert len(migrated) == 3 + 1_700
+    if database == "postgres":  # the items compressed with lz4, which the Debian server has
+        with engine.connect() as conn:
+            method = conn.exec_driver_sql(
+                "SELECT attcompression FROM pg_attribute"
+                " WHERE attrelid = 'sick_leave_listing'::regclass AND attname = 'listed_items'"
+            ).scalar()
+        assert method == "l"
+    assert migrated[("SE-G", "SE-U", "191212121212")] == (
+        ["earlier", "later"],
+        [["2026-12-01 10:00:00.000000", len("<b>å</b>".encode())], ["2026-12-01 11:00:00.000000", 4]],
+        "<b>å</b><a/>".encode(),
+    )
+    assert migrated[("SE-G", "SE-U2", "191212121212")] == (["without item"], [["2026-12-01 10:00:00.000000", 0]], None)
+    assert all(
+        migrated[("SE-G", "SE-U", f"1940{p:04d}0000")][0] == [f"p{p:04d}-{i}" for i in range(3)]
+        and migrated[("SE-G", "SE-U", f"1940{p:04d}0000")][2] == "".join(f"<p{p}.{i}/>" for i in range(3)).encode()
+        for p in range(1_700)
+    )
+    assert migrated[("SE-G", "SE-U", "194004048888")] == (None, None, None)  # read certificate by certificate
+    # What the gateway's own writes build for the same rows.
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM sick_leave_listing")
+        relist(conn, [("SE-G", unit, patient) for _, unit, patient, *_ in rows])
+    assert listings() == migrated
+    _downgrade(engine, "0023")
+    tables = set(sa_inspect(engine).get_table_names())
+    engine.dispose()
+    assert "sick_leave_listing" not in tables and "sick_leave_certificate" in tables

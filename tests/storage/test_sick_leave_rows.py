@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
 from intygsgw.app import build_services
 from intygsgw.config.settings import Settings
 from intygsgw.domain.results import OK
-from intygsgw.domain.sick_leave import WorkCapacity
+from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
 from intygsgw.service import certificates as lifecycle
+from intygsgw.storage import sick_leave as sick_leave_storage
+from intygsgw.storage.sick_leave import relist
 from tests.service.test_sick_leave_data import command
 from tests.support.databases import BOTH, database_url
 
@@ -24,6 +27,7 @@ def services(request, tmp_path):
     with made.store.writing() as uow:
         uow.connection.exec_driver_sql("DELETE FROM sick_leave_period")
         uow.connection.exec_driver_sql("DELETE FROM sick_leave_certificate")
+        uow.connection.exec_driver_sql("DELETE FROM sick_leave_listing")
         uow.commit()
     yield made
     made.store.engine.dispose()
@@ -64,7 +68,6 @@ def test_the_units_selection_hides_replaced_certificates_and_other_units(service
 
 
 def test_a_certificate_service_row_needs_no_certificate_and_goes_with_its_care_provider(services):
-    from intygsgw.domain.sick_leave import SickLeaveCertificate
     from intygsgw.service.care_provider import erase_care_provider
 
     stamp = dt.datetime.now().timestamp()
@@ -107,14 +110,14 @@ def test_the_list_item_is_stored_with_the_row_and_a_row_without_one_lists_the_sa
         assert lifecycle.register_certificate(services, command(cid)) == OK
     today = dt.date(2026, 12, 1)
     with services.store.reading() as uow:
-        rows = uow.sick_leave.listed_items("SE-GIVER-1", ["SE-UNIT-1"], today, today)
+        listing = uow.sick_leave.unit_listing("SE-GIVER-1", ["SE-UNIT-1"], today, today)
         certificates = uow.sick_leave.certificates([first, second])
-    assert [(cid, patient) for cid, patient, _ in rows] == [(first, PATIENT), (second, PATIENT)]
-    assert [item for _, _, item in rows] == [render_intygs_data(c).encode() for c in certificates]
+    assert [(patient, ids) for patient, ids, _ in listing] == [(PATIENT, [first, second])]
+    assert listing[0][2] == b"".join(render_intygs_data(c).encode() for c in certificates)
 
     on_the_day = dataclasses.replace(services, clock=lambda: dt.datetime(2026, 12, 1, 12, 0))
     stored = unit_items(on_the_day, "SE-UNIT-1")
-    # As a row written before migration 0014 has it.
+    # As a row written before migration 0014 has it (and its listing, built from it, then has none).
     with services.store.writing() as uow:
         uow.connection.exec_driver_sql(
             "UPDATE sick_leave_certificate SET listed_item = NULL WHERE certificate_id = %s"
@@ -122,14 +125,19 @@ def test_the_list_item_is_stored_with_the_row_and_a_row_without_one_lists_the_sa
             else "UPDATE sick_leave_certificate SET listed_item = NULL WHERE certificate_id = ?",
             (first,),
         )
+        relist(uow.connection, [("SE-GIVER-1", "SE-UNIT-1", PATIENT)])
         uow.commit()
+    with services.store.reading() as uow:
+        assert uow.sick_leave.unit_listing("SE-GIVER-1", ["SE-UNIT-1"], today, today) == [
+            (PATIENT, [first, second], None)
+        ]
     assert unit_items(on_the_day, "SE-UNIT-1") == stored
-    assert stored == ("SE-GIVER-1", [item for _, _, item in rows])
+    assert stored == ("SE-GIVER-1", [listing[0][2]])
 
 
-def test_on_a_postgresql_connection_that_is_not_utf8_the_items_still_come_as_their_utf8(postgres_database):
-    # The items are loaded as undecoded bytes only when the client encoding is UTF-8; on any other
-    # the driver decodes them and they are encoded again, with the same bytes as the result.
+def test_on_a_postgresql_connection_that_is_not_utf8_the_listed_items_are_still_their_utf8(postgres_database):
+    # The listing keeps the items as their UTF-8 bytes: a connection in another client encoding
+    # gets the same bytes (the certificates' rows, text, are decoded and encoded by the driver).
     from intygsgw.handlers.rehab_items import render_intygs_data
 
     latin = build_services(Settings(db=f"{postgres_database}?client_encoding=LATIN1"), migrate=True)
@@ -139,16 +147,15 @@ def test_on_a_postgresql_connection_that_is_not_utf8_the_items_still_come_as_the
         today = dt.date(2026, 12, 1)
         with latin.store.reading() as uow:
             assert uow.connection.connection.driver_connection.info.encoding.lower() != "utf-8"
-            rows = uow.sick_leave.listed_items("SE-GIVER-1", ["SE-UNIT-LATIN"], today, today)
+            [(_, _, items)] = uow.sick_leave.unit_listing("SE-GIVER-1", ["SE-UNIT-LATIN"], today, today)
             (certificate,) = uow.sick_leave.certificates([cid])
-        assert [item for _, _, item in rows] == [render_intygs_data(certificate).encode()]
-        assert "Vårdenheten".encode() in rows[0][2]
+        assert items == render_intygs_data(certificate).encode()
+        assert "Vårdenheten".encode() in items
     finally:
         latin.store.engine.dispose()
 
 
 def test_a_day_in_the_gap_between_a_certificates_periods_is_no_sick_leave_and_a_gapless_one_needs_no_period(services):
-    from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
 
     def stored(cid: str, *spans: tuple[int, int]) -> None:
         cert = SickLeaveCertificate(
@@ -183,12 +190,13 @@ def test_a_day_in_the_gap_between_a_certificates_periods_is_no_sick_leave_and_a_
 
 def test_a_units_patients_on_sick_leave_are_found_from_the_span_index_without_reading_a_row(tmp_path):
     # The plan of a freshly migrated SQLite store (no statistics, as a new deployment has): the
-    # active patients' subquery must read ix_sick_leave_unit_span alone, not walk the unit's rows.
-    from intygsgw.storage.sick_leave import _items_statement
+    # active patients' subquery must read ix_sick_leave_unit_span alone, not walk the unit's rows,
+    # and each of them be looked up in the listing by its key.
+    from intygsgw.storage.sick_leave import _listing_statement
 
     made = build_services(Settings(db=f"sqlite:///{tmp_path / 'plan.db'}"), migrate=True)
     try:
-        compiled = _items_statement(1, sqlite=True)._for(made.store.engine.dialect)
+        compiled = _listing_statement(1)._for(made.store.engine.dialect)
         # Bound as the statement binds them (its own date processing), in its order.
         arguments = compiled.arguments(
             {"giver": "SE-GIVER", "unit0": "SE-UNIT", "today": dt.date(2026, 12, 6), "since": dt.date(2026, 12, 1)}
@@ -202,3 +210,64 @@ def test_a_units_patients_on_sick_leave_are_found_from_the_span_index_without_re
         step.startswith("SEARCH sick_leave_certificate USING COVERING INDEX") for step in span_steps
     )
     assert not any("USE TEMP B-TREE FOR DISTINCT" in step for step in plan)
+    assert any(
+        step.startswith("SEARCH sick_leave_listing USING INDEX ix_sick_leave_listing_patient (care_giver_id=?")
+        for step in plan
+    ), plan
+
+
+def _leave(cid: str, unit: str, minutes: int) -> SickLeaveCertificate:
+    return SickLeaveCertificate(
+        cid, PATIENT, "Tolvan", "SE-GIVER-L", unit, "Enheten", "SE-DOC-1", "Doktor",
+        dt.datetime(2026, 12, 1, 10) + dt.timedelta(minutes=minutes), "M544",
+        (WorkCapacity(dt.date(2026, 12, 1), dt.date(2026, 12, 20), 100),),
+    )  # fmt: skip
+
+
+def _listed(services, *units: str) -> list:
+    today = dt.date(2026, 12, 5)
+    with services.store.reading() as uow:
+        return uow.sick_leave.unit_listing("SE-GIVER-L", list(units), today, today)
+
+
+def test_a_patient_on_a_unit_and_its_sub_unit_is_listed_once_in_signing_order(services):
+    with services.store.writing() as uow:
+        for cid, unit, minutes in (("d", "SE-U2", 3), ("a", "SE-U1", 0), ("c", "SE-U1", 2), ("b", "SE-U2", 1)):
+            uow.sick_leave.add(_leave(cid, unit, minutes), f"<{cid}/>")
+        uow.commit()
+    assert _listed(services, "SE-U1", "SE-U2") == [(PATIENT, ["a", "b", "c", "d"], b"<a/><b/><c/><d/>")]
+    assert _listed(services, "SE-U2") == [(PATIENT, ["b", "d"], b"<b/><d/>")]
+
+
+def test_a_patient_with_more_certificates_on_a_unit_than_a_listing_row_holds_is_read_certificate_by_certificate(
+    services, monkeypatch
+):
+    monkeypatch.setattr(sick_leave_storage, "LISTED_AT_MOST", 2)
+
+    def written(step) -> None:
+        with services.store.writing() as uow:
+            step(uow.sick_leave)
+            uow.commit()
+
+    def kept() -> list[str] | None:
+        with services.store.reading() as uow:
+            [ids] = uow.connection.exec_driver_sql(
+                "SELECT certificate_ids FROM sick_leave_listing WHERE care_unit_id = 'SE-U1'"
+            ).one()
+        return None if ids is None else json.loads(ids)
+
+    for cid, minutes in (("a", 0), ("b", 1)):
+        written(lambda rows, cid=cid, minutes=minutes: rows.add(_leave(cid, "SE-U1", minutes), f"<{cid}/>"))
+    assert kept() == ["a", "b"]
+    written(lambda rows: rows.add(_leave("c", "SE-U1", 2), "<c/>"))
+    written(lambda rows: rows.add(_leave("x", "SE-U2", 1), "<x/>"))
+    assert kept() is None
+    assert _listed(services, "SE-U1", "SE-U2") == [(PATIENT, ["a", "b", "x", "c"], b"<a/><b/><x/><c/>")]
+    # Down to two again it stays read certificate by certificate, and says the same as the rows.
+    written(lambda rows: rows.mark_deleted("b"))
+    assert kept() is None
+    assert _listed(services, "SE-U1") == [(PATIENT, ["a", "c"], b"<a/><c/>")]
+    written(lambda rows: rows.mark_deleted("a"))
+    written(lambda rows: rows.delete("c"))
+    assert _listed(services, "SE-U1", "SE-U2") == [(PATIENT, ["x"], b"<x/>")]
+    assert _listed(services, "SE-U1") == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TypeVar
@@ -264,13 +265,17 @@ class FakeSickLeave:
         if listed_item is not None:
             self.t.sick_leave_items[cert.certificate_id] = listed_item
 
-    def listed_items(
+    def unit_listing(
         self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
-    ) -> list[tuple[str, str, bytes | None]]:
-        return [
-            (c.certificate_id, c.patient_id, self.t.sick_leave_items.get(c.certificate_id, "").encode() or None)
-            for c in self.for_units(care_giver_id, unit_ids, today, since)
-        ]
+    ) -> list[tuple[str, list[str], bytes | None]]:
+        out: list[tuple[str, list[str], bytes | None]] = []
+        selected = self.for_units(care_giver_id, unit_ids, today, since)
+        for patient, of_patient in itertools.groupby(selected, lambda c: c.patient_id):
+            ids = [c.certificate_id for c in of_patient]
+            items = [self.t.sick_leave_items.get(cid) for cid in ids]
+            joined = None if None in items else "".join(i for i in items if i is not None).encode()
+            out.append((patient, ids, joined))
+        return out
 
     def certificates(self, certificate_ids: list[str]) -> list[SickLeaveCertificate]:
         return [self.t.sick_leave[cid][0] for cid in certificate_ids if cid in self.t.sick_leave]
