@@ -216,6 +216,26 @@ def test_a_units_patients_on_sick_leave_are_found_from_the_span_index_without_re
     ), plan
 
 
+def test_a_listing_row_is_rebuilt_from_its_patients_rows_alone_not_from_its_units(tmp_path):
+    # Every sick-leave registration reads its patient's rows on the unit for the listing. Ordered
+    # in SQL under a LIMIT, SQLite chose the unit's signing-time index for the order and walked all
+    # of the unit's certificates: a registration's cost grew with the unit.
+    from intygsgw.storage.sick_leave import _LISTED_OF_PATIENT
+
+    made = build_services(Settings(db=f"sqlite:///{tmp_path / 'plan.db'}"), migrate=True)
+    try:
+        compiled = _LISTED_OF_PATIENT._for(made.store.engine.dialect)
+        arguments = compiled.arguments({"giver": "G", "unit": "U", "patient": PATIENT, "limit": 101, "offset": 0})
+        with made.store.reading() as uow:
+            plan = [row[3] for row in uow.connection.exec_driver_sql("EXPLAIN QUERY PLAN " + compiled.sql, arguments)]
+    finally:
+        made.store.engine.dispose()
+    assert plan == [
+        "SEARCH sick_leave_certificate USING INDEX ix_sick_leave_unit_patient "
+        "(care_giver_id=? AND care_unit_id=? AND patient_id=?)"
+    ]
+
+
 def _leave(cid: str, unit: str, minutes: int) -> SickLeaveCertificate:
     return SickLeaveCertificate(
         cid, PATIENT, "Tolvan", "SE-GIVER-L", unit, "Enheten", "SE-DOC-1", "Doktor",

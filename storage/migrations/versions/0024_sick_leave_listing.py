@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.column("deleted", sa.Boolean),
         sa.column("replaced", sa.Boolean),
     )
-    listed = (
+    query = (
         sa.select(
             rows.c.care_giver_id,
             rows.c.care_unit_id,
@@ -78,35 +78,38 @@ def upgrade() -> None:
             rows.c.listed_item,
         )
         .where(rows.c.deleted.is_(False), rows.c.replaced.is_(False))
-        .order_by(rows.c.care_giver_id, rows.c.care_unit_id, rows.c.patient_id, rows.c.signed_at, rows.c.certificate_id)
+        .order_by(rows.c.care_giver_id, rows.c.care_unit_id, rows.c.patient_id)
     )
     # Read in batches and written as the patients complete; the last patient of a batch may go on in the next.
     built: list[dict] = []
-    key, ids, keys, parts = None, [], [], []
+    key: tuple | None = None
+    listed: list[tuple] = []
 
     def close_patient() -> None:
         if key is not None:
             giver, unit, patient = key
             row = {"care_giver_id": giver, "care_unit_id": unit, "patient_id": patient}
-            if len(ids) > _LISTED_AT_MOST:
+            if len(listed) > _LISTED_AT_MOST:
                 built.append({**row, "certificate_ids": None, "item_keys": None, "listed_items": None})
-            else:
-                items = None if any(p is None for p in parts) else b"".join(parts)
-                built.append(
-                    {**row, "certificate_ids": json.dumps(ids), "item_keys": json.dumps(keys), "listed_items": items}
-                )
+                return
+            # In list order as Python compares (signing time, then id), whatever the database's collation.
+            listed.sort()
+            ids = [certificate_id for _, certificate_id, _ in listed]
+            keys = [[signed, len(data) if data is not None else 0] for signed, _, data in listed]
+            items = None if any(data is None for _, _, data in listed) else b"".join(data for _, _, data in listed)
+            built.append(
+                {**row, "certificate_ids": json.dumps(ids), "item_keys": json.dumps(keys), "listed_items": items}
+            )
 
     # On the statement: a connection's execution_options would stay with it for the statements after.
-    result = bind.execute(listed.execution_options(stream_results=True, yield_per=_BATCH))
+    result = bind.execute(query.execution_options(stream_results=True, yield_per=_BATCH))
     for batch in result.partitions():
         for giver, unit, patient, certificate_id, signed_at, item in batch:
             if (giver, unit, patient) != key:
                 close_patient()
-                key, ids, keys, parts = (giver, unit, patient), [], [], []
+                key, listed = (giver, unit, patient), []
             data = item.encode() if item is not None else None
-            ids.append(certificate_id)
-            keys.append([signed_at.isoformat(sep=" ", timespec="microseconds"), len(data) if data is not None else 0])
-            parts.append(data)
+            listed.append((signed_at.isoformat(sep=" ", timespec="microseconds"), certificate_id, data))
         if len(built) >= _BATCH:
             bind.execute(listing.insert(), built)
             built = []
