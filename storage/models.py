@@ -175,8 +175,9 @@ class SickLeaveListingRow(Base):
     care_giver_id: Mapped[str] = mapped_column(String(64))
     care_unit_id: Mapped[str] = mapped_column(String(64))
     patient_id: Mapped[str] = mapped_column(String(64))
-    # JSON: the listed certificate ids, in list order. NULL (and the other two with it) for a
-    # patient with more than LISTED_AT_MOST of them there, who is read certificate by certificate.
+    # The listed certificate ids in list order, separated by U+001F (which no XML text holds), or
+    # as a JSON list when an id holds it or the first starts with "[". NULL (and the other two with
+    # it) for a patient with more than LISTED_AT_MOST of them there, read certificate by certificate.
     certificate_ids: Mapped[str | None] = mapped_column(Text, nullable=True)
     # JSON: [signing time, item length in bytes] per certificate, to merge a patient's lists on
     # several units in list order.

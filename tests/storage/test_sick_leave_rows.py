@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 
@@ -274,7 +273,7 @@ def test_a_patient_with_more_certificates_on_a_unit_than_a_listing_row_holds_is_
             [ids] = uow.connection.exec_driver_sql(
                 "SELECT certificate_ids FROM sick_leave_listing WHERE care_unit_id = 'SE-U1'"
             ).one()
-        return None if ids is None else json.loads(ids)
+        return None if ids is None else sick_leave_storage._ids(ids)
 
     for cid, minutes in (("a", 0), ("b", 1)):
         written(lambda rows, cid=cid, minutes=minutes: rows.add(_leave(cid, "SE-U1", minutes), f"<{cid}/>"))
@@ -291,3 +290,15 @@ def test_a_patient_with_more_certificates_on_a_unit_than_a_listing_row_holds_is_
     written(lambda rows: rows.delete("c"))
     assert _listed(services, "SE-U1", "SE-U2") == [(PATIENT, ["x"], b"<x/>")]
     assert _listed(services, "SE-U1") == []
+
+
+def test_ids_that_the_separator_would_split_are_listed_whole(services):
+    # A certificate-service certificate's id does not come through XML, which cannot hold U+001F.
+    with services.store.writing() as uow:
+        uow.sick_leave.add(_leave("a\x1fb", "SE-U1", 0), "<ab/>")
+        uow.sick_leave.add(_leave("c", "SE-U1", 1), "<c/>")
+        uow.sick_leave.add(_leave("[d", "SE-U2", 0), "<d/>")
+        uow.commit()
+    assert _listed(services, "SE-U1") == [(PATIENT, ["a\x1fb", "c"], b"<ab/><c/>")]
+    assert _listed(services, "SE-U2") == [(PATIENT, ["[d"], b"<d/>")]
+    assert _listed(services, "SE-U1", "SE-U2") == [(PATIENT, ["[d", "a\x1fb", "c"], b"<d/><ab/><c/>")]

@@ -31,6 +31,14 @@ _BATCH = 5_000
 _LISTED_AT_MOST = 100
 
 
+def _ids_text(ids: list[str]) -> str:
+    # As intygsgw.storage.sick_leave stores them at this revision: separated by U+001F, which no XML
+    # text holds, or a JSON list when that would be ambiguous.
+    if ids[0].startswith("[") or any("\x1f" in cid for cid in ids):
+        return json.dumps(ids)
+    return "\x1f".join(ids)
+
+
 def upgrade() -> None:
     op.create_table(
         "sick_leave_listing",
@@ -98,7 +106,7 @@ def upgrade() -> None:
             keys = [[signed, len(data) if data is not None else 0] for signed, _, data in listed]
             items = None if any(data is None for _, _, data in listed) else b"".join(data for _, _, data in listed)
             built.append(
-                {**row, "certificate_ids": json.dumps(ids), "item_keys": json.dumps(keys), "listed_items": items}
+                {**row, "certificate_ids": _ids_text(ids), "item_keys": json.dumps(keys), "listed_items": items}
             )
 
     # On the statement: a connection's execution_options would stay with it for the statements after.
