@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -144,10 +145,11 @@ class SickLeaveRepository:
         """
         if not unit_ids:
             return []
-        cursor = _listing_statement(len(unit_ids)).execute(
+        dialect = self.connection.dialect.name
+        cursor = _listing_statement(len(unit_ids), dialect).execute(
             self.connection,
             _units_params(care_giver_id, unit_ids, today, since),
-            on_cursor=_binary_results if self.connection.dialect.name == "postgresql" else None,
+            on_cursor=_binary_results if dialect == "postgresql" else None,
         )
         try:
             rows = cursor.fetchall()
@@ -158,12 +160,12 @@ class SickLeaveRepository:
         out: list[tuple[str, list[str], bytes | None]] = []
         for patient, of_patient in itertools.groupby(rows, _FIRST):
             parts: list[tuple] = []
-            for _, unit, ids, keys, items in of_patient:
+            for _, unit, ids, keys, stored in of_patient:
                 if ids is None:  # more than LISTED_AT_MOST: read certificate by certificate
                     where = {"giver": care_giver_id, "unit": unit, "patient": patient}
                     parts.append(_listed_of_patient(self.connection, where, _NO_LIMIT))
                 else:
-                    parts.append((ids, keys, items))
+                    parts.append((ids, keys, stored))
             listed_ids, listed_items = _merged(parts) if len(parts) > 1 else (_ids(parts[0][0]), parts[0][2])
             if listed_ids:
                 out.append((patient, listed_ids, listed_items))
@@ -414,7 +416,7 @@ _UPSERT_LISTING = PreparedStatement(
 
 # Compiled statements by number of unit ids.
 _UNITS_STATEMENTS: dict[int, PreparedStatement] = {}
-_LISTING_STATEMENTS: dict[int, PreparedStatement] = {}
+_LISTING_STATEMENTS: dict[tuple[int, str], PreparedStatement] = {}
 # Asked first by every unit's list: prepared, it is planned once (0.5 ms of planning for a 0.07 ms query).
 _CARE_GIVER_OF_UNIT = tuple(
     PreparedStatement(
@@ -490,17 +492,29 @@ def _units_statement(units: int) -> PreparedStatement:
     return statement
 
 
-def _listing_statement(units: int) -> PreparedStatement:
+def _listing_statement(units: int, dialect: str) -> PreparedStatement:
     """The listing rows of the units' patients on sick leave (unordered); compiled once per count."""
-    statement = _LISTING_STATEMENTS.get(units)
+    statement = _LISTING_STATEMENTS.get((units, dialect))
     if statement is None:
-        stmt = select(
-            _L.c.patient_id, _L.c.care_unit_id, _L.c.certificate_ids, _L.c.item_keys, _L.c.listed_items
-        ).where(
-            *_on_units(_L, units),
-            _L.c.patient_id.in_(_active_patients(units)),
-        )
-        statement = _LISTING_STATEMENTS[units] = PreparedStatement(stmt)
+        columns = ("patient_id", "care_unit_id", "certificate_ids", "item_keys", "listed_items")
+        if dialect == "postgresql":
+            # Looked up patient by patient, in a lateral join that the planner cannot turn round
+            # (OFFSET 0 keeps it from flattening it). Estimating a unit's rows from its care giver
+            # and unit as if they were independent (10 rows for 4,000), it read all the unit's
+            # listing rows against all its active patients instead: 1.1 s on the server.
+            active = _active_patients(units).distinct().subquery("active")
+            listed = (
+                select(_L)
+                .where(*_on_units(_L, units), _L.c.patient_id == active.c.patient_id)
+                .offset(literal_column("0"))
+                .lateral("listed")
+            )
+            stmt = select(*(listed.c[name] for name in columns)).select_from(active.join(listed, true()))
+        else:
+            stmt = select(*(_L.c[name] for name in columns)).where(
+                *_on_units(_L, units), _L.c.patient_id.in_(_active_patients(units))
+            )
+        statement = _LISTING_STATEMENTS[(units, dialect)] = PreparedStatement(stmt)
     return statement
 
 
