@@ -8,6 +8,7 @@ import json
 import operator
 from collections.abc import Collection, Iterable
 
+import lz4.block
 from sqlalchemy import (
     Date,
     Integer,
@@ -165,7 +166,7 @@ class SickLeaveRepository:
                     where = {"giver": care_giver_id, "unit": unit, "patient": patient}
                     parts.append(_listed_of_patient(self.connection, where, _NO_LIMIT))
                 else:
-                    parts.append((ids, keys, stored))
+                    parts.append((ids, keys, _unpacked(stored)))
             listed_ids, listed_items = _merged(parts) if len(parts) > 1 else (_ids(parts[0][0]), parts[0][2])
             if listed_ids:
                 out.append((patient, listed_ids, listed_items))
@@ -309,7 +310,7 @@ def relist(connection: Connection, keys: Iterable[tuple[str, str, str]]) -> None
         if len(ids) > LISTED_AT_MOST:
             values = {**where, "ids": None, "keys": None, "items": None}
         else:
-            values = {**where, "ids": _ids_text(ids), "keys": json.dumps(keys_), "items": items}
+            values = {**where, "ids": _ids_text(ids), "keys": json.dumps(keys_), "items": _packed(items)}
         _UPSERT_LISTING.execute(connection, values).close()
 
 
@@ -543,6 +544,24 @@ def _ids_text(ids: list[str]) -> str:
     if ids[0].startswith("[") or any(_ID_SEPARATOR in cid for cid in ids):
         return json.dumps(ids)
     return _ID_SEPARATOR.join(ids)
+
+
+# A listing row's items are stored compressed with lz4 behind this mark: 4.7 times smaller, as a
+# patient's items repeat the patient, the unit and the doctor. A unit's list moved 7.6 MB of them,
+# which on PostgreSQL was most of its time (the server's own lz4 decompresses before sending);
+# 1.6 MB decompress here in ~3.5 ms. Items as they are start with "<" (list items are XML): rows
+# written by migration 0024's first form are read as they stand.
+_PACKED = b"\x01"
+
+
+def _packed(items: bytes | None) -> bytes | None:
+    return None if items is None else _PACKED + lz4.block.compress(items, store_size=True)
+
+
+def _unpacked(stored: bytes | None) -> bytes | None:
+    if stored is None or stored[:1] != _PACKED:
+        return stored
+    return lz4.block.decompress(memoryview(stored)[1:])
 
 
 def _ids(ids: str | list[str]) -> list[str]:

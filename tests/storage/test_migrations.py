@@ -558,6 +558,7 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
     import sqlalchemy as sa
 
     from intygsgw.storage.sick_leave import _ids as stored_ids
+    from intygsgw.storage.sick_leave import _unpacked as stored_items
     from intygsgw.storage.sick_leave import relist
 
     engine = _database_at("0023", database, request, tmp_path)
@@ -599,7 +600,7 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
                 (giver, unit, patient): (
                     None if ids is None else stored_ids(ids),
                     None if keys is None else json.loads(keys),
-                    None if items is None else bytes(items),
+                    stored_items(None if items is None else bytes(items)),
                 )
                 for giver, unit, patient, ids, keys, items in conn.exec_driver_sql(
                     "SELECT care_giver_id, care_unit_id, patient_id, certificate_ids, item_keys, listed_items"

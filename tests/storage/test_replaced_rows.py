@@ -23,6 +23,7 @@ from intygsgw.config.settings import Settings
 from intygsgw.domain.records import CertificateExport
 from intygsgw.domain.sick_leave import HIDING_RELATIONS, SickLeaveCertificate, WorkCapacity
 from intygsgw.storage.sick_leave import _ids as stored_ids
+from intygsgw.storage.sick_leave import _unpacked as stored_items
 from tests.support.databases import BOTH, database_url
 
 IDS = ("c1", "c2", "c3")  # few, so that steps meet the same certificates
@@ -132,7 +133,7 @@ def flags_and_rule(uow) -> tuple[dict[str, bool], dict[str, bool]]:
 def listings_and_rule(uow) -> tuple[dict, dict]:
     """(the stored listing rows, what the rows say they must be), as {(giver, unit, patient): (ids, items)}."""
     stored = {
-        (giver, unit, patient): (stored_ids(ids), None if items is None else bytes(items))
+        (giver, unit, patient): (stored_ids(ids), stored_items(None if items is None else bytes(items)))
         for giver, unit, patient, ids, items in uow.connection.exec_driver_sql(
             "SELECT care_giver_id, care_unit_id, patient_id, certificate_ids, listed_items FROM sick_leave_listing"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from intygsgw.app import build_services
 from intygsgw.config.settings import Settings
@@ -132,6 +133,30 @@ def test_the_list_item_is_stored_with_the_row_and_a_row_without_one_lists_the_sa
         ]
     assert unit_items(on_the_day, "SE-UNIT-1") == stored
     assert stored == ("SE-GIVER-1", [listing[0][2]])
+
+
+def test_a_listing_row_keeps_its_items_compressed_and_a_row_stored_as_they_are_lists_the_same(services):
+    # Migration 0024's first form stored a listing row's items as they are: such rows are read as they stand.
+    stamp = dt.datetime.now().timestamp()
+    for n in range(3):
+        assert lifecycle.register_certificate(services, command(f"packed-{n}-{stamp}", unit="SE-UNIT-PACK")) == OK
+    today = dt.date(2026, 12, 1)
+    with services.store.reading() as uow:
+        listing = uow.sick_leave.unit_listing("SE-GIVER-1", ["SE-UNIT-PACK"], today, today)
+    [(_, ids, items)] = listing
+    assert len(ids) == 3 and items is not None and items.startswith(b"<")
+    select_items = "SELECT listed_items FROM sick_leave_listing WHERE care_unit_id = 'SE-UNIT-PACK'"
+    with services.store.writing() as uow:
+        stored = bytes(uow.connection.exec_driver_sql(select_items).scalar_one())
+        assert stored.startswith(b"\x01") and len(stored) < len(items) / 2
+        uow.connection.execute(
+            sa.text("UPDATE sick_leave_listing SET listed_items = :items WHERE care_unit_id = 'SE-UNIT-PACK'"),
+            {"items": items},
+        )
+        uow.commit()
+    with services.store.reading() as uow:
+        assert bytes(uow.connection.exec_driver_sql(select_items).scalar_one()) == items
+        assert uow.sick_leave.unit_listing("SE-GIVER-1", ["SE-UNIT-PACK"], today, today) == listing
 
 
 def test_on_a_postgresql_connection_that_is_not_utf8_the_listed_items_are_still_their_utf8(postgres_database):
