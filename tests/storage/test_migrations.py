@@ -639,3 +639,18 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
     tables = set(sa_inspect(engine).get_table_names())
     engine.dispose()
     assert "sick_leave_listing" not in tables and "sick_leave_certificate" in tables
+
+
+def test_on_postgresql_the_access_logs_lists_are_compressed_with_lz4_from_0025_and_with_the_default_before(request):
+    def methods(engine) -> dict[str, str]:
+        with engine.connect() as conn:
+            return dict(
+                conn.exec_driver_sql(
+                    "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'access_log'::regclass"
+                    " AND attname IN ('certificate_ids', 'persons')"
+                ).all()
+            )
+
+    at_0025, at_0024 = _read_both_ways("0025", "0024", methods, "postgres", request, None)
+    assert at_0025 == {"certificate_ids": "l", "persons": "l"}  # the Debian server is built with lz4
+    assert at_0024 == {"certificate_ids": "", "persons": ""}
