@@ -610,6 +610,14 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
 
     migrated = listings()
     assert len(migrated) == 4 + 1_700
+    with engine.connect() as conn:
+        forms = {
+            bytes(items)[:1]
+            for (items,) in conn.exec_driver_sql(
+                "SELECT listed_items FROM sick_leave_listing WHERE listed_items IS NOT NULL"
+            )
+        }
+    assert forms == ({b"\x01"} if database == "postgres" else {b"<"})  # compressed on PostgreSQL only, as relist writes
     assert migrated[("SE-G", "SE-U3", "191212121212")][0] == ["[bracketed"]
     if database == "postgres":  # the items compressed with lz4, which the Debian server has
         with engine.connect() as conn:

@@ -135,8 +135,11 @@ def test_the_list_item_is_stored_with_the_row_and_a_row_without_one_lists_the_sa
     assert stored == ("SE-GIVER-1", [listing[0][2]])
 
 
-def test_a_listing_row_keeps_its_items_compressed_and_a_row_stored_as_they_are_lists_the_same(services):
-    # Migration 0024's first form stored a listing row's items as they are: such rows are read as they stand.
+def test_on_postgresql_a_listing_row_keeps_its_items_compressed_and_a_row_stored_as_they_are_lists_the_same(
+    services,
+):
+    # Migration 0024's first form stored a listing row's items as they are, and SQLite still does:
+    # such rows are read as they stand.
     stamp = dt.datetime.now().timestamp()
     for n in range(3):
         assert lifecycle.register_certificate(services, command(f"packed-{n}-{stamp}", unit="SE-UNIT-PACK")) == OK
@@ -148,7 +151,10 @@ def test_a_listing_row_keeps_its_items_compressed_and_a_row_stored_as_they_are_l
     select_items = "SELECT listed_items FROM sick_leave_listing WHERE care_unit_id = 'SE-UNIT-PACK'"
     with services.store.writing() as uow:
         stored = bytes(uow.connection.exec_driver_sql(select_items).scalar_one())
-        assert stored.startswith(b"\x01") and len(stored) < len(items) / 2
+        if uow.connection.dialect.name == "postgresql":
+            assert stored.startswith(b"\x01") and len(stored) < len(items) / 2
+        else:
+            assert stored == items
         uow.connection.execute(
             sa.text("UPDATE sick_leave_listing SET listed_items = :items WHERE care_unit_id = 'SE-UNIT-PACK'"),
             {"items": items},

@@ -12,9 +12,9 @@ The gateway keeps it up to date with every write to the rows it is derived
 from; here it is built once from the rows as they stand (some minutes for 10
 million on SQLite).
 
-The items are stored compressed with lz4 behind a mark byte, as the gateway
-writes them. This revision's first form stored them as they are; rows written
-so are read as they stand and compressed at their next change.
+On PostgreSQL the items are stored compressed with lz4 behind a mark byte, as
+the gateway writes them there. This revision's first form stored them as they
+are; rows written so are read as they stand and compressed at their next change.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("listed_items", sa.LargeBinary(), nullable=True),
     )
     bind = op.get_bind()
+    packing = bind.dialect.name == "postgresql"
     if bind.dialect.name == "postgresql":
         # lz4 where the server has it (PostgreSQL 14 and later, built with it), for rows whose items
         # are stored as they are (see above): with pglz, PostgreSQL's default, fetching 2,000 such
@@ -114,7 +115,9 @@ def upgrade() -> None:
             listed.sort()
             ids = [certificate_id for _, certificate_id, _ in listed]
             keys = [[signed, len(data) if data is not None else 0] for signed, _, data in listed]
-            items = None if any(data is None for _, _, data in listed) else _packed(b"".join(d for _, _, d in listed))
+            items = None if any(data is None for _, _, data in listed) else b"".join(d for _, _, d in listed)
+            if items is not None and packing:
+                items = _packed(items)
             built.append(
                 {**row, "certificate_ids": _ids_text(ids), "item_keys": json.dumps(keys), "listed_items": items}
             )
