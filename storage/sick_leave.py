@@ -495,7 +495,7 @@ def _units_statement(units: int) -> PreparedStatement:
 
 
 def _listing_statement(units: int, dialect: str) -> PreparedStatement:
-    """The listing rows of the units' patients on sick leave (unordered); compiled once per count."""
+    """The listing rows of the units' patients on sick leave (unordered); compiled once per count and dialect."""
     statement = _LISTING_STATEMENTS.get((units, dialect))
     if statement is None:
         columns = ("patient_id", "care_unit_id", "certificate_ids", "item_keys", "listed_items")

@@ -61,8 +61,8 @@ def upgrade() -> None:
         sa.Column("listed_items", sa.LargeBinary(), nullable=True),
     )
     bind = op.get_bind()
-    packing = bind.dialect.name == "postgresql"
-    if bind.dialect.name == "postgresql":
+    postgresql = bind.dialect.name == "postgresql"
+    if postgresql:
         # lz4 where the server has it (PostgreSQL 14 and later, built with it), for rows whose items
         # are stored as they are (see above): with pglz, PostgreSQL's default, fetching 2,000 such
         # rows took 30 ms against 22.
@@ -116,7 +116,7 @@ def upgrade() -> None:
             ids = [certificate_id for _, certificate_id, _ in listed]
             keys = [[signed, len(data) if data is not None else 0] for signed, _, data in listed]
             items = None if any(data is None for _, _, data in listed) else b"".join(d for _, _, d in listed)
-            if items is not None and packing:
+            if items is not None and postgresql:
                 items = _packed(items)
             built.append(
                 {**row, "certificate_ids": _ids_text(ids), "item_keys": json.dumps(keys), "listed_items": items}
