@@ -36,7 +36,7 @@ from intygsgw.storage.models import (
     SickLeaveListingRow,
     SickLeavePeriodRow,
 )
-from intygsgw.storage.sick_leave import listing_keys, refresh_replaced
+from intygsgw.storage.sick_leave import listing_keys, refresh_derived
 
 # (table, the column naming the certificate, ordering) in the order a restore inserts them.
 _OWNED: tuple[tuple[Table, str, str], ...] = (
@@ -183,7 +183,7 @@ class CareProviderRepository:
                 raise AlreadyStored(table.name, export.certificate_id) from exc
         # Derived, not taken from the export: the export may predate it, and the newer certificate
         # that hides this one (or the one this hides) may be stored or not.
-        refresh_replaced(self.connection, [export.certificate_id])
+        refresh_derived(self.connection, [export.certificate_id])
 
     def erase(self, ids: Sequence[str]) -> int:
         """Remove the certificates and everything that belongs to them; the number of certificates removed."""
@@ -198,7 +198,7 @@ class CareProviderRepository:
                 removed = result.rowcount
             elif table is SickLeaveCertificateRow.__table__:
                 # Before their relations go: what they replaced, on other care givers too, is listed again.
-                refresh_replaced(self.connection, ids, gone=listed_on)
+                refresh_derived(self.connection, ids, gone=listed_on)
         return int(removed)
 
     def erase_sick_leave_rows(self, care_giver_id: str) -> int:
@@ -209,7 +209,7 @@ class CareProviderRepository:
         removed = int(self.connection.execute(delete(t).where(t.c.care_giver_id == care_giver_id)).rowcount)
         listing = SickLeaveListingRow.__table__
         self.connection.execute(delete(listing).where(listing.c.care_giver_id == care_giver_id))
-        refresh_replaced(self.connection, erased)  # what they replaced on other care givers is listed again
+        refresh_derived(self.connection, erased)  # what they replaced on other care givers is listed again
         return removed
 
     def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]:

@@ -150,7 +150,7 @@ class SickLeaveCertificateRow(Base):
     gapless: Mapped[bool] = mapped_column(Boolean, default=False)
     # Replaced or completed (ERSATT, KOMPLT) by a sick-leave certificate that is not revoked, so the
     # lists leave it out. Derived from the relations and the newer rows, and derived again by
-    # intygsgw.storage.sick_leave.refresh_replaced whenever one of those changes (migration 0023):
+    # intygsgw.storage.sick_leave.refresh_derived whenever one of those changes (migration 0023):
     # the lists then filter on the row instead of probing the relations once per certificate.
     replaced: Mapped[bool] = mapped_column(Boolean, server_default=false())
 

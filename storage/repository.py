@@ -31,7 +31,7 @@ from intygsgw.storage.models import (
     SendClaimRow,
 )
 from intygsgw.storage.prepared import PreparedStatement
-from intygsgw.storage.sick_leave import SickLeaveRepository, refresh_replaced
+from intygsgw.storage.sick_leave import SickLeaveRepository, refresh_derived
 
 _CERT_COLUMNS = [
     CertificateRow.id,
@@ -99,7 +99,7 @@ class CertificateRepository:
         check_lengths(RelationRow.__table__, values)
         self.connection.execute(_INSERT_RELATION, values)
         if code in HIDING_RELATIONS:
-            refresh_replaced(self.connection, [from_id])  # the certificate it names leaves the lists
+            refresh_derived(self.connection, [from_id])  # the certificate it names leaves the lists
 
     def claim_send(
         self, certificate_id: str, recipient_id: str, owner: str, now: dt.datetime, until: dt.datetime

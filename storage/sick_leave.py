@@ -39,7 +39,7 @@ from intygsgw.storage.models import (
 )
 from intygsgw.storage.prepared import PreparedStatement
 
-# Without ``replaced``: refresh_replaced derives it right after the insert.
+# Without ``replaced``: refresh_derived derives it right after the insert.
 _INSERT_CERTIFICATE = PreparedStatement(
     insert(SickLeaveCertificateRow), [c.key for c in SickLeaveCertificateRow.__table__.columns if c.key != "replaced"]
 )
@@ -82,7 +82,7 @@ class SickLeaveRepository:
             ],
         )
         # A certificate that replaces another may come after it or, restored or forwarded, before.
-        refresh_replaced(self.connection, [cert.certificate_id])
+        refresh_derived(self.connection, [cert.certificate_id])
 
     def mark_deleted(self, certificate_id: str) -> None:
         self.connection.execute(
@@ -90,7 +90,7 @@ class SickLeaveRepository:
             .where(SickLeaveCertificateRow.certificate_id == certificate_id)
             .values(deleted=True)
         )
-        refresh_replaced(self.connection, [certificate_id])  # what it replaced is listed again (§2.4)
+        refresh_derived(self.connection, [certificate_id])  # what it replaced is listed again (§2.4)
 
     def delete(self, certificate_id: str) -> None:
         listed_on = listing_keys(self.connection, [certificate_id])
@@ -98,7 +98,7 @@ class SickLeaveRepository:
         self.connection.execute(
             delete(SickLeaveCertificateRow).where(SickLeaveCertificateRow.certificate_id == certificate_id)
         )
-        refresh_replaced(self.connection, [certificate_id], gone=listed_on)
+        refresh_derived(self.connection, [certificate_id], gone=listed_on)
 
     def for_units(
         self, care_giver_id: str, unit_ids: list[str], today: dt.date, since: dt.date
@@ -236,11 +236,11 @@ class SickLeaveRepository:
         return list(zip(self._with_periods(rows), (bool(r.deleted) for r in rows), strict=True))
 
 
-def refresh_replaced(
+def refresh_derived(
     connection: Connection, certificate_ids: Collection[str], gone: Iterable[tuple[str, str, str]] = ()
 ) -> None:
-    """Derive ``replaced`` again for these certificates and for those they replace or complete,
-    and list the patients of all of them again (:func:`relist`).
+    """Derive what the lists read from these certificates' rows again: ``replaced`` for them and
+    for those they replace or complete, and the listing rows of all of their patients (:func:`relist`).
 
     Called by every write that changes what it is derived from: a sick-leave row written,
     revoked or removed, an ERSATT or KOMPLT relation stored, a certificate restored or
@@ -372,7 +372,7 @@ _REFRESH_ONE = PreparedStatement(
 
 _L = SickLeaveListingRow.__table__
 _KEY = (_T.c.care_giver_id, _T.c.care_unit_id, _T.c.patient_id)
-# The listing keys of a certificate and of those it replaces or completes (refresh_replaced's one id).
+# The listing keys of a certificate and of those it replaces or completes (refresh_derived's one id).
 _KEYS_ONE = PreparedStatement(
     select(*_KEY)
     .where(
