@@ -447,17 +447,6 @@ def _on_units(table, units: int) -> tuple:
     )
 
 
-def _on_units_selected(units: int) -> tuple:
-    """The units' selection for ``units`` unit ids, as a where clause."""
-    t = SickLeaveCertificateRow.__table__
-    return (
-        *_on_units(t, units),
-        t.c.deleted.is_(False),
-        t.c.patient_id.in_(_active_patients(units)),
-        t.c.replaced.is_(False),
-    )
-
-
 def _active_patients(units: int):
     """The patients with a certificate on the units that is active today or ended since ``since``."""
     t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
@@ -479,17 +468,21 @@ def _active_patients(units: int):
     )
 
 
-def _per_active_patient(units: int, rows, patient_id):
-    """PostgreSQL: (the units' patients on sick leave, ``rows`` of each of them as a lateral subquery).
+def _of_active_patients(rows, patient_id, units: int, dialect: str):
+    """(``rows``, a select, narrowed to the units' patients on sick leave; the columns it selects).
 
-    Joined on ``true()``, the rows are looked up patient by patient, a shape the planner cannot
-    turn round (OFFSET 0 keeps it from flattening the subquery). Estimating a unit's rows from its
-    care giver and unit as if they were independent (10 rows for 4,000), it read all of the unit's
-    rows once against all its active patients instead, by a join filter: 1.1 s for the listing at
-    2 million, and the selection would do the same with 12,000 rows.
+    On PostgreSQL the rows are looked up patient by patient, in a lateral subquery joined on
+    ``true()``: a shape the planner cannot turn round (OFFSET 0 keeps it from flattening the
+    subquery). Estimating a unit's rows from its care giver and unit as if they were independent
+    (10 rows for 4,000), it read all of the unit's rows once against all its active patients
+    instead, by a join filter: 1.1 s for the listing at 2 million, and the selection would do the
+    same with 12,000 rows. SQLite's plan for ``IN`` is pinned by a test of its own.
     """
+    if dialect != "postgresql":
+        return rows.where(patient_id.in_(_active_patients(units))), rows.selected_columns
     active = _active_patients(units).distinct().subquery("active")
-    return active, rows.where(patient_id == active.c.patient_id).offset(literal_column("0")).lateral("of_patient")
+    of_patient = rows.where(patient_id == active.c.patient_id).offset(literal_column("0")).lateral("of_patient")
+    return select(*of_patient.c).select_from(active.join(of_patient, true())), of_patient.c
 
 
 def _units_statement(units: int, dialect: str) -> PreparedStatement:
@@ -498,23 +491,13 @@ def _units_statement(units: int, dialect: str) -> PreparedStatement:
     statement = _UNITS_STATEMENTS.get((units, dialect))
     if statement is None:
         t, p = SickLeaveCertificateRow.__table__, SickLeavePeriodRow.__table__
-        rows = select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade).join_from(
-            t, p, p.c.certificate_id == t.c.certificate_id
+        rows = (
+            select(*_ROW_COLUMNS, p.c.start, p.c.end, p.c.grade)
+            .join_from(t, p, p.c.certificate_id == t.c.certificate_id)
+            .where(*_on_units(t, units), t.c.deleted.is_(False), t.c.replaced.is_(False))
         )
-        if dialect == "postgresql":
-            active, of_patient = _per_active_patient(
-                units, rows.where(*_on_units(t, units), t.c.deleted.is_(False), t.c.replaced.is_(False)), t.c.patient_id
-            )
-            c = of_patient.c
-            stmt = (
-                select(*c)
-                .select_from(active.join(of_patient, true()))
-                .order_by(c.patient_id, c.signed_at, c.certificate_id, c.start)
-            )
-        else:
-            stmt = rows.where(*_on_units_selected(units)).order_by(
-                t.c.patient_id, t.c.signed_at, t.c.certificate_id, p.c.start
-            )
+        stmt, c = _of_active_patients(rows, t.c.patient_id, units, dialect)
+        stmt = stmt.order_by(c.patient_id, c.signed_at, c.certificate_id, c.start)
         statement = _UNITS_STATEMENTS[(units, dialect)] = PreparedStatement(stmt)
     return statement
 
@@ -523,14 +506,8 @@ def _listing_statement(units: int, dialect: str) -> PreparedStatement:
     """The listing rows of the units' patients on sick leave (unordered); compiled once per count and dialect."""
     statement = _LISTING_STATEMENTS.get((units, dialect))
     if statement is None:
-        columns = ("patient_id", "care_unit_id", "certificate_ids", "item_keys", "listed_items")
-        if dialect == "postgresql":
-            active, of_patient = _per_active_patient(units, select(_L).where(*_on_units(_L, units)), _L.c.patient_id)
-            stmt = select(*(of_patient.c[name] for name in columns)).select_from(active.join(of_patient, true()))
-        else:
-            stmt = select(*(_L.c[name] for name in columns)).where(
-                *_on_units(_L, units), _L.c.patient_id.in_(_active_patients(units))
-            )
+        rows = select(_L.c.patient_id, _L.c.care_unit_id, _L.c.certificate_ids, _L.c.item_keys, _L.c.listed_items)
+        stmt, _ = _of_active_patients(rows.where(*_on_units(_L, units)), _L.c.patient_id, units, dialect)
         statement = _LISTING_STATEMENTS[(units, dialect)] = PreparedStatement(stmt)
     return statement
 
