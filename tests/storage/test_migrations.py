@@ -592,7 +592,22 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
                 for cid, unit, patient, minutes, item, deleted, replaced in rows
             ],
         )  # fmt: skip
+    reads: list[tuple[str, object]] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and "FROM sick_leave_certificate" in statement:
+            reads.append((statement, parameters))
+
     upgrade(engine)
+    sa.event.remove(engine, "before_cursor_execute", capture)
+    if database == "sqlite":
+        # Read from end to end and sorted, not in the index's order: that is a random page read per
+        # row, from disk on a store larger than memory.
+        ((read, parameters),) = reads
+        with engine.connect() as conn:
+            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + read, parameters)]
+        assert plan == ["SCAN sick_leave_certificate", "USE TEMP B-TREE FOR ORDER BY"]
 
     def listings() -> dict:
         with engine.connect() as conn:

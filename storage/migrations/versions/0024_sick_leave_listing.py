@@ -31,6 +31,8 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 5_000
+# SQLite's sorter (below) spills a sorted run to disk each time this much is gathered.
+_SORT_MEMORY_KIB = 512 * 1024
 # intygsgw.storage.sick_leave.LISTED_AT_MOST at this revision: a patient with more certificates than
 # this to list on a unit gets a row that says only so, and is read certificate by certificate.
 _LISTED_AT_MOST = 100
@@ -99,6 +101,16 @@ def upgrade() -> None:
         .where(rows.c.deleted.is_(False), rows.c.replaced.is_(False))
         .order_by(rows.c.care_giver_id, rows.c.care_unit_id, rows.c.patient_id)
     )
+    if not postgresql:
+        # In the index's order SQLite reads the rows one random page at a time, which on a store
+        # larger than memory is a disk read per row (56 minutes at 10 million). A unary + keeps the
+        # index out of the ordering: the table is read from end to end and sorted by SQLite's
+        # external sorter, in runs as large as the cache allows.
+        query = query.order_by(None).order_by(
+            *(sa.text(f"+{name}") for name in ("care_giver_id", "care_unit_id", "patient_id"))
+        )
+        cache_size = bind.exec_driver_sql("PRAGMA cache_size").scalar()
+        bind.exec_driver_sql(f"PRAGMA cache_size = -{_SORT_MEMORY_KIB}")
     # Read in batches and written as the patients complete; the last patient of a batch may go on in the next.
     built: list[dict] = []
     key: tuple | None = None
@@ -137,6 +149,8 @@ def upgrade() -> None:
     close_patient()
     if built:
         bind.execute(listing.insert(), built)
+    if not postgresql:
+        bind.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
     op.create_index(
         "ix_sick_leave_listing_patient",
         "sick_leave_listing",
