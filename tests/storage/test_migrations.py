@@ -550,6 +550,59 @@ def test_stored_sick_leave_rows_learn_whether_a_standing_certificate_replaces_th
     assert "replaced" not in columns and "gapless" in columns
 
 
+def test_on_sqlite_the_listing_migration_regroups_the_rows_through_several_files_by_unit(tmp_path, monkeypatch):
+    import datetime as dt
+    import importlib.util
+    import itertools
+    import random
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from intygsgw.storage.db import make_engine
+
+    path = next(Path(__file__).resolve().parents[2].glob("storage/migrations/versions/0024_*.py"))
+    spec = importlib.util.spec_from_file_location("migration_0024", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    monkeypatch.setattr(migration, "_ROWS_PER_FILE", 50)  # 1,000 rows: twenty files
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    table = sa.Table(
+        "sick_leave_certificate",
+        sa.MetaData(),
+        *(sa.Column(name, sa.String) for name in ("certificate_id", "patient_id", "care_giver_id", "care_unit_id")),
+        sa.Column("signed_at", sa.DateTime),
+        sa.Column("listed_item", sa.Text),
+    )
+    rng = random.Random(7)
+    stored = [
+        (f"c{i}", f"p{rng.randrange(40)}", f"g{rng.randrange(3)}", f"u{rng.randrange(15)}", f"<i{i}/>")
+        for i in range(1_000)
+    ]
+    signed = dt.datetime(2026, 12, 1, 10)
+    with engine.begin() as conn:
+        table.create(conn)
+        conn.execute(
+            table.insert(),
+            [dict(zip(("certificate_id", "patient_id", "care_giver_id", "care_unit_id", "listed_item"), row,
+                      strict=True), signed_at=signed) for row in stored],
+        )  # fmt: skip
+        rows = list(migration._regrouped(conn, sa.select(table.c.care_giver_id, table.c.care_unit_id,
+                    table.c.patient_id, table.c.certificate_id, table.c.signed_at, table.c.listed_item)))  # fmt: skip
+    engine.dispose()
+
+    assert sorted(r[3] for r in rows) == sorted(r[0] for r in stored)  # every row, once
+    assert {r[4] for r in rows} == {"2026-12-01 10:00:00.000000"}
+    runs = [key for key, _ in itertools.groupby(rows, key=lambda r: (r[0], r[1], r[2]))]
+    assert len(runs) == len(set(runs))  # each patient's rows together
+    units = [key for key, _ in itertools.groupby(rows, key=lambda r: (r[0], r[1]))]
+    assert len(units) == len(set(units))  # and each unit whole, its patients in order
+    assert all([r[2] for r in rows if r[:2] == unit] == sorted(r[2] for r in rows if r[:2] == unit) for unit in units)
+    assert not list(tmp_path.glob(".intygsgw-0024-*"))  # the files are gone
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_them(database, request, tmp_path):
     import datetime as dt
@@ -596,18 +649,18 @@ def test_the_listing_rows_are_built_from_the_stored_rows_as_the_gateway_builds_t
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().startswith("SELECT") and "FROM sick_leave_certificate" in statement:
+        if statement.lstrip().startswith("SELECT") and "listed_item" in statement:
             reads.append((statement, parameters))
 
     upgrade(engine)
     sa.event.remove(engine, "before_cursor_execute", capture)
     if database == "sqlite":
-        # Read from end to end and sorted, not in the index's order: that is a random page read per
-        # row, from disk on a store larger than memory.
+        # Read once from end to end: neither in the index's order (a random page read per row, from
+        # disk on a store larger than memory) nor sorted by SQLite (in memory, whatever its size).
         ((read, parameters),) = reads
         with engine.connect() as conn:
             plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + read, parameters)]
-        assert plan == ["SCAN sick_leave_certificate", "USE TEMP B-TREE FOR ORDER BY"]
+        assert plan == ["SCAN sick_leave_certificate"]
 
     def listings() -> dict:
         with engine.connect() as conn:

@@ -9,8 +9,8 @@ million, and 7.6 MB of items taken from them. The listing row holds what the
 list shows of one patient on one unit (the certificates neither revoked nor
 replaced, in list order, their items joined), so the list reads 2,000 rows.
 The gateway keeps it up to date with every write to the rows it is derived
-from; here it is built once from the rows as they stand (some minutes for 10
-million on SQLite).
+from; here it is built once from the rows as they stand (on SQLite through
+files next to the database, as large as the items: see _regrouped).
 
 On PostgreSQL the items are stored compressed with lz4 behind a mark byte, as
 the gateway writes them there. This revision's first form stored them as they
@@ -20,6 +20,11 @@ are; rows written so are read as they stand and compressed at their next change.
 from __future__ import annotations
 
 import json
+import marshal
+import tempfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
 
 import lz4.block
 import sqlalchemy as sa
@@ -31,8 +36,9 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 5_000
-# SQLite's sorter (below) spills a sorted run to disk each time this much is gathered.
-_SORT_MEMORY_KIB = 512 * 1024
+# On SQLite the rows are regrouped through files of about this many rows each (see _regrouped).
+_ROWS_PER_FILE = 200_000
+_MAX_FILES = 500
 # intygsgw.storage.sick_leave.LISTED_AT_MOST at this revision: a patient with more certificates than
 # this to list on a unit gets a row that says only so, and is read certificate by certificate.
 _LISTED_AT_MOST = 100
@@ -89,29 +95,19 @@ def upgrade() -> None:
         sa.column("deleted", sa.Boolean),
         sa.column("replaced", sa.Boolean),
     )
-    query = (
-        sa.select(
-            rows.c.care_giver_id,
-            rows.c.care_unit_id,
-            rows.c.patient_id,
-            rows.c.certificate_id,
-            rows.c.signed_at,
-            rows.c.listed_item,
-        )
-        .where(rows.c.deleted.is_(False), rows.c.replaced.is_(False))
-        .order_by(rows.c.care_giver_id, rows.c.care_unit_id, rows.c.patient_id)
-    )
-    if not postgresql:
-        # In the index's order SQLite reads the rows one random page at a time, which on a store
-        # larger than memory is a disk read per row (56 minutes at 10 million). A unary + keeps the
-        # index out of the ordering: the table is read from end to end and sorted by SQLite's
-        # external sorter, in runs as large as the cache allows.
-        query = query.order_by(None).order_by(
-            *(sa.text(f"+{name}") for name in ("care_giver_id", "care_unit_id", "patient_id"))
-        )
-        cache_size = bind.exec_driver_sql("PRAGMA cache_size").scalar()
-        bind.exec_driver_sql(f"PRAGMA cache_size = -{_SORT_MEMORY_KIB}")
-    # Read in batches and written as the patients complete; the last patient of a batch may go on in the next.
+    query = sa.select(
+        rows.c.care_giver_id,
+        rows.c.care_unit_id,
+        rows.c.patient_id,
+        rows.c.certificate_id,
+        rows.c.signed_at,
+        rows.c.listed_item,
+    ).where(rows.c.deleted.is_(False), rows.c.replaced.is_(False))
+    if postgresql:
+        in_key_order = _streamed(bind, query.order_by(rows.c.care_giver_id, rows.c.care_unit_id, rows.c.patient_id))
+    else:
+        in_key_order = _regrouped(bind, query)
+    # Written in batches as the patients complete.
     built: list[dict] = []
     key: tuple | None = None
     listed: list[tuple] = []
@@ -134,29 +130,73 @@ def upgrade() -> None:
                 {**row, "certificate_ids": _ids_text(ids), "item_keys": json.dumps(keys), "listed_items": items}
             )
 
-    # On the statement: a connection's execution_options would stay with it for the statements after.
-    result = bind.execute(query.execution_options(stream_results=True, yield_per=_BATCH))
-    for batch in result.partitions():
-        for giver, unit, patient, certificate_id, signed_at, item in batch:
-            if (giver, unit, patient) != key:
-                close_patient()
-                key, listed = (giver, unit, patient), []
-            data = item.encode() if item is not None else None
-            listed.append((signed_at.isoformat(sep=" ", timespec="microseconds"), certificate_id, data))
-        if len(built) >= _BATCH:
-            bind.execute(listing.insert(), built)
-            built = []
+    for giver, unit, patient, certificate_id, signed, item in in_key_order:
+        if (giver, unit, patient) != key:
+            close_patient()
+            key, listed = (giver, unit, patient), []
+            if len(built) >= _BATCH:
+                bind.execute(listing.insert(), built)
+                built = []
+        listed.append((signed, certificate_id, item.encode() if item is not None else None))
     close_patient()
     if built:
         bind.execute(listing.insert(), built)
-    if not postgresql:
-        bind.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
     op.create_index(
         "ix_sick_leave_listing_patient",
         "sick_leave_listing",
         ["care_giver_id", "care_unit_id", "patient_id"],
         unique=True,
     )
+
+
+def _row(giver, unit, patient, certificate_id, signed_at, item) -> tuple:
+    return giver, unit, patient, certificate_id, signed_at.isoformat(sep=" ", timespec="microseconds"), item
+
+
+def _streamed(bind, query) -> Iterator[tuple]:
+    # On the statement: a connection's execution_options would stay with it for the statements after.
+    result = bind.execute(query.execution_options(stream_results=True, yield_per=_BATCH))
+    for batch in result.partitions():
+        for row in batch:
+            yield _row(*row)
+
+
+def _regrouped(bind, query) -> Iterator[tuple]:
+    """The rows of ``query`` with each (care giver, unit, patient)'s together, units whole, in key order
+    within each file.
+
+    Read in the index's order, SQLite fetched the rows one random page at a time: a disk read per
+    row once the store is larger than memory (56 minutes at 10 million). Sorted by SQLite itself, the
+    whole table was sorted in memory (14 GB at 10 million: the driver's SQLite keeps its temporary
+    files in memory). So the table is read once from end to end and each row written to one of
+    several files by its unit, next to the database where the space for it is; then each file, a
+    few hundred megabytes, is read back and sorted on its own.
+    """
+    total = bind.exec_driver_sql("SELECT count(*) FROM sick_leave_certificate").scalar() or 0
+    files = max(1, min(_MAX_FILES, -(-total // _ROWS_PER_FILE)))
+    database = bind.engine.url.database
+    near = Path(database).resolve().parent if database and database != ":memory:" else None
+    with tempfile.TemporaryDirectory(prefix=".intygsgw-0024-", dir=near) as folder:
+        paths = [Path(folder) / str(i) for i in range(files)]
+        outs = [path.open("wb") for path in paths]
+        try:
+            for row in _streamed(bind, query):
+                unit_key = f"{row[0]}\x1f{row[1]}".encode()
+                marshal.dump(row, outs[zlib.crc32(unit_key) % files])
+        finally:
+            for out in outs:
+                out.close()
+        for path in paths:
+            rows = []
+            with path.open("rb") as f:
+                while True:
+                    try:
+                        rows.append(marshal.load(f))
+                    except EOFError:
+                        break
+            path.unlink()
+            rows.sort(key=lambda r: (r[0], r[1], r[2]))
+            yield from rows
 
 
 def downgrade() -> None:
