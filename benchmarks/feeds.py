@@ -26,13 +26,6 @@ counted either way. On 2026-12-06 it lowered the ratio in two runs of three
 with the feed on (a publisher at low priority holds the database's writer
 longer): a help to read the figure, not a fix of it.
 
-``--side-by-side`` runs the gateway with the feed and the one without at the
-same time, each under its own wrk, instead of one after the other: a machine
-that slows down for a minute (as shared ones do, by 20% and more) then slows
-both, and the ratio of their CPU per request holds still. On 2026-12-07, with
-a 10-million-row load running beside it, its rounds gave 1.12, 1.05, 1.09,
-where one after the other the same morning gave 1.08, 1.23, 0.92.
-
     python benchmarks/feeds.py --instructions [--registrations 30]
 
 counts instead of timing: the instructions a serving worker's code executes
@@ -117,120 +110,66 @@ def _lower_priority(pid: int) -> None:
         os.setpriority(os.PRIO_PROCESS, int(tid), 10)
 
 
-class Measured:
-    """One gateway under measurement: started with the feed on or off, its CPU read around the load."""
-
-    def __init__(self, broker, statistics_on: bool, args, work: Path, cpus: set[int] | None):
-        from tests.support.server import GatewayProcess
-
-        self.statistics_on, self.args, self.broker = statistics_on, args, broker
-        self.folder = work / f"gw-{'on' if statistics_on else 'off'}-{time.monotonic_ns()}"
-        env = {
-            "INTYGSGW_STATISTICS": "on" if statistics_on else "off",
-            "INTYGSGW_BROKER_URL": broker.url,
-            "INTYGSGW_RETRY_DELAYS": "1s,2s",
-        }
-        if args.no_delivery:
-            env["INTYGSGW_DELIVERY"] = "false"  # only the cost of writing the events, none of publishing them
-        self.gw = GatewayProcess(self.folder, workers=2, extra_env=env).start()
-        if cpus is not None:
-            for pid in register_throughput._cpu_seconds_of_children(self.gw.proc.pid):
-                _pin(pid, cpus)
-            if args.callers_first:
-                _lower_priority(self.gw.proc.pid)
-        self.broker_cpu = cpu_seconds(broker.proc.pid)
-        self.cpu_before = self.gateway_cpu()
-
-    def gateway_cpu(self) -> tuple[float, float]:  # (the serving parent, which publishes; its workers)
-        children = register_throughput._cpu_seconds_of_children(self.gw.proc.pid)
-        return cpu_seconds(self.gw.proc.pid), sum(children.values())
-
-    def load(self) -> tuple[int, float, float, float]:
-        """(requests, seconds, p50 ms, p99 ms) of the load run against this gateway."""
-        args = self.args
-        if args.load == "wrk":
-            figures = register_throughput.load_with_wrk(self.gw.port, args.seconds, args.clients, self.folder)
-            return int(figures["requests"]), figures["seconds"], figures["p50_us"] / 1000, figures["p99_us"] / 1000
-        bodies = register_throughput.make_envelopes(args.clients * 4000, time.monotonic_ns() % 10_000)
-        chunks = [bodies[i * 4000 : (i + 1) * 4000] for i in range(args.clients)]
-        latencies, _, elapsed = register_throughput.load_with_python_clients(self.gw.port, chunks, args.seconds)
-        n = len(latencies)
-        return n, elapsed, latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
-
-    def settle(self, n: int, elapsed: float, p50: float, p99: float) -> dict:
-        """Wait until the events are published, then the figures; stops the gateway."""
-        try:
-            drain = None
-            if self.statistics_on and not self.args.no_delivery:
-                db = self.folder / "intygsgw.db"
-                left_at_end = pending_events(db)
-                t0 = time.perf_counter()
-                while pending_events(db) and time.perf_counter() - t0 < 300:
-                    time.sleep(0.2)
-                drained = time.perf_counter() - t0
-                # Published during the load plus the backlog after it, over the whole time.
-                broker_ms = (cpu_seconds(self.broker.proc.pid) - self.broker_cpu) / n
-                drain = (n / (elapsed + drained), left_at_end, drained, broker_ms)
-            # After the drain: publishing every event is counted.
-            parent, workers = (
-                after - before for after, before in zip(self.gateway_cpu(), self.cpu_before, strict=True)
-            )
-            batch = jobs_per_commit(self.gw.port)
-        finally:
-            self.gw.stop()
-        return {
-            "rate": n / elapsed,
-            "p50": p50,
-            "p99": p99,
-            "drain": drain,
-            "cpu": (parent + workers) / n,
-            "parent_cpu": parent / n,
-            "workers_cpu": workers / n,
-            "batch": batch,
-        }
-
-
 def run(broker, statistics_on: bool, args, work: Path) -> dict:
-    measured = Measured(broker, statistics_on, args, work, {0} if args.pin else None)
+    from tests.support.server import GatewayProcess
+
+    folder = work / f"gw-{'on' if statistics_on else 'off'}-{time.monotonic_ns()}"
+    env = {
+        "INTYGSGW_STATISTICS": "on" if statistics_on else "off",
+        "INTYGSGW_BROKER_URL": broker.url,
+        "INTYGSGW_RETRY_DELAYS": "1s,2s",
+    }
+    if args.no_delivery:
+        env["INTYGSGW_DELIVERY"] = "false"  # only the cost of writing the events, none of publishing them
+    gw = GatewayProcess(folder, workers=2, extra_env=env).start()
+    if args.pin:
+        for pid in register_throughput._cpu_seconds_of_children(gw.proc.pid):
+            _pin(pid, {0})
+        if args.callers_first:
+            _lower_priority(gw.proc.pid)
+    broker_cpu = cpu_seconds(broker.proc.pid)
+
+    def gateway_cpu() -> tuple[float, float]:  # (the serving parent, which publishes; its workers)
+        children = register_throughput._cpu_seconds_of_children(gw.proc.pid)
+        return cpu_seconds(gw.proc.pid), sum(children.values())
+
+    cpu_before = gateway_cpu()
     try:
-        figures = measured.load()
-    except BaseException:
-        measured.gw.stop()
-        raise
-    return measured.settle(*figures)
-
-
-def run_side_by_side(broker, args, work: Path) -> dict[bool, dict]:
-    """Both gateways at once, each under its own load: whatever slows the machine slows both alike.
-
-    With ``--pin`` the workers of both share CPU 0 and the rest (their parents, the broker, both
-    load generators) CPU 1. Each gateway's CPU is read on its own processes, so sharing the cores
-    moves both figures, not their ratio.
-    """
-    import threading
-
-    pair = {on: Measured(broker, on, args, work, {0} if args.pin else None) for on in (False, True)}
-    loads: dict[bool, tuple] = {}
-    errors: list[BaseException] = []
-
-    def load(on: bool) -> None:
-        try:
-            loads[on] = pair[on].load()
-        except BaseException as exc:  # reported below, after both gateways are stopped
-            errors.append(exc)
-
-    threads = [threading.Thread(target=load, args=(on,)) for on in pair]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        for measured in pair.values():
-            measured.gw.stop()
-        raise errors[0]
-    # The gateway without the feed is read at once (its parent would go on polling while the other
-    # publishes its backlog); the one with it once its events are out.
-    return {on: pair[on].settle(*loads[on]) for on in (False, True)}
+        if args.load == "wrk":
+            figures = register_throughput.load_with_wrk(gw.port, args.seconds, args.clients, folder)
+            n, elapsed = int(figures["requests"]), figures["seconds"]
+            p50, p99 = figures["p50_us"] / 1000, figures["p99_us"] / 1000
+        else:
+            bodies = register_throughput.make_envelopes(args.clients * 4000, time.monotonic_ns() % 10_000)
+            chunks = [bodies[i * 4000 : (i + 1) * 4000] for i in range(args.clients)]
+            latencies, _, elapsed = register_throughput.load_with_python_clients(gw.port, chunks, args.seconds)
+            n = len(latencies)
+            p50, p99 = latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
+        drain = None
+        if statistics_on and not args.no_delivery:
+            db = folder / "intygsgw.db"
+            left_at_end = pending_events(db)
+            t0 = time.perf_counter()
+            while pending_events(db) and time.perf_counter() - t0 < 300:
+                time.sleep(0.2)
+            drained = time.perf_counter() - t0
+            # Published during the load plus the backlog after it, over the whole time.
+            drain = (n / (elapsed + drained), left_at_end, drained, (cpu_seconds(broker.proc.pid) - broker_cpu) / n)
+        # After the drain: publishing every event is counted.
+        parent, workers = (after - before for after, before in zip(gateway_cpu(), cpu_before, strict=True))
+        batch = jobs_per_commit(gw.port)
+    finally:
+        gw.stop()
+    return {
+        "rate": n / elapsed,
+        "p50": p50,
+        "p99": p99,
+        "drain": drain,
+        "cpu": (parent + workers) / n,
+        "parent_cpu": parent / n,
+        "workers_cpu": workers / n,
+        "batch": batch,
+    }
 
 
 def _registrations(statistics_on: bool, n: int) -> None:
@@ -327,11 +266,6 @@ def main() -> None:
         action="store_true",
         help="with --pin: the gateway's parent and the broker at nice 10, below the load generator on their core",
     )
-    ap.add_argument(
-        "--side-by-side",
-        action="store_true",
-        help="run the gateway with the feed and the one without at the same time, each under its own load",
-    )
     ap.add_argument("--instructions", action="store_true", help="count instructions under callgrind instead of timing")
     ap.add_argument("--registrations", type=int, default=30, help="with --instructions: registrations counted")
     ap.add_argument("--count-worker", choices=["on", "off"], help=argparse.SUPPRESS)
@@ -356,14 +290,8 @@ def main() -> None:
     results: dict[bool, list[dict]] = {False: [], True: []}
     try:
         for round_ in range(args.rounds):
-            if args.side_by_side:
-                pair = run_side_by_side(broker, args, work)
-                runs = [(on, pair[on]) for on in (False, True)]
-            else:
-                runs = [
-                    (on, run(broker, on, args, work)) for on in ((False, True) if round_ % 2 == 0 else (True, False))
-                ]
-            for on, r in runs:
+            for on in (False, True) if round_ % 2 == 0 else (True, False):
+                r = run(broker, on, args, work)
                 results[on].append(r)
                 line = (
                     f"statistics {'on ' if on else 'off'}: {r['rate']:7,.0f} req/s  p50 {r['p50']:6.2f} ms  "
