@@ -108,3 +108,19 @@ def test_a_column_with_a_python_default_must_be_given():
     # Columns without a Python-side default may be left out, as with connection.execute.
     partial = PreparedStatement(insert(CertificateStateRow), ["certificate_id", "state"])
     assert partial._for(sqlite.dialect()).sql.startswith("INSERT INTO certificate_state")
+
+
+def test_a_start_that_migrates_serves_on_connections_opened_after_the_migrations(tmp_path):
+    # The SQLite driver's statement cache keeps the statements used most, and a statement new to a
+    # full cache is the first thrown out again. Connections that ran the migrations hold hundreds of
+    # them, and on such a connection a registration prepared its every statement at every call.
+    from intygsgw.app import build_services
+    from intygsgw.config.settings import Settings
+
+    services = build_services(Settings(db=f"sqlite:///{tmp_path / 'start.db'}"), migrate=True)
+    engine = services.store.engine
+    assert engine.pool.checkedin() == 0  # nothing kept from the migrations
+    with services.store.reading() as uow:
+        assert uow.certificates.documents(["none"]) == {}
+    assert engine.pool.checkedin() == 1
+    engine.dispose()
