@@ -176,6 +176,23 @@ def run(broker, statistics_on: bool, args, work: Path) -> dict:
     }
 
 
+def _register(app, body: bytes) -> None:
+    """One RegisterCertificate through the gateway's WSGI app, in this process."""
+    import io
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": register_throughput.PATH,
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "text/xml; charset=utf-8",
+        "wsgi.input": io.BytesIO(body),
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    answer = b"".join(app(environ, lambda status, headers, exc_info=None: None))
+    if b"resultCode>OK<" not in answer:
+        raise SystemExit(f"registration refused: {answer[:400]!r}")
+
+
 def _registrations(statistics_on: bool, n: int) -> None:
     """``n`` registrations to warm up, then ``n`` inside functools.reduce: callgrind counts only inside it.
 
@@ -183,7 +200,6 @@ def _registrations(statistics_on: bool, n: int) -> None:
     process enters once, for the measured loop alone (--toggle-collect).
     """
     import functools
-    import io
 
     from intygsgw.app import build_app, settle_heap
     from intygsgw.config.settings import Settings
@@ -194,22 +210,9 @@ def _registrations(statistics_on: bool, n: int) -> None:
     settle_heap()
     bodies = register_throughput.make_envelopes(2 * n, 7)
 
-    def register(_: object, body: bytes) -> None:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": register_throughput.PATH,
-            "CONTENT_LENGTH": str(len(body)),
-            "CONTENT_TYPE": "text/xml; charset=utf-8",
-            "wsgi.input": io.BytesIO(body),
-            "REMOTE_ADDR": "127.0.0.1",
-        }
-        answer = b"".join(app(environ, lambda status, headers, exc_info=None: None))
-        if b"resultCode>OK<" not in answer:
-            raise SystemExit(f"registration refused: {answer[:400]!r}")
-
     for body in bodies[:n]:
-        register(None, body)
-    functools.reduce(register, bodies[n:], None)
+        _register(app, body)
+    functools.reduce(lambda _, body: _register(app, body), bodies[n:], None)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -221,7 +224,6 @@ def _publishing(broker_url: str, n: int) -> None:
     the STOMP frames, the broker's receipt and marking them done.
     """
     import functools
-    import io
 
     from intygsgw.app import build_app, build_services, settle_heap
     from intygsgw.config.settings import Settings
@@ -235,25 +237,13 @@ def _publishing(broker_url: str, n: int) -> None:
     config = DeliveryConfig(event_linger_seconds=0, event_batch_size=n)
     deliverer = Deliverer(services.store, services.outbound, services.clock, config, StompPublisher(broker_url))
     settle_heap()
-    bodies = iter(register_throughput.make_envelopes(2 * n, 11))
+    bodies = register_throughput.make_envelopes(2 * n, 11)
 
-    def register(count: int) -> None:
-        for _ in range(count):
-            body = next(bodies)
-            environ = {
-                "REQUEST_METHOD": "POST",
-                "PATH_INFO": register_throughput.PATH,
-                "CONTENT_LENGTH": str(len(body)),
-                "CONTENT_TYPE": "text/xml; charset=utf-8",
-                "wsgi.input": io.BytesIO(body),
-                "REMOTE_ADDR": "127.0.0.1",
-            }
-            if b"resultCode>OK<" not in b"".join(app(environ, lambda status, headers, exc_info=None: None)):
-                raise SystemExit("registration refused")
-
-    register(n)
+    for body in bodies[:n]:
+        _register(app, body)
     deliverer.run_until_idle()
-    register(n)
+    for body in bodies[n:]:
+        _register(app, body)
     functools.reduce(lambda _, __: deliverer.run_until_idle(), [None], None)
     if pending_events(folder / "count.db"):
         raise SystemExit("events left unpublished")
