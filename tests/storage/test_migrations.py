@@ -552,20 +552,12 @@ def test_stored_sick_leave_rows_learn_whether_a_standing_certificate_replaces_th
 
 def test_on_sqlite_the_listing_migration_regroups_the_rows_through_several_files_by_unit(tmp_path, monkeypatch):
     import datetime as dt
-    import importlib.util
     import itertools
     import random
-    from pathlib import Path
 
     import sqlalchemy as sa
 
-    from intygsgw.storage.db import make_engine
-
-    path = next(Path(__file__).resolve().parents[2].glob("storage/migrations/versions/0024_*.py"))
-    spec = importlib.util.spec_from_file_location("migration_0024", path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    migration = ScriptDirectory.from_config(alembic_config()).get_revision("0024").module
     monkeypatch.setattr(migration, "_ROWS_PER_FILE", 50)  # 1,000 rows: twenty files
 
     engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
