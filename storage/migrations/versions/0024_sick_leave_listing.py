@@ -149,16 +149,13 @@ def upgrade() -> None:
     )
 
 
-def _row(giver, unit, patient, certificate_id, signed_at, item) -> tuple:
-    return giver, unit, patient, certificate_id, signed_at.isoformat(sep=" ", timespec="microseconds"), item
-
-
 def _streamed(bind, query) -> Iterator[tuple]:
+    """The rows of ``query`` with their signing time as the listing's keys write it."""
     # On the statement: a connection's execution_options would stay with it for the statements after.
     result = bind.execute(query.execution_options(stream_results=True, yield_per=_BATCH))
     for batch in result.partitions():
-        for row in batch:
-            yield _row(*row)
+        for giver, unit, patient, certificate_id, signed_at, item in batch:
+            yield giver, unit, patient, certificate_id, signed_at.isoformat(sep=" ", timespec="microseconds"), item
 
 
 def _regrouped(bind, query) -> Iterator[tuple]:
