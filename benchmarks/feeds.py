@@ -225,7 +225,7 @@ def _publishing(broker_url: str, n: int) -> None:
     """
     import functools
 
-    from intygsgw.app import build_app, build_services, settle_heap
+    from intygsgw.app import build_app, settle_heap
     from intygsgw.config.settings import Settings
     from intygsgw.delivery.deliverer import Deliverer, DeliveryConfig
     from intygsgw.outbound.broker import StompPublisher
@@ -233,7 +233,7 @@ def _publishing(broker_url: str, n: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="intygsgw-feeds-count-"))
     settings = Settings(db=f"sqlite:///{folder / 'count.db'}", statistics=True, delivery=False)
     app = build_app(settings, migrate=True)
-    services = build_services(settings)
+    services = app.dispatcher.services
     config = DeliveryConfig(event_linger_seconds=0, event_batch_size=n)
     deliverer = Deliverer(services.store, services.outbound, services.clock, config, StompPublisher(broker_url))
     settle_heap()
