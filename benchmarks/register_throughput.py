@@ -250,7 +250,7 @@ def load_with_wrk(port: int, seconds: float, connections: int, workdir: Path) ->
         [
             "wrk",
             "-t",
-            "2",
+            str(min(2, connections)),  # wrk refuses more threads than connections
             "-c",
             str(connections),
             "-d",
