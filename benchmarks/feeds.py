@@ -26,6 +26,11 @@ counted either way. On 2026-12-06 it lowered the ratio in two runs of three
 with the feed on (a publisher at low priority holds the database's writer
 longer): a help to read the figure, not a fix of it.
 
+A round's ratio scatters by some 0.15 either way on this shared machine, so a
+few rounds say little: the ratio is printed with a 95% interval for the mean
+of the rounds. On 2026-12-07 twelve rounds of 8 s gave 1.04 (0.95-1.13) and,
+an hour later, forty gave 1.18 (1.12-1.23).
+
     python benchmarks/feeds.py --instructions [--registrations 30]
 
 counts instead of timing: the instructions a serving worker's code executes
@@ -88,6 +93,18 @@ def jobs_per_commit(port: int) -> float:
                 if kind in totals:
                     totals[kind] += sample.value
     return totals["sum"] / totals["count"] if totals["count"] else 0.0
+
+
+# Student's t at 97.5% by degrees of freedom; beyond the table 2.0 (2.04 at 30, 1.96 at infinity).
+_T_975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23}
+_T_975 |= {11: 2.20, 12: 2.18, 13: 2.16, 14: 2.14, 15: 2.13, 16: 2.12, 17: 2.11, 18: 2.10, 19: 2.09, 20: 2.09}
+
+
+def confidence_interval(values: list[float]) -> tuple[float, float]:
+    """A 95% interval for the mean of ``values`` (two or more), by Student's t."""
+    mean = statistics.mean(values)
+    half = _T_975.get(len(values) - 1, 2.0) * statistics.stdev(values) / len(values) ** 0.5
+    return mean - half, mean + half
 
 
 def cpu_seconds(pid: int) -> float:
@@ -383,6 +400,12 @@ def main() -> None:
         f"  per round: {', '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f},"
         f" range {min(pairs):.2f}-{max(pairs):.2f}"
     )
+    if len(pairs) > 1:
+        low, high = confidence_interval(pairs)
+        print(
+            f"  mean of the rounds {statistics.mean(pairs):.3f}, 95% interval {low:.3f}-{high:.3f}"
+            " (the rounds taken as independent draws of the machine's noise)"
+        )
     print(
         f"rate off / on on this machine: {off / on:.2f} (the broker runs on the same two cores here;"
         " its CPU per event is printed above)"
