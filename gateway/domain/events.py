@@ -24,6 +24,7 @@ QUEUE_PREFIX = "jms:"
 BROKER_ADDRESS = "broker"  # the outbox's logical address of every broker event: one ordered queue per queue name
 
 CREATED, REVOKED, SENT, MESSAGE_SENT = "created", "revoked", "sent", "message-sent"
+EVENT_KIND = "event"  # what the outbox calls an item that is a broker event
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,14 @@ published (at least once) even if the gateway dies the next moment.
 from __future__ import annotations
 
 from intygsgw import correlation
-from intygsgw.domain.events import BROKER_ADDRESS, BrokerEvent, citizen_sent_notification, encode, statistics_event
+from intygsgw.domain.events import (
+    BROKER_ADDRESS,
+    EVENT_KIND,
+    BrokerEvent,
+    citizen_sent_notification,
+    encode,
+    statistics_event,
+)
 from intygsgw.domain.records import CertificateRecord
 from intygsgw.service.ports import UnitOfWork
 from intygsgw.service.services import Services
@@ -18,7 +25,7 @@ def queue_event(svc: Services, uow: UnitOfWork, event: BrokerEvent, reference: s
     uow.outbox.enqueue(
         contract=event.contract,
         logical_address=BROKER_ADDRESS,
-        kind="event",
+        kind=EVENT_KIND,
         reference=reference,
         payload=encode(event),
         correlation_id=correlation.current(),

@@ -438,6 +438,24 @@ def test_the_period_end_index_is_dropped_and_comes_back_on_the_way_down(database
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_the_outbox_reference_index_leaves_broker_events_out_from_0026_and_takes_them_back_on_the_way_down(
+    database, request, tmp_path
+):
+    def definition(engine) -> str:
+        query = (
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_outbox_reference'"
+            if engine.dialect.name == "sqlite"
+            else "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_outbox_reference'"
+        )
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(query).scalar_one()
+
+    at_0026, at_0025 = _read_both_ways("0026", "0025", definition, database, request, tmp_path)
+    assert "reference" in at_0026 and "'event'" in at_0026 and "<>" in at_0026
+    assert "reference" in at_0025 and "WHERE" not in at_0025.upper()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_the_unread_signer_and_reply_to_indexes_are_dropped_and_come_back_on_the_way_down(database, request, tmp_path):
     def indexes(engine) -> dict[str, dict[str, list[str]]]:
         with engine.connect() as conn:

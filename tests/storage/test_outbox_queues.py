@@ -141,3 +141,26 @@ def test_a_small_payload_is_kept_in_the_items_row_a_large_one_apart_and_both_com
         claimed = uow.outbox.claim(destination_key(REVOKE_CERTIFICATE_2.namespace, "FKORG"), NOW, LEASE, "w", 10)
         uow.commit()
     assert sorted(i.payload for i in claimed) == sorted([small, large])
+
+
+def test_an_operator_finds_a_certificates_event_by_reference_as_its_deliveries_though_the_index_leaves_events_out(
+    outbox_database,
+):
+    store = outbox_database[1].store
+    event_contract = "jms:certificate.queue"
+    for kind, contract, address in (
+        ("event", event_contract, "broker"),
+        ("revoke", REVOKE_CERTIFICATE_2.namespace, "FKORG"),
+    ):
+        for reference in ("cert-1", "cert-2"):
+            with store.writing() as uow:
+                uow.outbox.enqueue(
+                    contract=contract, logical_address=address, kind=kind, reference=reference,
+                    payload=b"{}\n", correlation_id=reference, now=NOW,
+                )  # fmt: skip
+                uow.commit()
+    with store.reading() as uow:
+        found = sorted((i.kind, i.reference) for i in uow.outbox.find(reference="cert-1", limit=10))
+        ids = uow.outbox.find_ids(reference="cert-2")
+    assert found == [("event", "cert-1"), ("revoke", "cert-1")]
+    assert len(ids) == 2
