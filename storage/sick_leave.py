@@ -356,7 +356,10 @@ def _refresh(these):
         newer.c.certificate_id == _R.c.from_id,
         newer.c.deleted.is_(False),
     )
-    return update(_T).where(these).values(replaced=standing_newer)
+    # Only the rows whose flag changes: nearly always none (a new certificate is rarely replaced
+    # yet), and an UPDATE that writes the value a row has still writes the row again, on
+    # PostgreSQL a new version with its index entries (~200 us of the server per registration).
+    return update(_T).where(these, _T.c.replaced.is_distinct_from(standing_newer)).values(replaced=standing_newer)
 
 
 # One IN over a union rather than "= id OR IN (...)": PostgreSQL reads an OR with a subquery by

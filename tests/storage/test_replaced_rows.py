@@ -270,3 +270,30 @@ def test_on_postgresql_a_registration_derives_the_flag_by_key_not_by_reading_the
     store.engine.dispose()
     assert "Seq Scan" not in plan, plan
     assert "sick_leave_certificate_pkey" in plan, plan
+
+
+def test_deriving_the_flag_writes_only_the_rows_whose_flag_changes(store):
+    """A row given the value it has is still written again (on PostgreSQL a new version with its
+    index entries); a registration derives the flag of a certificate that is nearly never replaced."""
+    from intygsgw.storage.sick_leave import _REFRESH_ONE
+
+    def rows_written_by_deriving(uow, cid: str) -> int:
+        cursor = _REFRESH_ONE.execute(uow.connection, {"id": cid})
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    with store.writing() as uow:
+        empty_the_tables(uow)
+        apply(uow, ("row", "c1", "SE-G1"))
+        assert rows_written_by_deriving(uow, "c1") == 0
+        apply(uow, ("row", "c2", "SE-G1"))
+        uow.certificates.add_relation("c2", "c1", "ERSATT", AT)  # derives c1's flag itself
+        assert rows_written_by_deriving(uow, "c2") == 0
+        uow.connection.exec_driver_sql("UPDATE sick_leave_certificate SET replaced = false WHERE certificate_id = 'c1'")
+        assert rows_written_by_deriving(uow, "c2") == 1  # c1's stale flag; c2's stays as it was
+        stored, rule = flags_and_rule(uow)
+        empty_the_tables(uow)
+        uow.commit()
+    assert stored == rule == {"c1": True, "c2": False}
