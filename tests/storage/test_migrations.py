@@ -740,3 +740,16 @@ def test_on_postgresql_the_access_logs_lists_are_compressed_with_lz4_from_0025_a
     at_0025, at_0024 = _read_both_ways("0025", "0024", methods, "postgres", request, None)
     assert at_0025 == {"certificate_ids": "l", "persons": "l"}  # the Debian server is built with lz4
     assert at_0024 == {"certificate_ids": "", "persons": ""}
+
+
+def test_on_postgresql_certificate_documents_are_compressed_with_lz4_from_0027_and_with_the_default_before(request):
+    def method(engine) -> str:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(
+                "SELECT attcompression FROM pg_attribute WHERE attrelid = 'certificate_document'::regclass"
+                " AND attname = 'document'"
+            ).scalar_one()
+
+    at_0027, at_0026 = _read_both_ways("0027", "0026", method, "postgres", request, None)
+    assert at_0027 == "l"  # the Debian server is built with lz4
+    assert at_0026 == ""
