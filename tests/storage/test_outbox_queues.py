@@ -147,9 +147,8 @@ def test_an_operator_finds_a_certificates_event_by_reference_as_its_deliveries_t
     outbox_database,
 ):
     store = outbox_database[1].store
-    event_contract = "jms:certificate.queue"
     for kind, contract, address in (
-        ("event", event_contract, "broker"),
+        ("event", "jms:certificate.queue", "broker"),
         ("revoke", REVOKE_CERTIFICATE_2.namespace, "FKORG"),
     ):
         for reference in ("cert-1", "cert-2"):
