@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from intygsgw.domain.records import OutboxItem
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import OutboxPayloadRow, OutboxRow
-from intygsgw.storage.prepared import PreparedStatement
+from intygsgw.storage.prepared import PreparedSelectByKeys, PreparedStatement
 
 PENDING, DONE, DEAD, DISCARDED = "PENDING", "DONE", "DEAD", "DISCARDED"
 STATES = (PENDING, DONE, DEAD, DISCARDED)
@@ -73,6 +73,11 @@ INLINE_PAYLOAD_BYTES = 1024
 # An item with its payload, wherever it is kept.
 _ITEMS = OutboxRow.__table__.outerjoin(
     OutboxPayloadRow.__table__, OutboxPayloadRow.__table__.c.outbox_id == OutboxRow.__table__.c.id
+)
+
+
+_PAYLOADS = PreparedSelectByKeys(
+    lambda ids: select(OutboxRow.id, _PAYLOAD).select_from(_ITEMS).where(OutboxRow.id.in_(ids)).order_by(*_QUEUE_ORDER)
 )
 
 
@@ -208,12 +213,7 @@ class OutboxRepository:
     def payloads(self, ids: list[int]) -> list[tuple[int, bytes]]:
         """(id, payload) of the items, in queue order: all that publishing a batch of broker events
         reads. Whole items cost three to four times as much to read, most of it in their dates."""
-        if not ids:
-            return []
-        rows = self.connection.execute(
-            select(OutboxRow.id, _PAYLOAD).select_from(_ITEMS).where(OutboxRow.id.in_(ids)).order_by(*_QUEUE_ORDER)
-        )
-        return [(item_id, bytes(payload)) for item_id, payload in rows]
+        return [(item_id, bytes(payload)) for item_id, payload in _PAYLOADS.rows(self.connection, ids)]
 
     def claim(
         self, destination: str, now: dt.datetime, lease: dt.timedelta, worker: str, limit: int

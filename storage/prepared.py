@@ -15,10 +15,10 @@ key), so callers catch one kind whichever path ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import exc
+from sqlalchemy import BindParameter, Select, bindparam, exc
 from sqlalchemy.engine import Connection
 
 
@@ -136,3 +136,48 @@ class PreparedStatement:
                 compiled.sql, args, error, dialect.loaded_dbapi.Error, dialect=dialect
             ) from error
         return cursor
+
+
+class PreparedSelectByKeys:
+    """A select of the rows whose key is one of a list, on the driver's cursor like PreparedStatement.
+
+    ``build`` makes the statement from the list's bind parameters (``column.in_(keys)``). It is
+    compiled once per dialect and list length: Core's expanding IN renders the list into the
+    statement and processes the rows again on every call, which cost the publisher of broker
+    events half of reading a batch's 10 KB documents.
+    """
+
+    def __init__(self, build: Callable[[list[BindParameter]], Select]):
+        self._build = build
+        self._by_count: dict[int, tuple[PreparedStatement, tuple[str, ...]]] = {}
+
+    def rows(self, connection: Connection, keys: Sequence[Any]) -> list[Any]:
+        """The rows, as the driver gives them (bytes columns in PostgreSQL's binary format: not as hex)."""
+        if not keys:
+            return []
+        prepared = self._by_count.get(len(keys))
+        if prepared is None:
+            names = tuple(f"key_{at}" for at in range(len(keys)))
+            statement = PreparedStatement(self._build([bindparam(name) for name in names]))
+            prepared = self._by_count[len(keys)] = (statement, names)
+        statement, names = prepared
+        postgresql = connection.dialect.name == "postgresql"
+        cursor = statement.execute(
+            connection, dict(zip(names, keys, strict=True)), on_cursor=binary_results if postgresql else None
+        )
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+
+def binary_results(cursor) -> None:
+    """Have a psycopg cursor take its results in binary format.
+
+    In text format a bytea value comes as hex, twice its size, and is decoded
+    from it: 2,000 listing rows of 7.9 MB of items took ~50 ms to fetch that
+    way and 22 ms in binary (text columns load as str either way).
+    """
+    from psycopg import pq
+
+    cursor.format = pq.Format.BINARY

@@ -30,7 +30,7 @@ from intygsgw.storage.models import (
     RevocationRow,
     SendClaimRow,
 )
-from intygsgw.storage.prepared import PreparedStatement
+from intygsgw.storage.prepared import PreparedSelectByKeys, PreparedStatement
 from intygsgw.storage.sick_leave import SickLeaveRepository, refresh_derived
 
 _CERT_COLUMNS = [
@@ -190,11 +190,7 @@ class CertificateRepository:
         """The stored documents of those of ``ids`` that still have one, by certificate id."""
         found: dict[str, bytes] = {}
         for chunk in _chunks(list(ids), 500):
-            rows = self.connection.execute(
-                select(CertificateDocumentRow.certificate_id, CertificateDocumentRow.document).where(
-                    CertificateDocumentRow.certificate_id.in_(chunk)
-                )
-            )
+            rows = _DOCUMENTS.rows(self.connection, chunk)
             found.update((certificate_id, bytes(document)) for certificate_id, document in rows)
         return found
 
@@ -328,6 +324,14 @@ class CertificateRepository:
             (CertificateRow, CertificateRow.id),
         ):
             self.connection.execute(delete(table).where(column == certificate_id))
+
+
+# The publisher of broker events reads a batch's documents with it (events name theirs).
+_DOCUMENTS = PreparedSelectByKeys(
+    lambda keys: select(CertificateDocumentRow.certificate_id, CertificateDocumentRow.document).where(
+        CertificateDocumentRow.certificate_id.in_(keys)
+    )
+)
 
 
 def _chunks(items: list, size: int):
