@@ -17,7 +17,7 @@ instead of carrying a copy: the publisher reads the document when it sends.
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from dataclasses import dataclass, field
 
 QUEUE_PREFIX = "jms:"
@@ -37,12 +37,26 @@ class Feeds:
     )
 
 
+def new_event_id() -> str:
+    """A random (version 4) UUID as text, the id a consumer de-duplicates on.
+
+    Every registration makes one with the statistics feed on; ``str(uuid.uuid4())``
+    takes the same 122 random bits through the UUID class's general constructor
+    and formatter, at twice the cost (2.5 against 1.1 us here).
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 @dataclass(frozen=True)
 class BrokerEvent:
     queue: str
     properties: dict[str, str]
     body: bytes = b""  # UTF-8 text
-    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    event_id: str = field(default_factory=new_event_id)
     # The certificate whose stored document is the body, filled in when published: a second
     # 10 KB copy in the outbox cost every registration its write (and the WAL its pages).
     body_of: str | None = None
