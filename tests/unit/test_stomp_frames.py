@@ -26,3 +26,9 @@ def test_a_frame_reads_back_with_its_headers_unescaped_by_a_stomp_parser():
 def test_a_body_with_a_nul_byte_is_refused_rather_than_cut_short():
     with pytest.raises(ValueError, match="NUL"):
         send_frame("/queue/q", {}, b"before\0after")
+
+
+@pytest.mark.parametrize("value", ["a:b", "a\nb", "a\\b", "plain-id-123"])
+def test_a_header_value_with_any_one_of_the_escaped_characters_reads_back_unchanged(value):
+    parsed = parse_frame(send_frame("/queue/q", {"certificate-id": value}, b"<x/>")[:-1])
+    assert parsed.headers["certificate-id"] == value
