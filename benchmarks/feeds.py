@@ -29,7 +29,8 @@ longer): a help to read the figure, not a fix of it.
 A round's ratio scatters by some 0.15 either way on this shared machine, so a
 few rounds say little: the ratio is printed with a 95% interval for the mean
 of the rounds. On 2026-12-07 twelve rounds of 8 s gave 1.04 (0.95-1.13) and,
-an hour later, forty gave 1.18 (1.12-1.23).
+an hour later, forty gave 1.18 (1.12-1.23); three later runs of forty, of one
+code within an hour, 1.07, 1.08 and 1.12.
 
     python benchmarks/feeds.py --instructions [--registrations 30]
 
@@ -41,9 +42,9 @@ a batch of ``--events`` (300) real registrations' events to ActiveMQ, under
 valgrind's callgrind (Debian package `valgrind`). The count does not move
 with the machine's load, so it shows a change of a few percent that CPU time
 on a shared machine hides; it leaves out the kernel (the log's writes and
-flushes, the sockets), which the timed runs include. On 2026-12-07: workers
-8.578 -> 8.824 million per registration, the publisher 259 thousand per event,
-together 1.059 of the registration without the feed.
+flushes, the sockets), which the timed runs include. On 2026-12-07, last:
+workers 8.427 -> 8.651 million per registration, the publisher 233 thousand per
+event, together 1.054 of the registration without the feed.
 """
 
 from __future__ import annotations
