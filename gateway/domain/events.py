@@ -17,7 +17,7 @@ instead of carrying a copy: the publisher reads the document when it sends.
 from __future__ import annotations
 
 import json
-import os
+import secrets
 from dataclasses import dataclass, field
 
 QUEUE_PREFIX = "jms:"
@@ -41,10 +41,10 @@ def new_event_id() -> str:
     """A random (version 4) UUID as text, the id a consumer de-duplicates on.
 
     Every registration makes one with the statistics feed on; ``str(uuid.uuid4())``
-    takes the same 122 random bits through the UUID class's general constructor
-    and formatter, at twice the cost (2.5 against 1.1 us here).
+    takes the same random bits (``os.urandom``) through the UUID class's general
+    constructor and formatter, at twice the cost (2.5 against 1.1 us here).
     """
-    raw = bytearray(os.urandom(16))
+    raw = bytearray(secrets.token_bytes(16))
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
     h = raw.hex()

@@ -53,6 +53,7 @@ def test_the_domain_depends_on_nothing_but_itself_and_the_standard_library():
             "zoneinfo",
             # a broker event's stable id and its encoding in the outbox (intygsgw.domain.events)
             "uuid",
+            "secrets",
             "json",
         }
 
