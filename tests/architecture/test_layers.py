@@ -52,7 +52,6 @@ def test_the_domain_depends_on_nothing_but_itself_and_the_standard_library():
             "bisect",
             "zoneinfo",
             # a broker event's stable id and its encoding in the outbox (intygsgw.domain.events)
-            "uuid",
             "secrets",
             "json",
         }
