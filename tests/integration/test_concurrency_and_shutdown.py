@@ -108,6 +108,9 @@ def test_a_killed_worker_is_replaced_while_the_other_goes_on_answering(tmp_path)
         assert set(answered.values()) == {"OK"}
         now = wait_for_workers(gw, 2, without=victim)
         assert first - {victim} <= now, "the surviving worker was restarted too"
+        # The replacement has its own listening socket once it serves; before that the survivor's
+        # is the only one.
+        wait_until(lambda: gw.listeners() == 2, f"the replacement never listened\n{gw.log()}")
         assert [register_one(gw) for _ in range(20)] == ["OK"] * 20
         assert gw.proc.poll() is None, gw.log()
     finally:
@@ -143,14 +146,26 @@ def wait_for_workers(gw: GatewayProcess, count: int, without: int | None = None,
     raise AssertionError(f"not {count} workers after {timeout} s: {gw.worker_pids()}\n{gw.log()}")
 
 
+def wait_until(condition, message: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.05)
+
+
 def register_one(gw: GatewayProcess) -> str:
     """One new registration on a fresh connection; its result code."""
-    r = requests.post(
-        gw.base_url + REGISTER_PATH,
-        data=samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4()))),
-        timeout=60,
-        headers={"Content-Type": "text/xml; charset=UTF-8", "Connection": "close"},
-    )
+    try:
+        r = requests.post(
+            gw.base_url + REGISTER_PATH,
+            data=samples.register_certificate(CertificateSpec(certificate_id=str(uuid.uuid4()))),
+            timeout=60,
+            headers={"Content-Type": "text/xml; charset=UTF-8", "Connection": "close"},
+        )
+    except requests.ConnectionError as exc:
+        # Say what the gateway was doing: a refused connection means no worker listened.
+        alive = gw.proc is not None and gw.proc.poll() is None
+        raise AssertionError(f"{exc!r}; gateway alive: {alive}, listeners: {gw.listeners()}\n{gw.log()}") from exc
     assert r.status_code == 200, r.text[:500]
     return result_of(r.content)[0]
 
