@@ -180,6 +180,47 @@ def _configure_sqlite(engine: Engine, synchronous: str, autocheckpoint: int, mma
             conn.exec_driver_sql("BEGIN")
 
 
+class CommitWatch:
+    """Whether anything was committed to a SQLite database file since the last look, in microseconds.
+
+    ``PRAGMA data_version`` moves whenever another connection, of this process
+    or of any other, commits; the watch's own connection never writes, so every
+    commit moves it. It reads the WAL's shared index, not the database.
+    """
+
+    def __init__(self, engine: Engine):
+        raw = engine.raw_connection()
+        # Held as long as the watch lives: outside the pool's count, so the
+        # pool's capacity stays what the settings say.
+        raw.detach()
+        self._raw = raw
+        self._connection = raw.dbapi_connection
+
+    def look(self) -> int:
+        """A mark that differs from the last one once something was committed meanwhile."""
+        cursor = self._connection.execute("PRAGMA data_version")
+        try:
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def commit_watch(engine: Engine) -> CommitWatch | None:
+    """A CommitWatch on a SQLite database file; None for PostgreSQL and for SQLite in memory.
+
+    A second connection to an in-memory database would open a database of its own.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database or ""
+    if database in ("", ":memory:") or "mode=memory" in database or engine.url.query.get("mode") == "memory":
+        return None
+    return CommitWatch(engine)
+
+
 def checkpoint_sqlite(engine: Engine, gate: AbstractContextManager[object] | None = None) -> None:
     """Copy the WAL's committed pages into a SQLite database file; nothing for other databases.
 

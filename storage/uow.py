@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from intygsgw.storage.access_log import AccessLogRepository
 from intygsgw.storage.batching import CommitBatcher
 from intygsgw.storage.care_provider import CareProviderRepository
-from intygsgw.storage.db import WRITE_OPTION, checkpoint_sqlite
+from intygsgw.storage.db import WRITE_OPTION, CommitWatch, checkpoint_sqlite, commit_watch
 from intygsgw.storage.messages import MessageRepository
 from intygsgw.storage.outbox import OutboxRepository
 from intygsgw.storage.receivers import ApprovedReceiverRepository
@@ -108,6 +108,10 @@ class Store:
     def checkpoint(self) -> None:
         """Copy a SQLite database's WAL into its file, between two commits (see checkpoint_sqlite)."""
         checkpoint_sqlite(self.engine, self._gate)
+
+    def commit_watch(self) -> CommitWatch | None:
+        """A cheap look at whether anything was committed since the last one (SQLite files; None elsewhere)."""
+        return commit_watch(self.engine)
 
     def reading(self) -> UnitOfWork:
         return UnitOfWork(self.engine, write=False)

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from lxml import etree
+from sqlalchemy import event
 
 from intygsgw.app import build_deliverer, build_services
 from intygsgw.config.settings import Settings
@@ -184,3 +185,33 @@ def test_an_outbox_it_cannot_read_is_logged_once_in_full_not_at_every_poll(route
         "delivery loop (reading the outbox) works again",
     ]
     assert told[0].exc_info is not None and int(told[1].getMessage().split()[-3]) > 5
+
+
+def test_an_idle_loop_asks_the_outbox_again_only_once_something_was_committed(stub, routed, started):
+    # On SQLite the loop first asks whether anything was committed since its last poll (a pragma,
+    # a few microseconds) and reads the outbox only then: an idle gateway polled it ten times a
+    # second at about a millisecond of CPU each. Here the time-based poll is set out of reach, so
+    # only the commit can have brought the item to the receiver.
+    _, services = routed()
+    polls: list[str] = []
+
+    @event.listens_for(services.store.engine, "before_cursor_execute")
+    def _count(conn, cursor, statement, parameters, context, executemany):
+        if "queues" in statement:  # the due-destinations query's recursive CTE
+            polls.append(statement)
+
+    started(
+        Deliverer(
+            services.store,
+            services.outbound,
+            services.clock,
+            DeliveryConfig(poll_interval=0.01, idle_poll_interval=3600),
+        )
+    )
+    wait_until(lambda: polls, what="the first poll")
+    time.sleep(0.5)  # some fifty ticks with nothing committed
+    assert len(polls) == 1
+    cid = f"idle-{uuid.uuid4()}"
+    _enqueue_revocations(services, "FKORG", [cid])
+    stub.client.wait_for(certificate_id=cid, outcome="OK", timeout=15)
+    assert len(polls) >= 2

@@ -18,6 +18,7 @@ from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.storage.db import connect_sqlite
 from tests.support.server import GatewayProcess
 from tests.support.soapclient import endpoint_path
+from tests.support.waiting import wait_until
 
 REGISTER_PATH = endpoint_path("RegisterCertificate", 3)
 GET_PATH = endpoint_path("GetCertificate", 2)
@@ -110,7 +111,10 @@ def test_a_killed_worker_is_replaced_while_the_other_goes_on_answering(tmp_path)
         assert first - {victim} <= now, "the surviving worker was restarted too"
         # The replacement has its own listening socket once it serves; before that the survivor's
         # is the only one.
-        wait_until(lambda: gw.listeners() == 2, f"the replacement never listened\n{gw.log()}")
+        try:
+            wait_until(lambda: gw.listeners() == 2, "two listening sockets", timeout=60)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {gw.listeners()} now\n{gw.log()}") from None
         assert [register_one(gw) for _ in range(20)] == ["OK"] * 20
         assert gw.proc.poll() is None, gw.log()
     finally:
@@ -144,13 +148,6 @@ def wait_for_workers(gw: GatewayProcess, count: int, without: int | None = None,
             return pids
         time.sleep(0.05)
     raise AssertionError(f"not {count} workers after {timeout} s: {gw.worker_pids()}\n{gw.log()}")
-
-
-def wait_until(condition, message: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.05)
 
 
 def register_one(gw: GatewayProcess) -> str:
