@@ -221,10 +221,12 @@ def commit_watch(engine: Engine) -> CommitWatch | None:
     return CommitWatch(engine)
 
 
-def checkpoint_sqlite(engine: Engine, gate: AbstractContextManager[object] | None = None) -> None:
-    """Copy the WAL's committed pages into a SQLite database file; nothing for other databases.
+def checkpoint_sqlite(engine: Engine, gate: AbstractContextManager[object] | None = None) -> bool:
+    """Copy the WAL's committed pages into a SQLite database file; whether it copied them all.
 
-    PASSIVE: it never waits for a reader, and copies what it can.
+    PASSIVE: it never waits for a reader, and copies what it can: not the
+    pages committed after the oldest snapshot a reader still holds. Other
+    databases have nothing to copy (True).
 
     ``gate``: the database's write gate, held while the checkpoint runs, so that no
     commit of this gateway's processes falls into it. SQLite up to 3.51.2 (Debian
@@ -239,11 +241,16 @@ def checkpoint_sqlite(engine: Engine, gate: AbstractContextManager[object] | Non
     gate is a second line of defence.
     """
     if engine.dialect.name != "sqlite":
-        return
+        return True
     with gate if gate is not None else nullcontext():
         raw = engine.raw_connection()
         try:
             # The connection is in autocommit (isolation_level None): the pragma runs outside a transaction.
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            cursor = raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            try:
+                busy, logged, copied = cursor.fetchone()
+            finally:
+                cursor.close()
         finally:
             raw.close()
+    return busy == 0 and logged == copied

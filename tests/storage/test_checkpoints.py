@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
@@ -87,3 +87,41 @@ def test_the_gateway_opens_sqlite_with_a_library_without_the_wal_reset_race(tmp_
         version = conn.execute(text("SELECT sqlite_version()")).scalar()
     engine.dispose()
     assert tuple(int(part) for part in version.split(".")) >= (3, 51, 3), version
+
+
+def test_a_checkpoint_runs_again_only_after_a_commit_or_after_one_that_could_not_copy_everything(tmp_path):
+    # The serving parent asks for a checkpoint five times a second, idle or not.
+    path = tmp_path / "c.db"
+    store = Store(make_engine(f"sqlite:///{path}", sqlite_autocheckpoint=10_000))
+    other = make_engine(f"sqlite:///{path}")
+    checkouts: list[int] = []
+    event.listen(store.engine, "checkout", lambda *_: checkouts.append(1))
+
+    def checkpoints_run(times: int) -> int:
+        """How many of ``times`` checkpoints took a connection, which running one does."""
+        before = len(checkouts)
+        for _ in range(times):
+            store.checkpoint()
+        return len(checkouts) - before
+
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (v BLOB)"))
+        store.checkpoint()  # copies the table; opens the watch's connection too
+        assert checkpoints_run(2) == 0, "a checkpoint ran with nothing committed"
+
+        with other.connect() as reader:
+            # A reader's snapshot from before the commit (the engine begins the transaction) keeps a
+            # PASSIVE checkpoint from copying it.
+            reader.execute(text("SELECT count(*) FROM t")).scalar_one()
+            with store.engine.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (:v)"), [{"v": os.urandom(4000)} for _ in range(200)])
+            assert checkpoints_run(2) == 2, "a checkpoint that could not copy everything was not tried again"
+            assert path.stat().st_size < 100_000
+            reader.rollback()
+        assert checkpoints_run(1) == 1
+        assert path.stat().st_size > 800_000
+        assert checkpoints_run(2) == 0
+    finally:
+        store.engine.dispose()
+        other.dispose()
