@@ -30,7 +30,8 @@ A round's ratio scatters by some 0.15 either way on this shared machine, so a
 few rounds say little: the ratio is printed with a 95% interval for the mean
 of the rounds. On 2026-12-07 twelve rounds of 8 s gave 1.04 (0.95-1.13) and,
 an hour later, forty gave 1.18 (1.12-1.23); three later runs of forty, of one
-code within an hour, 1.07, 1.08 and 1.12.
+code within an hour, 1.07, 1.08 and 1.12; in the afternoon two with --pin,
+1.05 (1.01-1.09) and 1.13 (1.07-1.19).
 
     python benchmarks/feeds.py --instructions [--registrations 30]
 
