@@ -5,61 +5,56 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from intygsgw.storage.db import commit_watch, make_engine
 
 
-def _engine(tmp_path):
+@pytest.fixture
+def watched(tmp_path):
+    """(engine, its commit watch) on a SQLite file holding table t."""
     engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE t (n INTEGER)"))
-    return engine
-
-
-def test_the_mark_stays_while_nothing_is_committed_and_moves_with_each_commit(tmp_path):
-    engine = _engine(tmp_path)
     watch = commit_watch(engine)
     assert watch is not None
-    try:
-        first = watch.look()
-        with engine.connect() as conn:
-            conn.execute(text("SELECT count(*) FROM t")).scalar_one()
-            conn.rollback()
-        assert watch.look() == first, "a read moved the mark"
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO t VALUES (1)"))
-        second = watch.look()
-        assert second != first
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO t VALUES (2)"))
-        assert watch.look() not in (first, second)
-    finally:
-        watch.close()
-        engine.dispose()
+    yield engine, watch
+    watch.close()
+    engine.dispose()
 
 
-def test_a_commit_by_another_process_moves_the_mark(tmp_path):
+def test_the_mark_stays_while_nothing_is_committed_and_moves_with_each_commit(watched):
+    engine, watch = watched
+    first = watch.look()
+    with engine.connect() as conn:
+        conn.execute(text("SELECT count(*) FROM t")).scalar_one()
+        conn.rollback()
+    assert watch.look() == first, "a read moved the mark"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    second = watch.look()
+    assert second != first
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+    assert watch.look() not in (first, second)
+
+
+def test_a_commit_by_another_process_moves_the_mark(watched, tmp_path):
     # The gateway's workers commit in their own processes; the serving parent watches.
-    engine = _engine(tmp_path)
-    watch = commit_watch(engine)
-    assert watch is not None
-    try:
-        before = watch.look()
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('INSERT INTO t VALUES (3)'); c.commit()",
-                str(tmp_path / "w.db"),
-            ],
-            check=True,
-            timeout=60,
-        )
-        assert watch.look() != before
-    finally:
-        watch.close()
-        engine.dispose()
+    _, watch = watched
+    before = watch.look()
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('INSERT INTO t VALUES (3)'); c.commit()",
+            str(tmp_path / "w.db"),
+        ],
+        check=True,
+        timeout=60,
+    )
+    assert watch.look() != before
 
 
 def test_a_database_in_memory_has_no_watch():
