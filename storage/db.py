@@ -196,13 +196,17 @@ class CommitWatch:
         self._raw = raw
         self._connection = raw.dbapi_connection
 
-    def look(self) -> int:
-        """A mark that differs from the last one once something was committed meanwhile."""
-        cursor = self._connection.execute("PRAGMA data_version")
+    def look(self) -> int | None:
+        """A mark that differs from the last one once something was committed meanwhile; None when
+        the database cannot be asked (then the caller does its work, which tells what is wrong)."""
         try:
-            return int(cursor.fetchone()[0])
-        finally:
-            cursor.close()
+            cursor = self._connection.execute("PRAGMA data_version")
+            try:
+                return int(cursor.fetchone()[0])
+            finally:
+                cursor.close()
+        except Exception:
+            return None
 
     def close(self) -> None:
         self._raw.close()

@@ -117,12 +117,9 @@ class Store:
         it some 0.4 ms of CPU each time.
         """
         with self._checkpoint_lock:
-            if self._checkpoint_watch is None and self.engine.dialect.name == "sqlite":
+            if self._checkpoint_watch is None:
                 self._checkpoint_watch = commit_watch(self.engine)
-            try:
-                mark = self._checkpoint_watch.look() if self._checkpoint_watch is not None else None
-            except Exception:
-                mark = None  # the checkpoint runs, and says what is wrong if it fails too
+            mark = self._checkpoint_watch.look() if self._checkpoint_watch is not None else None
             if mark is not None and mark == self._copied_mark:
                 return
             complete = checkpoint_sqlite(self.engine, self._gate)

@@ -126,7 +126,7 @@ class Deliverer:
         failing = False
         try:
             while not self._stop.is_set():
-                mark = self._look(watch)
+                mark = watch.look() if watch is not None else None
                 # An idle gateway's poll cost about a millisecond of CPU, ten times a second.
                 if (
                     failing
@@ -156,15 +156,6 @@ class Deliverer:
         except Exception:
             log.warning("cannot watch the database for commits; the outbox is polled at every tick", exc_info=True)
             return None
-
-    @staticmethod
-    def _look(watch: CommitWatch | None) -> int | None:
-        if watch is None:
-            return None
-        try:
-            return watch.look()
-        except Exception:
-            return None  # then the poll runs, and tells what is wrong if it fails too
 
     def _draining(self) -> bool:
         with self._lock:

@@ -131,15 +131,15 @@ class GatewayProcess:
 
     def listeners(self) -> int:
         """How many sockets listen on the gateway's port (each worker has its own, SO_REUSEPORT; Linux)."""
-        port = f":{self.port:04X} "
+        port = f":{self.port:04X}"
         count = 0
         for table in ("/proc/net/tcp", "/proc/net/tcp6"):
             try:
-                lines = Path(table).read_text().splitlines()[1:]
+                rows = [line.split() for line in Path(table).read_text().splitlines()[1:]]
             except OSError:
                 continue
             # local_address is the second field, the state (0A: LISTEN) the fourth.
-            count += sum(1 for line in lines if line.split()[3] == "0A" and port in f"{line.split()[1]} ")
+            count += sum(1 for row in rows if row[3] == "0A" and row[1].endswith(port))
         return count
 
     def url(self, contract_path: str) -> str:
