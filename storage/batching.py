@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 MAX_BATCH = 64
@@ -41,10 +41,11 @@ CONCURRENCY_MEMORY = 0.1
 
 
 class _Job:
-    __slots__ = ("done", "error", "fn", "result", "turn")
+    __slots__ = ("done", "error", "fn", "pipelined", "result", "turn")
 
-    def __init__(self, fn: Callable):
+    def __init__(self, fn: Callable, pipelined: bool):
         self.fn = fn
+        self.pipelined = pipelined
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
@@ -83,8 +84,8 @@ class CommitBatcher:
             with self._lock:
                 self._expected -= 1
 
-    def run(self, fn: Callable) -> Any:
-        job = _Job(fn)
+    def run(self, fn: Callable, pipelined: bool = False) -> Any:
+        job = _Job(fn, pipelined)
         with self._lock:
             self._queue.append(job)
             lead = not self._leading
@@ -148,11 +149,13 @@ class CommitBatcher:
     def _run_plain(self, batch: list[_Job]) -> bool:
         with self._open_unit() as uow:
             results = []
-            for job in batch:
-                try:
-                    results.append(job.fn(uow))
-                except Exception:
-                    return False  # leaving the unit rolls everything back
+            pipeline: AbstractContextManager = uow.pipeline() if all(job.pipelined for job in batch) else nullcontext()
+            try:
+                with pipeline:
+                    for job in batch:
+                        results.append(job.fn(uow))
+            except Exception:
+                return False  # leaving the unit rolls everything back
             uow.commit()
         for job, result in zip(batch, results, strict=True):
             job.result = result

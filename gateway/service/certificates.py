@@ -130,7 +130,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     # No look-up first: a new id is the common case, and the primary key turns
     # a duplicate, sequential or racing, into the IntegrityError below.
     try:
-        svc.store.write(store_new)
+        svc.store.write(store_new, pipelined=True)
     except AlreadyStored:
         with svc.store.reading() as uow:
             existing = uow.certificates.get(cmd.certificate_id)

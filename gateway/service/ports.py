@@ -239,8 +239,13 @@ class Store(Protocol):
 
     def writing(self) -> UnitOfWork: ...
 
-    def write(self, job: Callable[[UnitOfWork], T]) -> T:
-        """Run ``job`` in a shared, group-committed transaction; it may run twice and must not commit."""
+    def write(self, job: Callable[[UnitOfWork], T], pipelined: bool = False) -> T:
+        """Run ``job`` in a shared, group-committed transaction; it may run twice and must not commit.
+
+        ``pipelined``: the job calls only repository methods that store (add, append, enqueue), so
+        its writes may travel to the database together instead of one at a time. A job that reads
+        through a repository, or acts on whether a change touched a row, must not say so.
+        """
 
     def expect_write(self) -> AbstractContextManager[None]:
         """Around a request that will probably write soon (the group commit may wait for it)."""

@@ -495,7 +495,7 @@ class FakeStore:
 
     writing = reading
 
-    def write(self, job: Callable[[FakeUnitOfWork], T]) -> T:
+    def write(self, job: Callable[[FakeUnitOfWork], T], pipelined: bool = False) -> T:
         with self.writing() as uow:
             result = job(uow)
             uow.commit()
