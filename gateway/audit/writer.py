@@ -22,6 +22,6 @@ class AccessLogWriter:
         entries = access.entries(outcome, self._now())
         # Group-committed with the other writes of this process: one flush
         # for many entries, and the head row keeps them in one chain.
-        self.store.write(lambda uow: uow.access_log.append(entries, self.named))
+        self.store.write(lambda uow: uow.access_log.append(entries, self.named), pipelined=True)
         self.named.committed(entries)  # only now: the batch has committed
         access.written = True

@@ -219,4 +219,4 @@ def _log_in(uow: UnitOfWork, template: audit.Access | None, persons: dict[str, s
 def _log_now(svc: Services, template: audit.Access | None, exports: list[CertificateExport], outcome: str) -> None:
     entries = _entries(template, {e.certificate_id: _person_of(e) for e in exports}, outcome)
     if entries:
-        svc.store.write(lambda uow: uow.access_log.append(entries))
+        svc.store.write(lambda uow: uow.access_log.append(entries), pipelined=True)
