@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 MAX_BATCH = 64
@@ -149,9 +149,8 @@ class CommitBatcher:
     def _run_plain(self, batch: list[_Job]) -> bool:
         with self._open_unit() as uow:
             results = []
-            pipeline: AbstractContextManager = uow.pipeline() if all(job.pipelined for job in batch) else nullcontext()
             try:
-                with pipeline:
+                with uow.batch(pipelined=all(job.pipelined for job in batch)):
                     for job in batch:
                         results.append(job.fn(uow))
             except Exception:

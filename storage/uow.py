@@ -9,8 +9,8 @@ of failing on a lock upgrade.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
@@ -74,6 +74,13 @@ class UnitOfWork:
             finally:
                 if self._gate is not None:
                     self._gate.release()
+
+    @contextmanager
+    def batch(self, pipelined: bool) -> Iterator[None]:
+        """Around the jobs of a group commit: their statements pipelined if ``pipelined``, and their
+        access-log appends chained as one at the end (:meth:`AccessLogRepository.gathered`)."""
+        with self.pipeline() if pipelined else nullcontext(), self.access_log.gathered():
+            yield
 
     def pipeline(self) -> AbstractContextManager:
         """Within the block, PostgreSQL's statements go out without waiting for each one's answer.

@@ -212,7 +212,7 @@ class Outbox(Protocol):
 
 
 class AccessLog(Protocol):
-    def append(self, entries: list[AccessEntry]) -> int: ...
+    def append(self, entries: list[AccessEntry]) -> None: ...
 
 
 class UnitOfWork(Protocol):

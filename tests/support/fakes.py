@@ -443,9 +443,8 @@ class FakeAccessLog:
     def __init__(self, t: Tables):
         self.t = t
 
-    def append(self, entries: list[AccessEntry], named: object = None) -> int:
+    def append(self, entries: list[AccessEntry], named: object = None) -> None:
         self.t.access_log.extend(entries)
-        return len(self.t.access_log)
 
 
 class FakeUnitOfWork:

@@ -307,9 +307,10 @@ def test_one_append_of_entries_that_share_different_fields_keeps_the_chain_in_or
     ]
     store = Store(make_engine(url))
     with store.writing() as uow:
-        last = uow.access_log.append(entries)
+        uow.access_log.append(entries)
         uow.commit()
     with store.reading() as uow:
+        last = uow.access_log.head()[0]
         stored = list(uow.access_log.entries())
         report = verify_chain(uow.access_log)
     store.engine.dispose()
@@ -406,3 +407,58 @@ def test_the_certificate_ids_are_written_as_the_json_encoder_writes_them(ids):
     from intygsgw.storage.access_log import _ids_json
 
     assert _ids_json(tuple(ids)) == json.dumps(ids, ensure_ascii=False, separators=(",", ":"))
+
+
+def _entries(first: int, n: int):
+    return [_access(i).entries("OK", dt.datetime(2026, 12, 7, 16, 0))[0] for i in range(first, first + n)]
+
+
+def test_appends_gathered_by_a_batch_are_chained_at_its_end_in_their_order(url):
+    # A group commit's jobs append one after another; the head is read and moved once, after them.
+    store = Store(make_engine(url))
+    first, second = _entries(0, 2), _entries(10, 3)
+    head_statements: list[str] = []
+    if url.startswith("sqlite"):
+        from sqlalchemy import event
+
+        @event.listens_for(store.engine, "connect")
+        def trace(dbapi_connection, _record):
+            dbapi_connection.set_trace_callback(
+                lambda sql: head_statements.append(sql) if "access_log_head" in sql else None
+            )
+
+    with store.writing() as uow:
+        start = uow.access_log.head()[0]
+        head_statements.clear()
+        with uow.batch(pipelined=False):
+            uow.access_log.append(first)
+            uow.access_log.append(second)
+            assert head_statements == []  # nothing chained yet
+        uow.commit()
+    chained_with = list(head_statements)
+    with store.reading() as uow:
+        stored = list(uow.access_log.entries())
+        report = verify_chain(uow.access_log)
+        head = uow.access_log.head()[0]
+    store.engine.dispose()
+    assert report.ok, report.problems
+    assert head == start + 5
+    assert [s.entry for s in stored][-5:] == first + second
+    if url.startswith("sqlite"):
+        assert len(chained_with) == 2, chained_with  # one read of the head, one move
+
+
+def test_appends_gathered_by_a_batch_that_fails_are_not_written(url):
+    store = Store(make_engine(url))
+    with store.writing() as uow:
+        start = uow.access_log.head()
+        with pytest.raises(ValueError), uow.batch(pipelined=False):
+            uow.access_log.append(_entries(0, 2))
+            raise ValueError("a job failed")
+        assert uow.access_log.head() == start
+        uow.access_log.append(_entries(5, 1))  # outside a batch: chained at once
+        assert uow.access_log.head()[0] == start[0] + 1
+        uow.commit()
+    with store.reading() as uow:
+        assert verify_chain(uow.access_log).ok
+    store.engine.dispose()
