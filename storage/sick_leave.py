@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 import json
 import operator
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 import lz4.block
 from sqlalchemy import (
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    and_,
     bindparam,
     delete,
     exists,
@@ -255,10 +256,11 @@ def refresh_derived(
         _REFRESH_ONE.execute(connection, {"id": certificate_id}).close()
         cursor = _KEYS_ONE.execute(connection, {"id": certificate_id})
         try:
-            keys = [tuple(key) for key in cursor.fetchall()]
+            rows = cursor.fetchall()
         finally:
             cursor.close()
-        relist(connection, [*keys, *gone])
+        keys = [(giver, unit, patient) for giver, unit, patient, _ in rows]
+        relist(connection, [*keys, *gone], {key: bool(row[3]) for key, row in zip(keys, rows, strict=True)})
         return
     ids = list(certificate_ids)
     keys = []
@@ -288,20 +290,28 @@ LISTED_AT_MOST = 100
 _NO_LIMIT = 2**31 - 1
 
 
-def relist(connection: Connection, keys: Iterable[tuple[str, str, str]]) -> None:
+def relist(
+    connection: Connection,
+    keys: Iterable[tuple[str, str, str]],
+    overflowing: Mapping[tuple[str, str, str], bool] | None = None,
+) -> None:
     """Build the listing rows of these (care giver, unit, patient) again from the certificates' rows.
 
     The one place that writes ``sick_leave_listing``: a patient with no certificate left to
-    list there loses the row.
+    list there loses the row. ``overflowing``: whether a key's row says only that its patient
+    has too many certificates to list there, when the caller read it already in this transaction.
     """
     for giver, unit, patient in sorted(set(keys)):
         where = {"giver": giver, "unit": unit, "patient": patient}
-        cursor = _LISTING_STATE.execute(connection, where)
-        try:
-            state = cursor.fetchone()
-        finally:
-            cursor.close()
-        if state is not None and state[0]:
+        overflow = (overflowing or {}).get((giver, unit, patient))
+        if overflow is None:
+            cursor = _LISTING_STATE.execute(connection, where)
+            try:
+                state = cursor.fetchone()
+            finally:
+                cursor.close()
+            overflow = state is not None and bool(state[0])
+        if overflow:
             continue  # read certificate by certificate already: nothing kept here to bring up to date
         ids, keys_, items = _listed_of_patient(connection, where, LISTED_AT_MOST + 1)
         if not ids:
@@ -376,9 +386,21 @@ _REFRESH_ONE = PreparedStatement(
 
 _L = SickLeaveListingRow.__table__
 _KEY = (_T.c.care_giver_id, _T.c.care_unit_id, _T.c.patient_id)
-# The listing keys of a certificate and of those it replaces or completes (refresh_derived's one id).
+# The listing keys of a certificate and of those it replaces or completes (refresh_derived's one id),
+# each with whether its listing row says only "too many to list" (relist's first question, asked
+# here with the keys: on PostgreSQL every answer a registration waits for is a round trip).
 _KEYS_ONE = PreparedStatement(
-    select(*_KEY)
+    select(*_KEY, and_(_L.c.patient_id.is_not(None), _L.c.certificate_ids.is_(None)))
+    .select_from(
+        _T.outerjoin(
+            _L,
+            and_(
+                _L.c.care_giver_id == _T.c.care_giver_id,
+                _L.c.care_unit_id == _T.c.care_unit_id,
+                _L.c.patient_id == _T.c.patient_id,
+            ),
+        )
+    )
     .where(
         _T.c.certificate_id.in_(
             union_all(select(bindparam("id", type_=String())), _predecessors(_R.c.from_id == bindparam("id")))

@@ -383,6 +383,32 @@ def test_a_patient_with_more_certificates_on_a_unit_than_a_listing_row_holds_is_
     assert _listed(services, "SE-U1") == []
 
 
+def test_a_certificate_added_for_a_patient_read_certificate_by_certificate_reads_the_listing_once(
+    services, monkeypatch
+):
+    # The listing row's state comes with the certificate's listing keys: one statement, and on
+    # PostgreSQL one round trip, not a second question for the state alone.
+    monkeypatch.setattr(sick_leave_storage, "LISTED_AT_MOST", 1)
+    with services.store.writing() as uow:
+        for cid, minutes in (("a", 0), ("b", 1)):
+            uow.sick_leave.add(_leave(cid, "SE-U1", minutes), f"<{cid}/>")
+        uow.commit()
+    asked: list[str] = []
+    sqlite = services.store.engine.dialect.name == "sqlite"
+    with services.store.writing() as uow:
+        raw = uow.connection.connection.driver_connection
+        if sqlite:  # statements on the driver's cursor pass no SQLAlchemy event; SQLite's own trace sees them
+            raw.set_trace_callback(lambda sql: asked.append(sql) if "sick_leave_listing" in sql else None)
+        uow.sick_leave.add(_leave("c", "SE-U1", 2), "<c/>")
+        if sqlite:
+            raw.set_trace_callback(None)
+        uow.commit()
+    if sqlite:
+        assert len(asked) == 1, asked
+        assert "LEFT OUTER JOIN sick_leave_listing" in asked[0]
+    assert _listed(services, "SE-U1") == [(PATIENT, ["a", "b", "c"], b"<a/><b/><c/>")]
+
+
 def test_ids_that_the_separator_would_split_are_listed_whole(services):
     # A certificate-service certificate's id does not come through XML, which cannot hold U+001F.
     with services.store.writing() as uow:
