@@ -45,17 +45,39 @@ def test_a_job_returns_its_result_after_commit(store):
     assert ids(store) == ["a"]
 
 
-def test_many_threads_each_get_their_own_outcome(store):
+def _pipeline_status(uow) -> str:
+    """Whether the unit's PostgreSQL connection is in pipeline mode ("ON"/"OFF"); "sqlite" there."""
+    if uow.connection.dialect.name != "postgresql":
+        return "sqlite"
+    from psycopg import pq
+
+    return pq.PipelineStatus(uow.connection.connection.driver_connection.pgconn.pipeline_status).name
+
+
+def _noting(job, seen: list[str]):
+    def noted(uow):
+        seen.append(_pipeline_status(uow))
+        return job(uow)
+
+    return noted
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["one-by-one", "pipelined"])
+def test_many_threads_each_get_their_own_outcome(store, pipelined):
     # Thirty-two writers, every fourth one a duplicate of an id already stored:
-    # the duplicates fail alone and everything else is stored.
+    # the duplicates fail alone and everything else is stored. Pipelined, a duplicate's
+    # error, which PostgreSQL reports only when the pipeline is read (at a later job's
+    # statement or at its end), still reaches the duplicate's caller alone.
     store.write(insert("dup"))
     outcomes: dict[int, object] = {}
+    seen: list[str] = []
     start = threading.Barrier(32)
 
     def writer(n: int):
         start.wait()
+        job = _noting(insert("dup" if n % 4 == 0 else f"w{n}", note=str(n)), seen)
         try:
-            outcomes[n] = store.write(insert("dup" if n % 4 == 0 else f"w{n}", note=str(n)))
+            outcomes[n] = store.write(job, pipelined=pipelined)
         except IntegrityError as exc:
             outcomes[n] = exc
 
@@ -67,6 +89,8 @@ def test_many_threads_each_get_their_own_outcome(store):
     assert all(isinstance(outcomes[n], IntegrityError) for n in range(0, 32, 4))
     assert all(outcomes[n] == f"w{n}" for n in range(32) if n % 4)
     assert ids(store) == sorted(["dup"] + [f"w{n}" for n in range(32) if n % 4])
+    if pipelined and store.engine.dialect.name == "postgresql":
+        assert "ON" in seen and "OFF" in seen  # batches with a duplicate ran again, one savepoint per job
 
 
 def test_an_exception_of_a_job_reaches_its_caller_and_undoes_only_its_work(store):
@@ -85,29 +109,39 @@ def _gathering(store: Store, gather_seconds: float, max_batch: int = MAX_BATCH) 
     return CommitBatcher(store.writing, max_batch, on_batch=sizes.append, gather_seconds=gather_seconds), sizes
 
 
-def test_under_concurrent_callers_a_leader_waits_for_more_jobs_and_commits_them_at_once(store):
-    # A full batch (two here) ends the wait: the test does not sit out the 30 s.
+def _two_callers_in_one_batch(store: Store, first: tuple, second: tuple) -> tuple[dict[str, object], list[int]]:
+    """Run two (name, job, pipelined) callers, the second queued while the first leads and gathers.
+
+    A full batch (two here) ends the wait: the test does not sit out the 30 s.
+    """
     batcher, sizes = _gathering(store, gather_seconds=30.0, max_batch=2)
     both_in_progress = threading.Barrier(2)
     first_queued = threading.Event()
     results: dict[str, object] = {}
 
-    def caller(name: str) -> None:
+    def caller(name: str, job, pipelined: bool) -> None:
         with batcher.expect():
             both_in_progress.wait()
-            if name == "second":
+            if name == second[0]:
                 first_queued.wait(20)
                 threading.Event().wait(0.2)  # the first is leading by now, and gathering
             else:
                 first_queued.set()
-            results[name] = batcher.run(insert(name))
+            results[name] = batcher.run(job, pipelined)
 
-    threads = [threading.Thread(target=caller, args=(name,)) for name in ("first", "second")]
+    threads = [threading.Thread(target=caller, args=args) for args in (first, second)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(20)
     assert not any(t.is_alive() for t in threads)
+    return results, sizes
+
+
+def test_under_concurrent_callers_a_leader_waits_for_more_jobs_and_commits_them_at_once(store):
+    results, sizes = _two_callers_in_one_batch(
+        store, ("first", insert("first"), False), ("second", insert("second"), False)
+    )
     assert results == {"first": "first", "second": "second"}
     assert sizes == [2]  # one commit for both: the first waited for the second
     assert ids(store) == ["first", "second"]
@@ -149,50 +183,6 @@ def test_without_gathering_a_leader_commits_what_is_queued_at_once(store):
     assert sizes == [1, 1]
 
 
-def _pipeline_status(uow) -> str:
-    """Whether the unit's PostgreSQL connection is in pipeline mode ("ON"/"OFF"); "sqlite" there."""
-    if uow.connection.dialect.name != "postgresql":
-        return "sqlite"
-    from psycopg import pq
-
-    return pq.PipelineStatus(uow.connection.connection.driver_connection.pgconn.pipeline_status).name
-
-
-def _noting(job, seen: list[str]):
-    def noted(uow):
-        seen.append(_pipeline_status(uow))
-        return job(uow)
-
-    return noted
-
-
-def test_pipelined_jobs_each_get_their_own_outcome(store):
-    # As without pipelining: a duplicate's error, which PostgreSQL reports only when the pipeline
-    # is read (at a later job's statement or at its end), reaches the duplicate's caller alone.
-    store.write(insert("dup"))
-    outcomes: dict[int, object] = {}
-    seen: list[str] = []
-    start = threading.Barrier(32)
-
-    def writer(n: int):
-        start.wait()
-        try:
-            outcomes[n] = store.write(_noting(insert("dup" if n % 4 == 0 else f"w{n}"), seen), pipelined=True)
-        except IntegrityError as exc:
-            outcomes[n] = exc
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(32)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert all(isinstance(outcomes[n], IntegrityError) for n in range(0, 32, 4))
-    assert all(outcomes[n] == f"w{n}" for n in range(32) if n % 4)
-    assert ids(store) == sorted(["dup"] + [f"w{n}" for n in range(32) if n % 4])
-    # Batches with a duplicate ran again one savepoint per job, never pipelined.
-    assert "OFF" in seen if store.engine.dialect.name == "postgresql" else set(seen) == {"sqlite"}
-
-
 def test_a_pipelined_job_runs_in_a_pipeline_on_postgresql_and_others_do_not(store):
     seen: list[str] = []
     store.write(_noting(insert("piped"), seen), pipelined=True)
@@ -203,26 +193,10 @@ def test_a_pipelined_job_runs_in_a_pipeline_on_postgresql_and_others_do_not(stor
 
 
 def test_a_batch_is_pipelined_only_if_every_job_in_it_may_be(store):
-    batcher, sizes = _gathering(store, gather_seconds=30.0, max_batch=2)
-    both_in_progress = threading.Barrier(2)
-    first_queued = threading.Event()
     seen: list[str] = []
-
-    def caller(name: str) -> None:
-        with batcher.expect():
-            both_in_progress.wait()
-            if name == "plain":
-                first_queued.wait(20)
-                threading.Event().wait(0.2)  # the first is leading by now, and gathering
-            else:
-                first_queued.set()
-            batcher.run(_noting(insert(name), seen), pipelined=name == "piped")
-
-    threads = [threading.Thread(target=caller, args=(name,)) for name in ("piped", "plain")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(20)
+    _, sizes = _two_callers_in_one_batch(
+        store, ("piped", _noting(insert("piped"), seen), True), ("plain", _noting(insert("plain"), seen), False)
+    )
     assert sizes == [2]
     assert seen == (["OFF", "OFF"] if store.engine.dialect.name == "postgresql" else ["sqlite", "sqlite"])
     assert ids(store) == ["piped", "plain"]
