@@ -8,6 +8,8 @@ of failing on a lock upgrade.
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -26,6 +28,8 @@ from intygsgw.storage.repository import CertificateRepository
 from intygsgw.storage.sick_leave import SickLeaveRepository
 from intygsgw.storage.signatures import SignatureRepository
 from intygsgw.storage.writegate import WriteGate, gate_for
+
+log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -95,11 +99,7 @@ class UnitOfWork:
         normally. An error may be raised by a later statement or at the end. On
         SQLite, where a statement is a call into the library, nothing changes.
         """
-        if self.connection.dialect.name != "postgresql":
-            return nullcontext()
-        import psycopg
-
-        if not psycopg.Pipeline.is_supported():
+        if self.connection.dialect.name != "postgresql" or not _pipeline_supported():
             return nullcontext()
         return self.connection.connection.driver_connection.pipeline()
 
@@ -108,6 +108,21 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.connection.rollback()
+
+
+@functools.cache
+def _pipeline_supported() -> bool:
+    """Whether psycopg's libpq has pipeline mode (14 and later); said once in the log when not."""
+    import psycopg
+
+    if psycopg.Pipeline.is_supported():
+        return True
+    log.warning(
+        "PostgreSQL's pipeline mode needs libpq 14 or later (psycopg uses %s): writes go to the "
+        "server one statement at a time, slower; the psycopg[binary] wheel brings a newer libpq",
+        psycopg.pq.version(),
+    )
+    return False
 
 
 class Store:

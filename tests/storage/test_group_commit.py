@@ -213,3 +213,28 @@ def test_a_pipelined_job_that_reads_through_sqlalchemy_still_gets_its_answer(sto
 
     assert store.write(_noting(count, seen), pipelined=True) == 1
     assert seen == (["ON", "OFF"] if store.engine.dialect.name == "postgresql" else ["sqlite"])
+
+
+def test_without_pipeline_mode_in_libpq_jobs_run_one_statement_at_a_time_and_the_log_says_so_once(
+    store, monkeypatch, caplog
+):
+    import psycopg
+
+    from intygsgw.storage import uow as uow_module
+
+    uow_module._pipeline_supported.cache_clear()
+    monkeypatch.setattr(psycopg.Pipeline, "is_supported", classmethod(lambda cls: False))
+    seen: list[str] = []
+    try:
+        with caplog.at_level("WARNING", logger="intygsgw.storage.uow"):
+            store.write(_noting(insert("a"), seen), pipelined=True)
+            store.write(_noting(insert("b"), seen), pipelined=True)
+    finally:
+        uow_module._pipeline_supported.cache_clear()
+    said = [r.getMessage() for r in caplog.records if r.name == "intygsgw.storage.uow"]
+    assert ids(store) == ["a", "b"]
+    if store.engine.dialect.name == "postgresql":
+        assert seen == ["OFF", "OFF"]
+        assert len(said) == 1 and "libpq 14" in said[0]
+    else:
+        assert seen == ["sqlite", "sqlite"] and said == []  # SQLite never asks
