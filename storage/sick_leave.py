@@ -259,8 +259,8 @@ def refresh_derived(
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        keys = [(giver, unit, patient) for giver, unit, patient, _ in rows]
-        relist(connection, [*keys, *gone], {key: bool(row[3]) for key, row in zip(keys, rows, strict=True)})
+        overflowing = {(giver, unit, patient): bool(overflow) for giver, unit, patient, overflow in rows}
+        relist(connection, [*overflowing, *gone], overflowing)
         return
     ids = list(certificate_ids)
     keys = []

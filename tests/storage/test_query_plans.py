@@ -18,7 +18,6 @@ import re
 
 import falcon.testing
 import pytest
-from sqlalchemy import event
 
 from intygsgw.app import build_app
 from intygsgw.audit.writer import AccessLogWriter
@@ -29,6 +28,7 @@ from intygsgw.devtools.stub.process import StubProcess
 from intygsgw.internalapi.app import build_internal_api
 from intygsgw.storage.db import connect_sqlite
 from tests.messages.test_message_relay_http import to_care, to_recipient
+from tests.support.databases import sqlite_statements
 from tests.support.routes import write_stub_routes
 
 # Common table expressions are read whole by design: the delivery loop's skip from queue to queue.
@@ -79,12 +79,7 @@ def test_no_statement_of_the_contracts_the_internal_api_or_delivery_reads_a_whol
     app = _gateway(tmp_path, stub)
     services = app.dispatcher.services
     engine = services.store.engine
-    engine.dispose()  # connections from here on report what they execute
-    executed: list[str] = []
-
-    @event.listens_for(engine, "connect")
-    def _report(dbapi_connection, _record):
-        dbapi_connection.set_trace_callback(executed.append)
+    executed = sqlite_statements(engine)
 
     ids = [f"plan-{i}" for i in range(4)]
     calls = [samples.register_certificate(CertificateSpec(certificate_id=cid)) for cid in ids] + [

@@ -15,7 +15,7 @@ from intygsgw.service import certificates as lifecycle
 from intygsgw.storage import sick_leave as sick_leave_storage
 from intygsgw.storage.sick_leave import relist
 from tests.service.test_sick_leave_data import command
-from tests.support.databases import BOTH, database_url
+from tests.support.databases import BOTH, database_url, sqlite_statements
 
 PATIENT = "191212121212"
 
@@ -393,15 +393,12 @@ def test_a_certificate_added_for_a_patient_read_certificate_by_certificate_reads
         for cid, minutes in (("a", 0), ("b", 1)):
             uow.sick_leave.add(_leave(cid, "SE-U1", minutes), f"<{cid}/>")
         uow.commit()
-    asked: list[str] = []
     sqlite = services.store.engine.dialect.name == "sqlite"
+    executed = sqlite_statements(services.store.engine) if sqlite else []
     with services.store.writing() as uow:
-        raw = uow.connection.connection.driver_connection
-        if sqlite:  # statements on the driver's cursor pass no SQLAlchemy event; SQLite's own trace sees them
-            raw.set_trace_callback(lambda sql: asked.append(sql) if "sick_leave_listing" in sql else None)
+        executed.clear()
         uow.sick_leave.add(_leave("c", "SE-U1", 2), "<c/>")
-        if sqlite:
-            raw.set_trace_callback(None)
+        asked = [sql for sql in executed if "sick_leave_listing" in sql]
         uow.commit()
     if sqlite:
         assert len(asked) == 1, asked

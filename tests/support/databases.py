@@ -21,3 +21,21 @@ def database_url(request: pytest.FixtureRequest, folder: Path, filename: str) ->
     if request.param == POSTGRESQL:
         return request.getfixturevalue("postgres_database")
     return f"sqlite:///{folder / filename}"
+
+
+def sqlite_statements(engine) -> list[str]:
+    """Every statement the SQLite engine's connections run from now on, as SQLite's own trace gives it.
+
+    Statements on the driver's cursor (intygsgw.storage.prepared) pass no SQLAlchemy event; the
+    trace sees them. Connections opened before are closed first, so that every one reports.
+    """
+    from sqlalchemy import event
+
+    executed: list[str] = []
+    engine.dispose()
+
+    @event.listens_for(engine, "connect")
+    def _report(dbapi_connection, _record):
+        dbapi_connection.set_trace_callback(executed.append)
+
+    return executed

@@ -18,7 +18,7 @@ from intygsgw.storage.access_log import verify_chain
 from intygsgw.storage.db import make_engine
 from intygsgw.storage.migrate import upgrade
 from intygsgw.storage.uow import Store
-from tests.support.databases import BOTH
+from tests.support.databases import BOTH, sqlite_statements
 
 from .conftest import cli
 
@@ -417,25 +417,20 @@ def test_appends_gathered_by_a_batch_are_chained_at_its_end_in_their_order(url):
     # A group commit's jobs append one after another; the head is read and moved once, after them.
     store = Store(make_engine(url))
     first, second = _entries(0, 2), _entries(10, 3)
-    head_statements: list[str] = []
-    if url.startswith("sqlite"):
-        from sqlalchemy import event
+    executed = sqlite_statements(store.engine) if url.startswith("sqlite") else []
 
-        @event.listens_for(store.engine, "connect")
-        def trace(dbapi_connection, _record):
-            dbapi_connection.set_trace_callback(
-                lambda sql: head_statements.append(sql) if "access_log_head" in sql else None
-            )
+    def head_statements() -> list[str]:
+        return [sql for sql in executed if "access_log_head" in sql]
 
     with store.writing() as uow:
         start = uow.access_log.head()[0]
-        head_statements.clear()
+        executed.clear()
         with uow.batch(pipelined=False):
             uow.access_log.append(first)
             uow.access_log.append(second)
-            assert head_statements == []  # nothing chained yet
+            assert head_statements() == []  # nothing chained yet
         uow.commit()
-    chained_with = list(head_statements)
+    chained_with = head_statements()
     with store.reading() as uow:
         stored = list(uow.access_log.entries())
         report = verify_chain(uow.access_log)
