@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 import operator
@@ -313,6 +314,10 @@ def relist(
             overflow = state is not None and bool(state[0])
         if overflow:
             continue  # read certificate by certificate already: nothing kept here to bring up to date
+        if connection.dialect.name == "postgresql":
+            _LOCK_LISTING.execute(
+                connection, {"space": _LISTING_LOCKS, "key": _listing_lock(giver, unit, patient)}
+            ).close()
         ids, keys_, items = _listed_of_patient(connection, where, LISTED_AT_MOST + 1)
         if not ids:
             _DELETE_LISTING.execute(connection, where).close()
@@ -429,6 +434,21 @@ _LISTED_OF_PATIENT = PreparedStatement(
     .limit(bindparam("limit", type_=Integer()))
     .offset(bindparam("offset", type_=Integer()))
 )
+# Two transactions on PostgreSQL that each add a row for one patient on one unit would each read
+# the patient's rows before the other committed, and the later upsert would keep only its own: a
+# certificate missing from the unit's list until the patient's next change. A lock on the listing
+# key, held to the commit and taken before the read, makes the second wait for the first and read
+# its row too. On SQLite a write transaction has the database to itself from its start.
+_LOCK_LISTING = PreparedStatement(text("SELECT pg_advisory_xact_lock(:space, :key)"))
+_LISTING_LOCKS = 0x51C1  # the first key of these locks, apart from any other advisory lock
+
+
+def _listing_lock(giver: str, unit: str, patient: str) -> int:
+    """A listing key as the lock's second key (32 bits): keys that share one only wait for each other."""
+    digest = hashlib.blake2b("\x1f".join((giver, unit, patient)).encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 _LISTING_STATE = PreparedStatement(select(_L.c.certificate_ids.is_(None)).where(*_ON_LISTING_KEY))
 _DELETE_LISTING = PreparedStatement(delete(_L).where(*_ON_LISTING_KEY))
 # The same text on SQLite (3.24 and later) and PostgreSQL; the unique index is the conflict's target.
