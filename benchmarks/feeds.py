@@ -159,11 +159,13 @@ def run(broker, statistics_on: bool, args, work: Path) -> dict:
     cpu_before = gateway_cpu()
     try:
         if args.load == "wrk":
-            figures = register_throughput.load_with_wrk(gw.port, args.seconds, args.clients, folder)
+            figures = register_throughput.load_with_wrk(gw.port, args.seconds, args.clients, folder, args.per_patient)
             n, elapsed = int(figures["requests"]), figures["seconds"]
             p50, p99 = figures["p50_us"] / 1000, figures["p99_us"] / 1000
         else:
-            bodies = register_throughput.make_envelopes(args.clients * 4000, time.monotonic_ns() % 10_000)
+            bodies = register_throughput.make_envelopes(
+                args.clients * 4000, time.monotonic_ns() % 10_000, args.per_patient
+            )
             chunks = [bodies[i * 4000 : (i + 1) * 4000] for i in range(args.clients)]
             latencies, _, elapsed = register_throughput.load_with_python_clients(gw.port, chunks, args.seconds)
             n = len(latencies)
@@ -212,7 +214,7 @@ def _register(app, body: bytes) -> None:
         raise SystemExit(f"registration refused: {answer[:400]!r}")
 
 
-def _registrations(statistics_on: bool, n: int) -> None:
+def _registrations(statistics_on: bool, n: int, per_patient: int) -> None:
     """``n`` registrations to warm up, then ``n`` inside functools.reduce: callgrind counts only inside it.
 
     valgrind sees no Python functions, only C ones; reduce is a C function this
@@ -227,7 +229,7 @@ def _registrations(statistics_on: bool, n: int) -> None:
     settings = Settings(db=f"sqlite:///{folder / 'count.db'}", statistics=statistics_on, delivery=False)
     app = build_app(settings, migrate=True)
     settle_heap()
-    bodies = register_throughput.make_envelopes(2 * n, 7)
+    bodies = register_throughput.make_envelopes(2 * n, 7, per_patient)
 
     for body in bodies[:n]:
         _register(app, body)
@@ -235,7 +237,7 @@ def _registrations(statistics_on: bool, n: int) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _publishing(broker_url: str, n: int) -> None:
+def _publishing(broker_url: str, n: int, per_patient: int) -> None:
     """Publish ``n`` statistics events to the broker, then ``n`` more inside functools.reduce (see _registrations).
 
     The events are those of real registrations (statistics on, delivery off), published in one
@@ -256,7 +258,7 @@ def _publishing(broker_url: str, n: int) -> None:
     config = DeliveryConfig(event_linger_seconds=0, event_batch_size=n)
     deliverer = Deliverer(services.store, services.outbound, services.clock, config, StompPublisher(broker_url))
     settle_heap()
-    bodies = register_throughput.make_envelopes(2 * n, 11)
+    bodies = register_throughput.make_envelopes(2 * n, 11, per_patient)
 
     for body in bodies[:n]:
         _register(app, body)
@@ -269,7 +271,7 @@ def _publishing(broker_url: str, n: int) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def count_instructions(n: int, events: int) -> None:
+def count_instructions(n: int, events: int, per_patient: int) -> None:
     import os
     import re
     import subprocess
@@ -288,6 +290,8 @@ def count_instructions(n: int, events: int) -> None:
             sys.executable,
             str(Path(__file__).resolve()),
             *args,
+            "--per-patient",
+            str(per_patient),
         ]
         # Hash seeds fixed, so that runs build the same dicts.
         env = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -343,17 +347,23 @@ def main() -> None:
     ap.add_argument("--instructions", action="store_true", help="count instructions under callgrind instead of timing")
     ap.add_argument("--registrations", type=int, default=30, help="with --instructions: registrations counted")
     ap.add_argument("--events", type=int, default=300, help="with --instructions: events published in one batch")
+    ap.add_argument(
+        "--per-patient",
+        type=int,
+        default=register_throughput.PER_PATIENT,
+        help="certificates per patient, as register_throughput.py (0: every one for one patient, as before 2026-12-07)",
+    )
     ap.add_argument("--count-worker", choices=["on", "off"], help=argparse.SUPPRESS)
     ap.add_argument("--count-publisher", metavar="BROKER_URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.count_worker:
-        _registrations(args.count_worker == "on", args.registrations)
+        _registrations(args.count_worker == "on", args.registrations, args.per_patient)
         return
     if args.count_publisher:
-        _publishing(args.count_publisher, args.events)
+        _publishing(args.count_publisher, args.events, args.per_patient)
         return
     if args.instructions:
-        count_instructions(args.registrations, args.events)
+        count_instructions(args.registrations, args.events, args.per_patient)
         return
     if args.pin:
         import os

@@ -9,6 +9,15 @@ certificates on keep-alive connections (wrk from Debian's ``wrk`` package when
 installed, else Python client processes, which take a larger share of the same
 two cores), and prints requests/s, p50/p99 latency and each process's peak RSS.
 
+Each patient gets ``--per-patient`` certificates (3 by default, in the order they
+are sent; an assumption standing for a sick-leave case's first certificate and
+its extensions, not a measured figure), so that a registration lists its patient
+on the unit as one in production does: the patient's rows read and the listing
+row written, and the access log's hour row named. ``--per-patient 0`` sends every
+certificate for one patient, as this benchmark did until 2026-12-07: that
+patient's listing row passes 100 certificates at once and is never rebuilt
+again, which left out work every production registration does.
+
 With ``--db postgres`` the gateway stores in a PostgreSQL server started from
 the Debian package for the run (fsync on, as the tests' server), its tables
 analyzed after the warm-up as autovacuum keeps a live database's, and the
@@ -50,12 +59,33 @@ from intygsgw.storage.db import SQLITE_ERRORS, connect_sqlite  # noqa: E402
 PATH = REGISTER_CERTIFICATE_3.path
 
 
-def make_envelopes(n: int, seed: int) -> list[bytes]:
+PER_PATIENT = 3  # certificates per patient by default (see the module's docstring)
+PERSONS = 20_000_000  # distinct personnummer the samples can make
+
+
+def patients(count: int, seed: int) -> list[str]:
+    """``count`` distinct patients' personnummer; sets made with other seeds rarely share one."""
+    import random
+
+    from intygsgw.devtools.samples.certificates import personnummer
+
+    first = random.Random(seed).randrange(PERSONS)
+    return [personnummer((first + i) % PERSONS) for i in range(count)]
+
+
+def make_envelopes(n: int, seed: int, per_patient: int = PER_PATIENT) -> list[bytes]:
+    """``n`` RegisterCertificate requests, distinct certificates, ``per_patient`` for each patient (0: all one)."""
     from intygsgw.devtools.samples.certificates import CertificateSpec, unique_certificate_ids
     from intygsgw.devtools.samples.requests import register_certificate
 
     ids = unique_certificate_ids(n, seed)
-    return [register_certificate(CertificateSpec(certificate_id=cid)) for cid in ids]
+    if per_patient <= 0:
+        return [register_certificate(CertificateSpec(certificate_id=cid)) for cid in ids]
+    persons = patients(-(-n // per_patient), seed)
+    return [
+        register_certificate(CertificateSpec(certificate_id=cid, person_id=persons[i // per_patient]))
+        for i, cid in enumerate(ids)
+    ]
 
 
 def _floor_schema():
@@ -207,6 +237,11 @@ def load_with_python_clients(
 WRK_SCRIPT = r"""
 local template = io.open(os.getenv("BENCH_TEMPLATE")):read("*a")
 local run = os.getenv("BENCH_RUN")
+-- Patients: each wrk thread takes its own half of the list, per_patient certificates each.
+local per_patient, persons = tonumber(os.getenv("BENCH_PER_PATIENT")), {}
+if per_patient > 0 then
+  for line in io.lines(os.getenv("BENCH_PERSONS")) do persons[#persons + 1] = line end
+end
 local counter, threads, created = 0, {}, 0
 -- tid is a global: setup() runs in the main Lua state and thread:set() writes
 -- each thread's own global.
@@ -222,6 +257,11 @@ function request()
   counter = counter + 1
   local id = string.format("%s-0000-4000-a%03d-%012d", run, tid, counter)
   local body = template:gsub("@@CERTIFICATE_ID@@", id)
+  if per_patient > 0 then
+    local half = math.floor(#persons / 2)
+    local person = persons[(tid - 1) * half + math.floor((counter - 1) / per_patient) % half + 1]
+    body = body:gsub("@@PERSON_ID@@", person)
+  end
   return wrk.format("POST", nil, {["Content-Type"] = "text/xml; charset=UTF-8"}, body)
 end
 function response(status, headers, body)
@@ -238,15 +278,27 @@ end
 """
 
 
-def load_with_wrk(port: int, seconds: float, connections: int, workdir: Path) -> dict:
-    from intygsgw.devtools.samples.certificates import CertificateSpec
+def load_with_wrk(port: int, seconds: float, connections: int, workdir: Path, per_patient: int = PER_PATIENT) -> dict:
+    from intygsgw.devtools.samples.certificates import PATIENT, CertificateSpec
     from intygsgw.devtools.samples.requests import register_certificate
 
     template = workdir / "register-template.xml"
-    template.write_bytes(register_certificate(CertificateSpec(certificate_id="@@CERTIFICATE_ID@@")))
+    sample = register_certificate(CertificateSpec(certificate_id="@@CERTIFICATE_ID@@"))
+    if per_patient > 0:
+        sample = sample.replace(PATIENT.encode(), b"@@PERSON_ID@@")
+    template.write_bytes(sample)
+    persons = workdir / "register-persons.txt"
+    # Enough for two wrk threads of 100,000 certificates each before a patient comes round again.
+    persons.write_text("\n".join(patients(2 * -(-100_000 // per_patient), os.getpid())) if per_patient > 0 else "")
     script = workdir / "register.lua"
     script.write_text(WRK_SCRIPT)
-    env = {**os.environ, "BENCH_TEMPLATE": str(template), "BENCH_RUN": os.urandom(4).hex()}
+    env = {
+        **os.environ,
+        "BENCH_TEMPLATE": str(template),
+        "BENCH_RUN": os.urandom(4).hex(),
+        "BENCH_PER_PATIENT": str(max(0, per_patient)),
+        "BENCH_PERSONS": str(persons),
+    }
     out = subprocess.run(
         [
             "wrk",
@@ -355,6 +407,9 @@ def main() -> None:
     ap.add_argument("--per-client", type=int, default=6000, help="certificates prepared per client")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
+        "--per-patient", type=int, default=PER_PATIENT, help="certificates per patient (0: every one for one patient)"
+    )
+    ap.add_argument(
         "--load",
         choices=["wrk", "python"],
         default="wrk" if shutil.which("wrk") else "python",
@@ -376,7 +431,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="intygsgw-bench-"))
     total = args.clients * args.per_client if args.load == "python" else 0
     print(f"preparing {total} distinct certificates ...", flush=True)
-    envelopes = make_envelopes(total + 2000, args.seed)
+    envelopes = make_envelopes(total + 2000, args.seed, args.per_patient)
     size = statistics.mean(len(e) for e in envelopes[:100])
     print(f"certificate envelope size: {size / 1024:.1f} KiB")
 
@@ -410,7 +465,7 @@ def main() -> None:
         idle_before, steal_before = _machine_idle_and_steal_seconds()
         own_before = os.times()
         if args.load == "wrk":
-            figures = load_with_wrk(gw.port, args.seconds, args.clients, work)
+            figures = load_with_wrk(gw.port, args.seconds, args.clients, work, args.per_patient)
             n, elapsed = int(figures["requests"]), figures["seconds"]
             errors = int(figures["failures"] + figures["errors"])
             p50, p99 = figures["p50_us"] / 1000, figures["p99_us"] / 1000
