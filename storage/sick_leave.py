@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import json
 import operator
@@ -31,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.sick_leave import HIDING_RELATIONS, SickLeaveCertificate, WorkCapacity, without_gaps
+from intygsgw.storage import locks
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import (
     CertificateRow,
@@ -84,9 +84,15 @@ class SickLeaveRepository:
             ],
         )
         # A certificate that replaces another may come after it or, restored or forwarded, before.
-        refresh_derived(self.connection, [cert.certificate_id])
+        refresh_derived(self.connection, [cert.certificate_id], patients=[cert.patient_id])
+
+    def lock(self, certificate_id: str) -> None:
+        """No other writer adds, revokes or removes the certificate's row until this transaction ends."""
+        locks.lock_until_commit(self.connection, locks.CERTIFICATE, [certificate_id])
 
     def mark_deleted(self, certificate_id: str) -> None:
+        # Locked first: a row another writer is adding (and has not committed) would not be found.
+        self.lock(certificate_id)
         self.connection.execute(
             update(SickLeaveCertificateRow)
             .where(SickLeaveCertificateRow.certificate_id == certificate_id)
@@ -239,7 +245,10 @@ class SickLeaveRepository:
 
 
 def refresh_derived(
-    connection: Connection, certificate_ids: Collection[str], gone: Iterable[tuple[str, str, str]] = ()
+    connection: Connection,
+    certificate_ids: Collection[str],
+    gone: Iterable[tuple[str, str, str]] = (),
+    patients: Collection[str] | None = None,
 ) -> None:
     """Derive what the lists read from these certificates' rows again: ``replaced`` for them and
     for those they replace or complete, and the listing rows of all of their patients (:func:`relist`).
@@ -250,18 +259,26 @@ def refresh_derived(
     certificate it comes from has a sick-leave row that is not revoked; revoking the
     newer one brings the older back (§2.4). ``gone``: the listing keys of rows the caller
     removed (:func:`listing_keys`, asked before), which can no longer be found by their ids.
+
+    The patients are locked before anything is derived (:func:`_lock_patients`): ``patients``
+    when the caller knows them (a row it just wrote), else those of the rows found.
     """
+    gone = list(gone)
+    held: set[str] = set()
+    if connection.dialect.name == "postgresql":
+        if patients is None:
+            patients = _patients_of(connection, certificate_ids)
+        _lock_patients(connection, [*patients, *(patient for _, _, patient in gone)], held)
     if len(certificate_ids) == 1:
-        # Every registered sick-leave certificate comes here: prepared, like its own rows.
+        # Every registered sick-leave certificate comes here: prepared, like its own rows (and a
+        # registration's write may run in a PostgreSQL pipeline, where only these can be read).
         [certificate_id] = certificate_ids
         _REFRESH_ONE.execute(connection, {"id": certificate_id}).close()
-        cursor = _KEYS_ONE.execute(connection, {"id": certificate_id})
-        try:
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        overflowing = {(giver, unit, patient): bool(overflow) for giver, unit, patient, overflow in rows}
-        relist(connection, [*overflowing, *gone], overflowing)
+        overflowing = {
+            (giver, unit, patient): overflow
+            for giver, unit, patient, overflow in _keys_of_one(connection, certificate_id)
+        }
+        relist(connection, [*overflowing, *gone], overflowing, held)
         return
     ids = list(certificate_ids)
     keys = []
@@ -269,7 +286,52 @@ def refresh_derived(
         connection.execute(_refresh(_T.c.certificate_id.in_(chunk)))
         connection.execute(_refresh(_T.c.certificate_id.in_(_predecessors(_R.c.from_id.in_(chunk)))))
         keys.extend(listing_keys(connection, chunk))
-    relist(connection, [*keys, *gone])
+    relist(connection, [*keys, *gone], held=held)
+
+
+# More patients than this at once (a care provider's erasure or restore) lock the sick-leave table
+# instead: PostgreSQL's shared lock table has room for some 64 locks per connection, and a
+# transaction taking thousands would fail for want of it.
+PATIENT_LOCKS_AT_MOST = 64
+_EVERY_PATIENT = "\0every patient"  # in ``held``: the table is locked
+
+
+def _lock_patients(connection: Connection, patients: Iterable[str], held: set[str]) -> None:
+    """Lock the patients not in ``held`` until the commit (PostgreSQL; intygsgw.storage.locks), and add them.
+
+    Two writers changing one patient's rows at once would each derive the patient's listing rows
+    and ``replaced`` flags without the other's uncommitted rows, and the later commit would keep
+    its stale result: a certificate missing from a unit's list, or one listed that is replaced.
+    The second to lock waits for the first's commit and then reads its rows. Every writer that
+    comes here has written the sick-leave table already or does next, so the table's lock, which
+    admits none of their writes, stands in for locks on all of its patients.
+    """
+    if connection.dialect.name != "postgresql" or _EVERY_PATIENT in held:
+        return
+    new = set(patients) - held
+    if len(new) > PATIENT_LOCKS_AT_MOST:
+        connection.exec_driver_sql(f"LOCK TABLE {_T.name} IN EXCLUSIVE MODE")
+        held.add(_EVERY_PATIENT)
+        return
+    locks.lock_until_commit(connection, locks.PATIENT, new)
+    held.update(new)
+
+
+def _patients_of(connection: Connection, certificate_ids: Collection[str]) -> list[str]:
+    """The patients of these certificates' rows and of those they replace or complete."""
+    if len(certificate_ids) == 1:
+        return [patient for _, _, patient, _ in _keys_of_one(connection, next(iter(certificate_ids)))]
+    return [patient for _, _, patient in listing_keys(connection, certificate_ids)]
+
+
+def _keys_of_one(connection: Connection, certificate_id: str) -> list[tuple[str, str, str, bool]]:
+    """The listing keys of the certificate and of those it replaces or completes, each with whether
+    its listing row says only "too many to list"."""
+    cursor = _KEYS_ONE.execute(connection, {"id": certificate_id})
+    try:
+        return [(giver, unit, patient, bool(overflow)) for giver, unit, patient, overflow in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def listing_keys(connection: Connection, certificate_ids: Collection[str]) -> list[tuple[str, str, str]]:
@@ -295,14 +357,19 @@ def relist(
     connection: Connection,
     keys: Iterable[tuple[str, str, str]],
     overflowing: Mapping[tuple[str, str, str], bool] | None = None,
+    held: set[str] | None = None,
 ) -> None:
     """Build the listing rows of these (care giver, unit, patient) again from the certificates' rows.
 
     The one place that writes ``sick_leave_listing``: a patient with no certificate left to
     list there loses the row. ``overflowing``: whether a key's row says only that its patient
     has too many certificates to list there, when the caller read it already in this transaction.
+    ``held``: the patients this transaction has locked already (:func:`_lock_patients`); the others
+    are locked before their rows are read.
     """
-    for giver, unit, patient in sorted(set(keys)):
+    keys = sorted(set(keys))
+    _lock_patients(connection, [patient for _, _, patient in keys], held if held is not None else set())
+    for giver, unit, patient in keys:
         where = {"giver": giver, "unit": unit, "patient": patient}
         overflow = (overflowing or {}).get((giver, unit, patient))
         if overflow is None:
@@ -314,10 +381,6 @@ def relist(
             overflow = state is not None and bool(state[0])
         if overflow:
             continue  # read certificate by certificate already: nothing kept here to bring up to date
-        if connection.dialect.name == "postgresql":
-            _LOCK_LISTING.execute(
-                connection, {"space": _LISTING_LOCKS, "key": _listing_lock(giver, unit, patient)}
-            ).close()
         ids, keys_, items = _listed_of_patient(connection, where, LISTED_AT_MOST + 1)
         if not ids:
             _DELETE_LISTING.execute(connection, where).close()
@@ -434,21 +497,6 @@ _LISTED_OF_PATIENT = PreparedStatement(
     .limit(bindparam("limit", type_=Integer()))
     .offset(bindparam("offset", type_=Integer()))
 )
-# Two transactions on PostgreSQL that each add a row for one patient on one unit would each read
-# the patient's rows before the other committed, and the later upsert would keep only its own: a
-# certificate missing from the unit's list until the patient's next change. A lock on the listing
-# key, held to the commit and taken before the read, makes the second wait for the first and read
-# its row too. On SQLite a write transaction has the database to itself from its start.
-_LOCK_LISTING = PreparedStatement(text("SELECT pg_advisory_xact_lock(:space, :key)"))
-_LISTING_LOCKS = 0x51C1  # the first key of these locks, apart from any other advisory lock
-
-
-def _listing_lock(giver: str, unit: str, patient: str) -> int:
-    """A listing key as the lock's second key (32 bits): keys that share one only wait for each other."""
-    digest = hashlib.blake2b("\x1f".join((giver, unit, patient)).encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 _LISTING_STATE = PreparedStatement(select(_L.c.certificate_ids.is_(None)).where(*_ON_LISTING_KEY))
 _DELETE_LISTING = PreparedStatement(delete(_L).where(*_ON_LISTING_KEY))
 # The same text on SQLite (3.24 and later) and PostgreSQL; the unique index is the conflict's target.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +16,6 @@ from intygsgw.storage import sick_leave as sick_leave_storage
 from intygsgw.storage.sick_leave import relist
 from tests.service.test_sick_leave_data import command
 from tests.support.databases import BOTH, database_url, sqlite_statements
-from tests.support.waiting import wait_until
 
 PATIENT = "191212121212"
 
@@ -406,39 +404,6 @@ def test_a_certificate_added_for_a_patient_read_certificate_by_certificate_reads
         assert len(asked) == 1, asked
         assert "LEFT OUTER JOIN sick_leave_listing" in asked[0]
     assert _listed(services, "SE-U1") == [(PATIENT, ["a", "b", "c"], b"<a/><b/><c/>")]
-
-
-def test_on_postgresql_two_writers_adding_rows_for_one_patient_on_one_unit_both_stay_listed(postgres_database):
-    # PostgreSQL runs two gateways' (or two workers') transactions side by side; SQLite never has two
-    # writers. The second to list the patient must see the first's row, not overwrite it with its own.
-    services = build_services(Settings(db=postgres_database), migrate=True)
-    unit, failures = "SE-U-TWO-WRITERS", []
-
-    def second() -> None:
-        try:
-            with services.store.writing() as uow:
-                uow.sick_leave.add(_leave("two-b", unit, 1), "<b/>")
-                uow.commit()
-        except Exception as exc:
-            failures.append(exc)
-
-    def waiting_for_a_lock() -> int:
-        with services.store.reading() as uow:
-            return uow.connection.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted").scalar_one()
-
-    try:
-        with services.store.writing() as uow:
-            uow.sick_leave.add(_leave("two-a", unit, 0), "<a/>")
-            writer = threading.Thread(target=second)
-            writer.start()
-            # The first has listed the patient and not committed: the second is now in its way.
-            wait_until(waiting_for_a_lock, "the second writer waiting for the first")
-            uow.commit()
-        writer.join(30)
-        assert not writer.is_alive() and failures == []
-        assert _listed(services, unit) == [(PATIENT, ["two-a", "two-b"], b"<a/><b/>")]
-    finally:
-        services.store.engine.dispose()
 
 
 def test_ids_that_the_separator_would_split_are_listed_whole(services):

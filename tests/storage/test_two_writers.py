@@ -1,0 +1,135 @@
+"""Two writers at once on PostgreSQL: a write computed from rows the other has not committed yet.
+
+PostgreSQL runs several workers' and gateways' transactions side by side, each statement reading
+what was committed when it began; SQLite lets one writer in at a time, so none of this can happen
+there. Each test holds a first transaction open until the second is seen waiting for a lock, then
+commits both and checks that the second wrote with the first's rows in view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from intygsgw.app import build_services
+from intygsgw.config.settings import Settings
+from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
+from intygsgw.storage import sick_leave as sick_leave_storage
+from tests.support.waiting import wait_until
+
+PATIENT = "191212121212"
+GIVER = "SE-GIVER-TW"
+SIGNED = dt.datetime(2026, 12, 1, 10)
+
+
+@pytest.fixture(scope="module")
+def services(postgres_database):
+    made = build_services(Settings(db=postgres_database), migrate=True)
+    yield made
+    made.store.engine.dispose()
+
+
+def _leave(cid: str, unit: str, minutes: int, patient: str = PATIENT) -> SickLeaveCertificate:
+    return SickLeaveCertificate(
+        cid, patient, "Tolvan", GIVER, unit, "Enheten", "SE-DOC-1", "Doktor",
+        SIGNED + dt.timedelta(minutes=minutes), "M544",
+        (WorkCapacity(dt.date(2026, 12, 1), dt.date(2026, 12, 20), 100),),
+    )  # fmt: skip
+
+
+def _listed(services, unit: str) -> list[list[str]]:
+    today = dt.date(2026, 12, 5)
+    with services.store.reading() as uow:
+        return [ids for _, ids, _ in uow.sick_leave.unit_listing(GIVER, [unit], today, today)]
+
+
+def _written(services, step: Callable) -> None:
+    with services.store.writing() as uow:
+        step(uow)
+        uow.commit()
+
+
+def _one_waiting_for_the_other(services, first: Callable, second: Callable) -> None:
+    """``first`` in a transaction held open until ``second``, on another thread, waits for a lock; then both commit."""
+    failures: list[BaseException] = []
+
+    def run_second() -> None:
+        try:
+            _written(services, second)
+        except Exception as exc:
+            failures.append(exc)
+
+    def second_waits() -> int:
+        with services.store.reading() as uow:
+            waiting = uow.connection.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted").scalar_one()
+        return len(failures) or waiting
+
+    with services.store.writing() as uow:
+        first(uow)
+        writer = threading.Thread(target=run_second)
+        writer.start()
+        wait_until(second_waits, "the second writer waiting for the first")
+        uow.commit()
+    writer.join(30)
+    assert not writer.is_alive() and failures == []
+
+
+def test_two_certificates_added_for_one_patient_on_one_unit_are_both_listed(services):
+    # Without the patient's lock each listed only its own, and the later commit won.
+    _one_waiting_for_the_other(
+        services,
+        lambda uow: uow.sick_leave.add(_leave("tw-a", "SE-U-ADD", 0), "<a/>"),
+        lambda uow: uow.sick_leave.add(_leave("tw-b", "SE-U-ADD", 1), "<b/>"),
+    )
+    assert _listed(services, "SE-U-ADD") == [["tw-a", "tw-b"]]
+
+
+def test_revoking_both_certificates_that_replace_one_brings_it_back(services):
+    # Each revocation saw the other newer certificate still standing, so neither cleared the old
+    # one's replaced flag, and it stayed off the lists (§2.4).
+    unit = "SE-U-BACK"
+
+    def stored(uow) -> None:
+        for cid, minutes in (("tw-old", 0), ("tw-ersatt", 1), ("tw-komplt", 2)):
+            uow.sick_leave.add(_leave(cid, unit, minutes), f"<{cid}/>")
+        uow.certificates.add_relation("tw-ersatt", "tw-old", "ERSATT", SIGNED)
+        uow.certificates.add_relation("tw-komplt", "tw-old", "KOMPLT", SIGNED)
+
+    _written(services, stored)
+    assert _listed(services, unit) == [["tw-ersatt", "tw-komplt"]]
+    _one_waiting_for_the_other(
+        services,
+        lambda uow: uow.sick_leave.mark_deleted("tw-ersatt"),
+        lambda uow: uow.sick_leave.mark_deleted("tw-komplt"),
+    )
+    assert _listed(services, unit) == [["tw-old"]]
+
+
+def test_a_change_to_many_patients_at_once_locks_the_table_and_still_lists_what_others_add(services, monkeypatch):
+    # A care provider's erasure or restore may touch thousands of patients, more than PostgreSQL's
+    # lock table has room for: past the limit the sick-leave table is locked instead.
+    monkeypatch.setattr(sick_leave_storage, "PATIENT_LOCKS_AT_MOST", 1)
+    unit, other = "SE-U-MANY", "197705232382"
+
+    def stored(uow) -> None:
+        uow.sick_leave.add(_leave("tw-m1", unit, 0), "<m1/>")
+        uow.sick_leave.add(_leave("tw-m2", unit, 1, patient=other), "<m2/>")
+
+    _written(services, stored)
+
+    def both_patients_again(uow) -> None:
+        sick_leave_storage.refresh_derived(uow.connection, ["tw-m1", "tw-m2"])
+        [[mode]] = uow.connection.exec_driver_sql(
+            "SELECT mode FROM pg_locks WHERE locktype = 'relation' AND granted"
+            " AND relation = 'sick_leave_certificate'::regclass AND pid = pg_backend_pid()"
+            " AND mode = 'ExclusiveLock'"
+        ).all()
+        assert mode == "ExclusiveLock"
+
+    _one_waiting_for_the_other(
+        services, both_patients_again, lambda uow: uow.sick_leave.add(_leave("tw-m3", unit, 2), "<m3/>")
+    )
+    assert _listed(services, unit) == [["tw-m1", "tw-m3"], ["tw-m2"]]
