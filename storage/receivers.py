@@ -6,6 +6,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
 from intygsgw.domain.records import ApprovedReceiver
+from intygsgw.storage import locks
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import ApprovedReceiverRow
 
@@ -16,6 +17,9 @@ class ApprovedReceiverRepository:
 
     def replace(self, certificate_id: str, receivers: list[ApprovedReceiver]) -> None:
         """The new choice replaces every earlier one for the certificate."""
+        # Locked first: two choices at once on PostgreSQL would each delete only the rows committed
+        # before it and both be kept, a recipient approved and not approved.
+        locks.lock_until_commit(self.connection, locks.CERTIFICATE, [certificate_id])
         self.connection.execute(delete(ApprovedReceiverRow).where(ApprovedReceiverRow.certificate_id == certificate_id))
         if receivers:
             rows = [

@@ -16,6 +16,7 @@ import pytest
 
 from intygsgw.app import build_services
 from intygsgw.config.settings import Settings
+from intygsgw.domain.records import ApprovedReceiver
 from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
 from intygsgw.storage import sick_leave as sick_leave_storage
 from tests.support.waiting import wait_until
@@ -106,6 +107,26 @@ def test_revoking_both_certificates_that_replace_one_brings_it_back(services):
         lambda uow: uow.sick_leave.mark_deleted("tw-komplt"),
     )
     assert _listed(services, unit) == [["tw-old"]]
+
+
+def test_two_choices_of_approved_receivers_at_once_leave_the_later_one(services):
+    # Each deleted only the rows committed before it, so both choices were kept: FKASSA approved
+    # and not approved.
+    _written(services, lambda uow: uow.approved_receivers.replace("tw-ar", [ApprovedReceiver("FKASSA", True)]))
+    _one_waiting_for_the_other(
+        services,
+        lambda uow: uow.approved_receivers.replace(
+            "tw-ar", [ApprovedReceiver("FKASSA", True), ApprovedReceiver("AF", False)]
+        ),
+        lambda uow: uow.approved_receivers.replace(
+            "tw-ar", [ApprovedReceiver("FKASSA", False), ApprovedReceiver("AF", True)]
+        ),
+    )
+    with services.store.reading() as uow:
+        assert uow.approved_receivers.for_certificate("tw-ar") == [
+            ApprovedReceiver("FKASSA", False),
+            ApprovedReceiver("AF", True),
+        ]
 
 
 def test_a_change_to_many_patients_at_once_locks_the_table_and_still_lists_what_others_add(services, monkeypatch):
