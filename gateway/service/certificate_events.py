@@ -93,8 +93,16 @@ def handle_event(
 
 
 def _store_sick_leave(svc: Services, uow: UnitOfWork, cert: CsCertificate) -> None:
-    """The certificate's sick-leave row, if its type feeds sick leave; once, however often the event comes."""
-    if cert.intyg is None or uow.sick_leave.has(cert.certificate_id):
+    """The certificate's sick-leave row, if its type feeds sick leave; once, however often the event comes.
+
+    None for a certificate CS says is revoked already: its revoked event may have been handled
+    first (by another gateway, or while this one was being tried again), finding no row to mark.
+    """
+    if cert.intyg is None or cert.revocation_request is not None:
+        return
+    # Held from the look to the commit: a revoked event handled at the same time waits for the row.
+    uow.sick_leave.lock(cert.certificate_id)
+    if uow.sick_leave.has(cert.certificate_id):
         return
     try:
         head = read_intyg_header(cert.intyg)

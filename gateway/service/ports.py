@@ -136,6 +136,9 @@ class SickLeaveRepository(Protocol):
     def add(self, cert: SickLeaveCertificate, listed_item: str | None = None) -> None:
         """Store the certificate and its periods, with how the lists show it when that is rendered already."""
 
+    def lock(self, certificate_id: str) -> None:
+        """No other writer adds, revokes or removes the certificate's row until this unit of work ends."""
+
     def mark_deleted(self, certificate_id: str) -> None: ...
 
     def for_units(

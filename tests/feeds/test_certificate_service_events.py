@@ -164,23 +164,37 @@ def test_a_revocation_of_a_sent_certificate_is_forwarded_built_from_cs_data(gate
     assert got[0]["outcome"] == "OK", got[0]
 
 
-def test_a_signed_sick_leave_certificate_is_on_the_sick_leave_lists_until_it_is_revoked(gateway, activemq, cs):
-    from tests.support.fresh import day, new_hsa, new_person
-    from tests.support.soapclient import GatewayClient
+def sick_leave_element(cid: str, person: str, unit: str) -> bytes:
+    """A LISJP signed three days ago whose sick leave runs on for ten days."""
+    from tests.support.fresh import day
 
-    cid, unit, person = str(uuid.uuid4()), new_hsa("U"), new_person()
-    element = register_element(
+    return register_element(
         cid, person_id=person, care_unit_id=unit, signed_at=day(-3) + "T10:00:00",
         periods=(("HELT_NEDSATT", day(-3), day(10)),),
     )  # fmt: skip
+
+
+def listed_on(gateway, unit: str) -> list[str]:
+    """The certificate ids on the unit's active sick-leave list."""
+    from tests.support.soapclient import GatewayClient
+
+    _, answer = GatewayClient(gateway.base_url).call_raw(
+        "ListActiveSickLeavesForCareUnit", 1, samples.list_active_sick_leaves_for_care_unit(unit)
+    )
+    return [d.findtext(f"{{{REHAB}}}intygsId") for d in answer.iter(f"{{{REHAB}}}intygsData")]
+
+
+def test_a_signed_sick_leave_certificate_is_on_the_sick_leave_lists_until_it_is_revoked(gateway, activemq, cs):
+    from tests.support.fresh import new_hsa, new_person
+    from tests.support.soapclient import GatewayClient
+
+    cid, unit, person = str(uuid.uuid4()), new_hsa("U"), new_person()
+    element = sick_leave_element(cid, person, unit)
     cs.add_certificate(cid, element)
     client = GatewayClient(gateway.base_url)
 
     def listed() -> list[str]:
-        _, answer = client.call_raw(
-            "ListActiveSickLeavesForCareUnit", 1, samples.list_active_sick_leaves_for_care_unit(unit)
-        )
-        return [d.findtext(f"{{{REHAB}}}intygsId") for d in answer.iter(f"{{{REHAB}}}intygsData")]
+        return listed_on(gateway, unit)
 
     put_event(activemq, eventType="certificate-signed", certificateId=cid)
     assert wait_for(listed, "the certificate on the unit's list") == [cid]
@@ -194,6 +208,20 @@ def test_a_signed_sick_leave_certificate_is_on_the_sick_leave_lists_until_it_is_
     cs.add_certificate(cid, element, revoked={"revokedAt": "2026-12-05T09:10:00", "revokedBy": {}})
     put_event(activemq, eventType="certificate-revoked", certificateId=cid)
     wait_for(lambda: listed() == [], "the revoked certificate off the list")
+
+
+def test_a_certificate_revoked_before_its_signed_event_is_handled_stays_off_the_lists(gateway, activemq, cs):
+    # Another gateway handled the revocation first (or the signed event waited for a retry): the
+    # revocation found no row to mark, and the signed event must not list a revoked certificate.
+    from tests.support.fresh import new_hsa, new_person
+
+    cid, unit = str(uuid.uuid4()), new_hsa("U")
+    revoked = {"revokedAt": "2026-12-05T09:10:00", "revokedBy": {}}
+    cs.add_certificate(cid, sick_leave_element(cid, new_person(), unit), revoked=revoked)
+    put_event(activemq, eventType="certificate-revoked", certificateId=cid)
+    put_event(activemq, eventType="certificate-signed", certificateId=cid)
+    assert sorted(m["properties"]["action"] for m in statistics_of(activemq, cid, 2)) == ["created", "revoked"]
+    assert listed_on(gateway, unit) == []
 
 
 def test_test_certificates_and_events_without_properties_are_dropped(gateway, activemq, cs):

@@ -109,6 +109,22 @@ def test_revoking_both_certificates_that_replace_one_brings_it_back(services):
     assert _listed(services, unit) == [["tw-old"]]
 
 
+def test_a_revocation_while_the_row_is_being_added_finds_the_row(services):
+    # The certificate-service's signed and revoked events of one certificate handled at once on two
+    # gateways: the revocation's update found no committed row, changed nothing, and the certificate
+    # stayed listed.
+    def signed(uow) -> None:
+        uow.sick_leave.lock("tw-cs")
+        assert not uow.sick_leave.has("tw-cs")
+        uow.sick_leave.add(_leave("tw-cs", "SE-U-CS", 0), "<cs/>")
+
+    _one_waiting_for_the_other(services, signed, lambda uow: uow.sick_leave.mark_deleted("tw-cs"))
+    with services.store.reading() as uow:
+        rows = uow.sick_leave.of_patient(PATIENT, include_deleted=True)
+    assert [deleted for c, deleted in rows if c.certificate_id == "tw-cs"] == [True]
+    assert _listed(services, "SE-U-CS") == []
+
+
 def test_two_choices_of_approved_receivers_at_once_leave_the_later_one(services):
     # Each deleted only the rows committed before it, so both choices were kept: FKASSA approved
     # and not approved.

@@ -280,6 +280,9 @@ class FakeSickLeave:
     def certificates(self, certificate_ids: list[str]) -> list[SickLeaveCertificate]:
         return [self.t.sick_leave[cid][0] for cid in certificate_ids if cid in self.t.sick_leave]
 
+    def lock(self, certificate_id: str) -> None:
+        pass  # one unit of work at a time here
+
     def mark_deleted(self, certificate_id: str) -> None:
         if certificate_id in self.t.sick_leave:
             self.t.sick_leave[certificate_id] = (self.t.sick_leave[certificate_id][0], True)
