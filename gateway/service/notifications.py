@@ -75,7 +75,9 @@ def enqueue_status_update(svc: Services, uow: UnitOfWork, certificate_id: str, e
     """Queue a notification on ``uow`` (not committed here); False when there is nowhere to send it."""
     if svc.outbound is None or svc.render_status_update is None:
         return False
-    record = uow.certificates.get(certificate_id)
+    # Locked: the counts are read from the certificate's messages, and two questions stored at once
+    # on PostgreSQL would each count without the other, the later notification telling care of one.
+    record = uow.certificates.get_for_update(certificate_id)
     if record is None or record.test_certificate:
         return False
     address = record.care_unit_id

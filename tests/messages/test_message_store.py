@@ -220,3 +220,54 @@ def test_claim_left_by_a_dead_relay_is_taken_over_once_stale(services, tmp_path)
     write_offset(str(offset), 10 * svc_messages.STALE_CLAIM_AGE.total_seconds())
     time.sleep(0.1)
     assert not svc_messages.claim_message(services, msg("orphan"), TO_CARE)  # a stored message is never reclaimed
+
+
+def test_on_postgresql_two_questions_stored_at_once_each_notify_care_of_all_stored(postgres_database, tmp_path):
+    # Each settle counted the certificate's questions without the other's uncommitted one, so the
+    # later notification told care of one question where two had come.
+    import io
+
+    from lxml import etree
+
+    from intygsgw.app import build_app
+    from intygsgw.devtools.samples import CertificateSpec, register_certificate
+    from intygsgw.interactions import REGISTER_CERTIFICATE_3
+    from tests.support.databases import waiting_for_locks
+    from tests.support.routes import write_stub_routes
+    from tests.support.waiting import wait_until
+
+    routes = write_stub_routes(tmp_path / "routes.toml", "http://127.0.0.1:9", ["CertificateStatusUpdateForCare:3"])
+    app = build_app(Settings(db=postgres_database, routes_file=str(routes)), migrate=True)
+    svc = app.dispatcher.services
+    cid = f"notified-{dt.datetime.now().timestamp()}"
+    try:
+        envelope = register_certificate(CertificateSpec(certificate_id=cid, care_unit_id="unit-1"))
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": REGISTER_CERTIFICATE_3.path,
+            "CONTENT_LENGTH": str(len(envelope)),
+            "CONTENT_TYPE": "text/xml; charset=utf-8",
+            "wsgi.input": io.BytesIO(envelope),
+        }
+        assert b">OK<" in b"".join(app(environ, lambda *_: None))
+        questions = [msg(f"{cid}-q{n}", certificate_id=cid) for n in (1, 2)]
+        for question in questions:
+            assert svc_messages.claim_message(svc, question, TO_CARE)
+        settles = [
+            threading.Thread(target=svc_messages.settle_message, args=(svc, q.message_id, True)) for q in questions
+        ]
+        with svc.store.writing() as uow:
+            uow.certificates.get_for_update(cid)  # both settles now wait for this, then for each other
+            for settle in settles:
+                settle.start()
+            wait_until(lambda: waiting_for_locks(svc.store) >= 2, "both settles waiting for the certificate")
+            uow.commit()
+        for settle in settles:
+            settle.join(30)
+        with svc.store.reading() as uow:
+            notifications = [item for item in uow.outbox.find(reference=cid) if item.kind == "notification"]
+        last = max(notifications, key=lambda item: item.id)  # queued after the other, so delivered after it
+        received = etree.fromstring(last.payload).find(".//{*}mottagnaFragor")
+        assert received.findtext("{*}totalt") == "2"
+    finally:
+        svc.store.engine.dispose()

@@ -19,6 +19,7 @@ from intygsgw.config.settings import Settings
 from intygsgw.domain.records import ApprovedReceiver
 from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
 from intygsgw.storage import sick_leave as sick_leave_storage
+from tests.support.databases import waiting_for_locks
 from tests.support.waiting import wait_until
 
 PATIENT = "191212121212"
@@ -64,9 +65,7 @@ def _one_waiting_for_the_other(services, first: Callable, second: Callable) -> N
             failures.append(exc)
 
     def second_waits() -> int:
-        with services.store.reading() as uow:
-            waiting = uow.connection.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted").scalar_one()
-        return len(failures) or waiting
+        return len(failures) or waiting_for_locks(services.store)
 
     with services.store.writing() as uow:
         first(uow)

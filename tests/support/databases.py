@@ -39,3 +39,9 @@ def sqlite_statements(engine) -> list[str]:
         dbapi_connection.set_trace_callback(executed.append)
 
     return executed
+
+
+def waiting_for_locks(store) -> int:
+    """How many PostgreSQL sessions wait for a lock now (a second writer seen blocked by a first)."""
+    with store.reading() as uow:
+        return uow.connection.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted").scalar_one()
