@@ -300,6 +300,19 @@ class AccessLogRepository:
         if gathered:
             self._chain(gathered)
 
+    @contextmanager
+    def dropped_on_error(self) -> Iterator[None]:
+        """Inside :meth:`gathered`, the appends made in the block are dropped if it raises, the
+        others' kept: a group commit's job run again on its own, whose savepoint is rolled back.
+        Outside it the entries are written at once, and the caller's rollback undoes them."""
+        mark = len(self._gathered) if self._gathered is not None else 0
+        try:
+            yield
+        except BaseException:
+            if self._gathered is not None:
+                del self._gathered[mark:]
+            raise
+
     def _chain(self, appends: list[tuple[list[AccessEntry], NamedHours | None]]) -> None:
         cursor = _LOCK_HEAD.execute(self.connection, {"head_id": HEAD_ID})
         seq, prev = cursor.fetchone()

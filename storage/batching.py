@@ -162,19 +162,29 @@ class CommitBatcher:
 
     def _run_isolated(self, batch: list[_Job]) -> None:
         with self._open_unit() as uow:
-            for job in batch:
-                savepoint = uow.connection.begin_nested()
-                try:
-                    job.result = job.fn(uow)
-                except BaseException as exc:  # the job's own failure stays the job's
-                    try:
-                        savepoint.rollback()
-                    except Exception:
-                        # The database ended the whole transaction itself (SQLite does on a full disk
-                        # or an I/O error), savepoint and all: the batch fails, with the job's error
-                        # rather than "no such savepoint", which would hide what went wrong.
-                        raise exc from None
-                    job.error = exc
-                else:
-                    savepoint.commit()
+            # Access-log appends chained at the end here too: on PostgreSQL a job that took the log's
+            # head lock would hold it while a later job waits for a lock another writer holds, and
+            # that writer waits for the head at its own end (a deadlock, one side's job failed).
+            with uow.access_log.gathered():
+                for job in batch:
+                    self._run_one(uow, job)
             uow.commit()
+
+    @staticmethod
+    def _run_one(uow, job: _Job) -> None:
+        """One job of an isolated run in a savepoint of its own: its failure undoes its work alone."""
+        savepoint = uow.connection.begin_nested()
+        try:
+            with uow.access_log.dropped_on_error():
+                job.result = job.fn(uow)
+        except BaseException as exc:  # the job's own failure stays the job's
+            try:
+                savepoint.rollback()
+            except Exception:
+                # The database ended the whole transaction itself (SQLite does on a full disk
+                # or an I/O error), savepoint and all: the batch fails, with the job's error
+                # rather than "no such savepoint", which would hide what went wrong.
+                raise exc from None
+            job.error = exc
+        else:
+            savepoint.commit()

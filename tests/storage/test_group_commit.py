@@ -110,7 +110,8 @@ def _gathering(store: Store, gather_seconds: float, max_batch: int = MAX_BATCH) 
 
 
 def _two_callers_in_one_batch(store: Store, first: tuple, second: tuple) -> tuple[dict[str, object], list[int]]:
-    """Run two (name, job, pipelined) callers, the second queued while the first leads and gathers.
+    """Run two (name, job, pipelined) callers, the second queued while the first leads and gathers;
+    each caller's result, or the error it got.
 
     A full batch (two here) ends the wait: the test does not sit out the 30 s.
     """
@@ -127,7 +128,10 @@ def _two_callers_in_one_batch(store: Store, first: tuple, second: tuple) -> tupl
                 threading.Event().wait(0.2)  # the first is leading by now, and gathering
             else:
                 first_queued.set()
-            results[name] = batcher.run(job, pipelined)
+            try:
+                results[name] = batcher.run(job, pipelined)
+            except Exception as exc:  # a failing job's caller gets its error
+                results[name] = exc
 
     threads = [threading.Thread(target=caller, args=args) for args in (first, second)]
     for t in threads:

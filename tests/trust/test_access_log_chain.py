@@ -457,3 +457,45 @@ def test_appends_gathered_by_a_batch_that_fails_are_not_written(url):
     with store.reading() as uow:
         assert verify_chain(uow.access_log).ok
     store.engine.dispose()
+
+
+def test_a_batch_run_again_job_by_job_chains_the_kept_jobs_entries_at_its_end(url):
+    # After a failed attempt each job runs in a savepoint of its own. The log's head, locked on
+    # PostgreSQL until the commit, is taken after every job, as in the first attempt: a job holding
+    # it while a later job waited for another writer's lock could deadlock with that writer.
+    from tests.storage.test_group_commit import _two_callers_in_one_batch
+
+    store = Store(make_engine(url))
+    kept, dropped = _entries(0, 2), _entries(10, 1)
+    executed = sqlite_statements(store.engine) if url.startswith("sqlite") else []
+
+    def appending(marker: str, entries, fails: bool):
+        def job(uow):
+            uow.connection.exec_driver_sql(f"SELECT '{marker}'")
+            uow.access_log.append(entries)
+            if fails:
+                raise ValueError(marker)
+            return marker
+
+        return job
+
+    with store.reading() as uow:
+        start = uow.access_log.head()[0]
+    results, sizes = _two_callers_in_one_batch(
+        store,
+        ("kept", appending("job-kept", kept, False), False),
+        ("dropped", appending("job-dropped", dropped, True), False),
+    )
+    assert sizes == [2] and results["kept"] == "job-kept" and isinstance(results["dropped"], ValueError)
+    with store.reading() as uow:
+        stored = [s.entry for s in uow.access_log.entries()]
+        assert verify_chain(uow.access_log).ok
+        assert uow.access_log.head()[0] == start + 2
+    store.engine.dispose()
+    assert stored[-2:] == kept
+    if url.startswith("sqlite"):
+        last_kept = max(i for i, sql in enumerate(executed) if "job-kept" in sql)
+        last_dropped = max(i for i, sql in enumerate(executed) if "job-dropped" in sql)
+        assert last_kept < last_dropped
+        assert not [sql for sql in executed[last_kept:last_dropped] if "access_log_head" in sql]
+        assert [sql for sql in executed[last_dropped:] if "access_log_head" in sql]
