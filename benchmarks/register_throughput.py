@@ -237,6 +237,16 @@ def load_with_python_clients(
 WRK_SCRIPT = r"""
 local template = io.open(os.getenv("BENCH_TEMPLATE")):read("*a")
 local run = os.getenv("BENCH_RUN")
+-- The template cut once at its @@NAME@@ places: a request joins the pieces and its values,
+-- where a gsub per value scanned the 10 KB again (wrk's CPU per request doubled with two).
+local pieces, at = {}, 1
+while true do
+  local first, last, name = template:find("@@([A-Z_]+)@@", at)
+  if not first then pieces[#pieces + 1] = template:sub(at); break end
+  pieces[#pieces + 1] = template:sub(at, first - 1)
+  pieces[#pieces + 1] = name
+  at = last + 1
+end
 -- Patients: each wrk thread takes its own half of the list, per_patient certificates each.
 local per_patient, persons = tonumber(os.getenv("BENCH_PER_PATIENT")), {}
 if per_patient > 0 then
@@ -255,14 +265,16 @@ function init(args)
 end
 function request()
   counter = counter + 1
-  local id = string.format("%s-0000-4000-a%03d-%012d", run, tid, counter)
-  local body = template:gsub("@@CERTIFICATE_ID@@", id)
+  local values = {CERTIFICATE_ID = string.format("%s-0000-4000-a%03d-%012d", run, tid, counter)}
   if per_patient > 0 then
     local half = math.floor(#persons / 2)
-    local person = persons[(tid - 1) * half + math.floor((counter - 1) / per_patient) % half + 1]
-    body = body:gsub("@@PERSON_ID@@", person)
+    values.PERSON_ID = persons[(tid - 1) * half + math.floor((counter - 1) / per_patient) % half + 1]
   end
-  return wrk.format("POST", nil, {["Content-Type"] = "text/xml; charset=UTF-8"}, body)
+  local parts = {}
+  for i, piece in ipairs(pieces) do
+    parts[i] = i % 2 == 0 and values[piece] or piece
+  end
+  return wrk.format("POST", nil, {["Content-Type"] = "text/xml; charset=UTF-8"}, table.concat(parts))
 end
 function response(status, headers, body)
   if status ~= 200 or not body:find(">OK<", 1, true) then failures = failures + 1 end
