@@ -247,8 +247,10 @@ while true do
   pieces[#pieces + 1] = name
   at = last + 1
 end
--- Patients: each wrk thread takes its own half of the list, per_patient certificates each.
-local per_patient, persons = tonumber(os.getenv("BENCH_PER_PATIENT")), {}
+-- Patients: each wrk thread takes its own half of the list, per_patient certificates each, a
+-- thousand requests apart: in production a patient's certificates come days apart, and two of one
+-- patient in flight at once would wait for each other on PostgreSQL (the patient's lock).
+local per_patient, persons, spread = tonumber(os.getenv("BENCH_PER_PATIENT")), {}, 1000
 if per_patient > 0 then
   for line in io.lines(os.getenv("BENCH_PERSONS")) do persons[#persons + 1] = line end
 end
@@ -268,7 +270,9 @@ function request()
   local values = {CERTIFICATE_ID = string.format("%s-0000-4000-a%03d-%012d", run, tid, counter)}
   if per_patient > 0 then
     local half = math.floor(#persons / 2)
-    values.PERSON_ID = persons[(tid - 1) * half + math.floor((counter - 1) / per_patient) % half + 1]
+    local n = counter - 1
+    local patient = math.floor(n / (spread * per_patient)) * spread + n % spread
+    values.PERSON_ID = persons[(tid - 1) * half + patient % half + 1]
   end
   local parts = {}
   for i, piece in ipairs(pieces) do
