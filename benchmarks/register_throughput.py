@@ -9,14 +9,15 @@ certificates on keep-alive connections (wrk from Debian's ``wrk`` package when
 installed, else Python client processes, which take a larger share of the same
 two cores), and prints requests/s, p50/p99 latency and each process's peak RSS.
 
-Each patient gets ``--per-patient`` certificates (3 by default, in the order they
-are sent; an assumption standing for a sick-leave case's first certificate and
-its extensions, not a measured figure), so that a registration lists its patient
-on the unit as one in production does: the patient's rows read and the listing
-row written, and the access log's hour row named. ``--per-patient 0`` sends every
-certificate for one patient, as this benchmark did until 2026-12-07: that
-patient's listing row passes 100 certificates at once and is never rebuilt
-again, which left out work every production registration does.
+Each patient gets ``--per-patient`` certificates (3 by default; an assumption
+standing for a sick-leave case's first certificate and its extensions, not a
+measured figure), so that a registration lists its patient on the unit as one in
+production does: the patient's rows read and the listing row written, and the
+access log's hour row named. Under wrk a patient's certificates come a thousand
+requests apart, never two in flight at once (production's come days apart).
+``--per-patient 0`` sends every certificate for one patient, as this benchmark
+did until 2026-12-07: that patient's listing row passes 100 certificates at once
+and is never rebuilt again, which left out work every production registration does.
 
 With ``--db postgres`` the gateway stores in a PostgreSQL server started from
 the Debian package for the run (fsync on, as the tests' server), its tables
