@@ -117,6 +117,11 @@ def destination_key(contract_namespace: str, logical_address: str) -> str:
     return f"{contract_namespace}|{logical_address.strip().lower()}"
 
 
+def _held_by(claimant: str | None) -> tuple:
+    """The condition that ``claimant`` holds an item; none for None (an operator, a test)."""
+    return () if claimant is None else (OutboxRow.claimed_by == claimant,)
+
+
 def _item(row) -> OutboxItem:
     values = list(row)
     values[6] = bytes(values[6])
@@ -250,11 +255,15 @@ class OutboxRepository:
             )
 
     # Retry and dead apply to PENDING items only: an item another claimant has
-    # meanwhile delivered stays DONE whatever a late failure of ours says.
-    def schedule_retry(self, item_id: int, next_attempt_at: dt.datetime, error: str, now: dt.datetime) -> None:
+    # meanwhile delivered stays DONE whatever a late failure of ours says. With a
+    # ``claimant``, only while it still holds the item: a drain whose claim lapsed and was
+    # taken over must not clear the new claim (another drain would then send the item again).
+    def schedule_retry(
+        self, item_id: int, next_attempt_at: dt.datetime, error: str, now: dt.datetime, claimant: str | None = None
+    ) -> None:
         self.connection.execute(
             update(OutboxRow)
-            .where(OutboxRow.id == item_id, OutboxRow.state == PENDING)
+            .where(OutboxRow.id == item_id, OutboxRow.state == PENDING, *_held_by(claimant))
             .values(
                 attempts=OutboxRow.attempts + 1,
                 next_attempt_at=next_attempt_at,
@@ -264,10 +273,10 @@ class OutboxRepository:
             )
         )
 
-    def mark_dead(self, item_id: int, error: str, now: dt.datetime) -> None:
+    def mark_dead(self, item_id: int, error: str, now: dt.datetime, claimant: str | None = None) -> None:
         self.connection.execute(
             update(OutboxRow)
-            .where(OutboxRow.id == item_id, OutboxRow.state == PENDING)
+            .where(OutboxRow.id == item_id, OutboxRow.state == PENDING, *_held_by(claimant))
             .values(state=DEAD, attempts=OutboxRow.attempts + 1, last_error=error, updated_at=now, claimed_until=None)
         )
 

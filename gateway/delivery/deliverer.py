@@ -406,7 +406,10 @@ class Deliverer:
             else:
                 reason = outcome.describe()
                 self._settle(
-                    claimant, item, "dead", lambda uow, i=item.id, r=reason, at=now: uow.outbox.mark_dead(i, r, at)
+                    claimant,
+                    item,
+                    "dead",
+                    lambda uow, i=item.id, r=reason, at=now: uow.outbox.mark_dead(i, r, at, claimant),
                 )
                 log.error("delivery %s to %s refused for good: %s", item.id, _label(item), reason)
         if untouched:
@@ -531,7 +534,7 @@ class Deliverer:
             claimant,
             item,
             "retry",
-            lambda uow, i=item.id, w=due, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at),
+            lambda uow, i=item.id, w=due, r=reason, at=now: uow.outbox.schedule_retry(i, w, r, at, claimant),
         )
         return when
 

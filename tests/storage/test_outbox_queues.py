@@ -163,3 +163,30 @@ def test_an_operator_finds_a_certificates_event_by_reference_as_its_deliveries_t
         ids = uow.outbox.find_ids(reference="cert-2")
     assert found == [("event", "cert-1"), ("revoke", "cert-1")]
     assert len(ids) == 2
+
+
+def test_a_late_failure_of_a_claimant_whose_item_was_taken_over_leaves_the_new_claim_alone(store):
+    # Drain A froze past its lease (its claims' heartbeat failing too) and B took the item over.
+    # A's failure then cleared B's claim and moved the item's next attempt, so a third drain could
+    # claim it while B was still sending it: a recipient would get it twice.
+    item = add(store, "FKORG", "taken-over")
+    destination = destination_key(REVOKE_CERTIFICATE_2.namespace, "FKORG")
+    with store.writing() as uow:
+        assert uow.outbox.claim_ids(destination, NOW, LEASE, "A", 10) == [item]
+        uow.commit()
+    later = NOW + LEASE + dt.timedelta(seconds=1)
+    with store.writing() as uow:
+        assert uow.outbox.claim_ids(destination, later, LEASE, "B", 10) == [item]
+        uow.outbox.schedule_retry(item, later + dt.timedelta(minutes=5), "timed out", later, claimant="A")
+        uow.outbox.mark_dead(item, "refused", later, claimant="A")
+        uow.commit()
+    with store.reading() as uow:
+        [stored] = uow.outbox.items([item])
+    assert (stored.state, stored.attempts, stored.last_error, stored.next_attempt_at) == ("PENDING", 0, None, NOW)
+    with store.writing() as uow:
+        assert uow.outbox.claim_ids(destination, later, LEASE, "C", 10) == []  # still B's
+        uow.outbox.schedule_retry(item, later + dt.timedelta(minutes=5), "timed out", later, claimant="B")
+        uow.commit()
+    with store.reading() as uow:
+        [stored] = uow.outbox.items([item])
+    assert (stored.attempts, stored.last_error) == (1, "timed out")
