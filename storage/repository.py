@@ -94,12 +94,16 @@ class CertificateRepository:
             insert(RevocationRow), {"certificate_id": certificate_id, "request": request, "revoked_at": revoked_at}
         )
 
-    def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None:
+    def add_relation(
+        self, from_id: str, to_id: str, code: str, created_at: dt.datetime, patient_id: str | None = None
+    ) -> None:
         values = {"from_id": from_id, "to_id": to_id, "code": code, "created_at": created_at}
         check_lengths(RelationRow.__table__, values)
         self.connection.execute(_INSERT_RELATION, values)
         if code in HIDING_RELATIONS:
-            refresh_derived(self.connection, [from_id])  # the certificate it names leaves the lists
+            # The certificate it names leaves the lists. Its patient, when given, is locked without
+            # reading it first: on PostgreSQL a registration's write is pipelined, a read a round trip.
+            refresh_derived(self.connection, [from_id], patients=[patient_id] if patient_id else None)
 
     def claim_send(
         self, certificate_id: str, recipient_id: str, owner: str, now: dt.datetime, until: dt.datetime

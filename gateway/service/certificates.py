@@ -119,7 +119,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         uow.certificates.add(record, cmd.document, cmd.namespaces)
         uow.certificates.add_state(cmd.certificate_id, State.RECEIVED, HSVARD, now)
         if cmd.relation:
-            uow.certificates.add_relation(cmd.certificate_id, cmd.relation[1], cmd.relation[0], now)
+            uow.certificates.add_relation(cmd.certificate_id, cmd.relation[1], cmd.relation[0], now, person.digits)
         if signature.record is not None:
             uow.signatures.add(signature.record)
         if sick_leave is not None:

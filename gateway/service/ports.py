@@ -42,7 +42,10 @@ class CertificateRepository(Protocol):
 
     def add_revocation_request(self, certificate_id: str, request: bytes, revoked_at: dt.datetime) -> None: ...
 
-    def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None: ...
+    def add_relation(
+        self, from_id: str, to_id: str, code: str, created_at: dt.datetime, patient_id: str | None = None
+    ) -> None:
+        """``patient_id``: the patient of both certificates, when the caller knows it (spares a read)."""
 
     def claim_send(
         self, certificate_id: str, recipient_id: str, owner: str, now: dt.datetime, until: dt.datetime

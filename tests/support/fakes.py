@@ -70,7 +70,9 @@ class FakeCertificates:
     def add_revocation_request(self, certificate_id: str, request: bytes, revoked_at: dt.datetime) -> None:
         self.t.revocations[certificate_id] = request
 
-    def add_relation(self, from_id: str, to_id: str, code: str, created_at: dt.datetime) -> None:
+    def add_relation(
+        self, from_id: str, to_id: str, code: str, created_at: dt.datetime, patient_id: str | None = None
+    ) -> None:
         self.t.relations.append(RelationRecord(from_id, to_id, code, created_at))
 
     def claim_send(
