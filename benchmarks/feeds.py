@@ -6,7 +6,8 @@ Starts a real ActiveMQ (Debian package `activemq`, as the tests do) and, in
 turn, a gateway with `statistics = off` and one with `statistics = on`
 (delivery on in both, so the on-run also publishes while it takes requests),
 each loaded with distinct ~10 KB LISJP certificates by wrk (or Python clients
-without wrk). Rounds alternate off/on so the machine's drift hits both alike.
+without wrk), three for each patient as register_throughput.py sends them
+(``--per-patient``; 0 is the one-patient load used until 2026-12-07). Rounds alternate off/on so the machine's drift hits both alike.
 Prints req/s, p50/p99 and the gateway's CPU per request (workers and the
 publishing parent, after the event backlog has drained) per run; the ratio of
 that CPU on/off is issue 18's figure (target <= 1.10). The broker shares the
@@ -43,9 +44,11 @@ a batch of ``--events`` (300) real registrations' events to ActiveMQ, under
 valgrind's callgrind (Debian package `valgrind`). The count does not move
 with the machine's load, so it shows a change of a few percent that CPU time
 on a shared machine hides; it leaves out the kernel (the log's writes and
-flushes, the sockets), which the timed runs include. On 2026-12-07, last:
-workers 8.427 -> 8.651 million per registration, the publisher 233 thousand per
-event, together 1.054 of the registration without the feed.
+flushes, the sockets), which the timed runs include. On 2026-12-07, three per
+patient: workers 6.007 -> 6.349 million per registration, the publisher 238
+thousand per event, together 1.097 of the registration without the feed (with
+one patient 1.040, that patient's growing listing row rewritten at every
+registration of the count). Timed, sixty rounds with --pin: 1.060 (1.027-1.092).
 """
 
 from __future__ import annotations
