@@ -162,10 +162,11 @@ class CommitBatcher:
 
     def _run_isolated(self, batch: list[_Job]) -> None:
         with self._open_unit() as uow:
-            # Access-log appends chained at the end here too: on PostgreSQL a job that took the log's
-            # head lock would hold it while a later job waits for a lock another writer holds, and
-            # that writer waits for the head at its own end (a deadlock, one side's job failed).
-            with uow.access_log.gathered():
+            # A batch as the first attempt's, its access-log appends chained at the end (never
+            # pipelined: each job's error must surface at its own statements). On PostgreSQL a job
+            # that took the log's head lock would hold it while a later job waits for a lock another
+            # writer holds, and that writer waits for the head at its own end (a deadlock).
+            with uow.batch(pipelined=False):
                 for job in batch:
                     self._run_one(uow, job)
             uow.commit()
