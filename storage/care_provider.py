@@ -147,14 +147,9 @@ class CareProviderRepository:
         )
         return {row[0]: row[1] for row in rows.all()}
 
-    def exists(self, certificate_id: str) -> bool:
-        return (
-            self.connection.execute(select(CertificateRow.id).where(CertificateRow.id == certificate_id)).first()
-            is not None
-        )
-
     def restore(self, export: CertificateExport) -> None:
-        """Write an exported certificate back; AlreadyStored when its id is taken."""
+        """Write an exported certificate back; AlreadyStored when its id is taken, the transaction left
+        as it was, so that an import counts it as skipped and goes on."""
         by_name = {t.name: t for t, _, _ in _OWNED}
         unknown = set(export.rows) - set(by_name)
         if unknown:
@@ -177,6 +172,9 @@ class CareProviderRepository:
                     raise InvalidExport(f"export of {export.certificate_id}: {exc}") from None
                 check_lengths(table, decoded)
                 values.append(decoded)
+            if table is CertificateRow.__table__:
+                self._insert_certificate(values, export.certificate_id)
+                continue
             try:
                 self.connection.execute(insert(table), values)
             except IntegrityError as exc:
@@ -184,6 +182,17 @@ class CareProviderRepository:
         # Derived, not taken from the export: the export may predate it, and the newer certificate
         # that hides this one (or the one this hides) may be stored or not.
         refresh_derived(self.connection, [export.certificate_id])
+
+    def _insert_certificate(self, values: list[dict], certificate_id: str) -> None:
+        # In a savepoint: on PostgreSQL a registration of the same id committed after the import
+        # looked fails the insert, and without one the whole transaction (the import's batch) with it.
+        savepoint = self.connection.begin_nested()
+        try:
+            self.connection.execute(insert(CertificateRow.__table__), values)
+        except IntegrityError as exc:
+            savepoint.rollback()
+            raise AlreadyStored(CertificateRow.__table__.name, certificate_id) from exc
+        savepoint.commit()
 
     def erase(self, ids: Sequence[str]) -> int:
         """Remove the certificates and everything that belongs to them; the number of certificates removed."""

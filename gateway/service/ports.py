@@ -183,11 +183,9 @@ class CareProviderRepository(Protocol):
     def persons(self, ids: Sequence[str]) -> dict[str, str]:
         """The patient of each certificate."""
 
-    def exists(self, certificate_id: str) -> bool: ...
-
     def restore(self, export: CertificateExport) -> None:
-        """Write an exported certificate back unchanged; AlreadyStored when its id is taken, InvalidExport when
-        the export cannot be stored as it stands."""
+        """Write an exported certificate back unchanged; AlreadyStored when its id is taken (nothing of it
+        written, the unit of work still usable), InvalidExport when the export cannot be stored as it stands."""
 
     def erase(self, ids: Sequence[str]) -> int:
         """Remove the certificates and everything that belongs to them; how many certificates were removed."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -18,10 +19,13 @@ from intygsgw.app import build_services
 from intygsgw.config.settings import Settings
 from intygsgw.domain.records import ApprovedReceiver
 from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
+from intygsgw.service import care_provider
 from intygsgw.storage import sick_leave as sick_leave_storage
+from tests.service.test_lifecycle import register
 from tests.support.databases import waiting_for_locks
 from tests.support.waiting import wait_until
 
+T = TypeVar("T")
 PATIENT = "191212121212"
 GIVER = "SE-GIVER-TW"
 SIGNED = dt.datetime(2026, 12, 1, 10)
@@ -56,11 +60,18 @@ def _written(services, step: Callable) -> None:
 
 def _one_waiting_for_the_other(services, first: Callable, second: Callable) -> None:
     """``first`` in a transaction held open until ``second``, on another thread, waits for a lock; then both commit."""
+    _held_until_waiting(services, first, lambda: _written(services, second))
+
+
+def _held_until_waiting(services, first: Callable, action: Callable[[], T]) -> T:
+    """``first`` in a transaction held open until ``action``, on another thread, waits for a lock; then
+    ``first`` commits and ``action``'s result is returned once it has finished."""
     failures: list[BaseException] = []
+    results: list[T] = []
 
     def run_second() -> None:
         try:
-            _written(services, second)
+            results.append(action())
         except Exception as exc:
             failures.append(exc)
 
@@ -75,6 +86,7 @@ def _one_waiting_for_the_other(services, first: Callable, second: Callable) -> N
         uow.commit()
     writer.join(30)
     assert not writer.is_alive() and failures == []
+    return results[0]
 
 
 def test_two_certificates_added_for_one_patient_on_one_unit_are_both_listed(services):
@@ -169,3 +181,21 @@ def test_a_change_to_many_patients_at_once_locks_the_table_and_still_lists_what_
         services, both_patients_again, lambda uow: uow.sick_leave.add(_leave("tw-m3", unit, 2), "<m3/>")
     )
     assert _listed(services, unit) == [["tw-m1", "tw-m3"], ["tw-m2"]]
+
+
+def test_an_import_skips_a_certificate_stored_meanwhile_and_restores_the_rest(services):
+    # The import found the id free, then a registration (here another restore) of it committed first:
+    # the insert failed and took the import's whole batch with it, the operator left to run it again.
+    register(services, "tw-imp-a")
+    register(services, "tw-imp-b")
+    exported = list(care_provider.export_all(services, "SE-GIVER-1"))
+    assert [e.certificate_id for e in exported] == ["tw-imp-a", "tw-imp-b"]
+    care_provider.erase_care_provider(services, "SE-GIVER-1")
+
+    report = _held_until_waiting(
+        services,
+        lambda uow: uow.care_provider.restore(exported[0]),
+        lambda: care_provider.import_certificates(services, exported),
+    )
+    assert report == care_provider.ImportReport(restored=1, skipped=1)
+    assert care_provider.export_counts(services, "SE-GIVER-1") == (2, 0)

@@ -369,9 +369,6 @@ class FakeCareProvider:
     def persons(self, ids: Sequence[str]) -> dict[str, str]:
         return {i: self.t.certificates[i].person_id for i in ids if i in self.t.certificates}
 
-    def exists(self, certificate_id: str) -> bool:
-        return certificate_id in self.t.certificates
-
     def restore(self, export: CertificateExport) -> None:
         if export.certificate_id in self.t.certificates:
             raise AlreadyStored("certificate", export.certificate_id)
