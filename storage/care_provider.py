@@ -200,6 +200,12 @@ class CareProviderRepository:
             return 0
         ids = list(ids)
         removed = 0
+        # Locked before anything of them is deleted: a message claimed for one of them meanwhile
+        # (it locks its certificate's row first) is then either committed and deleted below, or
+        # finds its certificate gone. In id order, so that two erasures sharing ids do not deadlock.
+        self.connection.execute(
+            select(CertificateRow.id).where(CertificateRow.id.in_(ids)).order_by(CertificateRow.id).with_for_update()
+        ).all()
         listed_on = listing_keys(self.connection, ids)
         for table, key in _ERASE_ORDER:
             result = self.connection.execute(delete(table).where(table.c[key].in_(ids)))

@@ -9,6 +9,7 @@ confirmed when the downstream answer is not ERROR and released otherwise.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 from dataclasses import dataclass
 
@@ -177,13 +178,25 @@ def _record(msg: IncomingMessage, direction: str, now: dt.datetime) -> MessageRe
     )
 
 
-def claim_message(svc: Services, msg: IncomingMessage, direction: str) -> bool:
-    """Reserve the meddelande-id in a committed transaction; False when it is taken."""
+class Claim(enum.Enum):
+    CLAIMED = "claimed"
+    DUPLICATE = "duplicate"  # the meddelande-id is taken
+    NO_CERTIFICATE = "no certificate"  # erased since the message was validated
+
+
+def claim_message(svc: Services, msg: IncomingMessage, direction: str) -> Claim:
+    """Reserve the meddelande-id in a committed transaction, while its certificate is still stored."""
     now = svc.clock.utc()
     with svc.store.writing() as uow:
+        # The certificate's row locked: a care provider's erasure, which locks its certificates before
+        # it deletes their messages, either went first (the certificate is gone and nothing is
+        # claimed) or waits and then deletes this message with the rest. Checked at validation only,
+        # an erasure between the two left a message of an erased certificate behind.
+        if uow.certificates.get_for_update(msg.certificate_id) is None:
+            return Claim.NO_CERTIFICATE
         claimed = uow.messages.claim(_record(msg, direction, now), stale_before=now - STALE_CLAIM_AGE)
         uow.commit()
-    return claimed
+    return Claim.CLAIMED if claimed else Claim.DUPLICATE
 
 
 def settle_message(svc: Services, message_id: str, stored: bool) -> None:
@@ -205,9 +218,14 @@ def settle_message(svc: Services, message_id: str, stored: bool) -> None:
         uow.commit()
 
 
-def _relay(svc: Services, msg: IncomingMessage, direction: str, contract: str, duplicate: Result) -> Result:
-    if not claim_message(svc, msg, direction):
+def _relay(
+    svc: Services, msg: IncomingMessage, direction: str, contract: str, duplicate: Result, no_certificate: Result
+) -> Result:
+    claim = claim_message(svc, msg, direction)
+    if claim is Claim.DUPLICATE:
         return duplicate
+    if claim is Claim.NO_CERTIFICATE:
+        return no_certificate
     try:
         answer = _downstream(svc, contract, msg)
     except BaseException:
@@ -218,6 +236,7 @@ def _relay(svc: Services, msg: IncomingMessage, direction: str, contract: str, d
 
 
 RELAY_FAILED = "Could not send Message."
+NO_CERTIFICATE = "Intyg does not exist"
 
 
 def _downstream(svc: Services, contract: str, msg: IncomingMessage) -> Result:
@@ -246,7 +265,7 @@ def send_message_to_recipient(svc: Services, msg: IncomingMessage) -> Result:
     with svc.store.reading() as uow:
         certificate = uow.certificates.get(msg.certificate_id)
     if certificate is None:  # purged since it was validated
-        return error(ErrorId.APPLICATION_ERROR, "Intyg does not exist")
+        return error(ErrorId.APPLICATION_ERROR, NO_CERTIFICATE)
     if certificate.test_certificate:
         return Result("OK")  # the reference answers OK and forwards nothing
     if certificate.person_id in svc.validation_persons:
@@ -261,6 +280,7 @@ def send_message_to_recipient(svc: Services, msg: IncomingMessage) -> Result:
         TO_RECIPIENT,
         SEND_MESSAGE_TO_RECIPIENT_2.namespace,
         error(ErrorId.VALIDATION_ERROR, _java_list(["MeddelandeId is not globally unique"])),
+        error(ErrorId.APPLICATION_ERROR, NO_CERTIFICATE),
     )
 
 
@@ -278,6 +298,13 @@ def send_message_to_care(svc: Services, msg: IncomingMessage) -> Result:
             ErrorId.VALIDATION_ERROR,
             f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
             f"and certificate id {msg.certificate_id}. [MEDDELANDE_ID_NOT_UNIQUE_ERROR, Meddelande-id is not a GUID]",
+        ),
+        # What validation answers for a certificate not stored (its two checks of it both fail).
+        error(
+            ErrorId.VALIDATION_ERROR,
+            f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
+            f"and certificate id {msg.certificate_id}. "
+            + _java_list([f"Unknown certificate ID: {msg.certificate_id}"] * 2),
         ),
     )
 

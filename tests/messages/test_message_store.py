@@ -13,7 +13,7 @@ from intygsgw.config.settings import Settings
 from intygsgw.domain.records import TO_CARE, TO_RECIPIENT, CertificateRecord
 from intygsgw.domain.states import HSVARD, State
 from intygsgw.service import messages as svc_messages
-from intygsgw.service.messages import IncomingMessage
+from intygsgw.service.messages import Claim, IncomingMessage
 from tests.support.databases import BOTH, database_url
 
 PERSON = "191212121212"
@@ -70,7 +70,7 @@ def msg(message_id="m-1", **kw) -> IncomingMessage:
 
 
 def store(svc, m: IncomingMessage, direction=TO_CARE):
-    assert svc_messages.claim_message(svc, m, direction)
+    assert svc_messages.claim_message(svc, m, direction) is Claim.CLAIMED
     svc_messages.settle_message(svc, m.message_id, stored=True)
 
 
@@ -80,7 +80,7 @@ def test_claim_is_exclusive_under_concurrency(services):
 
     def claim():
         barrier.wait()
-        results.append(svc_messages.claim_message(services, msg("dup"), TO_CARE))
+        results.append(svc_messages.claim_message(services, msg("dup"), TO_CARE) is Claim.CLAIMED)
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
     for t in threads:
@@ -91,9 +91,9 @@ def test_claim_is_exclusive_under_concurrency(services):
 
 
 def test_released_claim_frees_the_id_and_confirmed_one_is_listed(services):
-    assert svc_messages.claim_message(services, msg("a"), TO_CARE)
+    assert svc_messages.claim_message(services, msg("a"), TO_CARE) is Claim.CLAIMED
     svc_messages.settle_message(services, "a", stored=False)
-    assert svc_messages.claim_message(services, msg("a"), TO_CARE)
+    assert svc_messages.claim_message(services, msg("a"), TO_CARE) is Claim.CLAIMED
     with services.store.reading() as uow:
         assert uow.messages.stored_for(["cert-1"]) == {"cert-1": []}  # pending is not listed
     svc_messages.settle_message(services, "a", stored=True)
@@ -211,15 +211,21 @@ def test_claim_left_by_a_dead_relay_is_taken_over_once_stale(services, tmp_path)
     offset = tmp_path / "offset"
     write_offset(str(offset), 0)
     services.clock = Clock(str(offset))
-    assert svc_messages.claim_message(services, msg("orphan"), TO_CARE)  # its process then dies: never settled
-    assert not svc_messages.claim_message(services, msg("orphan"), TO_CARE)  # a relay may still be running
+    assert (
+        svc_messages.claim_message(services, msg("orphan"), TO_CARE) is Claim.CLAIMED
+    )  # its process then dies: never settled
+    assert (
+        svc_messages.claim_message(services, msg("orphan"), TO_CARE) is Claim.DUPLICATE
+    )  # a relay may still be running
     write_offset(str(offset), svc_messages.STALE_CLAIM_AGE.total_seconds() + 60)
     time.sleep(0.1)  # the clock re-reads its offset file at most every 50 ms
-    assert svc_messages.claim_message(services, msg("orphan"), TO_CARE)
+    assert svc_messages.claim_message(services, msg("orphan"), TO_CARE) is Claim.CLAIMED
     svc_messages.settle_message(services, "orphan", stored=True)
     write_offset(str(offset), 10 * svc_messages.STALE_CLAIM_AGE.total_seconds())
     time.sleep(0.1)
-    assert not svc_messages.claim_message(services, msg("orphan"), TO_CARE)  # a stored message is never reclaimed
+    assert (
+        svc_messages.claim_message(services, msg("orphan"), TO_CARE) is Claim.DUPLICATE
+    )  # a stored message is never reclaimed
 
 
 def test_on_postgresql_two_questions_stored_at_once_each_notify_care_of_all_stored(postgres_database, tmp_path):
@@ -242,7 +248,7 @@ def test_on_postgresql_two_questions_stored_at_once_each_notify_care_of_all_stor
         assert app.dispatcher.handle(envelope).outcome == "OK"
         questions = [msg(f"{cid}-q{n}", certificate_id=cid) for n in (1, 2)]
         for question in questions:
-            assert svc_messages.claim_message(svc, question, TO_CARE)
+            assert svc_messages.claim_message(svc, question, TO_CARE) is Claim.CLAIMED
         settles = [
             threading.Thread(target=svc_messages.settle_message, args=(svc, q.message_id, True)) for q in questions
         ]

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import text
 
 from intygsgw.app import build_services
 from intygsgw.config.settings import Settings
-from intygsgw.domain.records import ApprovedReceiver
+from intygsgw.domain.records import TO_CARE, ApprovedReceiver, MessageRecord
 from intygsgw.domain.sick_leave import SickLeaveCertificate, WorkCapacity
 from intygsgw.service import care_provider
+from intygsgw.service import messages as svc_messages
 from intygsgw.storage import sick_leave as sick_leave_storage
 from tests.service.test_lifecycle import register
 from tests.support.databases import waiting_for_locks
@@ -199,3 +201,42 @@ def test_an_import_skips_a_certificate_stored_meanwhile_and_restores_the_rest(se
     )
     assert report == care_provider.ImportReport(restored=1, skipped=1)
     assert care_provider.export_counts(services, "SE-GIVER-1") == (2, 0)
+
+
+def _question(cid: str) -> MessageRecord:
+    return MessageRecord(
+        f"q-{cid}", cid, "KONTKT", None, None, None, "FKASSA", "SE-UNIT-1", TO_CARE, False, None, SIGNED, b"<q/>"
+    )
+
+
+def _messages_of(services, cid: str) -> int:
+    with services.store.reading() as uow:
+        # Pending claims too, which the repository's reads leave out.
+        return uow.connection.execute(
+            text("SELECT count(*) FROM message WHERE certificate_id = :c"), {"c": cid}
+        ).scalar_one()
+
+
+def test_a_message_claimed_while_its_certificate_is_erased_finds_it_gone(services):
+    # Validated while the certificate was stored, claimed after a care provider's erasure had
+    # deleted its messages: the message stayed behind, data of an erased certificate.
+    register(services, "tw-msg-a")
+    incoming = svc_messages.IncomingMessage("q-tw-msg-a", "tw-msg-a", "KONTKT", PATIENT, "FKASSA", "SE-UNIT-1", b"<q/>")
+    claim = _held_until_waiting(
+        services,
+        lambda uow: uow.care_provider.erase(["tw-msg-a"]),
+        lambda: svc_messages.claim_message(services, incoming, TO_CARE),
+    )
+    assert claim is svc_messages.Claim.NO_CERTIFICATE
+    assert _messages_of(services, "tw-msg-a") == 0
+
+
+def test_an_erasure_deletes_a_message_claimed_while_it_started(services):
+    register(services, "tw-msg-b")
+
+    def claimed(uow) -> None:
+        uow.certificates.get_for_update("tw-msg-b")
+        assert uow.messages.claim(_question("tw-msg-b"))
+
+    _one_waiting_for_the_other(services, claimed, lambda uow: uow.care_provider.erase(["tw-msg-b"]))
+    assert _messages_of(services, "tw-msg-b") == 0
