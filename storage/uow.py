@@ -137,8 +137,18 @@ class Store:
         self._copied_mark: int | None = None  # the commit mark when a checkpoint last copied everything
 
     def expect_write(self) -> AbstractContextManager[None]:
-        """Around a request that will probably write: a group commit may wait a moment for its job."""
+        """Around a request that will probably write: a group commit may wait a moment for its job.
+
+        The request first gives way to this process's writer (:meth:`give_way_to_writer`).
+        """
+        self.give_way_to_writer()
         return self._batcher.expect()
+
+    def give_way_to_writer(self) -> None:
+        """Before a stretch of CPU work: wait briefly while this process's writer holds the write gate
+        (:meth:`WriteGate.give_way`); nothing on PostgreSQL, whose writers do not queue on one gate."""
+        if self._gate is not None:
+            self._gate.give_way()
 
     def writing(self) -> UnitOfWork:
         return UnitOfWork(self.engine, write=True, gate=self._gate)

@@ -20,6 +20,10 @@ from sqlalchemy.engine import Engine
 
 from intygsgw.storage.db import sqlite_file
 
+# A request thread waits at most this long for its own process's writer: a writer that holds the
+# gate longer (an operator's import) is not waited for to the end.
+GIVE_WAY_SECONDS = 0.01
+
 
 class WriteGate:
     def __init__(self, database_path: str):
@@ -27,6 +31,9 @@ class WriteGate:
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
         self._pid: int | None = None
+        self._free_here = threading.Event()  # no thread of this process holds the gate
+        self._free_here.set()
+        self._holder: int | None = None
 
     def _file(self) -> int:
         # A descriptor inherited over fork shares its flock with the parent.
@@ -42,12 +49,26 @@ class WriteGate:
         except BaseException:
             self._thread_lock.release()
             raise
+        self._holder = threading.get_ident()
+        self._free_here.clear()
 
     def release(self) -> None:
+        self._holder = None
+        self._free_here.set()
         try:
             fcntl.flock(self._file(), fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
+
+    def give_way(self, at_most: float = GIVE_WAY_SECONDS) -> None:
+        """Wait (``at_most`` seconds) while another thread of this process holds the gate.
+
+        The holder runs its transaction's Python under the interpreter lock, shared with this
+        process's request threads, while the other processes' writers wait for the gate: a request
+        thread that starts its own work meanwhile lengthens every writer's wait.
+        """
+        if self._holder is not None and self._holder != threading.get_ident():
+            self._free_here.wait(at_most)
 
     def close(self) -> None:
         """Let go of the lock file's descriptor (a gate used once, as by a migration)."""

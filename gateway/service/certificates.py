@@ -71,6 +71,9 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
     except InvalidPersonId:
         return error(ErrorId.VALIDATION_ERROR, "Social security number is not of correct format.")
     index = types.index(cmd.parsed)  # the rules and the sick-leave fields read the answers from one walk
+    # The rules and the sick-leave rows are a registration's longest stretches of Python: this
+    # process's writer, which other processes may be waiting for, goes first.
+    svc.store.give_way_to_writer()
     failures = types.check(ctype.id, cmd.version, cmd.parsed, index)
     if failures:
         return error(ErrorId.VALIDATION_ERROR, ";".join(failures))
@@ -110,6 +113,7 @@ def register_certificate(svc: Services, cmd: RegisterCertificate) -> Result:
         received_at=now,
     )
 
+    svc.store.give_way_to_writer()
     sick_leave = sick_leave_of(svc, types, record, cmd.parsed, index)
     # Rendered here, not in the job: the job runs in the group commit's serial part.
     listed_item = listed_item_of(svc, sick_leave)

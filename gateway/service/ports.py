@@ -254,6 +254,10 @@ class Store(Protocol):
     def expect_write(self) -> AbstractContextManager[None]:
         """Around a request that will probably write soon (the group commit may wait for it)."""
 
+    def give_way_to_writer(self) -> None:
+        """Before a stretch of CPU work: wait briefly while this process's writer holds a write lock
+        that other processes wait for (a no-op where there is none)."""
+
     def ping(self) -> None:
         """Raise unless the store can be reached now (the health check)."""
 

@@ -505,6 +505,9 @@ class FakeStore:
     def expect_write(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
+    def give_way_to_writer(self) -> None:
+        return None
+
     def ping(self) -> None:
         return None
 
