@@ -149,13 +149,19 @@ class ItIntygInfo(Answer):
 
 
 class CertificateListRequest(Request):
-    civicRegistrationNumber: PersonIdText | None = None
+    civicRegistrationNumber: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        default=None, description="The patient; empty or null: every patient (Webcert sends an empty string)"
+    )
     hsaId: HsaId | None = Field(default=None, description="The signing doctor's HSA id")
     unitIds: list[HsaId] | None = None
     fromDate: dt.datetime | None = None
     toDate: dt.datetime | None = None
     startFrom: int = Field(default=0, ge=0)
-    pageSize: int = Field(default=0, ge=0, le=10_000)
+    pageSize: int = Field(
+        default=0,
+        le=10_000,
+        description="Certificates per page; negative: all from startFrom on (Webcert asks -1 and pages itself)",
+    )
     orderBy: str | None = None
     orderAscending: bool = False
     types: list[TypeId] | None = None

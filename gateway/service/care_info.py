@@ -100,7 +100,7 @@ class DoctorQuery:
     order_by: str | None = None
     ascending: bool = False
     start_from: int = 0
-    page_size: int = 0
+    page_size: int = 0  # negative: everything from start_from on
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,8 @@ def doctor_certificates(svc: Services, query: DoctorQuery) -> DoctorList:
         )
     entries = _ordered(entries, query.order_by, query.ascending)
     total = len(entries)
-    page = entries[query.start_from : query.start_from + query.page_size]
+    end = None if query.page_size < 0 else query.start_from + query.page_size
+    page = entries[query.start_from : end]
     for entry in page:
         audit.note(entry.record.person_id, [entry.record.id])
     return DoctorList(page, total)

@@ -118,3 +118,32 @@ def test_a_doctors_list_refuses_an_unknown_order_and_a_bad_person(api):
     assert answer.status_code == 400
     answer = api.post("/internalapi/certificatelist/certificates/doctor", {"unitIds": ["U1"], "startFrom": -1})
     assert answer.status_code == 400
+
+
+def test_a_doctors_list_as_webcert_asks_for_it_without_a_patient_and_unpaged(api, soap):
+    # Webcert's signed-certificates list (ListSignedCertificatesFacadeServiceImpl) asks for every
+    # certificate (pageSize -1, startFrom 0) and pages after merging; with no patient filter chosen
+    # it sends the patient as an empty string. Its signed-from defaults to now minus three months,
+    # written by Jackson with nanoseconds.
+    unit, doctor = new_hsa("U"), new_hsa("D")
+    first = register(soap, new_person(), unit=unit, doctor=doctor, signed=f"{day(-9)}T08:00:00")
+    second = register(soap, new_person(), unit=unit, doctor=doctor, signed=f"{day(-3)}T08:00:00")
+    answer = api.post(
+        "/internalapi/certificatelist/certificates/doctor",
+        {
+            "civicRegistrationNumber": "",
+            "hsaId": doctor,
+            "unitIds": [unit],
+            "fromDate": f"{day(-90)}T21:48:12.123456789",
+            "toDate": None,
+            "startFrom": 0,
+            "pageSize": -1,
+            "orderBy": "signedDate",
+            "orderAscending": False,
+            "types": ["lisjp"],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    listed = answer.json()
+    assert [c["certificateId"] for c in listed["certificates"]] == [second, first]
+    assert listed["totalCount"] == 2
