@@ -18,6 +18,7 @@ from intygsgw import correlation, interactions, metrics
 from intygsgw.config.settings import Settings
 from intygsgw.http.dispatch import Answer, Dispatcher
 from intygsgw.http.wsdl import render_wsdl
+from intygsgw.internalapi import is_internal_path
 from intygsgw.registry import Registry
 from intygsgw.soap.envelope import fault_envelope, soap12_refused
 from intygsgw.soap.faults import SoapFault, client_fault
@@ -46,7 +47,7 @@ class GatewayApp:
         try:
             if path == "/healthz":
                 return self._health(start_response)
-            if path == "/internalapi" or path.startswith("/internalapi/"):
+            if is_internal_path(path):
                 # As the reference's filter does: the internal API lives only on its own listener.
                 return _reply(start_response, 403, _INTERNAL_ONLY, "application/problem+json")
             if path == "/metrics" and method == "GET" and self.settings.metrics:

@@ -28,6 +28,7 @@ from intygsgw.audit.writer import AccessLogWriter
 from intygsgw.domain.errors import FieldTooLong
 from intygsgw.domain.results import ServiceError
 from intygsgw.errors import temporary_failure_text
+from intygsgw.internalapi import SERVLET_CONTEXT, without_servlet_context
 from intygsgw.internalapi.problems import PROBLEM_JSON, REASONS, Problem, invalid
 from intygsgw.logsafety import log_failure
 from intygsgw.service.services import Services
@@ -132,6 +133,13 @@ class InternalApi:
         self.app.add_route("/internalapi/healthz", health)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        routed = without_servlet_context(path)
+        if routed != path:
+            # As a servlet container does: the context moves to SCRIPT_NAME, so routing, the
+            # caller list and the access log all see the same path whichever form was called.
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + SERVLET_CONTEXT
+            environ["PATH_INFO"] = routed
         return self.app(environ, start_response)
 
     def _health(self, req: falcon.Request, resp: falcon.Response) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from intygsgw.errors import GatewayError
+from intygsgw.internalapi import SERVLET_CONTEXT
 from intygsgw.internalapi.framework import JSON, Route
 from intygsgw.internalapi.problems import PROBLEM_JSON
 
@@ -87,6 +88,10 @@ def document(routes: list[Route], version: str) -> dict:
             "customer termination. Served only on the internal listener. Every refused or failed call is "
             "answered with RFC 9457 problem details.",
         },
+        "servers": [
+            {"url": "/"},
+            {"url": SERVLET_CONTEXT, "description": "The reference's servlet context, as its clients call it"},
+        ],
         "paths": paths,
         "components": {"schemas": dict(sorted(components.schemas.items())), "responses": _named(responses)},
     }

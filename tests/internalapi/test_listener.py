@@ -6,6 +6,7 @@ import requests
 from openapi_spec_validator import validate
 
 from intygsgw.cli.main import main
+from tests.internalapi.data import new_hsa, new_person, register
 from tests.internalapi.support import access_entries
 
 PATIENT = "191212121212"
@@ -14,6 +15,7 @@ PATIENT = "191212121212"
 def test_the_served_openapi_document_is_valid_openapi_3_1(api):
     assert api.document["openapi"] == "3.1.0"
     validate(api.document)
+    assert [s["url"] for s in api.document["servers"]] == ["/", "/inera-certificate"]
     served = {(path, method) for path, item in api.document["paths"].items() for method in item}
     for path, method in [
         ("/internalapi/citizen", "post"),
@@ -114,3 +116,31 @@ def test_a_refused_patient_data_call_is_logged_with_its_status(api, gateway):
     assert entries[-1]["contract"] == "internalapi:sendCitizenCertificate"
     assert entries[-1]["outcome"] == "HTTP:404"
     assert entries[-1]["certificate_ids"] == ["nope"]
+
+
+def test_the_reference_servlet_context_path_reaches_the_same_operations(api, gateway, soap):
+    # The reference runs under the servlet context /inera-certificate, and its clients call it so:
+    # Rehabstöd's IntygstjanstRestIntegrationServiceImpl has "/inera-certificate/internalapi/sickleave/active"
+    # in its code, Mina intyg ships integration.intygstjanst.certificate.endpoint with that prefix.
+    unit, person = new_hsa("U"), new_person()
+    cid = register(soap, person, unit=unit)
+    for path, body in [
+        ("/internalapi/sickleave/active", {"careUnitId": unit}),
+        ("/internalapi/sickleave/filters", {"careUnitId": unit}),
+        ("/internalapi/citizen", {"patientId": person}),
+    ]:
+        plain = api.post(path, body)
+        prefixed = requests.post(gateway.internal_url + "/inera-certificate" + path, json=body, timeout=30)
+        assert prefixed.status_code == 200, prefixed.text
+        assert plain.status_code == 200 and prefixed.json() == plain.json()
+    assert cid in [c["id"] for c in prefixed.json()["content"]]
+    info = requests.get(f"{gateway.internal_url}/inera-certificate/internalapi/intygInfo/{cid}", timeout=30)
+    assert info.status_code == 200 and info.json()["intygId"] == cid
+
+
+def test_the_soap_port_refuses_the_internal_api_under_the_servlet_context_too(gateway):
+    answer = requests.post(
+        gateway.base_url + "/inera-certificate/internalapi/citizen", json={"patientId": PATIENT}, timeout=10
+    )
+    assert answer.status_code == 403
+    assert answer.headers["Content-Type"] == "application/problem+json"
