@@ -26,7 +26,14 @@ class Chapter:
 
     @property
     def range(self) -> str:
+        if self.blank:
+            return ""
         return f"{self.from_letter}{self.from_number:02d}-{self.to_letter}{self.to_number:02d}"
+
+    @property
+    def blank(self) -> bool:
+        """The chapter of codes in no chapter: blank letters, as the reference and Rehabstöd spell it."""
+        return not self.from_letter.strip() and not self.to_letter.strip()
 
     def contains(self, code: str) -> bool:
         found = _CATEGORY.match(code)
@@ -77,8 +84,9 @@ CHAPTERS: tuple[Chapter, ...] = tuple(
         "Z00-Z99Faktorer av betydelse för hälsotillståndet och för kontakter med hälso- och sjukvården",
     )
 )
-# Where a code fits no chapter (Rehabstöd shows it apart).
-NO_CHAPTER = Chapter("A", 0, "Z", 99, "Utan giltig diagnoskod")
+# Where a code fits no chapter (Rehabstöd shows it apart). Blank letters and an empty id, as the
+# reference answers it and as Rehabstöd's own list of chapters holds it when it sends it back as a filter.
+NO_CHAPTER = Chapter(" ", 0, " ", 0, "Utan giltig diagnoskod")
 
 OCCUPATIONS: tuple[tuple[str, str], ...] = (
     ("NUVARANDE_ARBETE", "Nuvarande arbete"),

@@ -271,14 +271,18 @@ class EraseResult(Answer):
 # -- Rehabstöd ----------------------------------------------------------------
 
 
+# A letter, or a blank for the chapter of codes in no chapter ("Utan giltig diagnoskod").
+ChapterLetter = Annotated[str, StringConstraints(pattern=r"^[A-Z ]$")]
+
+
 class DiagnosKategori(Answer):
-    letter: Annotated[str, StringConstraints(pattern=r"^[A-Z]$")]
+    letter: ChapterLetter
     number: int = Field(ge=0, le=99)
     id: str | None = None
 
 
 class DiagnosKategoriIn(Request):
-    letter: Annotated[str, StringConstraints(pattern=r"^[A-Z]$")]
+    letter: ChapterLetter
     number: int = Field(ge=0, le=99)
 
 

@@ -363,9 +363,13 @@ def _diagnosis(code: str) -> m.DiagnosKod:
     return m.DiagnosKod(originalCode=code, cleanedCode=cleaned_diagnosis_code(code), name=code[7:].strip() or None)
 
 
+def _category(letter: str, number: int) -> m.DiagnosKategori:
+    # A blank letter (no chapter) has an empty id, as the reference's DiagnosKategori.getId.
+    return m.DiagnosKategori(letter=letter, number=number, id=f"{letter}{number:02d}" if letter.strip() else "")
+
+
 def _chapter(c: rehab.Chapter) -> m.DiagnosKapitel:
-    first = m.DiagnosKategori(letter=c.from_letter, number=c.from_number, id=f"{c.from_letter}{c.from_number:02d}")
-    last = m.DiagnosKategori(letter=c.to_letter, number=c.to_number, id=f"{c.to_letter}{c.to_number:02d}")
+    first, last = _category(c.from_letter, c.from_number), _category(c.to_letter, c.to_number)
     return m.DiagnosKapitel.model_validate({"from": first, "to": last, "name": c.name, "id": c.range})
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
+from intygsgw.devtools import samples
+from intygsgw.devtools.samples import CertificateSpec
 from tests.internalapi.data import day, new_hsa, new_person, register
 
 
@@ -108,3 +112,40 @@ def test_bad_sick_leave_requests_are_problems(api):
         assert answer.status_code == 400, body
         assert answer.headers["Content-Type"] == "application/problem+json"
     assert api.post("/internalapi/sickleave/filters", {"unitId": "U1"}).status_code == 400
+
+
+# The chapter of a code in no ICD-10 chapter, as the reference's DiagnosisChapterService spells it and
+# as Rehabstöd's own list of all chapters (DiagnosKapitelServiceImpl) holds it: blank letters, empty ids.
+BLANK = {"letter": " ", "number": 0, "id": ""}
+WITHOUT_VALID_CODE = {"from": BLANK, "to": BLANK, "name": "Utan giltig diagnoskod", "id": ""}
+
+
+def test_the_chapter_without_a_valid_code_is_the_reference_blank_one(api, soap):
+    unit, giver = new_hsa("U"), new_hsa("CG")
+    valid, unplaced = new_person(), new_person()
+    register(soap, valid, unit=unit, care_giver=giver)
+    spec = CertificateSpec(
+        certificate_id=str(uuid.uuid4()),
+        person_id=unplaced,
+        care_unit_id=unit,
+        care_giver_id=giver,
+        signed_at=f"{day(-10)}T10:00:00",
+        periods=(("HELT_NEDSATT", day(-10), day(5)),),
+    )
+    # D90 is in no ICD-10-SE chapter.
+    envelope = samples.register_certificate(spec).replace(b"<t:code>M544<", b"<t:code>D901<")
+    assert b"<t:code>D901<" in envelope
+    result, _ = soap.call_raw("RegisterCertificate", 3, envelope)
+    assert result.result.resultCode == "OK", result.result
+
+    filters = api.post("/internalapi/sickleave/filters", {"careUnitId": unit}).json()
+    chapters = {c["id"]: c for c in filters["diagnosisChapters"]}
+    assert set(chapters) == {"M00-M99", ""}
+    assert chapters[""] == WITHOUT_VALID_CODE
+
+    def patients(chapters: list[dict]) -> set[str]:
+        return {c["patient"]["id"].replace("-", "") for c in active(api, unit, diagnosisChapters=chapters)}
+
+    assert patients([WITHOUT_VALID_CODE]) == {unplaced}
+    assert patients([chapters["M00-M99"]]) == {valid}
+    assert patients([chapters["M00-M99"], WITHOUT_VALID_CODE]) == {valid, unplaced}
