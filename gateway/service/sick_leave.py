@@ -26,6 +26,7 @@ from intygsgw.service.services import Services
 if TYPE_CHECKING:
     from intygsgw.rules.definitions import TypeSet
     from intygsgw.rules.engine import Answers
+    from intygsgw.service.ports import SickLeaveRepository
 
 
 def sick_leave_of(
@@ -65,6 +66,20 @@ def care_units(svc: Services, unit_id: str) -> list[str]:
     return [unit_id, *(s for s in subs if s != unit_id)]
 
 
+def _care_giver_of(rows: SickLeaveRepository, svc: Services, unit_id: str) -> str | None:
+    """The care giver of the unit: the one its latest certificate names, else the one the latest
+    certificate of its first sub-unit (in the file's order) with certificates names.
+
+    The reference asks HSA, which knows a unit's care giver whether or not anyone signs at the
+    unit itself; a care unit whose doctors all sign at its mottagningar must still list them.
+    """
+    for unit in care_units(svc, unit_id):
+        care_giver = rows.care_giver_of_unit(unit)
+        if care_giver is not None:
+            return care_giver
+    return None
+
+
 def listed_item_of(svc: Services, cert: SickLeaveCertificate | None) -> str | None:
     """The certificate as the lists show it, to store with its row; None when there is none to store."""
     if cert is None or svc.render_sick_leave_item is None:
@@ -87,7 +102,7 @@ def unit_items(
     today = svc.clock().date()
     since = today - dt.timedelta(days=max(0, max_days_since_end))
     with svc.store.reading() as uow:
-        care_giver = uow.sick_leave.care_giver_of_unit(unit_id)
+        care_giver = _care_giver_of(uow.sick_leave, svc, unit_id)
         if care_giver is None:
             return None, []
         listing = uow.sick_leave.unit_listing(care_giver, care_units(svc, unit_id), today, since)
@@ -212,7 +227,7 @@ def _on_sick_leave(
     today = svc.clock().date()
     since = today - dt.timedelta(days=max(0, max_days_since_end))
     with svc.store.reading() as uow:
-        care_giver = uow.sick_leave.care_giver_of_unit(care_unit_id)
+        care_giver = _care_giver_of(uow.sick_leave, svc, care_unit_id)
         if care_giver is None:
             return today, None, []
         certificates = uow.sick_leave.for_units(care_giver, units or care_units(svc, care_unit_id), today, since)

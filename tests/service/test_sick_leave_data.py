@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from lxml import etree
@@ -11,10 +12,12 @@ from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.domain.results import OK
 from intygsgw.domain.sick_leave import WorkCapacity
+from intygsgw.handlers.rehab_items import render_intygs_data
 from intygsgw.interactions import REGISTER_CERTIFICATE_3
 from intygsgw.service import certificates as lifecycle
 from intygsgw.service import sick_leave
 from tests.service.test_lifecycle import PATIENT
+from tests.support.fakes import Fixed
 
 INTYG = f"{{{REGISTER_CERTIFICATE_3.namespace}}}intyg"
 SMITTBARARPENNING = '<c:svar id="27"><c:delsvar id="27.1">true</c:delsvar></c:svar>'
@@ -26,8 +29,12 @@ def command(
     extra_svar: str = "",
     unit: str = "SE-UNIT-1",
     relation: tuple[str, str] | None = None,
+    doctor: str = "SE-DOC-1",
+    signed_at: dt.datetime = dt.datetime(2026, 11, 20, 10, 15),
+    periods: tuple[tuple[str, str, str], ...] | None = None,
 ) -> lifecycle.RegisterCertificate:
-    xml = samples.register_certificate(CertificateSpec(certificate_id=cid, person_id=person))
+    spec = CertificateSpec(certificate_id=cid, person_id=person)
+    xml = samples.register_certificate(spec if periods is None else replace(spec, periods=periods))
     if extra_svar:
         xml = xml.replace(b"<c:svar ", extra_svar.encode() + b"<c:svar ", 1)
     intyg = etree.fromstring(xml).find(f".//{INTYG}")
@@ -36,11 +43,11 @@ def command(
         type_code="LISJP",
         version="1.3",
         person_id=person,
-        signed_at=dt.datetime(2026, 11, 20, 10, 15),
+        signed_at=signed_at,
         care_unit_id=unit,
         care_unit_name="Vårdenheten",
         care_giver_id="SE-GIVER-1",
-        doctor_id="SE-DOC-1",
+        doctor_id=doctor,
         doctor_name="Doktor Ek",
         relation=relation,
         document=xml,
@@ -111,3 +118,24 @@ def test_a_replaced_certificate_is_hidden_until_its_replacement_is_revoked(svc):
     assert listed(svc) == [("u-new", ["u-new"])]
     lifecycle.revoke_certificate(svc, "u-new", PATIENT)
     assert listed(svc) == [("u-old", ["u-old"])]
+
+
+# -- a care unit and its sub-units (the operator's file stands in for the reference's HSA) -----
+
+
+def with_sub_units(svc, units: dict[str, tuple[str, ...]]):
+    return replace(svc, sub_units=Fixed(units), render_sick_leave_item=render_intygs_data)
+
+
+def test_a_care_unit_whose_certificates_are_all_on_its_sub_units_lists_them(svc):
+    # The reference asks HSA for the unit's care giver, so a unit whose doctors all sign at its
+    # mottagningar still has one, and its lists hold the mottagningar's sick leaves (§5.2).
+    svc = with_sub_units(svc, {"SE-UNIT-MAIN": ("SE-UNIT-MOT1",)})
+    lifecycle.register_certificate(svc, command("sub-1", unit="SE-UNIT-MOT1"))
+    [case] = sick_leave.care_unit_cases(svc, "SE-UNIT-MAIN", 5)
+    assert case.certificate_ids == ("sub-1",)
+    [rehab] = sick_leave.rehab_sick_leaves(svc, "SE-UNIT-MAIN", None, 5, 0)
+    assert rehab.certificate_ids == ("sub-1",)
+    care_giver, items = sick_leave.unit_items(svc, "SE-UNIT-MAIN")
+    assert care_giver == "SE-GIVER-1"
+    assert [b"<r:intygsId>sub-1</r:intygsId>" in item for item in items] == [True]
