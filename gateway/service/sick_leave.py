@@ -177,16 +177,16 @@ def rehab_sick_leaves(
     """Rehabstöd's active list (internal REST ``/sickleave/active``): the engine in two passes (§5.3).
 
     The first pass, with no gap, finds the patients whose sick leave is active
-    today or ended at most ``max_days_since_end`` days ago (on one of the
-    doctors, when given); the second links all of those patients'
-    certificates with the requested gap. Patients whose personnummer fails
-    its control digit are left out, as the reference's register check does.
+    today or ended at most ``max_days_since_end`` days ago, counting only the
+    doctors' certificates when doctors are given; the second links all of
+    those patients' certificates with the requested gap. Patients whose
+    personnummer fails its control digit are left out, as the reference's
+    register check does.
     """
     if max_gap < 0:
         return []
     today, certificates = _rehab_certificates(svc, care_unit_id, unit_id, max_days_since_end)
-    first = unit_cases(certificates, Parameters(today, 0, max_days_since_end))
-    patients = {c.patient_id for c in first if not doctor_ids or c.doctor_id in doctor_ids}
+    patients = {c.patient_id for c in _first_pass(certificates, today, max_days_since_end, doctor_ids)}
     cases = unit_cases(
         [c for c in certificates if c.patient_id in patients], Parameters(today, max_gap, max_days_since_end)
     )
@@ -198,13 +198,28 @@ def rehab_sick_leaves(
 def active_cases(
     svc: Services, care_unit_id: str, unit_id: str | None, max_days_since_end: int, doctor_id: str | None = None
 ) -> list[UnitCase]:
-    """The first pass alone (what Rehabstöd's filters are made from): cases with no gap, on the doctor if given."""
+    """The first pass alone (what Rehabstöd's filters are made from): cases with no gap, of the doctor's
+    certificates if a doctor is given."""
     today, certificates = _rehab_certificates(svc, care_unit_id, unit_id, max_days_since_end)
-    cases = unit_cases(certificates, Parameters(today, 0, max_days_since_end))
-    cases = [c for c in cases if doctor_id is None or c.doctor_id == doctor_id]
+    cases = _first_pass(certificates, today, max_days_since_end, (doctor_id,) if doctor_id is not None else ())
     for case in cases:
         audit.note(case.patient_id, [c.certificate_id for c in case.certificates])
     return cases
+
+
+def _first_pass(
+    certificates: list[SickLeaveCertificate], today: dt.date, max_days_since_end: int, doctor_ids: Sequence[str]
+) -> list[UnitCase]:
+    """Cases with no gap of the certificates active today or recently ended; only the doctors' count
+    when doctors are given.
+
+    The reference selects the doctors' certificates before its engine picks each patient's active
+    one, so a patient is the doctor's while one of the doctor's certificates is active, even when
+    another doctor's later one is the case's.
+    """
+    if doctor_ids:
+        certificates = [c for c in certificates if c.doctor_id in doctor_ids]
+    return unit_cases(certificates, Parameters(today, 0, max_days_since_end))
 
 
 def _rehab_certificates(

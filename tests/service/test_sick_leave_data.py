@@ -139,3 +139,20 @@ def test_a_care_unit_whose_certificates_are_all_on_its_sub_units_lists_them(svc)
     care_giver, items = sick_leave.unit_items(svc, "SE-UNIT-MAIN")
     assert care_giver == "SE-GIVER-1"
     assert [b"<r:intygsId>sub-1</r:intygsId>" in item for item in items] == [True]
+
+
+# -- Rehabstöd's two passes (internal REST /sickleave/active and /filters) --------------------
+# The service clock reads 2026-12-01; the sample's periods run 20 Nov to 31 Dec.
+
+EARLIER = (("HELT_NEDSATT", "2026-10-01", "2026-11-17"),)
+
+
+def test_a_doctors_filters_count_the_patients_with_a_certificate_of_theirs_active(svc):
+    # The reference selects the doctor's certificates before the engine's first pass, so a
+    # patient whose latest active certificate is another doctor's still counts for this one.
+    lifecycle.register_certificate(svc, command("by-a", doctor="SE-DOC-A"))
+    lifecycle.register_certificate(svc, command("by-b", doctor="SE-DOC-B", signed_at=dt.datetime(2026, 11, 25, 8, 0)))
+    [case] = sick_leave.active_cases(svc, "SE-UNIT-1", None, 0, "SE-DOC-A")
+    assert (case.doctor_id, case.certificate_ids) == ("SE-DOC-A", ("by-a",))
+    [case] = sick_leave.active_cases(svc, "SE-UNIT-1", None, 0, None)
+    assert case.doctor_id == "SE-DOC-B"
