@@ -177,16 +177,24 @@ def rehab_sick_leaves(
     """Rehabstöd's active list (internal REST ``/sickleave/active``): the engine in two passes (§5.3).
 
     The first pass, with no gap, finds the patients whose sick leave is active
-    today or ended at most ``max_days_since_end`` days ago, counting only the
-    doctors' certificates when doctors are given; the second links all of
-    those patients' certificates with the requested gap. Patients whose
-    personnummer fails its control digit are left out, as the reference's
-    register check does.
+    today or ended at most ``max_days_since_end`` days ago on ``unit_id`` (the
+    care unit and its sub-units when None), counting only the doctors'
+    certificates when doctors are given; the second links all of those
+    patients' certificates on the care unit and its sub-units with the
+    requested gap, as the reference's second query reads every unit of the
+    care unit whichever one was asked for. Patients whose personnummer fails
+    its control digit are left out, as the reference's register check does.
     """
     if max_gap < 0:
         return []
-    today, certificates = _rehab_certificates(svc, care_unit_id, unit_id, max_days_since_end)
+    today, certificates = _rehab_certificates(svc, care_unit_id, [unit_id] if unit_id else None, max_days_since_end)
     patients = {c.patient_id for c in _first_pass(certificates, today, max_days_since_end, doctor_ids)}
+    if unit_id and patients:
+        # The request names unit_id as one of the care unit's, whether or not the operator's file does.
+        whole = care_units(svc, care_unit_id)
+        _, certificates = _rehab_certificates(
+            svc, care_unit_id, whole if unit_id in whole else [*whole, unit_id], max_days_since_end
+        )
     cases = unit_cases(
         [c for c in certificates if c.patient_id in patients], Parameters(today, max_gap, max_days_since_end)
     )
@@ -200,7 +208,7 @@ def active_cases(
 ) -> list[UnitCase]:
     """The first pass alone (what Rehabstöd's filters are made from): cases with no gap, of the doctor's
     certificates if a doctor is given."""
-    today, certificates = _rehab_certificates(svc, care_unit_id, unit_id, max_days_since_end)
+    today, certificates = _rehab_certificates(svc, care_unit_id, [unit_id] if unit_id else None, max_days_since_end)
     cases = _first_pass(certificates, today, max_days_since_end, (doctor_id,) if doctor_id is not None else ())
     for case in cases:
         audit.note(case.patient_id, [c.certificate_id for c in case.certificates])
@@ -223,10 +231,11 @@ def _first_pass(
 
 
 def _rehab_certificates(
-    svc: Services, care_unit_id: str, unit_id: str | None, max_days_since_end: int
+    svc: Services, care_unit_id: str, units: list[str] | None, max_days_since_end: int
 ) -> tuple[dt.date, list[SickLeaveCertificate]]:
-    """The care unit's (or one of its sub-units') certificates of patients on sick leave; none for an unknown unit."""
-    today, _, certificates = _on_sick_leave(svc, care_unit_id, [unit_id] if unit_id else None, max_days_since_end)
+    """The certificates on ``units`` (default: the care unit and its sub-units) of the patients on sick
+    leave there; none for an unknown care unit."""
+    today, _, certificates = _on_sick_leave(svc, care_unit_id, units, max_days_since_end)
     return today, [c for c in certificates if _checked(c.patient_id)]
 
 

@@ -147,6 +147,19 @@ def test_a_care_unit_whose_certificates_are_all_on_its_sub_units_lists_them(svc)
 EARLIER = (("HELT_NEDSATT", "2026-10-01", "2026-11-17"),)
 
 
+def test_a_sub_units_sick_leave_links_the_patients_certificates_on_the_whole_care_unit(svc):
+    # The reference's first pass finds the patients on the sub-unit asked for; its second links
+    # all their certificates on the care unit and its sub-units (§5.3, GetSickLeavesService).
+    svc = with_sub_units(svc, {"SE-UNIT-MAIN": ("SE-UNIT-MOT1",)})
+    lifecycle.register_certificate(svc, command("on-main", unit="SE-UNIT-MAIN", periods=EARLIER))
+    lifecycle.register_certificate(svc, command("on-mot1", unit="SE-UNIT-MOT1"))
+    [case] = sick_leave.rehab_sick_leaves(svc, "SE-UNIT-MAIN", "SE-UNIT-MOT1", 5, 0)
+    assert (case.anchor.certificate_id, case.certificate_ids) == ("on-mot1", ("on-main", "on-mot1"))
+    assert (case.start, case.days) == (dt.date(2026, 10, 1), 48 + 42)
+    # Who is listed still comes from the sub-unit alone.
+    assert sick_leave.rehab_sick_leaves(svc, "SE-UNIT-MAIN", "SE-UNIT-MOT2", 5, 0) == []
+
+
 def test_a_doctors_filters_count_the_patients_with_a_certificate_of_theirs_active(svc):
     # The reference selects the doctor's certificates before the engine's first pass, so a
     # patient whose latest active certificate is another doctor's still counts for this one.
@@ -156,3 +169,22 @@ def test_a_doctors_filters_count_the_patients_with_a_certificate_of_theirs_activ
     assert (case.doctor_id, case.certificate_ids) == ("SE-DOC-A", ("by-a",))
     [case] = sick_leave.active_cases(svc, "SE-UNIT-1", None, 0, None)
     assert case.doctor_id == "SE-DOC-B"
+
+
+def test_a_doctors_patients_on_a_sub_unit_are_those_with_one_of_their_certificates_active_there(svc):
+    # First pass: a certificate of the doctor's active on the sub-unit (the later one there is
+    # another doctor's). Second pass: the case on the whole care unit, anchored on the doctor's
+    # latest certificate on the care unit itself.
+    svc = with_sub_units(svc, {"SE-UNIT-MAIN": ("SE-UNIT-MOT1",)})
+    lifecycle.register_certificate(svc, command("mot1-a", unit="SE-UNIT-MOT1", doctor="SE-DOC-A"))
+    lifecycle.register_certificate(
+        svc,
+        command("mot1-b", unit="SE-UNIT-MOT1", doctor="SE-DOC-B", signed_at=dt.datetime(2026, 11, 21, 8, 0)),
+    )
+    lifecycle.register_certificate(
+        svc,
+        command("main-a", unit="SE-UNIT-MAIN", doctor="SE-DOC-A", signed_at=dt.datetime(2026, 11, 22, 8, 0)),
+    )
+    [case] = sick_leave.rehab_sick_leaves(svc, "SE-UNIT-MAIN", "SE-UNIT-MOT1", 5, 0, ["SE-DOC-A"])
+    assert (case.anchor.certificate_id, case.doctor_id) == ("main-a", "SE-DOC-A")
+    assert sorted(case.certificate_ids) == ["main-a", "mot1-a", "mot1-b"]
