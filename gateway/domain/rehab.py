@@ -94,6 +94,13 @@ OCCUPATIONS: tuple[tuple[str, str], ...] = (
     ("FORALDRALEDIG", "Föräldraledighet"),
     ("STUDIER", "Studier"),
 )
+# A stored occupation code as Rehabstöd shows it: the reference's engine answers and filters by these
+# names, not by the codes. Older certificates' codes name the same occupations.
+OCCUPATION_NAMES: dict[str, str] = {
+    **dict(OCCUPATIONS),
+    "ARBETSLOSHET": "Arbetssökande",
+    "FORALDRALEDIGHET": "Föräldraledighet",
+}
 # The gateway keeps no rehabilitation statuses: every case has the first, "none".
 REKO_STATUSES: tuple[tuple[str, str], ...] = (
     ("REKO_1", "-"),
@@ -106,6 +113,11 @@ REKO_STATUSES: tuple[tuple[str, str], ...] = (
     ("REKO_8", "Medicinsk rehab"),
 )
 NO_REKO_STATUS = "REKO_1"
+
+
+def occupation_names(codes: Iterable[str]) -> list[str | None]:
+    """The occupations' names, in order; None for a code without one, as the reference answers it."""
+    return [OCCUPATION_NAMES.get(code) for code in codes]
 
 
 def chapter_of(diagnosis: str) -> Chapter:
@@ -138,7 +150,7 @@ class RehabFilter:
 
 def rehab_filter(cases: Iterable[UnitCase], f: RehabFilter, today: dt.date) -> list[UnitCase]:
     chapter_ranges = {c.range for c in f.chapters}
-    occupations = dict(OCCUPATIONS)
+    wanted_names = [name for wanted, name in OCCUPATIONS if wanted in f.occupation_ids]
     kept = []
     for case in cases:
         if f.length_intervals and not any(
@@ -158,10 +170,9 @@ def rehab_filter(cases: Iterable[UnitCase], f: RehabFilter, today: dt.date) -> l
             continue
         if f.reko_status_ids and NO_REKO_STATUS not in f.reko_status_ids:
             continue
+        # An id the list does not offer selects nothing; a name is matched within each of the case's.
         if f.occupation_ids and not any(
-            code == wanted or occupations.get(wanted, "\0") in code
-            for wanted in f.occupation_ids
-            for code in case.employment
+            wanted in name for wanted in wanted_names for name in occupation_names(case.employment) if name
         ):
             continue
         if f.text and not _matches(case, f.text):
@@ -181,6 +192,6 @@ def _matches(case: UnitCase, text: str) -> bool:
         str(case.days),
         str(case.active_grade or ""),
         *(str(g) for g in case.grades),
-        *case.employment,
+        *(name for name in occupation_names(case.employment) if name),
     ]
     return any(needle in value.lower() for value in haystack)

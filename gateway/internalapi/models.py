@@ -351,7 +351,7 @@ class SjukfallEnhet(Answer):
     aktivGrad: int
     grader: list[int]
     aktivIntygsId: str
-    sysselsattning: list[str]
+    sysselsattning: list[str | None]  # the names Rehabstöd shows (rehab.occupation_names)
 
 
 class SickLeaveResponseDTO(Answer):

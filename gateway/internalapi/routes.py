@@ -420,7 +420,7 @@ def _sjukfall(case) -> m.SjukfallEnhet:
         aktivGrad=case.active_grade or 0,
         grader=list(case.grades),
         aktivIntygsId=anchor.certificate_id,
-        sysselsattning=list(case.employment),
+        sysselsattning=rehab.occupation_names(case.employment),
     )
 
 

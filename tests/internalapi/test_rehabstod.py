@@ -43,7 +43,7 @@ def test_certificates_within_the_gap_make_one_sick_leave(api, soap):
     assert linked["lakare"]["id"] == doctor
     assert linked["diagnosKod"]["cleanedCode"] == "M544"
     assert [d["cleanedCode"] for d in linked["biDiagnoser"]] == ["G479"]
-    assert linked["sysselsattning"] == ["NUVARANDE_ARBETE"]
+    assert linked["sysselsattning"] == ["Nuvarande arbete"]
     [alone] = active(api, unit, maxCertificateGap=2)
     assert alone["intygLista"] == [late] and alone["dagar"] == 17
 
