@@ -175,23 +175,49 @@ def rehab_filter(cases: Iterable[UnitCase], f: RehabFilter, today: dt.date) -> l
             wanted in name for wanted in wanted_names for name in occupation_names(case.employment) if name
         ):
             continue
-        if f.text and not _matches(case, f.text):
+        if f.text and not _matches(case, f.text, today):
             continue
         kept.append(case)
     return kept
 
 
-def _matches(case: UnitCase, text: str) -> bool:
-    needle = text.strip().lower()
+def _matches(case: UnitCase, text: str, today: dt.date) -> bool:
+    """Whether one of the case's fields, as Rehabstöd shows it, contains ``text`` in any case.
+
+    The fields and their forms are the reference's (TextSearchFilterService), except
+    the diagnosis's description, which the gateway does not know.
+    """
+    needle = text.upper()
+    age = age_on(case.patient_id, today)
     haystack = [
-        case.patient_id,
-        f"{case.patient_id[:8]}-{case.patient_id[8:]}",
+        f"{age} år" if age is not None else "",
         case.patient_name,
-        case.doctor_name,
+        _sex(case.patient_id),
         case.diagnosis_code,
-        str(case.days),
-        str(case.active_grade or ""),
-        *(str(g) for g in case.grades),
+        *(cleaned_diagnosis_code(d) for d in case.secondary_diagnoses if d),
+        case.start.isoformat(),
+        case.end.isoformat(),
+        f"{case.days} dagar",
+        str(case.certificate_count),
+        f"{case.active_grade or 0}%",
+        case.doctor_name,
+        dashed(case.patient_id),
         *(name for name in occupation_names(case.employment) if name),
+        # The rehabilitation status's name; the gateway keeps none, which the list shows so.
+        "Ingen",
     ]
-    return any(needle in value.lower() for value in haystack)
+    return any(needle in value.upper() for value in haystack)
+
+
+def _sex(person_digits: str) -> str:
+    """As the list shows it: the second-last digit odd for a man."""
+    if len(person_digits) != 12 or not person_digits.isdigit():
+        return "Okänd"
+    return "Man" if int(person_digits[10]) % 2 else "Kvinna"
+
+
+def dashed(person_digits: str) -> str:
+    """The personnummer as Rehabstöd's list shows it, ``yyyyMMdd-nnnn`` (anything else as it is)."""
+    if len(person_digits) == 12 and person_digits.isdigit():
+        return f"{person_digits[:8]}-{person_digits[8:]}"
+    return person_digits

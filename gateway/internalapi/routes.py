@@ -354,10 +354,6 @@ ROUTES: list[Route] = [
 # -- Rehabstöd ----------------------------------------------------------------
 
 
-def _dashed(digits: str) -> str:
-    return f"{digits[:8]}-{digits[8:]}" if len(digits) == 12 and digits.isdigit() else digits
-
-
 def _diagnosis(code: str) -> m.DiagnosKod:
     # As the reference reads a stored code: seven characters of code, the rest its name.
     return m.DiagnosKod(originalCode=code, cleanedCode=cleaned_diagnosis_code(code), name=code[7:].strip() or None)
@@ -409,7 +405,7 @@ def _sjukfall(case) -> m.SjukfallEnhet:
         vardgivare=m.IdName(id=case.care_giver_id, namn=None),
         vardenhet=m.IdName(id=case.care_unit_id, namn=case.care_unit_name),
         lakare=m.IdName(id=case.doctor_id, namn=case.doctor_name),
-        patient=m.IdName(id=_dashed(case.patient_id), namn=case.patient_name),
+        patient=m.IdName(id=rehab.dashed(case.patient_id), namn=case.patient_name),
         diagnosKod=_diagnosis(case.diagnosis),
         biDiagnoser=[_diagnosis(d) for d in case.secondary_diagnoses if d],
         start=case.start,
