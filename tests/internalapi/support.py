@@ -12,7 +12,7 @@ import requests
 from jsonschema import Draft202012Validator
 
 from intygsgw.internalapi.openapi import path_pattern
-from tests.support.paths import REPO_ROOT
+from tests.support.paths import child_pythonpath
 from tests.support.server import GatewayProcess, free_port
 
 
@@ -149,7 +149,7 @@ def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        env={**os.environ, "PYTHONPATH": child_pythonpath()},
     )
 
 

@@ -77,3 +77,9 @@ def published_files(folder: Path, pattern: str) -> list[Path]:
     if not published_available():
         return [NOT_PUBLISHED]
     return sorted(folder.glob(pattern))
+
+
+def child_pythonpath() -> str:
+    """PYTHONPATH for a gateway or CLI process a test starts: the caller's own first (a checkout
+    that is not the installed one points it at its code), then the repository for ``tests``."""
+    return os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(REPO_ROOT)) if p)

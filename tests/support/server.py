@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from .paths import REPO_ROOT
+from .paths import child_pythonpath
 
 
 def free_port() -> int:
@@ -65,7 +65,7 @@ class GatewayProcess:
         ]
         if self.db:
             args += ["--db", self.db]
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **self.extra_env}
+        env = {**os.environ, "PYTHONPATH": child_pythonpath(), **self.extra_env}
         # The child gets its own copy of the descriptor; the parent's closes at once.
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
