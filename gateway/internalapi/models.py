@@ -45,9 +45,9 @@ class CitizenCertificatesRequestDTO(Request):
     certificateTypes: list[TypeId] | None = None
     years: list[Year] | None = None
     archived: bool | None = Field(
-        default=False,
-        description="Extension: false (the default) lists what the citizen has not archived, true the archive, "
-        "null both",
+        default=None,
+        description="Extension: false lists what the citizen has not archived, true the archive, null (the "
+        "default) both, as the reference lists them; Mina intyg sends no such field",
     )
 
 
