@@ -44,14 +44,17 @@ class UnitOfWork:
         self.connection: Connection | None = None
 
     def __enter__(self) -> UnitOfWork:
+        # The connection is taken from the pool before the gate and given back after it (the
+        # transaction begins at the first statement and ends before the gate opens): every other
+        # writer waits while the gate is held, and the pool's Python need not be part of that.
+        self._open()
         if self._gate is not None:
-            self._gate.acquire()
-        try:
-            return self._open()
-        except BaseException:
-            if self._gate is not None:
-                self._gate.release()
-            raise
+            try:
+                self._gate.acquire()
+            except BaseException:
+                self.connection.close()
+                raise
+        return self
 
     def _open(self) -> UnitOfWork:
         conn = self._engine.connect()
@@ -70,14 +73,14 @@ class UnitOfWork:
 
     def __exit__(self, *exc) -> None:
         try:
-            if self.connection.in_transaction():
-                self.connection.rollback()
-        finally:
             try:
-                self.connection.close()
+                if self.connection.in_transaction():
+                    self.connection.rollback()
             finally:
                 if self._gate is not None:
                     self._gate.release()
+        finally:
+            self.connection.close()
 
     @contextmanager
     def batch(self, pipelined: bool) -> Iterator[None]:
