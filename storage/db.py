@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+import weakref
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import ModuleType
@@ -136,6 +138,12 @@ def make_engine(
             pool_size=pool_size,
             max_overflow=10,
         )
+        path = sqlite_file(url)
+        if path is not None and sqlite_synchronous.upper() == "FULL":
+            # FULL's flush of the log at every commit, done by the committer itself once SQLite's
+            # write lock and the write gate are let go (see WalFlush); SQLite otherwise as NORMAL.
+            _WAL_FLUSHES[engine] = WalFlush(path)
+            sqlite_synchronous = "NORMAL"
         _configure_sqlite(engine, sqlite_synchronous, sqlite_autocheckpoint, sqlite_mmap_bytes)
         return engine
     try:
@@ -145,6 +153,59 @@ def make_engine(
             f"the database URL needs the Python module {exc.name!r}, which is not installed; for PostgreSQL "
             "install the gateway with its postgresql extra: pip install 'intygsgw[postgresql]'"
         ) from None
+
+
+class WalFlush:
+    """The flush that makes a SQLite file's commits durable, run after the commit instead of in it.
+
+    With ``synchronous=FULL`` SQLite flushes its write-ahead log inside COMMIT, holding its one
+    write lock, and the gateway's write gate, while the disk answers: every other writer, in this
+    process and the others, waits for the flush too. As NORMAL, SQLite writes the commit's frames
+    to the log and returns; the committer then flushes the log itself, with the locks let go, and
+    only then reports the commit done. The log is written sequentially, so a flush begun after the
+    commit's frames were written covers them, whatever other writers appended meanwhile; NORMAL
+    still flushes the log before a checkpoint copies it and the database file after, and the log's
+    header when it starts over, as FULL does. A power cut can then lose only commits nobody heard of.
+
+    The descriptor is the log file's as it is now: a log deleted and made anew (when the last
+    connection closes) is opened again, found by its inode.
+    """
+
+    def __init__(self, database_path: str):
+        self.path = os.path.abspath(database_path) + "-wal"
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._opened: tuple[int, int, int] | None = None  # (pid, device, inode) of _fd
+
+    def flush(self) -> None:
+        """Flush the log to the disk; call after a commit, with its connection still open (the log
+        cannot be deleted while a connection is open)."""
+        fd = self._current()
+        if fd is not None:
+            os.fdatasync(fd)
+
+    def _current(self) -> int | None:
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return None  # no log: every commit is in the database file, flushed when it was copied there
+        key = (os.getpid(), found.st_dev, found.st_ino)
+        with self._lock:
+            if self._opened != key:
+                if self._fd is not None:
+                    os.close(self._fd)  # the old log's, or one inherited over fork
+                self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                self._opened = key
+            return self._fd
+
+
+_WAL_FLUSHES: weakref.WeakKeyDictionary[Engine, WalFlush] = weakref.WeakKeyDictionary()
+
+
+def wal_flush_for(engine: Engine) -> WalFlush | None:
+    """The flush a committer must run after each commit on this engine; None where SQLite (or the
+    database) flushes inside the commit, or nothing is flushed at all (synchronous NORMAL or OFF)."""
+    return _WAL_FLUSHES.get(engine)
 
 
 class DatabaseDriverMissing(GatewayError, RuntimeError):

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from intygsgw.storage.db import WRITE_OPTION
+from intygsgw.storage.db import WRITE_OPTION, wal_flush_for
 from intygsgw.storage.writegate import gate_for
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -45,6 +45,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
             conn.commit()
+            flush = wal_flush_for(engine)
+            if flush is not None:
+                flush.flush()  # as every commit of the gateway's (see WalFlush)
     finally:
         if gate is not None:
             gate.close()

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from intygsgw.storage.access_log import AccessLogRepository
 from intygsgw.storage.batching import CommitBatcher
 from intygsgw.storage.care_provider import CareProviderRepository
-from intygsgw.storage.db import WRITE_OPTION, CommitWatch, checkpoint_sqlite, commit_watch
+from intygsgw.storage.db import WRITE_OPTION, CommitWatch, WalFlush, checkpoint_sqlite, commit_watch, wal_flush_for
 from intygsgw.storage.messages import MessageRepository
 from intygsgw.storage.outbox import OutboxRepository
 from intygsgw.storage.receivers import ApprovedReceiverRepository
@@ -37,10 +37,12 @@ class UnitOfWork:
     the whole durable SQLite commit on the register path (measured ~1 ms vs
     ~0.25 ms)."""
 
-    def __init__(self, engine: Engine, write: bool, gate: WriteGate | None = None):
+    def __init__(self, engine: Engine, write: bool, gate: WriteGate | None = None, wal_flush: WalFlush | None = None):
         self._engine = engine
         self._write = write
         self._gate = gate if write else None
+        self._gate_held = False
+        self._wal_flush = wal_flush if write else None
         self.connection: Connection | None = None
 
     def __enter__(self) -> UnitOfWork:
@@ -54,7 +56,13 @@ class UnitOfWork:
             except BaseException:
                 self.connection.close()
                 raise
+            self._gate_held = True
         return self
+
+    def _let_go_of_gate(self) -> None:
+        if self._gate_held:
+            self._gate_held = False
+            self._gate.release()
 
     def _open(self) -> UnitOfWork:
         conn = self._engine.connect()
@@ -77,8 +85,7 @@ class UnitOfWork:
                 if self.connection.in_transaction():
                     self.connection.rollback()
             finally:
-                if self._gate is not None:
-                    self._gate.release()
+                self._let_go_of_gate()
         finally:
             self.connection.close()
 
@@ -107,7 +114,15 @@ class UnitOfWork:
         return self.connection.connection.driver_connection.pipeline()
 
     def commit(self) -> None:
+        """Commit; on return the transaction is on the disk.
+
+        Where the committer flushes SQLite's log itself (:class:`WalFlush`), the write gate is let
+        go first, so that the next writer writes while this commit's flush runs.
+        """
         self.connection.commit()
+        if self._wal_flush is not None:
+            self._let_go_of_gate()
+            self._wal_flush.flush()
 
     def rollback(self) -> None:
         self.connection.rollback()
@@ -134,6 +149,7 @@ class Store:
     def __init__(self, engine: Engine, on_batch: Callable[[int], None] | None = None, gather_seconds: float = 0.0):
         self.engine = engine
         self._gate = gate_for(engine)
+        self._wal_flush = wal_flush_for(engine)
         self._batcher = CommitBatcher(self.writing, on_batch=on_batch, gather_seconds=gather_seconds)
         self._checkpoint_lock = threading.Lock()
         self._checkpoint_watch: CommitWatch | None = None
@@ -154,7 +170,7 @@ class Store:
             self._gate.give_way()
 
     def writing(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=True, gate=self._gate)
+        return UnitOfWork(self.engine, write=True, gate=self._gate, wal_flush=self._wal_flush)
 
     def write(self, job, pipelined: bool = False):
         """Run ``job(uow)`` in a shared, group-committed transaction; returns its result.
