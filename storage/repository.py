@@ -273,6 +273,30 @@ class CertificateRepository:
         stmt = stmt.order_by(CertificateRow.signed_at.desc(), CertificateRow.id.asc())
         return [_record(r) for r in self.connection.execute(stmt)]
 
+    def find_typed(
+        self,
+        unit_ids: Sequence[str],
+        person_id: str | None,
+        type_ids: Sequence[str],
+        signed_from: dt.datetime | None,
+        signed_before: dt.datetime | None,
+    ) -> list[CertificateRecord]:
+        """Signed certificates on these units (any unit when empty), of the person when given, of these
+        types (as stored; any when empty), signed in [signed_from, signed_before), oldest first."""
+        stmt = select(*_CERT_COLUMNS).where(CertificateRow.signed_at.is_not(None))
+        if unit_ids:
+            stmt = stmt.where(CertificateRow.care_unit_id.in_(list(unit_ids)))
+        if person_id is not None:
+            stmt = stmt.where(CertificateRow.person_id == person_id)
+        if type_ids:
+            stmt = stmt.where(CertificateRow.type.in_(list(type_ids)))
+        if signed_from is not None:
+            stmt = stmt.where(CertificateRow.signed_at >= signed_from)
+        if signed_before is not None:
+            stmt = stmt.where(CertificateRow.signed_at < signed_before)
+        stmt = stmt.order_by(CertificateRow.signed_at.asc(), CertificateRow.id.asc())
+        return [_record(r) for r in self.connection.execute(stmt)]
+
     def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]:
         """Relations pointing at any of ``ids`` (their newer certificates)."""
         return self._relations(RelationRow.to_id, ids)

@@ -378,3 +378,16 @@ class PopulateFiltersResponseDTO(Answer):
     hasOngoingSickLeaves: bool
     rekoStatusTypes: list[CodeName]
     occupationTypes: list[CodeName]
+
+
+class TypedCertificateRequest(Request):
+    """What Rehabstöd sends to every ``/typedcertificate`` operation; each reads the fields it needs."""
+
+    unitIds: list[HsaId] | None = Field(default=None, description="Units; none: an empty answer (per unit)")
+    personId: PersonIdText | None = Field(
+        default=None, description="The patient (per person); not a personnummer: an empty answer, as the reference"
+    )
+    certificateTypes: list[TypeId] | None = Field(default=None, description="Type ids, e.g. luse; none: every type")
+    fromDate: dt.date | None = Field(default=None, description="Signed on or after this day")
+    toDate: dt.date | None = Field(default=None, description="Signed on or before this day")
+    doctorIds: list[HsaId] | None = Field(default=None, description="Only these signing doctors")

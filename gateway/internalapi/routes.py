@@ -10,7 +10,7 @@ from intygsgw.internalapi import export_format
 from intygsgw.internalapi import models as m
 from intygsgw.internalapi.framework import Call, PathParam, Route, Streamed, StreamSpec
 from intygsgw.internalapi.problems import Problem, invalid, not_found
-from intygsgw.service import care_info, care_provider, citizen, sick_leave
+from intygsgw.service import care_info, care_provider, citizen, sick_leave, typed_certificates
 from intygsgw.service.certificates import send_certificate
 
 CERTIFICATE_ID = PathParam("certificateId", m.CertificateId, "certificate id")
@@ -463,5 +463,28 @@ ROUTES += [
         sick_leave_filters,
         body=m.PopulateFiltersRequestDTO,
         response=m.PopulateFiltersResponseDTO,
+    ),
+]
+
+
+def typed_doctors(call: Call) -> list[str]:
+    body: m.TypedCertificateRequest = call.body
+    return typed_certificates.signing_doctors(
+        call.services, body.unitIds or (), body.certificateTypes or (), body.fromDate, body.toDate
+    )
+
+
+ROUTES += [
+    Route(
+        "POST",
+        "/internalapi/typedcertificate/doctors",
+        "listTypedCertificateDoctors",
+        "Rehabstöd: the HSA ids of the doctors who signed unrevoked certificates of the types on the units "
+        "(unitIds, certificateTypes, fromDate, toDate)",
+        "Rehabstöd",
+        typed_doctors,
+        body=m.TypedCertificateRequest,
+        response=list[str],
+        patient_data=False,
     ),
 ]

@@ -93,6 +93,17 @@ class CertificateRepository(Protocol):
     ) -> list[CertificateRecord]:
         """Certificates signed on these units in [signed_from, signed_to], newest first."""
 
+    def find_typed(
+        self,
+        unit_ids: Sequence[str],
+        person_id: str | None,
+        type_ids: Sequence[str],
+        signed_from: dt.datetime | None,
+        signed_before: dt.datetime | None,
+    ) -> list[CertificateRecord]:
+        """Signed certificates on these units (any unit when empty), of the person when given, of these
+        types (as stored; any when empty), signed in [signed_from, signed_before), oldest first."""
+
     def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]: ...
 
     def relations_from(self, ids: Iterable[str]) -> list[RelationRecord]: ...

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 
-from intygsgw.devtools import samples
+from lxml import etree
+
+from intygsgw.devtools import rules_corpus, samples
 from intygsgw.devtools.samples import CertificateSpec
+from intygsgw.rules.catalog import DEFAULT_DIR
+from intygsgw.rules.definitions import load_types
 from tests.support.fresh import TODAY, day, new_hsa, new_person
 from tests.support.soapclient import GatewayClient
 
-__all__ = ["TODAY", "day", "new_hsa", "new_person", "register"]
+__all__ = ["TODAY", "day", "new_hsa", "new_person", "register", "register_typed"]
 
 
 def register(
@@ -50,3 +55,55 @@ def set_status(soap: GatewayClient, cid: str, status: str, part: str = "INVANA",
     at = at or dt.datetime.now().replace(microsecond=0).isoformat()
     result, _ = soap.call_raw("SetCertificateStatus", 2, samples.set_certificate_status(cid, status, part, at))
     assert result.result.resultCode == "OK", result.result
+
+
+_CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
+_ICD10_SE = "1.2.752.116.1.1.1.1.3"
+
+
+@functools.cache
+def _answers(type_id: str) -> tuple[str, ...]:
+    """The answers of a valid certificate of the type (from the rules' own corpus), but its diagnoses."""
+    sample = rules_corpus.generate(load_types(DEFAULT_DIR).rules[(type_id, "1")], 1, seed=0)[0]
+    svar = etree.fromstring(sample.xml).iter(f"{{{_CORE}}}svar")
+    return tuple(etree.tostring(s, encoding="unicode") for s in svar if s.get("id") != "6")
+
+
+def _diagnoses(codes: tuple[str, ...]) -> str:
+    """Svar 6 of a läkarutlåtande: the main diagnosis (6.2) and up to two more (6.4, 6.6), each described."""
+    parts = "".join(
+        f'<c:delsvar id="6.{2 * n + 1}">Beskrivning {n}</c:delsvar>'
+        f'<c:delsvar id="6.{2 * n + 2}"><t:cv><t:code>{code}</t:code><t:codeSystem>{_ICD10_SE}</t:codeSystem>'
+        f"</t:cv></c:delsvar>"
+        for n, code in enumerate(codes)
+    )
+    return f'<c:svar id="6">{parts}</c:svar>'
+
+
+def register_typed(
+    soap: GatewayClient,
+    person: str,
+    type_code: str = "LUSE",
+    *,
+    unit: str = samples.CARE_UNIT,
+    care_giver: str = samples.CARE_GIVER,
+    doctor: str = samples.DOCTOR,
+    signed: str | None = None,
+    diagnoses: tuple[str, ...] = ("F321",),
+) -> str:
+    """Register a läkarutlåtande (LUSE, LUAE_NA, LUAE_FS) with these diagnosis codes; its id."""
+    cid = str(uuid.uuid4())
+    spec = CertificateSpec(
+        certificate_id=cid,
+        person_id=person,
+        type_code=type_code,
+        version="1.3",
+        care_unit_id=unit,
+        care_giver_id=care_giver,
+        doctor_id=doctor,
+        signed_at=signed or f"{day(-10)}T10:00:00",
+        extra_answers=(*_answers(type_code.lower()), _diagnoses(diagnoses)),
+    )
+    result, _ = soap.call_raw("RegisterCertificate", 3, samples.register_certificate(spec))
+    assert result.result.resultCode == "OK", result.result
+    return cid

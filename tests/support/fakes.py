@@ -164,6 +164,26 @@ class FakeCertificates:
         ]
         return sorted(sorted(found, key=lambda r: r.id), key=lambda r: r.signed_at or dt.datetime.min, reverse=True)
 
+    def find_typed(
+        self,
+        unit_ids: Sequence[str],
+        person_id: str | None,
+        type_ids: Sequence[str],
+        signed_from: dt.datetime | None,
+        signed_before: dt.datetime | None,
+    ) -> list[CertificateRecord]:
+        found = [
+            r
+            for r in self.t.certificates.values()
+            if r.signed_at is not None
+            and (not unit_ids or r.care_unit_id in unit_ids)
+            and (person_id is None or r.person_id == person_id)
+            and (not type_ids or r.type in type_ids)
+            and (signed_from is None or r.signed_at >= signed_from)
+            and (signed_before is None or r.signed_at < signed_before)
+        ]
+        return sorted(found, key=lambda r: (r.signed_at or dt.datetime.min, r.id))
+
     def relations_to(self, ids: Iterable[str]) -> list[RelationRecord]:
         wanted = set(ids)
         return sorted((r for r in self.t.relations if r.to_id in wanted), key=lambda r: r.created_at)
