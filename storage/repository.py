@@ -198,6 +198,20 @@ class CertificateRepository:
             found.update((certificate_id, bytes(document)) for certificate_id, document in rows)
         return found
 
+    def stored_documents(self, ids: Sequence[str]) -> dict[str, StoredDocument]:
+        """As documents, each with the namespaces it inherited (to parse it on its own)."""
+        found: dict[str, StoredDocument] = {}
+        for chunk in _chunks(list(ids), 500):
+            rows = self.connection.execute(
+                select(
+                    CertificateDocumentRow.certificate_id,
+                    CertificateDocumentRow.document,
+                    CertificateDocumentRow.namespaces,
+                ).where(CertificateDocumentRow.certificate_id.in_(chunk))
+            )
+            found.update((cid, StoredDocument(bytes(document), json.loads(ns))) for cid, document, ns in rows)
+        return found
+
     def states(self, certificate_id: str) -> list[StateEntry]:
         return self.states_for([certificate_id]).get(certificate_id, [])
 

@@ -391,3 +391,22 @@ class TypedCertificateRequest(Request):
     fromDate: dt.date | None = Field(default=None, description="Signed on or after this day")
     toDate: dt.date | None = Field(default=None, description="Signed on or before this day")
     doctorIds: list[HsaId] | None = Field(default=None, description="Only these signing doctors")
+
+
+class DiagnosedCertificate(Answer):
+    """A certificate with its diagnoses, as the reference's DiagnosedCertificate (a BaseCertificate)."""
+
+    certificateId: str
+    certificateType: str
+    signingDateTime: dt.datetime | None
+    personId: str = Field(description="The patient, yyyyMMdd-nnnn")
+    patientFullName: str | None = Field(description="Always null, as the reference leaves it")
+    personalHsaId: str = Field(description="The signing doctor")
+    personalFullName: str | None
+    careUnitId: str
+    careUnitName: str | None
+    careProviderId: str
+    deleted: bool = Field(description="Revoked; always false, revoked certificates are left out")
+    testCertificate: bool
+    diagnoseCode: str | None = Field(description="The main diagnosis code as written")
+    secondaryDiagnoseCodes: list[str] | None = Field(description="The other codes in order; null when none")

@@ -474,7 +474,74 @@ def typed_doctors(call: Call) -> list[str]:
     )
 
 
+def typed_diagnosed_units(call: Call) -> list[m.DiagnosedCertificate]:
+    body: m.TypedCertificateRequest = call.body
+    found = typed_certificates.diagnosed_for_units(
+        call.services,
+        body.unitIds or (),
+        body.certificateTypes or (),
+        body.fromDate,
+        body.toDate,
+        body.doctorIds or (),
+    )
+    return [_diagnosed(d) for d in found]
+
+
+def typed_diagnosed_person(call: Call) -> list[m.DiagnosedCertificate]:
+    body: m.TypedCertificateRequest = call.body
+    person = try_parse_person_id(body.personId) if body.personId else None
+    if person is None:
+        return []  # as the reference answers a personId that is no personnummer
+    found = typed_certificates.diagnosed_for_person(
+        call.services, person, body.certificateTypes or (), body.fromDate, body.toDate, body.unitIds or ()
+    )
+    return [_diagnosed(d) for d in found]
+
+
+def _diagnosed(d: typed_certificates.Diagnosed) -> m.DiagnosedCertificate:
+    r = d.record
+    return m.DiagnosedCertificate(
+        certificateId=r.id,
+        certificateType=r.type,
+        signingDateTime=r.signed_at,
+        personId=rehab.dashed(r.person_id),
+        patientFullName=None,
+        personalHsaId=r.doctor_id,
+        personalFullName=r.doctor_name,
+        careUnitId=r.care_unit_id,
+        careUnitName=r.care_unit_name,
+        careProviderId=r.care_giver_id,
+        deleted=False,
+        testCertificate=r.test_certificate,
+        diagnoseCode=d.diagnoses[0] if d.diagnoses else None,
+        secondaryDiagnoseCodes=list(d.diagnoses[1:]) or None,
+    )
+
+
 ROUTES += [
+    Route(
+        "POST",
+        "/internalapi/typedcertificate/diagnosed/unit",
+        "listDiagnosedCertificatesForUnits",
+        "Rehabstöd: unrevoked certificates of the types on the units (of the doctors), signed in the window, "
+        "with their diagnoses, oldest first (unitIds, certificateTypes, fromDate, toDate, doctorIds)",
+        "Rehabstöd",
+        typed_diagnosed_units,
+        body=m.TypedCertificateRequest,
+        response=list[m.DiagnosedCertificate],
+    ),
+    Route(
+        "POST",
+        "/internalapi/typedcertificate/diagnosed/person",
+        "listDiagnosedCertificatesForPerson",
+        "Rehabstöd: a person's unrevoked läkarutlåtanden (luse, luae_na, luae_fs) of the types on the units, "
+        "signed in the window, with their diagnoses, oldest first (personId, certificateTypes, fromDate, "
+        "toDate, unitIds)",
+        "Rehabstöd",
+        typed_diagnosed_person,
+        body=m.TypedCertificateRequest,
+        response=list[m.DiagnosedCertificate],
+    ),
     Route(
         "POST",
         "/internalapi/typedcertificate/doctors",

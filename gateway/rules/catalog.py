@@ -38,6 +38,14 @@ class SickLeaveFields:
 
 
 @dataclass(frozen=True)
+class DiagnosisFields:
+    """Where a type keeps its diagnosis codes (cv delsvar ids): the main one and the others, in order."""
+
+    diagnosis: str
+    secondary_diagnoses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CertificateType:
     id: str
     code: str
@@ -47,6 +55,16 @@ class CertificateType:
     sick_leave: bool = False
     source: str = ""
     sick_leave_data: SickLeaveFields | None = None
+    diagnosis_data: DiagnosisFields | None = None
+
+    @property
+    def diagnosis_fields(self) -> DiagnosisFields | None:
+        """Where its diagnoses are: ``[diagnosis_data]``, else those of ``[sick_leave_data]``; None: it has none."""
+        if self.diagnosis_data is not None:
+            return self.diagnosis_data
+        if self.sick_leave_data is not None:
+            return DiagnosisFields(self.sick_leave_data.diagnosis, self.sick_leave_data.secondary_diagnoses)
+        return None
 
     def supports(self, version: str) -> bool:
         return normalise_version(version) in self.versions
@@ -109,7 +127,22 @@ def _read_one(path: Path) -> CertificateType:
         sick_leave=sick_leave,
         source=path.name,
         sick_leave_data=_sick_leave_fields(path, fields) if sick_leave else None,
+        diagnosis_data=_diagnosis_fields(path, data.get("diagnosis_data")),
     )
+
+
+def _diagnosis_fields(path: Path, data) -> DiagnosisFields | None:
+    if data is None:
+        return None
+    secondary = data.get("secondary_diagnoses", []) if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("diagnosis"), str)
+        or not isinstance(secondary, list)
+        or not all(isinstance(d, str) for d in secondary)
+    ):
+        raise CatalogError(f"{path.name}: [diagnosis_data] names a delsvar id 'diagnosis' and 'secondary_diagnoses'")
+    return DiagnosisFields(data["diagnosis"], tuple(secondary))
 
 
 def _sick_leave_fields(path: Path, data: dict) -> SickLeaveFields:

@@ -19,11 +19,18 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from lxml import etree
 
 from intygsgw.config.reloadable import Reloadable
+from intygsgw.domain.records import StoredDocument
 from intygsgw.rules.catalog import TypeCatalog, load_catalog
 from intygsgw.rules.engine import Answers, CompiledDefinition, DefinitionError, compile_definition
-from intygsgw.rules.sick_leave_fields import SickLeaveAnswers, read_sick_leave
+from intygsgw.rules.sick_leave_fields import SickLeaveAnswers, read_diagnoses, read_sick_leave
+
+# Stored documents are the gateway's own, but are read as carefully as any other.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 class SchematronUnavailable(DefinitionError):
@@ -194,6 +201,28 @@ class TypeSet:
         if ctype is None or ctype.sick_leave_data is None or document is None:
             return None
         return read_sick_leave(document, ctype.sick_leave_data, index)
+
+    def diagnoses(self, type_id: str, stored: StoredDocument) -> tuple[str, ...] | None:
+        """The diagnosis codes of a stored certificate (its RegisterCertificate element), the main one
+        first; None when its type names no diagnoses or the document cannot be read."""
+        ctype = self.catalog.by_id(type_id)
+        fields = ctype.diagnosis_fields if ctype is not None else None
+        if fields is None:
+            return None
+        # The element was stored as received: the namespaces it inherited are declared around it.
+        declared = "".join(
+            f" xmlns:{prefix}={quoteattr(uri)}" if prefix else f" xmlns={quoteattr(uri)}"
+            for prefix, uri in sorted(stored.namespaces.items())
+        )
+        try:
+            root = etree.fromstring(f"<stored{declared}>".encode() + stored.document + b"</stored>", _PARSER)
+        except etree.XMLSyntaxError:
+            return None
+        if not len(root):
+            return None
+        element = root[0]
+        intyg = element if etree.QName(element).localname == "intyg" else element.find("{*}intyg")
+        return read_diagnoses(intyg, fields) if intyg is not None else None
 
 
 def load_types(directory: Path, compiled: CompiledFiles | None = None) -> TypeSet:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from intygsgw import ns
 from intygsgw.domain.sick_leave import WorkCapacity
-from intygsgw.rules.catalog import SickLeaveFields
+from intygsgw.rules.catalog import DiagnosisFields, SickLeaveFields
 from intygsgw.rules.engine import Answers
 
 _C = f"{{{ns.CORE}}}"
@@ -62,6 +62,17 @@ def read_sick_leave(intyg, fields: SickLeaveFields, index: Answers | None = None
         ),
         employment=tuple(c for d in by_id.get(fields.employment, ()) if (c := _code(d))),
         periods=tuple(sorted(periods, key=lambda p: p.start)),
+    )
+
+
+def read_diagnoses(intyg, fields: DiagnosisFields) -> tuple[str, ...]:
+    """The diagnosis codes of ``intyg``: the main one first (when it has one), then the others in order."""
+    by_id = Answers(intyg).delsvar
+    return tuple(
+        code
+        for did in (fields.diagnosis, *fields.secondary_diagnoses)
+        for d in by_id.get(did, ())
+        if (code := _code(d))
     )
 
 

@@ -68,6 +68,9 @@ class CertificateRepository(Protocol):
 
     def document(self, certificate_id: str) -> StoredDocument | None: ...
 
+    def stored_documents(self, ids: Sequence[str]) -> dict[str, StoredDocument]:
+        """As documents, each with the namespaces it inherited (to parse it on its own)."""
+
     def states(self, certificate_id: str) -> list[StateEntry]: ...
 
     def states_for(self, ids: Sequence[str]) -> dict[str, list[StateEntry]]: ...

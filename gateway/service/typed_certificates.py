@@ -2,16 +2,33 @@
 ``/typedcertificate``): its lists of läkarutlåtanden and the doctors who signed them.
 
 A window is whole days: from the start of ``signed_from`` up to the end of ``signed_to``; either may be
-left open. Revoked certificates are left out; test certificates are not (they are flagged).
+left open. Revoked certificates are left out; test certificates are not (they are flagged). Lists are
+oldest signed first. Diagnoses are read from the stored certificate where its type's catalogue entry
+says they are (``diagnosis_data``); a type that names none is left out of the diagnosed lists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from intygsgw import audit
 from intygsgw.domain import states as st
+from intygsgw.domain.personnummer import PersonId
+from intygsgw.domain.records import CertificateRecord
 from intygsgw.service.services import Services
+
+# The läkarutlåtanden a person's diagnosed list converts, as the reference's TypedCertificateService does.
+PERSON_DIAGNOSED_TYPES = frozenset({"luse", "luae_na", "luae_fs"})
+
+
+@dataclass(frozen=True)
+class Diagnosed:
+    """A certificate and its diagnosis codes, the main one first."""
+
+    record: CertificateRecord
+    diagnoses: tuple[str, ...]
 
 
 def _window(signed_from: dt.date | None, signed_to: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -43,3 +60,71 @@ def signing_doctors(
         if not st.is_revoked(histories[r.id]):
             doctors.setdefault(r.doctor_id, None)
     return list(doctors)
+
+
+def diagnosed_for_units(
+    svc: Services,
+    unit_ids: Sequence[str],
+    type_ids: Sequence[str],
+    signed_from: dt.date | None = None,
+    signed_to: dt.date | None = None,
+    doctor_ids: Sequence[str] = (),
+) -> list[Diagnosed]:
+    """Unrevoked certificates of these types (any case) on these units in the window, signed by one of
+    the doctors when given, with their diagnoses; none without units."""
+    if not unit_ids:
+        return []
+    return _diagnosed(svc, unit_ids, None, type_ids, signed_from, signed_to, doctor_ids, None)
+
+
+def diagnosed_for_person(
+    svc: Services,
+    person: PersonId,
+    type_ids: Sequence[str],
+    signed_from: dt.date | None = None,
+    signed_to: dt.date | None = None,
+    unit_ids: Sequence[str] = (),
+) -> list[Diagnosed]:
+    """The person's unrevoked läkarutlåtanden (luse, luae_na, luae_fs) of these types (any case) on
+    these units (any when none) in the window, with their diagnoses."""
+    found = _diagnosed(svc, unit_ids, person, type_ids, signed_from, signed_to, (), PERSON_DIAGNOSED_TYPES)
+    audit.note(person.digits, [d.record.id for d in found])
+    return found
+
+
+def _diagnosed(
+    svc: Services,
+    unit_ids: Sequence[str],
+    person: PersonId | None,
+    type_ids: Sequence[str],
+    signed_from: dt.date | None,
+    signed_to: dt.date | None,
+    doctor_ids: Sequence[str],
+    only_types: frozenset[str] | None,
+) -> list[Diagnosed]:
+    start, before = _window(signed_from, signed_to)
+    types = svc.types.current()
+    with svc.store.reading() as uow:
+        records = uow.certificates.find_typed(
+            unit_ids, person.digits if person else None, [t.lower() for t in type_ids], start, before
+        )
+        records = [
+            r
+            for r in records
+            if (only_types is None or r.type in only_types)
+            and (not doctor_ids or r.doctor_id in doctor_ids)
+            and (ctype := types.catalog.by_id(r.type)) is not None
+            and ctype.diagnosis_fields is not None
+        ]
+        histories = uow.certificates.states_for([r.id for r in records])
+        records = [r for r in records if not st.is_revoked(histories[r.id])]
+        documents = uow.certificates.stored_documents([r.id for r in records])
+    found = []
+    for r in records:
+        document = documents.get(r.id)
+        diagnoses = types.diagnoses(r.type, document) if document is not None else None
+        if diagnoses is not None:
+            found.append(Diagnosed(r, diagnoses))
+    for d in found:
+        audit.note(d.record.person_id, [d.record.id])
+    return found

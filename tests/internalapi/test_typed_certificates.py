@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.internalapi.data import day, new_hsa, new_person, register, register_typed, revoke
+from tests.internalapi.support import access_entries
 
 LU_TYPES = ["luse", "luae_na", "luae_fs"]
 
@@ -44,8 +45,114 @@ def test_no_or_unknown_units_have_no_doctors(api, soap):
     assert doctors(api, certificateTypes=LU_TYPES) == []
 
 
+def diagnosed(api, of: str, **request) -> list[dict]:
+    answer = api.post(f"/internalapi/typedcertificate/diagnosed/{of}", request)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def dashed(person: str) -> str:
+    return f"{person[:8]}-{person[8:]}"
+
+
+def test_a_units_diagnosed_certificates_carry_what_rehabstod_shows(api, soap, gateway):
+    unit, other_unit, giver, doctor, other_doctor = (
+        new_hsa("U"),
+        new_hsa("U"),
+        new_hsa("CG"),
+        new_hsa("D"),
+        new_hsa("D"),
+    )
+    person, other = new_person(), new_person()
+    older = register_typed(
+        soap,
+        person,
+        "LUAE_NA",
+        unit=unit,
+        care_giver=giver,
+        doctor=doctor,
+        signed=f"{day(-30)}T08:15:00",
+        diagnoses=("F321", "M545", "G439"),
+    )
+    newer = register_typed(soap, other, "LUSE", unit=unit, care_giver=giver, doctor=other_doctor, diagnoses=("J20",))
+    register(soap, person, unit=unit, care_giver=giver, doctor=doctor)  # lisjp: not asked for
+    revoke(soap, register_typed(soap, person, "LUAE_FS", unit=unit, care_giver=giver, doctor=doctor), person)
+    elsewhere = register_typed(soap, person, "LUAE_FS", unit=other_unit, care_giver=giver, doctor=doctor)
+
+    listed = diagnosed(api, "unit", unitIds=[unit], certificateTypes=LU_TYPES, fromDate=day(-365))
+    assert [c["certificateId"] for c in listed] == [older, newer]  # oldest signed first
+    assert listed[0] == {
+        "certificateId": older,
+        "certificateType": "luae_na",
+        "signingDateTime": f"{day(-30)}T08:15:00",
+        "personId": dashed(person),
+        "patientFullName": None,
+        "personalHsaId": doctor,
+        "personalFullName": "Ingrid Nilsson Läkare",
+        "careUnitId": unit,
+        "careUnitName": "Vårdcentralen Linden",
+        "careProviderId": giver,
+        "deleted": False,
+        "testCertificate": False,
+        "diagnoseCode": "F321",
+        "secondaryDiagnoseCodes": ["M545", "G439"],
+    }
+    assert listed[1]["diagnoseCode"] == "J20" and listed[1]["secondaryDiagnoseCodes"] is None
+    assert listed[1]["personId"] == dashed(other) and listed[1]["personalHsaId"] == other_doctor
+
+    def ids(**request) -> list[str]:
+        return [c["certificateId"] for c in diagnosed(api, "unit", **{"certificateTypes": LU_TYPES, **request})]
+
+    assert ids(unitIds=[unit], doctorIds=[other_doctor]) == [newer]
+    assert ids(unitIds=[unit], certificateTypes=["LUSE"]) == [newer]  # any case, as the reference's query
+    assert ids(unitIds=[unit, other_unit], certificateTypes=["luae_fs"]) == [elsewhere]
+    assert ids(unitIds=[unit], toDate=day(-30)) == [older]
+    assert ids(unitIds=[unit], fromDate=day(-29)) == [newer]
+    assert ids(unitIds=[new_hsa("U")]) == [] and ids(unitIds=[]) == [] and ids() == []
+
+    logged = [
+        e for e in access_entries(gateway, other) if e["contract"] == "internalapi:listDiagnosedCertificatesForUnits"
+    ]
+    assert any(e["certificate_ids"] == [newer] for e in logged)
+
+
+def test_a_persons_diagnosed_certificates_are_their_lakarutlatanden(api, soap, gateway):
+    unit, other_unit, giver = new_hsa("U"), new_hsa("U"), new_hsa("CG")
+    person = new_person()
+    first = register_typed(soap, person, "LUSE", unit=unit, care_giver=giver, signed=f"{day(-40)}T09:00:00")
+    second = register_typed(soap, person, "LUAE_FS", unit=other_unit, care_giver=giver, diagnoses=("M545", "F321"))
+    register(soap, person, unit=unit, care_giver=giver)  # lisjp: not a läkarutlåtande
+    revoke(soap, register_typed(soap, person, "LUSE", unit=unit, care_giver=giver), person)
+    register_typed(soap, new_person(), "LUSE", unit=unit, care_giver=giver)  # someone else
+
+    listed = diagnosed(api, "person", personId=person, certificateTypes=LU_TYPES, fromDate=day(-365))
+    assert [c["certificateId"] for c in listed] == [first, second]
+    assert listed[1]["diagnoseCode"] == "M545" and listed[1]["secondaryDiagnoseCodes"] == ["F321"]
+    assert listed[1]["careUnitId"] == other_unit and listed[1]["personId"] == dashed(person)
+
+    def ids(**request) -> list[str]:
+        return [c["certificateId"] for c in diagnosed(api, "person", **{"personId": person, **request})]
+
+    assert ids(certificateTypes=LU_TYPES, unitIds=[unit]) == [first]
+    assert ids(certificateTypes=["luse"]) == [first]
+    assert ids() == [first, second]  # no types: every läkarutlåtande, the lisjp still left out
+    assert ids(certificateTypes=["lisjp"]) == []
+    assert ids(personId=dashed(person), fromDate=day(-39)) == [second]
+    assert ids(personId=new_person()) == []
+    assert ids(personId="not a person") == []
+
+    logged = [
+        e for e in access_entries(gateway, person) if e["contract"] == "internalapi:listDiagnosedCertificatesForPerson"
+    ]
+    assert any(set(e["certificate_ids"]) == {first, second} for e in logged)
+
+
 def test_bad_typed_certificate_requests_are_problems(api):
-    for path in ("/internalapi/typedcertificate/doctors",):
+    for path in (
+        "/internalapi/typedcertificate/doctors",
+        "/internalapi/typedcertificate/diagnosed/unit",
+        "/internalapi/typedcertificate/diagnosed/person",
+    ):
         for body in (
             {"unitIds": ["has space"]},
             {"unitIds": "U1"},

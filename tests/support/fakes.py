@@ -103,6 +103,9 @@ class FakeCertificates:
     def document(self, certificate_id: str) -> StoredDocument | None:
         return self.t.documents.get(certificate_id)
 
+    def stored_documents(self, ids: Sequence[str]) -> dict[str, StoredDocument]:
+        return {i: self.t.documents[i] for i in ids if i in self.t.documents}
+
     def states(self, certificate_id: str) -> list[StateEntry]:
         return self.states_for([certificate_id])[certificate_id]
 
