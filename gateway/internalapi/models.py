@@ -410,3 +410,30 @@ class DiagnosedCertificate(Answer):
     testCertificate: bool
     diagnoseCode: str | None = Field(description="The main diagnosis code as written")
     secondaryDiagnoseCodes: list[str] | None = Field(description="The other codes in order; null when none")
+
+
+class WorkCapacity(Answer):
+    startDate: dt.date
+    endDate: dt.date
+    reduction: int = Field(description="Reduced work capacity in percent: 100, 75, 50 or 25 (ag114: as written)")
+
+
+class SickLeaveCertificate(Answer):
+    """A certificate to the employer, as the reference's SickLeaveCertificate (a DiagnosedCertificate)."""
+
+    certificateId: str
+    certificateType: str
+    signingDateTime: dt.datetime | None
+    personId: str = Field(description="The patient, yyyyMMdd-nnnn")
+    patientFullName: str | None
+    personalHsaId: str = Field(description="The signing doctor")
+    personalFullName: str | None
+    careUnitId: str
+    careUnitName: str | None
+    careProviderId: str
+    deleted: bool = Field(description="Revoked; always false, revoked certificates are left out")
+    testCertificate: bool
+    diagnoseCode: str | None = Field(description="The main diagnosis code as written; null when none is given")
+    secondaryDiagnoseCodes: list[str] | None = Field(description="The other codes in order; null when none")
+    workCapacityList: list[WorkCapacity]
+    occupation: str = Field(description="The names of the occupations, comma-separated")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from intygsgw.domain import rehab
 from intygsgw.domain.personnummer import PersonId, try_parse_person_id
+from intygsgw.domain.records import CertificateRecord
 from intygsgw.domain.results import ErrorId
 from intygsgw.domain.sick_leave import cleaned_diagnosis_code
 from intygsgw.internalapi import export_format
@@ -498,24 +499,52 @@ def typed_diagnosed_person(call: Call) -> list[m.DiagnosedCertificate]:
     return [_diagnosed(d) for d in found]
 
 
-def _diagnosed(d: typed_certificates.Diagnosed) -> m.DiagnosedCertificate:
-    r = d.record
-    return m.DiagnosedCertificate(
-        certificateId=r.id,
-        certificateType=r.type,
-        signingDateTime=r.signed_at,
-        personId=rehab.dashed(r.person_id),
-        patientFullName=None,
-        personalHsaId=r.doctor_id,
-        personalFullName=r.doctor_name,
-        careUnitId=r.care_unit_id,
-        careUnitName=r.care_unit_name,
-        careProviderId=r.care_giver_id,
-        deleted=False,
-        testCertificate=r.test_certificate,
-        diagnoseCode=d.diagnoses[0] if d.diagnoses else None,
-        secondaryDiagnoseCodes=list(d.diagnoses[1:]) or None,
+def typed_sick_leave_person(call: Call) -> list[m.SickLeaveCertificate]:
+    body: m.TypedCertificateRequest = call.body
+    person = try_parse_person_id(body.personId) if body.personId else None
+    if person is None:
+        return []  # as the reference answers a personId that is no personnummer
+    found = typed_certificates.sick_leave_for_person(
+        call.services,
+        person,
+        body.certificateTypes or (),
+        body.fromDate,
+        body.toDate,
+        body.unitIds or (),
+        body.doctorIds or (),
     )
+    return [
+        m.SickLeaveCertificate(
+            **_base_certificate(c.record, c.diagnoses),
+            patientFullName=c.patient_name or None,
+            workCapacityList=[m.WorkCapacity(startDate=p.start, endDate=p.end, reduction=p.grade) for p in c.periods],
+            occupation=",".join(c.occupations),
+        )
+        for c in found
+    ]
+
+
+def _diagnosed(d: typed_certificates.Diagnosed) -> m.DiagnosedCertificate:
+    return m.DiagnosedCertificate(**_base_certificate(d.record, d.diagnoses), patientFullName=None)
+
+
+def _base_certificate(r: CertificateRecord, diagnoses: tuple[str, ...]) -> dict:
+    """The fields of the reference's DiagnosedCertificate but the patient's name."""
+    return {
+        "certificateId": r.id,
+        "certificateType": r.type,
+        "signingDateTime": r.signed_at,
+        "personId": rehab.dashed(r.person_id),
+        "personalHsaId": r.doctor_id,
+        "personalFullName": r.doctor_name,
+        "careUnitId": r.care_unit_id,
+        "careUnitName": r.care_unit_name,
+        "careProviderId": r.care_giver_id,
+        "deleted": False,
+        "testCertificate": r.test_certificate,
+        "diagnoseCode": diagnoses[0] if diagnoses else None,
+        "secondaryDiagnoseCodes": list(diagnoses[1:]) or None,
+    }
 
 
 ROUTES += [
@@ -541,6 +570,18 @@ ROUTES += [
         typed_diagnosed_person,
         body=m.TypedCertificateRequest,
         response=list[m.DiagnosedCertificate],
+    ),
+    Route(
+        "POST",
+        "/internalapi/typedcertificate/sickleave/person",
+        "listSickLeaveCertificatesForPerson",
+        "Rehabstöd: a person's unrevoked certificates to the employer (ag7804, ag114) of the types on the units "
+        "(of the doctors), signed in the window, with diagnoses, work capacity and occupations, oldest first "
+        "(personId, certificateTypes, fromDate, toDate, unitIds, doctorIds)",
+        "Rehabstöd",
+        typed_sick_leave_person,
+        body=m.TypedCertificateRequest,
+        response=list[m.SickLeaveCertificate],
     ),
     Route(
         "POST",

@@ -46,6 +46,22 @@ class DiagnosisFields:
 
 
 @dataclass(frozen=True)
+class WorkCapacityFields:
+    """Where a certificate to the employer (ag7804, ag114) keeps its work capacity and occupations.
+
+    A period and its grade are two delsvar of one svar. The grade is a cv code mapped by ``grades``
+    to percent, or, without ``grades``, a quantity that is the percent. ``employment_names`` are the
+    occupations' names as the reference labels them.
+    """
+
+    grade: str
+    period: str
+    grades: tuple[tuple[str, int], ...] = ()
+    employment: str = ""
+    employment_names: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class CertificateType:
     id: str
     code: str
@@ -56,6 +72,7 @@ class CertificateType:
     source: str = ""
     sick_leave_data: SickLeaveFields | None = None
     diagnosis_data: DiagnosisFields | None = None
+    work_capacity_data: WorkCapacityFields | None = None
 
     @property
     def diagnosis_fields(self) -> DiagnosisFields | None:
@@ -128,6 +145,27 @@ def _read_one(path: Path) -> CertificateType:
         source=path.name,
         sick_leave_data=_sick_leave_fields(path, fields) if sick_leave else None,
         diagnosis_data=_diagnosis_fields(path, data.get("diagnosis_data")),
+        work_capacity_data=_work_capacity_fields(path, data.get("work_capacity_data")),
+    )
+
+
+def _work_capacity_fields(path: Path, data) -> WorkCapacityFields | None:
+    if data is None:
+        return None
+    problem = f"{path.name}: [work_capacity_data] names delsvar ids 'grade' and 'period' (and 'employment')"
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("grade", "period")):
+        raise CatalogError(problem)
+    grades, names = data.get("grades", {}), data.get("employment_names", {})
+    if not isinstance(grades, dict) or not all(isinstance(v, int) for v in grades.values()):
+        raise CatalogError(f"{path.name}: [work_capacity_data.grades] maps grade codes to percentages")
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        raise CatalogError(f"{path.name}: [work_capacity_data.employment_names] maps occupation codes to names")
+    return WorkCapacityFields(
+        grade=data["grade"],
+        period=data["period"],
+        grades=tuple(sorted(grades.items())),
+        employment=str(data.get("employment", "")),
+        employment_names=tuple(sorted(names.items())),
     )
 
 

@@ -27,7 +27,13 @@ from intygsgw.config.reloadable import Reloadable
 from intygsgw.domain.records import StoredDocument
 from intygsgw.rules.catalog import TypeCatalog, load_catalog
 from intygsgw.rules.engine import Answers, CompiledDefinition, DefinitionError, compile_definition
-from intygsgw.rules.sick_leave_fields import SickLeaveAnswers, read_diagnoses, read_sick_leave
+from intygsgw.rules.sick_leave_fields import (
+    SickLeaveAnswers,
+    WorkCapacityAnswers,
+    read_diagnoses,
+    read_sick_leave,
+    read_work_capacity,
+)
 
 # Stored documents are the gateway's own, but are read as carefully as any other.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -209,20 +215,35 @@ class TypeSet:
         fields = ctype.diagnosis_fields if ctype is not None else None
         if fields is None:
             return None
-        # The element was stored as received: the namespaces it inherited are declared around it.
-        declared = "".join(
-            f" xmlns:{prefix}={quoteattr(uri)}" if prefix else f" xmlns={quoteattr(uri)}"
-            for prefix, uri in sorted(stored.namespaces.items())
-        )
-        try:
-            root = etree.fromstring(f"<stored{declared}>".encode() + stored.document + b"</stored>", _PARSER)
-        except etree.XMLSyntaxError:
-            return None
-        if not len(root):
-            return None
-        element = root[0]
-        intyg = element if etree.QName(element).localname == "intyg" else element.find("{*}intyg")
+        intyg = _stored_intyg(stored)
         return read_diagnoses(intyg, fields) if intyg is not None else None
+
+    def work_capacity(self, type_id: str, stored: StoredDocument) -> WorkCapacityAnswers | None:
+        """The work capacity and occupations of a stored certificate to the employer; None when its type
+        names none (``[work_capacity_data]``) or the document cannot be read."""
+        ctype = self.catalog.by_id(type_id)
+        fields = ctype.work_capacity_data if ctype is not None else None
+        if fields is None:
+            return None
+        intyg = _stored_intyg(stored)
+        return read_work_capacity(intyg, fields) if intyg is not None else None
+
+
+def _stored_intyg(stored: StoredDocument):
+    """The ``intyg`` of a stored RegisterCertificate (or intyg) element; None when it cannot be read."""
+    # The element was stored as received: the namespaces it inherited are declared around it.
+    declared = "".join(
+        f" xmlns:{prefix}={quoteattr(uri)}" if prefix else f" xmlns={quoteattr(uri)}"
+        for prefix, uri in sorted(stored.namespaces.items())
+    )
+    try:
+        root = etree.fromstring(f"<stored{declared}>".encode() + stored.document + b"</stored>", _PARSER)
+    except etree.XMLSyntaxError:
+        return None
+    if not len(root):
+        return None
+    element = root[0]
+    return element if etree.QName(element).localname == "intyg" else element.find("{*}intyg")
 
 
 def load_types(directory: Path, compiled: CompiledFiles | None = None) -> TypeSet:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from intygsgw import ns
 from intygsgw.domain.sick_leave import WorkCapacity
-from intygsgw.rules.catalog import DiagnosisFields, SickLeaveFields
+from intygsgw.rules.catalog import DiagnosisFields, SickLeaveFields, WorkCapacityFields
 from intygsgw.rules.engine import Answers
 
 _C = f"{{{ns.CORE}}}"
@@ -74,6 +74,44 @@ def read_diagnoses(intyg, fields: DiagnosisFields) -> tuple[str, ...]:
         for d in by_id.get(did, ())
         if (code := _code(d))
     )
+
+
+@dataclass(frozen=True)
+class WorkCapacityAnswers:
+    """What a certificate to the employer says of the patient's work capacity, in the certificate's order."""
+
+    patient_name: str
+    periods: tuple[WorkCapacity, ...]
+    occupations: tuple[str, ...]  # the names of its occupations (codes without a name as they are)
+
+
+def read_work_capacity(intyg, fields: WorkCapacityFields) -> WorkCapacityAnswers:
+    """The work-capacity periods (each grade paired with the period of its svar) and occupations of ``intyg``.
+
+    A grade is a cv code mapped to percent, or without ``grades`` a quantity in percent (its whole part).
+    A period or grade that cannot be read is left out.
+    """
+    index = Answers(intyg)
+    grades = dict(fields.grades)
+    periods = []
+    for svar in index.order:
+        graded, dated = svar.ds.get(fields.grade), svar.ds.get(fields.period)
+        if graded is None or dated is None:
+            continue
+        grade = grades.get(_code(graded[-1])) if grades else _quantity(graded[-1])
+        period = _period(dated[-1])
+        if grade is not None and period is not None:
+            periods.append(WorkCapacity(period[0], period[1], grade))
+    names = dict(fields.employment_names)
+    occupations = tuple(names.get(code, code) for d in index.delsvar.get(fields.employment, ()) if (code := _code(d)))
+    return WorkCapacityAnswers(_patient_name(intyg), tuple(periods), occupations)
+
+
+def _quantity(delsvar) -> int | None:
+    try:
+        return int(float((delsvar.findtext(f"{_T}pq/{_T}value") or "").strip()))
+    except ValueError:
+        return None
 
 
 def _text(element) -> str:

@@ -17,10 +17,13 @@ from intygsgw import audit
 from intygsgw.domain import states as st
 from intygsgw.domain.personnummer import PersonId
 from intygsgw.domain.records import CertificateRecord
+from intygsgw.domain.sick_leave import WorkCapacity
 from intygsgw.service.services import Services
 
 # The läkarutlåtanden a person's diagnosed list converts, as the reference's TypedCertificateService does.
 PERSON_DIAGNOSED_TYPES = frozenset({"luse", "luae_na", "luae_fs"})
+# The certificates to the employer a person's sick-leave list converts, as the reference's.
+PERSON_SICK_LEAVE_TYPES = frozenset({"ag7804", "ag114"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,17 @@ class Diagnosed:
 
     record: CertificateRecord
     diagnoses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SickLeaveOfPerson:
+    """A certificate to the employer: its diagnoses, the patient's name, work capacity and occupations."""
+
+    record: CertificateRecord
+    diagnoses: tuple[str, ...]
+    patient_name: str
+    periods: tuple[WorkCapacity, ...]
+    occupations: tuple[str, ...]
 
 
 def _window(signed_from: dt.date | None, signed_to: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -127,4 +141,39 @@ def _diagnosed(
             found.append(Diagnosed(r, diagnoses))
     for d in found:
         audit.note(d.record.person_id, [d.record.id])
+    return found
+
+
+def sick_leave_for_person(
+    svc: Services,
+    person: PersonId,
+    type_ids: Sequence[str],
+    signed_from: dt.date | None = None,
+    signed_to: dt.date | None = None,
+    unit_ids: Sequence[str] = (),
+    doctor_ids: Sequence[str] = (),
+) -> list[SickLeaveOfPerson]:
+    """The person's unrevoked certificates to the employer (ag7804, ag114) of these types (any case) on
+    these units (any when none) in the window, signed by one of the doctors when given."""
+    start, before = _window(signed_from, signed_to)
+    types = svc.types.current()
+    with svc.store.reading() as uow:
+        records = [
+            r
+            for r in uow.certificates.find_typed(unit_ids, person.digits, [t.lower() for t in type_ids], start, before)
+            if r.type in PERSON_SICK_LEAVE_TYPES and (not doctor_ids or r.doctor_id in doctor_ids)
+        ]
+        histories = uow.certificates.states_for([r.id for r in records])
+        records = [r for r in records if not st.is_revoked(histories[r.id])]
+        documents = uow.certificates.stored_documents([r.id for r in records])
+    found = []
+    for r in records:
+        document = documents.get(r.id)
+        if document is None:
+            continue
+        work = types.work_capacity(r.type, document)
+        diagnoses = types.diagnoses(r.type, document)
+        if work is not None:
+            found.append(SickLeaveOfPerson(r, diagnoses or (), work.patient_name, work.periods, work.occupations))
+    audit.note(person.digits, [f.record.id for f in found])
     return found

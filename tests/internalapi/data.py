@@ -15,7 +15,7 @@ from intygsgw.rules.definitions import load_types
 from tests.support.fresh import TODAY, day, new_hsa, new_person
 from tests.support.soapclient import GatewayClient
 
-__all__ = ["TODAY", "day", "new_hsa", "new_person", "register", "register_typed"]
+__all__ = ["TODAY", "day", "new_hsa", "new_person", "register", "register_employer", "register_typed"]
 
 
 def register(
@@ -61,12 +61,18 @@ _CORE = "urn:riv:clinicalprocess:healthcond:certificate:3"
 _ICD10_SE = "1.2.752.116.1.1.1.1.3"
 
 
+_TYPES = "urn:riv:clinicalprocess:healthcond:certificate:types:3"
+
+
 @functools.cache
 def _answers(type_id: str) -> tuple[str, ...]:
     """The answers of a valid certificate of the type (from the rules' own corpus), but its diagnoses."""
-    sample = rules_corpus.generate(load_types(DEFAULT_DIR).rules[(type_id, "1")], 1, seed=0)[0]
-    svar = etree.fromstring(sample.xml).iter(f"{{{_CORE}}}svar")
-    return tuple(etree.tostring(s, encoding="unicode") for s in svar if s.get("id") != "6")
+    return tuple(etree.tostring(s, encoding="unicode") for s in _corpus_svar(type_id, 0) if s.get("id") != "6")
+
+
+def _corpus_svar(type_id: str, seed: int) -> list:
+    sample = rules_corpus.generate(load_types(DEFAULT_DIR).rules[(type_id, "1")], 1, seed=seed)[0]
+    return list(etree.fromstring(sample.xml).iter(f"{{{_CORE}}}svar"))
 
 
 def _diagnoses(codes: tuple[str, ...]) -> str:
@@ -103,6 +109,68 @@ def register_typed(
         doctor_id=doctor,
         signed_at=signed or f"{day(-10)}T10:00:00",
         extra_answers=(*_answers(type_code.lower()), _diagnoses(diagnoses)),
+    )
+    result, _ = soap.call_raw("RegisterCertificate", 3, samples.register_certificate(spec))
+    assert result.result.resultCode == "OK", result.result
+    return cid
+
+
+# A valid certificate to the employer from the corpus (the seed fixes how many periods and occupations it
+# has), and the delsvar of its diagnosis, grades, periods and occupations.
+_EMPLOYER = {
+    "AG7804": (0, "6.2", "32.1", "32.2", "28.1"),
+    "AG114": (1, "4.2", "7.1", "7.2", "1.1"),
+}
+
+
+def register_employer(
+    soap: GatewayClient,
+    person: str,
+    type_code: str,
+    *,
+    periods: list[tuple[str, str, str]],
+    occupations: list[str],
+    diagnoses: tuple[str, ...] = ("F321",),
+    unit: str = samples.CARE_UNIT,
+    care_giver: str = samples.CARE_GIVER,
+    doctor: str = samples.DOCTOR,
+    signed: str | None = None,
+) -> str:
+    """Register an AG7804 or AG114 with these work-capacity periods (grade code, or percent for AG114,
+    start, end), occupation codes and diagnoses; its id. AG7804 takes two periods, two occupations and
+    up to three diagnoses, AG114 one of each (what the corpus certificate has room for)."""
+    seed, diagnosis_id, grade_id, period_id, employment_id = _EMPLOYER[type_code]
+    svar = _corpus_svar(type_code.lower(), seed)
+
+    def delsvar(did: str) -> list:
+        return [d for s in svar for d in s.iter(f"{{{_CORE}}}delsvar") if d.get("id") == did]
+
+    grades, dates, jobs, [main] = delsvar(grade_id), delsvar(period_id), delsvar(employment_id), delsvar(diagnosis_id)
+    assert len(grades) == len(dates) == len(periods) and len(jobs) == len(occupations), "not what the sample holds"
+    for grade, date, (level, start, end) in zip(grades, dates, periods, strict=True):
+        if type_code == "AG114":
+            grade.find(f"{{{_TYPES}}}pq/{{{_TYPES}}}value").text = level
+        else:
+            grade.find(f"{{{_TYPES}}}cv/{{{_TYPES}}}code").text = level
+        date.find(f"{{{_TYPES}}}datePeriod/{{{_TYPES}}}start").text = start
+        date.find(f"{{{_TYPES}}}datePeriod/{{{_TYPES}}}end").text = end
+    for job, code in zip(jobs, occupations, strict=True):
+        job.find(f"{{{_TYPES}}}cv/{{{_TYPES}}}code").text = code
+    main.find(f"{{{_TYPES}}}cv/{{{_TYPES}}}code").text = diagnoses[0]
+    answers = [etree.tostring(s, encoding="unicode") for s in svar]
+    if type_code == "AG7804":  # room for more diagnoses: svar 6 written anew
+        answers = [a for a, s in zip(answers, svar, strict=True) if s.get("id") != "6"] + [_diagnoses(diagnoses)]
+    cid = str(uuid.uuid4())
+    spec = CertificateSpec(
+        certificate_id=cid,
+        person_id=person,
+        type_code={"AG114": "AG1-14"}.get(type_code, type_code),
+        version="1.0",
+        care_unit_id=unit,
+        care_giver_id=care_giver,
+        doctor_id=doctor,
+        signed_at=signed or f"{day(-10)}T10:00:00",
+        extra_answers=tuple(answers),
     )
     result, _ = soap.call_raw("RegisterCertificate", 3, samples.register_certificate(spec))
     assert result.result.resultCode == "OK", result.result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.internalapi.data import day, new_hsa, new_person, register, register_typed, revoke
+from tests.internalapi.data import day, new_hsa, new_person, register, register_employer, register_typed, revoke
 from tests.internalapi.support import access_entries
 
 LU_TYPES = ["luse", "luae_na", "luae_fs"]
@@ -147,11 +147,106 @@ def test_a_persons_diagnosed_certificates_are_their_lakarutlatanden(api, soap, g
     assert any(set(e["certificate_ids"]) == {first, second} for e in logged)
 
 
+def sick_leave(api, **request) -> list[dict]:
+    answer = api.post("/internalapi/typedcertificate/sickleave/person", request)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+AG_TYPES = ["ag114", "ag7804"]
+
+
+def test_a_persons_certificates_to_the_employer_carry_their_work_capacity(api, soap, gateway):
+    unit, other_unit, giver, doctor, other_doctor = (
+        new_hsa("U"),
+        new_hsa("U"),
+        new_hsa("CG"),
+        new_hsa("D"),
+        new_hsa("D"),
+    )
+    person = new_person()
+    ag7804 = register_employer(
+        soap,
+        person,
+        "AG7804",
+        periods=[("HELT_NEDSATT", day(-12), day(-3)), ("HALFTEN", day(-2), day(14))],
+        occupations=["NUVARANDE_ARBETE", "STUDIER"],
+        diagnoses=("M545", "G439"),
+        unit=unit,
+        care_giver=giver,
+        doctor=doctor,
+        signed=f"{day(-12)}T11:30:00",
+    )
+    ag114 = register_employer(
+        soap,
+        person,
+        "AG114",
+        periods=[("50.0", day(-5), day(9))],
+        occupations=["NUVARANDE_ARBETE"],
+        diagnoses=("J20",),
+        unit=other_unit,
+        care_giver=giver,
+        doctor=other_doctor,
+    )
+    register(soap, person, unit=unit, care_giver=giver, doctor=doctor)  # lisjp: not to the employer
+    revoked = register_employer(
+        soap, person, "AG114", periods=[("100.0", day(-1), day(3))], occupations=["NUVARANDE_ARBETE"], unit=unit
+    )
+    revoke(soap, revoked, person)
+
+    listed = sick_leave(api, personId=person, certificateTypes=AG_TYPES, fromDate=day(-365))
+    assert [c["certificateId"] for c in listed] == [ag7804, ag114]  # oldest signed first
+    first = listed[0]
+    assert first == {
+        "certificateId": ag7804,
+        "certificateType": "ag7804",
+        "signingDateTime": f"{day(-12)}T11:30:00",
+        "personId": dashed(person),
+        "patientFullName": "Tolvan Tolvansson",
+        "personalHsaId": doctor,
+        "personalFullName": "Ingrid Nilsson Läkare",
+        "careUnitId": unit,
+        "careUnitName": "Vårdcentralen Linden",
+        "careProviderId": giver,
+        "deleted": False,
+        "testCertificate": False,
+        "diagnoseCode": "M545",
+        "secondaryDiagnoseCodes": ["G439"],
+        "workCapacityList": [
+            {"startDate": day(-12), "endDate": day(-3), "reduction": 100},
+            {"startDate": day(-2), "endDate": day(14), "reduction": 50},
+        ],
+        "occupation": "Nuvarande arbete,Studier",
+    }
+    second = listed[1]
+    assert second["workCapacityList"] == [{"startDate": day(-5), "endDate": day(9), "reduction": 50}]
+    assert second["occupation"] == "Nuvarande arbete" and second["diagnoseCode"] == "J20"
+    assert second["secondaryDiagnoseCodes"] is None and second["patientFullName"] == "Tolvan Tolvansson"
+    assert second["careUnitId"] == other_unit and second["personalHsaId"] == other_doctor
+
+    def ids(**request) -> list[str]:
+        return [c["certificateId"] for c in sick_leave(api, **{"personId": person, **request})]
+
+    assert ids(certificateTypes=AG_TYPES, unitIds=[other_unit]) == [ag114]
+    assert ids(certificateTypes=AG_TYPES, doctorIds=[doctor]) == [ag7804]
+    assert ids(certificateTypes=["AG7804"]) == [ag7804]
+    assert ids() == [ag7804, ag114]  # no types: both, the lisjp still left out
+    assert ids(certificateTypes=["lisjp"]) == []
+    assert ids(fromDate=day(-11)) == [ag114] and ids(toDate=day(-11)) == [ag7804]
+    assert ids(personId=new_person()) == [] and ids(personId="19") == []
+
+    logged = [
+        e for e in access_entries(gateway, person) if e["contract"] == "internalapi:listSickLeaveCertificatesForPerson"
+    ]
+    assert any(set(e["certificate_ids"]) == {ag7804, ag114} for e in logged)
+
+
 def test_bad_typed_certificate_requests_are_problems(api):
     for path in (
         "/internalapi/typedcertificate/doctors",
         "/internalapi/typedcertificate/diagnosed/unit",
         "/internalapi/typedcertificate/diagnosed/person",
+        "/internalapi/typedcertificate/sickleave/person",
     ):
         for body in (
             {"unitIds": ["has space"]},

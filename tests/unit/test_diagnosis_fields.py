@@ -56,3 +56,27 @@ def test_a_malformed_diagnosis_table_is_a_catalogue_error(tmp_path):
     (tmp_path / "luse.toml").write_text(text.replace('["6.4", "6.6"]', '"6.4"'), encoding="utf-8")
     with pytest.raises(CatalogError, match="diagnosis_data"):
         load_catalog(tmp_path)
+
+
+def test_an_ag114s_grade_is_its_quantity_and_its_diagnoses_each_a_svar():
+    answers = (
+        '<c:svar id="1"><c:delsvar id="1.1"><t:cv><t:code>NUVARANDE_ARBETE</t:code>'
+        "<t:codeSystem>KV_FKMU_0002</t:codeSystem></t:cv></c:delsvar></c:svar>",
+        *(
+            f'<c:svar id="4"><c:instans>{n}</c:instans><c:delsvar id="4.2"><t:cv><t:code>{code}</t:code>'
+            "<t:codeSystem>1.2.752.116.1.1.1.1.3</t:codeSystem></t:cv></c:delsvar></c:svar>"
+            for n, code in enumerate(("J20", "F321"), start=1)
+        ),
+        '<c:svar id="7"><c:delsvar id="7.1"><t:pq><t:value>25.0</t:value><t:unit>procent</t:unit></t:pq>'
+        '</c:delsvar><c:delsvar id="7.2"><t:datePeriod><t:start>2026-11-02</t:start><t:end>2026-11-20</t:end>'
+        "</t:datePeriod></c:delsvar></c:svar>",
+    )
+    document = stored(CertificateSpec(type_code="AG1-14", extra_answers=answers))
+    work = TYPES.work_capacity("ag114", document)
+    assert work is not None and work.patient_name == "Tolvan Tolvansson"
+    assert [(p.start.isoformat(), p.end.isoformat(), p.grade) for p in work.periods] == [
+        ("2026-11-02", "2026-11-20", 25)
+    ]
+    assert work.occupations == ("Nuvarande arbete",)
+    assert TYPES.diagnoses("ag114", document) == ("J20", "F321")
+    assert TYPES.work_capacity("luse", document) is None
