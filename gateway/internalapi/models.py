@@ -384,8 +384,9 @@ class TypedCertificateRequest(Request):
     """What Rehabstöd sends to every ``/typedcertificate`` operation; each reads the fields it needs."""
 
     unitIds: list[HsaId] | None = Field(default=None, description="Units; none: an empty answer (per unit)")
-    personId: PersonIdText | None = Field(
-        default=None, description="The patient (per person); not a personnummer: an empty answer, as the reference"
+    personId: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        default=None,
+        description="The patient (per person); empty or not a personnummer: an empty answer, as the reference",
     )
     certificateTypes: list[TypeId] | None = Field(default=None, description="Type ids, e.g. luse; none: every type")
     fromDate: dt.date | None = Field(default=None, description="Signed on or after this day")

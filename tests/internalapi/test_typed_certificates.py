@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import requests
+
 from tests.internalapi.data import day, new_hsa, new_person, register, register_employer, register_typed, revoke
 from tests.internalapi.support import access_entries
 
@@ -233,12 +235,40 @@ def test_a_persons_certificates_to_the_employer_carry_their_work_capacity(api, s
     assert ids() == [ag7804, ag114]  # no types: both, the lisjp still left out
     assert ids(certificateTypes=["lisjp"]) == []
     assert ids(fromDate=day(-11)) == [ag114] and ids(toDate=day(-11)) == [ag7804]
-    assert ids(personId=new_person()) == [] and ids(personId="19") == []
+    assert ids(personId=new_person()) == [] and ids(personId="19") == [] and ids(personId="") == []
 
     logged = [
         e for e in access_entries(gateway, person) if e["contract"] == "internalapi:listSickLeaveCertificatesForPerson"
     ]
     assert any(set(e["certificate_ids"]) == {ag7804, ag114} for e in logged)
+
+
+def test_rehabstods_requests_reach_them_under_the_reference_context(api, soap, gateway):
+    # Rehabstöd posts every field of its TypedCertificateRequest, the unset ones as null, to
+    # /inera-certificate/internalapi/typedcertificate/... with fromDate three years back.
+    unit, doctor, person = new_hsa("U"), new_hsa("D"), new_person()
+    lu = register_typed(soap, person, unit=unit, doctor=doctor)
+    ag = register_employer(
+        soap, person, "AG114", periods=[("100.0", day(-3), day(4))], occupations=["NUVARANDE_ARBETE"], unit=unit
+    )
+    base = {"unitIds": None, "personId": None, "certificateTypes": LU_TYPES, "fromDate": day(-3 * 365)}
+    for path, body, expected in [
+        ("doctors", {**base, "unitIds": [unit], "toDate": None}, [doctor]),
+        ("diagnosed/unit", {**base, "unitIds": [unit], "toDate": None, "doctorIds": None}, [lu]),
+        ("diagnosed/person", {**base, "unitIds": [unit], "personId": person, "toDate": None}, [lu]),
+        (
+            "sickleave/person",
+            {**base, "unitIds": [unit], "personId": person, "certificateTypes": AG_TYPES, "doctorIds": []},
+            [ag],
+        ),
+    ]:
+        plain = api.post(f"/internalapi/typedcertificate/{path}", body)
+        prefixed = requests.post(
+            f"{gateway.internal_url}/inera-certificate/internalapi/typedcertificate/{path}", json=body, timeout=30
+        )
+        assert plain.status_code == prefixed.status_code == 200, (path, prefixed.text)
+        assert prefixed.json() == plain.json()
+        assert [c if isinstance(c, str) else c["certificateId"] for c in plain.json()] == expected, path
 
 
 def test_bad_typed_certificate_requests_are_problems(api):
@@ -254,6 +284,7 @@ def test_bad_typed_certificate_requests_are_problems(api):
             {"unitIds": ["U1"], "fromDate": "2026-13-01"},
             {"unitIds": ["U1"], "certificateTypes": ["lu se"]},
             {"unitIds": ["U1"], "doctorIds": [""]},
+            {"personId": "1" * 33},
         ):
             answer = api.post(path, body)
             assert answer.status_code == 400, (path, body, answer.text)
