@@ -1,10 +1,12 @@
 """Certificates of given types for units or a person, as Rehabstöd reads them (internal REST
-``/typedcertificate``): its lists of läkarutlåtanden and the doctors who signed them.
+``/typedcertificate``): its lists of läkarutlåtanden, the doctors who signed them, and a patient's
+certificates to the employer.
 
 A window is whole days: from the start of ``signed_from`` up to the end of ``signed_to``; either may be
 left open. Revoked certificates are left out; test certificates are not (they are flagged). Lists are
-oldest signed first. Diagnoses are read from the stored certificate where its type's catalogue entry
-says they are (``diagnosis_data``); a type that names none is left out of the diagnosed lists.
+oldest signed first. Diagnoses, work capacity and occupations are read from the stored certificate
+where its type's catalogue entry says they are (``diagnosis_data``, ``work_capacity_data``); a type
+that names none is left out of the lists that show them.
 """
 
 from __future__ import annotations
