@@ -419,22 +419,10 @@ class WorkCapacity(Answer):
     reduction: int = Field(description="Reduced work capacity in percent: 100, 75, 50 or 25 (ag114: as written)")
 
 
-class SickLeaveCertificate(Answer):
+class SickLeaveCertificate(DiagnosedCertificate):
     """A certificate to the employer, as the reference's SickLeaveCertificate (a DiagnosedCertificate)."""
 
-    certificateId: str
-    certificateType: str
-    signingDateTime: dt.datetime | None
-    personId: str = Field(description="The patient, yyyyMMdd-nnnn")
-    patientFullName: str | None
-    personalHsaId: str = Field(description="The signing doctor")
-    personalFullName: str | None
-    careUnitId: str
-    careUnitName: str | None
-    careProviderId: str
-    deleted: bool = Field(description="Revoked; always false, revoked certificates are left out")
-    testCertificate: bool
+    patientFullName: str | None = Field(description="The patient's name as the certificate gives it")
     diagnoseCode: str | None = Field(description="The main diagnosis code as written; null when none is given")
-    secondaryDiagnoseCodes: list[str] | None = Field(description="The other codes in order; null when none")
     workCapacityList: list[WorkCapacity]
     occupation: str = Field(description="The names of the occupations, comma-separated")

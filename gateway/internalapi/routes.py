@@ -488,11 +488,16 @@ def typed_diagnosed_units(call: Call) -> list[m.DiagnosedCertificate]:
     return [_diagnosed(d) for d in found]
 
 
+def _typed_person(body: m.TypedCertificateRequest) -> PersonId | None:
+    """The request's person; None for a personId that is no personnummer, whom the reference finds nothing for."""
+    return try_parse_person_id(body.personId) if body.personId else None
+
+
 def typed_diagnosed_person(call: Call) -> list[m.DiagnosedCertificate]:
     body: m.TypedCertificateRequest = call.body
-    person = try_parse_person_id(body.personId) if body.personId else None
+    person = _typed_person(body)
     if person is None:
-        return []  # as the reference answers a personId that is no personnummer
+        return []
     found = typed_certificates.diagnosed_for_person(
         call.services, person, body.certificateTypes or (), body.fromDate, body.toDate, body.unitIds or ()
     )
@@ -501,9 +506,9 @@ def typed_diagnosed_person(call: Call) -> list[m.DiagnosedCertificate]:
 
 def typed_sick_leave_person(call: Call) -> list[m.SickLeaveCertificate]:
     body: m.TypedCertificateRequest = call.body
-    person = try_parse_person_id(body.personId) if body.personId else None
+    person = _typed_person(body)
     if person is None:
-        return []  # as the reference answers a personId that is no personnummer
+        return []
     found = typed_certificates.sick_leave_for_person(
         call.services,
         person,

@@ -12,13 +12,13 @@ that names none is left out of the lists that show them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from intygsgw import audit
 from intygsgw.domain import states as st
 from intygsgw.domain.personnummer import PersonId
-from intygsgw.domain.records import CertificateRecord
+from intygsgw.domain.records import CertificateRecord, StoredDocument
 from intygsgw.domain.sick_leave import WorkCapacity
 from intygsgw.service.services import Services
 
@@ -51,6 +51,31 @@ def _window(signed_from: dt.date | None, signed_to: dt.date | None) -> tuple[dt.
     start = dt.datetime.combine(signed_from, dt.time()) if signed_from is not None else None
     before = dt.datetime.combine(signed_to + dt.timedelta(days=1), dt.time()) if signed_to is not None else None
     return start, before
+
+
+def _stored(
+    svc: Services,
+    unit_ids: Sequence[str],
+    person: PersonId | None,
+    type_ids: Sequence[str],
+    signed_from: dt.date | None,
+    signed_to: dt.date | None,
+    wanted: Callable[[CertificateRecord], bool],
+) -> list[tuple[CertificateRecord, StoredDocument]]:
+    """The unrevoked certificates of these types (any case) in the window, on these units (any when
+    none) and of the person when given, that ``wanted`` keeps, each with its stored document."""
+    start, before = _window(signed_from, signed_to)
+    with svc.store.reading() as uow:
+        digits = person.digits if person else None
+        records = [
+            r
+            for r in uow.certificates.find_typed(unit_ids, digits, [t.lower() for t in type_ids], start, before)
+            if wanted(r)
+        ]
+        histories = uow.certificates.states_for([r.id for r in records])
+        records = [r for r in records if not st.is_revoked(histories[r.id])]
+        documents = uow.certificates.stored_documents([r.id for r in records])
+    return [(r, documents[r.id]) for r in records if r.id in documents]
 
 
 def signing_doctors(
@@ -118,27 +143,20 @@ def _diagnosed(
     doctor_ids: Sequence[str],
     only_types: frozenset[str] | None,
 ) -> list[Diagnosed]:
-    start, before = _window(signed_from, signed_to)
     types = svc.types.current()
-    with svc.store.reading() as uow:
-        records = uow.certificates.find_typed(
-            unit_ids, person.digits if person else None, [t.lower() for t in type_ids], start, before
-        )
-        records = [
-            r
-            for r in records
-            if (only_types is None or r.type in only_types)
+
+    def wanted(r: CertificateRecord) -> bool:
+        ctype = types.catalog.by_id(r.type)
+        return (
+            (only_types is None or r.type in only_types)
             and (not doctor_ids or r.doctor_id in doctor_ids)
-            and (ctype := types.catalog.by_id(r.type)) is not None
+            and ctype is not None
             and ctype.diagnosis_fields is not None
-        ]
-        histories = uow.certificates.states_for([r.id for r in records])
-        records = [r for r in records if not st.is_revoked(histories[r.id])]
-        documents = uow.certificates.stored_documents([r.id for r in records])
+        )
+
     found = []
-    for r in records:
-        document = documents.get(r.id)
-        diagnoses = types.diagnoses(r.type, document) if document is not None else None
+    for r, document in _stored(svc, unit_ids, person, type_ids, signed_from, signed_to, wanted):
+        diagnoses = types.diagnoses(r.type, document)
         if diagnoses is not None:
             found.append(Diagnosed(r, diagnoses))
     for d in found:
@@ -157,25 +175,16 @@ def sick_leave_for_person(
 ) -> list[SickLeaveOfPerson]:
     """The person's unrevoked certificates to the employer (ag7804, ag114) of these types (any case) on
     these units (any when none) in the window, signed by one of the doctors when given."""
-    start, before = _window(signed_from, signed_to)
     types = svc.types.current()
-    with svc.store.reading() as uow:
-        records = [
-            r
-            for r in uow.certificates.find_typed(unit_ids, person.digits, [t.lower() for t in type_ids], start, before)
-            if r.type in PERSON_SICK_LEAVE_TYPES and (not doctor_ids or r.doctor_id in doctor_ids)
-        ]
-        histories = uow.certificates.states_for([r.id for r in records])
-        records = [r for r in records if not st.is_revoked(histories[r.id])]
-        documents = uow.certificates.stored_documents([r.id for r in records])
+
+    def wanted(r: CertificateRecord) -> bool:
+        return r.type in PERSON_SICK_LEAVE_TYPES and (not doctor_ids or r.doctor_id in doctor_ids)
+
     found = []
-    for r in records:
-        document = documents.get(r.id)
-        if document is None:
-            continue
+    for r, document in _stored(svc, unit_ids, person, type_ids, signed_from, signed_to, wanted):
         work = types.work_capacity(r.type, document)
-        diagnoses = types.diagnoses(r.type, document)
         if work is not None:
+            diagnoses = types.diagnoses(r.type, document)
             found.append(SickLeaveOfPerson(r, diagnoses or (), work.patient_name, work.periods, work.occupations))
     audit.note(person.digits, [f.record.id for f in found])
     return found
