@@ -1,9 +1,11 @@
 """Engines for the two supported stores.
 
 SQLite is the embedded default: WAL so readers never wait for the writer,
-``synchronous=FULL`` so that a commit the gateway answered OK survives a power
-cut, and ``BEGIN IMMEDIATE`` for writing transactions so two processes never
-deadlock upgrading a read lock. PostgreSQL needs nothing special.
+every commit's log flushed before it is reported done so that a commit the
+gateway answered OK survives a power cut (FULL's guarantee, the flush done by
+the committer: see WalFlush), and ``BEGIN IMMEDIATE`` for writing transactions
+so two processes never deadlock upgrading a read lock. PostgreSQL needs
+nothing special.
 """
 
 from __future__ import annotations

@@ -38,7 +38,9 @@ class Settings:
     front_end: str = "rsgi"
     metrics: bool = True  # Prometheus text at GET /metrics on the SOAP port
     max_body_bytes: int = 15 * 1024 * 1024  # the national platform's default cap
-    sqlite_synchronous: str = "FULL"  # durable: an OK answer survives a power cut
+    # FULL (durable: an OK answer survives a power cut; the committer flushes the log after the
+    # commit, see intygsgw.storage.db.WalFlush), or SQLite's own NORMAL, EXTRA or OFF.
+    sqlite_synchronous: str = "FULL"
     # Seconds a group commit waits for more writes, so that one commit and one flush serve more
     # requests, when its process has had two requests in progress within the last 0.1 s (0: never
     # wait; a lone caller never waits). See intygsgw.storage.batching.
