@@ -10,6 +10,7 @@ nothing special.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import threading
@@ -73,6 +74,9 @@ def sqlite_file(url: str) -> str | None:
 
 
 DISK_FULL = "the database's disk is full"
+DISK_FAILED = "the database's disk failed to store a commit"
+# What a failed flush of SQLite's log (WalFlush) says, as the errno of the OSError it raises.
+_FLUSH_ERRNOS = {errno.ENOSPC: DISK_FULL, errno.EDQUOT: DISK_FULL, errno.EIO: DISK_FAILED, errno.EROFS: DISK_FAILED}
 OUT_OF_REACH = "the database is out of reach"
 DAMAGED = "the database file is damaged: stop the gateway and restore the last backup"
 # PostgreSQL's SQLSTATEs: 53100 could not extend a file; class 08 a broken or refused connection,
@@ -82,7 +86,8 @@ _PG_OUT_OF_REACH = ("08", "57P01", "57P02", "57P03")
 
 
 def outage(exc: BaseException) -> str | None:
-    """What stops the database for every call alike (its disk full, it out of reach, its file damaged), or None.
+    """What stops the database for every call alike (its disk full or failing, it out of reach, its file
+    damaged), or None.
 
     Such failures are the operator's to mend, not the gateway's, and last until
     they are: each is worth one clear line in the log, not a traceback per call.
@@ -100,6 +105,8 @@ def outage(exc: BaseException) -> str | None:
                 return OUT_OF_REACH
             if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
                 return DAMAGED
+        if isinstance(seen, OSError) and seen.errno in _FLUSH_ERRNOS:
+            return _FLUSH_ERRNOS[seen.errno]
         state = getattr(seen, "sqlstate", None)
         if state == _PG_DISK_FULL:
             return DISK_FULL

@@ -95,8 +95,12 @@ def test_a_failed_flush_fails_the_write(tmp_path, monkeypatch):
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(db.os, "fdatasync", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as failed:
         store.write(_insert("lost"))
+    # Every call fails alike until the operator mends the disk: one line in the log, not a traceback each.
+    assert db.outage(failed.value) == db.DISK_FAILED
+    assert db.outage(OSError(errno.ENOSPC, "No space left on device")) == db.DISK_FULL
+    assert db.outage(ConnectionResetError(errno.ECONNRESET, "reset")) is None
 
 
 def test_a_log_made_anew_is_the_one_flushed(tmp_path, flushes):
