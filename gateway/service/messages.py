@@ -153,6 +153,11 @@ def validate_to_care(svc: Services, msg: IncomingMessage) -> Result | None:
             errors.append(" The supplied certificate is invalid. Messages cannot be sent for test certificates.")
     if not errors:
         return None
+    return _to_care_refused(msg, errors)
+
+
+def _to_care_refused(msg: IncomingMessage, errors: list[str]) -> Result:
+    """SendMessageToCare's validation answer, naming what failed as the reference's list does."""
     return error(
         ErrorId.VALIDATION_ERROR,
         f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
@@ -294,18 +299,9 @@ def send_message_to_care(svc: Services, msg: IncomingMessage) -> Result:
         msg,
         TO_CARE,
         SEND_MESSAGE_TO_CARE_2.namespace,
-        error(
-            ErrorId.VALIDATION_ERROR,
-            f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
-            f"and certificate id {msg.certificate_id}. [MEDDELANDE_ID_NOT_UNIQUE_ERROR, Meddelande-id is not a GUID]",
-        ),
+        _to_care_refused(msg, ["MEDDELANDE_ID_NOT_UNIQUE_ERROR", "Meddelande-id is not a GUID"]),
         # What validation answers for a certificate not stored (its two checks of it both fail).
-        error(
-            ErrorId.VALIDATION_ERROR,
-            f"Validation of SendMessageToCare failed for message with question id {msg.message_id} "
-            f"and certificate id {msg.certificate_id}. "
-            + _java_list([f"Unknown certificate ID: {msg.certificate_id}"] * 2),
-        ),
+        _to_care_refused(msg, [f"Unknown certificate ID: {msg.certificate_id}"] * 2),
     )
 
 
