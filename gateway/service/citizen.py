@@ -6,7 +6,7 @@ citizen's archive state (the newest of DELETED/RESTORED, hub-behaviour §2.1)
 decides whether a certificate is in the archived or the current list; only
 ERSATT/KOMPLT relations are shown, and none whose certificates at either end
 is revoked (§2.4). The recipient shown is the type's main recipient, with the
-time the certificate was sent there.
+time of the certificate's newest send to any recipient (as the reference tells it).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def list_citizen_certificates(
     out = []
     for record in listed:
         recipient = _main_recipient(svc, record.type)
-        sent_at = _sent_to(histories[record.id], recipient.id) if recipient else None
+        sent_at = _last_sent(histories[record.id]) if recipient else None
         sick_leave = periods.get(record.id)
         ctype = svc.catalog.by_id(record.type)
         out.append(
@@ -118,9 +118,12 @@ def _main_recipient(svc: Services, type_id: str) -> Recipient | None:
     return None
 
 
-def _sent_to(history: list[st.StateEntry], recipient_id: str) -> dt.datetime | None:
+def _last_sent(history: list[st.StateEntry]) -> dt.datetime | None:
+    # The reference takes the newest SENT whatever its target, so a send to another
+    # recipient (SetCertificateStatus SENT for TRANSP, say) shows as sent too, and
+    # Mina intyg's SENT/NOT_SENT filter follows it.
     for entry in st.newest_first(history):
-        if entry.state is State.SENT and entry.target == recipient_id:
+        if entry.state is State.SENT:
             return entry.timestamp
     return None
 

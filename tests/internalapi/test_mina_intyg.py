@@ -69,6 +69,23 @@ def test_filters_by_unit_year_type_and_sent_status(api, soap, stub):
     assert shown[this_year]["recipient"]["sent"] is not None
 
 
+def test_a_send_to_any_recipient_counts_as_sent_to_the_main_one(api, soap):
+    # The reference fills recipient.sent from the newest SENT state whatever its target, so a
+    # lisjp marked sent to Transportstyrelsen shows as sent, with that time, under Försäkringskassan.
+    person = new_person()
+    to_other, to_main_then_other, unsent = register(soap, person), register(soap, person), register(soap, person)
+    set_status(soap, to_other, "SENTTO", part="TRANSP", at=f"{day(-4)}T10:00:00")
+    set_status(soap, to_main_then_other, "SENTTO", part="FKASSA", at=f"{day(-3)}T10:00:00")
+    set_status(soap, to_main_then_other, "SENTTO", part="TRANSP", at=f"{day(-2)}T11:30:00")
+
+    shown = {c["id"]: c["recipient"] for c in listed(api, person)}
+    assert shown[to_other] == {"id": "FKASSA", "name": "Försäkringskassan", "sent": f"{day(-4)}T10:00:00"}
+    assert shown[to_main_then_other]["sent"] == f"{day(-2)}T11:30:00"
+    assert shown[unsent]["sent"] is None
+    assert {c["id"] for c in listed(api, person, statuses=["SENT"])} == {to_other, to_main_then_other}
+    assert [c["id"] for c in listed(api, person, statuses=["NOT_SENT"])] == [unsent]
+
+
 def test_archived_certificates_are_listed_as_the_reference_lists_them_unless_asked_apart(api, soap):
     # The reference's request has no archive: what a citizen archived in the old Mina intyg is listed
     # with the rest. Left out by default, it vanished for a citizen moved to today's Mina intyg.
