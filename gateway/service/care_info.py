@@ -161,7 +161,9 @@ def _ordered(entries: list[DoctorEntry], order_by: str | None, ascending: bool) 
         "civicRegistrationNumber": lambda e: e.record.person_id,
         "certificateType": lambda e: e.record.type,
         "type": lambda e: e.type_name,
-        "status": lambda e: e.sent,
+        # The reference's status order puts sent before unsent when ascending: the reverse of
+        # False < True, so the key is "not sent".
+        "status": lambda e: not e.sent,
     }
     if order_by is None:
         return newest_first

@@ -7,7 +7,7 @@ import uuid
 import requests
 
 from intygsgw.devtools.samples import CARE_UNIT
-from tests.internalapi.data import day, new_hsa, new_person, register, revoke
+from tests.internalapi.data import day, new_hsa, new_person, register, revoke, set_status
 from tests.messages.test_message_relay_http import PATH, XML, to_care
 
 
@@ -107,6 +107,29 @@ def test_a_doctors_list_on_the_units_sorted_and_paged(api, soap):
     with_old = page(fromDate="2019-12-01T00:00:00", toDate=f"{day(0)}T00:00:00")
     assert old in [c["certificateId"] for c in with_old["certificates"]]
     assert page(unitIds=[])["certificates"] == []
+
+
+def test_a_doctors_list_by_status_ascending_puts_the_sent_first(api, soap):
+    # The reference's ascending status order is sent first (its comparator compares the second
+    # entry's sent with the first's); within a status the newest signed comes first.
+    unit, doctor = new_hsa("U"), new_hsa("D")
+    old_sent = register(soap, new_person(), unit=unit, doctor=doctor, signed=f"{day(-20)}T08:00:00")
+    old_unsent = register(soap, new_person(), unit=unit, doctor=doctor, signed=f"{day(-15)}T08:00:00")
+    new_sent = register(soap, new_person(), unit=unit, doctor=doctor, signed=f"{day(-10)}T08:00:00")
+    new_unsent = register(soap, new_person(), unit=unit, doctor=doctor, signed=f"{day(-5)}T08:00:00")
+    for cid in (old_sent, new_sent):
+        set_status(soap, cid, "SENTTO", part="FKASSA")
+
+    def by_status(ascending: bool) -> list[tuple[str, bool]]:
+        answer = api.post(
+            "/internalapi/certificatelist/certificates/doctor",
+            {"unitIds": [unit], "hsaId": doctor, "pageSize": -1, "orderBy": "status", "orderAscending": ascending},
+        )
+        assert answer.status_code == 200, answer.text
+        return [(c["certificateId"], c["sent"]) for c in answer.json()["certificates"]]
+
+    assert by_status(True) == [(new_sent, True), (old_sent, True), (new_unsent, False), (old_unsent, False)]
+    assert by_status(False) == [(new_unsent, False), (old_unsent, False), (new_sent, True), (old_sent, True)]
 
 
 def test_a_doctors_list_refuses_an_unknown_order_and_a_bad_person(api):
