@@ -14,15 +14,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from intygsgw import audit
 from intygsgw.domain import states as st
 from intygsgw.domain.personnummer import PersonId
 from intygsgw.domain.recipients import NOT_SEND_TARGETS, Recipient
-from intygsgw.domain.records import CertificateRecord, RelationRecord
+from intygsgw.domain.records import CertificateRecord, RelationRecord, StoredDocument
+from intygsgw.domain.sick_leave import SickLeaveCertificate
 from intygsgw.domain.states import State
+from intygsgw.rules.catalog import CertificateType
 from intygsgw.service.certificates import NOT_LISTED_FOR_CITIZEN
 from intygsgw.service.services import Services
+
+if TYPE_CHECKING:
+    from intygsgw.rules.definitions import TypeSet
 
 SHOWN_RELATIONS = ("ERSATT", "KOMPLT")
 REPLACES = "REPLACES"  # this certificate replaces (or completes) the related one
@@ -83,19 +89,22 @@ def list_citizen_certificates(
         others = {rel.from_id for rel in relations} | {rel.to_id for rel in relations}
         other_histories = uow.certificates.states_for(sorted(others - set(histories)))
         periods = {c.certificate_id: c for c in uow.sick_leave.for_patient(person.digits)}
+        types = svc.types.current()
+        with_work_capacity = [r.id for r in listed if _has_work_capacity(types.catalog.by_id(r.type))]
+        documents = uow.certificates.stored_documents(with_work_capacity)
     revoked |= {cid for cid, history in other_histories.items() if st.is_revoked(history)}
     out = []
     for record in listed:
         recipient = _main_recipient(svc, record.type)
         sent_at = _last_sent(histories[record.id]) if recipient else None
-        sick_leave = periods.get(record.id)
-        ctype = svc.catalog.by_id(record.type)
+        ctype = types.catalog.by_id(record.type)
+        label, value = _summary(record, periods.get(record.id), documents.get(record.id), types)
         out.append(
             CitizenCertificate(
                 record=record,
                 type_name=ctype.name if ctype else record.type,
-                summary_label=PERIOD_LABEL if sick_leave else None,
-                summary_value=f"{sick_leave.start.isoformat()} - {sick_leave.end.isoformat()}" if sick_leave else None,
+                summary_label=label,
+                summary_value=value,
                 recipient=recipient,
                 sent_at=sent_at,
                 relations=_relations_of(record.id, relations, revoked),
@@ -105,6 +114,33 @@ def list_citizen_certificates(
     out.sort(key=lambda c: (c.record.signed_at or dt.datetime.min, c.record.id), reverse=True)
     audit.note(person.digits, [c.record.id for c in out])
     return out
+
+
+def _has_work_capacity(ctype: CertificateType | None) -> bool:
+    return ctype is not None and ctype.work_capacity_data is not None
+
+
+def _summary(
+    record: CertificateRecord,
+    sick_leave: SickLeaveCertificate | None,
+    document: StoredDocument | None,
+    types: TypeSet,
+) -> tuple[str | None, str | None]:
+    """The summary label and value, as the reference's modules give them for the period types."""
+    if sick_leave is not None:
+        return PERIOD_LABEL, _period(sick_leave.start, sick_leave.end)
+    if document is not None:
+        work = types.work_capacity(record.type, document)
+        if work is not None and work.periods:
+            # As the reference: periods ordered by start, from the first's start to the last's end.
+            ordered = sorted(work.periods, key=lambda p: p.start)
+            return PERIOD_LABEL, _period(ordered[0].start, ordered[-1].end)
+        return PERIOD_LABEL, None
+    return None, None
+
+
+def _period(start: dt.date, end: dt.date) -> str:
+    return f"{start.isoformat()} - {end.isoformat()}"
 
 
 def _main_recipient(svc: Services, type_id: str) -> Recipient | None:

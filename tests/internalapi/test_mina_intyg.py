@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.internalapi.data import day, new_hsa, new_person, register, revoke, set_status
+from tests.internalapi.data import day, new_hsa, new_person, register, register_employer, revoke, set_status
 
 
 def listed(api, person: str, **filters) -> list[dict]:
@@ -84,6 +84,26 @@ def test_a_send_to_any_recipient_counts_as_sent_to_the_main_one(api, soap):
     assert shown[unsent]["sent"] is None
     assert {c["id"] for c in listed(api, person, statuses=["SENT"])} == {to_other, to_main_then_other}
     assert [c["id"] for c in listed(api, person, statuses=["NOT_SENT"])] == [unsent]
+
+
+def test_certificates_to_the_employer_are_summarised_by_their_period(api, soap):
+    # The reference's ag7804 and ag114 modules give the period as the additional info: the periods
+    # ordered by start, from the first's start to the last's end, whatever order the certificate has.
+    person = new_person()
+    ag7804 = register_employer(
+        soap,
+        person,
+        "AG7804",
+        periods=[("HALFTEN", day(-2), day(14)), ("HELT_NEDSATT", day(-12), day(-3))],
+        occupations=["NUVARANDE_ARBETE", "STUDIER"],
+    )
+    ag114 = register_employer(
+        soap, person, "AG114", periods=[("50.0", day(-7), day(7))], occupations=["NUVARANDE_ARBETE"]
+    )
+
+    summaries = {c["id"]: c["summary"] for c in listed(api, person)}
+    assert summaries[ag7804] == {"label": "Gäller intygsperiod", "value": f"{day(-12)} - {day(14)}"}
+    assert summaries[ag114] == {"label": "Gäller intygsperiod", "value": f"{day(-7)} - {day(7)}"}
 
 
 def test_archived_certificates_are_listed_as_the_reference_lists_them_unless_asked_apart(api, soap):
