@@ -90,7 +90,10 @@ def list_citizen_certificates(
         other_histories = uow.certificates.states_for(sorted(others - set(histories)))
         periods = {c.certificate_id: c for c in uow.sick_leave.for_patient(person.digits)}
         types = svc.types.current()
-        with_work_capacity = [r.id for r in listed if _has_work_capacity(types.catalog.by_id(r.type))]
+        # A sick-leave row already gives the period: only the others' documents are read.
+        with_work_capacity = [
+            r.id for r in listed if r.id not in periods and _has_work_capacity(types.catalog.by_id(r.type))
+        ]
         documents = uow.certificates.stored_documents(with_work_capacity)
     revoked |= {cid for cid, history in other_histories.items() if st.is_revoked(history)}
     out = []
