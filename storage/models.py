@@ -420,3 +420,31 @@ class CertificateSignatureRow(Base):
     signer_hsa_id: Mapped[str] = mapped_column(String(64))  # subject SERIALNUMBER
     verified_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
     # Read by certificate only; migration 0021 dropped the index on the signer, which no query used.
+
+
+class RehabStatusRow(Base):
+    """A rehabilitation status Rehabstöd set on a patient's sick leave (the reference's REKO table).
+
+    Added, never changed: the lists show the latest of those within a case
+    (intygsgw.domain.rehab.status_of_case). Belongs to the care provider, not to a
+    certificate, so an export carries it apart and an erase removes it by care provider.
+    """
+
+    __tablename__ = "rehab_status"
+    __table_args__ = (
+        # The lists read a care unit's statuses of their patients; the reference indexes the same.
+        Index("ix_rehab_status_patient_unit", "patient_id", "care_unit_id", "sick_leave_timestamp"),
+        # Export and erase walk a care provider's rows in stored order.
+        Index("ix_rehab_status_provider", "care_provider_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16))
+    patient_id: Mapped[str] = mapped_column(String(12))  # yyyyMMddnnnn
+    care_provider_id: Mapped[str] = mapped_column(String(64))
+    care_unit_id: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    staff_id: Mapped[str] = mapped_column(String(64))
+    staff_name: Mapped[str] = mapped_column(String(255))
+    sick_leave_timestamp: Mapped[dt.datetime] = mapped_column(DateTime)
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -24,6 +24,7 @@ from intygsgw.storage.db import WRITE_OPTION, CommitWatch, WalFlush, checkpoint_
 from intygsgw.storage.messages import MessageRepository
 from intygsgw.storage.outbox import OutboxRepository
 from intygsgw.storage.receivers import ApprovedReceiverRepository
+from intygsgw.storage.rehab_statuses import RehabStatusRepository
 from intygsgw.storage.repository import CertificateRepository
 from intygsgw.storage.sick_leave import SickLeaveRepository
 from intygsgw.storage.signatures import SignatureRepository
@@ -77,6 +78,7 @@ class UnitOfWork:
         self.signatures = SignatureRepository(conn)
         self.sick_leave = SickLeaveRepository(conn)
         self.care_provider = CareProviderRepository(conn)
+        self.rehab_statuses = RehabStatusRepository(conn)
         return self
 
     def __exit__(self, *exc) -> None:

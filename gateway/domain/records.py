@@ -160,6 +160,33 @@ class CertificateExport:
 
 
 @dataclass(frozen=True)
+class RehabStatusRecord:
+    """A rehabilitation coordinator's status of a patient's sick leave on a care unit (Rehabstöd's REKO).
+
+    Statuses are only ever added: the one a list shows is chosen among them
+    (intygsgw.domain.rehab.status_of_case), so the history stays as it was set.
+    """
+
+    status: str  # REKO_1 ... REKO_8
+    patient_id: str  # yyyyMMddnnnn
+    care_provider_id: str
+    care_unit_id: str
+    unit_id: str | None  # the mottagning, when the coordinator worked on one
+    staff_id: str
+    staff_name: str
+    sick_leave_timestamp: dt.datetime  # a moment within the sick leave the status is about
+    registered_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RehabStatusExport:
+    """A care provider's rehabilitation statuses as an export carries them: rows as CertificateExport's."""
+
+    care_giver_id: str
+    rows: list[dict]
+
+
+@dataclass(frozen=True)
 class CertificateText:
     """The texts of one version of a certificate type, as the customer-termination service archives them."""
 

@@ -3,16 +3,18 @@
 Pure: cases in, cases out. The diagnosis chapters are ICD-10-SE's (a code
 belongs to the chapter whose range holds its letter and first two digits);
 occupations and rehabilitation statuses are the code lists Rehabstöd
-filters by.
+filters by. A case shows the rehabilitation status set for it last
+(:func:`status_of_case`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from intygsgw.domain.records import RehabStatusRecord
 from intygsgw.domain.sick_leave import UnitCase, cleaned_diagnosis_code
 
 
@@ -101,7 +103,7 @@ OCCUPATION_NAMES: dict[str, str] = {
     "ARBETSLOSHET": "Arbetssökande",
     "FORALDRALEDIGHET": "Föräldraledighet",
 }
-# The gateway keeps no rehabilitation statuses: every case has the first, "none".
+# The rehabilitation statuses a coordinator can set; a case without one is shown as the first, "none".
 REKO_STATUSES: tuple[tuple[str, str], ...] = (
     ("REKO_1", "-"),
     ("REKO_2", "Kontaktad"),
@@ -113,6 +115,42 @@ REKO_STATUSES: tuple[tuple[str, str], ...] = (
     ("REKO_8", "Medicinsk rehab"),
 )
 NO_REKO_STATUS = "REKO_1"
+REKO_NAMES: dict[str, str] = dict(REKO_STATUSES)
+# What the list's text search finds a case without a status by.
+NO_STATUS_TEXT = "Ingen"
+
+
+def status_of_case(
+    statuses: Iterable[RehabStatusRecord], patient_id: str, start: dt.date, end: dt.date
+) -> RehabStatusRecord | None:
+    """The status a sick leave of the patient from ``start`` to ``end`` (whole days) shows.
+
+    Among the patient's statuses whose sick-leave moment falls within those days,
+    the one registered last; of two registered at the same moment, the one stored
+    last (``statuses`` in stored order). None when there is none: the case then
+    counts as REKO_1, as the reference counts it. A status set during an earlier
+    sick leave does not follow the patient into the next one.
+    """
+    first, after = dt.datetime.combine(start, dt.time()), dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+    chosen: RehabStatusRecord | None = None
+    for status in statuses:
+        if status.patient_id != patient_id or not first <= status.sick_leave_timestamp < after:
+            continue
+        if chosen is None or status.registered_at >= chosen.registered_at:
+            chosen = status
+    return chosen
+
+
+StatusOf = Callable[[UnitCase], RehabStatusRecord | None]
+
+
+def _no_status(case: UnitCase) -> RehabStatusRecord | None:
+    return None
+
+
+def reko_name(status_id: str) -> str:
+    """A status's name; an id not in the list has the name of REKO_1, as the reference names it."""
+    return REKO_NAMES.get(status_id, REKO_NAMES[NO_REKO_STATUS])
 
 
 def occupation_names(codes: Iterable[str]) -> list[str | None]:
@@ -148,7 +186,10 @@ class RehabFilter:
     text: str = ""
 
 
-def rehab_filter(cases: Iterable[UnitCase], f: RehabFilter, today: dt.date) -> list[UnitCase]:
+def rehab_filter(
+    cases: Iterable[UnitCase], f: RehabFilter, today: dt.date, status_of: StatusOf = _no_status
+) -> list[UnitCase]:
+    """The cases the filter keeps; ``status_of`` gives each case's rehabilitation status."""
     chapter_ranges = {c.range for c in f.chapters}
     wanted_names = [name for wanted, name in OCCUPATIONS if wanted in f.occupation_ids]
     kept = []
@@ -168,20 +209,21 @@ def rehab_filter(cases: Iterable[UnitCase], f: RehabFilter, today: dt.date) -> l
             continue
         if f.doctor_ids and case.doctor_id not in f.doctor_ids:
             continue
-        if f.reko_status_ids and NO_REKO_STATUS not in f.reko_status_ids:
+        status = status_of(case)
+        if f.reko_status_ids and (status.status if status else NO_REKO_STATUS) not in f.reko_status_ids:
             continue
         # An id the list does not offer selects nothing; a name is matched within each of the case's.
         if f.occupation_ids and not any(
             wanted in name for wanted in wanted_names for name in occupation_names(case.employment) if name
         ):
             continue
-        if f.text and not _matches(case, f.text, today):
+        if f.text and not _matches(case, f.text, today, status):
             continue
         kept.append(case)
     return kept
 
 
-def _matches(case: UnitCase, text: str, today: dt.date) -> bool:
+def _matches(case: UnitCase, text: str, today: dt.date, status: RehabStatusRecord | None) -> bool:
     """Whether one of the case's fields, as Rehabstöd shows it, contains ``text`` in any case.
 
     The fields and their forms are the reference's (TextSearchFilterService), except
@@ -203,8 +245,7 @@ def _matches(case: UnitCase, text: str, today: dt.date) -> bool:
         case.doctor_name,
         dashed(case.patient_id),
         *(name for name in occupation_names(case.employment) if name),
-        # The rehabilitation status's name; the gateway keeps none, which the list shows so.
-        "Ingen",
+        reko_name(status.status) if status else NO_STATUS_TEXT,
     ]
     return any(needle in value.upper() for value in haystack)
 

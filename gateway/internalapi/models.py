@@ -12,7 +12,7 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, StringConstraints
 
 # Ids go into queries and logs: printable, no spaces or separators, and no longer than stored.
 CertificateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:@+=~\-]+$", min_length=1, max_length=128)]
@@ -335,8 +335,47 @@ class DiagnosKod(Answer):
     name: str | None
 
 
+class RekoStatusTypeDTO(Answer):
+    id: str = Field(description="REKO_1 ... REKO_8")
+    name: str
+
+
+class RekoStatusDTO(Answer):
+    """A rehabilitation status as set, as the reference's RekoStatusDTO."""
+
+    status: RekoStatusTypeDTO
+    patientId: str = Field(description="The patient, yyyyMMdd-nnnn")
+    careProviderId: str
+    careUnitId: str
+    unitId: str | None
+    staffId: str
+    staffName: str
+    sickLeaveTimestamp: dt.datetime = Field(description="The moment within the sick leave the status is about")
+    registrationTimestamp: dt.datetime = Field(description="When it was set")
+
+
+class CreateRekoStatusRequestDTO(Request):
+    patientId: PersonIdText = Field(description="The patient's personnummer or samordningsnummer")
+    statusId: Annotated[str, StringConstraints(max_length=16)] = Field(description="REKO_1 ... REKO_8")
+    careProviderId: HsaId
+    careUnitId: HsaId = Field(description="The care unit (vårdenhet) the sick-leave list is read for")
+    unitId: HsaId | None = Field(default=None, description="The sub-unit (mottagning) the coordinator works on")
+    staffId: HsaId = Field(description="The coordinator who set it")
+    staffName: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    sickLeaveTimestamp: NaiveDatetime = Field(
+        description="A moment within the sick leave (Rehabstöd sends its start day at 00:00)"
+    )
+
+
+class GetRekoStatusRequestDTO(Request):
+    patientId: PersonIdText
+    startDate: dt.date = Field(description="The sick leave's first day")
+    endDate: dt.date = Field(description="The sick leave's last day")
+    careUnitId: HsaId
+
+
 class SjukfallEnhet(Answer):
-    rekoStatus: None = None
+    rekoStatus: RekoStatusDTO | None = Field(description="The status set last within the sick leave; null: none")
     vardgivare: IdName
     vardenhet: IdName
     lakare: IdName

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from intygsgw.domain import rehab
 from intygsgw.domain.personnummer import PersonId, try_parse_person_id
-from intygsgw.domain.records import CertificateRecord
+from intygsgw.domain.records import CertificateRecord, RehabStatusRecord
 from intygsgw.domain.results import ErrorId
 from intygsgw.domain.sick_leave import cleaned_diagnosis_code
 from intygsgw.internalapi import export_format
 from intygsgw.internalapi import models as m
 from intygsgw.internalapi.framework import Call, PathParam, Route, Streamed, StreamSpec
 from intygsgw.internalapi.problems import Problem, invalid, not_found
-from intygsgw.service import care_info, care_provider, citizen, sick_leave, typed_certificates
+from intygsgw.service import care_info, care_provider, citizen, rehab_statuses, sick_leave, typed_certificates
 from intygsgw.service.certificates import send_certificate
 
 CERTIFICATE_ID = PathParam("certificateId", m.CertificateId, "certificate id")
@@ -396,13 +396,19 @@ def sick_leaves_active(call: Call) -> m.SickLeaveResponseDTO:
         occupation_ids=body.occupationTypeIds or (),
         text=body.textSearch or "",
     )
-    kept = rehab.rehab_filter(cases, wanted, call.services.clock().date())
-    return m.SickLeaveResponseDTO(content=[_sjukfall(case) for case in kept])
+    statuses = rehab_statuses.statuses_of_cases(call.services, body.careUnitId, cases)
+
+    def status_of(case) -> RehabStatusRecord | None:
+        return statuses.get(rehab_statuses.case_key(case))
+
+    kept = rehab.rehab_filter(cases, wanted, call.services.clock().date(), status_of)
+    return m.SickLeaveResponseDTO(content=[_sjukfall(case, status_of(case)) for case in kept])
 
 
-def _sjukfall(case) -> m.SjukfallEnhet:
+def _sjukfall(case, status: RehabStatusRecord | None) -> m.SjukfallEnhet:
     anchor = case.anchor
     return m.SjukfallEnhet(
+        rekoStatus=_reko_status(status) if status else None,
         vardgivare=m.IdName(id=case.care_giver_id, namn=None),
         vardenhet=m.IdName(id=case.care_unit_id, namn=case.care_unit_name),
         lakare=m.IdName(id=case.doctor_id, namn=case.doctor_name),
@@ -599,5 +605,79 @@ ROUTES += [
         body=m.TypedCertificateRequest,
         response=list[str],
         patient_data=False,
+    ),
+]
+
+
+def _reko_status(r: RehabStatusRecord) -> m.RekoStatusDTO:
+    return m.RekoStatusDTO(
+        status=m.RekoStatusTypeDTO(id=r.status, name=rehab.reko_name(r.status)),
+        patientId=rehab.dashed(r.patient_id),
+        careProviderId=r.care_provider_id,
+        careUnitId=r.care_unit_id,
+        unitId=r.unit_id,
+        staffId=r.staff_id,
+        staffName=r.staff_name,
+        sickLeaveTimestamp=r.sick_leave_timestamp,
+        registrationTimestamp=r.registered_at,
+    )
+
+
+def create_reko_status(call: Call) -> m.RekoStatusDTO:
+    body: m.CreateRekoStatusRequestDTO = call.body
+    # Only the list's ids: the reference stores any text, which it then shows as "-" while no filter
+    # of the list selects it.
+    if body.statusId not in rehab.REKO_NAMES:
+        raise invalid(
+            f"statusId must be one of {', '.join(rehab.REKO_NAMES)}",
+            [{"field": "statusId", "message": f"unknown status {body.statusId!r}"}],
+        )
+    stored = rehab_statuses.set_status(
+        call.services,
+        rehab_statuses.NewStatus(
+            status=body.statusId,
+            person=_person(body.patientId, "patientId"),
+            care_provider_id=body.careProviderId,
+            care_unit_id=body.careUnitId,
+            unit_id=body.unitId,
+            staff_id=body.staffId,
+            staff_name=body.staffName,
+            sick_leave_timestamp=body.sickLeaveTimestamp,
+        ),
+    )
+    return _reko_status(stored)
+
+
+def get_reko_status(call: Call) -> m.RekoStatusDTO | None:
+    body: m.GetRekoStatusRequestDTO = call.body
+    person = try_parse_person_id(body.patientId)
+    if person is None:
+        return None  # nothing is ever stored for it, as the reference finds nothing
+    found = rehab_statuses.status_of_sick_leave(call.services, person, body.careUnitId, body.startDate, body.endDate)
+    return _reko_status(found) if found else None
+
+
+ROUTES += [
+    Route(
+        "POST",
+        "/internalapi/reko",
+        "createRekoStatus",
+        "Rehabstöd: set a rehabilitation status on a patient's sick leave on a care unit; statuses are added, "
+        "the lists show the one set last within the sick leave",
+        "Rehabstöd",
+        create_reko_status,
+        body=m.CreateRekoStatusRequestDTO,
+        response=m.RekoStatusDTO,
+    ),
+    Route(
+        "POST",
+        "/internalapi/reko/patient",
+        "getRekoStatus",
+        "Rehabstöd: the rehabilitation status of a patient's sick leave (startDate to endDate) on a care unit: "
+        "the one set last with its moment within those days; null when there is none",
+        "Rehabstöd",
+        get_reko_status,
+        body=m.GetRekoStatusRequestDTO,
+        response=m.RekoStatusDTO | None,
     ),
 ]

@@ -22,6 +22,7 @@ from intygsgw.domain.records import (
     CertificateExport,
     CertificateRecord,
     MessageRecord,
+    RehabStatusRecord,
     RelationRecord,
     SignatureRecord,
     StoredDocument,
@@ -182,6 +183,15 @@ class SickLeaveRepository(Protocol):
         """Whether the certificate has sick-leave data (deleted or not)."""
 
 
+class RehabStatusRepository(Protocol):
+    """Rehabstöd's rehabilitation statuses: added as set, never changed."""
+
+    def add(self, record: RehabStatusRecord) -> None: ...
+
+    def for_patients(self, care_unit_id: str, patient_ids: Sequence[str]) -> list[RehabStatusRecord]:
+        """The statuses set on the care unit for these patients, in stored order."""
+
+
 class CareProviderRepository(Protocol):
     """A care provider's certificates as a whole (customer termination: export, erase, restore)."""
 
@@ -242,6 +252,7 @@ class UnitOfWork(Protocol):
     signatures: SignatureRepository
     sick_leave: SickLeaveRepository
     care_provider: CareProviderRepository
+    rehab_statuses: RehabStatusRepository
     outbox: Outbox
     access_log: AccessLog
 

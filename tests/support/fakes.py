@@ -26,6 +26,8 @@ from intygsgw.domain.records import (
     CertificateExport,
     CertificateRecord,
     MessageRecord,
+    RehabStatusExport,
+    RehabStatusRecord,
     RelationRecord,
     SignatureRecord,
     StoredDocument,
@@ -52,6 +54,7 @@ class Tables:
     sick_leave: dict[str, tuple[SickLeaveCertificate, bool]] = field(default_factory=dict)  # with deleted
     sick_leave_items: dict[str, str] = field(default_factory=dict)  # the stored list items
     access_log: list[AccessEntry] = field(default_factory=list)
+    rehab_statuses: list[RehabStatusRecord] = field(default_factory=list)  # in stored order
 
 
 class FakeCertificates:
@@ -426,6 +429,25 @@ class FakeCareProvider:
             del self.t.sick_leave[cid]
         return len(gone)
 
+    def rehab_statuses(self, care_giver_id: str, after: int | None, limit: int) -> tuple[list[dict], int | None]:
+        # A status's place in the list stands for the database's row number.
+        numbered = [(i, r) for i, r in enumerate(self.t.rehab_statuses) if r.care_provider_id == care_giver_id]
+        page = [(i, r) for i, r in numbered if after is None or i > after][:limit]
+        if not page:
+            return [], None
+        return [asdict(r) for _, r in page], page[-1][0]
+
+    def restore_rehab_statuses(self, export: RehabStatusExport) -> int:
+        new = [RehabStatusRecord(**r) for r in export.rows]
+        new = [r for r in new if r not in self.t.rehab_statuses]
+        self.t.rehab_statuses += new
+        return len(new)
+
+    def erase_rehab_statuses(self, care_giver_id: str) -> list[str]:
+        gone = [r for r in self.t.rehab_statuses if r.care_provider_id == care_giver_id]
+        self.t.rehab_statuses = [r for r in self.t.rehab_statuses if r.care_provider_id != care_giver_id]
+        return sorted({r.patient_id for r in gone})
+
     def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]:
         return sorted(
             r.id
@@ -435,6 +457,18 @@ class FakeCareProvider:
             and r.signed_at <= signed_to
             and (signed_from is None or r.signed_at >= signed_from)
         )
+
+
+class FakeRehabStatuses:
+    def __init__(self, t: Tables):
+        self.t = t
+
+    def add(self, record: RehabStatusRecord) -> None:
+        self.t.rehab_statuses.append(record)
+
+    def for_patients(self, care_unit_id: str, patient_ids: Sequence[str]) -> list[RehabStatusRecord]:
+        wanted = set(patient_ids)
+        return [r for r in self.t.rehab_statuses if r.care_unit_id == care_unit_id and r.patient_id in wanted]
 
 
 class FakeOutbox:
@@ -487,6 +521,7 @@ class FakeUnitOfWork:
         self.signatures = FakeSignatures(t)
         self.sick_leave = FakeSickLeave(t)
         self.care_provider = FakeCareProvider(t)
+        self.rehab_statuses = FakeRehabStatuses(t)
         self.outbox = FakeOutbox(t)
         self.access_log = FakeAccessLog(t)
         return self
@@ -504,6 +539,7 @@ class FakeUnitOfWork:
             self.signatures,
             self.sick_leave,
             self.care_provider,
+            self.rehab_statuses,
             self.outbox,
             self.access_log,
         ):
