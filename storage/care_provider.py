@@ -6,12 +6,15 @@ The surrogate keys of the history tables (``id`` columns numbered by the
 database) are left out: they carry no meaning, and a restore numbers the rows
 anew in the exported order, which keeps every ordering they were used for.
 Erase removes a batch of certificates with everything that belongs to them.
+Rehabilitation statuses belong to the care provider and its patients, not to a
+certificate: they are read, restored and erased by care provider.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, Table, delete, func, insert, select
@@ -19,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from intygsgw.domain.errors import AlreadyStored, InvalidExport
-from intygsgw.domain.records import CertificateExport
+from intygsgw.domain.records import CertificateExport, RehabStatusExport
 from intygsgw.domain.states import State
 from intygsgw.storage.limits import check_lengths
 from intygsgw.storage.models import (
@@ -29,6 +32,7 @@ from intygsgw.storage.models import (
     CertificateSignatureRow,
     CertificateStateRow,
     MessageRow,
+    RehabStatusRow,
     RelationRow,
     RevocationRow,
     SendClaimRow,
@@ -68,6 +72,9 @@ _ERASE_ORDER: tuple[tuple[Table, str], ...] = (
     (CertificateRow.__table__, "id"),
 )
 TABLES = tuple(t.name for t, _, _ in _OWNED)
+REHAB_STATUS_TABLE = RehabStatusRow.__table__
+# The exported columns of a status: its database number carries no meaning (as the history tables').
+_REHAB_STATUS_COLUMNS = tuple(c for c in REHAB_STATUS_TABLE.columns if c.key != _SURROGATE)
 
 
 class CareProviderRepository:
@@ -226,6 +233,78 @@ class CareProviderRepository:
         self.connection.execute(delete(listing).where(listing.c.care_giver_id == care_giver_id))
         refresh_derived(self.connection, erased)  # what they replaced on other care givers is listed again
         return removed
+
+    def rehab_statuses(self, care_giver_id: str, after: int | None, limit: int) -> tuple[list[dict], int | None]:
+        """The next ``limit`` of the care provider's statuses in stored order after the row numbered
+        ``after`` (portable, without their numbers), and the number to continue after (None: no more)."""
+        t = REHAB_STATUS_TABLE
+        stmt = select(t.c.id, *_REHAB_STATUS_COLUMNS).where(t.c.care_provider_id == care_giver_id)
+        if after is not None:
+            stmt = stmt.where(t.c.id > after)
+        rows = self.connection.execute(stmt.order_by(t.c.id).limit(limit)).mappings().all()
+        if not rows:
+            return [], None
+        return [{c.key: _portable(row[c.key]) for c in _REHAB_STATUS_COLUMNS} for row in rows], int(rows[-1]["id"])
+
+    def restore_rehab_statuses(self, export: RehabStatusExport) -> int:
+        """Write exported statuses back in their order; one stored already (every column the same) is
+        skipped, so that importing a file twice stores each status once. How many were written."""
+        t = REHAB_STATUS_TABLE
+        known = {c.key for c in _REHAB_STATUS_COLUMNS}
+        values = []
+        for row in export.rows:
+            extra = set(row) - known
+            if extra:
+                raise InvalidExport(f"export of {t.name} has unknown column(s): {', '.join(sorted(extra))}")
+            missing = {c.key for c in _REHAB_STATUS_COLUMNS if not c.nullable} - {
+                k for k, v in row.items() if v is not None
+            }
+            if missing:
+                raise InvalidExport(f"export of {t.name} lacks {', '.join(sorted(missing))}")
+            if row["care_provider_id"] != export.care_giver_id:
+                raise InvalidExport(f"a {t.name} row of {export.care_giver_id} names another care provider")
+            try:
+                decoded = {k: _stored(t, k, row.get(k)) for k in known}
+            except (TypeError, ValueError) as exc:
+                raise InvalidExport(f"export of {t.name}: {exc}") from None
+            check_lengths(t, decoded)
+            values.append(decoded)
+        if not values:
+            return 0
+        columns = [t.c[c.key] for c in _REHAB_STATUS_COLUMNS]
+        patients = sorted({v["patient_id"] for v in values})
+        # Counted, not a set: two statuses alike in every column are two statuses.
+        stored = Counter(
+            tuple(r)
+            for i in range(0, len(patients), 500)
+            for r in self.connection.execute(
+                select(*columns).where(
+                    t.c.care_provider_id == export.care_giver_id, t.c.patient_id.in_(patients[i : i + 500])
+                )
+            )
+        )
+        new = []
+        for v in values:
+            key = tuple(v[c.key] for c in _REHAB_STATUS_COLUMNS)
+            if stored[key] > 0:
+                stored[key] -= 1
+            else:
+                new.append(v)
+        if new:
+            self.connection.execute(insert(t), new)
+        return len(new)
+
+    def erase_rehab_statuses(self, care_giver_id: str) -> list[str]:
+        """Remove the care provider's statuses; the patients they were about."""
+        t = REHAB_STATUS_TABLE
+        patients = [
+            r[0]
+            for r in self.connection.execute(
+                select(t.c.patient_id).where(t.c.care_provider_id == care_giver_id).distinct().order_by(t.c.patient_id)
+            )
+        ]
+        self.connection.execute(delete(t).where(t.c.care_provider_id == care_giver_id))
+        return patients
 
     def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]:
         stmt = select(CertificateRow.id).where(

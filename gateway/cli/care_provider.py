@@ -101,9 +101,11 @@ def export_command(args) -> int:
         counts = care_provider.export_counts(svc, args.care_provider)
         bar = ProgressBar(counts[0], "certificates exported")
         exports = care_provider.export_all(svc, args.care_provider)
+        statuses = care_provider.export_rehab_statuses(svc, args.care_provider)
         # Written beside the target and renamed when whole: a run that stops leaves no file that looks complete.
         with open(partial, "wb") as f:
-            for chunk in export_format.stream(args.care_provider, counts, svc.clock(), _counted(exports, bar)):
+            lines = export_format.stream(args.care_provider, counts, svc.clock(), _counted(exports, bar), statuses)
+            for chunk in lines:
                 f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
@@ -155,7 +157,11 @@ def import_command(args) -> int:
     with _logged("cli:import"), open(path, "rb") as f:
         report = care_provider.import_certificates(svc, export_format.read(f), progress=bar.advance)
     bar.finish()
-    print(f"imported {report.restored} certificates, skipped {report.skipped} already stored", file=sys.stderr)
+    print(
+        f"imported {report.restored} certificates, skipped {report.skipped} already stored; "
+        f"{report.statuses} rehabilitation statuses",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
-"""A care provider's export as JSON lines: a header, one line per certificate, a trailer with the count.
+"""A care provider's export as JSON lines: a header, one line per certificate, the rehabilitation
+statuses in lines of up to a page each, a trailer with the counts.
 
 The same format comes out of ``GET /internalapi/v1/certificates/{id}`` (streamed)
 and ``intygsgw export``, and goes back in with ``intygsgw import``. One line
@@ -15,11 +16,12 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import TypeAdapter, ValidationError
 
-from intygsgw.domain.records import CertificateExport
+from intygsgw.domain.records import CertificateExport, RehabStatusExport
 from intygsgw.errors import GatewayError
 from intygsgw.internalapi.models import (
     EXPORT_FORMAT,
     ExportedCertificate,
+    ExportedRehabStatuses,
     ExportHeader,
     ExportLine,
     ExportTrailer,
@@ -45,8 +47,12 @@ def header(care_giver_id: str, total: int, revoked: int, now: dt.datetime) -> by
     return line.model_dump_json().encode("utf-8") + b"\n"
 
 
-def trailer(count: int) -> bytes:
-    return ExportTrailer(kind="end", count=count).model_dump_json().encode("utf-8") + b"\n"
+def trailer(count: int, statuses: int = 0) -> bytes:
+    return ExportTrailer(kind="end", count=count, rehabStatuses=statuses).model_dump_json().encode("utf-8") + b"\n"
+
+
+def statuses_line(export: RehabStatusExport) -> bytes:
+    return ExportedRehabStatuses(kind="rehabStatuses", rows=export.rows).model_dump_json().encode("utf-8") + b"\n"
 
 
 def certificate_line(export: CertificateExport) -> bytes:
@@ -69,19 +75,31 @@ def _certificate(export: CertificateExport) -> ExportedCertificate:
     return ExportedCertificate(kind="certificate", id=export.certificate_id, revoked=export.revoked, xml=xml, rows=rows)
 
 
-def stream(care_giver_id: str, counts: tuple[int, int], now: dt.datetime, exports: Iterable[CertificateExport]):
+def stream(
+    care_giver_id: str,
+    counts: tuple[int, int],
+    now: dt.datetime,
+    exports: Iterable[CertificateExport],
+    statuses: Iterable[RehabStatusExport] = (),
+):
     yield header(care_giver_id, counts[0], counts[1], now)
     n = 0
     for export in exports:
         yield certificate_line(export)
         n += 1
-    yield trailer(n)
+    status_count = 0
+    for page in statuses:
+        yield statuses_line(page)
+        status_count += len(page.rows)
+    yield trailer(n, status_count)
 
 
-def read(lines: Iterable[bytes | str]) -> Iterator[CertificateExport]:
-    """The certificates of an export, checked line by line; BadExport for a cut or foreign file."""
+def read(lines: Iterable[bytes | str]) -> Iterator[CertificateExport | RehabStatusExport]:
+    """The certificates and rehabilitation statuses of an export, checked line by line; BadExport for a
+    cut or foreign file."""
     seen_header = False
-    count = 0
+    count = statuses = 0
+    care_giver_id = ""
     ended = False
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
@@ -98,13 +116,22 @@ def read(lines: Iterable[bytes | str]) -> Iterator[CertificateExport]:
             if seen_header:
                 raise BadExport(f"line {number}: a second header")
             seen_header = True
+            care_giver_id = line.careProviderId
             continue
         if not seen_header:
             raise BadExport(f"line {number}: the export does not start with its header")
         if isinstance(line, ExportTrailer):
             if line.count != count:
                 raise BadExport(f"the export says it holds {line.count} certificates but has {count}")
+            if line.rehabStatuses != statuses:
+                raise BadExport(
+                    f"the export says it holds {line.rehabStatuses} rehabilitation statuses but has {statuses}"
+                )
             ended = True
+            continue
+        if isinstance(line, ExportedRehabStatuses):
+            statuses += len(line.rows)
+            yield RehabStatusExport(care_giver_id, [dict(r) for r in line.rows])
             continue
         count += 1
         yield _export_of(line)

@@ -232,12 +232,13 @@ class CertificateExportPageDTO(Answer):
     certificateXmls: list[CertificateXmlDTO]
 
 
-EXPORT_FORMAT = "intygsgw-care-provider-export/1"
+# /2 added the rehabilitation statuses' lines; a /1 file (which has none) is still read.
+EXPORT_FORMAT = "intygsgw-care-provider-export/2"
 
 
 class ExportHeader(Answer):
     kind: Literal["header"]
-    format: Literal["intygsgw-care-provider-export/1"]
+    format: Literal["intygsgw-care-provider-export/2", "intygsgw-care-provider-export/1"]
     careProviderId: str
     total: int
     totalRevoked: int
@@ -255,12 +256,23 @@ class ExportedCertificate(Answer):
     )
 
 
+class ExportedRehabStatuses(Answer):
+    kind: Literal["rehabStatuses"]
+    rows: list[dict[str, Any]] = Field(
+        description="Rehabilitation statuses of the care provider's patients (Rehabstöd's REKO), in the order "
+        "they were set, as rows of the rehab_status table (times in ISO 8601); after the certificates"
+    )
+
+
 class ExportTrailer(Answer):
     kind: Literal["end"]
     count: int = Field(description="Certificates in the export: a stream without this line was cut short")
+    rehabStatuses: int = Field(default=0, description="Rehabilitation statuses in the export")
 
 
-ExportLine = Annotated[ExportHeader | ExportedCertificate | ExportTrailer, Field(discriminator="kind")]
+ExportLine = Annotated[
+    ExportHeader | ExportedCertificate | ExportedRehabStatuses | ExportTrailer, Field(discriminator="kind")
+]
 
 
 class EraseResult(Answer):

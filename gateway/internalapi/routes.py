@@ -227,7 +227,8 @@ def export(call: Call):
         )
     counts = care_provider.export_counts(call.services, provider)
     exports = care_provider.export_all(call.services, provider)
-    return Streamed(NDJSON, export_format.stream(provider, counts, call.services.clock(), exports))
+    statuses = care_provider.export_rehab_statuses(call.services, provider)
+    return Streamed(NDJSON, export_format.stream(provider, counts, call.services.clock(), exports, statuses))
 
 
 def erase(call: Call) -> m.EraseResult:
@@ -336,14 +337,15 @@ ROUTES: list[Route] = [
             NDJSON,
             m.ExportLine,
             "Without batchSize: one JSON object per line, a header, each certificate with everything stored "
-            "about it, and a last line with the count",
+            "about it, the care provider's rehabilitation statuses, and a last line with the counts",
         ),
     ),
     Route(
         "DELETE",
         "/internalapi/v1/certificates/{careProviderId}",
         "eraseCareProvider",
-        "Erase everything of a care provider, in committed batches; run again to continue after a failure",
+        "Erase everything of a care provider (its rehabilitation statuses last), in committed batches; run again "
+        "to continue after a failure",
         "Customer termination",
         erase,
         response=m.EraseResult,

@@ -5,7 +5,9 @@ memory used: an export reads one page of certificates at a time, an erase
 removes one batch per transaction. Each erased batch commits together with its
 access-log entries (outcome ``ERASED:<n>``), so an erase that stops half-way
 (a crash, a restart) has removed whole certificates only, has logged exactly
-those, and continues where it stopped when run again.
+those, and continues where it stopped when run again. The care provider's
+rehabilitation statuses are exported after its certificates and erased after
+them, with the same access-log entries.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 from intygsgw import audit
 from intygsgw.domain.errors import AlreadyStored
-from intygsgw.domain.records import CertificateExport, CertificateText
+from intygsgw.domain.records import CertificateExport, CertificateText, RehabStatusExport
 from intygsgw.service.ports import UnitOfWork
 from intygsgw.service.services import Services
 
@@ -81,6 +83,24 @@ def export_all(svc: Services, care_giver_id: str, page: int = EXPORT_PAGE) -> It
     return pages()
 
 
+def export_rehab_statuses(svc: Services, care_giver_id: str, page: int = EXPORT_PAGE) -> Iterator[RehabStatusExport]:
+    """The care provider's rehabilitation statuses, a page at a time in stored order, each page's
+    reading logged before it is handed on (as :func:`export_all`'s)."""
+    template = audit.current()
+
+    def pages() -> Iterator[RehabStatusExport]:
+        after: int | None = None
+        while True:
+            with svc.store.reading() as uow:
+                rows, after = uow.care_provider.rehab_statuses(care_giver_id, after, page)
+            if not rows:
+                return
+            _log_now(svc, template, [], "EXPORTED", _status_patients(rows))
+            yield RehabStatusExport(care_giver_id, rows)
+
+    return pages()
+
+
 def erase_care_provider(
     svc: Services,
     care_giver_id: str,
@@ -100,8 +120,11 @@ def erase_care_provider(
             ids = uow.care_provider.ids(care_giver_id, None, batch)
             if not ids:
                 # What is left are the sick-leave rows of certificate-service certificates, which the hub holds
-                # without the certificate.
+                # without the certificate, and the rehabilitation statuses, which belong to no certificate.
                 uow.care_provider.erase_sick_leave_rows(care_giver_id)
+                patients = uow.care_provider.erase_rehab_statuses(care_giver_id)
+                if patients:
+                    _log_in(uow, template, {}, "ERASED_STATUSES", patients)
                 uow.commit()
                 break
             persons = _persons(uow, ids)
@@ -119,23 +142,35 @@ def erase_care_provider(
 class ImportReport:
     restored: int
     skipped: int  # already stored: left as they were
+    statuses: int = 0  # rehabilitation statuses written (those stored already are not)
 
 
 def import_certificates(
-    svc: Services, exports: Iterable[CertificateExport], batch: int = IMPORT_BATCH, progress: Progress | None = None
+    svc: Services,
+    exports: Iterable[CertificateExport | RehabStatusExport],
+    batch: int = IMPORT_BATCH,
+    progress: Progress | None = None,
 ) -> ImportReport:
-    """Store exported certificates back unchanged; ids already stored are skipped, not overwritten."""
+    """Store exported certificates and rehabilitation statuses back unchanged; certificate ids already
+    stored are skipped, not overwritten, and so are statuses stored already."""
     template = audit.current()
-    restored = skipped = 0
-    pending: list[CertificateExport] = []
+    restored = skipped = statuses = 0
+    pending: list[CertificateExport | RehabStatusExport] = []
 
     def flush() -> None:
-        nonlocal restored, skipped
+        nonlocal restored, skipped, statuses
         if not pending:
             return
+        certificates = 0
         with svc.store.writing() as uow:
             persons: dict[str, str] = {}
+            patients: list[str] = []
             for export in pending:
+                if isinstance(export, RehabStatusExport):
+                    statuses += uow.care_provider.restore_rehab_statuses(export)
+                    patients += _status_patients(export.rows)
+                    continue
+                certificates += 1
                 try:
                     uow.care_provider.restore(export)
                 except AlreadyStored as exc:
@@ -145,10 +180,10 @@ def import_certificates(
                     continue
                 persons[export.certificate_id] = _person_of(export)
                 restored += 1
-            _log_in(uow, template, persons, "IMPORTED")
+            _log_in(uow, template, persons, "IMPORTED", patients)
             uow.commit()
-        if progress:
-            progress(len(pending))
+        if progress and certificates:
+            progress(certificates)
         pending.clear()
 
     for export in exports:
@@ -156,7 +191,7 @@ def import_certificates(
         if len(pending) >= batch:
             flush()
     flush()
-    return ImportReport(restored, skipped)
+    return ImportReport(restored, skipped, statuses)
 
 
 def certificate_texts(svc: Services) -> list[CertificateText]:
@@ -207,22 +242,41 @@ def _note(exports: list[CertificateExport]) -> None:
         audit.note(_person_of(e) or None, [e.certificate_id])
 
 
-def _entries(template: audit.Access | None, persons: dict[str, str], outcome: str):
+def _status_patients(rows: list[dict]) -> list[str]:
+    return list(dict.fromkeys(str(r.get("patient_id") or "") for r in rows if r.get("patient_id")))
+
+
+def _entries(template: audit.Access | None, persons: dict[str, str], outcome: str, patients: Iterable[str] = ()):
+    """The entry of a batch: each certificate's patient, and ``patients`` whose statuses it touched."""
     if template is None:
         return None
     access = audit.Access(template.caller, template.original_consumer, template.acting_on_behalf, template.contract, "")
     for cid, person in persons.items():
         access.add(person or None, [cid])
+    for patient in patients:
+        access.add(patient, [])
     return access.entries(outcome)
 
 
-def _log_in(uow: UnitOfWork, template: audit.Access | None, persons: dict[str, str], outcome: str) -> None:
-    entries = _entries(template, persons, outcome)
+def _log_in(
+    uow: UnitOfWork,
+    template: audit.Access | None,
+    persons: dict[str, str],
+    outcome: str,
+    patients: Iterable[str] = (),
+) -> None:
+    entries = _entries(template, persons, outcome, patients)
     if entries:
         uow.access_log.append(entries)
 
 
-def _log_now(svc: Services, template: audit.Access | None, exports: list[CertificateExport], outcome: str) -> None:
-    entries = _entries(template, {e.certificate_id: _person_of(e) for e in exports}, outcome)
+def _log_now(
+    svc: Services,
+    template: audit.Access | None,
+    exports: list[CertificateExport],
+    outcome: str,
+    patients: Iterable[str] = (),
+) -> None:
+    entries = _entries(template, {e.certificate_id: _person_of(e) for e in exports}, outcome, patients)
     if entries:
         svc.store.write(lambda uow: uow.access_log.append(entries), pipelined=True)

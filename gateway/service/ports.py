@@ -22,6 +22,7 @@ from intygsgw.domain.records import (
     CertificateExport,
     CertificateRecord,
     MessageRecord,
+    RehabStatusExport,
     RehabStatusRecord,
     RelationRecord,
     SignatureRecord,
@@ -218,6 +219,17 @@ class CareProviderRepository(Protocol):
         """Remove the care provider's sick-leave rows (those left once its certificates are erased); how many."""
 
     def test_certificate_ids(self, signed_from: dt.datetime | None, signed_to: dt.datetime) -> list[str]: ...
+
+    def rehab_statuses(self, care_giver_id: str, after: int | None, limit: int) -> tuple[list[dict], int | None]:
+        """The next ``limit`` statuses of the care provider in stored order after the one numbered ``after``,
+        as portable rows, and the number to continue after (None when there were none)."""
+
+    def restore_rehab_statuses(self, export: RehabStatusExport) -> int:
+        """Write exported statuses back, skipping those stored already; how many were written.
+        InvalidExport when they cannot be stored as they stand."""
+
+    def erase_rehab_statuses(self, care_giver_id: str) -> list[str]:
+        """Remove the care provider's statuses; the patients they were about."""
 
 
 class Outbox(Protocol):

@@ -8,14 +8,15 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, select
 
-from intygsgw.storage.care_provider import _NUMBERED, _OWNED
+from intygsgw.storage.care_provider import _NUMBERED, _OWNED, REHAB_STATUS_TABLE
 from tests.internalapi.data import day, new_hsa, new_person, register, revoke, set_status
 from tests.internalapi.support import access_entries, cli, db_url
 from tests.internalapi.test_webcert import relay_to_care
 
 
 def seed(api, soap, gateway, provider: str) -> list[str]:
-    """A care provider with one of everything: relations, revocation, archive, a send, messages, sick leave."""
+    """A care provider with one of everything: relations, revocation, archive, a send, messages, sick leave,
+    a rehabilitation status."""
     unit, person, other = new_hsa("U"), new_person(), new_person()
     first = register(soap, person, unit=unit, care_giver=provider, signed=f"{day(-30)}T08:00:00")
     replacing = register(soap, person, unit=unit, care_giver=provider, relation=("ERSATT", first))
@@ -28,12 +29,17 @@ def seed(api, soap, gateway, provider: str) -> list[str]:
     )
     assert sent.status_code == 200
     relay_to_care(gateway, str(uuid.uuid4()), first, person)
+    status = {
+        "patientId": person, "statusId": "REKO_3", "careProviderId": provider, "careUnitId": unit,
+        "staffId": "SE-REHAB-1", "staffName": "Rut Rehab", "sickLeaveTimestamp": f"{day(-10)}T00:00:00",
+    }  # fmt: skip
+    assert api.post("/internalapi/reko", status).status_code == 200
     register(soap, new_person(), care_giver=new_hsa("CG"))  # another care provider's
     return sorted([first, replacing, revoked, archived])
 
 
-def dump(url: str, ids: list[str]) -> dict[str, list[tuple]]:
-    """Every stored row of these certificates, the database's own numbering left out."""
+def dump(url: str, ids: list[str], provider: str) -> dict[str, list[tuple]]:
+    """Every stored row of these certificates and of the care provider, the database's own numbering left out."""
     engine = create_engine(url)
     out = {}
     with engine.connect() as conn:
@@ -41,6 +47,10 @@ def dump(url: str, ids: list[str]) -> dict[str, list[tuple]]:
             columns = [c for c in table.columns if not (table.name in _NUMBERED and c.key == "id")]
             rows = conn.execute(select(*columns).where(table.c[key].in_(ids))).all()
             out[table.name] = sorted(tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows)
+        statuses = REHAB_STATUS_TABLE
+        columns = [c for c in statuses.columns if c.key != "id"]
+        rows = conn.execute(select(*columns).where(statuses.c.care_provider_id == provider)).all()
+        out[statuses.name] = sorted(tuple(r) for r in rows)
     engine.dispose()
     return out
 
@@ -70,14 +80,17 @@ def test_export_erase_and_reimport_restore_the_care_provider_byte_for_byte(api, 
     provider = new_hsa("CG")
     ids = seed(api, soap, gateway, provider)
     url = db_url(gateway)
-    before = dump(url, ids)
-    assert all(before[t] for t in ("certificate", "certificate_state", "relation", "message", "sick_leave_certificate"))
+    before = dump(url, ids, provider)
+    assert all(
+        before[t]
+        for t in ("certificate", "certificate_state", "relation", "message", "sick_leave_certificate", "rehab_status")
+    )
 
     export = streamed(api, provider)
     lines = [json.loads(line) for line in export.splitlines()]
     assert lines[0]["kind"] == "header" and lines[0]["total"] == 4 and lines[0]["totalRevoked"] == 1
-    assert lines[-1] == {"kind": "end", "count": 4}
-    assert sorted(line["id"] for line in lines[1:-1]) == ids
+    assert lines[-1] == {"kind": "end", "count": 4, "rehabStatuses": 1}
+    assert sorted(line["id"] for line in lines[1:-2]) == ids
     file = tmp_path / "export.jsonl"
     file.write_bytes(export)
 
@@ -85,18 +98,18 @@ def test_export_erase_and_reimport_restore_the_care_provider_byte_for_byte(api, 
     assert erased.status_code == 200
     assert erased.json() == {"careProviderId": provider, "erasedCount": 4}
     assert api.get(f"/internalapi/intygInfo/{provider}/count").json() == 0
-    assert all(rows == [] for rows in dump(url, ids).values())
+    assert all(rows == [] for rows in dump(url, ids, provider).values())
     assert api.get(f"/internalapi/intygInfo/{ids[0]}").status_code == 404
 
     done = cli("import", "--in", str(file), "--db", url)
     assert done.returncode == 0, done.stderr
     assert "imported 4 certificates" in done.stderr
-    assert dump(url, ids) == before
+    assert dump(url, ids, provider) == before
     assert without_time(streamed(api, provider)) == without_time(export)
 
     again = cli("import", "--in", str(file), "--db", url)
     assert "skipped 4 already stored" in again.stderr
-    assert dump(url, ids) == before
+    assert dump(url, ids, provider) == before
 
 
 def test_the_erase_is_counted_in_the_access_log(api, soap, gateway):

@@ -1,12 +1,15 @@
-"""Rehabstöd's rehabilitation statuses over real HTTP: /internalapi/reko and the sick-leave list."""
+"""Rehabstöd's rehabilitation statuses over real HTTP: /internalapi/reko, the sick-leave list, erase and export."""
 
 from __future__ import annotations
+
+import json
 
 from sqlalchemy import create_engine, select
 
 from intygsgw.storage.models import RehabStatusRow
 from tests.internalapi.data import day, new_hsa, new_person, register
-from tests.internalapi.support import access_entries, db_url
+from tests.internalapi.support import access_entries, cli, db_url
+from tests.internalapi.test_customer_termination import streamed, without_time
 
 
 def dashed(person: str) -> str:
@@ -146,3 +149,61 @@ def stored_statuses(url: str, giver: str) -> list[tuple]:
         ).all()
     engine.dispose()
     return [tuple(r) for r in rows]
+
+
+def test_the_statuses_go_out_with_the_export_are_erased_with_the_care_provider_and_come_back(
+    api, soap, gateway, tmp_path
+):
+    giver, unit = new_hsa("CG"), new_hsa("U")
+    person, without_certificate = new_person(), new_person()
+    register(soap, person, unit=unit, care_giver=giver)
+    set_reko(api, person, "REKO_2", unit, giver, day(-10))
+    set_reko(api, person, "REKO_3", unit, giver, day(-10), unitId="SE-MOTT-1")
+    # A status can be set whatever the hub holds of the patient: it is the care provider's all the same.
+    set_reko(api, without_certificate, "REKO_8", unit, giver, day(-1))
+    kept_giver = new_hsa("CG")
+    set_reko(api, person, "REKO_5", unit, kept_giver, day(-10))
+    url = db_url(gateway)
+    before = stored_statuses(url, giver)
+    assert len(before) == 3
+
+    export = streamed(api, giver)
+    lines = [json.loads(line) for line in export.splitlines()]
+    assert lines[0]["format"] == "intygsgw-care-provider-export/2"
+    [statuses] = [line for line in lines if line["kind"] == "rehabStatuses"]
+    assert [r["status"] for r in statuses["rows"]] == ["REKO_2", "REKO_3", "REKO_8"]
+    assert lines[-1] == {"kind": "end", "count": 1, "rehabStatuses": 3}
+    file = tmp_path / "export.jsonl"
+    file.write_bytes(export)
+
+    assert api.delete(f"/internalapi/v1/certificates/{giver}").json()["erasedCount"] == 1
+    assert stored_statuses(url, giver) == []
+    assert get_reko(api, person, unit, day(-10), day(20))["careProviderId"] == kept_giver
+    assert get_reko(api, without_certificate, unit, day(-1), day(1)) is None
+    erased = [
+        e for e in access_entries(gateway, without_certificate) if e["contract"] == "internalapi:eraseCareProvider"
+    ]
+    assert [e["outcome"] for e in erased] == ["ERASED_STATUSES"]
+
+    done = cli("import", "--in", str(file), "--db", url)
+    assert done.returncode == 0, done.stderr
+    assert "3 rehabilitation statuses" in done.stderr
+    assert stored_statuses(url, giver) == before
+    assert without_time(streamed(api, giver)) == without_time(export)
+    again = cli("import", "--in", str(file), "--db", url)
+    assert again.returncode == 0, again.stderr
+    assert "0 rehabilitation statuses" in again.stderr
+    assert stored_statuses(url, giver) == before
+
+
+def test_an_export_whose_status_lines_were_cut_is_refused(api, soap, gateway, tmp_path):
+    giver, unit, person = new_hsa("CG"), new_hsa("U"), new_person()
+    register(soap, person, unit=unit, care_giver=giver)
+    set_reko(api, person, "REKO_2", unit, giver, day(-10))
+    lines = streamed(api, giver).splitlines(keepends=True)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(b"".join(line for line in lines if json.loads(line)["kind"] != "rehabStatuses"))
+    assert api.delete(f"/internalapi/v1/certificates/{giver}").json()["erasedCount"] == 1
+    done = cli("import", "--in", str(cut), "--db", db_url(gateway))
+    assert done.returncode == 2 and "holds 1 rehabilitation statuses but has 0" in done.stderr
+    assert api.get(f"/internalapi/intygInfo/{giver}/count").json() == 0
