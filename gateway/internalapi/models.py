@@ -375,7 +375,7 @@ class CreateRekoStatusRequestDTO(Request):
     staffId: HsaId = Field(description="The coordinator who set it")
     staffName: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     sickLeaveTimestamp: NaiveDatetime = Field(
-        description="A moment within the sick leave (Rehabstöd sends its start day at 00:00)"
+        description="A moment within the sick leave (Rehabstöd sends a day of it at 00:00)"
     )
 
 

@@ -17,7 +17,7 @@ def dashed(person: str) -> str:
 
 
 def set_reko(api, person: str, status: str, unit: str, giver: str, at: str, **more) -> dict:
-    # As Rehabstöd sends it: the patient as its list shows them, the sick leave's start day at 00:00.
+    # As Rehabstöd sends it: the patient as its list shows them, a day of the sick leave at 00:00.
     body = {
         "patientId": dashed(person),
         "statusId": status,
