@@ -62,6 +62,26 @@ class WorkCapacityFields:
 
 
 @dataclass(frozen=True)
+class SummaryFields:
+    """What Mina intyg's list shows of a certificate of the type (the reference's additional info).
+
+    ``label`` always; the value is read from the stored certificate, from one kind of delsvar at most:
+    ``periods`` (datePeriod), ``text`` or ``codes`` (cv, each code's text from ``code_texts``). Naming
+    none gives the label with no value, as the reference's modules that return no additional info.
+    """
+
+    label: str
+    periods: str = ""
+    text: str = ""
+    codes: str = ""
+    code_texts: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def reads_document(self) -> bool:
+        return bool(self.periods or self.text or self.codes)
+
+
+@dataclass(frozen=True)
 class CertificateType:
     id: str
     code: str
@@ -73,6 +93,7 @@ class CertificateType:
     sick_leave_data: SickLeaveFields | None = None
     diagnosis_data: DiagnosisFields | None = None
     work_capacity_data: WorkCapacityFields | None = None
+    summary: SummaryFields | None = None
 
     @property
     def diagnosis_fields(self) -> DiagnosisFields | None:
@@ -146,6 +167,38 @@ def _read_one(path: Path) -> CertificateType:
         sick_leave_data=_sick_leave_fields(path, fields) if sick_leave else None,
         diagnosis_data=_diagnosis_fields(path, data.get("diagnosis_data")),
         work_capacity_data=_work_capacity_fields(path, data.get("work_capacity_data")),
+        summary=_summary_fields(path, data.get("summary")),
+    )
+
+
+_SUMMARY_SOURCES = ("periods", "text", "codes")
+
+
+def _summary_fields(path: Path, data) -> SummaryFields | None:
+    if data is None:
+        return None
+    problem = (
+        f"{path.name}: [summary] has a 'label' and at most one of "
+        f"{', '.join(repr(k) for k in _SUMMARY_SOURCES)} naming a delsvar id"
+    )
+    if not isinstance(data, dict) or not isinstance(data.get("label"), str) or not data["label"]:
+        raise CatalogError(problem)
+    sources = [k for k in _SUMMARY_SOURCES if k in data]
+    if len(sources) > 1 or not all(isinstance(data[k], str) and "." in data[k] for k in sources):
+        raise CatalogError(problem)
+    texts = data.get("code_texts")
+    if ("codes" in data) != (texts is not None):
+        raise CatalogError(f"{path.name}: [summary] 'codes' and [summary.code_texts] go together")
+    if texts is not None and (
+        not isinstance(texts, dict) or not texts or not all(isinstance(v, str) for v in texts.values())
+    ):
+        raise CatalogError(f"{path.name}: [summary.code_texts] maps codes to the texts shown")
+    return SummaryFields(
+        label=data["label"],
+        periods=data.get("periods", ""),
+        text=data.get("text", ""),
+        codes=data.get("codes", ""),
+        code_texts=tuple((texts or {}).items()),
     )
 
 

@@ -32,6 +32,7 @@ from intygsgw.rules.sick_leave_fields import (
     WorkCapacityAnswers,
     read_diagnoses,
     read_sick_leave,
+    read_summary_value,
     read_work_capacity,
 )
 
@@ -227,6 +228,16 @@ class TypeSet:
             return None
         intyg = _stored_intyg(stored)
         return read_work_capacity(intyg, fields) if intyg is not None else None
+
+    def summary_value(self, type_id: str, stored: StoredDocument) -> str | None:
+        """The value of the summary Mina intyg shows of a stored certificate (its type's ``[summary]``);
+        None when its type gives none or the document cannot be read."""
+        ctype = self.catalog.by_id(type_id)
+        fields = ctype.summary if ctype is not None else None
+        if fields is None or not fields.reads_document:
+            return None
+        intyg = _stored_intyg(stored)
+        return read_summary_value(intyg, fields) if intyg is not None else None
 
 
 def _stored_intyg(stored: StoredDocument):

@@ -1,7 +1,8 @@
-"""Reading a sick-leave certificate's diagnoses, employment and work-capacity periods from its intyg.
+"""Reading what the lists show of a certificate from its intyg: a sick-leave certificate's diagnoses,
+employment and work-capacity periods, and any type's summary for Mina intyg.
 
-Which delsvar hold them is data (the type's ``[sick_leave_data]``), so a new
-sick-leave type is a catalogue entry, not code.
+Which delsvar hold them is data (the type's ``[sick_leave_data]``, ``[summary]``, ...), so a new
+type is a catalogue entry, not code.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from intygsgw import ns
 from intygsgw.domain.sick_leave import WorkCapacity
-from intygsgw.rules.catalog import DiagnosisFields, SickLeaveFields, WorkCapacityFields
+from intygsgw.rules.catalog import DiagnosisFields, SickLeaveFields, SummaryFields, WorkCapacityFields
 from intygsgw.rules.engine import Answers
 
 _C = f"{{{ns.CORE}}}"
@@ -105,6 +106,57 @@ def read_work_capacity(intyg, fields: WorkCapacityFields) -> WorkCapacityAnswers
     names = dict(fields.employment_names)
     occupations = tuple(names.get(code, code) for d in index.delsvar.get(fields.employment, ()) if (code := _code(d)))
     return WorkCapacityAnswers(_patient_name(intyg), tuple(periods), occupations)
+
+
+# The reference stores the summary in a column of 255 characters and cuts what is longer.
+SUMMARY_MAX_LENGTH = 255
+
+
+def read_summary_value(intyg, fields: SummaryFields) -> str | None:
+    """The summary value of ``intyg`` as the reference's modules compute it; None when it has none.
+
+    A delsvar is read only in the svar its id starts with (6.2 in svar 6), as the reference's modules
+    read it, in document order. ``periods``: ordered by start (ties keep their order), from the first
+    one's start to the last one's end. ``text``: the first one's text. ``codes``: the texts of the
+    codes, joined by ", "; a code without a text gives no value.
+    """
+    if fields.periods:
+        dated = [p for d in _in_own_svar(intyg, fields.periods) if (p := _dates(d)) is not None]
+        if not dated:
+            return None
+        dated.sort(key=lambda p: p[0])
+        value = f"{dated[0][0].isoformat()} - {dated[-1][1].isoformat()}"
+    elif fields.text:
+        first = next(iter(_in_own_svar(intyg, fields.text)), None)
+        if first is None:
+            return None
+        value = _text(first)
+    elif fields.codes:
+        texts = dict(fields.code_texts)
+        shown = [texts.get(_code(d)) for d in _in_own_svar(intyg, fields.codes)]
+        if not shown or None in shown:
+            return None
+        value = ", ".join(t for t in shown if t is not None)
+    else:
+        return None
+    return value[:SUMMARY_MAX_LENGTH]
+
+
+def _in_own_svar(intyg, delsvar_id: str) -> list:
+    svar_id = delsvar_id.split(".", 1)[0]
+    return [d for svar in Answers(intyg).svar.get(svar_id, ()) for d in svar.ds.get(delsvar_id, ())]
+
+
+def _dates(delsvar) -> tuple[dt.date, dt.date] | None:
+    # Unlike _period, a period ending before it starts is kept: the reference does not check it
+    # here, and AF00251's published rules never check its periods' datatype.
+    try:
+        return (
+            dt.date.fromisoformat((delsvar.findtext(f"{_T}datePeriod/{_T}start") or "").strip()[:10]),
+            dt.date.fromisoformat((delsvar.findtext(f"{_T}datePeriod/{_T}end") or "").strip()[:10]),
+        )
+    except ValueError:
+        return None
 
 
 def _quantity(delsvar) -> int | None:

@@ -7,6 +7,7 @@ decides whether a certificate is in the archived or the current list; only
 ERSATT/KOMPLT relations are shown, and none whose certificates at either end
 is revoked (§2.4). The recipient shown is the type's main recipient, with the
 time of the certificate's newest send to any recipient (as the reference tells it).
+The summary is what the type's catalogue entry (``[summary]``) says, read from the stored certificate.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from intygsgw.domain import states as st
 from intygsgw.domain.personnummer import PersonId
 from intygsgw.domain.recipients import NOT_SEND_TARGETS, Recipient
 from intygsgw.domain.records import CertificateRecord, RelationRecord, StoredDocument
-from intygsgw.domain.sick_leave import SickLeaveCertificate
 from intygsgw.domain.states import State
 from intygsgw.rules.catalog import CertificateType
 from intygsgw.service.certificates import NOT_LISTED_FOR_CITIZEN
@@ -35,8 +35,6 @@ REPLACES = "REPLACES"  # this certificate replaces (or completes) the related on
 REPLACED = "REPLACED"  # this certificate was replaced by the related one
 SENT = "SENT"
 NOT_SENT = "NOT_SENT"
-# What the summary of a sick-leave certificate shows (the reference's additional info).
-PERIOD_LABEL = "Gäller intygsperiod"
 
 
 @dataclass(frozen=True)
@@ -88,20 +86,17 @@ def list_citizen_certificates(
         relations = uow.certificates.relations_to(ids) + uow.certificates.relations_from(ids)
         others = {rel.from_id for rel in relations} | {rel.to_id for rel in relations}
         other_histories = uow.certificates.states_for(sorted(others - set(histories)))
-        periods = {c.certificate_id: c for c in uow.sick_leave.for_patient(person.digits)}
         types = svc.types.current()
-        # A sick-leave row already gives the period: only the others' documents are read.
-        with_work_capacity = [
-            r.id for r in listed if r.id not in periods and _has_work_capacity(types.catalog.by_id(r.type))
-        ]
-        documents = uow.certificates.stored_documents(with_work_capacity)
+        # Only the types whose summary has a value read from the certificate need their documents.
+        summarised = [r.id for r in listed if _reads_document(types.catalog.by_id(r.type))]
+        documents = uow.certificates.stored_documents(summarised)
     revoked |= {cid for cid, history in other_histories.items() if st.is_revoked(history)}
     out = []
     for record in listed:
         recipient = _main_recipient(svc, record.type)
         sent_at = _last_sent(histories[record.id]) if recipient else None
         ctype = types.catalog.by_id(record.type)
-        label, value = _summary(record, periods.get(record.id), documents.get(record.id), types)
+        label, value = _summary(ctype, documents.get(record.id), types)
         out.append(
             CitizenCertificate(
                 record=record,
@@ -119,31 +114,22 @@ def list_citizen_certificates(
     return out
 
 
-def _has_work_capacity(ctype: CertificateType | None) -> bool:
-    return ctype is not None and ctype.work_capacity_data is not None
+def _reads_document(ctype: CertificateType | None) -> bool:
+    return ctype is not None and ctype.summary is not None and ctype.summary.reads_document
 
 
 def _summary(
-    record: CertificateRecord,
-    sick_leave: SickLeaveCertificate | None,
-    document: StoredDocument | None,
-    types: TypeSet,
+    ctype: CertificateType | None, document: StoredDocument | None, types: TypeSet
 ) -> tuple[str | None, str | None]:
-    """The summary label and value, as the reference's modules give them for the period types."""
-    if sick_leave is not None:
-        return PERIOD_LABEL, _period(sick_leave.start, sick_leave.end)
-    if document is not None:
-        work = types.work_capacity(record.type, document)
-        if work is not None and work.periods:
-            # As the reference: periods ordered by start, from the first's start to the last's end.
-            ordered = sorted(work.periods, key=lambda p: p.start)
-            return PERIOD_LABEL, _period(ordered[0].start, ordered[-1].end)
-        return PERIOD_LABEL, None
-    return None, None
+    """The summary label and value, as the reference's type modules give them (the type's ``[summary]``).
 
-
-def _period(start: dt.date, end: dt.date) -> str:
-    return f"{start.isoformat()} - {end.isoformat()}"
+    Read from the certificate, not from the sick-leave data: the reference gives a lisjp with
+    smittbärarpenning its period too, though the sick-leave lists leave it out.
+    """
+    if ctype is None or ctype.summary is None:
+        return None, None
+    value = types.summary_value(ctype.id, document) if document is not None else None
+    return ctype.summary.label, value
 
 
 def _main_recipient(svc: Services, type_id: str) -> Recipient | None:

@@ -15,7 +15,16 @@ from intygsgw.rules.definitions import load_types
 from tests.support.fresh import TODAY, day, new_hsa, new_person
 from tests.support.soapclient import GatewayClient
 
-__all__ = ["TODAY", "day", "new_hsa", "new_person", "register", "register_employer", "register_typed"]
+__all__ = [
+    "TODAY",
+    "day",
+    "new_hsa",
+    "new_person",
+    "register",
+    "register_employer",
+    "register_sample",
+    "register_typed",
+]
 
 
 def register(
@@ -28,6 +37,7 @@ def register(
     signed: str | None = None,
     relation: tuple[str, str] | None = None,
     periods=None,
+    extra_answers: tuple[str, ...] = (),
 ) -> str:
     cid = str(uuid.uuid4())
     periods = periods or (("HELT_NEDSATT", day(-10), day(5)), ("HALFTEN", day(6), day(20)))
@@ -40,6 +50,7 @@ def register(
         signed_at=signed or f"{day(-10)}T10:00:00",
         relation=relation,
         periods=tuple(periods),
+        extra_answers=extra_answers,
     )
     result, _ = soap.call_raw("RegisterCertificate", 3, samples.register_certificate(spec))
     assert result.result.resultCode == "OK", result.result
@@ -70,8 +81,8 @@ def _answers(type_id: str) -> tuple[str, ...]:
     return tuple(etree.tostring(s, encoding="unicode") for s in _corpus_svar(type_id, 0) if s.get("id") != "6")
 
 
-def _corpus_svar(type_id: str, seed: int) -> list:
-    sample = rules_corpus.generate(load_types(DEFAULT_DIR).rules[(type_id, "1")], 1, seed=seed)[0]
+def _corpus_svar(type_id: str, seed: int, major: str = "1") -> list:
+    sample = rules_corpus.generate(_type_set().rules[(type_id, major)], 1, seed=seed)[0]
     return list(etree.fromstring(sample.xml).iter(f"{{{_CORE}}}svar"))
 
 
@@ -175,3 +186,70 @@ def register_employer(
     result, _ = soap.call_raw("RegisterCertificate", 3, samples.register_certificate(spec))
     assert result.result.resultCode == "OK", result.result
     return cid
+
+
+def register_sample(
+    soap: GatewayClient,
+    person: str,
+    type_code: str,
+    version: str,
+    *,
+    codes: dict[str, list[str]] | None = None,
+    replace: dict[str, tuple[str, ...]] | None = None,
+    signed: str | None = None,
+) -> str:
+    """Register a valid certificate of any type, built by the rules' own corpus; its id.
+
+    ``codes``: the cv codes of these delsvar, in document order. ``replace``: the svar of each id
+    swapped for the answers given (prefixes c: and t:; none: left out). The certificate is the
+    corpus's first sample that holds as many of those delsvar and, so changed, passes the type's
+    rules for this patient (some rules read the patient's birth date from the personnummer).
+    """
+    types = _type_set()
+    ctype = types.catalog.by_code(type_code)
+    assert ctype is not None, type_code
+    codes, replace = codes or {}, replace or {}
+    for seed in range(_SEEDS):
+        svar = _corpus_svar(ctype.id, seed, version.split(".", 1)[0])
+        if not _set_codes(svar, codes):
+            continue
+        # The schema refuses an answer without sub-answers, which the corpus writes at times.
+        kept = [s for s in svar if s.get("id") not in replace]
+        if any(not len(s) for s in kept):
+            continue
+        cid = str(uuid.uuid4())
+        spec = CertificateSpec(
+            certificate_id=cid,
+            person_id=person,
+            type_code=type_code,
+            version=version,
+            signed_at=signed or f"{day(-10)}T10:00:00",
+            extra_answers=tuple(etree.tostring(s, encoding="unicode") for s in kept)
+            + tuple(a for answers in replace.values() for a in answers),
+        )
+        request = samples.register_certificate(spec)
+        if types.check(ctype.id, version, etree.fromstring(request).find(".//{*}intyg")):
+            continue
+        result, _ = soap.call_raw("RegisterCertificate", 3, request)
+        assert result.result.resultCode == "OK", result.result
+        return cid
+    raise AssertionError(f"no {type_code} {version} in the first {_SEEDS} samples of the corpus fits")
+
+
+_SEEDS = 200
+
+
+def _set_codes(svar: list, codes: dict[str, list[str]]) -> bool:
+    """Set the codes of these delsvar in document order; False when the answers hold another number of them."""
+    for did, wanted in codes.items():
+        found = [d for s in svar for d in s.iter(f"{{{_CORE}}}delsvar") if d.get("id") == did]
+        if len(found) != len(wanted):
+            return False
+        for delsvar, code in zip(found, wanted, strict=True):
+            delsvar.find(f"{{{_TYPES}}}cv/{{{_TYPES}}}code").text = code
+    return True
+
+
+@functools.cache
+def _type_set():
+    return load_types(DEFAULT_DIR)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tests.internalapi.data import day, new_hsa, new_person, register, register_employer, revoke, set_status
+from tests.internalapi.data import (
+    day,
+    new_hsa,
+    new_person,
+    register,
+    register_employer,
+    register_sample,
+    revoke,
+    set_status,
+)
 
 
 def listed(api, person: str, **filters) -> list[dict]:
@@ -104,6 +113,67 @@ def test_certificates_to_the_employer_are_summarised_by_their_period(api, soap):
     summaries = {c["id"]: c["summary"] for c in listed(api, person)}
     assert summaries[ag7804] == {"label": "Gäller intygsperiod", "value": f"{day(-12)} - {day(14)}"}
     assert summaries[ag114] == {"label": "Gäller intygsperiod", "value": f"{day(-7)} - {day(7)}"}
+
+
+def summary_of(api, person: str, cid: str) -> dict:
+    return {c["id"]: c["summary"] for c in listed(api, person)}[cid]
+
+
+def test_a_lisjp_with_smittbararpenning_is_summarised_by_its_period_too(api, soap):
+    # The sick-leave lists leave a lisjp with smittbärarpenning (27.1) out; the reference's lisjp
+    # module still gives its periods as the additional info.
+    person = new_person()
+    cid = register(
+        soap,
+        person,
+        periods=(("HELT_NEDSATT", day(-4), day(3)), ("HALFTEN", day(4), day(11))),
+        extra_answers=('<c:svar id="27"><c:delsvar id="27.1">true</c:delsvar></c:svar>',),
+    )
+    assert summary_of(api, person, cid) == {"label": "Gäller intygsperiod", "value": f"{day(-4)} - {day(11)}"}
+
+
+def test_af00213_has_the_period_label_and_never_a_value(api, soap):
+    person = new_person()
+    cid = register_sample(soap, person, "AF00213", "1.0")
+    assert summary_of(api, person, cid) == {"label": "Gäller intygsperiod", "value": None}
+
+
+def sick_absence(start: str, end: str) -> str:
+    period = f"<t:datePeriod><t:start>{start}</t:start><t:end>{end}</t:end></t:datePeriod>"
+    return f'<c:svar id="6"><c:delsvar id="6.2">{period}</c:delsvar></c:svar>'
+
+
+def cv(code: str, system: str) -> str:
+    return f"<t:cv><t:code>{code}</t:code><t:codeSystem>{system}</t:codeSystem></t:cv>"
+
+
+# An AF00251 whole but for its sick absence (svar 6): the corpus writes this loosely ruled type with
+# answers without sub-answers, which the schema refuses. 5.1 true allows up to four absences.
+AF00251_ANSWERS = {
+    "1": (
+        f'<c:svar id="1"><c:delsvar id="1.1">{cv("UNDERSOKNING", "FKMU_0001")}</c:delsvar>'
+        f'<c:delsvar id="1.2">{day(-11)}</c:delsvar></c:svar>',
+    ),
+    "2": (f'<c:svar id="2"><c:delsvar id="2.2">{cv("HELTID", "1.2.752.129.5.1.2")}</c:delsvar></c:svar>',),
+    "3": ('<c:svar id="3"><c:delsvar id="3.1">Nedsatt rörlighet i höger knä.</c:delsvar></c:svar>',),
+    "4": ('<c:svar id="4"><c:delsvar id="4.1">Kan inte gå längre sträckor.</c:delsvar></c:svar>',),
+    "5": ('<c:svar id="5"><c:delsvar id="5.1">true</c:delsvar></c:svar>',),
+    "7": ('<c:svar id="7"><c:delsvar id="7.1">false</c:delsvar></c:svar>',),
+    "8": (
+        f'<c:svar id="8"><c:delsvar id="8.1">{cv("ATERGA_UTAN_ANPASSNING", "1.2.752.129.5.1.3")}</c:delsvar></c:svar>',
+    ),
+}
+
+
+def test_af00251_is_summarised_by_its_absence_periods_and_without_them_by_nothing(api, soap):
+    # As lisjp's: ordered by start, from the first's start to the last's end, whatever the order given.
+    person = new_person()
+    absences = (sick_absence(day(5), day(9)), sick_absence(day(-20), day(-15)), sick_absence(day(-10), day(2)))
+    absent = register_sample(soap, person, "AF00251", "1.0", replace={**AF00251_ANSWERS, "6": absences})
+    never = register_sample(soap, person, "AF00251", "1.0", replace={**AF00251_ANSWERS, "6": ()})
+    summaries = {c["id"]: c["summary"] for c in listed(api, person)}
+    assert summaries[absent] == {"label": "Gäller intygsperiod", "value": f"{day(-20)} - {day(9)}"}
+    assert summaries[never] == {"label": "Gäller intygsperiod", "value": None}
 
 
 def test_archived_certificates_are_listed_as_the_reference_lists_them_unless_asked_apart(api, soap):
