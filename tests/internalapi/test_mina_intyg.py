@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.internalapi.data import (
     day,
     new_hsa,
@@ -9,6 +11,7 @@ from tests.internalapi.data import (
     register,
     register_employer,
     register_sample,
+    register_typed,
     revoke,
     set_status,
 )
@@ -130,6 +133,14 @@ def test_a_lisjp_with_smittbararpenning_is_summarised_by_its_period_too(api, soa
         extra_answers=('<c:svar id="27"><c:delsvar id="27.1">true</c:delsvar></c:svar>',),
     )
     assert summary_of(api, person, cid) == {"label": "Gäller intygsperiod", "value": f"{day(-4)} - {day(11)}"}
+
+
+@pytest.mark.parametrize("type_code", ["LUSE", "LUAE_NA", "LUAE_FS"])
+def test_a_lakarutlatande_is_summarised_by_its_first_diagnosis_description(api, soap, type_code):
+    # register_typed describes the diagnoses "Beskrivning 0", "Beskrivning 1", ... in order.
+    person = new_person()
+    cid = register_typed(soap, person, type_code, diagnoses=("F321", "M545", "G439"))
+    assert summary_of(api, person, cid) == {"label": "Avser diagnos", "value": "Beskrivning 0"}
 
 
 def test_af00213_has_the_period_label_and_never_a_value(api, soap):

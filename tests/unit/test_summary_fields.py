@@ -70,7 +70,7 @@ def test_codes_are_shown_by_their_texts_in_the_certificates_order():
 
 
 def test_a_stored_document_that_cannot_be_read_has_no_value():
-    assert TYPES.summary_value("lisjp", StoredDocument(b"<not-closed>", {})) is None
+    assert TYPES.summary_value("luse", StoredDocument(b"<not-closed>", {})) is None
 
 
 @pytest.mark.parametrize(
