@@ -187,6 +187,27 @@ def test_af00251_is_summarised_by_its_absence_periods_and_without_them_by_nothin
     assert summaries[never] == {"label": "Gäller intygsperiod", "value": None}
 
 
+@pytest.mark.parametrize(
+    ("type_code", "version", "codes", "value"),
+    [
+        # The texts in the certificate's order, not the code system's.
+        ("TSTRK1007", "6.8", ["IAV8", "IAV1", "IAV10"], "DE, C1, Annat"),
+        ("TSTRK1007", "7.0", ["IAV9", "IAV4"], "Taxi, CE"),
+        ("TSTRK1031", "3.0", ["IAV3", "IAV15"], "C, B"),
+        ("TSTRK1031", "4.0", ["VAR8", "VAR15", "VAR17"], "DE, A, BE"),
+        ("TSTRK1009", "1.0", ["VAR11"], "Kan inte ta ställning"),
+        ("TSTRK1009", "1.0", ["VAR17"], "BE"),
+        ("TSTRK1062", "1.0", ["IAV4", "IAV7", "IAV14"], "CE, D, A"),
+    ],
+)
+def test_a_transportstyrelsen_certificate_is_summarised_by_the_behorigheter_it_is_for(
+    api, soap, type_code, version, codes, value
+):
+    person = new_person()
+    cid = register_sample(soap, person, type_code, version, codes={"1.1": codes})
+    assert summary_of(api, person, cid) == {"label": "Avser behörighet", "value": value}
+
+
 def test_archived_certificates_are_listed_as_the_reference_lists_them_unless_asked_apart(api, soap):
     # The reference's request has no archive: what a citizen archived in the old Mina intyg is listed
     # with the rest. Left out by default, it vanished for a citizen moved to today's Mina intyg.

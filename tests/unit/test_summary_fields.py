@@ -69,6 +69,39 @@ def test_codes_are_shown_by_their_texts_in_the_certificates_order():
     assert read_summary_value(intyg(code("IAV9"), code("IAV99")), CODES) is None
 
 
+def test_every_code_a_types_rules_accept_for_its_summary_has_a_text():
+    for ctype in TYPES.catalog:
+        if ctype.summary is None or not ctype.summary.codes:
+            continue
+        texts = dict(ctype.summary.code_texts)
+        for (type_id, major), rules in TYPES.rules.items():
+            if type_id != ctype.id:
+                continue
+            accepted = next(
+                d["codes"] for s in rules.raw["svar"] for d in s.get("delsvar", []) if d["id"] == ctype.summary.codes
+            )
+            assert set(accepted) <= set(texts), (type_id, major, set(accepted) - set(texts))
+
+
+def test_every_type_the_citizen_sees_has_a_summary_and_the_death_certificates_none():
+    summarised = {t.id: t.summary.label for t in TYPES.catalog if t.summary is not None}
+    assert summarised == {
+        "lisjp": "Gäller intygsperiod",
+        "ag7804": "Gäller intygsperiod",
+        "ag114": "Gäller intygsperiod",
+        "af00213": "Gäller intygsperiod",
+        "af00251": "Gäller intygsperiod",
+        "luse": "Avser diagnos",
+        "luae_na": "Avser diagnos",
+        "luae_fs": "Avser diagnos",
+        "ts-bas": "Avser behörighet",
+        "ts-diabetes": "Avser behörighet",
+        "tstrk1009": "Avser behörighet",
+        "tstrk1062": "Avser behörighet",
+    }
+    assert not TYPES.catalog.by_id("af00213").summary.reads_document
+
+
 def test_a_stored_document_that_cannot_be_read_has_no_value():
     assert TYPES.summary_value("luse", StoredDocument(b"<not-closed>", {})) is None
 
