@@ -363,6 +363,46 @@ def test_relations_and_type_info(client):
     assert (info.typ.code, info.typVersion) == ("lisjp", "1.3")
 
 
+def relations_of(client, cid: str) -> list[tuple[str, str, str, str]]:
+    """(typ, fran-intygs-id, till-intygs-id, fran-intyg-makulerat) of cid's graph.
+
+    The answer is ordered by skapad, checked here; relations created within the same
+    second (the stored resolution) may come in either order, so the tuples are sorted.
+    """
+    _, raw = client.call("ListRelationsForCertificate", 1, **{"intygs-id": [cid]})
+    ns = raw.tag.split("}")[0][1:]
+    relations = list(raw.iter(f"{{{ns}}}relation"))
+    created = [rel.findtext(f"{{{ns}}}skapad") for rel in relations]
+    assert created == sorted(created)
+    return sorted(
+        (
+            rel.findtext(f"{{{ns}}}typ/{{{TYPES}}}code"),
+            rel.findtext(f"{{{ns}}}fran-intygs-id/{{{TYPES}}}extension"),
+            rel.findtext(f"{{{ns}}}till-intygs-id/{{{TYPES}}}extension"),
+            rel.findtext(f"{{{ns}}}fran-intyg-makulerat"),
+        )
+        for rel in relations
+    )
+
+
+def test_relations_are_the_whole_graph_and_name_a_revoked_replacement(client):
+    # INTYG-7048: a caller may replace the original again once its replacement is revoked,
+    # and learns that from fran-intyg-makulerat.
+    original, replacement, completion = new_id(), new_id(), new_id()
+    register(client, CertificateSpec(certificate_id=original))
+    register(client, CertificateSpec(certificate_id=replacement, relation=("ERSATT", original)))
+    register(client, CertificateSpec(certificate_id=completion, relation=("KOMPLT", replacement)))
+    graph = [("ERSATT", replacement, original, "false"), ("KOMPLT", completion, replacement, "false")]
+    # Descendants from the oldest, ancestors from the newest: the same graph either way.
+    assert relations_of(client, original) == graph
+    assert relations_of(client, completion) == graph
+    assert revoke(client, replacement).resultCode == "OK"
+    assert relations_of(client, original) == [
+        ("ERSATT", replacement, original, "true"),
+        ("KOMPLT", completion, replacement, "false"),
+    ]
+
+
 def test_register_element_is_stored_byte_for_byte(client, gateway):
     """The stored RegisterCertificate element is the very bytes the caller sent."""
     from sqlalchemy import create_engine, text
