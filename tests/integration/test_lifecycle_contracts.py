@@ -403,6 +403,22 @@ def test_relations_are_the_whole_graph_and_name_a_revoked_replacement(client):
     ]
 
 
+@pytest.mark.parametrize(
+    ("certificate_id", "text"),
+    [
+        (" ", "Request to GetCertificateType is missing required parameter 'intygs-id'"),
+        (
+            "no-such-certificate",
+            "Failed to get certificate's type. Certificate with id no-such-certificate is invalid or does not exist",
+        ),
+    ],
+)
+def test_type_info_of_a_missing_or_unknown_id_is_a_server_fault(client, certificate_id, text):
+    with pytest.raises(zeep.exceptions.Fault) as fault:
+        client.call("GetCertificateTypeInfo", 1, **{"intygs-id": certificate_id})
+    assert (fault.value.message, fault.value.code.endswith("Server")) == (text, True)
+
+
 def test_register_element_is_stored_byte_for_byte(client, gateway):
     """The stored RegisterCertificate element is the very bytes the caller sent."""
     from sqlalchemy import create_engine, text
