@@ -132,6 +132,21 @@ def test_register_unknown_type_version(client):
     )
 
 
+@pytest.mark.parametrize(("version", "supported"), [("1.9", False), ("1", True), ("1.0", True)])
+def test_register_needs_a_known_text_version_and_reads_a_bare_major_as_its_first(client, version, supported):
+    # INTYG-7234: the major version must have a module and the minor a deployed text version;
+    # the reference reads "1" as "1.0".
+    result = register(client, CertificateSpec(certificate_id=new_id(), version=version))
+    if supported:
+        assert (result.resultCode, result.errorId, result.resultText) == ("OK", None, None)
+    else:
+        assert (result.resultCode, result.errorId, result.resultText) == (
+            "ERROR",
+            "VALIDATION_ERROR",
+            f"Certificate with type: LISJP does not support version: {version}",
+        )
+
+
 def test_register_bad_person_id(client):
     result = register(
         client, CertificateSpec(certificate_id=new_id(), person_id="181212121212")
