@@ -338,7 +338,8 @@ def test_list_for_care_by_unit_includes_revoked(client):
         3,
         **{"person-id": person(pnr), "enhets-id": [{"root": "1.2.752.129.2.1.4.1", "extension": unit}]},
     )
-    assert set(listed_ids(raw)) == {kept, revoked}
+    # Once each, though the revoked one has two states (INTYGFV-13831: a join on the states repeated it).
+    assert sorted(listed_ids(raw)) == sorted([kept, revoked])
 
 
 @pytest.mark.parametrize("major", [3, 4])
