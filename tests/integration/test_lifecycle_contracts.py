@@ -362,6 +362,15 @@ def test_list_for_citizen_archived_filter(client, major):
     assert listed_ids(raw) == [archived]
     if major == 3:
         assert result.result.resultCode == "OK"
+    # INTYG-2279/2721: the newest of DELETE and RESTOR decides, however many came before.
+    set_status(client, archived, "RESTOR", at="2030-01-01T11:00:00")
+    assert listed_ids(client.call("ListCertificatesForCitizen", major, **request)[1]) == []
+    request["arkiverade"] = False
+    assert sorted(listed_ids(client.call("ListCertificatesForCitizen", major, **request)[1])) == sorted(
+        [active, archived]
+    )
+    set_status(client, archived, "DELETE", at="2030-01-01T12:00:00")
+    assert listed_ids(client.call("ListCertificatesForCitizen", major, **request)[1]) == [active]
 
 
 def test_relations_and_type_info(client):
