@@ -152,14 +152,24 @@ def test_an_unknown_unit_is_an_empty_ok_list(client):
     assert (local(answer, "resultCode"), listed_ids(answer)) == ("OK", [])
 
 
-def test_a_replaced_certificate_leaves_the_list_until_its_replacement_is_revoked(client):
+@pytest.mark.parametrize("code", ["ERSATT", "KOMPLT"])
+def test_a_replaced_certificate_leaves_the_list_until_its_replacement_is_revoked(client, code):
+    # INTYG-7848: a replacing or completing certificate hides the original while it stands.
     unit, patient = new_unit(), new_person()
     periods = [("HELT_NEDSATT", day(-3), day(10))]
     original = register(client, patient, unit, periods)
-    replacement = register(client, patient, unit, periods, relation=("ERSATT", original))
+    replacement = register(client, patient, unit, periods, relation=(code, original))
     assert listed_ids(active_list(client, unit)) == [replacement]
     revoke(client, replacement, patient)
     assert listed_ids(active_list(client, unit)) == [original]
+
+
+@pytest.mark.parametrize("code", ["FRLANG", "KOPIA"])
+def test_an_extension_or_a_copy_leaves_the_original_on_the_list(client, code):
+    unit, patient = new_unit(), new_person()
+    original = register(client, patient, unit, [("HELT_NEDSATT", day(-10), day(-1))])
+    follower = register(client, patient, unit, [("HELT_NEDSATT", day(0), day(10))], relation=(code, original))
+    assert sorted(listed_ids(active_list(client, unit))) == sorted([original, follower])
 
 
 def test_a_revoked_certificate_leaves_the_list(client):
