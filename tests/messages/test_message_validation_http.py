@@ -144,3 +144,25 @@ def test_unknown_certificate_replaces_all_other_recipient_errors(gateway, stub, 
     assert result(
         post(gateway, "SendMessageToRecipient", to_recipient("v-rec-x", "v-none", amne="ARBTID", svar_pa="v-nope"))
     ) == ("ERROR", "APPLICATION_ERROR", "Intyg does not exist")
+
+
+def test_a_message_to_care_about_a_test_certificate_is_refused_and_not_relayed(gateway, stub, certs):
+    # Without a population register nothing registered over SOAP is a test certificate;
+    # the flag is set in the gateway's database as the reference sets it from PU's testIndicator.
+    from sqlalchemy import create_engine, text
+
+    register(gateway, "v-test")
+    engine = create_engine(f"sqlite:///{gateway.workdir / 'intygsgw.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE certificate SET test_certificate = :t WHERE id = 'v-test'"), {"t": True})
+    finally:
+        engine.dispose()
+    stub.clear()
+    assert result(post(gateway, "SendMessageToCare", to_care("v-care-test", "v-test"))) == (
+        "ERROR",
+        "VALIDATION_ERROR",
+        CARE_PREFIX.format("v-care-test", "v-test")
+        + "[TEST_CERTIFICATE,  The supplied certificate is invalid. Messages cannot be sent for test certificates.]",
+    )
+    assert stub.messages() == []
