@@ -200,23 +200,6 @@ def run(broker, statistics_on: bool, args, work: Path) -> dict:
     }
 
 
-def _register(app, body: bytes) -> None:
-    """One RegisterCertificate through the gateway's WSGI app, in this process."""
-    import io
-
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": register_throughput.PATH,
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "text/xml; charset=utf-8",
-        "wsgi.input": io.BytesIO(body),
-        "REMOTE_ADDR": "127.0.0.1",
-    }
-    answer = b"".join(app(environ, lambda status, headers, exc_info=None: None))
-    if b"resultCode>OK<" not in answer:
-        raise SystemExit(f"registration refused: {answer[:400]!r}")
-
-
 def _registrations(statistics_on: bool, n: int, per_patient: int) -> None:
     """``n`` registrations to warm up, then ``n`` inside functools.reduce: callgrind counts only inside it.
 
@@ -235,8 +218,8 @@ def _registrations(statistics_on: bool, n: int, per_patient: int) -> None:
     bodies = register_throughput.make_envelopes(2 * n, 7, per_patient)
 
     for body in bodies[:n]:
-        _register(app, body)
-    functools.reduce(lambda _, body: _register(app, body), bodies[n:], None)
+        register_throughput.register_in_process(app, body)
+    functools.reduce(lambda _, body: register_throughput.register_in_process(app, body), bodies[n:], None)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -264,10 +247,10 @@ def _publishing(broker_url: str, n: int, per_patient: int) -> None:
     bodies = register_throughput.make_envelopes(2 * n, 11, per_patient)
 
     for body in bodies[:n]:
-        _register(app, body)
+        register_throughput.register_in_process(app, body)
     deliverer.run_until_idle()
     for body in bodies[n:]:
-        _register(app, body)
+        register_throughput.register_in_process(app, body)
     functools.reduce(lambda _, __: deliverer.run_until_idle(), [None], None)
     if pending_events(folder / "count.db"):
         raise SystemExit("events left unpublished")

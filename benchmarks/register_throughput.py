@@ -28,7 +28,10 @@ In the same run it measures issue 17's floor: two processes, each a plain loop
 of lxml parse + schema validation + one SQLite insert (WAL, synchronous=FULL, a
 commit per message) into one database, once before and once after the load
 (the machine's speed drifts), and prints the ratio of the gateway's rate to
-their mean; and, as before 2026-12-06, the same loop in one process. On this
+their mean; and, as before 2026-12-06, the same loop in one process. Before the
+load it also times the gateway's application alone (its WSGI app called on one
+thread in a process of its own, no HTTP) and prints the served workers' CPU per
+request against it: the front end's and the threads' share. On this
 machine the two are alike (2,100-2,550 msg/s): both wait on one durable
 commit at a time. Nothing here asserts: the machines are
 shared, so the figures are read, compared and reported.
@@ -190,6 +193,72 @@ def _floor_worker(db_path: str, data: str, processes: int, index: int) -> None:
     sys.stdin.readline()
     _floor_loop(envelopes, keys, schema, db)
     print("done", flush=True)
+
+
+def register_in_process(app, body: bytes) -> None:
+    """One RegisterCertificate through the gateway's WSGI app, in this process."""
+    import io
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": PATH,
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "text/xml; charset=utf-8",
+        "wsgi.input": io.BytesIO(body),
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    answer = b"".join(app(environ, lambda status, headers, exc_info=None: None))
+    if b"resultCode>OK<" not in answer:
+        raise SystemExit(f"registration refused: {answer[:400]!r}")
+
+
+APP_ALONE_WARM_UP = 300
+
+
+def app_alone(envelopes: list[bytes], workdir: Path) -> float:
+    """CPU seconds per registration of the gateway's application alone: its WSGI app called on one
+    thread in a process of its own (no HTTP, no threads), default settings but delivery, its request
+    log written to a file as a served gateway writes it. What the served path costs beyond this is
+    the front end's and the threads'."""
+    import pickle
+
+    data = workdir / "app-alone.envelopes"
+    data.write_bytes(pickle.dumps(envelopes))
+    out = subprocess.run(
+        [sys.executable, __file__, "--app-worker", str(workdir / "app-alone"), str(data)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"the application alone failed: {out.stderr[-2000:]}")
+    return float(out.stdout.split()[-1])
+
+
+def _app_worker(folder: str, data: str) -> None:
+    import logging
+    import pickle
+
+    from intygsgw.app import build_app, settle_heap
+    from intygsgw.config.settings import Settings
+    from intygsgw.logsafety import configure
+
+    envelopes = pickle.loads(Path(data).read_bytes())
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    settings = Settings(db=f"sqlite:///{Path(folder) / 'intygsgw.db'}", delivery=False)
+    configure(settings.log_level, settings.log_format)
+    log = open(Path(folder) / "gateway.log", "w")  # noqa: SIM115 (open for the process's life)
+    for handler in logging.getLogger().handlers:
+        handler.setStream(log)
+    app = build_app(settings, migrate=True)
+    settle_heap()
+    for body in envelopes[:APP_ALONE_WARM_UP]:
+        register_in_process(app, body)
+    measured = envelopes[APP_ALONE_WARM_UP:]
+    start = time.process_time()
+    for body in measured:
+        register_in_process(app, body)
+    print((time.process_time() - start) / len(measured), flush=True)
 
 
 def connect(port: int, tls: dict | None = None) -> http.client.HTTPConnection:
@@ -364,10 +433,11 @@ def _children_stat(pid: int) -> dict[int, list[str]]:
 def connections_per_process(parent: int, port: int) -> list[int]:
     """How many established connections to ``port`` each process below ``parent`` serves, most first.
 
-    With keep-alive callers the split is made once, as the workers race to accept: by chance alone
-    eight connections split other than 4 and 4 between two workers three times in four. Printed so
-    that runs are compared with it in view; in six runs on 2026-12-07 (5/3 four times, 4/4, 6/2)
-    the machine's speed of the moment moved the rate more than the split did.
+    The workers race to accept each new connection, and keep it. Eight connections split other
+    than 4 and 4 three times in four by chance alone; on 2026-12-08 all eight went to one worker in
+    two runs out of fourteen, which then served everything alone (42% of the cores idle). Closing
+    connections now and then so that they reconnect made it worse (benchmarks/PROFILE.md): the
+    busier worker takes the new connection more often. Printed early and late in the load.
     """
     established = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -450,6 +520,9 @@ def main() -> None:
     if sys.argv[1:2] == ["--floor-worker"]:
         _floor_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
         return
+    if sys.argv[1:2] == ["--app-worker"]:
+        _app_worker(sys.argv[2], sys.argv[3])
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--clients", type=int, default=32, help="concurrent connections (EHR systems)")
@@ -495,6 +568,10 @@ def main() -> None:
         flush=True,
     )
 
+    alone = app_alone(sample[: APP_ALONE_WARM_UP + 1000], work)
+    print(f"the application alone (its WSGI app on one thread, in-process, SQLite): {alone * 1000:.2f} ms CPU "
+          "per registration")  # fmt: skip
+
     env = {"INTYGSGW_DELIVERY": "false"}
     if postgres is not None:
         env["INTYGSGW_DB"] = database_url
@@ -516,11 +593,15 @@ def main() -> None:
         db_cpu_before = _postgres_cpu_seconds(postgres)
         idle_before, steal_before = _machine_idle_and_steal_seconds()
         own_before = os.times()
-        split: list[int] = []
-        prober = threading.Timer(
-            min(2.0, args.seconds / 2), lambda: split.extend(connections_per_process(gw.proc.pid, gw.port))
-        )
-        prober.start()
+        # The load's connections per worker, early and late in the load.
+        early: list[int] = []
+        late: list[int] = []
+        probers = [
+            threading.Timer(at, lambda into=into: into.extend(connections_per_process(gw.proc.pid, gw.port)))
+            for at, into in ((min(2.0, args.seconds / 2), early), (max(args.seconds - 1.0, args.seconds / 2), late))
+        ]
+        for prober in probers:
+            prober.start()
         if args.load == "wrk":
             figures = load_with_wrk(gw.port, args.seconds, args.clients, work, args.per_patient)
             n, elapsed = int(figures["requests"]), figures["seconds"]
@@ -566,8 +647,12 @@ def main() -> None:
               f"SQLite quick_check: {check} ({verdict})")  # fmt: skip
     print(f"  latency p50 {p50:.2f} ms   p99 {p99:.2f} ms")
     print(f"  peak RSS per process (KiB): {sorted(rss)}")
-    prober.join()
-    print(f"  connections per worker: {', '.join(map(str, split)) or 'not seen'}")
+    for prober in probers:
+        prober.join()
+    print(
+        f"  connections per worker: {', '.join(map(str, early)) or 'not seen'} early, "
+        f"{', '.join(map(str, late)) or 'not seen'} late"
+    )
     gateway_cpu = sum(cpu_after.get(p, 0) - c for p, c in cpu_before.items())
     load_cpu = (own_after.children_user + own_after.children_system) - (
         own_before.children_user + own_before.children_system
@@ -581,6 +666,8 @@ def main() -> None:
     )
     if postgres is not None:
         print(f"  PostgreSQL's own processes: {db_cpu / n * 1000:.2f} ms CPU per request")
+    else:
+        print(f"  gateway workers' CPU per request / the application alone's: {gateway_cpu / n / alone:.2f}")
     print(
         f"ratio gateway / floor (mean of before and after): {rate / floor_rate:.2f} "
         f"(to one loop alone: {rate / loop_rate:.2f})"
