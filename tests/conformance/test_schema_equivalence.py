@@ -34,7 +34,7 @@ import pytest
 import xmlschema
 from lxml import etree
 
-from tests.support.paths import CERT_DOMAIN, INTYG_DOMAIN, REHAB_DOMAIN, REPO_ROOT
+from tests.support.paths import CERT_DOMAIN, INSURANCE_DOMAIN, INTYG_DOMAIN, REHAB_DOMAIN, REPO_ROOT
 
 SCHEMAS = REPO_ROOT / "schemas"
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -45,6 +45,8 @@ INTYG_INTERACTIONS = INTYG_DOMAIN / "interactions"
 INTYG_CORE = INTYG_DOMAIN / "core_components"
 REHAB_INTERACTIONS = REHAB_DOMAIN / "interactions"
 REHAB_CORE = REHAB_DOMAIN / "core_components"
+INSURANCE_INTERACTIONS = INSURANCE_DOMAIN / "interactions"
+INSURANCE_CORE = INSURANCE_DOMAIN / "core_components"
 
 XS = "http://www.w3.org/2001/XMLSchema"
 NS = {
@@ -62,6 +64,10 @@ NS = {
     "reg": "urn:riv:itintegration:registry:1",
     "t2": "urn:riv:clinicalprocess:healthcond:certificate:types:2",
     "rehab": "urn:riv:clinicalprocess:healthcond:rehabilitation:1",
+    "hr": "urn:riv:insuranceprocess:healthreporting:2",
+    "meta": "urn:riv:insuranceprocess:certificate:1",
+    "iso": "urn:iso:21090:dt:1",
+    "wsa": "http://www.w3.org/2005/08/addressing",
     "xs": XS,
 }
 # Built-in namespaces every xmlschema schema set carries; not part of the contracts.
@@ -111,6 +117,10 @@ def _rehab(contract: str, version: str) -> Path:
     return REHAB_INTERACTIONS / f"{contract}Interaction" / f"{contract}Responder_{version}.xsd"
 
 
+def _insurance(contract: str, version: str) -> Path:
+    return INSURANCE_INTERACTIONS / f"{contract}Interaction" / f"{contract}Responder_{version}.xsd"
+
+
 INTERACTIONS = [
     Pair("interactions/RegisterCertificateResponder-3.xsd", _cert("RegisterCertificate", "3.1")),
     Pair("interactions/GetCertificateResponder-2.xsd", _cert("GetCertificate", "2.1")),
@@ -141,6 +151,8 @@ INTERACTIONS = [
         _intyg("RegisterApprovedReceivers", "1.0"),
         needs_fix=True,
     ),
+    Pair("interactions/SetCertificateStatusResponder-1.xsd", _insurance("SetCertificateStatus", "1.0")),
+    Pair("interactions/ListCertificatesResponder-1.xsd", _insurance("ListCertificates", "1.0")),
 ]
 PAIRS = {p.id: p for p in INTERACTIONS}
 
@@ -159,6 +171,11 @@ CORE = [
     Pair("core/certificate-types-2.xsd", REHAB_CORE / "clinicalprocess_healthcond_certificate_types_2.0.xsd"),
     Pair("core/rehabilitation-1.xsd", REHAB_CORE / "clinicalprocess_healthcond_rehabilitation_1.0.xsd"),
     Pair("core/receiver-types-1.xsd", INTYG_CORE / "intyg_receiver_types_1.0.xsd", needs_fix=True),
+    Pair("core/iso-dt-subset-1.xsd", INSURANCE_CORE / "iso_dt_subset_1.0.xsd"),
+    Pair("core/insuranceprocess-healthreporting-2.xsd", INSURANCE_CORE / "insuranceprocess_healthreporting_2.0.xsd"),
+    Pair("core/insuranceprocess-certificate-1.xsd", INSURANCE_CORE / "insuranceprocess_certificate_1.0.xsd"),
+    # Not imported by any responder: the rivtabp20 WSDLs import it for their To header.
+    Pair("core/ws-addressing-1.xsd", INSURANCE_CORE / "ws-addressing-1.0.xsd"),
     Pair(
         "interactions/CertificateStatusUpdateForCareResponder-3.2-ext.xsd",
         CERT_INTERACTIONS
@@ -1415,6 +1432,117 @@ SPECIFIC_CASES = [
         True,
         (text("/*/tns:person-id/t2:root", "1.2.752.129.2.1.3.3"),),
     ),
+]
+
+# The insurance-process contracts (rivtabp20): plain strings, ResultOfCall, the v1 status names.
+HR_RESULT = "/*/tns:result"
+META = "/*/tns:meta"
+SPECIFIC_CASES += [
+    Case("SetCertificateStatusResponder-1", "request", "without-timestamp", True, (drop("/*/tns:timestamp"),)),
+    Case("SetCertificateStatusResponder-1", "request", "status-v2-code", False, (text("/*/tns:status", "SENTTO"),)),
+    Case("SetCertificateStatusResponder-1", "request", "status-archived", False, (text("/*/tns:status", "DELETED"),)),
+    Case(
+        "SetCertificateStatusResponder-1",
+        "request",
+        "timestamp-with-zone",
+        True,
+        (text("/*/tns:timestamp", "2024-03-04T08:30:00+01:00"),),
+    ),
+    Case(
+        "SetCertificateStatusResponder-1",
+        "request",
+        "timestamp-date-only",
+        False,
+        (text("/*/tns:timestamp", "2024-03-04"),),
+    ),
+    Case("SetCertificateStatusResponder-1", "request", "without-target", False, (drop("/*/tns:target"),)),
+    Case(
+        "SetCertificateStatusResponder-1",
+        "request",
+        "target-before-person",
+        False,
+        (move_after("/*/tns:nationalIdentityNumber", "/*/tns:target"),),
+    ),
+    Case("SetCertificateStatusResponder-1", "response", "without-result", False, (drop(HR_RESULT),)),
+    Case(
+        "SetCertificateStatusResponder-1",
+        "response",
+        "errorText-before-errorId",
+        False,
+        (move_after(f"{HR_RESULT}/hr:errorId", f"{HR_RESULT}/hr:errorText"),),
+    ),
+    Case(
+        "SetCertificateStatusResponder-1",
+        "response",
+        "transformation-error",
+        True,
+        (text(f"{HR_RESULT}/hr:errorId", "TRANSFORMATION_ERROR"),),
+    ),
+    Case(
+        "SetCertificateStatusResponder-1",
+        "response",
+        "errorId-REVOKED",
+        False,
+        (text(f"{HR_RESULT}/hr:errorId", "REVOKED"),),
+    ),
+    Case(
+        "SetCertificateStatusResponder-1",
+        "response",
+        "v3-resultText",
+        False,
+        (insert_after(f"{HR_RESULT}/hr:resultCode", "<hr:resultText>x</hr:resultText>"),),
+    ),
+    Case(
+        "SetCertificateStatusResponder-1",
+        "response",
+        "foreign-element-in-result",
+        True,
+        (append(HR_RESULT, "<x:detail/>"),),
+    ),
+    Case(
+        "ListCertificatesResponder-1",
+        "request",
+        "only-person",
+        True,
+        tuple(drop(f"/*/tns:{t}") for t in ("certificateType", "certificateType", "available", "fromDate", "toDate")),
+    ),
+    Case("ListCertificatesResponder-1", "request", "without-person", False, (drop("/*/tns:nationalIdentityNumber"),)),
+    Case(
+        "ListCertificatesResponder-1", "request", "fromDate-impossible", False, (text("/*/tns:fromDate", "2024-02-30"),)
+    ),
+    Case(
+        "ListCertificatesResponder-1",
+        "request",
+        "toDate-with-time",
+        False,
+        (text("/*/tns:toDate", "2024-03-31T00:00:00"),),
+    ),
+    Case(
+        "ListCertificatesResponder-1",
+        "request",
+        "type-after-dates",
+        False,
+        (move_after("/*/tns:certificateType", "/*/tns:toDate"),),
+    ),
+    Case("ListCertificatesResponder-1", "response", "empty-list", True, (drop(META),)),
+    Case("ListCertificatesResponder-1", "response", "without-result", True, (drop(HR_RESULT),)),
+    Case("ListCertificatesResponder-1", "response", "without-validFrom", False, (drop(f"{META}/meta:validFrom"),)),
+    Case(
+        "ListCertificatesResponder-1",
+        "response",
+        "status-DELETED",
+        False,
+        (text(f"({META}/meta:status/meta:type)[1]", "DELETED"),),
+    ),
+    Case(
+        "ListCertificatesResponder-1",
+        "response",
+        "status-without-timestamp",
+        False,
+        (drop(f"({META}/meta:status)[1]/meta:timestamp"),),
+    ),
+    Case("ListCertificatesResponder-1", "response", "foreign-element-in-meta", True, (append(META, "<x:extra/>"),)),
+    Case("ListCertificatesResponder-1", "response", "result-before-meta", False, (move_after(META, HR_RESULT),)),
 ]
 
 CASES = _generic_cases() + SPECIFIC_CASES

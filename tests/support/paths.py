@@ -27,6 +27,7 @@ RIVTA = rivta_dir()
 CERT_DOMAIN = RIVTA / "rivta" / "clinicalprocess-healthcond-certificate"
 INTYG_DOMAIN = RIVTA / "intyg" / "clinicalprocess-healthcond-certificate"
 REHAB_DOMAIN = RIVTA / "intyg" / "clinicalprocess-healthcond-rehabilitation"
+INSURANCE_DOMAIN = RIVTA / "rivta" / "insuranceprocess-healthreporting"
 SCHEMATRON_DIR = RIVTA / "intyg" / "clinicalprocess-healthcond-certificate-schematron"
 
 
