@@ -15,6 +15,43 @@ from intygsgw import ns
 
 
 @dataclass(frozen=True)
+class Binding:
+    """What a RIV-TA Basic Profile changes in a contract's envelope, WSDL and answers."""
+
+    name: str  # the last segment of the path and of the WSDL namespace
+    # The SOAP header that carries the logical address, its WSDL prefix and the
+    # project schema that declares it.
+    address_header: str
+    address_prefix: str
+    address_schema: str
+    address_label: str  # how a refusal names the header
+    # Profile 2.0 request elements are ``<Name>Request``; 2.1 ones are ``<Name>``.
+    request_suffix: str = ""
+    # Profile 2.0 contracts answer with ResultOfCall (infoText/errorText) and
+    # their fault transform takes every soap:Client fault for a VALIDATION_ERROR
+    # (hub-behaviour §1.1).
+    result_of_call: bool = False
+
+
+RIVTABP21 = Binding(
+    "rivtabp21",
+    f"{{{ns.RIV_REGISTRY}}}LogicalAddress",
+    "itr",
+    "core/itintegration-registry-1.xsd",
+    f"LogicalAddress header ({ns.RIV_REGISTRY})",
+)
+RIVTABP20 = Binding(
+    "rivtabp20",
+    f"{{{ns.WS_ADDRESSING}}}To",
+    "wsa",
+    "core/ws-addressing-1.xsd",
+    f"WS-Addressing To header ({ns.WS_ADDRESSING})",
+    request_suffix="Request",
+    result_of_call=True,
+)
+
+
+@dataclass(frozen=True)
 class Interaction:
     name: str
     major: int
@@ -23,6 +60,7 @@ class Interaction:
     # interaction and their WSDL namespace after the responder; the national
     # ones do it the other way round.
     internal: bool = False
+    binding: Binding = RIVTABP21
 
     @property
     def key(self) -> str:
@@ -37,7 +75,7 @@ class Interaction:
 
     @property
     def request_tag(self) -> str:
-        return f"{{{self.namespace}}}{self.name}"
+        return f"{{{self.namespace}}}{self.name}{self.binding.request_suffix}"
 
     @property
     def response_tag(self) -> str:
@@ -45,7 +83,7 @@ class Interaction:
 
     @property
     def path(self) -> str:
-        return "/" + "/".join(self.domain.split(":")) + f"/{self.name}/{self.major}/rivtabp21"
+        return "/" + "/".join(self.domain.split(":")) + f"/{self.name}/{self.major}/{self.binding.name}"
 
     @property
     def soap_action(self) -> str:
@@ -55,7 +93,7 @@ class Interaction:
     def wsdl_namespace(self) -> str:
         if self.internal:
             return f"urn:riv:{self.domain}:{self.name}Responder:{self.major}"
-        return f"urn:riv:{self.domain}:{self.name}:{self.major}:rivtabp21"
+        return f"urn:riv:{self.domain}:{self.name}:{self.major}:{self.binding.name}"
 
     @property
     def schema(self) -> str:
@@ -69,6 +107,10 @@ def _national(name: str, major: int) -> Interaction:
 
 def _internal(name: str, major: int) -> Interaction:
     return Interaction(name, major, internal=True)
+
+
+def _insurance(name: str, major: int) -> Interaction:
+    return Interaction(name, major, ns.INSURANCE_DOMAIN, binding=RIVTABP20)
 
 
 REGISTER_CERTIFICATE_3 = _national("RegisterCertificate", 3)
@@ -96,6 +138,10 @@ LIST_KNOWN_RECIPIENTS_1 = _internal("ListKnownRecipients", 1)
 LIST_POSSIBLE_RECEIVERS_1 = _internal("ListPossibleReceivers", 1)
 LIST_APPROVED_RECEIVERS_1 = _internal("ListApprovedReceivers", 1)
 REGISTER_APPROVED_RECEIVERS_1 = _internal("RegisterApprovedReceivers", 1)
+
+# The legacy insurance-process contracts Försäkringskassan still calls.
+SET_CERTIFICATE_STATUS_1 = _insurance("SetCertificateStatus", 1)
+LIST_CERTIFICATES_1 = _insurance("ListCertificates", 1)
 
 ALL: tuple[Interaction, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Interaction))
 _BY_NAMESPACE = {i.namespace: i for i in ALL}

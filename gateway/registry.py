@@ -10,14 +10,14 @@ handler function.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 
 from intygsgw import interactions as i
-from intygsgw.handlers import certificates, listing, messages, relations, sick_leave
+from intygsgw.handlers import certificates, insurance, listing, messages, relations, sick_leave
 from intygsgw.handlers import recipients as recipient_handlers
-from intygsgw.handlers.responses import ErrorResponse, result_only
+from intygsgw.handlers.responses import ErrorResponse, result_of_call_only, result_only
 from intygsgw.interactions import Interaction
 from intygsgw.soap.schemas import compiled
 
@@ -33,7 +33,8 @@ class Contract:
     interaction: Interaction
     handler: Callable
     errors: str = RESULT
-    error_response: ErrorResponse = field(default=result_only)
+    # None: the binding's own answer (a ResultType, or a ResultOfCall on rivtabp20).
+    error_response: ErrorResponse | None = None
     # Calls that read or change a patient's certificates go to the access log.
     patient_data: bool = True
     # The reference validates most requests against the contract's schema; the
@@ -83,6 +84,17 @@ class Contract:
     @property
     def transforms_faults(self) -> bool:
         return self.errors == RESULT
+
+    @property
+    def transforms_client_faults(self) -> bool:
+        """Every soap:Client fault after routing becomes an ERROR/VALIDATION_ERROR answer."""
+        return self.transforms_faults and self.interaction.binding.result_of_call
+
+    @property
+    def error_answer(self) -> ErrorResponse:
+        if self.error_response is not None:
+            return self.error_response
+        return result_of_call_only if self.interaction.binding.result_of_call else result_only
 
 
 CONTRACTS: tuple[Contract, ...] = (
@@ -140,6 +152,10 @@ CONTRACTS: tuple[Contract, ...] = (
         error_response=sick_leave.person_error_response,
         validates_request=False,
     ),
+    # The legacy insurance-process contracts (rivtabp20). ListCertificates is
+    # not schema-validated by the reference (hub-behaviour §1.1).
+    Contract(i.SET_CERTIFICATE_STATUS_1, insurance.set_certificate_status),
+    Contract(i.LIST_CERTIFICATES_1, insurance.list_certificates, validates_request=False),
 )
 
 

@@ -18,10 +18,15 @@ class State(str, Enum):
     CANCELLED = "CANCELLED"
     DELETED = "DELETED"  # archived by the citizen
     RESTORED = "RESTORED"
+    # Försäkringskassan's handling states, set only through SetCertificateStatus 1.
+    UNHANDLED = "UNHANDLED"
+    IN_PROGRESS = "IN_PROGRESS"
+    PROCESSED = "PROCESSED"
 
     @property
-    def status_code(self) -> str:
-        return _STATUS_CODES[self]
+    def status_code(self) -> str | None:
+        """The RIV status code (KV_STATUS), None for the states that have none."""
+        return _STATUS_CODES.get(self)
 
     @classmethod
     def from_status_code(cls, code: str) -> State:
@@ -40,6 +45,9 @@ _STATUS_CODES = {
     State.RESTORED: "RESTOR",
 }
 _BY_STATUS_CODE = {v: k for k, v in _STATUS_CODES.items()}
+# The status names of the version 1 (insurance-process) contracts: each is the
+# state of the same name. Archiving is the citizen's and has no name there.
+V1_STATUS_NAMES = ("UNHANDLED", "CANCELLED", "SENT", "RECEIVED", "IN_PROGRESS", "PROCESSED")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from intygsgw.interactions import Interaction
 
 CORE = ns.CORE
 TYPES = ns.TYPES
+HEALTHREPORTING = ns.HEALTHREPORTING
 HSA_ROOT = "1.2.752.129.2.1.4.1"
 RELATION_CODE_SYSTEM = "c2362fcd-eda0-4f9a-bd13-b3bbaf7f2146"
 
@@ -24,6 +25,10 @@ def C(tag: str) -> str:
 
 def T(tag: str) -> str:
     return f"{{{TYPES}}}{tag}"
+
+
+def HR(tag: str) -> str:
+    return f"{{{HEALTHREPORTING}}}{tag}"
 
 
 def text(el: etree._Element, path: str, default: str = "") -> str:
@@ -90,12 +95,39 @@ def result_only(contract: Interaction, result: Result) -> etree._Element:
     return root
 
 
+def add_result_of_call(parent: etree._Element, tag: str, result: Result) -> etree._Element:
+    """A rivtabp20 ResultOfCall: the text is infoText on INFO and errorText on ERROR."""
+    el = sub(parent, tag)
+    sub(el, HR("resultCode"), result.code)
+    if result.code == "INFO" and result.text is not None:
+        sub(el, HR("infoText"), result.text)
+    if result.error_id is not None:
+        sub(el, HR("errorId"), result.error_id.value)
+    if result.code == "ERROR" and result.text is not None:
+        sub(el, HR("errorText"), result.text)
+    return el
+
+
+def result_of_call_only(contract: Interaction, result: Result) -> etree._Element:
+    root = etree.Element(
+        f"{{{contract.namespace}}}{contract.name}Response", nsmap={"ns": contract.namespace, "hr": HEALTHREPORTING}
+    )
+    add_result_of_call(root, f"{{{contract.namespace}}}result", result)
+    return root
+
+
 def status_elements(statuses: list[StateEntry]) -> list[etree._Element]:
     out = []
     for entry in statuses:
+        code = entry.state.status_code
+        if code is None:
+            # Försäkringskassan's handling states (SetCertificateStatus 1) have no
+            # KV_STATUS code; the reference fails the whole answer on them, the
+            # gateway leaves them out of it.
+            continue
         el = etree.Element(C("status"))
         add_cv(el, C("part"), entry.target, PART_CODE_SYSTEM)
-        add_cv(el, C("status"), entry.state.status_code, STATUS_CODE_SYSTEM, entry.state.value)
+        add_cv(el, C("status"), code, STATUS_CODE_SYSTEM, entry.state.value)
         sub(el, C("tidpunkt"), format_timestamp(entry.timestamp))
         out.append(el)
     return out

@@ -3,7 +3,9 @@
 Failures are mapped here and only here, contract by contract (hub-behaviour
 §1.1): contracts that turn faults into responses answer ERROR +
 VALIDATION_ERROR for a schema violation and an ERROR result otherwise, on HTTP
-200; the others answer a SOAP fault on HTTP 500. An unexpected exception never
+200 (on the Basic Profile 2.0 binding every client fault becomes a
+VALIDATION_ERROR, as the reference's transform there does); the others answer
+a SOAP fault on HTTP 500. An unexpected exception never
 leaks its stack trace: the caller gets a reference to find it in the log.
 """
 
@@ -107,10 +109,13 @@ class Dispatcher:
             contract = self.registry.by_request(envelope.operation)
             if contract is None:
                 raise client_fault(f"No service contract is served for the element {envelope.operation}")
-            address = envelope.logical_address()
+            binding = contract.interaction.binding
+            address = envelope.logical_address(binding.address_header)
             if address is None:
-                raise client_fault("The LogicalAddress header (urn:riv:itintegration:registry:1) is missing or empty")
+                raise client_fault(f"The {binding.address_label} is missing or empty")
         except SoapFault as fault:
+            if contract is not None and contract.transforms_client_faults and fault.code == "Client":
+                return self._failure(contract, ErrorId.VALIDATION_ERROR, fault.string, "Client"), contract, address
             return Answer(fault.status, fault_envelope(fault)), contract, address
         if self.gate is not None:
             refusal = self.gate.refusal(caller, contract.namespace, address)
@@ -168,6 +173,8 @@ class Dispatcher:
         except ServiceError as exc:
             return self._failure(contract, exc.error_id, exc.text, "Server")
         except SoapFault as fault:
+            if contract.transforms_client_faults and fault.code == "Client":
+                return self._failure(contract, ErrorId.VALIDATION_ERROR, fault.string, "Client")
             return Answer(fault.status, fault_envelope(fault))
         except FieldTooLong as exc:
             return self._failure(contract, ErrorId.VALIDATION_ERROR, str(exc), "Client")
@@ -183,7 +190,7 @@ class Dispatcher:
 
     def _failure(self, contract: Contract, error_id: ErrorId, text: str, fault_code: str) -> Answer:
         if contract.transforms_faults:
-            body = contract.error_response(contract.interaction, error(error_id, text))
+            body = contract.error_answer(contract.interaction, error(error_id, text))
             return self._checked(contract, self._schemas[contract], body)
         return Answer(500, fault_envelope(SoapFault(text, fault_code)))
 

@@ -1,9 +1,10 @@
 """WSDL documents, generated from a registry entry.
 
-All RIV-TA Basic Profile 2.1 WSDLs have the same shape (one document/literal
-operation, the LogicalAddress header part, names derived from the contract), so
-one generator serves every contract and no WSDL file can drift from the
-registry.
+All RIV-TA WSDLs have the same shape (one document/literal operation, a
+header part named LogicalAddress, names derived from the contract); the
+binding decides which element that header is (Basic Profile 2.1's
+LogicalAddress, 2.0's WS-Addressing To). One generator serves every contract
+and no WSDL file can drift from the registry.
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ from __future__ import annotations
 from lxml import etree
 
 from intygsgw.registry import Contract
-from intygsgw.soap.envelope import RIV_REGISTRY_NS
 
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 WSOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 XS = "http://www.w3.org/2001/XMLSchema"
-REGISTRY_SCHEMA = "core/itintegration-registry-1.xsd"
 
 
 def render_wsdl(contract: Contract, endpoint_url: str, schema_base_url: str) -> bytes:
     name = contract.name
     tns = contract.wsdl_namespace
-    nsmap = {"wsdl": WSDL, "soap": WSOAP, "xs": XS, "tns": tns, "tjsr": contract.namespace, "itr": RIV_REGISTRY_NS}
+    binding_profile = contract.interaction.binding
+    header = etree.QName(binding_profile.address_header)
+    prefix = binding_profile.address_prefix
+    request_element = etree.QName(contract.request_tag).localname
+    nsmap = {"wsdl": WSDL, "soap": WSOAP, "xs": XS, "tns": tns, "tjsr": contract.namespace, prefix: header.namespace}
     W = lambda tag: f"{{{WSDL}}}{tag}"  # noqa: E731
     S = lambda tag: f"{{{WSOAP}}}{tag}"  # noqa: E731
 
@@ -33,12 +36,15 @@ def render_wsdl(contract: Contract, endpoint_url: str, schema_base_url: str) -> 
         schema, f"{{{XS}}}import", namespace=contract.namespace, schemaLocation=f"{schema_base_url}/{contract.schema}"
     )
     etree.SubElement(
-        schema, f"{{{XS}}}import", namespace=RIV_REGISTRY_NS, schemaLocation=f"{schema_base_url}/{REGISTRY_SCHEMA}"
+        schema,
+        f"{{{XS}}}import",
+        namespace=header.namespace,
+        schemaLocation=f"{schema_base_url}/{binding_profile.address_schema}",
     )
 
     request = etree.SubElement(defs, W("message"), name=f"{name}Request")
-    etree.SubElement(request, W("part"), name="LogicalAddress", element="itr:LogicalAddress")
-    etree.SubElement(request, W("part"), name="parameters", element=f"tjsr:{name}")
+    etree.SubElement(request, W("part"), name="LogicalAddress", element=f"{prefix}:{header.localname}")
+    etree.SubElement(request, W("part"), name="parameters", element=f"tjsr:{request_element}")
     response = etree.SubElement(defs, W("message"), name=f"{name}Response")
     etree.SubElement(response, W("part"), name="parameters", element=f"tjsr:{name}Response")
 

@@ -401,9 +401,38 @@ def set_certificate_status(
         state = State.from_status_code(status_code)
     except ValueError as exc:
         return error(ErrorId.VALIDATION_ERROR, str(exc))
+    return _set_state(svc, certificate_id, part, state, timestamp, None)
+
+
+# Försäkringskassan still names itself FK in SetCertificateStatus 1 (hub-behaviour §1.7).
+LEGACY_TARGETS = {"FK": "FKASSA"}
+
+
+def set_certificate_state_for_patient(
+    svc: Services, certificate_id: str, person_id: str, target: str, state: State, timestamp: dt.datetime | None
+) -> Result:
+    """SetCertificateStatus 1: like version 2, but the certificate must be the patient's.
+
+    The checks run in the reference's order: recipient, person id (a failure
+    there is a ServiceError, which the contract's transform answers), certificate.
+    """
+    target = LEGACY_TARGETS.get(target, target)
+    if svc.recipients.get(target) is None:
+        audit.note(None, [certificate_id])
+        return error(ErrorId.VALIDATION_ERROR, f"No recipient found for recipient id: {target}")
+    person = try_parse_person_id(person_id)
+    if person is None:
+        audit.note(person_id, [certificate_id])
+        raise ServiceError("Could not parse passed personnummer")
+    return _set_state(svc, certificate_id, target, state, timestamp or svc.clock(), person)
+
+
+def _set_state(
+    svc: Services, certificate_id: str, target: str, state: State, timestamp: dt.datetime, person: PersonId | None
+) -> Result:
     with svc.store.writing() as uow:
         record = uow.certificates.get(certificate_id)
-        audit.note(record.person_id if record else None, [certificate_id])
+        audit.note(record.person_id if record else (person.digits if person else None), [certificate_id])
         if record is None:
             return error(ErrorId.VALIDATION_ERROR, f"Unknown certificate ID: {certificate_id}")
         if state is State.SENT and record.test_certificate:
@@ -416,7 +445,12 @@ def set_certificate_status(
             return error(
                 ErrorId.VALIDATION_ERROR, "Cannot set the certificate to SENT as the patient is a validation person"
             )
-        uow.certificates.add_state(certificate_id, state, part, timestamp)
+        if person is not None and record.person_id != person.digits:
+            return error(
+                ErrorId.VALIDATION_ERROR,
+                f"Certificate '{certificate_id}' does not exist for user '{person.hashed()}'",
+            )
+        uow.certificates.add_state(certificate_id, state, target, timestamp)
         access = audit.current()
         audit.in_transaction(access, uow)
         uow.commit()
@@ -486,6 +520,38 @@ def list_for_citizen(
                 ),
             )
         return CitizenList(_views(uow, records, part), OK)
+
+
+@dataclass(frozen=True)
+class ListedCertificate:
+    """A row of ListCertificates 1: the certificate and its whole state history, newest first."""
+
+    record: CertificateRecord
+    history: list[st.StateEntry]
+
+
+def list_certificates(
+    svc: Services, person_id: str, type_codes: list[str], from_date: dt.date | None, to_date: dt.date | None
+) -> list[ListedCertificate]:
+    """ListCertificates 1 (hub-behaviour §1.12).
+
+    Without types every certificate of the patient is listed, archived and
+    revoked ones too; with types those are left out. Types are compared as
+    given, lower-cased, without the catalogue's aliases, as the reference does.
+    """
+    person = try_parse_person_id(person_id)
+    if person is None:
+        audit.note(person_id)
+        raise ServiceError("Could not parse passed personnummer")
+    signed_from = dt.datetime.combine(from_date, dt.time()) if from_date else None
+    signed_before = dt.datetime.combine(to_date + dt.timedelta(days=1), dt.time()) if to_date else None
+    with svc.store.reading() as uow:
+        records = uow.certificates.find_for_citizen(person.digits, type_codes, signed_from, signed_before)
+        histories = uow.certificates.states_for([r.id for r in records])
+    if type_codes:
+        records = [r for r in records if not (st.is_archived(histories[r.id]) or st.is_revoked(histories[r.id]))]
+    audit.note(person.digits, [r.id for r in records])
+    return [ListedCertificate(r, histories[r.id]) for r in records]
 
 
 def list_relations(svc: Services, certificate_ids: list[str]) -> dict[str, list[RelationView]]:

@@ -32,10 +32,11 @@ class RequestEnvelope:
         """The body root's Clark name: the key a contract is found by."""
         return self.body_element.tag
 
-    def logical_address(self) -> str | None:
+    def logical_address(self, header_tag: str = _LOGICAL_ADDRESS) -> str | None:
+        """The text of the header that carries the address (RIV-TA's LogicalAddress unless told)."""
         if self.header is None:
             return None
-        el = self.header.find(_LOGICAL_ADDRESS)
+        el = self.header.find(header_tag)
         if el is None or el.text is None:
             return None
         return el.text.strip() or None

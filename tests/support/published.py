@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from .paths import CERT_DOMAIN, INTYG_DOMAIN, REHAB_DOMAIN, published_available, require_published
+from .paths import CERT_DOMAIN, INSURANCE_DOMAIN, INTYG_DOMAIN, REHAB_DOMAIN, published_available, require_published
 
 # (contract, major) -> (domain folder, published minor version)
 PUBLISHED_VERSIONS = {
@@ -37,6 +37,8 @@ PUBLISHED_VERSIONS = {
     ("ListSickLeavesForCare", 1): (CERT_DOMAIN, "1.0"),
     ("ListActiveSickLeavesForCareUnit", 1): (REHAB_DOMAIN, "1.0"),
     ("ListSickLeavesForPerson", 1): (REHAB_DOMAIN, "1.0"),
+    ("SetCertificateStatus", 1): (INSURANCE_DOMAIN, "1.0"),
+    ("ListCertificates", 1): (INSURANCE_DOMAIN, "1.0"),
 }
 
 # These three import intyg_receiver_types_1.0.xsd, which uses the types:3

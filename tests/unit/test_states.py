@@ -49,5 +49,12 @@ def test_revoked_and_sent_flags():
 
 
 def test_status_codes_round_trip():
-    for state in State:
+    coded = [state for state in State if state.status_code is not None]
+    assert len(coded) == 5
+    for state in coded:
         assert State.from_status_code(state.status_code) is state
+
+
+def test_version_1_handling_states_have_no_status_code():
+    # Set only through SetCertificateStatus 1; KV_STATUS has no code for them.
+    assert [s for s in State if s.status_code is None] == [State.UNHANDLED, State.IN_PROGRESS, State.PROCESSED]
