@@ -154,6 +154,17 @@ def valid_requests(gateway) -> dict[tuple[str, int], bytes]:
             samples.CARE_UNIT, samples.PATIENT, 3
         ),
         ("ListSickLeavesForPerson", 1): samples.list_sick_leaves_for_person(samples.PATIENT),
+        # The rivtabp20 contracts: zeep puts the address in their WS-Addressing To header.
+        ("SetCertificateStatus", 1): through_zeep(
+            "SetCertificateStatus",
+            1,
+            certificateId=CID,
+            nationalIdentityNumber=samples.PATIENT,
+            target="FKASSA",
+            status="RECEIVED",
+            timestamp="2030-01-01T10:00:00",
+        ),
+        ("ListCertificates", 1): through_zeep("ListCertificates", 1, nationalIdentityNumber=samples.PATIENT),
     }
 
 

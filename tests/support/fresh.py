@@ -20,9 +20,13 @@ def day(offset: int) -> str:
     return (TODAY + dt.timedelta(days=offset)).isoformat()
 
 
-def new_person() -> str:
-    """A personnummer with a valid control digit that no other test of the session uses."""
-    return personnummer(next(_serials) + uuid.uuid4().int % 5000 * 1000)
+def new_person(born_before: dt.date | None = None) -> str:
+    """A personnummer with a valid control digit that no other test of the session uses; born
+    before ``born_before`` when given (the birth dates run from 1950 to 2004)."""
+    while True:
+        person = personnummer(next(_serials) + uuid.uuid4().int % 5000 * 1000)
+        if born_before is None or dt.date(int(person[:4]), int(person[4:6]), int(person[6:8])) < born_before:
+            return person
 
 
 def new_hsa(prefix: str) -> str:
