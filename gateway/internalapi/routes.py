@@ -21,6 +21,14 @@ CARE_PROVIDER_ID = PathParam("careProviderId", m.HsaId, "care provider HSA id")
 NDJSON = "application/x-ndjson"
 
 
+def _one_of(field: str, value: str, allowed, noun: str) -> None:
+    """A 400 naming the field when ``value`` is not among ``allowed``."""
+    if value not in allowed:
+        raise invalid(
+            f"{field} must be one of {', '.join(allowed)}", [{"field": field, "message": f"unknown {noun} {value!r}"}]
+        )
+
+
 def _person(value: str, field: str) -> PersonId:
     person = try_parse_person_id(value)
     if person is None:
@@ -145,11 +153,8 @@ def count(call: Call) -> int:
 def doctor_list(call: Call) -> m.CertificateListResponse:
     body: m.CertificateListRequest = call.body
     person = _person(body.civicRegistrationNumber, "civicRegistrationNumber") if body.civicRegistrationNumber else None
-    if body.orderBy is not None and body.orderBy not in care_info.ORDERS:
-        raise invalid(
-            f"orderBy must be one of {', '.join(care_info.ORDERS)}",
-            [{"field": "orderBy", "message": f"unknown order {body.orderBy!r}"}],
-        )
+    if body.orderBy is not None:
+        _one_of("orderBy", body.orderBy, care_info.ORDERS, "order")
     found = care_info.doctor_certificates(
         call.services,
         care_info.DoctorQuery(
@@ -629,11 +634,7 @@ def create_reko_status(call: Call) -> m.RekoStatusDTO:
     body: m.CreateRekoStatusRequestDTO = call.body
     # Only the list's ids: the reference stores any text, which it then shows as "-" while no filter
     # of the list selects it.
-    if body.statusId not in rehab.REKO_NAMES:
-        raise invalid(
-            f"statusId must be one of {', '.join(rehab.REKO_NAMES)}",
-            [{"field": "statusId", "message": f"unknown status {body.statusId!r}"}],
-        )
+    _one_of("statusId", body.statusId, rehab.REKO_NAMES, "status")
     stored = rehab_statuses.set_status(
         call.services,
         rehab_statuses.NewStatus(

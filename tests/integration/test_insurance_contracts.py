@@ -9,7 +9,6 @@ non-fault answer is checked against the published schema by the client.
 from __future__ import annotations
 
 import hashlib
-import uuid
 
 import requests
 from lxml import etree
@@ -17,7 +16,7 @@ from lxml import etree
 from intygsgw.devtools import samples
 from intygsgw.devtools.samples import CertificateSpec
 from intygsgw.interactions import LIST_CERTIFICATES_1, SET_CERTIFICATE_STATUS_1
-from tests.integration.test_lifecycle_contracts import get, register, revoke, set_status, statuses
+from tests.integration.test_lifecycle_contracts import get, new_id, register, revoke, set_status, statuses
 from tests.support.published import assert_valid_answer
 
 HR = "urn:riv:insuranceprocess:healthreporting:2"
@@ -25,10 +24,6 @@ META = "urn:riv:insuranceprocess:certificate:1"
 WSA = "http://www.w3.org/2005/08/addressing"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def set_status_v1(client, cid: str, pnr: str, target: str, status: str, at: str | None = "2030-02-01T09:00:00"):
