@@ -255,3 +255,15 @@ def test_an_event_that_keeps_failing_goes_to_the_dead_letter_queue(gateway, acti
     assert dead["properties"]["certificateId"] == cid and dead["properties"]["eventType"] == "certificate-signed"
     assert "HTTP 500" in dead["properties"]["dlq-reason"]
     assert sum(1 for c in cs.calls if cid in c) == 3  # tried, then again after 4 s and 6 s
+
+
+def test_a_revocation_of_an_unsent_certificate_goes_to_no_recipient(gateway, activemq, cs, recipient):
+    # Only a certificate the Certificate Service says was sent has a recipient to tell.
+    cid = str(uuid.uuid4())
+    revoked = {"revokedAt": "2026-12-05T09:10:00", "revokedBy": {"personId": "SE2321000016-1R2F", "fullName": "X"}}
+    cs.add_certificate(cid, register_element(cid), revoked=revoked)
+    put_event(activemq, eventType="certificate-revoked", certificateId=cid)
+    # The statistics event is written in the transaction that would have queued the forward.
+    assert [m["properties"]["action"] for m in statistics_of(activemq, cid, 1)] == ["revoked"]
+    assert "Revoke" not in _outbox_of(gateway, cid)
+    assert [m for m in recipient.client.messages() if m.get("certificate_id") == cid] == []
