@@ -25,7 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="mode", required=True)
     p = sub.add_parser("producer", help="test a hub over its SOAP contracts")
     p.add_argument("--base-url", required=True, help="the hub's base URL; each contract's path is appended")
-    p.add_argument("--logical-address", default=samples.HUB_ADDRESS, help="the LogicalAddress header to send")
+    p.add_argument(
+        "--logical-address",
+        default=samples.HUB_ADDRESS,
+        help="the logical address to send (LogicalAddress header; WS-Addressing To on rivtabp20)",
+    )
     p.add_argument("--read-only", action="store_true", help="run only the cases that write nothing")
     p.add_argument("--person", default=samples.PATIENT, help="the test person the cases register for")
     _common(p)

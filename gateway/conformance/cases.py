@@ -37,6 +37,7 @@ EXPECT_KEYS = frozenset(
         "fault_string_starts",
         "contains",
         "not_contains",
+        "xpath",
         "schema",
         "max_seconds",
     }
@@ -52,7 +53,7 @@ class Expect:
     http: int | None = None  # HTTP status
     result: str | tuple[str, ...] | None = None  # resultCode, or any of several
     error_id: str | None = None
-    text: str | None = None  # exact resultText (or comment/resultMessage)
+    text: str | None = None  # exact resultText (comment/resultMessage; errorText/infoText on a ResultOfCall)
     text_starts: str | None = None
     text_contains: str | None = None
     fault: str | None = None  # Client | Server: a SOAP fault with that faultcode
@@ -60,6 +61,7 @@ class Expect:
     fault_string_starts: str | None = None
     contains: tuple[str, ...] = ()  # substrings the answer's text must hold
     not_contains: tuple[str, ...] = ()
+    xpath: tuple[str, ...] = ()  # XPath 1.0 tests, each true of the answer element with namespaces left out
     schema: bool = True  # a non-fault answer must be valid against the responder schema
     max_seconds: float | None = None
 
@@ -67,7 +69,7 @@ class Expect:
 @dataclass(frozen=True)
 class Step:
     contract: str  # Name:major
-    body: str | None  # the request element, placed in an envelope with the LogicalAddress header
+    body: str | None  # the request element, placed in an envelope with the binding's address header
     envelope: str | None  # or the whole HTTP body, as is (hostile input)
     expect: Expect
     writes: bool
@@ -161,10 +163,11 @@ def _step(item: dict, default_contract: str, where: str) -> Step:
         envelope=item.get("envelope"),
         expect=Expect(
             **{
-                **{k: v for k, v in expect.items() if k not in ("contains", "not_contains", "result")},
+                **{k: v for k, v in expect.items() if k not in ("contains", "not_contains", "xpath", "result")},
                 "result": tuple(result) if isinstance(result, list) else result,
-                "contains": tuple(expect.get("contains", ())),
-                "not_contains": tuple(expect.get("not_contains", ())),
+                "contains": _texts(expect.get("contains", ())),
+                "not_contains": _texts(expect.get("not_contains", ())),
+                "xpath": _texts(expect.get("xpath", ())),
             }
         ),
         # A step writes unless it says it does not: a read-only run must never guess wrong the other way.
@@ -174,6 +177,11 @@ def _step(item: dict, default_contract: str, where: str) -> Step:
         content_type=item.get("content_type"),
         replace=tuple((str(k), str(v)) for k, v in item.get("replace", {}).items()),
     )
+
+
+def _texts(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    # One text where a list was meant must not become a tuple of its characters.
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def for_each_type(cases: list[Case], type_ids: list[str]) -> list[Case]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import re
 import time
 import uuid
@@ -111,11 +112,15 @@ class _Values(dict):
     def __init__(self, options: Mapping[str, object], person: str):
         first, second, third = (str(uuid.uuid4()) for _ in range(3))
         now = dt.datetime.now().replace(microsecond=0)
+        other = samples.OTHER_PATIENT if person != samples.OTHER_PATIENT else samples.PATIENT
         super().__init__(
             id=first,
             id2=second,
             id3=third,
             person=person,
+            other_person=other,
+            # The reference names a person in its refusals by the SHA-256 of the twelve digits, never the id itself.
+            other_person_hash=hashlib.sha256(other.encode()).hexdigest(),
             unit=samples.CARE_UNIT,
             care_giver=samples.CARE_GIVER,
             doctor=samples.DOCTOR,
@@ -129,7 +134,7 @@ class _Values(dict):
         from intygsgw.conformance import material
 
         o = self.options
-        fields = {k: o[k] for k in ("doctor_name", "care_unit_name", "text_scale") if k in o}
+        fields = {k: o[k] for k in ("doctor_name", "care_unit_name", "text_scale", "signed_at") if k in o}
         type_id = str(o.get("type", "lisjp"))
         if name == "intyg":
             value = samples.intyg_content(material.spec_for(type_id, self["id"], self["person"], **fields))
@@ -186,11 +191,11 @@ def _request_bytes(step: Step, values: dict[str, str], logical_address: str, whe
     assert interaction is not None
     local = values
     local["ns"], local["logical_address"] = interaction.namespace, logical_address
-    text = (
-        fill(step.envelope, local, where)
-        if step.envelope is not None
-        else samples.envelope(fill(step.body or "", local, where), logical_address).decode("utf-8")
-    )
+    if step.envelope is not None:
+        text = fill(step.envelope, local, where)
+    else:
+        body = fill(step.body or "", local, where)
+        text = samples.envelope(body, logical_address, interaction.binding.address_header).decode("utf-8")
     for old, new in step.replace:
         text = text.replace(old, fill(new, local, where))
     if step.repeat_body_mb:
@@ -208,6 +213,7 @@ def _resolved(expect, values: dict[str, str], where: str):
             changes[name] = fill(value, values, where)
     changes["contains"] = tuple(fill(v, values, where) for v in expect.contains)
     changes["not_contains"] = tuple(fill(v, values, where) for v in expect.not_contains)
+    changes["xpath"] = tuple(fill(v, values, where) for v in expect.xpath)
     return replace(expect, **changes)
 
 
@@ -262,37 +268,72 @@ def judge(step: Step, exchange: Exchange, schemas: Schemas) -> list[str]:
         schema = schemas.for_contract(step.contract)
         if not schema.validate(etree.ElementTree(etree.fromstring(etree.tostring(answer)))):
             reasons.append(f"the answer is not valid against the responder schema: {schema.error_log.last_error}")
-    reasons += _judge_result(e, answer)
+    reasons += _judge_result(e, answer, _text_names(interaction))
     text = "".join(answer.itertext())
     reasons += [f"the answer does not contain {s!r}" for s in e.contains if s not in text]
     reasons += [f"the answer contains {s!r}" for s in e.not_contains if s in text]
+    reasons += _judge_xpath(e.xpath, answer)
     return reasons
 
 
-def _first(answer: etree._Element, *names: str) -> str | None:
+def _text_names(interaction: interactions.Interaction) -> tuple[str, ...]:
+    """Where the answer says why, first match wins: the binding decides between ResultOfCall and ResultType."""
+    if interaction.binding.result_of_call:
+        return ("errorText", "infoText")
+    # Rehabstöd's contracts say it in comment, the sick-leave ones in resultMessage.
+    return ("resultText", "comment", "resultMessage")
+
+
+def _judge_xpath(expressions: Iterable[str], answer: etree._Element) -> list[str]:
+    if not expressions:
+        return []
+    # Namespaces are the schema check's business; without them a case can say meta[certificateId='…'].
+    bare = etree.fromstring(etree.tostring(answer))
+    for el in bare.iter():
+        if isinstance(el.tag, str):
+            el.tag = etree.QName(el).localname
+    etree.cleanup_namespaces(bare)
+    reasons = []
+    for expression in expressions:
+        try:
+            holds = bool(bare.xpath(f"boolean({expression})"))
+        except etree.XPathError as exc:
+            reasons.append(f"the case's xpath {expression!r} does not evaluate: {exc}")
+            continue
+        if not holds:
+            reasons.append(f"the answer does not satisfy {expression}")
+    return reasons
+
+
+def _found(answer: etree._Element, *names: str) -> tuple[str, str | None]:
+    """(the local name found, its text): the first element named any of ``names``; (names[0], None) if none is."""
     for el in answer.iter():
-        if isinstance(el.tag, str) and etree.QName(el).localname in names:
-            return el.text or ""
-    return None
+        if isinstance(el.tag, str) and (local := etree.QName(el).localname) in names:
+            return local, el.text or ""
+    return names[0], None
 
 
-def _judge_result(e, answer: etree._Element) -> list[str]:
+def _first(answer: etree._Element, *names: str) -> str | None:
+    return _found(answer, *names)[1]
+
+
+def _judge_result(e, answer: etree._Element, text_names: tuple[str, ...]) -> list[str]:
     reasons = []
     code = _first(answer, "resultCode")
+    label, text = _found(answer, *text_names)
     if e.result is not None:
         wanted = (e.result,) if isinstance(e.result, str) else e.result
         if code not in wanted:
-            said = " ".join(x for x in (_first(answer, "errorId"), _first(answer, "resultText", "comment")) if x)
+            said = " ".join(x for x in (_first(answer, "errorId"), text) if x)
             reasons.append(f"resultCode {code}{f' ({said[:500]})' if said else ''}, expected {' or '.join(wanted)}")
     if e.error_id is not None and (got := _first(answer, "errorId")) != e.error_id:
         reasons.append(f"errorId {got}, expected {e.error_id}")
-    text = _first(answer, "resultText", "comment", "resultMessage")
     if e.text is not None and text != e.text:
-        reasons.append(f"resultText {text!r}, expected exactly {e.text!r}")
+        reasons.append(f"{label} {text!r}, expected exactly {e.text!r}")
     if e.text_starts is not None and not (text or "").startswith(e.text_starts):
-        reasons.append(f"resultText {text!r}, expected to start with {e.text_starts!r}")
+        reasons.append(f"{label} {text!r}, expected to start with {e.text_starts!r}")
     if e.text_contains is not None and e.text_contains not in (text or ""):
-        reasons.append(f"resultText {text!r}, expected to contain {e.text_contains!r}")
+        reasons.append(f"{label} {text!r}, expected to contain {e.text_contains!r}")
     return reasons
 
 

@@ -6,7 +6,8 @@ endpoint (which accepts a generated certificate of every type only if the
 suite's certificates are valid); and against a deliberately broken receiver,
 a real HTTP server here that answers in the wrong namespace, with INFO
 instead of OK, or after ten seconds, each of which must be reported with its
-reason.
+reason. The rivtabp20 cases run against the gateway, and through a proxy
+that spoils its answers, so that their checks are shown to bite.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from lxml import etree
 
 from intygsgw.devtools.stub.process import StubProcess
-from intygsgw.interactions import REGISTER_CERTIFICATE_3
+from intygsgw.interactions import LIST_CERTIFICATES_1, REGISTER_CERTIFICATE_3, SET_CERTIFICATE_STATUS_1
 from tests.support.paths import REPO_ROOT
 from tests.support.server import GatewayProcess
 
@@ -69,6 +71,37 @@ def test_the_producer_suite_passes_against_the_gateway_with_reports(gateway, tmp
     # Every request and answer is in the page, the test person's id never.
     assert "RegisterCertificate" in html and "[person-id]" in html
     assert "191212121212" not in html and "191212121212" not in done.stdout
+
+
+def test_the_rivtabp20_contracts_cases_all_ran_and_passed(gateway, tmp_path):
+    junit = tmp_path / "junit.xml"
+    done = conformance("producer", "--base-url", gateway.base_url, "--junit", str(junit), "--quiet")
+    assert done.returncode == 0, done.stdout[-4000:]
+    ran: dict[str, list[str]] = {}
+    for case in etree.parse(str(junit)).getroot().iter("testcase"):
+        assert case.find("failure") is None and case.find("skipped") is None, case.get("name")
+        ran.setdefault(case.get("classname"), []).append(case.get("name"))
+    status, listing = ran["SetCertificateStatus-1"], ran["ListCertificates-1"]
+    assert "a status set for the certificate's patient is seen through ListCertificates 1" in status
+    assert "the date window ends at the end of toDate" in listing
+    # Every documented refusal of either contract is a case of its own.
+    for name in ("unknown certificate", "unknown target", "another patient's", "does not parse", "schema violation"):
+        assert any(name in n for n in status), name
+    for name in ("does not parse", "does not exist", "schema violation", "without the WS-Addressing To"):
+        assert any(name in n for n in listing), name
+
+
+def test_the_rivtabp20_cases_that_write_are_left_out_by_read_only(gateway, tmp_path):
+    junit = tmp_path / "junit.xml"
+    done = conformance("producer", "--base-url", gateway.base_url, "--read-only", "--junit", str(junit), "--quiet")
+    assert done.returncode == 0, done.stdout[-3000:]
+    skipped, ran = set(), set()
+    for case in etree.parse(str(junit)).getroot().iter("testcase"):
+        if case.get("classname").endswith("-1"):
+            (skipped if case.find("skipped") is not None else ran).add(case.get("name"))
+    assert "a status set for the certificate's patient is seen through ListCertificates 1" in skipped
+    assert "the date window starts at midnight of fromDate" in skipped
+    assert "an unknown target is refused" in ran and "a date that does not exist is a VALIDATION_ERROR" in ran
 
 
 def test_read_only_leaves_out_every_case_that_writes(gateway, tmp_path):
@@ -220,3 +253,103 @@ def test_every_shipped_request_expected_to_succeed_is_valid_against_its_schema(m
             assert schema.validate(body), f"{case.file}: {case.name}: {schema.error_log.last_error}"
             checked += 1
     assert checked >= 5
+
+
+# -- a hub that gets the rivtabp20 contracts wrong ----------------------------------------------------
+
+WSA = "http://www.w3.org/2005/08/addressing"
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+META = "urn:riv:insuranceprocess:certificate:1"
+
+
+class SpoilingProxy(http.server.ThreadingHTTPServer):
+    """Passes each call to the gateway and hands back its answer after ``spoil``; keeps the requests."""
+
+    def __init__(self, upstream: str, spoil):
+        self.upstream, self.spoil, self.requests = upstream, spoil, []
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.requests.append((self.path, raw))
+        headers = {k: self.headers[k] for k in ("Content-Type", "SOAPAction") if self.headers.get(k)}
+        answer = requests.post(self.server.upstream + self.path, data=raw, headers=headers, timeout=30)
+        body = self.server.spoil(self.path, answer.content)
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers.get("Content-Type", "text/xml"))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _as_result_type(path: str, answer: bytes) -> bytes:
+    # The version 3 ResultType's name for the text: the ResultOfCall schema has no such element.
+    return answer.replace(b"errorText>", b"resultText>")
+
+
+def _without_fkassa_statuses(path: str, answer: bytes) -> bytes:
+    if not path.startswith(LIST_CERTIFICATES_1.path):
+        return answer
+    root = etree.fromstring(answer)
+    for status in list(root.iter(f"{{{META}}}status")):
+        if status.findtext(f"{{{META}}}target") == "FKASSA":
+            status.getparent().remove(status)
+    return etree.tostring(root)
+
+
+def _run_through(gateway, spoil, only: str) -> tuple[subprocess.CompletedProcess, SpoilingProxy]:
+    proxy = SpoilingProxy(gateway.base_url, spoil)
+    try:
+        return conformance("producer", "--base-url", proxy.base_url, "--only", only), proxy
+    finally:
+        proxy.shutdown()
+
+
+def test_the_rivtabp20_requests_carry_the_address_in_the_to_header(gateway):
+    done, proxy = _run_through(gateway, lambda path, answer: answer, "is seen through ListCertificates 1")
+    assert done.returncode == 0, done.stdout
+    headers = {}
+    for path, raw in proxy.requests:
+        header = etree.fromstring(raw).find(f"{{{SOAP}}}Header")
+        headers[path] = [(etree.QName(h).namespace, etree.QName(h).localname, h.text) for h in header]
+    assert headers[SET_CERTIFICATE_STATUS_1.path] == [(WSA, "To", "5565594230")]
+    assert headers[LIST_CERTIFICATES_1.path] == [(WSA, "To", "5565594230")]
+    assert headers[REGISTER_CERTIFICATE_3.path] == [
+        ("urn:riv:itintegration:registry:1", "LogicalAddress", "5565594230")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "only", "reasons"),
+    [
+        (
+            _as_result_type,
+            "an unknown target is refused",
+            [
+                "the answer is not valid against the responder schema",
+                "errorText None, expected exactly 'No recipient found for recipient id: NOSUCH'",
+            ],
+        ),
+        (
+            _without_fkassa_statuses,
+            "is seen through ListCertificates 1",
+            ["step 3 (ListCertificates:1): the answer does not satisfy meta[certificateId="],
+        ),
+    ],
+)
+def test_a_hub_answering_the_rivtabp20_contracts_wrongly_fails_their_cases(gateway, spoil, only, reasons):
+    done, _ = _run_through(gateway, spoil, only)
+    assert done.returncode == 1, done.stdout
+    assert "FAIL SetCertificateStatus-1.toml: " in done.stdout
+    for reason in reasons:
+        assert reason in done.stdout, done.stdout

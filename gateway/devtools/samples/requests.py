@@ -30,11 +30,15 @@ _RESPONDER = "urn:riv:clinicalprocess:healthcond:certificate:{name}Responder:{ma
 _INTERNAL = "urn:riv:clinicalprocess:healthcond:certificate:{name}:{major}"
 
 
-def envelope(body: str, logical_address: str = HUB_ADDRESS) -> bytes:
+def envelope(
+    body: str, logical_address: str = HUB_ADDRESS, address_header: str = f"{{{ADDRESSING}}}LogicalAddress"
+) -> bytes:
+    """The binding chooses the address header (a Clark name): ``LogicalAddress`` on rivtabp21, WS-Addressing ``To`` on rivtabp20."""
+    header_ns, header = address_header[1:].split("}")
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>'
-        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:add="{ADDRESSING}" xmlns:c="{CORE}" xmlns:t="{TYPES}">'
-        f"<soapenv:Header><add:LogicalAddress>{escape(logical_address)}</add:LogicalAddress></soapenv:Header>"
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:add="{header_ns}" xmlns:c="{CORE}" xmlns:t="{TYPES}">'
+        f"<soapenv:Header><add:{header}>{escape(logical_address)}</add:{header}></soapenv:Header>"
         f"<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
     ).encode()
 
