@@ -45,9 +45,6 @@ _STATUS_CODES = {
     State.RESTORED: "RESTOR",
 }
 _BY_STATUS_CODE = {v: k for k, v in _STATUS_CODES.items()}
-# The status names of the version 1 (insurance-process) contracts: each is the
-# state of the same name. Archiving is the citizen's and has no name there.
-V1_STATUS_NAMES = ("UNHANDLED", "CANCELLED", "SENT", "RECEIVED", "IN_PROGRESS", "PROCESSED")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,14 @@ from intygsgw.clock import SWEDISH_TIME
 from intygsgw.domain.results import OK
 from intygsgw.domain.states import State, is_archived, newest_first
 from intygsgw.handlers.context import Request
-from intygsgw.handlers.responses import add_result_of_call, format_timestamp, sub, text
+from intygsgw.handlers.responses import (
+    add_result_of_call,
+    format_timestamp,
+    parse_timestamp,
+    result_of_call_only,
+    sub,
+    text,
+)
 from intygsgw.service import certificates as service
 from intygsgw.soap.faults import client_fault
 
@@ -38,9 +45,9 @@ def _root(req: Request) -> etree._Element:
 
 def _local_time(value: str) -> dt.datetime | None:
     """An xs:dateTime as Swedish wall-clock time, the way every stored timestamp is kept."""
-    if not value:
+    parsed = parse_timestamp(value)
+    if parsed is None:
         return None
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(SWEDISH_TIME).replace(tzinfo=None)
     return parsed.replace(microsecond=0)
@@ -56,9 +63,7 @@ def set_certificate_status(req: Request) -> etree._Element:
         state=State(text(req.body, _ns(req, "status"))),
         timestamp=_local_time(text(req.body, _ns(req, "timestamp"))),
     )
-    root = _root(req)
-    add_result_of_call(root, _ns(req, "result"), result)
-    return root
+    return result_of_call_only(req.contract, result)
 
 
 def _date(value: str) -> dt.date | None:

@@ -114,9 +114,7 @@ class Dispatcher:
             if address is None:
                 raise client_fault(f"The {binding.address_label} is missing or empty")
         except SoapFault as fault:
-            if contract is not None and contract.transforms_client_faults and fault.code == "Client":
-                return self._failure(contract, ErrorId.VALIDATION_ERROR, fault.string, "Client"), contract, address
-            return Answer(fault.status, fault_envelope(fault)), contract, address
+            return self._fault_answer(contract, fault), contract, address
         if self.gate is not None:
             refusal = self.gate.refusal(caller, contract.namespace, address)
             if refusal is not None:
@@ -173,9 +171,7 @@ class Dispatcher:
         except ServiceError as exc:
             return self._failure(contract, exc.error_id, exc.text, "Server")
         except SoapFault as fault:
-            if contract.transforms_client_faults and fault.code == "Client":
-                return self._failure(contract, ErrorId.VALIDATION_ERROR, fault.string, "Client")
-            return Answer(fault.status, fault_envelope(fault))
+            return self._fault_answer(contract, fault)
         except FieldTooLong as exc:
             return self._failure(contract, ErrorId.VALIDATION_ERROR, str(exc), "Client")
         except DBAPIError as exc:
@@ -187,6 +183,13 @@ class Dispatcher:
             log.exception("unexpected failure in %s (reference %s)", contract.name, ref)
             return self._failure(contract, ErrorId.APPLICATION_ERROR, f"Internal error (reference {ref})", "Server")
         return self._checked(contract, schema, response)
+
+    def _fault_answer(self, contract: Contract | None, fault: SoapFault) -> Answer:
+        """A fault raised for the call: as is, or, where the contract's binding turns client faults into
+        answers (rivtabp20), an ERROR/VALIDATION_ERROR."""
+        if contract is not None and contract.transforms_client_faults and fault.code == "Client":
+            return self._failure(contract, ErrorId.VALIDATION_ERROR, fault.string, "Client")
+        return Answer(fault.status, fault_envelope(fault))
 
     def _failure(self, contract: Contract, error_id: ErrorId, text: str, fault_code: str) -> Answer:
         if contract.transforms_faults:
