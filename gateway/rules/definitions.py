@@ -19,13 +19,14 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
 from intygsgw.config.reloadable import Reloadable
 from intygsgw.domain.records import StoredDocument
-from intygsgw.rules.catalog import TypeCatalog, load_catalog
+from intygsgw.rules.catalog import CertificateType, SummaryFields, TypeCatalog, load_catalog
 from intygsgw.rules.engine import Answers, CompiledDefinition, DefinitionError, compile_definition
 from intygsgw.rules.sick_leave_fields import (
     SickLeaveAnswers,
@@ -35,6 +36,9 @@ from intygsgw.rules.sick_leave_fields import (
     read_summary_value,
     read_work_capacity,
 )
+
+_F = TypeVar("_F")  # the fields a type names for one reading
+_R = TypeVar("_R")
 
 # Stored documents are the gateway's own, but are read as carefully as any other.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -212,32 +216,37 @@ class TypeSet:
     def diagnoses(self, type_id: str, stored: StoredDocument) -> tuple[str, ...] | None:
         """The diagnosis codes of a stored certificate (its RegisterCertificate element), the main one
         first; None when its type names no diagnoses or the document cannot be read."""
-        ctype = self.catalog.by_id(type_id)
-        fields = ctype.diagnosis_fields if ctype is not None else None
-        if fields is None:
-            return None
-        intyg = _stored_intyg(stored)
-        return read_diagnoses(intyg, fields) if intyg is not None else None
+        return self._read_stored(type_id, stored, lambda t: t.diagnosis_fields, read_diagnoses)
 
     def work_capacity(self, type_id: str, stored: StoredDocument) -> WorkCapacityAnswers | None:
         """The work capacity and occupations of a stored certificate to the employer; None when its type
         names none (``[work_capacity_data]``) or the document cannot be read."""
-        ctype = self.catalog.by_id(type_id)
-        fields = ctype.work_capacity_data if ctype is not None else None
-        if fields is None:
-            return None
-        intyg = _stored_intyg(stored)
-        return read_work_capacity(intyg, fields) if intyg is not None else None
+        return self._read_stored(type_id, stored, lambda t: t.work_capacity_data, read_work_capacity)
 
     def summary_value(self, type_id: str, stored: StoredDocument) -> str | None:
         """The value of the summary Mina intyg shows of a stored certificate (its type's ``[summary]``);
         None when its type gives none or the document cannot be read."""
+
+        def reading(t: CertificateType) -> SummaryFields | None:
+            return t.summary if t.summary is not None and t.summary.reads_document else None
+
+        return self._read_stored(type_id, stored, reading, read_summary_value)
+
+    def _read_stored(
+        self,
+        type_id: str,
+        stored: StoredDocument,
+        fields_of: Callable[[CertificateType], _F | None],
+        read: Callable[[etree._Element, _F], _R | None],
+    ) -> _R | None:
+        """``read`` of the stored certificate's intyg with the fields its type names (``fields_of``);
+        None when the type names none or the document cannot be read."""
         ctype = self.catalog.by_id(type_id)
-        fields = ctype.summary if ctype is not None else None
-        if fields is None or not fields.reads_document:
+        fields = fields_of(ctype) if ctype is not None else None
+        if fields is None:
             return None
         intyg = _stored_intyg(stored)
-        return read_summary_value(intyg, fields) if intyg is not None else None
+        return read(intyg, fields) if intyg is not None else None
 
 
 def _stored_intyg(stored: StoredDocument):
